@@ -1,0 +1,104 @@
+// The one decision path: orders + contact history + rules + now in,
+// planned reminders (each with its "why") and skipped orders (each with a reason) out.
+//
+// Pure: no I/O, no real clock. The daemon, `cuifu plan` and `cuifu backtest` all decide
+// through plan(), which is what makes a preview and a backtest faithful to the daemon.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/channel.h"
+#include "core/order.h"
+#include "core/rules.h"
+#include "core/templates.h"
+
+namespace cuifu {
+
+// A reminder that was (or, for planning, will be) sent to a buyer.
+struct ContactRecord {
+  std::string buyer;
+  Channel channel = Channel::im;
+  LocalTime at{};
+  std::vector<std::string> order_ids;
+};
+
+// What the shop has already done: contacts made, and who opted out of what.
+// Built from the SQLite state by the daemon and `plan --state`, or in memory by backtest.
+struct ContactHistory {
+  std::vector<ContactRecord> contacts;
+  std::map<std::string, std::set<Channel>> opted_out;  // buyer -> channels
+
+  void add(ContactRecord r) { contacts.push_back(std::move(r)); }
+  bool is_opted_out(const std::string& buyer, Channel c) const;
+};
+
+// One reminder the planner decided on.
+struct PlannedReminder {
+  LocalTime send_at{};
+  std::string buyer;
+  std::vector<std::string> order_ids;  // all the buyer's unpaid orders it covers
+  std::string segment;
+  Channel channel = Channel::im;
+  int step = 1;                        // 1-based within the segment's steps
+  std::string template_name;           // the one actually used, e.g. "office.price"
+  std::string subject;                 // email only
+  std::string message;                 // exactly as it would be sent
+  std::string contact;                 // phone or e-mail, unmasked; empty for im
+  std::string receiver_name;
+  Money amount = 0;                    // combined
+  std::int64_t cost_milli = 0;
+  LocalTime pay_by{};                  // when the first of its orders auto-closes
+  std::vector<std::string> why;
+
+  // Stable across re-plans of the same decision: buyer, orders, step, channel, slot.
+  std::string idempotency_key() const;
+};
+
+struct SkippedOrder {
+  std::string order_id;
+  std::string buyer;
+  std::string reason;
+};
+
+struct Plan {
+  std::vector<PlannedReminder> reminders;  // sorted by send_at, then buyer
+  std::vector<SkippedOrder> skipped;       // sorted by order id
+};
+
+struct PlanRequest {
+  LocalTime now{};
+  LocalTime from{};  // plan reminders with send_at in [from, to)
+  LocalTime to{};
+};
+
+// Which segment an order group falls into, and the words that decided it.
+struct SegmentMatch {
+  const SegmentRule* rule = nullptr;
+  std::string because;  // "address contains 大厦", "amount 1299.00 >= 1000.00"
+};
+
+// Picks the first segment of `rules` whose conditions all hold for `orders` (one buyer's
+// unpaid orders: combined amount, newest address, all notes), given how many of the
+// buyer's earlier orders closed unpaid. REQUIRES: orders non-empty.
+SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders,
+                      int closed_unpaid_before);
+
+// The reason a buyer did not pay, from their notes; empty if none matches.
+std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders);
+
+// True when the address lies outside mainland China (HK, Macau, Taiwan, abroad).
+bool is_overseas_address(std::string_view address);
+
+// True for buyers in the holdout group: never reminded, so that lift can be measured.
+bool in_holdout(const Rules& rules, std::string_view buyer);
+
+// The planner. `orders` is the newest snapshot (all statuses: paid ones matter for the
+// "paid in the last hour" rule and the buyer's history). REQUIRES: every template a step
+// names exists in `templates` (the loaders guarantee it).
+Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+          const TemplateSet& templates, const PlanRequest& request);
+
+}  // namespace cuifu

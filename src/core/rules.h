@@ -1,0 +1,112 @@
+// The shop's reminding rules as plain data: segments, channels, steps, caps.
+//
+// Loaded from YAML by io/rules_loader; built directly in tests. The planner only
+// reads a Rules value, so one Rules object may be shared by any number of threads.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/channel.h"
+#include "core/clock_time.h"
+#include "core/order.h"
+
+namespace cuifu {
+
+// Where a rule came from, for error messages and "why" lines: rules/segments.yaml:12.
+struct SourceRef {
+  std::string file;
+  int line = 0;
+  std::string str() const;
+};
+
+// A span of local time of day, [start, end) in minutes since midnight.
+// end < start wraps over midnight (22:00-08:00). Written "HH:MM-HH:MM".
+struct DailyWindow {
+  int start = 0;
+  int end = 0;
+  bool contains(int minute_of_day) const;
+  std::string str() const;  // "12:00-13:30"
+};
+
+std::optional<DailyWindow> parse_daily_window(std::string_view text);
+
+// Why a buyer did not pay, read off the buyer note (买家留言).
+struct ReasonRule {
+  std::string name;                   // balance, hesitating, price, forgot
+  std::vector<std::string> keywords;  // any one present in the note selects it
+  SourceRef source;
+};
+
+// Conditions for a segment; every condition that is set must hold.
+struct SegmentCondition {
+  std::vector<std::string> address_any;   // address contains one of these
+  std::vector<std::string> address_none;  // address contains none of these
+  std::optional<Money> min_amount;        // combined unpaid amount >= this
+  std::optional<Money> max_amount;        // combined unpaid amount < this
+  std::optional<bool> overseas;           // address outside mainland China (true) or inside (false)
+  std::vector<std::string> note_any;      // buyer note contains one of these
+  std::optional<int> min_closed_unpaid;   // buyer's earlier orders that closed unpaid >= this
+  bool empty() const;
+};
+
+// One reminder in a segment's sequence.
+struct ReminderStep {
+  Minutes delay{0};                    // after the buyer's oldest unpaid order was placed
+  Channel channel = Channel::im;
+  std::optional<Channel> fallback;     // used when `channel` is unusable for this buyer
+  std::vector<DailyWindow> windows;    // empty: the channel's own windows
+  std::string template_name;           // base name; the reason picks a variant
+  SourceRef source;
+};
+
+struct SegmentRule {
+  std::string name;
+  std::string description;
+  SegmentCondition when;  // empty() matches every order (the default segment)
+  std::vector<ReminderStep> steps;
+  SourceRef source;
+};
+
+struct ChannelRule {
+  Channel channel = Channel::im;
+  bool enabled = true;
+  std::int64_t cost_milli = 0;         // per message, in thousandths of a yuan (SMS 0.045 = 45)
+  std::vector<DailyWindow> windows;    // allowed send windows; empty: all day (quiet hours still apply)
+  std::string sms_signature;           // 【店铺名】 without the brackets
+  std::string sms_opt_out;             // "回T退订"
+  SourceRef source;
+};
+
+// Per-buyer and per-order limits. Defaults are the shop's training rules.
+struct Caps {
+  int max_per_order = 3;
+  int max_per_buyer_per_day = 2;
+  Minutes min_gap{120};
+  bool no_repeat_channel = true;
+  Minutes skip_if_paid_within{60};
+};
+
+struct Rules {
+  std::vector<SegmentRule> segments;  // in priority order: the first that matches wins
+  std::map<Channel, ChannelRule> channels;
+  std::vector<DailyWindow> quiet_hours;  // no channel sends inside these
+  Minutes auto_close{72 * 60};
+  Caps caps;
+  std::vector<ReasonRule> reasons;  // in priority order
+  int holdout_percent = 0;          // 0..100 of buyers, by stable hash, never reminded
+  std::string holdout_salt = "cuifu";
+  std::string shop_name;            // used when the feed has no 店铺名称
+
+  const ChannelRule* channel(Channel c) const;
+  const SegmentRule* segment(std::string_view name) const;
+};
+
+// Checks a Rules value for internal consistency (a step's channel is defined, windows
+// are sane, there is a catch-all segment, caps are positive). Returns one message per
+// problem, each prefixed with its SourceRef; empty when valid.
+std::vector<std::string> validate(const Rules& rules);
+
+}  // namespace cuifu

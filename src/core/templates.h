@@ -1,0 +1,102 @@
+// Message templates: compiled once at load time, rendered per reminder.
+//
+// A template is text with {field} placeholders. Compilation rejects unknown
+// fields; for SMS it also proves the rendered text fits one segment for the
+// worst-case values, so a bad template fails at load time, never at send time.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/channel.h"
+#include "core/rules.h"
+
+namespace cuifu {
+
+// SMS: one segment of a Chinese SMS, counted in characters including 【signature】
+// and the opt-out text.
+inline constexpr std::size_t kSmsSegmentChars = 70;
+// The buyer's name must end within this many characters after the signature.
+inline constexpr std::size_t kSmsNameWithin = 7;
+
+// Values a template may use. Every field name listed in template_fields().
+struct MessageFields {
+  std::string salutation;   // 王先生 / 李同学 / the nickname when no name is known
+  std::string name;         // 收货人姓名, full
+  std::string nickname;     // 买家会员名
+  std::string item;         // first item title (shortened to fit by render)
+  std::string amount;       // "1299.00", combined
+  std::string order_count;  // "2"
+  std::string order_ids;    // "A1、A2"
+  std::string shop;
+  std::string pay_by;       // "11月25日 10:00"
+};
+
+// The names a template may use, e.g. "salutation", "item".
+const std::vector<std::string>& template_fields();
+
+// A text with placeholders, split into literal and field parts.
+struct CompiledText {
+  struct Part {
+    bool is_field = false;
+    std::string text;  // literal text, or the field name
+  };
+  std::vector<Part> parts;
+  bool uses(std::string_view field) const;
+};
+
+// One message template: a channel, a name ("office" or "office.price"), a body, and for
+// email a subject.
+struct MessageTemplate {
+  Channel channel = Channel::im;
+  std::string name;
+  CompiledText body;
+  CompiledText subject;  // email only
+  std::string body_source;
+  SourceRef source;
+};
+
+// A rendered message.
+struct RenderedMessage {
+  std::string subject;  // email only
+  std::string text;     // exactly as sent, SMS including 【signature】 and opt-out
+};
+
+// All templates, looked up by channel and name.
+class TemplateSet {
+ public:
+  void add(MessageTemplate t);
+  // Finds "<base>.<reason>" first, then "<base>". nullptr if neither exists.
+  const MessageTemplate* find(Channel c, std::string_view base, std::string_view reason) const;
+  const MessageTemplate* find_exact(Channel c, std::string_view name) const;
+  const std::vector<MessageTemplate>& all() const { return templates_; }
+
+ private:
+  std::vector<MessageTemplate> templates_;
+};
+
+// Parses "{field}" placeholders ("{{" and "}}" for literal braces). Error text names the
+// 1-based column of the problem, or nullopt-with-message via `error`.
+std::optional<CompiledText> compile_text(std::string_view text, std::string* error);
+
+// Renders t with f. For SMS, wraps the body as 【signature】body + opt-out and shortens
+// the item so the whole fits kSmsSegmentChars; if even that cannot fit, returns nullopt
+// (compile-time checks make this unreachable for loaded templates).
+std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f,
+                                      const ChannelRule* channel);
+
+// Worst-case sample values (long name, big amount, long item) for load-time checks.
+MessageFields sample_fields();
+
+// Load-time checks of one template against its channel: unknown fields (already caught by
+// compile), SMS fit for the worst case, the name within the first characters. Returns
+// problems as plain messages (the caller adds file:line).
+std::vector<std::string> check_template(const MessageTemplate& t, const ChannelRule* channel);
+
+// Etiquette lint from the shop's training material: curt or blaming phrases, vague
+// 可能/大概, more than one 亲, more than one exclamation mark, rhetorical questions.
+std::vector<std::string> lint_template(const MessageTemplate& t, const ChannelRule* channel);
+
+}  // namespace cuifu

@@ -1,0 +1,44 @@
+// UTF-8 text helpers: character counts (SMS limits count characters, not bytes),
+// terminal display width (CJK is two columns), truncation, and contact masking.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cuifu {
+
+// Decodes UTF-8 into code points; invalid bytes become U+FFFD, one per byte.
+std::u32string utf8_decode(std::string_view s);
+std::string utf8_encode(std::u32string_view s);
+
+// Number of code points (an SMS segment holds 70 of them).
+std::size_t char_count(std::string_view s);
+
+// Columns the text takes in a terminal: East Asian wide/fullwidth take 2.
+int display_width(std::string_view s);
+
+// At most `max_chars` code points; when cut, the last kept one is "…".
+std::string truncate_chars(std::string_view s, std::size_t max_chars);
+
+// Fits s in `width` columns (cutting with "…"), then pads with spaces to exactly width.
+std::string pad_display(std::string_view s, int width, bool align_right = false);
+
+// True if `needle` occurs in `haystack` (byte-wise; both UTF-8).
+inline bool contains(std::string_view haystack, std::string_view needle) {
+  return !needle.empty() && haystack.find(needle) != std::string_view::npos;
+}
+
+// 13812341234 -> 138****1234; zhang.san@example.com -> z***@example.com.
+// Anything else keeps its first and last character only.
+std::string mask_phone(std::string_view phone);
+std::string mask_email(std::string_view email);
+
+std::string trim(std::string_view s);
+std::vector<std::string> split(std::string_view s, char sep);
+
+// 64-bit FNV-1a: stable across runs, platforms and versions (used for holdout).
+std::uint64_t stable_hash(std::string_view s);
+
+}  // namespace cuifu
