@@ -1,1 +1,414 @@
-// (being written)
+#include "core/planner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+
+namespace cuifu {
+
+bool ContactHistory::is_opted_out(const std::string& buyer, Channel c) const {
+  const auto it = opted_out.find(buyer);
+  return it != opted_out.end() && it->second.count(c) > 0;
+}
+
+std::string PlannedReminder::idempotency_key() const {
+  // The buyer's oldest order and the step identify the decision; the slot and the
+  // set of combined orders may move when it is re-planned, the key must not.
+  const std::string anchor = order_ids.empty() ? std::string{} : order_ids.front();
+  return fmt::format("cf-{:016x}", stable_hash(fmt::format("{}|{}|{}", buyer, anchor, step)));
+}
+
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+
+std::string hm(int minute) { return fmt::format("{:02d}:{:02d}", minute / 60, minute % 60); }
+
+std::string describe_delay(Minutes d) {
+  if (d.count() % 60 == 0) return fmt::format("{} h", d.count() / 60);
+  if (d.count() > 60) return fmt::format("{} h {} min", d.count() / 60, d.count() % 60);
+  return fmt::format("{} min", d.count());
+}
+
+std::string short_time(LocalTime t) {
+  const std::chrono::year_month_day ymd{std::chrono::floor<days>(t)};
+  return fmt::format("{:02d}-{:02d} {}", unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
+}
+
+// Minute intervals [start, end) within one day when sending is allowed: the windows
+// (or the whole day) minus quiet hours.
+std::vector<std::pair<int, int>> allowed_intervals(const std::vector<DailyWindow>& channel_windows,
+                                                   const std::vector<DailyWindow>& step_windows,
+                                                   const std::vector<DailyWindow>& quiet) {
+  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
+    return ws.empty() || std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
+  };
+  std::vector<bool> ok(1440);
+  for (int m = 0; m < 1440; ++m) ok[m] = in_any(channel_windows, m) && in_any(step_windows, m);
+  for (const auto& q : quiet) {
+    for (int m = 0; m < 1440; ++m) {
+      if (q.contains(m)) ok[m] = false;
+    }
+  }
+  std::vector<std::pair<int, int>> out;
+  for (int m = 0; m < 1440;) {
+    if (!ok[m]) {
+      ++m;
+      continue;
+    }
+    int e = m;
+    while (e < 1440 && ok[e]) ++e;
+    out.emplace_back(m, e);
+    m = e;
+  }
+  return out;
+}
+
+LocalTime ceil_minute(LocalTime t) {
+  const auto f = std::chrono::floor<Minutes>(t);
+  return f == t ? t : LocalTime{f + Minutes{1}};
+}
+
+// Salutation for a buyer: 张同学 for segments with a suffix, the full Chinese name, the
+// first word of a Latin name, or the nickname when no name is known.
+std::string salutation(const Order& o, const SegmentRule& seg) {
+  const std::string name = trim(o.receiver_name);
+  if (name.empty()) return o.buyer;
+  const auto cps = utf8_decode(name);
+  const bool cjk = cps.front() >= 0x3400;
+  if (!cjk) {
+    const auto space = name.find(' ');
+    return space == std::string::npos ? name : name.substr(0, space);
+  }
+  if (seg.name_suffix.empty()) return name;
+  static const std::vector<std::string> compound = {"欧阳", "司马", "上官", "诸葛", "东方", "皇甫",
+                                                    "慕容", "令狐", "公孙", "夏侯", "尉迟", "长孙",
+                                                    "宇文", "端木", "独孤", "司徒", "申屠", "南宫"};
+  for (const auto& c : compound) {
+    if (name.rfind(c, 0) == 0 && cps.size() > 2) return c + seg.name_suffix;
+  }
+  return utf8_encode(cps.substr(0, 1)) + seg.name_suffix;
+}
+
+std::string pay_by_text(LocalTime t) {
+  const std::chrono::year_month_day ymd{std::chrono::floor<days>(t)};
+  return fmt::format("{}月{}日{}", unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
+}
+
+// Plans one buyer. Buyers are independent (every cap is per buyer or per order), which
+// is also what lets backtest replay buyer by buyer.
+class BuyerPlanner {
+ public:
+  BuyerPlanner(const std::string& buyer, std::vector<const Order*> orders,
+               std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
+               const TemplateSet& templates, const PlanRequest& req, Plan& out)
+      : buyer_(buyer),
+        orders_(std::move(orders)),
+        contacts_(std::move(contacts)),
+        history_(history),
+        rules_(rules),
+        templates_(templates),
+        req_(req),
+        out_(out) {}
+
+  void run();
+
+ private:
+  void skip_all(const std::vector<const Order*>& orders, const std::string& reason) {
+    for (const Order* o : orders) out_.skipped.push_back({o->id, buyer_, reason});
+  }
+  int contacts_on_day(LocalTime day) const {
+    int n = 0;
+    for (const auto& c : contacts_) n += start_of_day(c.at) == day;
+    return n;
+  }
+  // Why a channel cannot carry this reminder, or empty when it can.
+  std::string unusable(Channel c, const Order& lead) const;
+  // Earliest allowed send time >= earliest, or nullopt within a week.
+  std::optional<LocalTime> find_slot(LocalTime earliest, const std::vector<DailyWindow>& channel_windows,
+                                     const std::vector<DailyWindow>& step_windows, std::string* note) const;
+
+  const std::string& buyer_;
+  std::vector<const Order*> orders_;
+  std::vector<ContactRecord> contacts_;  // sorted by time; grows as the plan is simulated
+  const ContactHistory& history_;
+  const Rules& rules_;
+  const TemplateSet& templates_;
+  const PlanRequest& req_;
+  Plan& out_;
+};
+
+std::string BuyerPlanner::unusable(Channel c, const Order& lead) const {
+  const ChannelRule* ch = rules_.channel(c);
+  if (!ch) return fmt::format("{} is not configured", to_string(c));
+  if (!ch->enabled) return fmt::format("{} is disabled", to_string(c));
+  if (history_.is_opted_out(buyer_, c)) return fmt::format("buyer opted out of {}", to_string(c));
+  if ((c == Channel::sms || c == Channel::phone) && trim(lead.phone).empty()) {
+    return fmt::format("no phone number for {}", to_string(c));
+  }
+  if (c == Channel::email && trim(lead.email).empty()) return "no e-mail address";
+  if (rules_.caps.no_repeat_channel && !contacts_.empty() && contacts_.back().channel == c) {
+    return fmt::format("{} was the previous contact, never twice in a row", to_string(c));
+  }
+  return {};
+}
+
+std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest,
+                                                 const std::vector<DailyWindow>& channel_windows,
+                                                 const std::vector<DailyWindow>& step_windows,
+                                                 std::string* note) const {
+  const auto intervals = allowed_intervals(channel_windows, step_windows, rules_.quiet_hours);
+  earliest = ceil_minute(earliest);
+  const LocalTime first_day = start_of_day(earliest);
+  for (int d = 0; d < 8; ++d) {
+    const LocalTime day = first_day + days{d};
+    if (contacts_on_day(day) >= rules_.caps.max_per_buyer_per_day) {
+      if (note->empty()) {
+        *note = fmt::format("{} already has {} contacts on {} (cap {} a day)", buyer_,
+                            contacts_on_day(day), format_local_date(day),
+                            rules_.caps.max_per_buyer_per_day);
+      }
+      continue;
+    }
+    for (const auto& [s, e] : intervals) {
+      const LocalTime t = std::max(earliest, day + Minutes{s});
+      if (t < day + Minutes{e}) return t;
+    }
+  }
+  return std::nullopt;
+}
+
+void BuyerPlanner::run() {
+  const LocalTime now = req_.now;
+  std::sort(orders_.begin(), orders_.end(),
+            [](const Order* a, const Order* b) { return a->created_at < b->created_at || (a->created_at == b->created_at && a->id < b->id); });
+
+  // 1. Which orders are still open and unpaid; a reason for every other one.
+  std::vector<const Order*> open;
+  const Order* recent_payment = nullptr;
+  int closed_unpaid = 0;
+  LocalTime close_at = LocalTime::max();
+  for (const Order* o : orders_) {
+    if (o->status == OrderStatus::paid) {
+      out_.skipped.push_back({o->id, buyer_, o->paid_at ? fmt::format("paid at {}", format_local_hm(*o->paid_at)) : "paid"});
+      if (o->paid_at && *o->paid_at <= now && now - *o->paid_at < rules_.caps.skip_if_paid_within &&
+          (!recent_payment || *o->paid_at > *recent_payment->paid_at)) {
+        recent_payment = o;
+      }
+      continue;
+    }
+    if (o->status == OrderStatus::closed) {
+      out_.skipped.push_back({o->id, buyer_, "closed"});
+      ++closed_unpaid;
+      continue;
+    }
+    const LocalTime closes = o->closed_at ? *o->closed_at : o->created_at + rules_.auto_close;
+    if (closes <= now) {
+      out_.skipped.push_back(
+          {o->id, buyer_,
+           fmt::format("auto-closed at {} ({} after the order)", format_local_hm(closes),
+                       o->closed_at ? "feed close time" : describe_delay(rules_.auto_close))});
+      continue;
+    }
+    close_at = std::min(close_at, closes);
+    open.push_back(o);
+  }
+  if (open.empty()) return;
+  if (recent_payment) {
+    skip_all(open, fmt::format("buyer paid order {} at {}, within the last {}", recent_payment->id,
+                               format_local_hm(*recent_payment->paid_at),
+                               describe_delay(rules_.caps.skip_if_paid_within)));
+    return;
+  }
+  if (in_holdout(rules_, buyer_)) {
+    skip_all(open, fmt::format("holdout: buyer is in the {}% never reminded, to measure lift",
+                               rules_.holdout_percent));
+    return;
+  }
+
+  // 2. Who the buyer is and why they have not paid.
+  const SegmentMatch match = classify(rules_, open, closed_unpaid);
+  if (!match.rule) {
+    skip_all(open, "no segment matches (the rules have no catch-all)");
+    return;
+  }
+  const SegmentRule& seg = *match.rule;
+  std::string reason_word;
+  const std::string reason = detect_reason(rules_, open, &reason_word);
+
+  std::vector<std::string> ids;
+  Money amount = 0;
+  for (const Order* o : open) {
+    ids.push_back(o->id);
+    amount += o->amount;
+  }
+  const Order& lead = *open.front();
+  const Order& newest = *open.back();
+  const auto covers_group = [&](const ContactRecord& c) {
+    return std::any_of(c.order_ids.begin(), c.order_ids.end(),
+                       [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); });
+  };
+  // Reminders already made for these orders, and the step to go on from (a step left out
+  // earlier leaves a gap, so the step numbers of the contacts count, not just their number).
+  int done = 0;
+  int next_step = 0;
+  for (const auto& c : contacts_) {
+    if (!covers_group(c)) continue;
+    ++done;
+    next_step = std::max(next_step + 1, c.step);
+  }
+
+  const std::size_t planned_before = out_.reminders.size();
+  std::string stop_reason;
+  std::vector<std::string> carried;  // notes about skipped steps, shown on the next reminder
+  for (std::size_t i = static_cast<std::size_t>(next_step); i < seg.steps.size(); ++i) {
+    if (done >= rules_.caps.max_per_order) {
+      stop_reason = fmt::format("reminded {} times already (cap {} per order)", done, rules_.caps.max_per_order);
+      break;
+    }
+    const ReminderStep& step = seg.steps[i];
+    Channel channel = step.channel;
+    std::string channel_note;
+    if (std::string why_not = unusable(channel, lead); !why_not.empty()) {
+      if (step.fallback && unusable(*step.fallback, lead).empty()) {
+        channel_note = fmt::format("{} instead of {}: {}", to_string(*step.fallback), to_string(channel), why_not);
+        channel = *step.fallback;
+      } else {
+        carried.push_back(fmt::format("step {} ({}) left out: {}", i + 1, to_string(channel), why_not));
+        continue;
+      }
+    }
+    const ChannelRule& ch = *rules_.channel(channel);
+    // A fallback channel keeps to its own windows; the step's windows are for its channel.
+    static const std::vector<DailyWindow> kNone;
+    const auto& step_windows = channel == step.channel ? step.windows : kNone;
+    const auto& windows = step_windows.empty() ? ch.windows : step_windows;
+
+    const LocalTime due = lead.created_at + step.delay;
+    LocalTime earliest = std::max(due, now);
+    std::string gap_note;
+    if (!contacts_.empty() && contacts_.back().at + rules_.caps.min_gap > earliest) {
+      earliest = contacts_.back().at + rules_.caps.min_gap;
+      gap_note = fmt::format("{} after the previous contact at {} (min gap)", describe_delay(rules_.caps.min_gap),
+                             short_time(contacts_.back().at));
+    }
+    std::string cap_note;
+    const auto slot = find_slot(earliest, ch.windows, step_windows, &cap_note);
+    if (!slot) {
+      stop_reason = fmt::format("no allowed {} window within a week", to_string(channel));
+      break;
+    }
+    if (*slot >= close_at) {
+      stop_reason = fmt::format("next allowed {} time {} is after the order auto-closes at {}",
+                                to_string(channel), short_time(*slot), short_time(close_at));
+      break;
+    }
+    if (*slot >= req_.to) break;  // beyond this plan's horizon
+
+    // 3. Render the message.
+    const MessageTemplate* tpl = templates_.find(channel, step.template_name, reason);
+    if (!tpl) {
+      carried.push_back(fmt::format("step {} left out: no {} template '{}'", i + 1, to_string(channel), step.template_name));
+      continue;
+    }
+    MessageFields f;
+    f.salutation = salutation(newest, seg);
+    f.name = newest.receiver_name;
+    f.nickname = buyer_;
+    f.item = lead.item;
+    f.amount = format_money(amount);
+    f.order_count = std::to_string(open.size());
+    f.order_ids = fmt::format("{}", fmt::join(ids, "、"));
+    f.shop = lead.shop.empty() ? rules_.shop_name : lead.shop;
+    f.pay_by = pay_by_text(close_at);
+    const auto msg = render(*tpl, f, &ch);
+    if (!msg) {
+      carried.push_back(fmt::format("step {} left out: message does not fit one SMS", i + 1));
+      continue;
+    }
+
+    PlannedReminder r;
+    r.send_at = *slot;
+    r.buyer = buyer_;
+    r.order_ids = ids;
+    r.segment = seg.name;
+    r.channel = channel;
+    r.step = static_cast<int>(i) + 1;
+    r.template_name = tpl->name;
+    r.subject = msg->subject;
+    r.message = msg->text;
+    r.contact = channel == Channel::email ? newest.email : (channel == Channel::im ? std::string{} : newest.phone);
+    r.receiver_name = newest.receiver_name;
+    r.amount = amount;
+    r.cost_milli = ch.cost_milli;
+    r.pay_by = close_at;
+    r.why.push_back(fmt::format("segment {} ({}): {}", seg.name, seg.source.str(), match.because));
+    if (!reason.empty()) r.why.push_back(fmt::format("reason {}: note mentions {}", reason, reason_word));
+    if (open.size() > 1) {
+      r.why.push_back(fmt::format("combines {} unpaid orders of this buyer: {}", open.size(), f.order_ids));
+    }
+    r.why.push_back(fmt::format("step {} of {}: {} {} after the order ({}), due {}", i + 1, seg.steps.size(),
+                                to_string(step.channel), describe_delay(step.delay), step.source.str(), short_time(due)));
+    if (!channel_note.empty()) r.why.push_back(channel_note);
+    for (auto& c : carried) r.why.push_back(std::move(c));
+    carried.clear();
+    if (!gap_note.empty()) r.why.push_back(gap_note);
+    if (!cap_note.empty()) r.why.push_back(cap_note);
+    if (*slot != ceil_minute(earliest)) {
+      const auto& shown = windows.empty() ? std::string("any time outside quiet hours") : [&] {
+        std::vector<std::string> ws;
+        for (const auto& w : windows) ws.push_back(w.str());
+        return fmt::format("window {}", fmt::join(ws, ", "));
+      }();
+      r.why.push_back(fmt::format("moved to {}: first allowed {} time ({}, quiet hours {})", short_time(*slot),
+                                  to_string(channel), shown,
+                                  rules_.quiet_hours.empty() ? std::string("none") : rules_.quiet_hours.front().str()));
+    } else {
+      r.why.push_back(fmt::format("sent at {}: inside the allowed {} window", short_time(*slot), to_string(channel)));
+    }
+    r.why.push_back(fmt::format("pay-by {} (auto-close)", short_time(close_at)));
+
+    contacts_.push_back({buyer_, channel, *slot, ids, static_cast<int>(i) + 1});
+    ++done;
+    if (*slot >= req_.from) out_.reminders.push_back(std::move(r));
+  }
+  if (out_.reminders.size() == planned_before) {
+    // Nothing in this plan's window: say why for each order.
+    std::string why = stop_reason;
+    if (why.empty() && next_step >= static_cast<int>(seg.steps.size())) {
+      why = fmt::format("all {} steps of segment {} done", seg.steps.size(), seg.name);
+    }
+    if (why.empty() && !carried.empty()) why = carried.back();
+    if (why.empty()) why = fmt::format("next reminder falls outside this plan's window (segment {})", seg.name);
+    skip_all(open, why);
+  }
+}
+
+}  // namespace
+
+Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+          const TemplateSet& templates, const PlanRequest& request) {
+  std::map<std::string, std::vector<const Order*>> by_buyer;
+  for (const auto& o : orders) by_buyer[o.buyer].push_back(&o);
+  std::map<std::string, std::vector<ContactRecord>> contacts;
+  for (const auto& c : history.contacts) {
+    if (by_buyer.count(c.buyer) && c.at <= request.now) contacts[c.buyer].push_back(c);
+  }
+  Plan out;
+  for (auto& [buyer, list] : by_buyer) {
+    auto& cs = contacts[buyer];
+    std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
+    BuyerPlanner(buyer, list, cs, history, rules, templates, request, out).run();
+  }
+  std::sort(out.reminders.begin(), out.reminders.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
+    return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;
+  });
+  std::sort(out.skipped.begin(), out.skipped.end(),
+            [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id < b.order_id; });
+  return out;
+}
+
+}  // namespace cuifu

@@ -23,6 +23,7 @@ struct ContactRecord {
   Channel channel = Channel::im;
   LocalTime at{};
   std::vector<std::string> order_ids;
+  int step = 0;  // the segment step it carried out (1-based); 0 when unknown
 };
 
 // What the shop has already done: contacts made, and who opted out of what.
@@ -86,8 +87,10 @@ struct SegmentMatch {
 SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders,
                       int closed_unpaid_before);
 
-// The reason a buyer did not pay, from their notes; empty if none matches.
-std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders);
+// The reason a buyer did not pay, from their notes; empty if none matches. When `keyword`
+// is given it receives the word of the note that decided it.
+std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders,
+                          std::string* keyword = nullptr);
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad).
 bool is_overseas_address(std::string_view address);

@@ -1,1 +1,125 @@
-// (being written)
+#include "core/rules.h"
+
+#include <fmt/format.h>
+
+
+namespace cuifu {
+
+std::string SourceRef::str() const {
+  if (file.empty()) return "<rules>";
+  return line > 0 ? fmt::format("{}:{}", file, line) : file;
+}
+
+bool DailyWindow::contains(int m) const {
+  if (start == end) return true;  // "00:00-24:00" style: all day
+  if (start < end) return m >= start && m < end;
+  return m >= start || m < end;  // wraps over midnight
+}
+
+std::string DailyWindow::str() const {
+  return fmt::format("{:02d}:{:02d}-{:02d}:{:02d}", start / 60, start % 60, end / 60, end % 60);
+}
+
+std::optional<DailyWindow> parse_daily_window(std::string_view text) {
+  auto hm = [](std::string_view s) -> std::optional<int> {
+    while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+    if (s.size() != 5 || s[2] != ':') return std::nullopt;
+    for (std::size_t i : {0u, 1u, 3u, 4u}) {
+      if (s[i] < '0' || s[i] > '9') return std::nullopt;
+    }
+    const int h = (s[0] - '0') * 10 + (s[1] - '0');
+    const int m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (m > 59 || h > 24 || (h == 24 && m != 0)) return std::nullopt;
+    return h * 60 + m;
+  };
+  const auto dash = text.find('-');
+  if (dash == std::string_view::npos) return std::nullopt;
+  const auto a = hm(text.substr(0, dash));
+  const auto b = hm(text.substr(dash + 1));
+  if (!a || !b) return std::nullopt;
+  return DailyWindow{*a % 1440, *b % 1440};
+}
+
+bool SegmentCondition::empty() const {
+  return address_any.empty() && address_none.empty() && !min_amount && !max_amount && !overseas &&
+         note_any.empty() && !min_closed_unpaid;
+}
+
+const ChannelRule* Rules::channel(Channel c) const {
+  const auto it = channels.find(c);
+  return it == channels.end() ? nullptr : &it->second;
+}
+
+const SegmentRule* Rules::segment(std::string_view name) const {
+  for (const auto& s : segments) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> validate(const Rules& rules) {
+  std::vector<std::string> errors;
+  auto err = [&](const SourceRef& at, std::string msg) {
+    errors.push_back(fmt::format("{}: {}", at.str(), msg));
+  };
+  if (rules.segments.empty()) err({}, "no segments defined");
+  if (!rules.segments.empty() && !rules.segments.back().when.empty()) {
+    err(rules.segments.back().source,
+        fmt::format("the last segment '{}' has conditions; the last segment must match every order "
+                    "(a catch-all default)",
+                    rules.segments.back().name));
+  }
+  for (std::size_t i = 0; i + 1 < rules.segments.size(); ++i) {
+    if (rules.segments[i].when.empty()) {
+      err(rules.segments[i].source,
+          fmt::format("segment '{}' has no conditions, so the segments after it never match",
+                      rules.segments[i].name));
+    }
+  }
+  for (const auto& seg : rules.segments) {
+    for (const auto& other : rules.segments) {
+      if (&other != &seg && other.name == seg.name && &other < &seg) {
+        err(seg.source, fmt::format("segment '{}' is defined twice", seg.name));
+      }
+    }
+    Minutes last{-1};
+    for (const auto& step : seg.steps) {
+      const ChannelRule* ch = rules.channel(step.channel);
+      if (!ch) {
+        err(step.source, fmt::format("step uses channel '{}' which is not defined under channels",
+                                     to_string(step.channel)));
+      }
+      if (step.fallback && !rules.channel(*step.fallback)) {
+        err(step.source, fmt::format("fallback channel '{}' is not defined under channels",
+                                     to_string(*step.fallback)));
+      }
+      if (step.delay < last) {
+        err(step.source, "steps must be in order of their delay");
+      }
+      last = step.delay;
+      if (step.template_name.empty()) err(step.source, "step has no template");
+    }
+    if (seg.when.min_amount && seg.when.max_amount && *seg.when.min_amount >= *seg.when.max_amount) {
+      err(seg.source, "min_amount must be below max_amount");
+    }
+  }
+  if (rules.caps.max_per_order < 1) err({}, "caps.max_per_order must be at least 1");
+  if (rules.caps.max_per_buyer_per_day < 1) err({}, "caps.max_per_buyer_per_day must be at least 1");
+  if (rules.caps.min_gap.count() < 0) err({}, "caps.min_gap must not be negative");
+  if (rules.auto_close.count() <= 0) err({}, "auto_close must be positive");
+  if (rules.holdout_percent < 0 || rules.holdout_percent > 100) {
+    err({}, "holdout must be between 0 and 100 percent");
+  }
+  for (const auto& [c, ch] : rules.channels) {
+    if (c == Channel::sms && ch.sms_signature.empty()) {
+      err(ch.source, "sms needs a signature (the shop name shown as 【...】)");
+    }
+    if (c == Channel::sms && ch.sms_opt_out.empty()) {
+      err(ch.source, "sms needs opt-out text (e.g. 回T退订)");
+    }
+  }
+  return errors;
+}
+
+}  // namespace cuifu

@@ -67,6 +67,7 @@ struct SegmentRule {
   std::string description;
   SegmentCondition when;  // empty() matches every order (the default segment)
   std::vector<ReminderStep> steps;
+  std::string name_suffix;  // salutation = surname + this (同学); empty: the full name
   SourceRef source;
 };
 

@@ -1,1 +1,230 @@
-// (being written)
+#include "core/templates.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "core/text.h"
+
+namespace cuifu {
+
+const std::vector<std::string>& template_fields() {
+  static const std::vector<std::string> fields = {"salutation", "name",   "nickname", "item",  "amount",
+                                                  "order_count", "order_ids", "shop",  "pay_by"};
+  return fields;
+}
+
+namespace {
+
+const std::string& field_value(const MessageFields& f, std::string_view name) {
+  if (name == "salutation") return f.salutation;
+  if (name == "name") return f.name;
+  if (name == "nickname") return f.nickname;
+  if (name == "item") return f.item;
+  if (name == "amount") return f.amount;
+  if (name == "order_count") return f.order_count;
+  if (name == "order_ids") return f.order_ids;
+  if (name == "shop") return f.shop;
+  return f.pay_by;
+}
+
+bool is_name_field(std::string_view field) {
+  return field == "salutation" || field == "name" || field == "nickname";
+}
+
+std::string render_text(const CompiledText& t, const MessageFields& f) {
+  std::string out;
+  for (const auto& p : t.parts) out += p.is_field ? field_value(f, p.text) : p.text;
+  return out;
+}
+
+std::string sms_prefix(const ChannelRule* ch) {
+  return ch && !ch->sms_signature.empty() ? "【" + ch->sms_signature + "】" : std::string{};
+}
+
+std::string sms_suffix(const ChannelRule* ch) { return ch ? ch->sms_opt_out : std::string{}; }
+
+// Shortest item we still shorten to; below this the item no longer says anything.
+constexpr std::size_t kMinItemChars = 6;
+
+}  // namespace
+
+bool CompiledText::uses(std::string_view field) const {
+  return std::any_of(parts.begin(), parts.end(),
+                     [&](const Part& p) { return p.is_field && p.text == field; });
+}
+
+std::optional<CompiledText> compile_text(std::string_view text, std::string* error) {
+  CompiledText out;
+  std::string literal;
+  const auto fail = [&](std::size_t byte_pos, std::string msg) -> std::optional<CompiledText> {
+    if (error) {
+      *error = fmt::format("column {}: {}", char_count(text.substr(0, byte_pos)) + 1, msg);
+    }
+    return std::nullopt;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
+      literal.push_back('{');
+      ++i;
+    } else if (c == '}' && i + 1 < text.size() && text[i + 1] == '}') {
+      literal.push_back('}');
+      ++i;
+    } else if (c == '{') {
+      const auto close = text.find('}', i);
+      if (close == std::string_view::npos) return fail(i, "'{' without a closing '}'");
+      const std::string name = trim(text.substr(i + 1, close - i - 1));
+      const auto& known = template_fields();
+      if (std::find(known.begin(), known.end(), name) == known.end()) {
+        return fail(i, fmt::format("unknown field {{{}}}; known fields: {}", name,
+                                   fmt::join(known, ", ")));
+      }
+      if (!literal.empty()) out.parts.push_back({false, std::move(literal)});
+      literal.clear();
+      out.parts.push_back({true, name});
+      i = close;
+    } else if (c == '}') {
+      return fail(i, "'}' without an opening '{' (write '}}' for a literal brace)");
+    } else {
+      literal.push_back(c);
+    }
+  }
+  if (!literal.empty()) out.parts.push_back({false, std::move(literal)});
+  return out;
+}
+
+void TemplateSet::add(MessageTemplate t) {
+  for (auto& existing : templates_) {
+    if (existing.channel == t.channel && existing.name == t.name) {
+      existing = std::move(t);
+      return;
+    }
+  }
+  templates_.push_back(std::move(t));
+}
+
+const MessageTemplate* TemplateSet::find_exact(Channel c, std::string_view name) const {
+  for (const auto& t : templates_) {
+    if (t.channel == c && t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+const MessageTemplate* TemplateSet::find(Channel c, std::string_view base,
+                                         std::string_view reason) const {
+  if (!reason.empty()) {
+    if (const auto* t = find_exact(c, fmt::format("{}.{}", base, reason))) return t;
+  }
+  return find_exact(c, base);
+}
+
+std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f,
+                                      const ChannelRule* channel) {
+  RenderedMessage out;
+  out.subject = render_text(t.subject, f);
+  if (t.channel != Channel::sms) {
+    out.text = render_text(t.body, f);
+    return out;
+  }
+  const std::string prefix = sms_prefix(channel);
+  const std::string suffix = sms_suffix(channel);
+  std::string text = prefix + render_text(t.body, f) + suffix;
+  std::size_t n = char_count(text);
+  if (n > kSmsSegmentChars && t.body.uses("item")) {
+    // Shorten the item (the one field with room to give) just enough to fit.
+    const std::size_t item_chars = char_count(f.item);
+    const std::size_t over = n - kSmsSegmentChars;
+    if (item_chars >= over && item_chars - over >= kMinItemChars) {
+      MessageFields shorter = f;
+      shorter.item = truncate_chars(f.item, item_chars - over);
+      text = prefix + render_text(t.body, shorter) + suffix;
+      n = char_count(text);
+    }
+  }
+  if (n > kSmsSegmentChars) return std::nullopt;
+  out.text = std::move(text);
+  return out;
+}
+
+MessageFields sample_fields() {
+  MessageFields f;
+  f.salutation = "欧阳先生";
+  f.name = "欧阳娜娜";
+  f.nickname = "tb_xiaoming2019";
+  f.item = "北欧实木床头柜简约现代卧室小型储物柜收纳柜";
+  f.amount = "12999.00";
+  f.order_count = "3";
+  f.order_ids = "4012345678901234567、4012345678901234568";
+  f.shop = "青禾家居旗舰店";
+  f.pay_by = "11月25日10:00";
+  return f;
+}
+
+std::vector<std::string> check_template(const MessageTemplate& t, const ChannelRule* channel) {
+  std::vector<std::string> problems;
+  if (t.channel == Channel::email && t.subject.parts.empty()) {
+    problems.push_back("an email template needs a subject");
+  }
+  if (t.channel != Channel::sms) return problems;
+
+  MessageFields worst = sample_fields();
+  worst.item = truncate_chars(worst.item, kMinItemChars);
+  const std::string prefix = sms_prefix(channel);
+  const std::string body = render_text(t.body, worst);
+  const std::size_t total = char_count(prefix + body + sms_suffix(channel));
+  if (total > kSmsSegmentChars) {
+    problems.push_back(fmt::format(
+        "SMS is {} characters with signature and opt-out for the longest sample values (item cut to "
+        "{}); one segment holds {}",
+        total, kMinItemChars, kSmsSegmentChars));
+  }
+  if (!t.body.uses("shop") && !t.body.uses("item")) {
+    problems.push_back("SMS names neither {shop} nor {item}; the buyer must recognise the order");
+  }
+  // The name must end within the first kSmsNameWithin characters after the signature.
+  std::size_t before = 0;
+  bool found = false;
+  for (const auto& p : t.body.parts) {
+    if (p.is_field && is_name_field(p.text)) {
+      const std::size_t end = before + char_count(field_value(worst, p.text));
+      if (end > kSmsNameWithin) {
+        problems.push_back(fmt::format(
+            "the buyer's name ends at character {} after the signature; it must be within the first {}",
+            end, kSmsNameWithin));
+      }
+      found = true;
+      break;
+    }
+    before += char_count(p.is_field ? field_value(worst, p.text) : p.text);
+  }
+  if (!found) problems.push_back("SMS does not greet the buyer by name ({salutation})");
+  return problems;
+}
+
+std::vector<std::string> lint_template(const MessageTemplate& t, const ChannelRule* channel) {
+  std::vector<std::string> findings = check_template(t, channel);
+  const std::string text = t.body_source + " " + render_text(t.subject, sample_fields());
+  static const std::vector<std::string> curt = {"不知道", "没办法", "你自己看", "这不是我们的问题"};
+  for (const auto& phrase : curt) {
+    if (contains(text, phrase)) findings.push_back(fmt::format("curt or blaming phrase '{}'", phrase));
+  }
+  for (const char* vague : {"可能", "大概"}) {
+    if (contains(text, vague)) {
+      findings.push_back(fmt::format("vague '{}': say what is true, or leave it out", vague));
+    }
+  }
+  auto count = [&](std::string_view needle) {
+    std::size_t n = 0;
+    for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;
+    return n;
+  };
+  if (count("亲") > 1) findings.push_back("'亲' more than once: use the buyer's name instead");
+  if (count("!") + count("！") > 1) findings.push_back("more than one exclamation mark");
+  if (count("?") + count("？") > 0 && (contains(text, "吗") || contains(text, "难道") || contains(text, "怎么还"))) {
+    findings.push_back("rhetorical question: state the offer instead of asking");
+  }
+  return findings;
+}
+
+}  // namespace cuifu

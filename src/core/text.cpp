@@ -1,1 +1,182 @@
-// (being written)
+#include "core/text.h"
+
+#include <algorithm>
+
+namespace cuifu {
+
+std::u32string utf8_decode(std::string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) {
+      out.push_back(U'\uFFFD');
+      ++i;
+      continue;
+    }
+    char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    bool ok = true;
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (!ok) {
+      out.push_back(U'\uFFFD');
+      ++i;
+      continue;
+    }
+    out.push_back(cp);
+    i += len;
+  }
+  return out;
+}
+
+std::string utf8_encode(std::u32string_view s) {
+  std::string out;
+  out.reserve(s.size() * 3);
+  for (char32_t cp : s) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+  return out;
+}
+
+std::size_t char_count(std::string_view s) {
+  std::size_t n = 0;
+  for (char c : s) {
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+  }
+  return n;
+}
+
+namespace {
+
+// East Asian Wide (W) and Fullwidth (F) ranges that occur in shop text.
+bool is_wide(char32_t cp) {
+  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
+         (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
+         (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+         (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD);
+}
+
+int width_of(char32_t cp) {
+  if (cp == 0 || (cp >= 0x300 && cp <= 0x36F) || cp == 0x200B) return 0;
+  if (cp < 0x20 || cp == 0x7F) return 0;
+  return is_wide(cp) ? 2 : 1;
+}
+
+}  // namespace
+
+int display_width(std::string_view s) {
+  int w = 0;
+  for (char32_t cp : utf8_decode(s)) w += width_of(cp);
+  return w;
+}
+
+std::string truncate_chars(std::string_view s, std::size_t max_chars) {
+  auto cps = utf8_decode(s);
+  if (cps.size() <= max_chars) return std::string(s);
+  if (max_chars == 0) return {};
+  cps.resize(max_chars - 1);
+  cps.push_back(U'…');
+  return utf8_encode(cps);
+}
+
+std::string pad_display(std::string_view s, int width, bool align_right) {
+  std::u32string out;
+  int w = 0;
+  const auto cps = utf8_decode(s);
+  const int total = display_width(s);
+  for (char32_t cp : cps) {
+    if (cp == U'\n' || cp == U'\r' || cp == U'\t') cp = U' ';
+    const int cw = width_of(cp);
+    // Leave one column for the ellipsis when the text does not fit.
+    if (total > width && w + cw > width - 1) {
+      out.push_back(U'…');
+      ++w;
+      break;
+    }
+    out.push_back(cp);
+    w += cw;
+  }
+  std::string text = utf8_encode(out);
+  std::string pad(static_cast<std::size_t>(std::max(0, width - w)), ' ');
+  return align_right ? pad + text : text + pad;
+}
+
+std::string mask_phone(std::string_view phone) {
+  std::string digits;
+  for (char c : phone) {
+    if (c >= '0' && c <= '9') digits.push_back(c);
+  }
+  if (digits.size() >= 7) {
+    return digits.substr(0, 3) + std::string(digits.size() - 7, '*') + "****" +
+           digits.substr(digits.size() - 4);
+  }
+  if (digits.empty()) return {};
+  return std::string(digits.size(), '*');
+}
+
+std::string mask_email(std::string_view email) {
+  const auto at = email.find('@');
+  if (at == std::string_view::npos || at == 0) return mask_phone(email);
+  return std::string(email.substr(0, 1)) + "***" + std::string(email.substr(at));
+}
+
+std::string trim(std::string_view s) {
+  const char* ws = " \t\r\n\f\v";
+  const auto b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  const auto e = s.find_last_not_of(ws);
+  std::string out(s.substr(b, e - b + 1));
+  // Full-width spaces (U+3000) are common in exported Chinese text.
+  const std::string ideo = "\xE3\x80\x80";
+  while (out.size() >= 3 && out.compare(0, 3, ideo) == 0) out.erase(0, 3);
+  while (out.size() >= 3 && out.compare(out.size() - 3, 3, ideo) == 0) out.resize(out.size() - 3);
+  return out;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (true) {
+    const auto p = s.find(sep, start);
+    out.emplace_back(s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start));
+    if (p == std::string_view::npos) break;
+    start = p + 1;
+  }
+  return out;
+}
+
+std::uint64_t stable_hash(std::string_view s) {
+  std::uint64_t h = 1469598103934665603ULL;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace cuifu

@@ -1,0 +1,182 @@
+#include "io/yaml_util.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "core/text.h"
+
+namespace cuifu {
+
+YAML::Node load_yaml_file(const std::string& path) {
+  try {
+    return YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw LoadError(fmt::format("{}: cannot read file", path));
+  } catch (const YAML::ParserException& e) {
+    throw LoadError(fmt::format("{}:{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
+
+std::string where(const std::string& file, const YAML::Node& node) {
+  const auto m = node.Mark();
+  if (m.is_null()) return file;
+  return fmt::format("{}:{}:{}", file, m.line + 1, m.column + 1);
+}
+
+SourceRef source_of(const std::string& file, const YAML::Node& node) {
+  const auto m = node.Mark();
+  return SourceRef{file, m.is_null() ? 0 : m.line + 1};
+}
+
+void YamlReader::error(const YAML::Node& at, const std::string& message) {
+  errors_.push_back(fmt::format("{}: {}", where(file_, at), message));
+}
+
+void YamlReader::throw_if_errors() const {
+  if (!errors_.empty()) throw LoadError(fmt::format("{}", fmt::join(errors_, "\n")));
+}
+
+void YamlReader::check_keys(const YAML::Node& map, const std::vector<std::string>& allowed,
+                            const std::string& context) {
+  if (!map.IsMap()) return;
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>("");
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      error(kv.first, fmt::format("unknown key '{}' in {} (allowed: {})", key, context, fmt::join(allowed, ", ")));
+    }
+  }
+}
+
+std::optional<std::string> YamlReader::str(const YAML::Node& n, const std::string& key) {
+  const YAML::Node v = n[key];
+  if (!v) return std::nullopt;
+  if (!v.IsScalar()) {
+    error(v, fmt::format("'{}' must be a text value", key));
+    return std::nullopt;
+  }
+  return v.as<std::string>();
+}
+
+std::optional<double> YamlReader::number(const YAML::Node& n, const std::string& key) {
+  const YAML::Node v = n[key];
+  if (!v) return std::nullopt;
+  try {
+    return v.as<double>();
+  } catch (const YAML::Exception&) {
+    error(v, fmt::format("'{}' must be a number, not '{}'", key, v.IsScalar() ? v.Scalar() : "a list or map"));
+    return std::nullopt;
+  }
+}
+
+std::optional<int> YamlReader::integer(const YAML::Node& n, const std::string& key) {
+  const YAML::Node v = n[key];
+  if (!v) return std::nullopt;
+  try {
+    return v.as<int>();
+  } catch (const YAML::Exception&) {
+    error(v, fmt::format("'{}' must be a whole number, not '{}'", key, v.IsScalar() ? v.Scalar() : "a list or map"));
+    return std::nullopt;
+  }
+}
+
+std::optional<bool> YamlReader::boolean(const YAML::Node& n, const std::string& key) {
+  const YAML::Node v = n[key];
+  if (!v) return std::nullopt;
+  try {
+    return v.as<bool>();
+  } catch (const YAML::Exception&) {
+    error(v, fmt::format("'{}' must be true or false", key));
+    return std::nullopt;
+  }
+}
+
+std::vector<std::string> YamlReader::str_list(const YAML::Node& n, const std::string& key) {
+  std::vector<std::string> out;
+  const YAML::Node v = n[key];
+  if (!v) return out;
+  if (v.IsScalar()) return {v.as<std::string>()};
+  if (!v.IsSequence()) {
+    error(v, fmt::format("'{}' must be a list", key));
+    return out;
+  }
+  for (const auto& item : v) {
+    if (!item.IsScalar()) {
+      error(item, fmt::format("'{}' entries must be text", key));
+      continue;
+    }
+    out.push_back(item.as<std::string>());
+  }
+  return out;
+}
+
+std::optional<Minutes> parse_duration(std::string_view text) {
+  const std::string t = trim(text);
+  if (t.empty()) return std::nullopt;
+  long total = 0;
+  long num = -1;
+  bool any_unit = false;
+  for (char c : t) {
+    if (c >= '0' && c <= '9') {
+      num = (num < 0 ? 0 : num) * 10 + (c - '0');
+      continue;
+    }
+    if (num < 0) return std::nullopt;
+    switch (c) {
+      case 'm': total += num; break;
+      case 'h': total += num * 60; break;
+      case 'd': total += num * 1440; break;
+      default: return std::nullopt;
+    }
+    num = -1;
+    any_unit = true;
+  }
+  if (num >= 0) {
+    if (any_unit) return std::nullopt;  // "1h30" is ambiguous
+    total = num;
+  }
+  return Minutes{total};
+}
+
+std::optional<Minutes> YamlReader::duration(const YAML::Node& n, const std::string& key) {
+  const YAML::Node v = n[key];
+  if (!v) return std::nullopt;
+  const auto d = v.IsScalar() ? parse_duration(v.Scalar()) : std::nullopt;
+  if (!d) error(v, fmt::format("'{}' must be a duration like 30m, 4h, 1h30m or 2d", key));
+  return d;
+}
+
+std::vector<DailyWindow> YamlReader::windows(const YAML::Node& n, const std::string& key) {
+  std::vector<DailyWindow> out;
+  const YAML::Node v = n[key];
+  if (!v) return out;
+  std::vector<YAML::Node> items;
+  if (v.IsScalar()) {
+    items.push_back(v);
+  } else if (v.IsSequence()) {
+    for (const auto& i : v) items.push_back(i);
+  } else {
+    error(v, fmt::format("'{}' must be a list of HH:MM-HH:MM", key));
+  }
+  for (const auto& i : items) {
+    const auto w = i.IsScalar() ? parse_daily_window(i.Scalar()) : std::nullopt;
+    if (!w) {
+      error(i, fmt::format("'{}' entry '{}' is not a time window like 12:00-13:30", key, i.IsScalar() ? i.Scalar() : ""));
+      continue;
+    }
+    out.push_back(*w);
+  }
+  return out;
+}
+
+std::optional<Money> YamlReader::money_fen(const YAML::Node& n, const std::string& key) {
+  const auto v = number(n, key);
+  if (!v) return std::nullopt;
+  if (*v < 0) {
+    error(n[key], fmt::format("'{}' must not be negative", key));
+    return std::nullopt;
+  }
+  return static_cast<Money>(std::llround(*v * 100));
+}
+
+}  // namespace cuifu
