@@ -1,1 +1,114 @@
-// (being written)
+// `cuifu plan`: tomorrow's reminders from an order export.
+#include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <memory>
+
+#include "app/commands.h"
+#include "app/paths.h"
+#include "app/plan_output.h"
+#include "core/planner.h"
+#include "io/feed.h"
+#include "io/rules_loader.h"
+#include "io/zone.h"
+
+namespace cuifu {
+
+namespace {
+
+struct PlanOptions {
+  std::string feed;
+  std::string mapping;
+  std::string encoding;
+  std::string rules_dir;
+  std::string templates_dir;
+  std::string now;
+  std::string date;
+  std::string format = "table";
+  std::string zone = "Asia/Shanghai";
+  bool show_contacts = false;
+};
+
+int terminal_width() {
+  winsize ws{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 100;
+}
+
+int run_plan(const PlanOptions& o) {
+  const ShopZone zone(o.zone);
+  LocalTime now;
+  if (o.now.empty()) {
+    now = SystemClock(zone).now();
+  } else {
+    const auto t = parse_local_time(o.now);
+    if (!t) throw std::runtime_error(fmt::format("--now '{}' is not a time like \"2026-11-23 21:00\"", o.now));
+    now = *t;
+  }
+  LocalTime from = start_of_day(now) + std::chrono::days{1};
+  if (!o.date.empty()) {
+    const auto d = parse_local_date(o.date);
+    if (!d) throw std::runtime_error(fmt::format("--date '{}' is not a date like 2026-11-24", o.date));
+    from = *d;
+  }
+  const LocalTime to = from + std::chrono::days{1};
+
+  const RuleSet rule_set = load_rule_set(o.rules_dir.empty() ? default_dir("rules") : o.rules_dir,
+                                         o.templates_dir.empty() ? default_dir("templates") : o.templates_dir);
+  FeedOptions feed_options;
+  feed_options.encoding = o.encoding;
+  if (!o.mapping.empty()) {
+    feed_options.mapping = load_column_mapping(o.mapping);
+    feed_options.format = FeedFormat::csv;
+  }
+  const FeedSnapshot feed = read_feed_file(o.feed, feed_options);
+  for (const auto& row : feed.rejected) std::cerr << fmt::format("{}:{}: rejected: {}\n", o.feed, row.line, row.error);
+
+  ContactHistory history;  // no state database: every order counts as never reminded
+  const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates, {now, from, to});
+
+  PlanReport report;
+  report.plan = &plan;
+  report.rejected = &feed.rejected;
+  report.rules = &rule_set.rules;
+  report.now = now;
+  report.from = from;
+  report.to = to;
+  report.zone = &zone;
+  report.feed = o.feed;
+  report.orders = feed.orders.size() + feed.rejected.size();
+  report.show_contacts = o.show_contacts;
+  report.width = terminal_width();
+  if (o.format == "json") {
+    write_plan_json(std::cout, report);
+  } else if (o.format == "csv") {
+    write_plan_csv(std::cout, report);
+  } else {
+    write_plan_table(std::cout, report);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_plan_command(CLI::App& app, CommandAction& action) {
+  auto o = std::make_shared<PlanOptions>();
+  auto* cmd = app.add_subcommand("plan", "Preview the reminders of a day (default: tomorrow) from an order export");
+  cmd->add_option("--feed", o->feed, "Order export: Taobao CSV (GB18030 or UTF-8), CSV with --mapping, or .jsonl")
+      ->required();
+  cmd->add_option("--mapping", o->mapping, "YAML column mapping for a generic CSV feed");
+  cmd->add_option("--encoding", o->encoding, "Feed encoding (default: detected)")
+      ->check(CLI::IsMember({"utf-8", "gb18030"}));
+  cmd->add_option("--rules", o->rules_dir, "Rules directory (default: ./rules)");
+  cmd->add_option("--templates", o->templates_dir, "Templates directory (default: ./templates)");
+  cmd->add_option("--now", o->now, "Pretend it is this local time: \"YYYY-MM-DD HH:MM\" (default: now)");
+  cmd->add_option("--date", o->date, "Plan this local day, YYYY-MM-DD (default: the day after --now)");
+  cmd->add_option("--format", o->format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  cmd->add_option("--tz", o->zone, "Shop time zone (default: Asia/Shanghai)");
+  cmd->add_flag("--show-contacts", o->show_contacts, "Show phone numbers and e-mails unmasked");
+  cmd->callback([o, &action] { action = [o] { return run_plan(*o); }; });
+}
+
+}  // namespace cuifu

@@ -1,1 +1,208 @@
-// (being written)
+#include "app/plan_output.h"
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "core/text.h"
+
+namespace cuifu {
+
+using nlohmann::json;
+
+std::string format_cost(std::int64_t milli) {
+  std::string s = fmt::format("{}.{:03d}", milli / 1000, milli % 1000);
+  while (s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+  return s;
+}
+
+std::string shown_contact(const PlannedReminder& r, bool show_contacts) {
+  if (r.contact.empty()) return "-";
+  if (show_contacts) return r.contact;
+  return r.channel == Channel::email ? mask_email(r.contact) : mask_phone(r.contact);
+}
+
+json plan_summary(const Plan& plan) {
+  json by_channel = json::object(), by_segment = json::object(), by_hour = json::object();
+  std::int64_t cost = 0;
+  for (Channel c : kAllChannels) by_channel[std::string(to_string(c))] = {{"reminders", 0}, {"cost", 0.0}};
+  std::map<std::string, std::int64_t> channel_cost;
+  for (const auto& r : plan.reminders) {
+    const std::string ch(to_string(r.channel));
+    by_channel[ch]["reminders"] = by_channel[ch]["reminders"].get<int>() + 1;
+    channel_cost[ch] += r.cost_milli;
+    by_segment[r.segment] = by_segment.value(r.segment, 0) + 1;
+    const std::string hour = fmt::format("{:02d}", hour_of_day(r.send_at));
+    by_hour[hour] = by_hour.value(hour, 0) + 1;
+    cost += r.cost_milli;
+  }
+  for (const auto& [ch, c] : channel_cost) by_channel[ch]["cost"] = static_cast<double>(c) / 1000.0;
+  return {{"reminders", plan.reminders.size()},
+          {"skipped", plan.skipped.size()},
+          {"by_channel", by_channel},
+          {"by_segment", by_segment},
+          {"by_hour", by_hour},
+          {"estimated_cost", static_cast<double>(cost) / 1000.0},
+          {"currency", "CNY"}};
+}
+
+json plan_to_json(const PlanReport& r) {
+  json reminders = json::array();
+  for (const auto& p : r.plan->reminders) {
+    json j = {{"send_at", r.zone->iso(p.send_at)},
+              {"buyer", p.buyer},
+              {"order_ids", p.order_ids},
+              {"segment", p.segment},
+              {"channel", to_string(p.channel)},
+              {"step", p.step},
+              {"template", p.template_name},
+              {"message", p.message},
+              {"contact", shown_contact(p, r.show_contacts)},
+              {"amount", format_money(p.amount)},
+              {"pay_by", r.zone->iso(p.pay_by)},
+              {"idempotency_key", p.idempotency_key()},
+              {"why", p.why}};
+    if (!p.subject.empty()) j["subject"] = p.subject;
+    reminders.push_back(std::move(j));
+  }
+  json skipped = json::array();
+  for (const auto& s : r.plan->skipped) skipped.push_back({{"order_id", s.order_id}, {"buyer", s.buyer}, {"reason", s.reason}});
+  json rejected = json::array();
+  if (r.rejected) {
+    for (const auto& row : *r.rejected) rejected.push_back({{"line", row.line}, {"error", row.error}});
+  }
+  return {{"now", r.zone->iso(r.now)},         {"from", r.zone->iso(r.from)},
+          {"to", r.zone->iso(r.to)},           {"time_zone", r.zone->name()},
+          {"feed", r.feed},                    {"orders_read", r.orders},
+          {"reminders", reminders},            {"skipped", skipped},
+          {"rejected_rows", rejected},         {"summary", plan_summary(*r.plan)}};
+}
+
+void write_plan_json(std::ostream& out, const PlanReport& r) { out << plan_to_json(r).dump(2) << "\n"; }
+
+namespace {
+
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  return q + "\"";
+}
+
+}  // namespace
+
+void write_plan_csv(std::ostream& out, const PlanReport& r) {
+  out << "send_at,buyer,order_ids,segment,channel,step,template,contact,amount,message,why\n";
+  for (const auto& p : r.plan->reminders) {
+    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", r.zone->iso(p.send_at), csv_field(p.buyer),
+                       csv_field(fmt::format("{}", fmt::join(p.order_ids, " "))), csv_field(p.segment),
+                       to_string(p.channel), p.step, csv_field(p.template_name),
+                       csv_field(shown_contact(p, r.show_contacts)), format_money(p.amount), csv_field(p.message),
+                       csv_field(fmt::format("{}", fmt::join(p.why, "; "))));
+  }
+}
+
+void write_plan_table(std::ostream& out, const PlanReport& r) {
+  const Plan& plan = *r.plan;
+  const int width = std::clamp(r.width, 80, 160);
+  const std::string rule(static_cast<std::size_t>(width), '-');
+  out << fmt::format("Reminder plan {} .. {} ({})\n", format_local_hm(r.from), format_local_hm(r.to), r.zone->name());
+  out << fmt::format("now {} · feed {}: {} orders read, {} rows rejected\n\n", format_local_hm(r.now), r.feed, r.orders,
+                     r.rejected ? r.rejected->size() : 0);
+
+  // Columns: time 11, buyer 16, segment 17, channel 6, step 5, orders 7, amount 10, contact rest.
+  const int contact_w = std::max(8, width - (11 + 16 + 17 + 6 + 5 + 7 + 10) - 7);
+  auto row = [&](std::string_view a, std::string_view b, std::string_view c, std::string_view d, std::string_view e,
+                 std::string_view f, std::string_view g, std::string_view h) {
+    out << pad_display(a, 11) << ' ' << pad_display(b, 16) << ' ' << pad_display(c, 17) << ' ' << pad_display(d, 6)
+        << ' ' << pad_display(e, 5) << ' ' << pad_display(f, 7, true) << ' ' << pad_display(g, 10, true) << ' '
+        << pad_display(h, contact_w) << "\n";
+  };
+  row("SEND AT", "BUYER", "SEGMENT", "CH", "STEP", "ORDERS", "AMOUNT", "CONTACT");
+  out << rule << "\n";
+  const LocalTime first_day = start_of_day(r.from);
+  for (const auto& p : plan.reminders) {
+    const std::string when =
+        start_of_day(p.send_at) == first_day ? format_local_hm(p.send_at).substr(11) : format_local_hm(p.send_at).substr(5);
+    row(when, p.buyer, p.segment, std::string(to_string(p.channel)), fmt::format("{}", p.step),
+        fmt::format("{}", p.order_ids.size()), format_money(p.amount), shown_contact(p, r.show_contacts));
+    const std::string indent = "    ";
+    if (!p.subject.empty()) out << indent << pad_display("subject: " + p.subject, width - 4) << "\n";
+    std::string message = p.message;
+    for (auto& c : message) {
+      if (c == '\n') c = ' ';
+    }
+    // Messages wrap over at most three lines so a staff member can read them whole.
+    auto cps = utf8_decode(message);
+    for (int line = 0; line < 3 && !cps.empty(); ++line) {
+      std::u32string part;
+      int w = 0;
+      std::size_t i = 0;
+      for (; i < cps.size(); ++i) {
+        const int cw = display_width(utf8_encode(std::u32string(1, cps[i])));
+        if (w + cw > width - 6) break;
+        part.push_back(cps[i]);
+        w += cw;
+      }
+      cps.erase(0, i);
+      if (line == 2 && !cps.empty()) part += U"…";
+      out << indent << (line == 0 ? "» " : "  ") << utf8_encode(part) << "\n";
+    }
+    // The why, compact: the segment reason and the timing.
+    for (const auto& why : p.why) {
+      if (why.rfind("segment ", 0) == 0 || why.rfind("reason ", 0) == 0 || why.rfind("moved to", 0) == 0 ||
+          why.rfind("combines", 0) == 0 || why.find("instead of") != std::string::npos ||
+          why.find("left out") != std::string::npos) {
+        out << indent << "  " << pad_display("· " + why, width - 6) << "\n";
+      }
+    }
+  }
+  if (plan.reminders.empty()) out << "(no reminders in this window)\n";
+  out << rule << "\n\n";
+
+  // Summary: per channel, segment and hour, with cost.
+  const json s = plan_summary(plan);
+  out << fmt::format("Summary: {} reminders, estimated cost {:.2f} CNY\n", plan.reminders.size(),
+                     s["estimated_cost"].get<double>());
+  out << "  by channel: ";
+  std::vector<std::string> parts;
+  for (Channel c : kAllChannels) {
+    const auto& j = s["by_channel"][std::string(to_string(c))];
+    parts.push_back(fmt::format("{} {} ({:.2f} CNY)", to_string(c), j["reminders"].get<int>(), j["cost"].get<double>()));
+  }
+  out << fmt::format("{}\n", fmt::join(parts, " · "));
+  parts.clear();
+  for (const auto& [seg, n] : s["by_segment"].items()) parts.push_back(fmt::format("{} {}", seg, n.get<int>()));
+  out << fmt::format("  by segment: {}\n", parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, " · ")));
+  out << "  by hour:\n";
+  for (const auto& [hour, n] : s["by_hour"].items()) {
+    out << fmt::format("    {}:00 {:>4} {}\n", hour, n.get<int>(), std::string(static_cast<std::size_t>(std::min(60, n.get<int>())), '#'));
+  }
+
+  // Skipped orders: counts by kind, then the unpaid ones individually.
+  std::map<std::string, int> kinds;
+  std::vector<const SkippedOrder*> notable;
+  for (const auto& sk : plan.skipped) {
+    std::string kind = sk.reason.substr(0, sk.reason.find_first_of(":(0123456789"));
+    kinds[trim(kind)]++;
+    if (sk.reason.rfind("paid at", 0) != 0 && sk.reason != "paid" && sk.reason != "closed") notable.push_back(&sk);
+  }
+  out << fmt::format("\nNot reminded in this window: {} orders\n", plan.skipped.size());
+  for (const auto& [k, n] : kinds) out << fmt::format("  {:>4}  {}\n", n, k);
+  if (!notable.empty()) {
+    out << "\n";
+    for (const auto* sk : notable) {
+      out << "  " << pad_display(sk->order_id, 20) << ' ' << pad_display(sk->buyer, 16) << ' '
+          << pad_display(sk->reason, width - 40) << "\n";
+    }
+  }
+  if (r.rejected && !r.rejected->empty()) {
+    out << fmt::format("\nRejected feed rows: {}\n", r.rejected->size());
+    for (const auto& row : *r.rejected) out << fmt::format("  line {}: {}\n", row.line, row.error);
+  }
+}
+
+}  // namespace cuifu

@@ -1,0 +1,43 @@
+// Renders a Plan for people (a terminal table) and for tools (JSON, CSV).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "core/planner.h"
+#include "io/zone.h"
+
+namespace cuifu {
+
+struct PlanReport {
+  const Plan* plan = nullptr;
+  const std::vector<RejectedRow>* rejected = nullptr;
+  const Rules* rules = nullptr;
+  LocalTime now{};
+  LocalTime from{};
+  LocalTime to{};
+  const ShopZone* zone = nullptr;
+  std::string feed;             // the feed's name, for the heading
+  std::size_t orders = 0;       // rows read
+  bool show_contacts = false;   // unmasked phone numbers and e-mails
+  int width = 100;              // terminal columns for the table
+};
+
+// Counts and cost per channel, segment and hour of the day.
+nlohmann::json plan_summary(const Plan& plan);
+
+nlohmann::json plan_to_json(const PlanReport& r);
+void write_plan_json(std::ostream& out, const PlanReport& r);
+void write_plan_csv(std::ostream& out, const PlanReport& r);
+void write_plan_table(std::ostream& out, const PlanReport& r);
+
+// The contact as shown: masked unless asked, "-" for IM.
+std::string shown_contact(const PlannedReminder& r, bool show_contacts);
+
+// "0.045" for 45 milli-yuan.
+std::string format_cost(std::int64_t milli);
+
+}  // namespace cuifu
