@@ -281,7 +281,6 @@ class Gen:
     def __init__(self, seed, now):
         self.r = random.Random(seed)
         self.now = now
-        self.used_ids = []
         self.used_id_set = {}
         self.used_buyers = {}
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <map>
+#include <sstream>
 
 #include "core/text.h"
 
@@ -105,7 +106,26 @@ void write_plan_csv(std::ostream& out, const PlanReport& r) {
   }
 }
 
+namespace {
+
+void write_plan_table_padded(std::ostream& out, const PlanReport& r);
+
+}  // namespace
+
 void write_plan_table(std::ostream& out, const PlanReport& r) {
+  // Columns are padded to align; trailing padding is dropped so lines end cleanly.
+  std::ostringstream buf;
+  write_plan_table_padded(buf, r);
+  std::istringstream in(buf.str());
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+}
+
+namespace {
+
+void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   const Plan& plan = *r.plan;
   const int width = std::clamp(r.width, 80, 160);
   const std::string rule(static_cast<std::size_t>(width), '-');
@@ -204,5 +224,7 @@ void write_plan_table(std::ostream& out, const PlanReport& r) {
     for (const auto& row : *r.rejected) out << fmt::format("  line {}: {}\n", row.line, row.error);
   }
 }
+
+}  // namespace
 
 }  // namespace cuifu

@@ -270,23 +270,6 @@ void BuyerPlanner::run() {
       break;
     }
     const ReminderStep& step = seg.steps[i];
-    Channel channel = step.channel;
-    std::string channel_note;
-    if (std::string why_not = unusable(channel, lead); !why_not.empty()) {
-      if (step.fallback && unusable(*step.fallback, lead).empty()) {
-        channel_note = fmt::format("{} instead of {}: {}", to_string(*step.fallback), to_string(channel), why_not);
-        channel = *step.fallback;
-      } else {
-        carried.push_back(fmt::format("step {} ({}) left out: {}", i + 1, to_string(channel), why_not));
-        continue;
-      }
-    }
-    const ChannelRule& ch = *rules_.channel(channel);
-    // A fallback channel keeps to its own windows; the step's windows are for its channel.
-    static const std::vector<DailyWindow> kNone;
-    const auto& step_windows = channel == step.channel ? step.windows : kNone;
-    const auto& windows = step_windows.empty() ? ch.windows : step_windows;
-
     const LocalTime due = lead.created_at + step.delay;
     LocalTime earliest = std::max(due, now);
     std::string gap_note;
@@ -295,17 +278,48 @@ void BuyerPlanner::run() {
       gap_note = fmt::format("{} after the previous contact at {} (min gap)", describe_delay(rules_.caps.min_gap),
                              short_time(contacts_.back().at));
     }
-    std::string cap_note;
-    const auto slot = find_slot(earliest, ch.windows, step_windows, &cap_note);
+
+    // The step's channel, or its fallback when the channel cannot reach the buyer or has
+    // no allowed time before the order auto-closes.
+    std::vector<Channel> candidates = {step.channel};
+    if (step.fallback) candidates.push_back(*step.fallback);
+    Channel channel = step.channel;
+    std::string channel_note, cap_note, why_not_all;
+    std::optional<LocalTime> slot;
+    static const std::vector<DailyWindow> kNone;
+    const std::vector<DailyWindow>* step_windows = &kNone;
+    for (const Channel c : candidates) {
+      if (std::string why_not = unusable(c, lead); !why_not.empty()) {
+        why_not_all += (why_not_all.empty() ? "" : "; ") + why_not;
+        continue;
+      }
+      // A fallback channel keeps to its own windows; the step's windows are for its channel.
+      const auto* sw = c == step.channel ? &step.windows : &kNone;
+      std::string note;
+      const auto s = find_slot(earliest, rules_.channel(c)->windows, *sw, &note);
+      if (!s) {
+        why_not_all += (why_not_all.empty() ? "" : "; ") + fmt::format("no allowed {} time within a week", to_string(c));
+        continue;
+      }
+      if (*s >= close_at) {
+        why_not_all += (why_not_all.empty() ? "" : "; ") +
+                       fmt::format("next allowed {} time {} is after the order auto-closes at {}", to_string(c),
+                                   short_time(*s), short_time(close_at));
+        continue;
+      }
+      if (c != step.channel) channel_note = fmt::format("{} instead of {}: {}", to_string(c), to_string(step.channel), why_not_all);
+      channel = c;
+      slot = s;
+      cap_note = note;
+      step_windows = sw;
+      break;
+    }
     if (!slot) {
-      stop_reason = fmt::format("no allowed {} window within a week", to_string(channel));
-      break;
+      carried.push_back(fmt::format("step {} ({}) left out: {}", i + 1, to_string(step.channel), why_not_all));
+      continue;
     }
-    if (*slot >= close_at) {
-      stop_reason = fmt::format("next allowed {} time {} is after the order auto-closes at {}",
-                                to_string(channel), short_time(*slot), short_time(close_at));
-      break;
-    }
+    const ChannelRule& ch = *rules_.channel(channel);
+    const auto& windows = step_windows->empty() ? ch.windows : *step_windows;
     if (*slot >= req_.to) break;  // beyond this plan's horizon
 
     // 3. Render the message.

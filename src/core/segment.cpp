@@ -32,6 +32,10 @@ const std::string* first_contained(std::string_view text, const std::vector<std:
 bool is_overseas_address(std::string_view address) {
   const std::string a = trim(address);
   if (a.empty()) return false;  // unknown: treat as domestic rather than guess
+  // An address that starts with a mainland province is mainland, even on 武汉's 香港路.
+  for (const auto& region : mainland_regions()) {
+    if (a.rfind(region, 0) == 0) return false;
+  }
   for (const char* outside : {"香港", "澳门", "澳門", "台湾", "臺灣", "台灣", "Hong Kong", "Macau", "Taiwan"}) {
     if (contains(a, outside)) return true;
   }
