@@ -1,1 +1,198 @@
-// (being written)
+#include "io/charset.h"
+
+#include <fmt/format.h>
+#include <iconv.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace cuifu {
+
+namespace {
+
+constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+const iconv_t kNoDescriptor = reinterpret_cast<iconv_t>(-1);
+
+iconv_t as_iconv(void* cd) { return static_cast<iconv_t>(cd); }
+
+// Length of the well-formed UTF-8 sequence at s[i], or 0 if there is none (RFC 3629 table).
+std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = byte(0);
+  if (c < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    len = 3;
+    if (c == 0xE0) lo = 0xA0;  // no overlongs
+    if (c == 0xED) hi = 0x9F;  // no surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    len = 4;
+    if (c == 0xF0) lo = 0x90;
+    if (c == 0xF4) hi = 0x8F;  // nothing past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + len > s.size()) return 0;
+  if (byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    if ((byte(k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+std::string hex_bytes(std::string_view s, std::size_t offset, std::size_t count) {
+  std::string out;
+  for (std::size_t k = offset; k < s.size() && k < offset + count; ++k) {
+    out += fmt::format("{}{:02x}", out.empty() ? "" : " ", static_cast<unsigned char>(s[k]));
+  }
+  return out;
+}
+
+std::string invalid_message(std::string_view bytes, std::size_t offset, const std::string& encoding) {
+  return fmt::format("invalid {} byte sequence at byte offset {} (bytes {})", encoding, offset,
+                     hex_bytes(bytes, offset, 4));
+}
+
+std::string drop_bom(std::string text) {
+  if (text.starts_with(kUtf8Bom)) text.erase(0, kUtf8Bom.size());
+  return text;
+}
+
+// UTF-8 source: validate (and repair if asked) without iconv.
+std::string utf8_checked(std::string_view bytes, std::vector<std::size_t>* bad_offsets) {
+  std::string out;
+  out.reserve(bytes.size());
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const std::size_t len = utf8_sequence_length(bytes, i);
+    if (len == 0) {
+      if (bad_offsets == nullptr) throw CharsetError(invalid_message(bytes, i, "utf-8"));
+      bad_offsets->push_back(i);
+      out += "\xEF\xBF\xBD";
+      ++i;
+      continue;
+    }
+    out.append(bytes.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string normalize_encoding(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c != ' ') out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  }
+  if (out == "utf8") out = "utf-8";
+  return out;
+}
+
+IconvConverter::IconvConverter(const std::string& to_encoding, const std::string& from_encoding)
+    : cd_(::iconv_open(to_encoding.c_str(), from_encoding.c_str())), from_(from_encoding) {
+  if (as_iconv(cd_) == kNoDescriptor) {
+    throw CharsetError(fmt::format("unsupported encoding conversion from '{}' to '{}'",
+                                   from_encoding, to_encoding));
+  }
+}
+
+IconvConverter::~IconvConverter() {
+  if (as_iconv(cd_) != kNoDescriptor) ::iconv_close(as_iconv(cd_));
+}
+
+IconvConverter::IconvConverter(IconvConverter&& other) noexcept
+    : cd_(std::exchange(other.cd_, reinterpret_cast<void*>(kNoDescriptor))),
+      from_(std::move(other.from_)) {}
+
+IconvConverter& IconvConverter::operator=(IconvConverter&& other) noexcept {
+  if (this != &other) {
+    if (as_iconv(cd_) != kNoDescriptor) ::iconv_close(as_iconv(cd_));
+    cd_ = std::exchange(other.cd_, reinterpret_cast<void*>(kNoDescriptor));
+    from_ = std::move(other.from_);
+  }
+  return *this;
+}
+
+std::string IconvConverter::convert(std::string_view bytes, std::vector<std::size_t>* bad_offsets,
+                                    std::string_view replacement) {
+  const iconv_t cd = as_iconv(cd_);
+  ::iconv(cd, nullptr, nullptr, nullptr, nullptr);  // back to the initial shift state
+  std::string out;
+  char buffer[4096];
+  // iconv's interface is not const-correct; it never writes through the input pointer.
+  char* in = const_cast<char*>(bytes.data());
+  std::size_t in_left = bytes.size();
+  while (in_left > 0) {
+    char* dst = buffer;
+    std::size_t dst_left = sizeof buffer;
+    const std::size_t rc = ::iconv(cd, &in, &in_left, &dst, &dst_left);
+    const int err = errno;
+    out.append(buffer, static_cast<std::size_t>(dst - buffer));
+    if (rc != static_cast<std::size_t>(-1) || err == E2BIG) continue;
+    const std::size_t offset = bytes.size() - in_left;
+    if (err != EILSEQ && err != EINVAL) {
+      throw CharsetError(fmt::format("{} conversion failed at byte offset {}: {}", from_, offset,
+                                     std::strerror(err)));
+    }
+    if (bad_offsets == nullptr) throw CharsetError(invalid_message(bytes, offset, from_));
+    bad_offsets->push_back(offset);
+    out.append(replacement);
+    ++in;
+    --in_left;
+    ::iconv(cd, nullptr, nullptr, nullptr, nullptr);
+  }
+  char* dst = buffer;  // flush a stateful encoding's closing shift sequence
+  std::size_t dst_left = sizeof buffer;
+  ::iconv(cd, nullptr, nullptr, &dst, &dst_left);
+  out.append(buffer, static_cast<std::size_t>(dst - buffer));
+  return out;
+}
+
+bool is_valid_utf8(std::string_view bytes) {
+  for (std::size_t i = 0; i < bytes.size();) {
+    const std::size_t len = utf8_sequence_length(bytes, i);
+    if (len == 0) return false;
+    i += len;
+  }
+  return true;
+}
+
+std::string_view strip_utf8_bom(std::string_view bytes) {
+  if (bytes.starts_with(kUtf8Bom)) bytes.remove_prefix(kUtf8Bom.size());
+  return bytes;
+}
+
+std::string detect_encoding(std::string_view bytes) {
+  return bytes.starts_with(kUtf8Bom) || is_valid_utf8(bytes) ? "utf-8" : "gb18030";
+}
+
+std::string to_utf8(std::string_view bytes, const std::string& from_encoding) {
+  const std::string from = normalize_encoding(from_encoding);
+  if (from == "utf-8") return drop_bom(utf8_checked(bytes, nullptr));
+  return drop_bom(IconvConverter("UTF-8", from).convert(bytes));
+}
+
+std::string to_utf8_replacing(std::string_view bytes, const std::string& from_encoding,
+                              std::vector<std::size_t>& bad_offsets) {
+  const std::string from = normalize_encoding(from_encoding);
+  if (from == "utf-8") return drop_bom(utf8_checked(bytes, &bad_offsets));
+  return drop_bom(IconvConverter("UTF-8", from).convert(bytes, &bad_offsets));
+}
+
+std::string from_utf8(std::string_view text, const std::string& to_encoding) {
+  const std::string to = normalize_encoding(to_encoding);
+  if (to == "utf-8") return utf8_checked(text, nullptr);
+  IconvConverter converter(to, "UTF-8");
+  try {
+    return converter.convert(text);
+  } catch (const CharsetError& e) {
+    throw CharsetError(fmt::format("cannot convert UTF-8 text to {}: {}", to, e.what()));
+  }
+}
+
+}  // namespace cuifu

@@ -1,1 +1,581 @@
-// (being written)
+#include "io/feed.h"
+
+#include <date/tz.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "core/text.h"
+#include "io/charset.h"
+#include "io/csv.h"
+
+namespace cuifu {
+
+namespace {
+
+// The canonical order fields, in the order of kFieldNames.
+enum Field : std::size_t {
+  kOrderId, kBuyer, kAmount, kStatus, kCreatedAt, kPaidAt, kClosedAt,
+  kNote, kReceiverName, kAddress, kPhone, kEmail, kItem, kShop, kFieldCount
+};
+constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
+    "order_id", "buyer",         "amount",  "status", "created_at", "paid_at", "closed_at",
+    "note",     "receiver_name", "address", "phone",  "email",      "item",    "shop"};
+
+// Taobao export headers per field; the first one present wins.
+constexpr std::array<std::pair<Field, std::string_view>, 16> kTaobaoHeaders = {{
+    {kOrderId, "订单编号"}, {kBuyer, "买家会员名"}, {kAmount, "买家应付货款"}, {kAmount, "总金额"},
+    {kStatus, "订单状态"}, {kNote, "买家留言"}, {kReceiverName, "收货人姓名"}, {kAddress, "收货地址"},
+    {kPhone, "联系手机"}, {kCreatedAt, "订单创建时间"}, {kPaidAt, "订单付款时间"}, {kItem, "宝贝标题"},
+    {kShop, "店铺名称"}, {kClosedAt, "订单关闭时间"}, {kEmail, "买家邮箱"}, {kEmail, "邮箱"},
+}};
+
+// One row's values by field; nullopt when the feed has no such column or key.
+using RawRow = std::array<std::optional<std::string>, kFieldCount>;
+
+// What differs between the feed formats when a row becomes an order.
+struct RowRules {
+  std::array<std::string, kFieldCount> label;  // how messages name each field
+  std::function<std::optional<OrderStatus>(std::string_view)> status_of;
+  std::optional<OrderStatus> empty_status;  // for an empty/absent status; nullopt: the row is rejected
+  bool paid_at_always_paid = true;          // false: a paid_at only turns unpaid into paid
+};
+
+std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Excel-proofing that Taobao puts on long numbers: '138..., \t138..., ="138...".
+std::string clean_excel_text(std::string_view raw) {
+  std::string s = trim(raw);
+  std::size_t b = 0;
+  while (b < s.size() && (s[b] == '\'' || s[b] == '=' || s[b] == '"')) ++b;
+  std::size_t e = s.size();
+  while (e > b && s[e - 1] == '"') --e;
+  return trim(std::string_view(s).substr(b, e - b));
+}
+
+std::optional<OrderStatus> taobao_status(std::string_view value) {
+  std::string s;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    if (value.substr(i, 3) == "，") {
+      s.push_back(',');
+      i += 2;
+    } else if (value[i] != ' ') {
+      s.push_back(value[i]);
+    }
+  }
+  if (s == "等待买家付款") return OrderStatus::unpaid;
+  if (s == "买家已付款,等待卖家发货" || s == "卖家已发货,等待买家确认" || s == "交易成功") {
+    return OrderStatus::paid;
+  }
+  if (s == "交易关闭") return OrderStatus::closed;
+  return std::nullopt;
+}
+
+std::optional<OrderStatus> jsonl_status(std::string_view value) {
+  const std::string s = lower_ascii(value);
+  if (s == "unpaid") return OrderStatus::unpaid;
+  if (s == "paid") return OrderStatus::paid;
+  if (s == "closed") return OrderStatus::closed;
+  return taobao_status(value);
+}
+
+// Turns a row into `out`; returns why not, or "" on success.
+std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
+  const auto value = [&](Field f) { return row[f] ? trim(*row[f]) : std::string(); };
+  const auto missing = [&](Field f) { return rules.label[f] + " missing"; };
+  const auto read_time = [&](Field f, std::optional<LocalTime>& t) -> std::string {
+    const std::string v = value(f);
+    if (v.empty()) return {};
+    t = parse_local_time(v);
+    return t ? std::string() : fmt::format("bad time '{}' in {}", v, rules.label[f]);
+  };
+  Order o;
+  o.id = clean_excel_text(value(kOrderId));
+  if (o.id.empty()) return missing(kOrderId);
+  std::optional<LocalTime> created;
+  if (value(kCreatedAt).empty()) return missing(kCreatedAt);
+  for (auto [field, slot] : {std::pair{kCreatedAt, &created}, {kPaidAt, &o.paid_at}, {kClosedAt, &o.closed_at}}) {
+    if (auto error = read_time(field, *slot); !error.empty()) return error;
+  }
+  o.created_at = *created;
+  if (row[kAmount]) {
+    const std::string v = value(kAmount);
+    if (v.empty()) return missing(kAmount);
+    const auto amount = parse_yuan(v);
+    if (!amount) return fmt::format("bad amount '{}' in {}", v, rules.label[kAmount]);
+    o.amount = *amount;
+  }
+  const std::string status = value(kStatus);
+  if (status.empty()) {
+    if (o.paid_at) {
+      o.status = OrderStatus::paid;
+    } else if (rules.empty_status) {
+      o.status = *rules.empty_status;
+    } else {
+      return missing(kStatus);
+    }
+  } else {
+    const auto s = rules.status_of(status);
+    if (!s) return fmt::format("unknown status '{}' in {}", status, rules.label[kStatus]);
+    o.status = *s;
+    if (o.paid_at && (rules.paid_at_always_paid || o.status == OrderStatus::unpaid)) {
+      o.status = OrderStatus::paid;
+    }
+  }
+  o.receiver_name = value(kReceiverName);
+  o.buyer = value(kBuyer);
+  if (o.buyer.empty()) o.buyer = o.receiver_name;
+  if (o.buyer.empty()) return missing(kBuyer);
+  o.phone = clean_excel_text(value(kPhone));
+  o.address = value(kAddress);
+  o.email = value(kEmail);
+  o.note = value(kNote);
+  o.item = value(kItem);
+  o.shop = value(kShop);
+  out = std::move(o);
+  return {};
+}
+
+// Collects orders and rejections, rejecting a repeated order id.
+class SnapshotBuilder {
+ public:
+  explicit SnapshotBuilder(FeedSnapshot& snapshot) : snapshot_(snapshot) {}
+
+  void reject(int line, std::string error) { snapshot_.rejected.push_back({line, std::move(error)}); }
+
+  void add(const RawRow& row, const RowRules& rules, int line) {
+    Order order;
+    if (auto error = build_order(row, rules, order); !error.empty()) return reject(line, std::move(error));
+    const auto [it, inserted] = first_line_.emplace(order.id, line);
+    if (!inserted) return reject(line, fmt::format("duplicate order id {} (first on line {})", order.id, it->second));
+    order.source_line = line;
+    snapshot_.orders.push_back(std::move(order));
+  }
+
+ private:
+  FeedSnapshot& snapshot_;
+  std::unordered_map<std::string, int> first_line_;
+};
+
+// The feed as UTF-8, with the lines that held undecodable bytes.
+struct DecodedFeed {
+  std::string text;
+  std::string encoding;
+  std::map<int, std::string> bad_lines;  // physical line -> what was wrong
+
+  // The decoding problem inside lines [first, last], or nullptr.
+  const std::string* problem_in(int first, int last) const {
+    const auto it = bad_lines.lower_bound(first);
+    return it != bad_lines.end() && it->first <= last ? &it->second : nullptr;
+  }
+};
+
+// Like detect_encoding, but a file whose first line is non-ASCII UTF-8 stays UTF-8 even
+// if a later row has a bad byte: that row is then rejected instead of the file misread.
+std::string detect_feed_encoding(std::string_view bytes) {
+  if (detect_encoding(bytes) == "utf-8") return "utf-8";
+  const std::string_view first = bytes.substr(0, bytes.find_first_of("\r\n"));
+  const bool non_ascii = std::any_of(first.begin(), first.end(), [](char c) { return (c & 0x80) != 0; });
+  return non_ascii && is_valid_utf8(first) ? "utf-8" : "gb18030";
+}
+
+DecodedFeed decode_feed(std::string_view bytes, const std::string& encoding, const std::string& source) {
+  DecodedFeed feed;
+  feed.encoding = encoding.empty() ? detect_feed_encoding(bytes) : normalize_encoding(encoding);
+  std::vector<std::size_t> bad_offsets;
+  try {
+    feed.text = to_utf8_replacing(bytes, feed.encoding, bad_offsets);
+  } catch (const CharsetError& e) {
+    throw FeedError(fmt::format("{}: {}", source, e.what()));
+  }
+  // Line numbers count LF, CRLF and CR as parse_csv does; none is ever part of a
+  // multi-byte UTF-8 or GB18030 character, so raw bytes give the same lines.
+  int line = 1;
+  std::size_t pos = 0;
+  for (const std::size_t offset : bad_offsets) {
+    for (; pos < offset; ++pos) {
+      if (bytes[pos] == '\n' || (bytes[pos] == '\r' && (pos + 1 >= bytes.size() || bytes[pos + 1] != '\n'))) ++line;
+    }
+    feed.bad_lines.emplace(line, fmt::format("invalid {} byte sequence at byte offset {}", feed.encoding, offset));
+  }
+  return feed;
+}
+
+// Column index per field (-1: absent) and how messages name it.
+struct CsvLayout {
+  std::array<int, kFieldCount> column;
+  RowRules rules;
+};
+
+int find_column(const std::vector<std::string>& names, std::string_view name) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+CsvLayout taobao_layout(const std::vector<std::string>& names, const std::string& source,
+                        const std::string& encoding) {
+  CsvLayout layout;
+  layout.column.fill(-1);
+  for (const auto& [field, header] : kTaobaoHeaders) {
+    const int index = find_column(names, header);
+    if (layout.column[field] >= 0 || index < 0) continue;
+    layout.column[field] = index;
+    layout.rules.label[field] = std::string(header);
+  }
+  for (const auto& [field, required] : {std::pair{kOrderId, "订单编号"}, {kCreatedAt, "订单创建时间"},
+                                        {kStatus, "订单状态"}, {kAmount, "买家应付货款 or 总金额"}}) {
+    if (layout.column[field] < 0) {
+      throw FeedError(fmt::format("{}: missing required column {} (read as {}; is the encoding right?)",
+                                  source, required, encoding));
+    }
+  }
+  if (layout.column[kBuyer] < 0) layout.rules.label[kBuyer] = "买家会员名";
+  layout.rules.status_of = taobao_status;
+  layout.rules.paid_at_always_paid = false;  // a refunded order (交易关闭) stays closed
+  return layout;
+}
+
+CsvLayout mapped_layout(const std::vector<std::string>& names, const ColumnMapping& mapping,
+                        const std::string& source) {
+  CsvLayout layout;
+  layout.column.fill(-1);
+  for (std::size_t f = 0; f < kFieldCount; ++f) layout.rules.label[f] = std::string(kFieldNames[f]);
+  for (const auto& [field, header] : mapping.columns) {
+    std::size_t f = 0;
+    while (f < kFieldCount && kFieldNames[f] != field) ++f;
+    if (f == kFieldCount) throw FeedError(fmt::format("{}: unknown field '{}' in the column mapping", mapping.source, field));
+    layout.column[f] = find_column(names, header);
+    if (layout.column[f] < 0) {
+      throw FeedError(fmt::format("{}: missing column {} (mapped to {} by {})", source, header, field, mapping.source));
+    }
+    layout.rules.label[f] = header;
+  }
+  for (const Field required : {kOrderId, kCreatedAt}) {
+    if (layout.column[required] < 0) {
+      throw FeedError(fmt::format("{}: the column mapping has no {}", mapping.source, kFieldNames[required]));
+    }
+  }
+  layout.rules.status_of = [values = mapping.status_values](std::string_view v) -> std::optional<OrderStatus> {
+    if (const auto it = values.find(std::string(v)); it != values.end()) return it->second;
+    const std::string lower = lower_ascii(v);
+    for (const auto& [key, status] : values) {
+      if (lower_ascii(key) == lower) return status;
+    }
+    return std::nullopt;
+  };
+  layout.rules.empty_status = mapping.default_status;
+  return layout;
+}
+
+void parse_csv_feed(const DecodedFeed& feed, const FeedOptions& options, const std::string& source,
+                    SnapshotBuilder& out) {
+  const bool mapped = options.format == FeedFormat::csv;
+  if (mapped && !options.mapping) throw FeedError(fmt::format("{}: a generic CSV feed needs a column mapping", source));
+  const auto records = parse_csv(feed.text, mapped ? options.mapping->delimiter : ',');
+  if (records.empty()) throw FeedError(fmt::format("{}: no header row", source));
+  const CsvRecord& header = records.front();
+  if (!header.error.empty()) throw FeedError(fmt::format("{}:{}: header: {}", source, header.line, header.error));
+  if (const auto* problem = feed.problem_in(header.line, header.last_line)) {
+    throw FeedError(fmt::format("{}:{}: header: {} (is the encoding right?)", source, header.line, *problem));
+  }
+  const auto names = header_names(header);
+  const CsvLayout layout =
+      mapped ? mapped_layout(names, *options.mapping, source) : taobao_layout(names, source, feed.encoding);
+  for (std::size_t r = 1; r < records.size(); ++r) {
+    const CsvRecord& record = records[r];
+    if (!record.error.empty()) {
+      out.reject(record.line, record.error);
+      continue;
+    }
+    if (const auto* problem = feed.problem_in(record.line, record.last_line)) {
+      out.reject(record.line, *problem);
+      continue;
+    }
+    const auto& fields = record.fields;
+    bool extra = false;  // extra empty fields (a trailing delimiter) are harmless
+    for (std::size_t i = names.size(); i < fields.size(); ++i) extra = extra || !trim(fields[i]).empty();
+    if (fields.size() < names.size() || extra) {
+      out.reject(record.line, fmt::format("expected {} fields, found {}", names.size(), fields.size()));
+      continue;
+    }
+    RawRow row;
+    for (std::size_t f = 0; f < kFieldCount; ++f) {
+      if (layout.column[f] >= 0) row[f] = fields[static_cast<std::size_t>(layout.column[f])];
+    }
+    out.add(row, layout.rules, record.line);
+  }
+}
+
+void parse_jsonl_feed(const DecodedFeed& feed, SnapshotBuilder& out) {
+  RowRules rules;
+  for (std::size_t f = 0; f < kFieldCount; ++f) rules.label[f] = std::string(kFieldNames[f]);
+  rules.status_of = jsonl_status;
+  const std::string_view text = feed.text;
+  int line = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view content = text.substr(start, end - start);
+    start = end + 1;
+    ++line;
+    if (trim(content).empty()) continue;
+    if (const auto* problem = feed.problem_in(line, line)) {
+      out.reject(line, *problem);
+      continue;
+    }
+    nlohmann::json object;
+    try {
+      object = nlohmann::json::parse(content);
+    } catch (const nlohmann::json::exception& e) {
+      std::string_view what = e.what();  // drop the "[json.exception.parse_error.101] " tag
+      if (const auto close = what.find("] "); what.starts_with("[json.") && close != std::string_view::npos) {
+        what.remove_prefix(close + 2);
+      }
+      out.reject(line, fmt::format("invalid JSON: {}", what));
+      continue;
+    }
+    if (!object.is_object()) {
+      out.reject(line, "expected a JSON object");
+      continue;
+    }
+    RawRow row;
+    std::string error;
+    for (std::size_t f = 0; f < kFieldCount && error.empty(); ++f) {
+      const auto it = object.find(kFieldNames[f]);
+      if (it == object.end() || it->is_null()) continue;
+      if (it->is_string()) {
+        row[f] = it->get<std::string>();
+      } else if (it->is_number()) {
+        row[f] = it->dump();
+      } else {
+        error = fmt::format("{} must be a string or a number, not {}", kFieldNames[f], it->type_name());
+      }
+    }
+    if (!error.empty()) {
+      out.reject(line, std::move(error));
+      continue;
+    }
+    out.add(row, rules, line);
+  }
+}
+
+FeedFormat resolve_format(std::string_view bytes, const FeedOptions& options, const std::string& source) {
+  if (options.format != FeedFormat::detect) return options.format;
+  const std::string name = lower_ascii(source);
+  if (name.ends_with(".jsonl") || name.ends_with(".ndjson")) return FeedFormat::jsonl;
+  const std::string_view body = strip_utf8_bom(bytes);
+  const std::size_t first = body.find_first_not_of(" \t\r\n");
+  if (first != std::string_view::npos && body[first] == '{') return FeedFormat::jsonl;
+  return options.mapping ? FeedFormat::csv : FeedFormat::taobao;
+}
+
+std::string read_file_bytes(const std::string& path) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  std::string bytes;
+  char buffer[65536];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) bytes.append(buffer, n);
+  if (std::ferror(file.get())) throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  return bytes;
+}
+
+}  // namespace
+
+std::optional<Money> parse_yuan(std::string_view text) {
+  std::string s = trim(text);
+  for (const std::string_view sign : {"￥", "¥"}) {
+    if (s.starts_with(sign)) s = trim(std::string_view(s).substr(sign.size()));
+  }
+  const std::size_t dot = s.find('.');
+  const std::string_view whole = std::string_view(s).substr(0, dot);
+  const std::string_view frac = dot == std::string::npos ? std::string_view() : std::string_view(s).substr(dot + 1);
+  if (whole.empty() || (dot != std::string::npos && (frac.empty() || frac.size() > 2))) return std::nullopt;
+  Money yuan = 0;
+  int digits = 0;
+  int group = -1;  // digits since the last thousands separator; -1 before the first one
+  for (const char c : whole) {
+    if (c == ',') {
+      if (digits == 0 || (group >= 0 && group != 3) || (group < 0 && digits > 3)) return std::nullopt;
+      group = 0;
+      continue;
+    }
+    if (c < '0' || c > '9' || ++digits > 13) return std::nullopt;
+    if (group >= 0) ++group;
+    yuan = yuan * 10 + (c - '0');
+  }
+  if (group >= 0 && group != 3) return std::nullopt;
+  Money fen = 0;
+  for (std::size_t i = 0; i < 2; ++i) {
+    const char c = i < frac.size() ? frac[i] : '0';
+    if (c < '0' || c > '9') return std::nullopt;
+    fen = fen * 10 + (c - '0');
+  }
+  return yuan * 100 + fen;
+}
+
+FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source) {
+  FeedSnapshot snapshot;
+  snapshot.source = source;
+  FeedOptions resolved = options;
+  resolved.format = resolve_format(bytes, options, source);
+  const DecodedFeed feed = decode_feed(bytes, options.encoding, source);
+  snapshot.encoding = feed.encoding;
+  SnapshotBuilder builder(snapshot);
+  if (resolved.format == FeedFormat::jsonl) {
+    parse_jsonl_feed(feed, builder);
+  } else {
+    parse_csv_feed(feed, resolved, source, builder);
+  }
+  return snapshot;
+}
+
+FeedSnapshot read_feed_file(const std::string& path, const FeedOptions& options) {
+  return parse_feed(read_file_bytes(path), options, path);
+}
+
+// ---- column mapping files ----
+
+namespace {
+
+// Throws FeedError "file:line:column: message" (yaml-cpp marks are 0-based).
+[[noreturn]] void mapping_error(const std::string& path, const YAML::Mark& mark, const std::string& message) {
+  if (mark.is_null()) throw FeedError(fmt::format("{}: {}", path, message));
+  throw FeedError(fmt::format("{}:{}:{}: {}", path, mark.line + 1, mark.column + 1, message));
+}
+
+// The text of a scalar node. An empty value (`key:`) has no mark of its own; `key_mark`
+// then points at its key.
+std::string scalar_of(const std::string& path, const YAML::Node& node, std::string_view what,
+                      const YAML::Mark& key_mark = YAML::Mark::null_mark()) {
+  if (!node.IsScalar() || node.Scalar().empty()) {
+    const YAML::Mark mark = node.IsNull() && !key_mark.is_null() ? key_mark : node.Mark();
+    mapping_error(path, mark, fmt::format("{} must be a non-empty string", what));
+  }
+  return node.Scalar();
+}
+
+OrderStatus status_named(const std::string& path, const YAML::Node& node, std::string_view what,
+                         const YAML::Mark& key_mark = YAML::Mark::null_mark()) {
+  const std::string name = scalar_of(path, node, what, key_mark);
+  for (const OrderStatus s : {OrderStatus::unpaid, OrderStatus::paid, OrderStatus::closed}) {
+    if (name == to_string(s)) return s;
+  }
+  mapping_error(path, node.Mark(), fmt::format("{} must be unpaid, paid or closed, not '{}'", what, name));
+}
+
+// Calls visit(key, value) for each entry of a map node, rejecting repeated keys.
+void for_each_entry(const std::string& path, const YAML::Node& map, std::string_view what,
+                    const std::function<void(const YAML::Node&, const YAML::Node&)>& visit) {
+  if (!map.IsMap()) mapping_error(path, map.Mark(), fmt::format("{} must be a mapping of key: value", what));
+  std::map<std::string, int> seen;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const std::string key = scalar_of(path, it->first, fmt::format("a key of {}", what));
+    if (const auto [prev, inserted] = seen.emplace(key, it->first.Mark().line + 1); !inserted) {
+      mapping_error(path, it->first.Mark(), fmt::format("{}: duplicate key '{}' (first on line {})", what, key, prev->second));
+    }
+    visit(it->first, it->second);
+  }
+}
+
+}  // namespace
+
+ColumnMapping load_column_mapping(const std::string& path) {
+  const std::string text = read_file_bytes(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    mapping_error(path, e.mark, e.msg);
+  }
+  ColumnMapping mapping;
+  mapping.source = path;
+  if (!root.IsMap()) mapping_error(path, root.Mark(), "expected a mapping with a columns: section");
+  YAML::Mark columns_mark, status_column_mark;
+  bool has_columns = false;
+  for_each_entry(path, root, "the mapping file", [&](const YAML::Node& key, const YAML::Node& value) {
+    const std::string& name = key.Scalar();
+    if (name == "columns") {
+      has_columns = true;
+      columns_mark = key.Mark();
+      for_each_entry(path, value, "columns", [&](const YAML::Node& k, const YAML::Node& v) {
+        if (std::find(kFieldNames.begin(), kFieldNames.end(), k.Scalar()) == kFieldNames.end()) {
+          mapping_error(path, k.Mark(), fmt::format("columns: unknown field '{}' (expected one of {})", k.Scalar(),
+                                                    fmt::join(kFieldNames, ", ")));
+        }
+        if (k.Scalar() == "status") status_column_mark = k.Mark();
+        mapping.columns[k.Scalar()] = scalar_of(path, v, fmt::format("columns: {}", k.Scalar()), k.Mark());
+      });
+    } else if (name == "status_values") {
+      std::map<std::string, OrderStatus> listed_under;
+      for_each_entry(path, value, "status_values", [&](const YAML::Node& k, const YAML::Node& v) {
+        const OrderStatus status = status_named(path, k, "a key of status_values");
+        const auto add = [&](const YAML::Node& item) {
+          const std::string word = scalar_of(path, item, fmt::format("status_values: {}", k.Scalar()), k.Mark());
+          if (const auto [it, inserted] = mapping.status_values.emplace(word, status); !inserted) {
+            mapping_error(path, item.Mark(), fmt::format("status_values: '{}' is already listed under {}", word,
+                                                         to_string(it->second)));
+          }
+        };
+        if (v.IsSequence()) {
+          for (const auto& item : v) add(item);
+        } else {
+          add(v);
+        }
+      });
+    } else if (name == "default_status") {
+      mapping.default_status = status_named(path, value, "default_status", key.Mark());
+    } else if (name == "delimiter") {
+      const std::string d = scalar_of(path, value, "delimiter", key.Mark());
+      if (d == "tab" || d == "\\t") {
+        mapping.delimiter = '\t';
+      } else if (d.size() == 1 && d != "\"" && d != "\n" && d != "\r") {
+        mapping.delimiter = d[0];
+      } else {
+        mapping_error(path, value.Mark(), fmt::format("delimiter must be one character or tab, not '{}'", d));
+      }
+    } else if (name == "timezone") {
+      mapping.timezone = scalar_of(path, value, "timezone", key.Mark());
+      try {
+        date::locate_zone(mapping.timezone);
+      } catch (const std::exception&) {
+        mapping_error(path, value.Mark(), fmt::format("timezone: unknown time zone '{}'", mapping.timezone));
+      }
+    } else {
+      mapping_error(path, key.Mark(), fmt::format("unknown key '{}' (expected columns, status_values, "
+                                                  "default_status, delimiter or timezone)", name));
+    }
+  });
+  if (!has_columns) mapping_error(path, root.Mark(), "missing the columns: section");
+  for (const char* required : {"order_id", "created_at"}) {
+    if (!mapping.columns.contains(required)) {
+      mapping_error(path, columns_mark, fmt::format("columns: {} is required", required));
+    }
+  }
+  if (!mapping.columns.contains("buyer") && !mapping.columns.contains("receiver_name")) {
+    mapping_error(path, columns_mark, "columns: buyer (or receiver_name) is required");
+  }
+  if (mapping.columns.contains("status") && mapping.status_values.empty()) {
+    mapping_error(path, status_column_mark, "columns: status is mapped but status_values is missing");
+  }
+  return mapping;
+}
+
+}  // namespace cuifu

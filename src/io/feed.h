@@ -60,4 +60,9 @@ FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options,
 // Reads and parses a file. Throws FeedError if it cannot be read.
 FeedSnapshot read_feed_file(const std::string& path, const FeedOptions& options);
 
+// Parses a yuan amount as shop exports write it: "59.9", "1,299.00", "￥59.90", "¥8".
+// At most two decimals; thousands separators must group by three. Returns fen, or
+// nullopt for anything else, including negative amounts.
+std::optional<Money> parse_yuan(std::string_view text);
+
 }  // namespace cuifu

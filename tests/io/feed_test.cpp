@@ -1,1 +1,508 @@
-// (being written)
+#include "io/feed.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+
+#include "io/charset.h"
+
+namespace cuifu {
+namespace {
+
+const std::string kHeader =
+    "订单编号,买家会员名,买家应付货款,订单状态,买家留言,收货人姓名,收货地址,联系手机,订单创建时间,"
+    "订单付款时间,宝贝标题,店铺名称\r\n";
+
+LocalTime at(const char* text) { return *parse_local_time(text); }
+
+FeedSnapshot taobao(const std::string& bytes, const std::string& encoding = "") {
+  FeedOptions options;
+  options.encoding = encoding;
+  return parse_feed(bytes, options, "orders.csv");
+}
+
+// Writes `text` to a fresh file under the test temp dir and returns its path.
+std::string write_temp(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::path(::testing::TempDir()) / ("cuifu_feed_test_" + name);
+  std::ofstream(path, std::ios::binary) << text;
+  return path.string();
+}
+
+std::string feed_error(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const FeedError& e) {
+    return e.what();
+  }
+  return "(no FeedError)";
+}
+
+TEST(TaobaoFeed, ReadsUtf8ExportWithBomAndCrlfFromAFile) {
+  const auto snap = read_feed_file(CUIFU_SOURCE_DIR "/tests/data/feed_taobao_utf8_bom_crlf.csv", {});
+  EXPECT_EQ(snap.encoding, "utf-8");
+  ASSERT_TRUE(snap.rejected.empty()) << snap.rejected[0].error;
+  ASSERT_EQ(snap.orders.size(), 3u);
+  const Order& o = snap.orders[0];
+  EXPECT_EQ(o.id, "3021000000000001");
+  EXPECT_EQ(o.buyer, "小米粥");
+  EXPECT_EQ(o.amount, 129900);
+  EXPECT_EQ(o.status, OrderStatus::unpaid);
+  EXPECT_EQ(o.note, "周五前发货，谢谢");
+  EXPECT_EQ(o.phone, "13812341234");
+  EXPECT_EQ(o.item, "笔记本电脑 14\" 轻薄本");
+  EXPECT_EQ(o.shop, "数码旗舰店");
+  EXPECT_EQ(o.created_at, at("2026-11-24 10:15:00"));
+  EXPECT_FALSE(o.paid_at);
+  EXPECT_EQ(o.source_line, 2);
+  EXPECT_EQ(snap.orders[1].amount, 5990);
+  EXPECT_EQ(snap.orders[1].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[1].paid_at, at("2026-11-24 11:05:00"));
+  EXPECT_EQ(snap.orders[2].status, OrderStatus::closed);
+  EXPECT_EQ(snap.orders[2].source_line, 4);
+}
+
+TEST(TaobaoFeed, ReadsGb18030ExportWithCrlfAndQuotedNewlines) {
+  const std::string utf8 = kHeader +
+                           "1001,张三,59.9,等待买家付款,\"请发顺丰\r\n谢谢，老板\",张三,北京市朝阳区国贸大厦,"
+                           "13812341234,2026-11-24 10:00:00,,毛巾,小店\r\n"
+                           "1002,李四,10.00,交易成功,,李四,上海,13900001111,2026-11-24 10:05:00,"
+                           "2026-11-24 10:06:00,牙刷,小店\r\n";
+  const auto snap = taobao(from_utf8(utf8, "gb18030"));
+  EXPECT_EQ(snap.encoding, "gb18030");
+  ASSERT_TRUE(snap.rejected.empty()) << snap.rejected[0].error;
+  ASSERT_EQ(snap.orders.size(), 2u);
+  EXPECT_EQ(snap.orders[0].buyer, "张三");
+  EXPECT_EQ(snap.orders[0].note, "请发顺丰\n谢谢，老板");
+  EXPECT_EQ(snap.orders[0].address, "北京市朝阳区国贸大厦");
+  EXPECT_EQ(snap.orders[0].source_line, 2);
+  EXPECT_EQ(snap.orders[1].source_line, 4);  // after a two-line note
+  EXPECT_EQ(snap.orders[1].status, OrderStatus::paid);
+}
+
+TEST(TaobaoFeed, LaterRowsKeepTheirLineNumbersAfterQuotedNewlines) {
+  const std::string text = kHeader +
+                           "1,a,1,等待买家付款,\"x\ny\nz\",,,,2026-11-24 10:00:00,,\"q,\"\"w\"\"\",s\r\n"
+                           "2,b,oops,等待买家付款,,,,,2026-11-24 10:00:00,,,s\r\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].item, "q,\"w\"");
+  ASSERT_EQ(snap.rejected.size(), 1u);
+  EXPECT_EQ(snap.rejected[0].line, 5);
+  EXPECT_EQ(snap.rejected[0].error, "bad amount 'oops' in 买家应付货款");
+}
+
+TEST(TaobaoFeed, RejectsBadRowsWithTheirLinesAndKeepsTheGoodOnes) {
+  const std::string text = kHeader +
+                           "1,a,12x,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"          // line 2
+                           "2,b,5,等待买家付款,,,,,2026-13-01 10:00:00,,,\r\n"           // line 3
+                           ",c,5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"            // line 4
+                           "3,d,5,xyz,,,,,2026-11-24 10:00:00,,,\r\n"                    // line 5
+                           "4,e,5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"           // line 6: good
+                           "5,f,-5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"          // line 7
+                           "6,g,5,等待买家付款,,,,,2026-11-24 10:00:00,2026-11-24 25:00,,\r\n"  // line 8
+                           "7,h,5,等待买家付款,,,\r\n";                                   // line 9: short
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].id, "4");
+  EXPECT_EQ(snap.orders[0].source_line, 6);
+  ASSERT_EQ(snap.rejected.size(), 7u);
+  EXPECT_EQ(snap.rejected[0].line, 2);
+  EXPECT_EQ(snap.rejected[0].error, "bad amount '12x' in 买家应付货款");
+  EXPECT_EQ(snap.rejected[1].line, 3);
+  EXPECT_EQ(snap.rejected[1].error, "bad time '2026-13-01 10:00:00' in 订单创建时间");
+  EXPECT_EQ(snap.rejected[2].line, 4);
+  EXPECT_EQ(snap.rejected[2].error, "订单编号 missing");
+  EXPECT_EQ(snap.rejected[3].line, 5);
+  EXPECT_EQ(snap.rejected[3].error, "unknown status 'xyz' in 订单状态");
+  EXPECT_EQ(snap.rejected[4].error, "bad amount '-5' in 买家应付货款");
+  EXPECT_EQ(snap.rejected[5].error, "bad time '2026-11-24 25:00' in 订单付款时间");
+  EXPECT_EQ(snap.rejected[6].line, 9);
+  EXPECT_EQ(snap.rejected[6].error, "expected 12 fields, found 7");
+}
+
+TEST(TaobaoFeed, ThrowsNamingTheFileAndTheMissingRequiredColumn) {
+  const std::string text = "订单编号,买家会员名,买家应付货款,订单创建时间\n1,a,1,2026-11-24 10:00:00\n";
+  const std::string error = feed_error([&] { taobao(text); });
+  EXPECT_EQ(error.rfind("orders.csv: missing required column 订单状态", 0), 0u) << error;
+  const std::string no_amount = feed_error([] { taobao("订单编号,订单状态,订单创建时间\n"); });
+  EXPECT_NE(no_amount.find("买家应付货款 or 总金额"), std::string::npos) << no_amount;
+  EXPECT_NE(feed_error([] { taobao(""); }).find("no header"), std::string::npos);
+}
+
+TEST(TaobaoFeed, MapsEveryKnownStatusWithFullWidthOrAsciiComma) {
+  const std::string text = kHeader +
+                           "1,a,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n"
+                           "2,a,1,\"买家已付款，等待卖家发货\",,,,,2026-11-24 10:00:00,,,\n"
+                           "3,a,1,\"买家已付款,等待卖家发货\",,,,,2026-11-24 10:00:00,,,\n"
+                           "4,a,1,\"卖家已发货，等待买家确认\",,,,,2026-11-24 10:00:00,,,\n"
+                           "5,a,1,交易成功,,,,,2026-11-24 10:00:00,,,\n"
+                           "6,a,1,交易关闭,,,,,2026-11-24 10:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 6u);
+  const OrderStatus expected[] = {OrderStatus::unpaid, OrderStatus::paid, OrderStatus::paid,
+                                  OrderStatus::paid,   OrderStatus::paid, OrderStatus::closed};
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(snap.orders[i].status, expected[i]) << "row " << i;
+}
+
+TEST(TaobaoFeed, PaymentTimeMakesAnUnpaidRowPaidButARefundStaysClosed) {
+  const std::string text = kHeader +
+                           "1,a,1,等待买家付款,,,,,2026-11-24 10:00:00,2026-11-24 10:30:00,,\n"
+                           "2,a,1,交易关闭,,,,,2026-11-24 10:00:00,2026-11-24 10:30:00,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 2u);
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[1].status, OrderStatus::closed);
+}
+
+TEST(TaobaoFeed, RejectsALaterDuplicateOrderId) {
+  const std::string text = kHeader +
+                           "77,a,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n"
+                           "78,b,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n"
+                           "\"=\"\"77\"\"\",c,2,交易成功,,,,,2026-11-24 11:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 2u);
+  EXPECT_EQ(snap.orders[0].buyer, "a");  // the first one is kept
+  ASSERT_EQ(snap.rejected.size(), 1u);
+  EXPECT_EQ(snap.rejected[0].line, 4);
+  EXPECT_EQ(snap.rejected[0].error, "duplicate order id 77 (first on line 2)");
+}
+
+TEST(TaobaoFeed, CleansExcelProofingFromPhonesAndIds) {
+  const std::string text = kHeader +
+                           "1,a,1,等待买家付款,,,,'13800000001,2026-11-24 10:00:00,,,\n"
+                           "2,a,1,等待买家付款,,,,\t13800000002,2026-11-24 10:00:00,,,\n"
+                           "3,a,1,等待买家付款,,,,\"=\"\"13800000003\"\"\",2026-11-24 10:00:00,,,\n"
+                           "\t4,a,1,等待买家付款,,,,=\"\"13800000004\"\",2026-11-24 10:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 4u);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(snap.orders[i].phone, "1380000000" + std::to_string(i + 1));
+    EXPECT_EQ(snap.orders[i].id, std::to_string(i + 1));
+  }
+}
+
+TEST(TaobaoFeed, FallsBackToReceiverNameForAMissingBuyer) {
+  const std::string text = kHeader +
+                           "1,,1,等待买家付款,,张三,,,2026-11-24 10:00:00,,,\n"
+                           "2,,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].buyer, "张三");
+  ASSERT_EQ(snap.rejected.size(), 1u);
+  EXPECT_EQ(snap.rejected[0].error, "买家会员名 missing");
+  EXPECT_EQ(snap.rejected[0].line, 3);
+}
+
+TEST(TaobaoFeed, AcceptsTotalAmountPaddedHeadersOptionalColumnsAndATrailingComma) {
+  const std::string text =
+      " 订单编号 ,订单状态, 总金额,订单创建时间,订单关闭时间,买家邮箱,买家会员名,\n"
+      "1,等待买家付款,\"1,299.5\",2026/11/24 10:00:00,2026-11-25 10:00:00,a@example.com,a,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 1u) << snap.rejected[0].error;
+  EXPECT_EQ(snap.orders[0].amount, 129950);
+  EXPECT_EQ(snap.orders[0].email, "a@example.com");
+  EXPECT_EQ(snap.orders[0].closed_at, at("2026-11-25 10:00:00"));
+  EXPECT_EQ(snap.orders[0].created_at, at("2026-11-24 10:00:00"));
+}
+
+TEST(TaobaoFeed, EncodingOptionOverridesDetection) {
+  const std::string utf8 = kHeader + "1,张三,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n";
+  const auto gb = taobao(from_utf8(utf8, "gb18030"), "GB18030");
+  EXPECT_EQ(gb.encoding, "gb18030");
+  ASSERT_EQ(gb.orders.size(), 1u);
+  EXPECT_EQ(gb.orders[0].buyer, "张三");
+  // UTF-8 bytes forced through GB18030 garble the header; the error says how it was read.
+  const std::string error = feed_error([&] { taobao(utf8, "gb18030"); });
+  EXPECT_EQ(error.rfind("orders.csv", 0), 0u) << error;
+  EXPECT_NE(error.find("gb18030"), std::string::npos) << error;
+  EXPECT_NE(error.find("is the encoding right?"), std::string::npos) << error;
+  // ASCII-only garbling cannot happen, so a GB18030 file read as UTF-8 is the other way round.
+  const std::string reverse = feed_error([&] { taobao(from_utf8(utf8, "gb18030"), "utf-8"); });
+  EXPECT_NE(reverse.find("invalid utf-8 byte sequence"), std::string::npos) << reverse;
+  EXPECT_NE(feed_error([&] { taobao(utf8, "no-such-charset"); }).find("no-such-charset"), std::string::npos);
+}
+
+TEST(TaobaoFeed, RejectsOnlyTheRowWithUndecodableBytes) {
+  const std::string text = "\xEF\xBB\xBF" + kHeader +
+                           "1,a,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"
+                           "2,b\xFF,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"
+                           "3,c,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n";
+  const auto snap = taobao(text);
+  EXPECT_EQ(snap.encoding, "utf-8");
+  ASSERT_EQ(snap.orders.size(), 2u);
+  EXPECT_EQ(snap.orders[1].id, "3");
+  ASSERT_EQ(snap.rejected.size(), 1u);
+  EXPECT_EQ(snap.rejected[0].line, 3);
+  EXPECT_NE(snap.rejected[0].error.find("invalid utf-8 byte sequence at byte offset"), std::string::npos);
+}
+
+TEST(TaobaoFeed, UnterminatedQuoteRejectsItsRowAndKeepsEarlierOnes) {
+  const std::string text = kHeader +
+                           "1,a,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n"
+                           "2,b,1,等待买家付款,\"open,,,,2026-11-24 10:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 1u);
+  ASSERT_EQ(snap.rejected.size(), 1u);
+  EXPECT_EQ(snap.rejected[0].line, 3);
+  EXPECT_NE(snap.rejected[0].error.find("unterminated"), std::string::npos);
+}
+
+TEST(FeedAmount, ReadsShopAmountsAsFen) {
+  EXPECT_EQ(parse_yuan("59.9"), 5990);
+  EXPECT_EQ(parse_yuan("1,299.00"), 129900);
+  EXPECT_EQ(parse_yuan("￥59.90"), 5990);
+  EXPECT_EQ(parse_yuan("¥8"), 800);
+  EXPECT_EQ(parse_yuan(" 0.05 "), 5);
+  EXPECT_EQ(parse_yuan("1,234,567"), 123456700);
+}
+
+TEST(FeedAmount, RejectsNegativesAndGarbage) {
+  for (const char* bad : {"", "-1", "12x", "1.234", "1.", ".5", "1,23", "12,345,67", ",123", "1e3", "￥", "5 0"}) {
+    EXPECT_FALSE(parse_yuan(bad)) << bad;
+  }
+}
+
+TEST(FeedFile, UnreadableFileThrowsWithTheSystemReason) {
+  EXPECT_EQ(feed_error([] { read_feed_file("orders.csv", {}); }), "cannot read orders.csv: No such file or directory");
+}
+
+// ---- generic CSV with a column mapping ----
+
+ColumnMapping shop_mapping() {
+  ColumnMapping m;
+  m.columns = {{"order_id", "id"}, {"buyer", "customer"}, {"status", "state"}, {"created_at", "created"},
+               {"paid_at", "paid"}, {"amount", "total"}};
+  m.status_values = {{"new", OrderStatus::unpaid}, {"done", OrderStatus::paid}, {"cancelled", OrderStatus::closed}};
+  m.default_status = OrderStatus::unpaid;
+  m.source = "shop.yaml";
+  return m;
+}
+
+FeedSnapshot mapped(const std::string& text, const ColumnMapping& m) {
+  FeedOptions options;
+  options.mapping = m;
+  return parse_feed(text, options, "shop.csv");
+}
+
+TEST(GenericCsvFeed, ReadsMappedColumnsAndStatusValues) {
+  const std::string text =
+      "id;customer;state;created;paid;total;extra\n"
+      "A1;c1;new;2026-11-24 10:00:00;;12.5;x\n"
+      "A2;c2;DONE;2026-11-24 10:00:00;;1;x\n"
+      "A3;c3;cancelled;2026-11-24 10:00:00;2026-11-24 10:01:00;1;x\n"  // paid_at wins
+      "A4;c4;;2026-11-24 10:00:00;;1;x\n"                              // empty -> default
+      "A5;c5;lost;2026-11-24 10:00:00;;1;x\n";
+  ColumnMapping m = shop_mapping();
+  m.delimiter = ';';
+  const auto snap = mapped(text, m);
+  ASSERT_EQ(snap.orders.size(), 4u);
+  EXPECT_EQ(snap.orders[0].amount, 1250);
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::unpaid);
+  EXPECT_EQ(snap.orders[1].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[2].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[3].status, OrderStatus::unpaid);
+  ASSERT_EQ(snap.rejected.size(), 1u);
+  EXPECT_EQ(snap.rejected[0].line, 6);
+  EXPECT_EQ(snap.rejected[0].error, "unknown status 'lost' in state");
+}
+
+TEST(GenericCsvFeed, UnmappedAmountIsZeroAndUnmappedStatusUsesTheDefault) {
+  ColumnMapping m;
+  m.columns = {{"order_id", "id"}, {"buyer", "who"}, {"created_at", "at"}};
+  m.default_status = OrderStatus::closed;
+  const auto snap = mapped("id,who,at\n1,x,2026-11-24 10:00:00\n", m);
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].amount, 0);
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::closed);
+}
+
+TEST(GenericCsvFeed, ThrowsWhenAMappedColumnIsAbsent) {
+  const std::string error = feed_error([] { mapped("id,customer,state,created,paid\n", shop_mapping()); });
+  EXPECT_EQ(error, "shop.csv: missing column total (mapped to amount by shop.yaml)");
+}
+
+TEST(GenericCsvFeed, ReadsEveryOlistOrderWithTheShippedMapping) {
+  for (const char* name : {"olist_orders_dataset.csv", "olist-8k/olist_orders_dataset.csv"}) {
+    const std::string path = std::string(CUIFU_SOURCE_DIR "/../shared/data/real/") + name;
+    if (!std::filesystem::exists(path)) GTEST_SKIP() << "no shared Olist data at " << path;
+    FeedOptions options;
+    options.mapping = load_column_mapping(CUIFU_SOURCE_DIR "/data/olist-mapping.yaml");
+    const auto snap = read_feed_file(path, options);
+    EXPECT_TRUE(snap.rejected.empty()) << name << ": line " << snap.rejected[0].line << ": " << snap.rejected[0].error;
+    // The files hold 4,071 and 8,135 data rows.
+    EXPECT_EQ(snap.orders.size(), std::string(name).starts_with("olist-8k") ? 8135u : 4071u) << name;
+    int unpaid = 0;
+    for (const auto& o : snap.orders) unpaid += o.status == OrderStatus::unpaid;
+    EXPECT_EQ(unpaid, std::string(name).starts_with("olist-8k") ? 5 : 0) << name;
+  }
+}
+
+TEST(GenericCsvFeed, ReadsOlistStyleMixedQuoting) {
+  FeedOptions options;
+  options.mapping = load_column_mapping(CUIFU_SOURCE_DIR "/data/olist-mapping.yaml");
+  const std::string text =
+      "\"order_id\",\"customer_id\",\"order_status\",\"order_purchase_timestamp\",\"order_approved_at\"\n"
+      "e481f51c,\"9ef432eb\",delivered,2017-10-02 10:56:33,2017-10-02 11:07:15\n"
+      "\"53cdb2fc\",b0830fb4,created,2018-07-24 20:41:37,\n"
+      "\"47770eb9\",\"41ce2a54\",canceled,2018-08-08 08:38:49,\n";
+  const auto snap = parse_feed(text, options, "olist.csv");
+  ASSERT_EQ(snap.orders.size(), 3u);
+  EXPECT_EQ(snap.orders[0].id, "e481f51c");
+  EXPECT_EQ(snap.orders[0].buyer, "9ef432eb");
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[0].paid_at, at("2017-10-02 11:07:15"));
+  EXPECT_EQ(snap.orders[1].id, "53cdb2fc");
+  EXPECT_EQ(snap.orders[1].status, OrderStatus::unpaid);
+  EXPECT_EQ(snap.orders[2].status, OrderStatus::closed);
+}
+
+// ---- column mapping files ----
+
+TEST(FeedMappingFile, LoadsTheOlistMapping) {
+  const auto m = load_column_mapping(CUIFU_SOURCE_DIR "/data/olist-mapping.yaml");
+  EXPECT_EQ(m.columns.at("order_id"), "order_id");
+  EXPECT_EQ(m.columns.at("buyer"), "customer_id");
+  EXPECT_EQ(m.columns.at("created_at"), "order_purchase_timestamp");
+  EXPECT_EQ(m.columns.at("paid_at"), "order_approved_at");
+  EXPECT_EQ(m.status_values.at("delivered"), OrderStatus::paid);
+  EXPECT_EQ(m.status_values.at("created"), OrderStatus::unpaid);
+  EXPECT_EQ(m.status_values.at("unavailable"), OrderStatus::closed);
+  EXPECT_EQ(m.timezone, "America/Sao_Paulo");
+  EXPECT_EQ(m.delimiter, ',');
+}
+
+TEST(FeedMappingFile, AcceptsAScalarStatusValueAndATabDelimiter) {
+  const auto path = write_temp("scalar.yaml",
+                               "columns: {order_id: a, buyer: b, created_at: c}\n"
+                               "status_values:\n  paid: ok\ndelimiter: tab\ndefault_status: closed\n");
+  const auto m = load_column_mapping(path);
+  EXPECT_EQ(m.status_values.at("ok"), OrderStatus::paid);
+  EXPECT_EQ(m.delimiter, '\t');
+  EXPECT_EQ(m.default_status, OrderStatus::closed);
+}
+
+struct MappingErrorCase {
+  const char* name;
+  const char* yaml;
+  const char* expected;  // the whole message after the file name
+};
+
+void PrintTo(const MappingErrorCase& c, std::ostream* os) { *os << c.name; }
+
+class FeedMappingErrors : public ::testing::TestWithParam<MappingErrorCase> {};
+
+TEST_P(FeedMappingErrors, NameFileLineColumnAndKey) {
+  const auto& c = GetParam();
+  const auto path = write_temp(std::string(c.name) + ".yaml", c.yaml);
+  EXPECT_EQ(feed_error([&] { load_column_mapping(path); }), path + ":" + c.expected);
+}
+
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, FeedMappingErrors,
+    ::testing::Values(
+        MappingErrorCase{"syntax", "columns:\n  order_id: [id\n  buyer: x\n",
+                         "3:8: end of sequence flow not found"},
+        MappingErrorCase{"unknown_field", "columns:\n  order_id: id\n  ordr_id: x\n",
+                         "3:3: columns: unknown field 'ordr_id' (expected one of order_id, buyer, amount, status, "
+                         "created_at, paid_at, closed_at, note, receiver_name, address, phone, email, item, shop)"},
+        MappingErrorCase{"unknown_key", "columns:\n  order_id: id\ncolumn_map: 1\n",
+                         "3:1: unknown key 'column_map' (expected columns, status_values, default_status, "
+                         "delimiter or timezone)"},
+        MappingErrorCase{"missing_created", "columns:\n  order_id: id\n  buyer: b\n",
+                         "1:1: columns: created_at is required"},
+        MappingErrorCase{"bad_status_key", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n"
+                                           "status_values:\n  payed: [x]\n",
+                         "6:3: a key of status_values must be unpaid, paid or closed, not 'payed'"},
+        MappingErrorCase{"twice", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n"
+                                  "status_values:\n  paid: [x, y]\n  closed: [z, y]\n",
+                         "7:15: status_values: 'y' is already listed under paid"},
+        MappingErrorCase{"duplicate_key", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n  buyer: d\n",
+                         "5:3: columns: duplicate key 'buyer' (first on line 3)"},
+        MappingErrorCase{"timezone", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\ntimezone: Mars/Olympus\n",
+                         "5:11: timezone: unknown time zone 'Mars/Olympus'"},
+        MappingErrorCase{"delimiter", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\ndelimiter: ';;'\n",
+                         "5:12: delimiter must be one character or tab, not ';;'"},
+        MappingErrorCase{"status_unlisted", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n  status: s\n",
+                         "5:3: columns: status is mapped but status_values is missing"},
+        MappingErrorCase{"empty_header", "columns:\n  order_id: id\n  buyer:\n  created_at: c\n",
+                         "3:3: columns: buyer must be a non-empty string"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(FeedMappingFile, UnreadableFileThrows) {
+  EXPECT_EQ(feed_error([] { load_column_mapping("/nonexistent/map.yaml"); }),
+            "cannot read /nonexistent/map.yaml: No such file or directory");
+}
+
+// ---- JSON Lines ----
+
+TEST(JsonlFeed, ReadsGoodLinesAndRejectsBadOnesWithTheirLines) {
+  const std::string text =
+      "{\"order_id\": \"J1\", \"buyer\": \"b1\", \"amount\": 59.9, \"status\": \"unpaid\", "
+      "\"created_at\": \"2026-11-24 10:00:00\", \"phone\": \"13800000000\", \"note\": null}\n"
+      "\n"
+      "{\"order_id\": \"J2\", \"buyer\": \"b2\", \"amount\": \"1,299.00\", \"status\": \"交易成功\", "
+      "\"created_at\": \"2026-11-24 10:00:00\"}\r\n"
+      "{\"order_id\": \"J3\", \"buyer\": \"b3\", \"status\": \"unpaid\", \"created_at\": \n"
+      "[1, 2]\n"
+      "{\"order_id\": 42, \"buyer\": \"b4\", \"amount\": 8, \"created_at\": \"2026-11-24 10:00:00\", "
+      "\"paid_at\": \"2026-11-24 10:01:00\"}\n"
+      "{\"order_id\": \"J5\", \"buyer\": true, \"status\": \"paid\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
+      "{\"order_id\": \"J6\", \"buyer\": \"b6\", \"amount\": -1, \"status\": \"paid\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
+      "{\"order_id\": \"J7\", \"buyer\": \"b7\", \"status\": \"open\", \"created_at\": \"2026-11-24 10:00:00\"}\n";
+  const auto snap = parse_feed(text, {}, "orders.txt");  // detected by the leading '{'
+  ASSERT_EQ(snap.orders.size(), 3u);
+  EXPECT_EQ(snap.orders[0].amount, 5990);
+  EXPECT_EQ(snap.orders[0].phone, "13800000000");
+  EXPECT_EQ(snap.orders[0].source_line, 1);
+  EXPECT_EQ(snap.orders[1].amount, 129900);
+  EXPECT_EQ(snap.orders[1].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[1].source_line, 3);
+  EXPECT_EQ(snap.orders[2].id, "42");
+  EXPECT_EQ(snap.orders[2].amount, 800);
+  EXPECT_EQ(snap.orders[2].status, OrderStatus::paid);  // no status, but paid_at
+  ASSERT_EQ(snap.rejected.size(), 5u);
+  EXPECT_EQ(snap.rejected[0].line, 4);
+  EXPECT_EQ(snap.rejected[0].error.rfind("invalid JSON: parse error at line 1", 0), 0u) << snap.rejected[0].error;
+  EXPECT_EQ(snap.rejected[1].line, 5);
+  EXPECT_EQ(snap.rejected[1].error, "expected a JSON object");
+  EXPECT_EQ(snap.rejected[2].line, 7);
+  EXPECT_EQ(snap.rejected[2].error, "buyer must be a string or a number, not boolean");
+  EXPECT_EQ(snap.rejected[3].error, "bad amount '-1' in amount");
+  EXPECT_EQ(snap.rejected[4].line, 9);
+  EXPECT_EQ(snap.rejected[4].error, "unknown status 'open' in status");
+}
+
+TEST(JsonlFeed, IsChosenByExtensionAndRejectsMissingFieldsAndDuplicates) {
+  const std::string text =
+      "  \n"
+      "{\"order_id\": \"J1\", \"buyer\": \"b\", \"status\": \"closed\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
+      "{\"buyer\": \"b\", \"status\": \"unpaid\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
+      "{\"order_id\": \"J3\", \"buyer\": \"b\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
+      "{\"order_id\": \"J1\", \"buyer\": \"b\", \"status\": \"unpaid\", \"created_at\": \"2026-11-24 10:00:00\"}\n";
+  const auto path = write_temp("orders.ndjson", text);
+  const auto snap = read_feed_file(path, {});
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::closed);
+  ASSERT_EQ(snap.rejected.size(), 3u);
+  EXPECT_EQ(snap.rejected[0].line, 3);
+  EXPECT_EQ(snap.rejected[0].error, "order_id missing");
+  EXPECT_EQ(snap.rejected[1].error, "status missing");
+  EXPECT_EQ(snap.rejected[2].error, "duplicate order id J1 (first on line 2)");
+}
+
+TEST(FeedFormatDetection, ExplicitFormatBeatsDetection) {
+  // A Taobao header in a file named .jsonl still parses as Taobao when told so.
+  FeedOptions options;
+  options.format = FeedFormat::taobao;
+  const auto path = write_temp("taobao.jsonl", kHeader + "1,a,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n");
+  EXPECT_EQ(read_feed_file(path, options).orders.size(), 1u);
+  options.format = FeedFormat::csv;  // csv without a mapping is a usage error
+  EXPECT_NE(feed_error([&] { read_feed_file(path, options); }).find("column mapping"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cuifu

@@ -1,0 +1,108 @@
+#include "io/charset.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace cuifu {
+namespace {
+
+const std::string kOrderId = "订单编号";  // GB18030: b6 a9 b5 a5 b1 e0 ba c5
+
+TEST(Charset, ConvertsGb18030ToUtf8) {
+  const std::string gb = "\xB6\xA9\xB5\xA5\xB1\xE0\xBA\xC5";
+  EXPECT_EQ(to_utf8(gb, "gb18030"), kOrderId);
+  EXPECT_EQ(to_utf8(gb, "GB18030"), kOrderId);
+}
+
+TEST(Charset, RoundTripsChineseTextThroughGb18030) {
+  const std::string text = "买家已付款，等待卖家发货 ￥1,299.00 张三 𠮷";
+  const std::string gb = from_utf8(text, "gb18030");
+  EXPECT_NE(gb, text);
+  EXPECT_EQ(to_utf8(gb, "gb18030"), text);
+}
+
+TEST(Charset, NamesTheByteOffsetOfAnInvalidGb18030Sequence) {
+  const std::string bytes = "ab\xB6\xA9\xFF\x20zz";  // 0xFF is never a GB18030 lead byte
+  try {
+    to_utf8(bytes, "gb18030");
+    FAIL() << "expected CharsetError";
+  } catch (const CharsetError& e) {
+    EXPECT_NE(std::string(e.what()).find("byte offset 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("gb18030"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Charset, NamesTheByteOffsetOfInvalidUtf8) {
+  try {
+    to_utf8("abc\xE4\xB8", "utf-8");  // truncated three-byte sequence
+    FAIL() << "expected CharsetError";
+  } catch (const CharsetError& e) {
+    EXPECT_NE(std::string(e.what()).find("byte offset 3"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Charset, StripsAUtf8Bom) {
+  EXPECT_EQ(to_utf8("\xEF\xBB\xBF" "abc", "utf-8"), "abc");
+  EXPECT_EQ(to_utf8("\xEF\xBB\xBF" "abc", "UTF8"), "abc");
+  EXPECT_EQ(strip_utf8_bom("\xEF\xBB\xBFx"), "x");
+  EXPECT_EQ(strip_utf8_bom("x"), "x");
+}
+
+TEST(Charset, StripsAGb18030Bom) {
+  EXPECT_EQ(to_utf8("\x84\x31\x95\x33" "abc", "gb18030"), "abc");
+}
+
+TEST(Charset, ReplacesBadBytesAndReportsEachOffset) {
+  std::vector<std::size_t> bad;
+  const std::string out = to_utf8_replacing("a\xFF" "b\xFE", "utf-8", bad);
+  EXPECT_EQ(out, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  EXPECT_EQ(bad, (std::vector<std::size_t>{1, 3}));
+
+  bad.clear();
+  const std::string gb = "\xB6\xA9\xFF\xB5\xA5";
+  EXPECT_EQ(to_utf8_replacing(gb, "gb18030", bad), "订\xEF\xBF\xBD单");
+  EXPECT_EQ(bad, (std::vector<std::size_t>{2}));
+}
+
+TEST(Charset, DetectsUtf8AsciiAndGb18030) {
+  EXPECT_EQ(detect_encoding("order_id,amount\n1,2\n"), "utf-8");
+  EXPECT_EQ(detect_encoding(kOrderId), "utf-8");
+  EXPECT_EQ(detect_encoding("\xEF\xBB\xBF" "abc\xFF"), "utf-8");  // a BOM decides
+  EXPECT_EQ(detect_encoding(from_utf8("订单编号,买家会员名", "gb18030")), "gb18030");
+}
+
+TEST(Charset, ValidUtf8RejectsOverlongsAndSurrogates) {
+  EXPECT_TRUE(is_valid_utf8("ok 订单 𠮷"));
+  EXPECT_FALSE(is_valid_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));      // surrogate D800
+  EXPECT_FALSE(is_valid_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+}
+
+TEST(Charset, RejectsAnUnknownEncodingByName) {
+  try {
+    to_utf8("abc", "klingon-8");
+    FAIL() << "expected CharsetError";
+  } catch (const CharsetError& e) {
+    EXPECT_NE(std::string(e.what()).find("klingon-8"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Charset, ConverterCanBeMovedAndReused) {
+  IconvConverter a("UTF-8", "GB18030");
+  IconvConverter b = std::move(a);
+  EXPECT_EQ(b.convert("\xB6\xA9"), "订");
+  EXPECT_EQ(b.convert("\xB5\xA5"), "单");
+  EXPECT_THROW(b.convert("\xFF"), CharsetError);
+  EXPECT_EQ(b.convert("\xB6\xA9"), "订");  // state reset after an error
+}
+
+TEST(Charset, FromUtf8RefusesTextTheTargetCannotHold) {
+  EXPECT_THROW(from_utf8("订单", "latin1"), CharsetError);
+  EXPECT_EQ(normalize_encoding("UTF8"), "utf-8");
+  EXPECT_EQ(normalize_encoding("GB18030"), "gb18030");
+}
+
+}  // namespace
+}  // namespace cuifu

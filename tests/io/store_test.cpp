@@ -1,0 +1,191 @@
+#include "io/store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+namespace cuifu {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / fs::path("cuifu-store-" + std::to_string(::getpid()) + "-" +
+                                                ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "state.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static LocalTime at(const char* text) { return *parse_local_time(text); }
+
+  static PlannedReminder reminder(const char* send_at, std::string buyer = "buyer1", int step = 1) {
+    PlannedReminder r;
+    r.send_at = at(send_at);
+    r.buyer = std::move(buyer);
+    r.order_ids = {"A1", "A2"};
+    r.segment = "office";
+    r.channel = Channel::sms;
+    r.step = step;
+    r.template_name = "office";
+    r.message = "【店】王先生，您的订单还未付款";
+    r.contact = "13812341234";
+    r.why = {"segment office"};
+    return r;
+  }
+
+  fs::path dir_;
+  std::string path_;
+  ShopZone zone_{"Asia/Shanghai"};
+};
+
+TEST_F(StoreTest, CreatesFileWithMode0600AndCurrentSchema) {
+  SqliteStore store(path_, zone_);
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
+  SQLite::Database db(path_);
+  EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
+}
+
+TEST_F(StoreTest, MigratesAnOlderSchemaAndKeepsItsRows) {
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("CREATE TABLE opt_outs (buyer TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, "
+            "source TEXT NOT NULL, PRIMARY KEY (buyer, channel));"
+            "CREATE TABLE orders_seen (order_id TEXT PRIMARY KEY, buyer TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '', "
+            "status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+            "CREATE INDEX orders_seen_phone ON orders_seen(phone);"
+            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE, "
+            "buyer TEXT NOT NULL, order_ids TEXT NOT NULL, channel TEXT NOT NULL, step INTEGER NOT NULL, "
+            "segment TEXT NOT NULL, template TEXT NOT NULL, message TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', "
+            "contact TEXT NOT NULL DEFAULT '', receiver_name TEXT NOT NULL DEFAULT '', send_at INTEGER NOT NULL, "
+            "state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', "
+            "updated_at INTEGER NOT NULL, sent_at INTEGER, why TEXT NOT NULL DEFAULT '[]');"
+            "CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, buyer TEXT NOT NULL, channel TEXT NOT NULL, "
+            "at INTEGER NOT NULL, order_ids TEXT NOT NULL, step INTEGER NOT NULL);"
+            "INSERT INTO opt_outs VALUES ('old-buyer', 'sms', 0, 'cli');"
+            "PRAGMA user_version = 1;");
+  }
+  SqliteStore store(path_, zone_);
+  EXPECT_EQ(store.schema_version(), 2);
+  ASSERT_EQ(store.opt_outs().size(), 1u);
+  EXPECT_EQ(store.opt_outs()[0].buyer, "old-buyer");
+  store.add_call_task({0, "k", "b", "", "138", {"A"}, "call", at("2026-11-24 10:00"), at("2026-11-24 09:00")});
+  EXPECT_EQ(store.call_tasks(std::nullopt).size(), 1u);
+}
+
+TEST_F(StoreTest, RefusesASchemaNewerThanItKnows) {
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec("PRAGMA user_version = 99");
+  }
+  EXPECT_THROW(SqliteStore(path_, zone_), StoreError);
+}
+
+TEST_F(StoreTest, UpsertIsIdempotentByKey) {
+  SqliteStore store(path_, zone_);
+  const auto r = reminder("2026-11-24 12:00");
+  EXPECT_EQ(store.upsert_planned(r, at("2026-11-24 08:00")), UpsertResult::inserted);
+  EXPECT_EQ(store.upsert_planned(r, at("2026-11-24 08:05")), UpsertResult::unchanged);
+  const auto rows = store.in_state(OutboxState::planned);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].idempotency_key, r.idempotency_key());
+  EXPECT_EQ(rows[0].send_at, at("2026-11-24 12:00"));
+  EXPECT_EQ(rows[0].order_ids, (std::vector<std::string>{"A1", "A2"}));
+  EXPECT_EQ(rows[0].contact, "13812341234");
+}
+
+TEST_F(StoreTest, ADueRowKeepsItsSlotWhenReplanned) {
+  SqliteStore store(path_, zone_);
+  store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
+  // Re-planned later: the planner now says 12:01, but the row is due and keeps 12:00.
+  EXPECT_EQ(store.upsert_planned(reminder("2026-11-24 12:01"), at("2026-11-24 12:00:30")), UpsertResult::updated);
+  EXPECT_EQ(store.in_state(OutboxState::planned)[0].send_at, at("2026-11-24 12:00"));
+  // A row not yet due follows the planner.
+  store.upsert_planned(reminder("2026-11-24 17:00", "buyer2"), at("2026-11-24 08:00"));
+  store.upsert_planned(reminder("2026-11-24 17:30", "buyer2"), at("2026-11-24 09:00"));
+  EXPECT_EQ(store.due(at("2026-11-24 17:10")).size(), 1u);
+  EXPECT_EQ(store.next_due(), at("2026-11-24 12:00"));
+}
+
+TEST_F(StoreTest, SentAndContactAreRecordedTogether) {
+  SqliteStore store(path_, zone_);
+  store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
+  const auto row = store.due(at("2026-11-24 12:00")).at(0);
+  EXPECT_TRUE(store.mark_sending(row.id, at("2026-11-24 12:00")));
+  EXPECT_FALSE(store.mark_sending(row.id, at("2026-11-24 12:00")));  // not planned any more
+  store.mark_sent(row.id, at("2026-11-24 12:00:02"), {"buyer1", Channel::sms, at("2026-11-24 12:00"), {"A1", "A2"}, 1});
+  const auto sent = store.find(row.id);
+  ASSERT_TRUE(sent);
+  EXPECT_EQ(sent->state, OutboxState::sent);
+  EXPECT_EQ(sent->attempts, 1);
+  const auto h = store.history();
+  ASSERT_EQ(h.contacts.size(), 1u);
+  EXPECT_EQ(h.contacts[0].at, at("2026-11-24 12:00"));
+  EXPECT_EQ(h.contacts[0].step, 1);
+  // A sent row is never re-planned.
+  EXPECT_EQ(store.upsert_planned(reminder("2026-11-24 13:00"), at("2026-11-24 12:30")), UpsertResult::kept);
+}
+
+TEST_F(StoreTest, CancelledRowIsRevivedWhenPlannedAgain) {
+  SqliteStore store(path_, zone_);
+  store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
+  const auto id = store.in_state(OutboxState::planned).at(0).id;
+  EXPECT_TRUE(store.cancel(id, at("2026-11-24 14:00"), "missed its slot"));
+  EXPECT_EQ(store.find(id)->last_error, "missed its slot");
+  EXPECT_EQ(store.upsert_planned(reminder("2026-11-24 17:00"), at("2026-11-24 14:00")), UpsertResult::revived);
+  EXPECT_EQ(store.find(id)->state, OutboxState::planned);
+  EXPECT_EQ(store.find(id)->send_at, at("2026-11-24 17:00"));
+}
+
+TEST_F(StoreTest, OptOutsFeedTheHistory) {
+  SqliteStore store(path_, zone_);
+  store.add_opt_out({"buyer1", Channel::sms, at("2026-11-24 08:00"), "cli"});
+  store.add_opt_out({"buyer1", Channel::sms, at("2026-11-24 09:00"), "sms-reply"});
+  EXPECT_TRUE(store.history().is_opted_out("buyer1", Channel::sms));
+  EXPECT_FALSE(store.history().is_opted_out("buyer1", Channel::im));
+  EXPECT_EQ(store.opt_outs().size(), 1u);
+  EXPECT_TRUE(store.remove_opt_out("buyer1", Channel::sms));
+  EXPECT_FALSE(store.remove_opt_out("buyer1", std::nullopt));
+}
+
+TEST_F(StoreTest, FindsBuyerByPhoneFromOrdersSeen) {
+  SqliteStore store(path_, zone_);
+  Order o;
+  o.id = "A1";
+  o.buyer = "buyer1";
+  o.phone = "13812341234";
+  store.record_orders_seen({o}, at("2026-11-24 08:00"));
+  store.record_orders_seen({o}, at("2026-11-24 09:00"));
+  EXPECT_EQ(store.buyer_by_phone("13812341234"), "buyer1");
+  EXPECT_EQ(store.buyer_by_phone("000"), std::nullopt);
+}
+
+TEST_F(StoreTest, TimesAreStoredAsUtcEpochSeconds) {
+  SqliteStore store(path_, zone_);
+  store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
+  SQLite::Database db(path_);
+  // 2026-11-24 12:00 in Shanghai is 04:00 UTC.
+  EXPECT_EQ(db.execAndGet("SELECT send_at FROM outbox").getInt64(), 1795492800);
+}
+
+TEST_F(StoreTest, OutboxFiltersByDayAndState) {
+  SqliteStore store(path_, zone_);
+  store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
+  store.upsert_planned(reminder("2026-11-25 12:00", "buyer2"), at("2026-11-24 08:00"));
+  EXPECT_EQ(store.rows({at("2026-11-24 00:00"), std::nullopt}).size(), 1u);
+  EXPECT_EQ(store.rows({std::nullopt, OutboxState::planned}).size(), 2u);
+  EXPECT_EQ(store.rows({std::nullopt, OutboxState::sent}).size(), 0u);
+  EXPECT_EQ(store.counts()[{Channel::sms, OutboxState::planned}], 2);
+}
+
+}  // namespace
+}  // namespace cuifu
