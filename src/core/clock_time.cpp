@@ -8,20 +8,30 @@ namespace cuifu {
 
 namespace {
 
-bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
-  if (pos + len > s.size()) return false;
-  for (std::size_t i = pos; i < pos + len; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-  }
-  return std::from_chars(s.data() + pos, s.data() + pos + len, out).ec == std::errc{};
+// Reads 1..max_digits digits at pos; advances pos.
+bool read_num(std::string_view s, std::size_t& pos, std::size_t min_digits, std::size_t max_digits, int& out) {
+  std::size_t n = 0;
+  while (pos + n < s.size() && n < max_digits && s[pos + n] >= '0' && s[pos + n] <= '9') ++n;
+  if (n < min_digits) return false;
+  std::from_chars(s.data() + pos, s.data() + pos + n, out);
+  pos += n;
+  return true;
 }
 
-std::optional<std::chrono::local_days> parse_day(std::string_view s) {
+std::string_view strip(std::string_view text) {
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\r' || text.back() == '\t')) text.remove_suffix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  return text;
+}
+
+// "YYYY-MM-DD" or "YYYY/M/D" (spreadsheets re-save exports with single digits).
+std::optional<std::chrono::local_days> parse_day(std::string_view s, std::size_t& pos) {
   int y = 0, m = 0, d = 0;
-  if (s.size() < 10 || !read_int(s, 0, 4, y) || !read_int(s, 5, 2, m) || !read_int(s, 8, 2, d)) {
-    return std::nullopt;
-  }
-  if (!((s[4] == '-' && s[7] == '-') || (s[4] == '/' && s[7] == '/'))) return std::nullopt;
+  if (!read_num(s, pos, 4, 4, y) || pos >= s.size() || (s[pos] != '-' && s[pos] != '/')) return std::nullopt;
+  const char sep = s[pos++];
+  if (!read_num(s, pos, 1, 2, m) || pos >= s.size() || s[pos] != sep) return std::nullopt;
+  ++pos;
+  if (!read_num(s, pos, 1, 2, d)) return std::nullopt;
   const std::chrono::year_month_day ymd{std::chrono::year{y}, std::chrono::month{unsigned(m)},
                                         std::chrono::day{unsigned(d)}};
   if (!ymd.ok()) return std::nullopt;
@@ -31,26 +41,29 @@ std::optional<std::chrono::local_days> parse_day(std::string_view s) {
 }  // namespace
 
 std::optional<LocalTime> parse_local_time(std::string_view text) {
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\r')) text.remove_suffix(1);
-  while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
-  const auto day = parse_day(text);
-  if (!day || text.size() < 16 || (text[10] != ' ' && text[10] != 'T')) return std::nullopt;
+  text = strip(text);
+  std::size_t pos = 0;
+  const auto day = parse_day(text, pos);
+  if (!day || pos >= text.size() || (text[pos] != ' ' && text[pos] != 'T')) return std::nullopt;
+  ++pos;
   int h = 0, mi = 0, se = 0;
-  if (!read_int(text, 11, 2, h) || text[13] != ':' || !read_int(text, 14, 2, mi)) return std::nullopt;
-  std::size_t end = 16;
-  if (text.size() > 16) {
-    if (text[16] != ':' || !read_int(text, 17, 2, se)) return std::nullopt;
-    end = 19;
+  if (!read_num(text, pos, 1, 2, h) || pos >= text.size() || text[pos] != ':') return std::nullopt;
+  ++pos;
+  if (!read_num(text, pos, 2, 2, mi)) return std::nullopt;
+  if (pos < text.size()) {
+    if (text[pos] != ':') return std::nullopt;
+    ++pos;
+    if (!read_num(text, pos, 2, 2, se)) return std::nullopt;
   }
-  if (text.size() != end || h > 23 || mi > 59 || se > 59) return std::nullopt;
+  if (pos != text.size() || h > 23 || mi > 59 || se > 59) return std::nullopt;
   return LocalTime{*day} + std::chrono::hours{h} + std::chrono::minutes{mi} + std::chrono::seconds{se};
 }
 
 std::optional<LocalTime> parse_local_date(std::string_view text) {
-  while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
-  if (text.size() != 10) return std::nullopt;
-  const auto day = parse_day(text);
-  if (!day) return std::nullopt;
+  text = strip(text);
+  std::size_t pos = 0;
+  const auto day = parse_day(text, pos);
+  if (!day || pos != text.size()) return std::nullopt;
   return LocalTime{*day};
 }
 

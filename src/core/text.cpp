@@ -146,16 +146,20 @@ std::string mask_email(std::string_view email) {
 }
 
 std::string trim(std::string_view s) {
-  const char* ws = " \t\r\n\f\v";
-  const auto b = s.find_first_not_of(ws);
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(ws);
-  std::string out(s.substr(b, e - b + 1));
-  // Full-width spaces (U+3000) are common in exported Chinese text.
-  const std::string ideo = "\xE3\x80\x80";
-  while (out.size() >= 3 && out.compare(0, 3, ideo) == 0) out.erase(0, 3);
-  while (out.size() >= 3 && out.compare(out.size() - 3, 3, ideo) == 0) out.resize(out.size() - 3);
-  return out;
+  // ASCII whitespace and full-width spaces (U+3000), common in exported Chinese text, in any mix.
+  const std::string_view ideo = "\xE3\x80\x80";
+  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+  while (true) {
+    if (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    else if (s.substr(0, 3) == ideo) s.remove_prefix(3);
+    else break;
+  }
+  while (true) {
+    if (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    else if (s.size() >= 3 && s.substr(s.size() - 3) == ideo) s.remove_suffix(3);
+    else break;
+  }
+  return std::string(s);
 }
 
 std::vector<std::string> split(std::string_view s, char sep) {
