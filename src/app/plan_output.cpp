@@ -83,6 +83,27 @@ void write_plan_json(std::ostream& out, const PlanReport& r) { out << plan_to_js
 
 namespace {
 
+// A reason without its particulars (times, ids), to count skipped orders by kind.
+std::string reason_kind(const std::string& reason) {
+  auto starts = [&](std::string_view p) { return reason.rfind(p, 0) == 0; };
+  if (starts("paid")) return "paid";
+  if (starts("closed")) return "closed";
+  if (starts("auto-closed")) return "auto-closed unpaid";
+  if (starts("buyer paid order")) return "buyer paid another order within the last hour";
+  if (starts("holdout")) return "holdout group";
+  if (starts("reminded")) return "reminder cap per order reached";
+  if (starts("all ")) return "all steps of the segment done";
+  if (starts("next reminder falls outside")) return "next reminder after this window";
+  const auto lo = reason.find("left out: ");
+  const std::string rest = lo == std::string::npos ? reason : reason.substr(lo + 10);
+  if (contains(rest, "auto-closes")) return "no allowed time before the order auto-closes";
+  if (contains(rest, "previous contact")) return "only channel left was the previous one (never twice in a row)";
+  if (contains(rest, "no phone")) return "no phone number";
+  if (contains(rest, "no e-mail")) return "no e-mail address";
+  if (contains(rest, "opted out")) return "buyer opted out";
+  return rest.substr(0, rest.find_first_of("0123456789"));
+}
+
 std::string csv_field(std::string_view s) {
   if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
   std::string q = "\"";
@@ -206,8 +227,7 @@ void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   std::map<std::string, int> kinds;
   std::vector<const SkippedOrder*> notable;
   for (const auto& sk : plan.skipped) {
-    std::string kind = sk.reason.substr(0, sk.reason.find_first_of(":(0123456789"));
-    kinds[trim(kind)]++;
+    kinds[reason_kind(sk.reason)]++;
     if (sk.reason.rfind("paid at", 0) != 0 && sk.reason != "paid" && sk.reason != "closed") notable.push_back(&sk);
   }
   out << fmt::format("\nNot reminded in this window: {} orders\n", plan.skipped.size());
