@@ -7,6 +7,7 @@
 #include "app/commands.h"
 #include "app/paths.h"
 #include "core/text.h"
+#include "io/config.h"
 #include "io/rules_loader.h"
 
 namespace cuifu {
@@ -17,11 +18,30 @@ struct CheckOptions {
   std::string rules_dir;
   std::string templates_dir;
   bool verbose = false;
+  std::string config;  // the daemon's cuifu.yaml; its rules and templates dirs are the defaults
 };
 
 int run_check(const CheckOptions& o) {
-  const std::string rules_dir = o.rules_dir.empty() ? default_dir("rules") : o.rules_dir;
-  const std::string templates_dir = o.templates_dir.empty() ? default_dir("templates") : o.templates_dir;
+  std::string config_rules, config_templates;
+  if (!o.config.empty()) {
+    try {
+      const DaemonConfig config = load_daemon_config(o.config);
+      config_rules = config.rules_dir;
+      config_templates = config.templates_dir;
+      for (const auto& name : missing_secrets(config)) {
+        std::cout << fmt::format("{}: note: environment variable {} is not set here\n", o.config, name);
+      }
+      std::cout << fmt::format("{}: config ok\n", o.config);
+    } catch (const LoadError& e) {
+      std::cout << e.what() << "\n";
+      return kExitFindings;
+    }
+  }
+  const std::string rules_dir =
+      !o.rules_dir.empty() ? o.rules_dir : !config_rules.empty() ? config_rules : default_dir("rules");
+  const std::string templates_dir = !o.templates_dir.empty()       ? o.templates_dir
+                                    : !config_templates.empty() ? config_templates
+                                                                  : default_dir("templates");
   RuleSet set;
   try {
     set = load_rule_set(rules_dir, templates_dir);
@@ -58,6 +78,7 @@ void add_check_command(CLI::App& app, CommandAction& action) {
   auto* cmd = app.add_subcommand("check", "Validate and lint rules and templates; exit 1 on any finding");
   cmd->add_option("--rules", o->rules_dir, "Rules directory (default: ./rules)");
   cmd->add_option("--templates", o->templates_dir, "Templates directory (default: ./templates)");
+  cmd->add_option("--config", o->config, "Also validate the daemon's config file (cuifu.yaml)");
   cmd->add_flag("-v,--verbose", o->verbose, "Also print every template rendered with sample values");
   cmd->callback([o, &action] { action = [o] { return run_check(*o); }; });
 }

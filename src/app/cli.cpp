@@ -16,6 +16,7 @@ int run_cli(int argc, char** argv) {
   CommandAction action;
   add_plan_command(app, action);
   add_check_command(app, action);
+  add_backtest_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -13,6 +13,7 @@ using CommandAction = std::function<int()>;
 
 void add_plan_command(CLI::App& app, CommandAction& action);
 void add_check_command(CLI::App& app, CommandAction& action);
+void add_backtest_command(CLI::App& app, CommandAction& action);
 
 // Exit codes shared by all commands.
 inline constexpr int kExitOk = 0;

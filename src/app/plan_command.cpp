@@ -3,6 +3,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -12,6 +13,7 @@
 #include "core/planner.h"
 #include "io/feed.h"
 #include "io/rules_loader.h"
+#include "io/store.h"
 #include "io/zone.h"
 
 namespace cuifu {
@@ -28,6 +30,7 @@ struct PlanOptions {
   std::string date;
   std::string format = "table";
   std::string zone = "Asia/Shanghai";
+  std::string state;  // SQLite state of the daemon: contacts made, opt-outs
   bool show_contacts = false;
 };
 
@@ -66,7 +69,13 @@ int run_plan(const PlanOptions& o) {
   const FeedSnapshot feed = read_feed_file(o.feed, feed_options);
   for (const auto& row : feed.rejected) std::cerr << fmt::format("{}:{}: rejected: {}\n", o.feed, row.line, row.error);
 
-  ContactHistory history;  // no state database: every order counts as never reminded
+  // Without a state database every order counts as never reminded; with one, plan sees the
+  // same contact log and opt-outs as the daemon, so both decide alike.
+  ContactHistory history;
+  if (!o.state.empty()) {
+    if (!std::filesystem::exists(o.state)) throw std::runtime_error(fmt::format("--state {}: no such file", o.state));
+    history = SqliteStore(o.state, zone).history();
+  }
   const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates, {now, from, to});
 
   PlanReport report;
@@ -107,6 +116,7 @@ void add_plan_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--date", o->date, "Plan this local day, YYYY-MM-DD (default: the day after --now)");
   cmd->add_option("--format", o->format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
   cmd->add_option("--tz", o->zone, "Shop time zone (default: Asia/Shanghai)");
+  cmd->add_option("--state", o->state, "The daemon's state database: contacts already made and opt-outs");
   cmd->add_flag("--show-contacts", o->show_contacts, "Show phone numbers and e-mails unmasked");
   cmd->callback([o, &action] { action = [o] { return run_plan(*o); }; });
 }

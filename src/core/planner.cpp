@@ -100,11 +100,30 @@ std::string pay_by_text(LocalTime t) {
 
 // Plans one buyer. Buyers are independent (every cap is per buyer or per order), which
 // is also what lets backtest replay buyer by buyer.
+// Allowed minute intervals per (channel windows, step windows), computed once per plan().
+class IntervalCache {
+ public:
+  explicit IntervalCache(const std::vector<DailyWindow>& quiet) : quiet_(quiet) {}
+  const std::vector<std::pair<int, int>>& get(const std::vector<DailyWindow>& channel_windows,
+                                              const std::vector<DailyWindow>& step_windows) {
+    const auto key = std::make_pair(&channel_windows, &step_windows);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) {
+      it = cache_.emplace(key, allowed_intervals(channel_windows, step_windows, quiet_)).first;
+    }
+    return it->second;
+  }
+
+ private:
+  const std::vector<DailyWindow>& quiet_;
+  std::map<std::pair<const void*, const void*>, std::vector<std::pair<int, int>>> cache_;
+};
+
 class BuyerPlanner {
  public:
   BuyerPlanner(const std::string& buyer, std::vector<const Order*> orders,
                std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
-               const TemplateSet& templates, const PlanRequest& req, Plan& out)
+               const TemplateSet& templates, const PlanRequest& req, IntervalCache& intervals, Plan& out)
       : buyer_(buyer),
         orders_(std::move(orders)),
         contacts_(std::move(contacts)),
@@ -112,6 +131,7 @@ class BuyerPlanner {
         rules_(rules),
         templates_(templates),
         req_(req),
+        intervals_(intervals),
         out_(out) {}
 
   void run();
@@ -138,6 +158,7 @@ class BuyerPlanner {
   const Rules& rules_;
   const TemplateSet& templates_;
   const PlanRequest& req_;
+  IntervalCache& intervals_;
   Plan& out_;
 };
 
@@ -160,7 +181,7 @@ std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest,
                                                  const std::vector<DailyWindow>& channel_windows,
                                                  const std::vector<DailyWindow>& step_windows,
                                                  std::string* note) const {
-  const auto intervals = allowed_intervals(channel_windows, step_windows, rules_.quiet_hours);
+  const auto& intervals = intervals_.get(channel_windows, step_windows);
   earliest = ceil_minute(earliest);
   const LocalTime first_day = start_of_day(earliest);
   for (int d = 0; d < 8; ++d) {
@@ -202,7 +223,7 @@ void BuyerPlanner::run() {
     }
     if (o->status == OrderStatus::closed) {
       out_.skipped.push_back({o->id, buyer_, "closed"});
-      ++closed_unpaid;
+      if (!o->paid_at) ++closed_unpaid;  // closed after payment is a refund, not 拍下不买
       continue;
     }
     const LocalTime closes = o->closed_at ? *o->closed_at : o->created_at + rules_.auto_close;
@@ -247,6 +268,21 @@ void BuyerPlanner::run() {
   }
   const Order& lead = *open.front();
   const Order& newest = *open.back();
+  // How to reach the buyer: the newest open order that gives a phone number (an e-mail
+  // address), so a combined reminder neither misses a number nor goes out without one.
+  Order reach = newest;
+  for (auto it = open.rbegin(); it != open.rend(); ++it) {
+    if (!trim((*it)->phone).empty()) {
+      reach.phone = (*it)->phone;
+      break;
+    }
+  }
+  for (auto it = open.rbegin(); it != open.rend(); ++it) {
+    if (!trim((*it)->email).empty()) {
+      reach.email = (*it)->email;
+      break;
+    }
+  }
   const auto covers_group = [&](const ContactRecord& c) {
     return std::any_of(c.order_ids.begin(), c.order_ids.end(),
                        [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); });
@@ -289,7 +325,7 @@ void BuyerPlanner::run() {
     static const std::vector<DailyWindow> kNone;
     const std::vector<DailyWindow>* step_windows = &kNone;
     for (const Channel c : candidates) {
-      if (std::string why_not = unusable(c, lead); !why_not.empty()) {
+      if (std::string why_not = unusable(c, reach); !why_not.empty()) {
         why_not_all += (why_not_all.empty() ? "" : "; ") + why_not;
         continue;
       }
@@ -354,7 +390,7 @@ void BuyerPlanner::run() {
     r.template_name = tpl->name;
     r.subject = msg->subject;
     r.message = msg->text;
-    r.contact = channel == Channel::email ? newest.email : (channel == Channel::im ? std::string{} : newest.phone);
+    r.contact = channel == Channel::email ? reach.email : (channel == Channel::im ? std::string{} : reach.phone);
     r.receiver_name = newest.receiver_name;
     r.amount = amount;
     r.cost_milli = ch.cost_milli;
@@ -412,10 +448,11 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
     if (by_buyer.count(c.buyer) && c.at <= request.now) contacts[c.buyer].push_back(c);
   }
   Plan out;
+  IntervalCache intervals(rules.quiet_hours);
   for (auto& [buyer, list] : by_buyer) {
     auto& cs = contacts[buyer];
     std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
-    BuyerPlanner(buyer, list, cs, history, rules, templates, request, out).run();
+    BuyerPlanner(buyer, list, cs, history, rules, templates, request, intervals, out).run();
   }
   std::sort(out.reminders.begin(), out.reminders.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
     return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;

@@ -107,10 +107,14 @@ std::string truncate_chars(std::string_view s, std::size_t max_chars) {
 std::string pad_display(std::string_view s, int width, bool align_right) {
   std::u32string out;
   int w = 0;
-  const auto cps = utf8_decode(s);
-  const int total = display_width(s);
-  for (char32_t cp : cps) {
+  // Line breaks and tabs are shown as spaces, so they count as one column each.
+  auto cps = utf8_decode(s);
+  for (char32_t& cp : cps) {
     if (cp == U'\n' || cp == U'\r' || cp == U'\t') cp = U' ';
+  }
+  int total = 0;
+  for (char32_t cp : cps) total += width_of(cp);
+  for (char32_t cp : cps) {
     const int cw = width_of(cp);
     // Leave one column for the ellipsis when the text does not fit.
     if (total > width && w + cw > width - 1) {
@@ -126,22 +130,37 @@ std::string pad_display(std::string_view s, int width, bool align_right) {
   return align_right ? pad + text : text + pad;
 }
 
+namespace {
+
+// Anything that is not a recognisable phone number or e-mail address: its first and last
+// characters only (all stars when that would show everything).
+std::string mask_middle(std::string_view s) {
+  const auto cps = utf8_decode(trim(s));
+  if (cps.empty()) return {};
+  if (cps.size() <= 2) return std::string(cps.size(), '*');
+  std::u32string out(1, cps.front());
+  out.append(cps.size() - 2, U'*');
+  out.push_back(cps.back());
+  return utf8_encode(out);
+}
+
+}  // namespace
+
 std::string mask_phone(std::string_view phone) {
   std::string digits;
   for (char c : phone) {
     if (c >= '0' && c <= '9') digits.push_back(c);
   }
   if (digits.size() >= 7) {
-    return digits.substr(0, 3) + std::string(digits.size() - 7, '*') + "****" +
-           digits.substr(digits.size() - 4);
+    // First three and last four digits shown; every digit between them is a star.
+    return digits.substr(0, 3) + std::string(digits.size() - 7, '*') + digits.substr(digits.size() - 4);
   }
-  if (digits.empty()) return {};
-  return std::string(digits.size(), '*');
+  return mask_middle(phone);
 }
 
 std::string mask_email(std::string_view email) {
   const auto at = email.find('@');
-  if (at == std::string_view::npos || at == 0) return mask_phone(email);
+  if (at == std::string_view::npos || at == 0) return mask_middle(email);
   return std::string(email.substr(0, 1)) + "***" + std::string(email.substr(at));
 }
 
@@ -175,7 +194,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }
 
 std::uint64_t stable_hash(std::string_view s) {
-  std::uint64_t h = 1469598103934665603ULL;
+  std::uint64_t h = 14695981039346656037ULL;  // the FNV-1a 64 offset basis
   for (char c : s) {
     h ^= static_cast<unsigned char>(c);
     h *= 1099511628211ULL;

@@ -1,1 +1,216 @@
-// (being written)
+// Templates: placeholders, SMS fit with signature and opt-out, the name near the start,
+// and the etiquette lint from the shop's training material.
+#include "core/templates.h"
+
+#include <gtest/gtest.h>
+
+#include "core/text.h"
+#include "test_rules.h"
+
+namespace cuifu {
+namespace {
+
+using testing::default_rules;
+using testing::default_templates;
+using testing::make_template;
+
+const ChannelRule* sms_channel() { return default_rules().channel(Channel::sms); }
+
+bool has_finding(const std::vector<std::string>& findings, std::string_view part) {
+  for (const auto& f : findings) {
+    if (f.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += x + "\n";
+  return s;
+}
+
+TEST(Templates, CompileSplitsTextIntoLiteralsAndFields) {
+  std::string error;
+  const auto t = compile_text("{salutation}您好，{{活动}}{ item }", &error);
+  ASSERT_TRUE(t.has_value()) << error;
+  ASSERT_EQ(t->parts.size(), 3u);
+  EXPECT_TRUE(t->parts[0].is_field);
+  EXPECT_EQ(t->parts[0].text, "salutation");
+  EXPECT_EQ(t->parts[1].text, "您好，{活动}");
+  EXPECT_EQ(t->parts[2].text, "item");
+  EXPECT_TRUE(t->uses("item"));
+  EXPECT_FALSE(t->uses("shop"));
+}
+
+TEST(Templates, CompileRejectsAnUnknownFieldNamingItsColumn) {
+  std::string error;
+  EXPECT_FALSE(compile_text("{salutation}您好{itme}", &error).has_value());
+  EXPECT_NE(error.find("column 15"), std::string::npos) << error;  // counted in characters
+  EXPECT_NE(error.find("itme"), std::string::npos) << error;
+}
+
+TEST(Templates, CompileRejectsUnbalancedBraces) {
+  std::string error;
+  EXPECT_FALSE(compile_text("您好{salutation", &error).has_value());
+  EXPECT_NE(error.find("column 3"), std::string::npos) << error;
+  EXPECT_FALSE(compile_text("您好}", &error).has_value());
+  EXPECT_NE(error.find("column 3"), std::string::npos) << error;
+}
+
+MessageFields fields_with_item(std::string item) {
+  MessageFields f;
+  f.salutation = "张伟";
+  f.name = "张伟";
+  f.nickname = "tb_xiaoming88";
+  f.item = std::move(item);
+  f.amount = "259.00";
+  f.order_count = "1";
+  f.order_ids = "3984217650000000001";
+  f.shop = "青禾家居旗舰店";
+  f.pay_by = "11月26日10:00";
+  return f;
+}
+
+TEST(Templates, RenderedSmsCarriesTheSignatureFirstAndTheOptOutLast) {
+  const auto t = make_template(Channel::sms, "default", "{salutation}您好，您在{shop}拍下的{item}还未付款。");
+  const auto msg = render(t, fields_with_item("床头柜"), sms_channel());
+  ASSERT_TRUE(msg.has_value());
+  EXPECT_EQ(msg->text, "【青禾家居】张伟您好，您在青禾家居旗舰店拍下的床头柜还未付款。回T退订");
+}
+
+TEST(Templates, RenderShortensALongItemSoTheSmsFitsOneSegment) {
+  const auto t = make_template(Channel::sms, "default",
+                               "{salutation}您好，您在{shop}拍下的{item}还未付款，{pay_by}前付款即可优先发货。");
+  const std::string long_item = "北欧实木床头柜简约现代卧室小型储物柜收纳柜床边柜迷你款置物架加高加宽款";
+  const auto msg = render(t, fields_with_item(long_item), sms_channel());
+  ASSERT_TRUE(msg.has_value());
+  EXPECT_EQ(char_count(msg->text), kSmsSegmentChars) << msg->text;  // shortened just enough
+  EXPECT_NE(msg->text.find("北欧实木床头柜"), std::string::npos);
+  EXPECT_NE(msg->text.find("…"), std::string::npos);
+  EXPECT_EQ(msg->text.rfind("【青禾家居】张伟", 0), 0u);
+  EXPECT_NE(msg->text.find("回T退订"), std::string::npos);
+}
+
+TEST(Templates, RenderRefusesAnSmsThatCannotFitEvenWithTheItemShortened) {
+  const auto t = make_template(Channel::sms, "long",
+                               "{salutation}您好，感谢您一直以来对本店的支持与信任，您拍下的宝贝还没有付款，"
+                               "本店承诺七天无理由退换货并提供运费险，质量问题包退包换，付款后当天发货。");
+  EXPECT_FALSE(render(t, fields_with_item("床头柜"), sms_channel()).has_value());
+}
+
+TEST(Templates, NonSmsMessagesAreRenderedWithoutSignatureOrLimit) {
+  const auto t = make_template(Channel::email, "foreign", "{salutation}您好：{item}", "{shop}：订单待付款");
+  const auto msg = render(t, fields_with_item(std::string(200, 'x')), nullptr);
+  ASSERT_TRUE(msg.has_value());
+  EXPECT_EQ(msg->subject, "青禾家居旗舰店：订单待付款");
+  EXPECT_EQ(msg->text, "张伟您好：" + std::string(200, 'x'));
+}
+
+TEST(Templates, CheckRejectsAnSmsThatCannotFitTheLongestValues) {
+  const auto t = make_template(Channel::sms, "long",
+                               "{salutation}您好，您在{shop}拍下的{item}共{amount}元、{order_count}笔订单还未付款，"
+                               "订单号{order_ids}，{pay_by}前付款即可优先发货。");
+  const auto problems = check_template(t, sms_channel());
+  EXPECT_TRUE(has_finding(problems, "characters")) << joined(problems);
+}
+
+TEST(Templates, CheckRequiresTheNameWithinTheFirstSevenCharacters) {
+  const auto late = make_template(Channel::sms, "late", "尊敬的顾客朋友您好，{salutation}，您在{shop}拍下的{item}还未付款。");
+  EXPECT_TRUE(has_finding(check_template(late, sms_channel()), "first 7")) << joined(check_template(late, sms_channel()));
+
+  const auto early = make_template(Channel::sms, "early", "{salutation}您好，您在{shop}拍下的{item}还未付款。");
+  EXPECT_TRUE(check_template(early, sms_channel()).empty()) << joined(check_template(early, sms_channel()));
+
+  const auto nameless = make_template(Channel::sms, "nameless", "您好，您在{shop}拍下的{item}还未付款。");
+  EXPECT_TRUE(has_finding(check_template(nameless, sms_channel()), "name")) << joined(check_template(nameless, sms_channel()));
+}
+
+TEST(Templates, CheckRequiresAnSmsToNameTheShopOrTheItem) {
+  const auto t = make_template(Channel::sms, "vague", "{salutation}您好，您有订单还未付款。");
+  EXPECT_TRUE(has_finding(check_template(t, sms_channel()), "{shop}")) << joined(check_template(t, sms_channel()));
+}
+
+TEST(Templates, CheckRequiresAnEmailSubject) {
+  const auto t = make_template(Channel::email, "foreign", "{salutation}您好：{item}还未付款。");
+  EXPECT_TRUE(has_finding(check_template(t, nullptr), "subject"));
+}
+
+std::vector<std::string> lint_im(std::string_view body) {
+  return lint_template(make_template(Channel::im, "t", body), default_rules().channel(Channel::im));
+}
+
+TEST(Templates, LintCatchesCurtOrBlamingPhrases) {
+  for (const char* phrase : {"不知道", "没办法", "你自己看", "这不是我们的问题"}) {
+    const std::string body = std::string("{salutation}您好，") + phrase + "，订单还未付款。";
+    EXPECT_TRUE(has_finding(lint_im(body), phrase)) << phrase;
+  }
+}
+
+TEST(Templates, LintCatchesVagueWords) {
+  EXPECT_TRUE(has_finding(lint_im("{salutation}您好，库存可能不多了。"), "可能"));
+  EXPECT_TRUE(has_finding(lint_im("{salutation}您好，大概明天发货。"), "大概"));
+}
+
+TEST(Templates, LintCatchesRepeatedQinAndExclamationMarks) {
+  EXPECT_TRUE(has_finding(lint_im("亲，您好，亲拍下的宝贝还未付款。"), "亲"));
+  EXPECT_FALSE(has_finding(lint_im("亲，您拍下的{item}还未付款。"), "亲"));
+  EXPECT_TRUE(has_finding(lint_im("{salutation}您好！快付款吧！"), "exclamation"));
+  EXPECT_TRUE(has_finding(lint_im("{salutation}您好! 快付款吧!"), "exclamation"));
+  EXPECT_FALSE(has_finding(lint_im("{salutation}您好！宝贝还未付款。"), "exclamation"));
+}
+
+TEST(Templates, LintCatchesRhetoricalQuestions) {
+  EXPECT_TRUE(has_finding(lint_im("{salutation}您好，您怎么还不付款？"), "rhetorical"));
+  EXPECT_TRUE(has_finding(lint_im("{salutation}您好，宝贝不喜欢吗？"), "rhetorical"));
+}
+
+TEST(Templates, LintPassesAPoliteTemplate) {
+  EXPECT_TRUE(lint_im("{salutation}您好，这里是{shop}。您拍下的「{item}」还没有付款，付款后我们会尽快为您安排发货。").empty());
+}
+
+TEST(Templates, FindPrefersTheReasonVariantAndFallsBackToTheBase) {
+  TemplateSet set;
+  set.add(make_template(Channel::sms, "default", "{salutation}您好，{item}还未付款。"));
+  set.add(make_template(Channel::sms, "default.price", "{salutation}您好，{item}优惠价保留中。"));
+  EXPECT_EQ(set.find(Channel::sms, "default", "price")->name, "default.price");
+  EXPECT_EQ(set.find(Channel::sms, "default", "forgot")->name, "default");
+  EXPECT_EQ(set.find(Channel::sms, "default", "")->name, "default");
+  EXPECT_EQ(set.find(Channel::im, "default", ""), nullptr);
+  EXPECT_EQ(set.find(Channel::sms, "office_worker", "price"), nullptr);
+}
+
+TEST(Templates, EveryDefaultTemplatePassesTheLint) {
+  const auto& all = default_templates().all();
+  ASSERT_GT(all.size(), 20u);
+  for (const auto& t : all) {
+    const auto findings = lint_template(t, default_rules().channel(t.channel));
+    EXPECT_TRUE(findings.empty()) << to_string(t.channel) << " " << t.name << " (" << t.source.str()
+                                  << "):\n" << joined(findings);
+  }
+}
+
+TEST(Templates, EveryDefaultSmsFitsOneSegmentWithTheNameUpFront) {
+  const ChannelRule* ch = sms_channel();
+  ASSERT_NE(ch, nullptr);
+  const std::string signature = "【" + ch->sms_signature + "】";
+  int checked = 0;
+  // The longest sample values, and an ordinary order with a very long item title.
+  for (const MessageFields& f : {sample_fields(), fields_with_item(std::string(60, 'X') + "北欧实木床头柜")}) {
+    for (const auto& t : default_templates().all()) {
+      if (t.channel != Channel::sms) continue;
+      ++checked;
+      const auto msg = render(t, f, ch);
+      ASSERT_TRUE(msg.has_value()) << t.name;
+      EXPECT_LE(char_count(msg->text), kSmsSegmentChars) << t.name << ": " << msg->text;
+      ASSERT_EQ(msg->text.rfind(signature, 0), 0u) << t.name << ": " << msg->text;
+      EXPECT_NE(msg->text.find(ch->sms_opt_out), std::string::npos) << t.name;
+      const std::string after = msg->text.substr(signature.size());
+      const std::string first7 = utf8_encode(utf8_decode(after).substr(0, kSmsNameWithin));
+      EXPECT_NE(first7.find(f.salutation), std::string::npos) << t.name << ": " << msg->text;
+    }
+  }
+  EXPECT_GT(checked, 10);
+}
+
+}  // namespace
+}  // namespace cuifu

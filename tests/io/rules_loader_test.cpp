@@ -1,1 +1,224 @@
-// (being written)
+// Loading rules/ and templates/: the shipped defaults load, and every kind of mistake a rule
+// author makes is reported with file:line:column and the key, before anything is sent.
+#include "io/rules_loader.h"
+
+#include <gtest/gtest.h>
+
+#include "../core/test_rules.h"
+
+namespace cuifu {
+namespace {
+
+using testing::ScratchDir;
+
+// Loads the (broken) copy and returns the LoadError text; fails the test if it loads.
+std::string load_error(const ScratchDir& dir) {
+  try {
+    load_rule_set(dir.str("rules"), dir.str("templates"));
+  } catch (const LoadError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "the rule set loaded although it is broken";
+  return {};
+}
+
+class RulesLoader : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_.copy_default_rule_set(); }
+  // "<dir>/rules/channels.yaml:17:5" for the first occurrence of needle.
+  std::string at(std::string_view file, std::string_view needle) const {
+    return dir_.str(file) + ":" + dir_.position_of(file, needle);
+  }
+  std::string line_of(std::string_view file, std::string_view needle) const {
+    return dir_.str(file) + ":" + std::to_string(dir_.line_of(file, needle)) + ":";
+  }
+  ScratchDir dir_{"rules"};
+};
+
+TEST(RulesLoaderDefaults, ShippedRulesEncodeTheTrainingMaterial) {
+  const RuleSet set = load_rule_set(testing::source_path("rules"), testing::source_path("templates"));
+  const Rules& r = set.rules;
+  ASSERT_EQ(r.quiet_hours.size(), 1u);
+  EXPECT_EQ(r.quiet_hours[0].str(), "22:00-08:00");
+  EXPECT_EQ(r.auto_close, Minutes{72 * 60});
+  EXPECT_EQ(r.caps.max_per_order, 3);
+  EXPECT_EQ(r.caps.max_per_buyer_per_day, 2);
+  EXPECT_EQ(r.caps.min_gap, Minutes{120});
+  EXPECT_TRUE(r.caps.no_repeat_channel);
+  EXPECT_EQ(r.caps.skip_if_paid_within, Minutes{60});
+  EXPECT_EQ(r.channels.size(), 4u);
+  ASSERT_NE(r.channel(Channel::sms), nullptr);
+  EXPECT_EQ(r.channel(Channel::sms)->cost_milli, 45);
+  EXPECT_EQ(r.channel(Channel::sms)->sms_signature, "青禾家居");
+  EXPECT_EQ(r.channel(Channel::sms)->sms_opt_out, "回T退订");
+  ASSERT_NE(r.channel(Channel::phone), nullptr);
+  ASSERT_EQ(r.channel(Channel::phone)->windows.size(), 1u);
+  EXPECT_EQ(r.channel(Channel::phone)->windows[0].str(), "09:30-18:00");
+  ASSERT_NE(r.segment("big_ticket"), nullptr);
+  EXPECT_EQ(r.segment("big_ticket")->when.min_amount, Money{100000});
+  ASSERT_NE(r.segment("student"), nullptr);
+  EXPECT_EQ(r.segment("student")->name_suffix, "同学");
+  EXPECT_EQ(r.segments.back().name, "default");
+  EXPECT_EQ(r.reasons.size(), 4u);
+  EXPECT_TRUE(validate(r).empty());
+  EXPECT_TRUE(check_rule_templates(r, set.templates).empty());
+  // Every step and its fallback has its template, and the step knows its file and line.
+  for (const auto& seg : r.segments) {
+    for (const auto& step : seg.steps) {
+      EXPECT_NE(step.source.str().find("segments.yaml:"), std::string::npos) << step.source.str();
+    }
+  }
+}
+
+TEST(RulesLoaderDefaults, ParsesDurationsAndWindows) {
+  EXPECT_EQ(parse_duration("30m"), Minutes{30});
+  EXPECT_EQ(parse_duration("4h"), Minutes{240});
+  EXPECT_EQ(parse_duration("1h30m"), Minutes{90});
+  EXPECT_EQ(parse_duration("2d"), Minutes{2880});
+  EXPECT_EQ(parse_duration("90"), Minutes{90});
+  for (const char* bad : {"", "h", "2 hours", "1h30", "-5m", "1.5h", "2w"}) {
+    EXPECT_FALSE(parse_duration(bad).has_value()) << bad;
+  }
+  EXPECT_EQ(parse_daily_window("12:00-13:30")->str(), "12:00-13:30");
+  EXPECT_EQ(parse_daily_window("22:00-08:00")->str(), "22:00-08:00");
+  EXPECT_TRUE(parse_daily_window("22:00-08:00")->contains(23 * 60));
+  EXPECT_FALSE(parse_daily_window("22:00-08:00")->contains(12 * 60));
+  for (const char* bad : {"25:00-26:00", "12:60-13:00", "12:00", "noon-13:00", "1200-1330"}) {
+    EXPECT_FALSE(parse_daily_window(bad).has_value()) << bad;
+  }
+}
+
+TEST_F(RulesLoader, NamesFileLineColumnAndKeyOfAnUnknownKey) {
+  dir_.replace("rules/channels.yaml", "    windows: [\"08:00-21:00\"]", "    windos: [\"08:00-21:00\"]");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/channels.yaml", "windos")), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'windos'"), std::string::npos) << e;
+  EXPECT_NE(e.find("channels.email"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAWindowOutsideTheDay) {
+  dir_.replace("rules/channels.yaml", "[\"12:00-13:30\", \"17:00-22:00\"]", "[\"12:00-13:30\", \"25:00-26:00\"]");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/channels.yaml", "\"25:00-26:00\"")), std::string::npos) << e;
+  EXPECT_NE(e.find("25:00-26:00"), std::string::npos) << e;
+  EXPECT_NE(e.find("windows"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsABadDuration) {
+  dir_.replace("rules/policy.yaml", "min_gap: 2h ", "min_gap: 2 hours ");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/policy.yaml", "2 hours")), std::string::npos) << e;
+  EXPECT_NE(e.find("'min_gap'"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAnUnknownChannelInAStep) {
+  dir_.replace("rules/segments.yaml", "{after: 2h, channel: im, template: light}",
+               "{after: 2h, channel: wechat, template: light}");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/segments.yaml", "wechat")), std::string::npos) << e;
+  EXPECT_NE(e.find("'channel' is 'wechat'"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAnUnknownChannelUnderChannels) {
+  dir_.replace("rules/channels.yaml", "  email:", "  fax:");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/channels.yaml", "fax")), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown channel 'fax'"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAStepWhoseTemplateDoesNotExistNamingTheRulesLine) {
+  dir_.replace("rules/segments.yaml", "windows: [\"18:00-22:00\"], template: student}",
+               "windows: [\"18:00-22:00\"], template: studnet}");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/segments.yaml", "studnet")), std::string::npos) << e;
+  EXPECT_NE(e.find("'studnet'"), std::string::npos) << e;
+  EXPECT_NE(e.find("sms"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, ReportsAYamlSyntaxErrorWithItsPosition) {
+  dir_.replace("rules/policy.yaml", "caps:\n", "caps: [unclosed\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(dir_.str("rules/policy.yaml") + ":"), std::string::npos) << e;
+  EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+  // file:line:column, the line at or after the bad one.
+  const int bad_line = dir_.line_of("rules/policy.yaml", "[unclosed");
+  const auto p = e.find(dir_.str("rules/policy.yaml") + ":");
+  ASSERT_NE(p, std::string::npos);
+  const std::string rest = e.substr(p + dir_.str("rules/policy.yaml").size() + 1);
+  const int line = std::stoi(rest);
+  EXPECT_GE(line, bad_line) << e;
+  EXPECT_LE(line, bad_line + 3) << e;
+  EXPECT_NE(rest.find(':'), std::string::npos);
+  EXPECT_GT(std::stoi(rest.substr(rest.find(':') + 1)), 0) << "a column follows the line: " << e;
+}
+
+TEST_F(RulesLoader, RejectsASectionDefinedInTwoFiles) {
+  dir_.write("rules/zz_more.yaml", "# a second caps section\ncaps:\n  min_gap: 1h\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(dir_.str("rules/zz_more.yaml") + ":2:1"), std::string::npos) << e;
+  EXPECT_NE(e.find("'caps' is already defined at " + at("rules/policy.yaml", "caps:")), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsRulesWhoseLastSegmentIsNotACatchAll) {
+  dir_.replace("rules/segments.yaml", "  - name: default\n", "  - name: default\n    when: {min_amount: 1}\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/segments.yaml", "name: default")), std::string::npos) << e;
+  EXPECT_NE(e.find("'default'"), std::string::npos) << e;
+  EXPECT_NE(e.find("catch-all"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsATemplateNamingAnUnknownFieldWithItsFileAndLine) {
+  dir_.write("templates/im.yaml", dir_.read("templates/im.yaml") + "typo: \"{salutation}您好，{itme}还未付款。\"\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("templates/im.yaml", "typo:")), std::string::npos) << e;
+  EXPECT_NE(e.find("itme"), std::string::npos) << e;
+  EXPECT_NE(e.find("'typo'"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAnSmsTemplateTooLongForOneSegment) {
+  dir_.write("templates/sms.yaml",
+             dir_.read("templates/sms.yaml") +
+                 "long: \"{salutation}您好，您在{shop}拍下的{item}共{order_count}笔{amount}元还未付款，订单号{order_ids}，"
+                 "请在{pay_by}前付款。\"\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("templates/sms.yaml", "long:")), std::string::npos) << e;
+  EXPECT_NE(e.find("'long'"), std::string::npos) << e;
+  EXPECT_NE(e.find("characters"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAnSmsThatPutsTheNameTooLate) {
+  dir_.write("templates/sms.yaml",
+             dir_.read("templates/sms.yaml") + "late: \"尊敬的顾客朋友您好，{salutation}，您拍下的{item}还未付款。\"\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("templates/sms.yaml", "late:")), std::string::npos) << e;
+  EXPECT_NE(e.find("first 7"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsATemplateFileNotNamedAfterAChannel) {
+  dir_.write("templates/wechat.yaml", "default: \"{salutation}您好\"\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find("wechat.yaml"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, ReportsEveryMistakeOfARunTogether) {
+  dir_.replace("rules/channels.yaml", "    windows: [\"08:00-21:00\"]", "    windos: [\"08:00-21:00\"]");
+  dir_.replace("rules/policy.yaml", "min_gap: 2h ", "min_gap: soon ");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find("windos"), std::string::npos) << e;
+  EXPECT_NE(e.find("min_gap"), std::string::npos) << e;
+  for (std::size_t start = 0; start < e.size();) {
+    const auto end = e.find('\n', start);
+    const std::string line = e.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    EXPECT_EQ(line.rfind(dir_.str("rules/"), 0), 0u) << "every error line starts with its file: " << line;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+}
+
+TEST_F(RulesLoader, RejectsAMissingDirectory) {
+  EXPECT_THROW(load_rules(dir_.str("nope")), LoadError);
+  EXPECT_THROW(load_templates(dir_.str("nope"), testing::default_rules()), LoadError);
+}
+
+}  // namespace
+}  // namespace cuifu

@@ -184,7 +184,7 @@ TEST_F(StoreTest, OutboxFiltersByDayAndState) {
   EXPECT_EQ(store.rows({at("2026-11-24 00:00"), std::nullopt}).size(), 1u);
   EXPECT_EQ(store.rows({std::nullopt, OutboxState::planned}).size(), 2u);
   EXPECT_EQ(store.rows({std::nullopt, OutboxState::sent}).size(), 0u);
-  EXPECT_EQ(store.counts()[{Channel::sms, OutboxState::planned}], 2);
+  EXPECT_EQ(store.counts()[std::make_pair(Channel::sms, OutboxState::planned)], 2);
 }
 
 }  // namespace

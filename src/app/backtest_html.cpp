@@ -1,0 +1,336 @@
+// The backtest HTML report: one self-contained file (inline CSS and SVG, no scripts, no
+// fonts or images from the network), readable in any browser and printable.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "app/backtest_report.h"
+
+namespace cuifu {
+
+namespace {
+
+// Colours per rule set (A, B) and for payments.
+constexpr std::array<const char*, 2> kSetColour = {"#2b6cb0", "#dd6b20"};
+constexpr const char* kPayColour = "#2f855a";
+
+std::string esc(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+const char* colour(std::size_t i) { return kSetColour[std::min<std::size_t>(i, kSetColour.size() - 1)]; }
+
+// A round axis maximum >= v: 1, 2, 5 × 10^k.
+double nice_max(double v) {
+  if (v <= 0) return 1;
+  const double p = std::pow(10.0, std::floor(std::log10(v)));
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * p >= v) return m * p;
+  }
+  return 10 * p;
+}
+
+std::string num(double v) {
+  if (std::fabs(v - std::round(v)) < 1e-9) return fmt::format("{}", std::llround(v));
+  return fmt::format("{:.2f}", v);
+}
+
+// Plot area shared by the charts.
+struct Frame {
+  int width = 760, height = 280;
+  int left = 56, right = 56, top = 20, bottom = 44;
+  int plot_w() const { return width - left - right; }
+  int plot_h() const { return height - top - bottom; }
+};
+
+void legend(std::ostream& o, int x, int y, const std::vector<std::pair<std::string, std::string>>& items) {
+  for (const auto& [label, fill] : items) {
+    o << fmt::format("<rect x=\"{}\" y=\"{}\" width=\"12\" height=\"12\" fill=\"{}\"/>", x, y - 10, fill);
+    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"lg\">{}</text>", x + 16, y, esc(label));
+    x += 24 + static_cast<int>(label.size()) * 7;
+  }
+}
+
+void y_axis(std::ostream& o, const Frame& f, double max, bool right_side, const std::string& fmt_suffix = "") {
+  for (int i = 0; i <= 4; ++i) {
+    const double v = max * i / 4;
+    const int y = f.top + f.plot_h() - f.plot_h() * i / 4;
+    if (!right_side) {
+      o << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" class=\"grid\"/>", f.left, f.left + f.plot_w(), y, y);
+      o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}{}</text>", f.left - 6, y + 4, num(v),
+                       fmt_suffix);
+    } else {
+      o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\">{}{}</text>", f.left + f.plot_w() + 6, y + 4, num(v),
+                       fmt_suffix);
+    }
+  }
+}
+
+// Reminders per rule set (bars) and payments from the log (line), by hour of the day.
+void hour_chart(std::ostream& o, const BacktestReport& r) {
+  const Frame f;
+  double max_rem = 0, max_pay = 0;
+  for (const auto& run : r.runs) {
+    for (const auto& h : run.figures.by_hour) max_rem = std::max<double>(max_rem, h.reminders);
+  }
+  for (const auto& h : r.runs.front().figures.by_hour) max_pay = std::max<double>(max_pay, h.payments);
+  max_rem = nice_max(max_rem);
+  max_pay = nice_max(max_pay);
+  o << fmt::format("<svg id=\"chart-hour\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
+                   "aria-label=\"Reminders and payments by hour of day\">",
+                   f.width, f.height);
+  y_axis(o, f, max_rem, false);
+  y_axis(o, f, max_pay, true);
+  const double slot = static_cast<double>(f.plot_w()) / 24.0;
+  const double bar = (slot - 4) / static_cast<double>(r.runs.size());
+  for (std::size_t s = 0; s < r.runs.size(); ++s) {
+    for (int h = 0; h < 24; ++h) {
+      const int n = r.runs[s].figures.by_hour[static_cast<std::size_t>(h)].reminders;
+      const double bh = f.plot_h() * n / max_rem;
+      o << fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
+                       "<title>{} {:02d}:00 — {} reminders</title></rect>",
+                       f.left + slot * h + 2 + bar * static_cast<double>(s), f.top + f.plot_h() - bh, bar, bh,
+                       colour(s), esc(r.runs[s].name), h, n);
+    }
+  }
+  std::string points;
+  for (int h = 0; h < 24; ++h) {
+    const int n = r.runs.front().figures.by_hour[static_cast<std::size_t>(h)].payments;
+    points += fmt::format("{:.1f},{:.1f} ", f.left + slot * (h + 0.5), f.top + f.plot_h() - f.plot_h() * n / max_pay);
+  }
+  o << fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"/>", points, kPayColour);
+  for (int h = 0; h < 24; h += 3) {
+    o << fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"ax\" text-anchor=\"middle\">{:02d}</text>",
+                     f.left + slot * (h + 0.5), f.top + f.plot_h() + 16, h);
+  }
+  std::vector<std::pair<std::string, std::string>> items;
+  for (std::size_t s = 0; s < r.runs.size(); ++s) items.emplace_back("reminders: " + r.runs[s].name, colour(s));
+  items.emplace_back("payments in the log (right axis)", kPayColour);
+  legend(o, f.left, f.height - 6, items);
+  o << "</svg>\n";
+}
+
+// Segment × channel: reminders per cell, shaded by count.
+void heatmap(std::ostream& o, const RuleSetRun& run, std::size_t index) {
+  std::vector<std::string> segments;
+  int max = 1;
+  for (const auto& [name, s] : run.figures.by_segment) {
+    segments.push_back(name);
+    for (const auto& [c, n] : s.reminders_by_channel) max = std::max(max, n);
+  }
+  const int cell_w = 110, cell_h = 28, left = 170, top = 30;
+  const int width = left + cell_w * 5 + 10, height = top + cell_h * static_cast<int>(segments.size()) + 10;
+  o << fmt::format("<svg id=\"chart-segment-channel-{}\" class=\"chart heat\" viewBox=\"0 0 {} {}\" role=\"img\" "
+                   "aria-label=\"Reminders by segment and channel, {}\">",
+                   index, width, height, esc(run.name));
+  int col = 0;
+  for (Channel c : kAllChannels) {
+    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"middle\">{}</text>",
+                     left + cell_w * col + cell_w / 2, top - 10, to_string(c));
+    ++col;
+  }
+  o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"middle\">orders</text>",
+                   left + cell_w * 4 + cell_w / 2, top - 10);
+  int row = 0;
+  for (const auto& name : segments) {
+    const SegmentFigures& s = run.figures.by_segment.at(name);
+    const int y = top + cell_h * row;
+    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}</text>", left - 8, y + cell_h / 2 + 4,
+                     esc(name));
+    col = 0;
+    for (Channel c : kAllChannels) {
+      const auto it = s.reminders_by_channel.find(c);
+      const int n = it == s.reminders_by_channel.end() ? 0 : it->second;
+      const double alpha = n == 0 ? 0.0 : 0.12 + 0.88 * n / max;
+      o << fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{:.2f}\" "
+                       "stroke=\"#ccc\"/>",
+                       left + cell_w * col, y, cell_w - 2, cell_h - 2, colour(index), alpha);
+      o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"cell{}\" text-anchor=\"middle\">{}</text>",
+                       left + cell_w * col + cell_w / 2, y + cell_h / 2 + 4, alpha > 0.6 ? " light" : "", n);
+      ++col;
+    }
+    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"cell\" text-anchor=\"middle\">{} ({} reminded)</text>",
+                     left + cell_w * 4 + cell_w / 2, y + cell_h / 2 + 4, s.orders, s.reminded_orders);
+    ++row;
+  }
+  o << "</svg>\n";
+}
+
+// Cumulative share of orders paid (from the log) and reminded (per rule set) against hours
+// since the order was placed.
+void paid_curve(std::ostream& o, const BacktestReport& r) {
+  const Frame f;
+  const auto& paid = r.runs.front().figures.paid_within_hours;
+  const double hours = std::max<double>(1.0, static_cast<double>(paid.size()) - 1);
+  o << fmt::format("<svg id=\"chart-paid-curve\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
+                   "aria-label=\"Cumulative share of orders paid against hours since order\">",
+                   f.width, f.height);
+  for (int i = 0; i <= 4; ++i) {
+    const int y = f.top + f.plot_h() - f.plot_h() * i / 4;
+    o << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" class=\"grid\"/>", f.left, f.left + f.plot_w(), y, y);
+    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}%</text>", f.left - 6, y + 4, 25 * i);
+  }
+  const auto line = [&](const std::vector<double>& share, const char* stroke, const char* dash) {
+    std::string pts;
+    for (std::size_t h = 0; h < share.size(); ++h) {
+      pts += fmt::format("{:.1f},{:.1f} ", f.left + f.plot_w() * static_cast<double>(h) / hours,
+                         f.top + f.plot_h() * (1.0 - share[h]));
+    }
+    o << fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"{}\"/>",
+                     pts, stroke, dash);
+  };
+  line(paid, kPayColour, "0");
+  for (std::size_t s = 0; s < r.runs.size(); ++s) line(r.runs[s].figures.reminded_within_hours, colour(s), "6 3");
+  for (int h = 0; h <= static_cast<int>(hours); h += 12) {
+    o << fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"ax\" text-anchor=\"middle\">{} h</text>",
+                     f.left + f.plot_w() * h / hours, f.top + f.plot_h() + 16, h);
+  }
+  std::vector<std::pair<std::string, std::string>> items{{"paid (log)", kPayColour}};
+  for (std::size_t s = 0; s < r.runs.size(); ++s) items.emplace_back("first reminder: " + r.runs[s].name, colour(s));
+  legend(o, f.left, f.height - 6, items);
+  o << "</svg>\n";
+}
+
+// Cost of the reminders against the amount paid after them (an upper bound on what they
+// recovered) and, when measurable, the amount the uplift implies.
+void cost_chart(std::ostream& o, const BacktestReport& r) {
+  struct Bar {
+    std::string label;
+    double value;
+    std::string fill;
+  };
+  std::vector<Bar> bars;
+  for (std::size_t s = 0; s < r.runs.size(); ++s) {
+    const auto& run = r.runs[s];
+    bars.push_back({run.name + ": reminder cost", static_cast<double>(run.figures.cost_milli) / 1000.0, "#c53030"});
+    bars.push_back({run.name + ": paid after a reminder (upper bound)",
+                    yuan(static_cast<double>(run.figures.paid_after_reminder_amount)), colour(s)});
+    if (run.uplift && run.uplift->overall.measurable) {
+      bars.push_back({run.name + ": recovered by uplift", yuan(run.uplift->overall.recovered_amount), kPayColour});
+    }
+  }
+  double max = 0;
+  for (const auto& b : bars) max = std::max(max, b.value);
+  max = nice_max(max);
+  const int left = 300, bar_h = 24, width = 760, height = 30 + bar_h * static_cast<int>(bars.size()) + 24;
+  const int plot_w = width - left - 90;
+  o << fmt::format("<svg id=\"chart-cost\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
+                   "aria-label=\"Cost against recovered amount\">",
+                   width, height);
+  int y = 20;
+  for (const auto& b : bars) {
+    const double w = std::max(b.value > 0 ? 1.0 : 0.0, plot_w * b.value / max);
+    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}</text>", left - 8, y + 16, esc(b.label));
+    o << fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"/>", left, y + 3, w, bar_h - 6,
+                     b.fill);
+    o << fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"ax\">{:.2f}</text>", left + w + 6, y + 16, b.value);
+    y += bar_h;
+  }
+  o << "</svg>\n";
+}
+
+void summary_table(std::ostream& o, const BacktestReport& r) {
+  const auto json = backtest_to_json(r);
+  o << "<table class=\"summary\"><thead><tr><th></th>";
+  for (const auto& run : r.runs) o << "<th>" << esc(run.name) << "</th>";
+  o << "</tr></thead><tbody>\n";
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"orders", "/orders"},
+      {"reminded orders", "/reminded_orders"},
+      {"reminders", "/reminders/total"},
+      {"cost (CNY)", "/cost"},
+      {"reminders per buyer, max", "/reminders_per_buyer/max"},
+      {"reminders per buyer, p95", "/reminders_per_buyer/p95"},
+      {"paid after a reminder: orders", "/paid_after_reminder/orders"},
+      {"paid after a reminder: amount", "/paid_after_reminder/amount"},
+      {"missed (closed unpaid, never reminded)", "/missed"},
+      {"avoided (paid before the reminder was due)", "/avoided"},
+      {"violations: quiet hours", "/violations/quiet_hours"},
+      {"violations: windows", "/violations/windows"},
+      {"violations: caps", "/violations/caps"},
+      {"uplift measurable", "/uplift/measurable"},
+  };
+  for (const auto& [label, ptr] : rows) {
+    std::vector<std::string> cells;
+    for (const auto& set : json["rule_sets"]) cells.push_back(set[nlohmann::json::json_pointer(ptr)].dump());
+    const bool differs = cells.size() > 1 && cells[0] != cells[1];
+    o << "<tr" << (differs ? " class=\"diff\"" : "") << "><th>" << esc(label) << "</th>";
+    for (const auto& c : cells) o << "<td>" << esc(c) << "</td>";
+    o << "</tr>\n";
+  }
+  o << "</tbody></table>\n";
+  for (const auto& run : r.runs) {
+    o << "<p class=\"note\"><b>" << esc(run.name) << "</b>: ";
+    if (run.uplift && run.uplift->overall.measurable) {
+      const auto& e = run.uplift->overall;
+      o << fmt::format("paid rate {:.1f}% reminded ({} orders) vs {:.1f}% held out ({} orders): uplift {:+.1f} points, "
+                       "95% CI [{:+.1f}, {:+.1f}], recovered about {:.2f}.",
+                       100 * e.reminded_paid_rate, e.reminded, 100 * e.holdout_paid_rate, e.holdout, 100 * e.uplift,
+                       100 * e.ci_low, 100 * e.ci_high, yuan(e.recovered_amount));
+    } else {
+      o << "uplift cannot be measured: "
+        << esc(run.uplift ? run.uplift->overall.reason : run.uplift_reason);
+    }
+    o << "</p>\n";
+  }
+}
+
+}  // namespace
+
+void write_backtest_html(std::ostream& out, const BacktestReport& r) {
+  std::ostringstream o;
+  std::vector<std::string> names;
+  for (const auto& run : r.runs) names.push_back(run.name);
+  const std::string title = fmt::format("cuifu backtest: {}", fmt::join(names, " vs "));
+  o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>" << esc(title) << "</title>\n";
+  o << R"(<style>
+body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:2em auto;max-width:900px;color:#1a202c}
+h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #e2e8f0}
+table.summary{border-collapse:collapse}table.summary td,table.summary th{padding:3px 10px;border-bottom:1px solid #edf2f7;text-align:right}
+table.summary th:first-child{text-align:left;font-weight:normal}tr.diff{background:#fefcbf}tr.diff th:first-child::before{content:"≠ ";color:#c05621}
+svg.chart{width:100%;height:auto;display:block;margin:1em 0}.grid{stroke:#e2e8f0}.ax,.lg,.cell{font-size:11px;fill:#4a5568}
+.cell.light{fill:#fff}.note,.meta{color:#4a5568;font-size:.9em}
+</style></head><body>
+)";
+  o << "<h1>" << esc(title) << "</h1>\n";
+  o << fmt::format("<p class=\"meta\">Log <code>{}</code>: {} rows read, {} rejected; orders placed {} .. {} ({}).</p>\n",
+                   esc(r.log), r.rows, r.rejected.size(), format_local_hm(r.from), format_local_hm(r.to),
+                   esc(r.zone->name()));
+  o << "<h2>Figures</h2>\n";
+  summary_table(o, r);
+  o << "<h2>Reminders and payments by hour of day</h2>\n";
+  hour_chart(o, r);
+  o << "<h2>Segment × channel (reminders sent)</h2>\n";
+  for (std::size_t s = 0; s < r.runs.size(); ++s) {
+    o << "<h3>" << esc(r.runs[s].name) << "</h3>\n";
+    heatmap(o, r.runs[s], s);
+  }
+  o << "<h2>Share of orders paid against hours since the order</h2>\n";
+  paid_curve(o, r);
+  o << "<p class=\"note\">Solid: orders paid within h hours (the log). Dashed: orders that had their first reminder "
+       "within h hours. Reminders that come after most payments are too late; before, they annoy buyers who would pay "
+       "anyway.</p>\n";
+  o << "<h2>Cost against recovered amount</h2>\n";
+  cost_chart(o, r);
+  o << "<p class=\"note\">\"Paid after a reminder\" counts every order paid after a reminder, including buyers who "
+       "would have paid anyway: an upper bound. Only a holdout comparison measures what reminders really recover.</p>\n";
+  o << "</body></html>\n";
+  out << o.str();
+}
+
+}  // namespace cuifu

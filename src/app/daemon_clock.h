@@ -1,0 +1,59 @@
+// The daemon's clocks: shop-local "now" plus the mapping between the daemon's time and
+// the real (steady) time its timers run on. The real clock maps 1:1; the simulated clock
+// (rehearsal, `--simulate-from T --speed N`) starts at T and runs N times faster, so
+// timers are scaled down by N and a day can be rehearsed in minutes.
+#pragma once
+
+#include <chrono>
+
+#include "core/clock_time.h"
+#include "io/zone.h"
+
+namespace cuifu {
+
+class DaemonClock : public Clock {
+ public:
+  using RealDuration = std::chrono::steady_clock::duration;
+  // How long a timer must wait in real time for `d` of daemon time to pass.
+  virtual RealDuration to_real(std::chrono::duration<double> d) const = 0;
+  // How much daemon time passes in `d` of real time.
+  virtual std::chrono::duration<double> to_daemon(std::chrono::duration<double> d) const = 0;
+  virtual bool simulated() const = 0;
+};
+
+class RealDaemonClock final : public DaemonClock {
+ public:
+  explicit RealDaemonClock(ShopZone zone) : clock_(std::move(zone)) {}
+  LocalTime now() const override { return clock_.now(); }
+  RealDuration to_real(std::chrono::duration<double> d) const override {
+    return std::chrono::duration_cast<RealDuration>(d);
+  }
+  std::chrono::duration<double> to_daemon(std::chrono::duration<double> d) const override { return d; }
+  bool simulated() const override { return false; }
+
+ private:
+  SystemClock clock_;
+};
+
+class SimulatedClock final : public DaemonClock {
+ public:
+  // REQUIRES: speed > 0.
+  SimulatedClock(LocalTime start, double speed)
+      : start_(start), speed_(speed), real_start_(std::chrono::steady_clock::now()) {}
+  LocalTime now() const override {
+    const std::chrono::duration<double> real = std::chrono::steady_clock::now() - real_start_;
+    return start_ + std::chrono::floor<Seconds>(real * speed_);
+  }
+  RealDuration to_real(std::chrono::duration<double> d) const override {
+    return std::chrono::duration_cast<RealDuration>(d / speed_);
+  }
+  std::chrono::duration<double> to_daemon(std::chrono::duration<double> d) const override { return d * speed_; }
+  bool simulated() const override { return true; }
+
+ private:
+  LocalTime start_;
+  double speed_;
+  std::chrono::steady_clock::time_point real_start_;
+};
+
+}  // namespace cuifu

@@ -1,0 +1,439 @@
+#include "core/backtest.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+namespace cuifu {
+
+namespace {
+
+using std::chrono::days;
+using std::chrono::hours;
+
+// One order of the log with its payment and close made explicit.
+struct Timeline {
+  const Order* order = nullptr;
+  std::optional<LocalTime> paid;
+  std::optional<LocalTime> closed;  // unpaid close only
+
+  bool paid_by(LocalTime t) const { return paid && *paid <= t; }
+  bool closed_by(LocalTime t) const { return closed && *closed <= t; }
+};
+
+Timeline timeline_of(const Order& o, const Rules& rules) {
+  Timeline t{&o, {}, {}};
+  if (o.status == OrderStatus::paid || o.paid_at) {
+    // A payment time before the order (clock skew in an export) is read as "at once".
+    t.paid = o.paid_at ? std::max(*o.paid_at, o.created_at) : o.created_at;
+    return t;
+  }
+  if (o.closed_at) {
+    t.closed = std::max(*o.closed_at, o.created_at);
+  } else {
+    t.closed = o.created_at + rules.auto_close;
+  }
+  return t;
+}
+
+// The order as a feed read at `now` would have shown it: future payments and closes unknown.
+Order as_of(const Timeline& t, LocalTime now) {
+  Order o = *t.order;
+  o.paid_at.reset();
+  o.closed_at.reset();
+  o.status = OrderStatus::unpaid;
+  if (t.paid_by(now)) {
+    o.status = OrderStatus::paid;
+    o.paid_at = t.paid;
+  } else if (t.closed_by(now)) {
+    o.status = OrderStatus::closed;
+    o.closed_at = t.closed;
+  }
+  return o;
+}
+
+// Replays one buyer; appends to `result`.
+class BuyerReplay {
+ public:
+  BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates,
+              ReplayResult& result)
+      : orders_(std::move(orders)), rules_(rules), templates_(templates), result_(result) {}
+
+  void run();
+
+ private:
+  const Timeline* find(const std::string& id) const {
+    for (const auto& t : orders_) {
+      if (t.order->id == id) return &t;
+    }
+    return nullptr;
+  }
+  std::optional<PlannedReminder> next_reminder(LocalTime now);
+
+  std::vector<Timeline> orders_;
+  const Rules& rules_;
+  const TemplateSet& templates_;
+  ReplayResult& result_;
+  ContactHistory history_;
+};
+
+std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
+  std::vector<Order> visible;
+  for (const auto& t : orders_) {
+    if (t.order->created_at <= now) visible.push_back(as_of(t, now));
+  }
+  // The planner looks at most a week past the latest close for a slot.
+  const PlanRequest request{now, now, now + rules_.auto_close + days{8}};
+  Plan p = plan(visible, history_, rules_, templates_, request);
+  ++result_.plan_calls;
+  if (p.reminders.empty()) return std::nullopt;
+  return std::move(p.reminders.front());
+}
+
+void BuyerReplay::run() {
+  std::vector<LocalTime> events;
+  for (const auto& t : orders_) {
+    events.push_back(t.order->created_at);
+    if (t.paid) events.push_back(*t.paid);
+    if (t.closed) events.push_back(*t.closed);
+  }
+  std::sort(events.begin(), events.end());
+  events.erase(std::unique(events.begin(), events.end()), events.end());
+
+  std::optional<PlannedReminder> pending;
+  std::size_t next = 0;
+  // Every step either consumes a log event or sends a reminder (at most max_per_order per
+  // order, steps per segment): the guard only stops a planner that would loop.
+  const std::size_t max_steps = events.size() * 4 + orders_.size() * 16 + 16;
+  for (std::size_t step = 0; step < max_steps; ++step) {
+    const LocalTime next_event = next < events.size() ? events[next] : LocalTime::max();
+    LocalTime now;
+    if (pending && pending->send_at < next_event) {
+      now = pending->send_at;
+      const bool open = std::all_of(pending->order_ids.begin(), pending->order_ids.end(), [&](const std::string& id) {
+        const Timeline* t = find(id);
+        return t && !t->paid_by(now) && !t->closed_by(now);
+      });
+      if (open) {
+        history_.add({pending->buyer, pending->channel, pending->send_at, pending->order_ids, pending->step});
+        result_.sent.push_back(std::move(*pending));
+      }
+      pending.reset();
+    } else if (next < events.size()) {
+      now = next_event;
+      while (next < events.size() && events[next] == now) ++next;
+      if (pending) {
+        const bool paid_first = std::any_of(pending->order_ids.begin(), pending->order_ids.end(), [&](const std::string& id) {
+          const Timeline* t = find(id);
+          return t && t->paid_by(now);
+        });
+        if (paid_first) ++result_.avoided;
+        pending.reset();  // planned again below, with what is known now
+      }
+    } else {
+      break;
+    }
+    pending = next_reminder(now);
+    if (pending && pending->send_at < now) pending.reset();  // never schedule into the past
+  }
+}
+
+}  // namespace
+
+ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
+                    const BacktestConfig& config) {
+  ReplayResult result;
+  std::map<std::string, std::vector<Timeline>> by_buyer;
+  std::optional<LocalTime> first, last;
+  for (const auto& o : log) {
+    if (config.from && o.created_at < *config.from) continue;
+    if (config.to && o.created_at >= *config.to) continue;
+    by_buyer[o.buyer].push_back(timeline_of(o, rules));
+    if (!first || o.created_at < *first) first = o.created_at;
+    if (!last || o.created_at > *last) last = o.created_at;
+  }
+  result.from = config.from ? *config.from : first.value_or(LocalTime{});
+  result.to = config.to ? *config.to : (last ? *last + Seconds{1} : LocalTime{});
+
+  std::size_t done = 0, orders_done = 0;
+  for (auto& [buyer, orders] : by_buyer) {
+    std::sort(orders.begin(), orders.end(), [](const Timeline& a, const Timeline& b) {
+      return a.order->created_at != b.order->created_at ? a.order->created_at < b.order->created_at
+                                                        : a.order->id < b.order->id;
+    });
+    const std::size_t sent_before = result.sent.size();
+    BuyerReplay(orders, rules, templates, result).run();
+
+    // What happened to each of the buyer's orders.
+    const bool holdout = in_holdout(rules, buyer);
+    for (const auto& t : orders) {
+      OrderOutcome out;
+      out.order_id = t.order->id;
+      out.buyer = buyer;
+      out.amount = t.order->amount;
+      out.created_at = t.order->created_at;
+      out.paid_at = t.paid;
+      out.closed_at = t.closed;
+      out.holdout = holdout;
+      const LocalTime end = t.paid ? *t.paid : (t.closed ? *t.closed : LocalTime::max());
+      for (std::size_t i = sent_before; i < result.sent.size(); ++i) {
+        const auto& r = result.sent[i];
+        if (std::find(r.order_ids.begin(), r.order_ids.end(), out.order_id) == r.order_ids.end()) continue;
+        if (out.reminders++ == 0) {
+          out.first_reminder_at = r.send_at;
+          out.segment = r.segment;
+        }
+        if (r.send_at < end) out.last_channel = r.channel;
+      }
+      if (out.segment.empty()) {
+        // Classified as the planner would have when it was placed.
+        int closed_before = 0;
+        for (const auto& other : orders) closed_before += other.closed_by(t.order->created_at);
+        const Order placed = as_of(t, t.order->created_at);
+        const SegmentMatch m = classify(rules, {&placed}, closed_before);
+        out.segment = m.rule ? m.rule->name : "-";
+      }
+      result.orders.push_back(std::move(out));
+    }
+    ++done;
+    orders_done += orders.size();
+    if (config.progress && (done % 256 == 0 || done == by_buyer.size())) {
+      config.progress(done, by_buyer.size(), orders_done);
+    }
+  }
+  std::stable_sort(result.sent.begin(), result.sent.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
+    return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;
+  });
+  std::sort(result.orders.begin(), result.orders.end(), [](const OrderOutcome& a, const OrderOutcome& b) {
+    return a.created_at != b.created_at ? a.created_at < b.created_at : a.order_id < b.order_id;
+  });
+  return result;
+}
+
+Violations check_violations(const ReplayResult& result, const Rules& rules) {
+  Violations v;
+  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
+    return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
+  };
+  std::unordered_map<std::string, const OrderOutcome*> outcome;
+  for (const auto& o : result.orders) outcome[o.order_id] = &o;
+
+  std::map<std::string, std::vector<const PlannedReminder*>> by_buyer;
+  for (const auto& r : result.sent) by_buyer[r.buyer].push_back(&r);
+  for (auto& [buyer, list] : by_buyer) {
+    std::stable_sort(list.begin(), list.end(),
+                     [](const PlannedReminder* a, const PlannedReminder* b) { return a->send_at < b->send_at; });
+    std::map<LocalTime, int> per_day;
+    std::map<std::string, int> per_order;
+    const PlannedReminder* previous = nullptr;
+    for (const PlannedReminder* r : list) {
+      const int m = minute_of_day(r->send_at);
+      const std::string at = format_local_hm(r->send_at);
+      const std::string ch(to_string(r->channel));
+      if (in_any(rules.quiet_hours, m)) {
+        ++v.quiet_hours;
+        v.details.push_back(fmt::format("{} {} {}: inside quiet hours", at, buyer, ch));
+      }
+      const ChannelRule* rule = rules.channel(r->channel);
+      const SegmentRule* seg = rules.segment(r->segment);
+      const ReminderStep* step =
+          seg && r->step >= 1 && r->step <= static_cast<int>(seg->steps.size()) ? &seg->steps[r->step - 1] : nullptr;
+      if (!rule || !rule->enabled) {
+        ++v.windows;
+        v.details.push_back(fmt::format("{} {} {}: channel not configured or disabled", at, buyer, ch));
+      } else if (!rule->windows.empty() && !in_any(rule->windows, m)) {
+        ++v.windows;
+        v.details.push_back(fmt::format("{} {} {}: outside the channel's windows", at, buyer, ch));
+      } else if (step && step->channel == r->channel && !step->windows.empty() && !in_any(step->windows, m)) {
+        ++v.windows;
+        v.details.push_back(fmt::format("{} {} {}: outside step {}'s windows", at, buyer, ch, r->step));
+      }
+      bool over_cap = false;
+      std::string cap_why;
+      if (++per_day[start_of_day(r->send_at)] > rules.caps.max_per_buyer_per_day) {
+        over_cap = true;
+        cap_why = "over the per-day cap";
+      }
+      for (const auto& id : r->order_ids) {
+        if (++per_order[id] > rules.caps.max_per_order) {
+          over_cap = true;
+          cap_why = fmt::format("over the per-order cap for {}", id);
+        }
+      }
+      if (previous && r->send_at - previous->send_at < rules.caps.min_gap) {
+        over_cap = true;
+        cap_why = "closer than the minimum gap to the previous contact";
+      }
+      if (previous && rules.caps.no_repeat_channel && previous->channel == r->channel) {
+        over_cap = true;
+        cap_why = "same channel as the previous contact";
+      }
+      if (over_cap) {
+        ++v.caps;
+        v.details.push_back(fmt::format("{} {} {}: {}", at, buyer, ch, cap_why));
+      }
+      for (const auto& id : r->order_ids) {
+        const auto it = outcome.find(id);
+        if (it == outcome.end()) continue;
+        const OrderOutcome& o = *it->second;
+        if ((o.paid_at && *o.paid_at <= r->send_at) || (o.closed_at && *o.closed_at <= r->send_at)) {
+          ++v.paid_or_closed;
+          v.details.push_back(fmt::format("{} {} {}: order {} already paid or closed", at, buyer, ch, id));
+          break;
+        }
+      }
+      previous = r;
+    }
+  }
+  return v;
+}
+
+UpliftEstimate estimate_uplift(const std::vector<UpliftSample>& samples) {
+  UpliftEstimate e;
+  Money reminded_amount = 0;
+  for (const auto& s : samples) {
+    if (s.reminded == s.holdout) continue;
+    if (s.reminded) {
+      ++e.reminded;
+      e.reminded_paid += s.paid;
+      reminded_amount += s.amount;
+    } else {
+      ++e.holdout;
+      e.holdout_paid += s.paid;
+    }
+  }
+  if (e.reminded < kMinUpliftGroup || e.holdout < kMinUpliftGroup) {
+    e.reason = fmt::format("too few orders to compare: {} reminded and {} held out (need at least {} in each)",
+                           e.reminded, e.holdout, kMinUpliftGroup);
+    return e;
+  }
+  const double n1 = static_cast<double>(e.reminded), n2 = static_cast<double>(e.holdout);
+  const double p1 = static_cast<double>(e.reminded_paid) / n1;
+  const double p2 = static_cast<double>(e.holdout_paid) / n2;
+  const double se = std::sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2);
+  e.measurable = true;
+  e.reminded_paid_rate = p1;
+  e.holdout_paid_rate = p2;
+  e.uplift = p1 - p2;
+  e.ci_low = e.uplift - 1.96 * se;
+  e.ci_high = e.uplift + 1.96 * se;
+  e.recovered_amount = e.uplift * static_cast<double>(reminded_amount);
+  return e;
+}
+
+UpliftReport measure_uplift(const std::vector<UpliftSample>& samples) {
+  UpliftReport report;
+  report.overall = estimate_uplift(samples);
+  std::map<std::string, std::vector<UpliftSample>> segments;
+  std::vector<UpliftSample> held_out;
+  for (const auto& s : samples) {
+    segments[s.segment].push_back(s);
+    if (s.holdout && !s.reminded) held_out.push_back(s);
+  }
+  for (const auto& [name, list] : segments) report.by_segment[name] = estimate_uplift(list);
+  std::map<std::string, std::vector<UpliftSample>> channels;
+  for (const auto& s : samples) {
+    if (s.reminded && !s.holdout) channels[s.channel].push_back(s);
+  }
+  for (auto& [name, list] : channels) {
+    list.insert(list.end(), held_out.begin(), held_out.end());
+    report.by_channel[name] = estimate_uplift(list);
+  }
+  return report;
+}
+
+int percentile_nearest_rank(std::vector<int> values, int p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const auto n = values.size();
+  auto rank = static_cast<std::size_t>(std::ceil(static_cast<double>(p) / 100.0 * static_cast<double>(n)));
+  rank = std::clamp<std::size_t>(rank, 1, n);
+  return values[rank - 1];
+}
+
+BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
+  BacktestFigures f;
+  f.orders = result.orders.size();
+  f.avoided = result.avoided;
+  for (Channel c : kAllChannels) {
+    f.reminders_by_channel[c] = 0;
+    f.by_channel[c] = {};
+  }
+  std::map<std::string, int> per_buyer;
+  for (const auto& o : result.orders) per_buyer[o.buyer];
+  f.buyers = per_buyer.size();
+  for (const auto& r : result.sent) {
+    ++f.reminders;
+    ++f.reminders_by_channel[r.channel];
+    f.cost_milli += r.cost_milli;
+    ++per_buyer[r.buyer];
+    auto& ch = f.by_channel[r.channel];
+    ++ch.reminders;
+    ch.cost_milli += r.cost_milli;
+    auto& seg = f.by_segment[r.segment];
+    ++seg.reminders;
+    seg.cost_milli += r.cost_milli;
+    ++seg.reminders_by_channel[r.channel];
+    ++f.by_hour[static_cast<std::size_t>(hour_of_day(r.send_at))].reminders;
+  }
+  std::vector<int> counts;
+  for (const auto& [buyer, n] : per_buyer) {
+    if (n > 0) counts.push_back(n);
+  }
+  f.reminded_buyers = counts.size();
+  f.reminders_per_buyer_max = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
+  f.reminders_per_buyer_p95 = percentile_nearest_rank(counts, 95);
+
+  const auto max_hours = static_cast<std::size_t>(std::max<long>(1, std::chrono::ceil<hours>(rules.auto_close).count()));
+  std::vector<int> paid_in_hour(max_hours + 1, 0), reminded_in_hour(max_hours + 1, 0);
+  const auto hour_bucket = [&](LocalTime created, LocalTime t) {
+    const auto h = std::chrono::ceil<hours>(t - created).count();
+    return static_cast<std::size_t>(std::clamp<long>(h, 0, static_cast<long>(max_hours) + 1));
+  };
+  for (const auto& o : result.orders) {
+    auto& seg = f.by_segment[o.segment];
+    ++seg.orders;
+    if (o.holdout) ++f.holdout_orders;
+    if (o.reminders > 0) {
+      ++f.reminded_orders;
+      ++seg.reminded_orders;
+      const auto b = hour_bucket(o.created_at, *o.first_reminder_at);
+      if (b <= max_hours) ++reminded_in_hour[b];
+    }
+    if (o.paid_at) {
+      ++f.paid;
+      ++f.by_hour[static_cast<std::size_t>(hour_of_day(*o.paid_at))].payments;
+      const auto b = hour_bucket(o.created_at, *o.paid_at);
+      if (b <= max_hours) ++paid_in_hour[b];
+    }
+    if (o.paid_after_reminder()) {
+      ++f.paid_after_reminder;
+      f.paid_after_reminder_amount += o.amount;
+      ++seg.paid_after_reminder;
+      seg.paid_after_reminder_amount += o.amount;
+      if (o.last_channel) {
+        auto& ch = f.by_channel[*o.last_channel];
+        ++ch.paid_after;
+        ch.paid_after_amount += o.amount;
+      }
+    }
+    if (o.missed()) {
+      ++f.missed;
+      ++seg.missed;
+    }
+  }
+  const double n = std::max<double>(1.0, static_cast<double>(f.orders));
+  int paid_sum = 0, reminded_sum = 0;
+  for (std::size_t h = 0; h <= max_hours; ++h) {
+    paid_sum += paid_in_hour[h];
+    reminded_sum += reminded_in_hour[h];
+    f.paid_within_hours.push_back(static_cast<double>(paid_sum) / n);
+    f.reminded_within_hours.push_back(static_cast<double>(reminded_sum) / n);
+  }
+  f.violations = check_violations(result, rules);
+  return f;
+}
+
+}  // namespace cuifu

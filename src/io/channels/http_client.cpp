@@ -1,0 +1,113 @@
+#include "io/channels/http_client.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <memory>
+#include <mutex>
+
+namespace cuifu {
+
+namespace {
+
+struct EasyDeleter {
+  void operator()(CURL* h) const { curl_easy_cleanup(h); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
+using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
+
+std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
+  static_cast<std::string*>(user)->append(data, size * n);
+  return size * n;
+}
+
+std::size_t on_header(char* data, std::size_t size, std::size_t n, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * n);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::string value = line.substr(colon + 1);
+    const auto b = value.find_first_not_of(" \t");
+    const auto e = value.find_last_not_of(" \t\r\n");
+    (*headers)[name] = b == std::string::npos ? std::string{} : value.substr(b, e - b + 1);
+  }
+  return size * n;
+}
+
+}  // namespace
+
+void curl_global_setup() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+HttpResponse http_request(const HttpRequest& request) {
+  curl_global_setup();
+  HttpResponse out;
+  EasyHandle h(curl_easy_init());
+  if (!h) {
+    out.error = "curl_easy_init failed";
+    return out;
+  }
+  Slist headers;
+  for (const auto& line : request.headers) {
+    curl_slist* next = curl_slist_append(headers.get(), line.c_str());
+    if (!next) {
+      out.error = "out of memory building headers";
+      return out;
+    }
+    (void)headers.release();
+    headers.reset(next);
+  }
+  char errbuf[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(h.get(), CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(request.timeout.count(), 5000)));
+  curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h.get(), CURLOPT_USERAGENT, "cuifu/0.1");
+  curl_easy_setopt(h.get(), CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(h.get(), CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(h.get(), CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h.get(), CURLOPT_HEADERDATA, &out.headers);
+  if (request.method == "POST") {
+    curl_easy_setopt(h.get(), CURLOPT_POST, 1L);
+    curl_easy_setopt(h.get(), CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
+  const CURLcode rc = curl_easy_perform(h.get());
+  curl_easy_getinfo(h.get(), CURLINFO_TOTAL_TIME, &out.seconds);
+  if (rc != CURLE_OK) {
+    out.status = 0;
+    out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+    out.error = fmt::format("{}{}{}", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+    return out;
+  }
+  curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &out.status);
+  return out;
+}
+
+std::string url_encode(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+}  // namespace cuifu

@@ -1,0 +1,118 @@
+#include "io/feed_poller.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <cstring>
+#include <thread>
+
+#include "io/channels/http_client.h"
+
+namespace cuifu {
+
+namespace {
+
+std::optional<std::pair<std::int64_t, std::int64_t>> stat_file(const std::string& path, std::string* error) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    *error = fmt::format("{}: {}", path, std::strerror(errno));
+    return std::nullopt;
+  }
+  const std::int64_t mtime = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return std::make_pair(mtime, static_cast<std::int64_t>(st.st_size));
+}
+
+std::chrono::system_clock::time_point from_ns(std::int64_t ns) {
+  return std::chrono::system_clock::time_point{
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds{ns})};
+}
+
+}  // namespace
+
+FeedPoller::FeedPoller(std::string source, FeedOptions options, std::chrono::milliseconds timeout,
+                       std::chrono::milliseconds settle)
+    : source_(std::move(source)), options_(std::move(options)), timeout_(timeout), settle_(settle) {}
+
+FeedPoll FeedPoller::poll() {
+  try {
+    const bool url = source_.rfind("http://", 0) == 0 || source_.rfind("https://", 0) == 0;
+    return url ? poll_http() : poll_file();
+  } catch (const std::exception& e) {
+    FeedPoll p;
+    p.kind = FeedPoll::Kind::error;
+    p.error = e.what();
+    return p;
+  }
+}
+
+FeedPoll FeedPoller::poll_file() {
+  FeedPoll p;
+  const auto before = stat_file(source_, &p.error);
+  if (!before) return p;
+  if (last_stat_ && *before == *last_stat_) {
+    p.kind = FeedPoll::Kind::unchanged;
+    p.produced_at = from_ns(before->first);
+    return p;
+  }
+  // Changed: only trust it once it held still for the settle interval.
+  std::this_thread::sleep_for(settle_);
+  const auto settled = stat_file(source_, &p.error);
+  if (!settled) return p;
+  if (*settled != *before) {
+    p.kind = FeedPoll::Kind::settling;
+    return p;
+  }
+  auto snapshot = std::make_shared<FeedSnapshot>(read_feed_file(source_, options_));
+  const auto after = stat_file(source_, &p.error);
+  if (!after) return p;
+  if (*after != *settled) {  // written to while we read it
+    p.kind = FeedPoll::Kind::settling;
+    return p;
+  }
+  last_stat_ = after;
+  p.kind = FeedPoll::Kind::fresh;
+  p.snapshot = std::move(snapshot);
+  p.produced_at = from_ns(after->first);
+  return p;
+}
+
+FeedPoll FeedPoller::poll_http() {
+  FeedPoll p;
+  HttpRequest req;
+  req.url = source_;
+  req.timeout = timeout_;
+  if (!etag_.empty()) req.headers.push_back("If-None-Match: " + etag_);
+  if (!last_modified_.empty()) req.headers.push_back("If-Modified-Since: " + last_modified_);
+  const HttpResponse resp = http_request(req);
+  const auto now = std::chrono::system_clock::now();
+  const auto produced = [&]() -> std::chrono::system_clock::time_point {
+    const auto it = resp.headers.find("last-modified");
+    if (it != resp.headers.end()) {
+      const time_t t = curl_getdate(it->second.c_str(), nullptr);
+      if (t > 0) return std::chrono::system_clock::from_time_t(t);
+    }
+    return now;
+  };
+  if (resp.status == 304) {
+    p.kind = FeedPoll::Kind::unchanged;
+    if (resp.headers.count("last-modified") || !produced_at_) produced_at_ = produced();
+    p.produced_at = produced_at_;
+    return p;
+  }
+  if (resp.status != 200) {
+    p.error = resp.status == 0 ? fmt::format("{}: {}", source_, resp.error)
+                               : fmt::format("{}: HTTP {}", source_, resp.status);
+    return p;
+  }
+  auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(resp.body, options_, source_));
+  etag_ = resp.headers.count("etag") ? resp.headers.at("etag") : "";
+  last_modified_ = resp.headers.count("last-modified") ? resp.headers.at("last-modified") : "";
+  produced_at_ = produced();
+  p.kind = FeedPoll::Kind::fresh;
+  p.snapshot = std::move(snapshot);
+  p.produced_at = produced_at_;
+  return p;
+}
+
+}  // namespace cuifu

@@ -1,0 +1,571 @@
+#include "io/store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fcntl.h>
+#include <cstring>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+namespace cuifu {
+
+std::string_view to_string(OutboxState s) {
+  switch (s) {
+    case OutboxState::planned: return "planned";
+    case OutboxState::sending: return "sending";
+    case OutboxState::sent: return "sent";
+    case OutboxState::failed: return "failed";
+    case OutboxState::cancelled: return "cancelled";
+  }
+  return "?";
+}
+
+std::optional<OutboxState> parse_outbox_state(std::string_view text) {
+  for (auto s : {OutboxState::planned, OutboxState::sending, OutboxState::sent, OutboxState::failed,
+                 OutboxState::cancelled}) {
+    if (to_string(s) == text) return s;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Schema migrations, in order: migration i brings user_version from i to i + 1.
+const char* const kMigrations[] = {
+    // 1: the outbox, the contact log, opt-outs, orders seen.
+    R"sql(
+CREATE TABLE orders_seen (
+  order_id TEXT PRIMARY KEY,
+  buyer TEXT NOT NULL,
+  phone TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+);
+CREATE INDEX orders_seen_phone ON orders_seen(phone);
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  buyer TEXT NOT NULL,
+  order_ids TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  segment TEXT NOT NULL,
+  template TEXT NOT NULL,
+  message TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  contact TEXT NOT NULL DEFAULT '',
+  receiver_name TEXT NOT NULL DEFAULT '',
+  send_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('planned','sending','sent','failed','cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  why TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX outbox_state_send_at ON outbox(state, send_at);
+CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  buyer TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  order_ids TEXT NOT NULL,
+  step INTEGER NOT NULL
+);
+CREATE INDEX contacts_buyer ON contacts(buyer, at);
+CREATE TABLE opt_outs (
+  buyer TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  PRIMARY KEY (buyer, channel)
+);
+)sql",
+    // 2: call tasks for the call desk.
+    R"sql(
+CREATE TABLE call_tasks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  buyer TEXT NOT NULL,
+  receiver_name TEXT NOT NULL DEFAULT '',
+  phone TEXT NOT NULL,
+  order_ids TEXT NOT NULL,
+  message TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX call_tasks_due ON call_tasks(due_at);
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
+
+std::string ids_json(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
+
+std::vector<std::string> ids_from_json(const std::string& text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (j.is_array()) {
+    for (const auto& v : j) {
+      if (v.is_string()) out.push_back(v.get<std::string>());
+    }
+  }
+  return out;
+}
+
+const char* const kOutboxColumns =
+    "id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject, contact, "
+    "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why";
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  explicit Impl(const std::string& path)
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 5000) {}
+  mutable SQLite::Database db;
+};
+
+namespace {
+
+// Runs fn, translating SQLite errors into StoreError naming the file and the operation.
+template <typename F>
+auto guarded(const std::string& path, const char* what, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("{}: {}: {}", path, what, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw StoreError(fmt::format("{}: {}: {}", path, what, e.what()));
+  }
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), zone_(std::move(zone)) {
+  // Create the file with mode 0600 ourselves: it holds buyers' phone numbers. SQLite
+  // gives the -wal and -shm files the same mode.
+  {
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) throw StoreError(fmt::format("{}: cannot open the state database: {}", path, std::strerror(errno)));
+    const int rc = ::fchmod(fd, 0600);
+    ::close(fd);
+    if (rc != 0) throw StoreError(fmt::format("{}: cannot set mode 0600: {}", path, std::strerror(errno)));
+  }
+  guarded(path_, "open", [&] {
+    impl_ = std::make_unique<Impl>(path);
+    auto& db = impl_->db;
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("PRAGMA synchronous=NORMAL");
+    db.exec("PRAGMA foreign_keys=ON");
+    const int version = db.execAndGet("PRAGMA user_version").getInt();
+    if (version > kSchemaVersion) {
+      throw StoreError(fmt::format("{}: schema version {} is newer than this cuifu understands ({})", path,
+                                   version, kSchemaVersion));
+    }
+    for (int v = version; v < kSchemaVersion; ++v) {
+      SQLite::Transaction tx(db);
+      db.exec(kMigrations[v]);
+      db.exec(fmt::format("PRAGMA user_version = {}", v + 1));
+      tx.commit();
+    }
+    return 0;
+  });
+}
+
+SqliteStore::~SqliteStore() = default;
+
+int SqliteStore::schema_version() const {
+  return guarded(path_, "read schema version", [&] { return impl_->db.execAndGet("PRAGMA user_version").getInt(); });
+}
+
+namespace {
+
+std::int64_t epoch(const ShopZone& z, LocalTime t) { return z.to_sys(t).time_since_epoch().count(); }
+LocalTime local(const ShopZone& z, std::int64_t e) { return z.to_local(SysTime{Seconds{e}}); }
+
+OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
+  OutboxRow r;
+  r.id = q.getColumn(0).getInt64();
+  r.idempotency_key = q.getColumn(1).getString();
+  r.buyer = q.getColumn(2).getString();
+  r.order_ids = ids_from_json(q.getColumn(3).getString());
+  r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
+  r.step = q.getColumn(5).getInt();
+  r.segment = q.getColumn(6).getString();
+  r.template_name = q.getColumn(7).getString();
+  r.message = q.getColumn(8).getString();
+  r.subject = q.getColumn(9).getString();
+  r.contact = q.getColumn(10).getString();
+  r.receiver_name = q.getColumn(11).getString();
+  r.send_at = local(z, q.getColumn(12).getInt64());
+  r.state = parse_outbox_state(q.getColumn(13).getString()).value_or(OutboxState::failed);
+  r.attempts = q.getColumn(14).getInt();
+  r.last_error = q.getColumn(15).getString();
+  r.updated_at = local(z, q.getColumn(16).getInt64());
+  if (!q.getColumn(17).isNull()) r.sent_at = local(z, q.getColumn(17).getInt64());
+  r.why = ids_from_json(q.getColumn(18).getString());
+  return r;
+}
+
+}  // namespace
+
+ContactHistory SqliteStore::history() const {
+  return guarded(path_, "read contact history", [&] {
+    ContactHistory h;
+    SQLite::Statement q(impl_->db, "SELECT buyer, channel, at, order_ids, step FROM contacts ORDER BY at, id");
+    while (q.executeStep()) {
+      ContactRecord c;
+      c.buyer = q.getColumn(0).getString();
+      c.channel = parse_channel(q.getColumn(1).getString()).value_or(Channel::im);
+      c.at = local(zone_, q.getColumn(2).getInt64());
+      c.order_ids = ids_from_json(q.getColumn(3).getString());
+      c.step = q.getColumn(4).getInt();
+      h.add(std::move(c));
+    }
+    SQLite::Statement o(impl_->db, "SELECT buyer, channel FROM opt_outs");
+    while (o.executeStep()) {
+      if (const auto ch = parse_channel(o.getColumn(1).getString())) h.opted_out[o.getColumn(0).getString()].insert(*ch);
+    }
+    return h;
+  });
+}
+
+UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now) {
+  return guarded(path_, "upsert planned reminder", [&] {
+    auto& db = impl_->db;
+    const std::string key = r.idempotency_key();
+    const std::int64_t send_at = epoch(zone_, r.send_at);
+    const std::int64_t t = epoch(zone_, now);
+    nlohmann::json why = r.why;
+    SQLite::Transaction tx(db);
+    SQLite::Statement find(db, "SELECT id, state, send_at, message, order_ids FROM outbox WHERE idempotency_key = ?");
+    find.bind(1, key);
+    UpsertResult result;
+    if (!find.executeStep()) {
+      SQLite::Statement ins(db,
+                            "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
+                            "message, subject, contact, receiver_name, send_at, state, updated_at, why) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?)");
+      int i = 0;
+      ins.bind(++i, key);
+      ins.bind(++i, r.buyer);
+      ins.bind(++i, ids_json(r.order_ids));
+      ins.bind(++i, std::string(to_string(r.channel)));
+      ins.bind(++i, r.step);
+      ins.bind(++i, r.segment);
+      ins.bind(++i, r.template_name);
+      ins.bind(++i, r.message);
+      ins.bind(++i, r.subject);
+      ins.bind(++i, r.contact);
+      ins.bind(++i, r.receiver_name);
+      ins.bind(++i, send_at);
+      ins.bind(++i, t);
+      ins.bind(++i, why.dump());
+      ins.exec();
+      result = UpsertResult::inserted;
+    } else {
+      const std::int64_t id = find.getColumn(0).getInt64();
+      const auto state = parse_outbox_state(find.getColumn(1).getString());
+      const std::int64_t old_send_at = find.getColumn(2).getInt64();
+      const bool same = old_send_at == send_at && find.getColumn(3).getString() == r.message &&
+                        find.getColumn(4).getString() == ids_json(r.order_ids);
+      if (state == OutboxState::planned || state == OutboxState::cancelled) {
+        // A planned row that is already due keeps its slot: re-planning at a later `now`
+        // would otherwise push a due reminder forward minute by minute.
+        const std::int64_t slot =
+            state == OutboxState::planned && old_send_at <= t ? old_send_at : send_at;
+        if (state == OutboxState::planned && same) {
+          result = UpsertResult::unchanged;
+        } else {
+          SQLite::Statement up(db,
+                               "UPDATE outbox SET buyer=?, order_ids=?, channel=?, step=?, segment=?, template=?, "
+                               "message=?, subject=?, contact=?, receiver_name=?, send_at=?, state='planned', "
+                               "last_error=?, updated_at=?, why=? WHERE id=?");
+          int i = 0;
+          up.bind(++i, r.buyer);
+          up.bind(++i, ids_json(r.order_ids));
+          up.bind(++i, std::string(to_string(r.channel)));
+          up.bind(++i, r.step);
+          up.bind(++i, r.segment);
+          up.bind(++i, r.template_name);
+          up.bind(++i, r.message);
+          up.bind(++i, r.subject);
+          up.bind(++i, r.contact);
+          up.bind(++i, r.receiver_name);
+          up.bind(++i, slot);
+          up.bind(++i, std::string{});
+          up.bind(++i, t);
+          up.bind(++i, why.dump());
+          up.bind(++i, id);
+          up.exec();
+          result = state == OutboxState::cancelled ? UpsertResult::revived : UpsertResult::updated;
+        }
+      } else {
+        result = UpsertResult::kept;
+      }
+    }
+    tx.commit();
+    return result;
+  });
+}
+
+std::vector<OutboxRow> SqliteStore::rows(const OutboxFilter& filter) const {
+  return guarded(path_, "list outbox", [&] {
+    std::string sql = fmt::format("SELECT {} FROM outbox WHERE 1=1", kOutboxColumns);
+    if (filter.day) sql += " AND send_at >= ? AND send_at < ?";
+    if (filter.state) sql += " AND state = ?";
+    sql += " ORDER BY send_at, buyer, id";
+    SQLite::Statement q(impl_->db, sql);
+    int i = 0;
+    if (filter.day) {
+      const LocalTime d = start_of_day(*filter.day);
+      q.bind(++i, epoch(zone_, d));
+      q.bind(++i, epoch(zone_, d + std::chrono::days{1}));
+    }
+    if (filter.state) q.bind(++i, std::string(to_string(*filter.state)));
+    std::vector<OutboxRow> out;
+    while (q.executeStep()) out.push_back(read_row(zone_, q));
+    return out;
+  });
+}
+
+std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const { return rows({std::nullopt, s}); }
+
+std::vector<OutboxRow> SqliteStore::due(LocalTime now) const {
+  return guarded(path_, "list due reminders", [&] {
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ? "
+                                               "ORDER BY send_at, id",
+                                               kOutboxColumns));
+    q.bind(1, epoch(zone_, now));
+    std::vector<OutboxRow> out;
+    while (q.executeStep()) out.push_back(read_row(zone_, q));
+    return out;
+  });
+}
+
+std::optional<LocalTime> SqliteStore::next_due() const {
+  return guarded(path_, "find next due reminder", [&]() -> std::optional<LocalTime> {
+    SQLite::Statement q(impl_->db, "SELECT MIN(send_at) FROM outbox WHERE state='planned'");
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+    return local(zone_, q.getColumn(0).getInt64());
+  });
+}
+
+std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
+  return guarded(path_, "read outbox row", [&]() -> std::optional<OutboxRow> {
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE id = ?", kOutboxColumns));
+    q.bind(1, id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_row(zone_, q);
+  });
+}
+
+bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
+  return guarded(path_, "mark sending", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? "
+                        "WHERE id=? AND state='planned'");
+    q.bind(1, epoch(zone_, now));
+    q.bind(2, id);
+    return q.exec() == 1;
+  });
+}
+
+void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) {
+  guarded(path_, "mark sent", [&] {
+    auto& db = impl_->db;
+    SQLite::Transaction tx(db);
+    SQLite::Statement q(db,
+                        "UPDATE outbox SET state='sent', last_error='', updated_at=?, sent_at=? "
+                        "WHERE id=? AND state IN ('sending','planned')");
+    q.bind(1, epoch(zone_, now));
+    q.bind(2, epoch(zone_, now));
+    q.bind(3, id);
+    if (q.exec() == 1) {
+      SQLite::Statement c(db, "INSERT INTO contacts (buyer, channel, at, order_ids, step) VALUES (?,?,?,?,?)");
+      c.bind(1, contact.buyer);
+      c.bind(2, std::string(to_string(contact.channel)));
+      c.bind(3, epoch(zone_, contact.at));
+      c.bind(4, ids_json(contact.order_ids));
+      c.bind(5, contact.step);
+      c.exec();
+    }
+    tx.commit();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string& error) {
+  guarded(path_, "mark failed", [&] {
+    SQLite::Statement q(impl_->db, "UPDATE outbox SET state='failed', last_error=?, updated_at=? WHERE id=?");
+    q.bind(1, error);
+    q.bind(2, epoch(zone_, now));
+    q.bind(3, id);
+    q.exec();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string& note) {
+  guarded(path_, "mark planned", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='planned', last_error=?, updated_at=? "
+                        "WHERE id=? AND state IN ('planned','sending')");
+    q.bind(1, note);
+    q.bind(2, epoch(zone_, now));
+    q.bind(3, id);
+    q.exec();
+    return 0;
+  });
+}
+
+bool SqliteStore::cancel(std::int64_t id, LocalTime now, const std::string& reason) {
+  return guarded(path_, "cancel reminder", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='cancelled', last_error=?, updated_at=? "
+                        "WHERE id=? AND state IN ('planned','sending')");
+    q.bind(1, reason);
+    q.bind(2, epoch(zone_, now));
+    q.bind(3, id);
+    return q.exec() == 1;
+  });
+}
+
+void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime now) {
+  guarded(path_, "record orders seen", [&] {
+    auto& db = impl_->db;
+    SQLite::Transaction tx(db);
+    SQLite::Statement q(db,
+                        "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen) "
+                        "VALUES (?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET buyer=excluded.buyer, "
+                        "phone=excluded.phone, status=excluded.status, last_seen=excluded.last_seen");
+    const std::int64_t t = epoch(zone_, now);
+    for (const auto& o : orders) {
+      q.reset();
+      q.bind(1, o.id);
+      q.bind(2, o.buyer);
+      q.bind(3, o.phone);
+      q.bind(4, std::string(to_string(o.status)));
+      q.bind(5, t);
+      q.bind(6, t);
+      q.exec();
+    }
+    tx.commit();
+    return 0;
+  });
+}
+
+void SqliteStore::add_opt_out(const OptOut& o) {
+  guarded(path_, "add opt-out", [&] {
+    SQLite::Statement q(impl_->db,
+                        "INSERT INTO opt_outs (buyer, channel, at, source) VALUES (?,?,?,?) "
+                        "ON CONFLICT(buyer, channel) DO UPDATE SET at=excluded.at, source=excluded.source");
+    q.bind(1, o.buyer);
+    q.bind(2, std::string(to_string(o.channel)));
+    q.bind(3, epoch(zone_, o.at));
+    q.bind(4, o.source);
+    q.exec();
+    return 0;
+  });
+}
+
+bool SqliteStore::remove_opt_out(const std::string& buyer, std::optional<Channel> channel) {
+  return guarded(path_, "remove opt-out", [&] {
+    SQLite::Statement q(impl_->db, channel ? "DELETE FROM opt_outs WHERE buyer=? AND channel=?"
+                                           : "DELETE FROM opt_outs WHERE buyer=?");
+    q.bind(1, buyer);
+    if (channel) q.bind(2, std::string(to_string(*channel)));
+    return q.exec() > 0;
+  });
+}
+
+std::vector<OptOut> SqliteStore::opt_outs() const {
+  return guarded(path_, "list opt-outs", [&] {
+    SQLite::Statement q(impl_->db, "SELECT buyer, channel, at, source FROM opt_outs ORDER BY buyer, channel");
+    std::vector<OptOut> out;
+    while (q.executeStep()) {
+      OptOut o;
+      o.buyer = q.getColumn(0).getString();
+      o.channel = parse_channel(q.getColumn(1).getString()).value_or(Channel::sms);
+      o.at = local(zone_, q.getColumn(2).getInt64());
+      o.source = q.getColumn(3).getString();
+      out.push_back(std::move(o));
+    }
+    return out;
+  });
+}
+
+std::optional<std::string> SqliteStore::buyer_by_phone(const std::string& phone) const {
+  return guarded(path_, "find buyer by phone", [&]() -> std::optional<std::string> {
+    SQLite::Statement q(impl_->db, "SELECT buyer FROM orders_seen WHERE phone=? ORDER BY last_seen DESC LIMIT 1");
+    q.bind(1, phone);
+    if (!q.executeStep()) return std::nullopt;
+    return q.getColumn(0).getString();
+  });
+}
+
+void SqliteStore::add_call_task(const CallTask& t) {
+  guarded(path_, "add call task", [&] {
+    SQLite::Statement q(impl_->db,
+                        "INSERT INTO call_tasks (idempotency_key, buyer, receiver_name, phone, order_ids, message, "
+                        "due_at, created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(idempotency_key) DO NOTHING");
+    q.bind(1, t.idempotency_key);
+    q.bind(2, t.buyer);
+    q.bind(3, t.receiver_name);
+    q.bind(4, t.phone);
+    q.bind(5, ids_json(t.order_ids));
+    q.bind(6, t.message);
+    q.bind(7, epoch(zone_, t.due_at));
+    q.bind(8, epoch(zone_, t.created_at));
+    q.exec();
+    return 0;
+  });
+}
+
+std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) const {
+  return guarded(path_, "list call tasks", [&] {
+    std::string sql =
+        "SELECT id, idempotency_key, buyer, receiver_name, phone, order_ids, message, due_at, created_at "
+        "FROM call_tasks";
+    if (day) sql += " WHERE due_at >= ? AND due_at < ?";
+    sql += " ORDER BY due_at, id";
+    SQLite::Statement q(impl_->db, sql);
+    if (day) {
+      const LocalTime d = start_of_day(*day);
+      q.bind(1, epoch(zone_, d));
+      q.bind(2, epoch(zone_, d + std::chrono::days{1}));
+    }
+    std::vector<CallTask> out;
+    while (q.executeStep()) {
+      CallTask t;
+      t.id = q.getColumn(0).getInt64();
+      t.idempotency_key = q.getColumn(1).getString();
+      t.buyer = q.getColumn(2).getString();
+      t.receiver_name = q.getColumn(3).getString();
+      t.phone = q.getColumn(4).getString();
+      t.order_ids = ids_from_json(q.getColumn(5).getString());
+      t.message = q.getColumn(6).getString();
+      t.due_at = local(zone_, q.getColumn(7).getInt64());
+      t.created_at = local(zone_, q.getColumn(8).getInt64());
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+std::map<std::pair<Channel, OutboxState>, std::int64_t> SqliteStore::counts() const {
+  return guarded(path_, "count outbox", [&] {
+    std::map<std::pair<Channel, OutboxState>, std::int64_t> out;
+    SQLite::Statement q(impl_->db, "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state");
+    while (q.executeStep()) {
+      const auto c = parse_channel(q.getColumn(0).getString());
+      const auto s = parse_outbox_state(q.getColumn(1).getString());
+      if (c && s) out[{*c, *s}] = q.getColumn(2).getInt64();
+    }
+    return out;
+  });
+}
+
+}  // namespace cuifu

@@ -1,0 +1,175 @@
+// The daemon's durable state in SQLite: orders seen, the reminder outbox, the per-buyer
+// contact log (which feeds the planner's caps) and opt-outs.
+//
+// Times are stored as UTC epoch seconds and converted with the shop's ShopZone here, at
+// the edge: callers speak LocalTime like the core does. SQLite exceptions never leave this
+// layer; they become StoreError with the database path and what was being done.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/planner.h"
+#include "io/zone.h"
+
+namespace cuifu {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// planned -> sending -> sent | failed; planned | sending -> cancelled.
+enum class OutboxState { planned, sending, sent, failed, cancelled };
+std::string_view to_string(OutboxState s);
+std::optional<OutboxState> parse_outbox_state(std::string_view text);
+
+// One row of the outbox: a reminder the planner decided on, and what became of it.
+struct OutboxRow {
+  std::int64_t id = 0;
+  std::string idempotency_key;
+  std::string buyer;
+  std::vector<std::string> order_ids;
+  Channel channel = Channel::im;
+  int step = 1;
+  std::string segment;
+  std::string template_name;
+  std::string message;
+  std::string subject;
+  std::string contact;  // unmasked; mask before logging
+  std::string receiver_name;
+  LocalTime send_at{};
+  OutboxState state = OutboxState::planned;
+  int attempts = 0;
+  std::string last_error;  // or, for cancelled rows, why
+  LocalTime updated_at{};
+  std::optional<LocalTime> sent_at;
+  std::vector<std::string> why;
+};
+
+struct OptOut {
+  std::string buyer;
+  Channel channel = Channel::sms;
+  LocalTime at{};
+  std::string source;  // "cli", "sms-reply", ...
+};
+
+// A phone reminder handed to the call desk.
+struct CallTask {
+  std::int64_t id = 0;
+  std::string idempotency_key;
+  std::string buyer;
+  std::string receiver_name;
+  std::string phone;
+  std::vector<std::string> order_ids;
+  std::string message;  // the script
+  LocalTime due_at{};
+  LocalTime created_at{};
+};
+
+struct OutboxFilter {
+  std::optional<LocalTime> day;  // send_at within that local day
+  std::optional<OutboxState> state;
+};
+
+// What upsert_planned did with a planned reminder.
+enum class UpsertResult { inserted, updated, revived, unchanged, kept };
+
+// The state the daemon works on. One instance per thread (not thread-safe); several
+// processes may open the same file (WAL, busy timeout).
+class ReminderStore {
+ public:
+  virtual ~ReminderStore() = default;
+
+  // Contacts made (every one, for the planner's caps) and opt-outs.
+  virtual ContactHistory history() const = 0;
+
+  // Inserts a planned reminder by idempotency key. An existing planned row gets the new
+  // content; its slot moves only while the slot is still in the future (a due row keeps
+  // it). A cancelled row is revived as planned (the planner wants it again). Rows that are
+  // sending, sent or failed are kept as they are.
+  virtual UpsertResult upsert_planned(const PlannedReminder& r, LocalTime now) = 0;
+
+  virtual std::vector<OutboxRow> rows(const OutboxFilter& filter) const = 0;
+  virtual std::vector<OutboxRow> in_state(OutboxState s) const = 0;
+  // Planned rows with send_at <= now, oldest first.
+  virtual std::vector<OutboxRow> due(LocalTime now) const = 0;
+  // The earliest send_at of a planned row.
+  virtual std::optional<LocalTime> next_due() const = 0;
+  virtual std::optional<OutboxRow> find(std::int64_t id) const = 0;
+
+  // planned -> sending, attempts + 1. False if the row was not planned any more.
+  virtual bool mark_sending(std::int64_t id, LocalTime now) = 0;
+  // sending -> sent, and the contact logged, in one transaction.
+  virtual void mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) = 0;
+  virtual void mark_failed(std::int64_t id, LocalTime now, const std::string& error) = 0;
+  // planned|sending -> planned again (a send interrupted by shutdown before any attempt ended).
+  virtual void mark_planned(std::int64_t id, LocalTime now, const std::string& note) = 0;
+  // planned|sending -> cancelled with a reason. False if the row was in another state.
+  virtual bool cancel(std::int64_t id, LocalTime now, const std::string& reason) = 0;
+
+  virtual void record_orders_seen(const std::vector<Order>& orders, LocalTime now) = 0;
+
+  virtual void add_opt_out(const OptOut& o) = 0;
+  virtual bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel) = 0;
+  virtual std::vector<OptOut> opt_outs() const = 0;
+  // The buyer whose orders carry this phone number, if any order was seen with it.
+  virtual std::optional<std::string> buyer_by_phone(const std::string& phone) const = 0;
+
+  // Idempotent by key: adding the same task twice keeps one.
+  virtual void add_call_task(const CallTask& t) = 0;
+  virtual std::vector<CallTask> call_tasks(std::optional<LocalTime> day) const = 0;
+
+  // Row counts per (channel, state), for metrics.
+  virtual std::map<std::pair<Channel, OutboxState>, std::int64_t> counts() const = 0;
+};
+
+// The SQLite implementation. Opening creates the file (mode 0600), turns on WAL and
+// migrates the schema to the current version; a newer schema than this build knows is
+// refused.
+class SqliteStore final : public ReminderStore {
+ public:
+  static constexpr int kSchemaVersion = 2;
+
+  SqliteStore(const std::string& path, ShopZone zone);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  int schema_version() const;
+  const std::string& path() const { return path_; }
+
+  ContactHistory history() const override;
+  UpsertResult upsert_planned(const PlannedReminder& r, LocalTime now) override;
+  std::vector<OutboxRow> rows(const OutboxFilter& filter) const override;
+  std::vector<OutboxRow> in_state(OutboxState s) const override;
+  std::vector<OutboxRow> due(LocalTime now) const override;
+  std::optional<LocalTime> next_due() const override;
+  std::optional<OutboxRow> find(std::int64_t id) const override;
+  bool mark_sending(std::int64_t id, LocalTime now) override;
+  void mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) override;
+  void mark_failed(std::int64_t id, LocalTime now, const std::string& error) override;
+  void mark_planned(std::int64_t id, LocalTime now, const std::string& note) override;
+  bool cancel(std::int64_t id, LocalTime now, const std::string& reason) override;
+  void record_orders_seen(const std::vector<Order>& orders, LocalTime now) override;
+  void add_opt_out(const OptOut& o) override;
+  bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel) override;
+  std::vector<OptOut> opt_outs() const override;
+  std::optional<std::string> buyer_by_phone(const std::string& phone) const override;
+  void add_call_task(const CallTask& t) override;
+  std::vector<CallTask> call_tasks(std::optional<LocalTime> day) const override;
+  std::map<std::pair<Channel, OutboxState>, std::int64_t> counts() const override;
+
+ private:
+  struct Impl;
+  std::string path_;
+  ShopZone zone_;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cuifu

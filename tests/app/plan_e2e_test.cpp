@@ -1,0 +1,442 @@
+// `cuifu plan` end to end: the built binary on the bundled GB18030 Taobao export
+// (tests/data/taobao_small_gb18030.csv, described in taobao_small_expected.md).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <regex>
+#include <set>
+
+#include "../core/test_rules.h"
+#include "core/text.h"
+
+namespace cuifu {
+namespace {
+
+using nlohmann::json;
+using testing::ScratchDir;
+using testing::source_path;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string shell_quote(std::string_view s) {
+  std::string q = "'";
+  for (char c : s) {
+    if (c == '\'') q += "'\\''";
+    else q += c;
+  }
+  return q + "'";
+}
+
+// Runs the cuifu binary with `args` (each shell-quoted), capturing stdout and stderr.
+RunResult run_cuifu(const std::vector<std::string>& args) {
+  static ScratchDir scratch("plan-e2e");
+  static int n = 0;
+  const std::string out = scratch.str("out" + std::to_string(n));
+  const std::string err = scratch.str("err" + std::to_string(n++));
+  std::string cmd = shell_quote(CUIFU_BINARY);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  cmd += " >" + shell_quote(out) + " 2>" + shell_quote(err) + " </dev/null";
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream o(out, std::ios::binary), e(err, std::ios::binary);
+  std::stringstream so, se;
+  so << o.rdbuf();
+  se << e.rdbuf();
+  r.out = so.str();
+  r.err = se.str();
+  return r;
+}
+
+const std::string kFeed = source_path("tests/data/taobao_small_gb18030.csv");
+
+std::vector<std::string> plan_args(std::string format, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"plan",    "--feed",  kFeed,  "--now", "2026-11-23 21:00", "--format",
+                                   format,    "--rules", source_path("rules"), "--templates",
+                                   source_path("templates")};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// The JSON plan of the sample export, run once for all tests that only read it.
+const RunResult& json_run() {
+  static const RunResult r = run_cuifu(plan_args("json"));
+  return r;
+}
+const json& plan_json() {
+  static const json j = json::parse(json_run().out);
+  return j;
+}
+
+std::vector<json> reminders_of(std::string_view buyer) {
+  std::vector<json> out;
+  for (const auto& r : plan_json()["reminders"]) {
+    if (r["buyer"] == buyer) out.push_back(r);
+  }
+  return out;
+}
+
+const json* skip_of(std::string_view order_id) {
+  for (const auto& s : plan_json()["skipped"]) {
+    if (s["order_id"] == order_id) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto end = text.find('\n', start);
+    lines.push_back(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return lines;
+}
+
+// Lengths of the maximal runs of ASCII digits: an 11-digit run is an unmasked mobile number
+// (order ids have 19 digits, amounts and times are short). Idempotency keys are hex, and
+// left out.
+std::set<std::size_t> digit_run_lengths(const std::string& text) {
+  const std::string scanned = std::regex_replace(text, std::regex("cf-[0-9a-f]{16}"), "cf-key");
+  std::set<std::size_t> lengths;
+  std::size_t run = 0;
+  for (char c : scanned + " ") {
+    if (c >= '0' && c <= '9') {
+      ++run;
+    } else if (run) {
+      lengths.insert(run);
+      run = 0;
+    }
+  }
+  return lengths;
+}
+
+TEST(PlanE2e, JsonPlanOfTheSampleExportSucceeds) {
+  ASSERT_EQ(json_run().exit_code, 0) << json_run().err;
+  ASSERT_NO_THROW(json::parse(json_run().out)) << json_run().out;
+}
+
+TEST(PlanE2e, JsonPlanHasEveryTopLevelKeyAndCoversTomorrow) {
+  const json& j = plan_json();
+  for (const char* key : {"now", "from", "to", "reminders", "skipped", "rejected_rows", "summary"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["now"], "2026-11-23T21:00:00+08:00");
+  EXPECT_EQ(j["from"], "2026-11-24T00:00:00+08:00");
+  EXPECT_EQ(j["to"], "2026-11-25T00:00:00+08:00");
+  EXPECT_EQ(j["summary"]["reminders"], j["reminders"].size());
+  EXPECT_EQ(j["summary"]["skipped"], j["skipped"].size());
+}
+
+TEST(PlanE2e, EveryReminderSaysWhenWhereWhichOrdersAndWhy) {
+  const json& j = plan_json();
+  ASSERT_FALSE(j["reminders"].empty());
+  const std::set<std::string> channels = {"im", "sms", "phone", "email"};
+  for (const auto& r : j["reminders"]) {
+    SCOPED_TRACE(r.dump());
+    const std::string send_at = r["send_at"];
+    EXPECT_EQ(send_at.size(), 25u);
+    EXPECT_EQ(send_at.substr(19), "+08:00");
+    EXPECT_GE(send_at, j["from"].get<std::string>());
+    EXPECT_LT(send_at, j["to"].get<std::string>());
+    const int hour = std::stoi(send_at.substr(11, 2));
+    EXPECT_GE(hour, 8) << "nothing in quiet hours";
+    EXPECT_LT(hour, 22) << "nothing in quiet hours";
+    EXPECT_TRUE(channels.count(r["channel"].get<std::string>()));
+    ASSERT_TRUE(r["order_ids"].is_array());
+    EXPECT_FALSE(r["order_ids"].empty());
+    ASSERT_TRUE(r["why"].is_array());
+    EXPECT_FALSE(r["why"].empty());
+    for (const auto& w : r["why"]) EXPECT_FALSE(w.get<std::string>().empty());
+    EXPECT_FALSE(r["message"].get<std::string>().empty());
+    EXPECT_FALSE(r["idempotency_key"].get<std::string>().empty());
+    if (r["channel"] == "sms") {
+      EXPECT_LE(char_count(r["message"].get<std::string>()), 70u);
+    }
+  }
+}
+
+TEST(PlanE2e, CombinedBuyerGetsOneReminderNamingBothOrders) {
+  const auto rs = reminders_of("tb_combo");
+  ASSERT_FALSE(rs.empty());
+  std::set<int> steps;
+  for (const auto& r : rs) {
+    EXPECT_EQ(r["order_ids"], json::array({"3984217650000000002", "3984217650000000007"})) << r.dump();
+    EXPECT_EQ(r["amount"], "338.90");
+    EXPECT_TRUE(steps.insert(r["step"].get<int>()).second) << "one reminder per step, not one per order";
+  }
+  for (const auto& r : plan_json()["reminders"]) {
+    if (r["buyer"] != "tb_combo") {
+      for (const auto& id : r["order_ids"]) {
+        EXPECT_NE(id, "3984217650000000002");
+        EXPECT_NE(id, "3984217650000000007");
+      }
+    }
+  }
+  // The buyer note asked for a lower price: the SMS names the offer.
+  for (const auto& r : rs) {
+    if (r["channel"] == "sms") {
+      EXPECT_EQ(r["template"], "default.price");
+    }
+  }
+}
+
+TEST(PlanE2e, MalformedRowIsRejectedWithItsExactLineAndTheRestIsUsed) {
+  const json& j = plan_json();
+  ASSERT_EQ(j["rejected_rows"].size(), 1u) << j["rejected_rows"].dump();
+  EXPECT_EQ(j["rejected_rows"][0]["line"], 8);
+  EXPECT_NE(j["rejected_rows"][0]["error"].get<std::string>().find("12x.00"), std::string::npos);
+  EXPECT_EQ(j["orders_read"], 13);
+  EXPECT_NE(json_run().err.find(":8:"), std::string::npos) << json_run().err;
+  EXPECT_TRUE(reminders_of("tb_badrow").empty());
+}
+
+TEST(PlanE2e, PhoneNumbersAndEmailsAreMaskedUnlessAsked) {
+  const std::string& out = json_run().out;
+  EXPECT_EQ(digit_run_lengths(out).count(11), 0u) << "an unmasked 11-digit number in the plan";
+  for (const char* phone : {"13812345678", "13905171234", "17786401234", "13501234567", "18955123456"}) {
+    EXPECT_EQ(out.find(phone), std::string::npos) << phone;
+  }
+  EXPECT_EQ(out.find("mike.chen@example.com"), std::string::npos);
+  EXPECT_NE(out.find("m***@example.com"), std::string::npos);
+  for (const auto& r : plan_json()["reminders"]) {
+    if (r["channel"] == "sms" || r["channel"] == "phone") {
+      EXPECT_EQ(r["contact"].get<std::string>().size(), 11u) << r["contact"];
+      EXPECT_NE(r["contact"].get<std::string>().find("****"), std::string::npos) << r["contact"];
+    }
+  }
+
+  const RunResult shown = run_cuifu(plan_args("json", {"--show-contacts"}));
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_NE(shown.out.find("13812345678"), std::string::npos);
+  EXPECT_NE(shown.out.find("mike.chen@example.com"), std::string::npos);
+}
+
+TEST(PlanE2e, TableAndCsvMaskContactsToo) {
+  for (const char* format : {"table", "csv"}) {
+    const RunResult r = run_cuifu(plan_args(format));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(digit_run_lengths(r.out).count(11), 0u) << format << ":\n" << r.out;
+  }
+}
+
+TEST(PlanE2e, BuyerWhoPaidTwentyMinutesAgoIsSkipped) {
+  const json* s = skip_of("3984217650000000003");
+  ASSERT_NE(s, nullptr);
+  EXPECT_NE((*s)["reason"].get<std::string>().find("paid"), std::string::npos) << s->dump();
+  EXPECT_NE((*s)["reason"].get<std::string>().find("3984217650000000004"), std::string::npos) << s->dump();
+  EXPECT_TRUE(reminders_of("悠悠的猫").empty());
+}
+
+TEST(PlanE2e, PaidClosedAndExpiredOrdersAreSkippedWithReasons) {
+  ASSERT_NE(skip_of("3984217650000000004"), nullptr);  // paid
+  ASSERT_NE(skip_of("3984217650000000008"), nullptr);  // closed
+  const json* expired = skip_of("3984217650000000013");  // placed 72 h 30 min ago
+  ASSERT_NE(expired, nullptr);
+  EXPECT_NE((*expired)["reason"].get<std::string>().find("auto-closed"), std::string::npos) << expired->dump();
+  EXPECT_TRUE(reminders_of("tb_lazyfox").empty());
+  EXPECT_TRUE(reminders_of("jack_wu1990").empty());
+  for (const auto& s : plan_json()["skipped"]) EXPECT_FALSE(s["reason"].get<std::string>().empty());
+}
+
+TEST(PlanE2e, EachBuyerGetsTheChannelAndTimeTheirSegmentCallsFor) {
+  // Office worker: SMS at the next lunch break.
+  bool office_sms = false;
+  for (const auto& r : reminders_of("tb_xiaoming88")) {
+    EXPECT_EQ(r["segment"], "office_worker");
+    if (r["channel"] == "sms") {
+      office_sms = true;
+      EXPECT_EQ(r["send_at"], "2026-11-24T12:00:00+08:00");
+    }
+  }
+  EXPECT_TRUE(office_sms);
+
+  // Big-ticket, hesitating: a call task in staff hours that reassures.
+  bool call = false;
+  for (const auto& r : reminders_of("森林里的鹿")) {
+    EXPECT_EQ(r["segment"], "big_ticket");
+    if (r["channel"] == "phone") {
+      call = true;
+      const int hour = std::stoi(r["send_at"].get<std::string>().substr(11, 2));
+      EXPECT_GE(hour, 9);
+      EXPECT_LT(hour, 18);
+    }
+  }
+  EXPECT_TRUE(call);
+
+  // Hong Kong buyer without a phone: e-mail, never SMS or a call.
+  bool email = false;
+  for (const auto& r : reminders_of("mike_hk")) {
+    EXPECT_EQ(r["segment"], "foreign");
+    EXPECT_NE(r["channel"], "sms");
+    EXPECT_NE(r["channel"], "phone");
+    email = email || r["channel"] == "email";
+  }
+  EXPECT_TRUE(email);
+
+  // Student who is short of money: an evening SMS with the gentle variant.
+  bool student_sms = false;
+  for (const auto& r : reminders_of("tb_chenxi_2005")) {
+    EXPECT_EQ(r["segment"], "student");
+    if (r["channel"] == "sms") {
+      student_sms = true;
+      EXPECT_EQ(r["template"], "student.balance");
+      EXPECT_GE(std::stoi(r["send_at"].get<std::string>().substr(11, 2)), 18);
+      EXPECT_EQ(r["message"].get<std::string>().find("【青禾家居】陈同学"), 0u) << r["message"];
+    }
+  }
+  EXPECT_TRUE(student_sms);
+
+  // No phone number: never an SMS or a call.
+  for (const auto& r : reminders_of("lily_2019")) {
+    EXPECT_NE(r["channel"], "sms");
+    EXPECT_NE(r["channel"], "phone");
+  }
+  // The order placed ten minutes before now is not given up on.
+  EXPECT_EQ(skip_of("3984217650000000012"), nullptr);
+}
+
+TEST(PlanE2e, SamePlanEveryRun) {
+  const RunResult again = run_cuifu(plan_args("json"));
+  ASSERT_EQ(again.exit_code, 0);
+  EXPECT_EQ(again.out, json_run().out);
+}
+
+TEST(PlanE2e, MissingFeedFileExitsWithTwoAndOneLineOnStderr) {
+  const RunResult r = run_cuifu({"plan", "--feed", "/nonexistent/orders.csv", "--now", "2026-11-23 21:00", "--rules",
+                                 source_path("rules"), "--templates", source_path("templates")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/orders.csv"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+TEST(PlanE2e, FeedWithoutARequiredColumnExitsWithTwo) {
+  ScratchDir dir("plan-e2e-col");
+  dir.write("orders.csv", "订单编号,买家会员名,买家应付货款,订单状态\n1001,tb_a,59.00,等待买家付款\n");
+  const RunResult r = run_cuifu({"plan", "--feed", dir.str("orders.csv"), "--now", "2026-11-23 21:00", "--rules",
+                                 source_path("rules"), "--templates", source_path("templates")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(lines_of(r.err).size(), 1u) << r.err;
+  EXPECT_NE(r.err.find("订单创建时间"), std::string::npos) << r.err;
+}
+
+TEST(PlanE2e, BadNowOrBadRulesExitWithTwo) {
+  RunResult r = run_cuifu({"plan", "--feed", kFeed, "--now", "2026-02-30 21:00", "--rules", source_path("rules"),
+                           "--templates", source_path("templates")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("2026-02-30"), std::string::npos) << r.err;
+
+  ScratchDir dir("plan-e2e-rules");
+  dir.copy_default_rule_set();
+  dir.replace("rules/policy.yaml", "min_gap: 2h ", "min_gap: soon ");
+  r = run_cuifu({"plan", "--feed", kFeed, "--now", "2026-11-23 21:00", "--rules", dir.str("rules"), "--templates",
+                 dir.str("templates")});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("policy.yaml:"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+// The words of a line with the display columns they occupy, [start, end).
+struct Cell {
+  int start = 0;
+  int end = 0;
+  std::string text;
+};
+std::vector<Cell> cells_of(const std::string& line) {
+  std::vector<Cell> cells;
+  int col = 0;
+  for (char32_t cp : utf8_decode(line)) {
+    const std::string ch = utf8_encode(std::u32string(1, cp));
+    const int w = display_width(ch);
+    if (cp == U' ') {
+      col += w;
+      continue;
+    }
+    if (cells.empty() || cells.back().end != col) cells.push_back({col, col, {}});
+    cells.back().text += ch;
+    cells.back().end = col + w;
+    col += w;
+  }
+  return cells;
+}
+
+TEST(PlanE2e, TableShowsTheSummaryAndAlignsEveryReminderRow) {
+  const RunResult r = run_cuifu(plan_args("table"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto lines = lines_of(r.out);
+  EXPECT_NE(r.out.find("Summary: " + std::to_string(plan_json()["reminders"].size()) + " reminders"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("by channel:"), std::string::npos);
+  EXPECT_NE(r.out.find("by segment:"), std::string::npos);
+  EXPECT_NE(r.out.find("Rejected feed rows: 1"), std::string::npos);
+
+  // The reminders section: the header, a rule, rows (flush left) with indented details, a rule.
+  std::size_t header = lines.size();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].rfind("SEND AT", 0) == 0) {
+      header = i;
+      break;
+    }
+  }
+  ASSERT_LT(header + 1, lines.size()) << r.out;
+  const std::string& rule = lines[header + 1];
+  ASSERT_EQ(rule.find_first_not_of('-'), std::string::npos) << rule;
+  EXPECT_GE(display_width(rule), display_width(lines[header]));
+
+  // Header words: SEND AT BUYER SEGMENT CH STEP ORDERS AMOUNT CONTACT.
+  const auto head = cells_of(lines[header]);
+  ASSERT_EQ(head.size(), 9u) << lines[header];
+  int rows = 0;
+  std::size_t i = header + 2;
+  for (; i < lines.size() && lines[i] != rule; ++i) {
+    const std::string& line = lines[i];
+    if (line.empty() || line[0] == ' ') continue;  // message and why lines
+    ++rows;
+    auto cells = cells_of(line);
+    if (cells.size() == 9) {  // "11-25 08:00": a send time on another day takes two words
+      cells[0].text += " " + cells[1].text;
+      cells[0].end = cells[1].end;
+      cells.erase(cells.begin() + 1);
+    }
+    ASSERT_EQ(cells.size(), 8u) << line;
+    SCOPED_TRACE("\n" + lines[header] + "\n" + line);
+    EXPECT_EQ(cells[0].start, head[0].start);  // send at, left-aligned
+    EXPECT_EQ(cells[1].start, head[2].start);  // buyer
+    EXPECT_EQ(cells[2].start, head[3].start);  // segment
+    EXPECT_EQ(cells[3].start, head[4].start);  // channel
+    EXPECT_EQ(cells[4].start, head[5].start);  // step
+    EXPECT_EQ(cells[5].end, head[6].end);      // orders, right-aligned
+    EXPECT_EQ(cells[6].end, head[7].end);      // amount, right-aligned
+    EXPECT_EQ(cells[7].start, head[8].start);  // contact
+    EXPECT_LE(display_width(line), display_width(rule));
+  }
+  EXPECT_LT(i, lines.size()) << "the reminders section ends with a rule";
+  EXPECT_EQ(rows, static_cast<int>(plan_json()["reminders"].size()));
+  // Chinese nicknames are in the rows, aligned like the Latin ones.
+  EXPECT_NE(r.out.find("森林里的鹿"), std::string::npos);
+  EXPECT_NE(r.out.find("小鱼儿~"), std::string::npos);
+}
+
+TEST(PlanE2e, CsvHasOneLinePerReminder) {
+  const RunResult r = run_cuifu(plan_args("csv"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.rfind("send_at,buyer,order_ids,", 0), 0u);
+  // Messages and whys may hold line breaks inside quotes; count records by their timestamps.
+  int records = 0;
+  for (const auto& line : lines_of(r.out)) records += line.rfind("2026-11-24T", 0) == 0;
+  EXPECT_EQ(records, static_cast<int>(plan_json()["reminders"].size()));
+}
+
+}  // namespace
+}  // namespace cuifu
