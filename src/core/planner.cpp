@@ -374,6 +374,14 @@ void BuyerPlanner::run() {
     f.order_ids = fmt::format("{}", fmt::join(ids, "、"));
     f.shop = lead.shop.empty() ? rules_.shop_name : lead.shop;
     f.pay_by = pay_by_text(close_at);
+    std::string greeting_note;
+    if (channel == Channel::sms && char_count(f.salutation) > kSmsNameWithin - 3) {
+      // The name must end within the first characters of an SMS; a long nickname or Latin
+      // name would push it out, so the SMS greets without it.
+      greeting_note = fmt::format("SMS greets without the name: '{}' is too long for its first {} characters",
+                                  f.salutation, kSmsNameWithin);
+      f.salutation.clear();
+    }
     const auto msg = render(*tpl, f, &ch);
     if (!msg) {
       carried.push_back(fmt::format("step {} left out: message does not fit one SMS", i + 1));
@@ -403,6 +411,7 @@ void BuyerPlanner::run() {
     r.why.push_back(fmt::format("step {} of {}: {} {} after the order ({}), due {}", i + 1, seg.steps.size(),
                                 to_string(step.channel), describe_delay(step.delay), step.source.str(), short_time(due)));
     if (!channel_note.empty()) r.why.push_back(channel_note);
+    if (!greeting_note.empty()) r.why.push_back(greeting_note);
     for (auto& c : carried) r.why.push_back(std::move(c));
     carried.clear();
     if (!gap_note.empty()) r.why.push_back(gap_note);

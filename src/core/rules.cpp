@@ -10,6 +10,11 @@ std::string SourceRef::str() const {
   return line > 0 ? fmt::format("{}:{}", file, line) : file;
 }
 
+std::string SourceRef::located() const {
+  if (line <= 0 || column <= 0) return str();
+  return fmt::format("{}:{}:{}", file, line, column);
+}
+
 bool DailyWindow::contains(int m) const {
   if (start == end) return true;  // "00:00-24:00" style: all day
   if (start < end) return m >= start && m < end;
@@ -61,7 +66,7 @@ const SegmentRule* Rules::segment(std::string_view name) const {
 std::vector<std::string> validate(const Rules& rules) {
   std::vector<std::string> errors;
   auto err = [&](const SourceRef& at, std::string msg) {
-    errors.push_back(fmt::format("{}: {}", at.str(), msg));
+    errors.push_back(fmt::format("{}: {}", at.located(), msg));
   };
   if (rules.segments.empty()) err({}, "no segments defined");
   if (!rules.segments.empty() && !rules.segments.back().when.empty()) {

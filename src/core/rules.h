@@ -19,7 +19,9 @@ namespace cuifu {
 struct SourceRef {
   std::string file;
   int line = 0;
-  std::string str() const;
+  int column = 0;
+  std::string str() const;      // file:line (for "why" lines)
+  std::string located() const;  // file:line:column (for errors)
 };
 
 // A span of local time of day, [start, end) in minutes since midnight.

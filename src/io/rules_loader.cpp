@@ -292,7 +292,7 @@ std::vector<std::string> check_rule_templates(const Rules& rules, const Template
       for (const auto c : {std::optional<Channel>(step.channel), step.fallback}) {
         if (c && !templates.find(*c, step.template_name, "")) {
           errors.push_back(fmt::format("{}: segment {} step uses {} template '{}', which templates/{}.yaml does not define",
-                                       step.source.str(), seg.name, to_string(*c), step.template_name, to_string(*c)));
+                                       step.source.located(), seg.name, to_string(*c), step.template_name, to_string(*c)));
         }
       }
     }

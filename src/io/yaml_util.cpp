@@ -26,7 +26,7 @@ std::string where(const std::string& file, const YAML::Node& node) {
 
 SourceRef source_of(const std::string& file, const YAML::Node& node) {
   const auto m = node.Mark();
-  return SourceRef{file, m.is_null() ? 0 : m.line + 1};
+  return SourceRef{file, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1};
 }
 
 void YamlReader::error(const YAML::Node& at, const std::string& message) {

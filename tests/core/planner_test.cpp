@@ -795,6 +795,22 @@ TEST(Planner, EveryPlannedSmsFitsOneSegmentWithSignatureAndOptOut) {
   EXPECT_GT(sms, 10);
 }
 
+TEST(Planner, TextsABuyerWithALongNameWithoutTheNameRatherThanDroppingTheSms) {
+  const LocalTime created = at("2026-11-23 10:00");
+  Order o = make_order("L1", "tb_xiaoming2019_long", created);
+  o.receiver_name = "Christopher Wang";  // first name of 11 characters
+  const Plan p = plan_all({o}, created);
+  const PlannedReminder* sms = nullptr;
+  for (const auto& r : p.reminders) {
+    if (r.channel == Channel::sms) sms = &r;
+  }
+  ASSERT_NE(sms, nullptr) << "the SMS step must not be dropped";
+  EXPECT_EQ(sms->message.find("Christopher"), std::string::npos) << sms->message;
+  EXPECT_LE(char_count(sms->message), kSmsSegmentChars);
+  EXPECT_TRUE(std::any_of(sms->why.begin(), sms->why.end(),
+                          [](const std::string& w) { return w.find("without the name") != std::string::npos; }));
+}
+
 // ---------------------------------------------------------------------------------------
 // Plan window, explanations, determinism
 
