@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "../core/test_rules.h"
+#include "run_cuifu.h"
 
 namespace cuifu {
 namespace {
@@ -12,40 +13,14 @@ namespace {
 using testing::ScratchDir;
 using testing::source_path;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string shell_quote(std::string_view s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
-  }
-  return q + "'";
-}
+using testing::RunResult;
+using testing::run_cuifu;
 
 RunResult run_check(const std::string& rules_dir, const std::string& templates_dir,
                     std::vector<std::string> extra = {}) {
-  static ScratchDir scratch("check-e2e-out");
-  static int n = 0;
-  const std::string out = scratch.str("out" + std::to_string(n));
-  const std::string err = scratch.str("err" + std::to_string(n++));
-  std::string cmd = shell_quote(CUIFU_BINARY) + " check --rules " + shell_quote(rules_dir) + " --templates " + shell_quote(templates_dir);
-  for (const auto& a : extra) cmd += " " + shell_quote(a);
-  cmd += " >" + shell_quote(out) + " 2>" + shell_quote(err) + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream o(out, std::ios::binary), e(err, std::ios::binary);
-  std::stringstream so, se;
-  so << o.rdbuf();
-  se << e.rdbuf();
-  r.out = so.str();
-  r.err = se.str();
-  return r;
+  std::vector<std::string> args = {"check", "--rules", rules_dir, "--templates", templates_dir};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_cuifu(args);
 }
 
 TEST(CheckE2e, ShippedRulesAndTemplatesPass) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "../core/test_rules.h"
+#include "run_cuifu.h"
 #include "core/text.h"
 
 namespace cuifu {
@@ -19,41 +20,8 @@ using nlohmann::json;
 using testing::ScratchDir;
 using testing::source_path;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string shell_quote(std::string_view s) {
-  std::string q = "'";
-  for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
-  }
-  return q + "'";
-}
-
-// Runs the cuifu binary with `args` (each shell-quoted), capturing stdout and stderr.
-RunResult run_cuifu(const std::vector<std::string>& args) {
-  static ScratchDir scratch("plan-e2e");
-  static int n = 0;
-  const std::string out = scratch.str("out" + std::to_string(n));
-  const std::string err = scratch.str("err" + std::to_string(n++));
-  std::string cmd = shell_quote(CUIFU_BINARY);
-  for (const auto& a : args) cmd += " " + shell_quote(a);
-  cmd += " >" + shell_quote(out) + " 2>" + shell_quote(err) + " </dev/null";
-  const int status = std::system(cmd.c_str());
-  RunResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream o(out, std::ios::binary), e(err, std::ios::binary);
-  std::stringstream so, se;
-  so << o.rdbuf();
-  se << e.rdbuf();
-  r.out = so.str();
-  r.err = se.str();
-  return r;
-}
+using testing::RunResult;
+using testing::run_cuifu;
 
 const std::string kFeed = source_path("tests/data/taobao_small_gb18030.csv");
 
