@@ -47,39 +47,61 @@ json plan_summary(const Plan& plan) {
           {"currency", "CNY"}};
 }
 
-json plan_to_json(const PlanReport& r) {
-  json reminders = json::array();
-  for (const auto& p : r.plan->reminders) {
-    json j = {{"send_at", r.zone->iso(p.send_at)},
-              {"buyer", p.buyer},
-              {"order_ids", p.order_ids},
-              {"segment", p.segment},
-              {"channel", to_string(p.channel)},
-              {"step", p.step},
-              {"template", p.template_name},
-              {"message", p.message},
-              {"contact", shown_contact(p, r.show_contacts)},
-              {"amount", format_money(p.amount)},
-              {"pay_by", r.zone->iso(p.pay_by)},
-              {"idempotency_key", p.idempotency_key()},
-              {"why", p.why}};
-    if (!p.subject.empty()) j["subject"] = p.subject;
-    reminders.push_back(std::move(j));
-  }
-  json skipped = json::array();
-  for (const auto& s : r.plan->skipped) skipped.push_back({{"order_id", s.order_id}, {"buyer", s.buyer}, {"reason", s.reason}});
-  json rejected = json::array();
-  if (r.rejected) {
-    for (const auto& row : *r.rejected) rejected.push_back({{"line", row.line}, {"error", row.error}});
-  }
-  return {{"now", r.zone->iso(r.now)},         {"from", r.zone->iso(r.from)},
-          {"to", r.zone->iso(r.to)},           {"time_zone", r.zone->name()},
-          {"feed", r.feed},                    {"orders_read", r.orders},
-          {"reminders", reminders},            {"skipped", skipped},
-          {"rejected_rows", rejected},         {"summary", plan_summary(*r.plan)}};
+namespace {
+
+nlohmann::ordered_json reminder_json(const PlanReport& r, const PlannedReminder& p) {
+  nlohmann::ordered_json j = {{"send_at", r.zone->iso(p.send_at)},
+            {"buyer", p.buyer},
+            {"order_ids", p.order_ids},
+            {"segment", p.segment},
+            {"channel", to_string(p.channel)},
+            {"step", p.step},
+            {"template", p.template_name},
+            {"message", p.message},
+            {"contact", shown_contact(p, r.show_contacts)},
+            {"amount", format_money(p.amount)},
+            {"pay_by", r.zone->iso(p.pay_by)},
+            {"idempotency_key", p.idempotency_key()},
+            {"why", p.why}};
+  if (!p.subject.empty()) j["subject"] = p.subject;
+  return j;
 }
 
-void write_plan_json(std::ostream& out, const PlanReport& r) { out << plan_to_json(r).dump(2) << "\n"; }
+// Writes `"key": [` then one compact element per line, so a plan of 100,000 reminders never
+// exists as one JSON document in memory.
+template <typename Range, typename ToJson>
+void write_array(std::ostream& out, std::string_view key, const Range& items, ToJson to_json, bool last = false) {
+  out << "  " << json(key).dump() << ": [";
+  bool first = true;
+  for (const auto& item : items) {
+    out << (first ? "\n    " : ",\n    ") << to_json(item).dump();
+    first = false;
+  }
+  out << (first ? "]" : "\n  ]") << (last ? "\n" : ",\n");
+}
+
+}  // namespace
+
+void write_plan_json(std::ostream& out, const PlanReport& r) {
+  static const std::vector<RejectedRow> kNoRows;
+  out << "{\n";
+  const auto field = [&](std::string_view key, const json& value) {
+    out << "  " << json(key).dump() << ": " << value.dump() << ",\n";
+  };
+  field("now", r.zone->iso(r.now));
+  field("from", r.zone->iso(r.from));
+  field("to", r.zone->iso(r.to));
+  field("time_zone", r.zone->name());
+  field("feed", r.feed);
+  field("orders_read", r.orders);
+  write_array(out, "reminders", r.plan->reminders, [&](const PlannedReminder& p) { return reminder_json(r, p); });
+  write_array(out, "skipped", r.plan->skipped, [](const SkippedOrder& s) {
+    return nlohmann::ordered_json{{"order_id", s.order_id}, {"buyer", s.buyer}, {"reason", s.reason}};
+  });
+  write_array(out, "rejected_rows", r.rejected ? *r.rejected : kNoRows,
+              [](const RejectedRow& row) { return nlohmann::ordered_json{{"line", row.line}, {"error", row.error}}; });
+  out << "  \"summary\": " << plan_summary(*r.plan).dump() << "\n}\n";
+}
 
 namespace {
 

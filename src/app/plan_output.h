@@ -29,7 +29,7 @@ struct PlanReport {
 // Counts and cost per channel, segment and hour of the day.
 nlohmann::json plan_summary(const Plan& plan);
 
-nlohmann::json plan_to_json(const PlanReport& r);
+// JSON streamed one reminder per line: valid JSON, stable keys, bounded memory.
 void write_plan_json(std::ostream& out, const PlanReport& r);
 void write_plan_csv(std::ostream& out, const PlanReport& r);
 void write_plan_table(std::ostream& out, const PlanReport& r);
