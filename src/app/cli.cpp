@@ -16,6 +16,8 @@ int run_cli(int argc, char** argv) {
   CommandAction action;
   add_plan_command(app, action);
   add_check_command(app, action);
+  add_run_command(app, action);
+  add_state_commands(app, action);
   add_backtest_command(app, action);
   try {
     app.parse(argc, argv);

@@ -13,6 +13,9 @@ using CommandAction = std::function<int()>;
 
 void add_plan_command(CLI::App& app, CommandAction& action);
 void add_check_command(CLI::App& app, CommandAction& action);
+void add_run_command(CLI::App& app, CommandAction& action);
+// outbox, calls, optout
+void add_state_commands(CLI::App& app, CommandAction& action);
 void add_backtest_command(CLI::App& app, CommandAction& action);
 
 // Exit codes shared by all commands.

@@ -19,6 +19,9 @@ class DaemonClock : public Clock {
   // How much daemon time passes in `d` of real time.
   virtual std::chrono::duration<double> to_daemon(std::chrono::duration<double> d) const = 0;
   virtual bool simulated() const = 0;
+  // Called when the loop starts: a simulated clock begins running here, so that setup
+  // time does not count as simulated time.
+  virtual void start() {}
 };
 
 class RealDaemonClock final : public DaemonClock {
@@ -49,6 +52,7 @@ class SimulatedClock final : public DaemonClock {
   }
   std::chrono::duration<double> to_daemon(std::chrono::duration<double> d) const override { return d * speed_; }
   bool simulated() const override { return true; }
+  void start() override { real_start_ = std::chrono::steady_clock::now(); }
 
  private:
   LocalTime start_;

@@ -55,18 +55,21 @@ FeedPoll FeedPoller::poll_file() {
     p.produced_at = from_ns(before->first);
     return p;
   }
-  // Changed: only trust it once it held still for the settle interval.
-  std::this_thread::sleep_for(settle_);
+  // Changed: only trust it once it held still for the settle interval (at once when it was
+  // last modified longer ago than that).
+  if (std::chrono::system_clock::now() - from_ns(before->first) < settle_) std::this_thread::sleep_for(settle_);
   const auto settled = stat_file(source_, &p.error);
   if (!settled) return p;
-  if (*settled != *before) {
+  // Size, not mtime: a writer still appending changes the size; an exporter that merely
+  // touches the file (or rewrites it atomically by rename) must not be read as unsettled.
+  if (settled->second != before->second) {
     p.kind = FeedPoll::Kind::settling;
     return p;
   }
   auto snapshot = std::make_shared<FeedSnapshot>(read_feed_file(source_, options_));
   const auto after = stat_file(source_, &p.error);
   if (!after) return p;
-  if (*after != *settled) {  // written to while we read it
+  if (after->second != settled->second) {  // written to while we read it
     p.kind = FeedPoll::Kind::settling;
     return p;
   }

@@ -1,5 +1,5 @@
-// Polls the order feed: a local file (re-read only when it changed, and only once its
-// size and mtime held still across a settle interval, so a half-written export is never
+// Polls the order feed: a local file (re-read only when its size or mtime changed, and
+// only once its size held still across a settle interval and while it was read, so a half-written export is never
 // trusted) or an HTTP(S) URL (conditional GET with ETag / If-Modified-Since). Blocking:
 // run it on a worker thread, never on the event loop. Not thread-safe (one poller per thread).
 #pragma once

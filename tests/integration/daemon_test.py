@@ -1,0 +1,402 @@
+#!/usr/bin/env python3
+"""Integration tests of `cuifu run`: the real binary on a simulated clock against a real
+HTTP sink and a real SMTP server, all on 127.0.0.1 with free ports.
+
+usage: daemon_test.py CUIFU_BINARY SOURCE_DIR [unittest args]
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+CUIFU = None
+SOURCE = None
+HERE = os.path.dirname(os.path.abspath(__file__))
+DAY = "2026-11-24"
+
+
+def sink_python():
+    """An interpreter with aiosmtpd (python3-aiosmtpd is a Debian package: /usr/bin/python3)."""
+    for exe in (sys.executable, "/usr/bin/python3"):
+        if os.path.exists(exe) and subprocess.run([exe, "-c", "import aiosmtpd"], capture_output=True).returncode == 0:
+            return exe
+    raise unittest.SkipTest("python3-aiosmtpd is not installed (tools/setup installs it)")
+
+
+SINK_PYTHON = None
+
+
+def order(oid, buyer, address, created, amount=99.0, status="unpaid", paid_at=None, phone="", email="", name="王磊",
+          item="记忆棉靠垫办公室腰靠"):
+    return {"order_id": oid, "buyer": buyer, "amount": amount, "status": status, "created_at": created,
+            "paid_at": paid_at, "closed_at": None, "note": "", "receiver_name": name, "address": address,
+            "phone": phone, "email": email, "item": item, "shop": "青禾家居旗舰店"}
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def read_jsonl(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+class DaemonTestCase(unittest.TestCase):
+    speed = 600
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="cuifu-it-")
+        self.procs = []
+        self.http_log = os.path.join(self.dir, "http.jsonl")
+        self.smtp_log = os.path.join(self.dir, "smtp.jsonl")
+        self.http_port = self.start_sink("http_sink.py", self.http_log, "http.port")
+        self.smtp_port = self.start_sink("smtp_sink.py", self.smtp_log, "smtp.port")
+        self.feed = os.path.join(self.dir, "orders.jsonl")
+        self.state = os.path.join(self.dir, "state.db")
+        self.rules = os.path.join(self.dir, "rules")
+        self.templates = os.path.join(self.dir, "templates")
+        shutil.copytree(os.path.join(SOURCE, "rules"), self.rules)
+        shutil.copytree(os.path.join(SOURCE, "templates"), self.templates)
+        self.daemon = None
+        self.stderr_path = os.path.join(self.dir, "daemon.log")
+
+    def tearDown(self):
+        if self.daemon and self.daemon.poll() is None:
+            self.daemon.kill()
+            self.daemon.wait()
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        if os.environ.get("CUIFU_KEEP_TEST_DIR"):
+            print("kept", self.dir, file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ------------------------------------------------------------------ helpers
+    def start_sink(self, script, log, port_name):
+        port_file = os.path.join(self.dir, port_name)
+        global SINK_PYTHON
+        SINK_PYTHON = SINK_PYTHON or sink_python()
+        p = subprocess.Popen([SINK_PYTHON, os.path.join(HERE, script), "--log", log, "--port-file", port_file],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(p)
+        wait_for(lambda: os.path.exists(port_file), 10, f"{script} to listen")
+        with open(port_file) as f:
+            return int(f.read())
+
+    def free_port(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def write_feed(self, orders):
+        tmp = self.feed + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            for o in orders:
+                f.write(json.dumps(o, ensure_ascii=False) + "\n")
+        os.replace(tmp, self.feed)
+        # Written just over the poller's settle interval ago (0.3 s real): read at once. Not
+        # more: at 600x, each real second ages the feed by 10 simulated minutes.
+        os.utime(self.feed, (time.time() - 0.4, time.time() - 0.4))
+
+    def touch_feed(self):
+        os.utime(self.feed, None)
+
+    def write_config(self, max_age="1d", catch_up="60m", extra_im=""):
+        self.status_port = self.free_port()
+        base = f"http://127.0.0.1:{self.http_port}"
+        self.config = os.path.join(self.dir, "cuifu.yaml")
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(f"""
+feed:
+  source: orders.jsonl
+  poll_interval: 1m
+  max_age: {max_age}
+rules: rules
+templates: templates
+state: state.db
+catch_up_limit: {catch_up}
+shutdown_deadline: 5s
+status:
+  listen: 127.0.0.1:{self.status_port}
+  optout_token_env: CUIFU_TEST_OPTOUT_TOKEN
+channels:
+  im:
+    webhook: {base}/im
+    rate_per_second: 50
+    burst: 20
+    backoff_initial: 1s
+    backoff_max: 2s
+{extra_im}
+  sms:
+    provider: generic_json
+    url: {base}/sms
+    fields: {{phone: mobile, message: content}}
+    rate_per_second: 50
+    burst: 20
+    backoff_initial: 1s
+    backoff_max: 2s
+  email:
+    smtp_url: smtp://127.0.0.1:{self.smtp_port}
+    from: 青禾家居 <service@shop.example>
+    timeout: 5s
+  phone:
+    robot: wecom
+    robot_webhook: {base}/robot
+""")
+
+    def env(self):
+        e = dict(os.environ)
+        e["CUIFU_TEST_OPTOUT_TOKEN"] = "s3cret"
+        return e
+
+    def start_daemon(self, simulate_from, speed=None):
+        with open(self.stderr_path, "a") as log:
+            self.daemon = subprocess.Popen(
+                [CUIFU, "run", "--config", self.config, "--simulate-from", simulate_from, "--speed",
+                 str(speed or self.speed), "--log-level", "debug"],
+                stdout=log, stderr=log, env=self.env(), cwd=self.dir)
+        self.started = time.time()
+        wait_for(lambda: self.status("/healthz", ok_only=False) is not None, 10, "the status endpoint")
+
+    def status(self, path, ok_only=True):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.status_port}{path}", timeout=2) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return None if ok_only else (e.code, e.read().decode())
+        except OSError:
+            return None
+
+    def stop_daemon(self, sig=signal.SIGTERM, timeout=15):
+        self.daemon.send_signal(sig)
+        return self.daemon.wait(timeout=timeout)
+
+    def log_text(self):
+        with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def http_requests(self, path=None):
+        return [r for r in read_jsonl(self.http_log) if path is None or r["path"] == path]
+
+    def cuifu(self, *args):
+        out = subprocess.run([CUIFU, *args], capture_output=True, text=True, env=self.env(), cwd=self.dir, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr + out.stdout)
+        return out.stdout
+
+    def outbox(self):
+        return json.loads(self.cuifu("outbox", "--db", self.state, "--format", "json"))
+
+    def delivered_keys(self):
+        """Keys the gateways accepted (a duplicate of an accepted key is dropped, as a gateway would)."""
+        keys = [r["key"] for r in self.http_requests() if r["status"] == 200 and not r["duplicate"]]
+        for m in read_jsonl(self.smtp_log):
+            for line in m["data"].splitlines():
+                if line.lower().startswith("x-idempotency-key:"):
+                    keys.append(line.split(":", 1)[1].strip())
+        return keys
+
+
+class DayRehearsal(DaemonTestCase):
+    """A morning of a shop day: every reminder the plan shows is sent, exactly once, on time."""
+    speed = 1200
+
+    def test_daemon_sends_exactly_what_plan_state_shows(self):
+        created = "2026-11-23 23:00:00"
+        office = "上海市 浦东新区 陆家嘴环路 1000号 金茂大厦 10楼"
+        self.write_feed([
+            order("A1", "alice", office, created, phone="13800000001", name="王丽"),
+            order("A2", "alice", office, "2026-11-23 23:10:00", phone="13800000001", name="王丽"),
+            order("C1", "carol", "Flat 3, 18 Nathan Road, Kowloon, Hong Kong", created, email="carol@example.com",
+                  name="Carol Chan"),
+            order("D1", "dave", "浙江省 杭州市 西湖区 文三路 100号 3栋 2单元 501", created, amount=1599.0,
+                  phone="13800000004", name="赵强"),
+            order("E1", "erin", office, created, phone="13800000005", name="李娜"),
+        ])
+        self.write_config()
+        # Existing state: erin opted out of SMS. plan and the daemon both read it.
+        self.cuifu("optout", "add", "--db", self.state, "--buyer", "erin", "--channel", "sms")
+        plan = json.loads(self.cuifu("plan", "--feed", self.feed, "--state", self.state, "--rules", self.rules,
+                                     "--templates", self.templates, "--now", f"{DAY} 07:50", "--date", DAY,
+                                     "--format", "json"))
+        expected = {r["idempotency_key"]: r for r in plan["reminders"]}
+        self.assertEqual(len(expected), 7)  # erin: no SMS (opted out), no IM twice in a row
+        self.assertTrue(all(r["send_at"] < f"{DAY}T13:40" for r in expected.values()),
+                        "the test's orders must all be due this morning")
+        channels = {r["channel"] for r in expected.values()}
+        self.assertEqual(channels, {"im", "sms", "email", "phone"})
+        self.assertFalse(any(r["buyer"] == "erin" and r["channel"] == "sms" for r in expected.values()))
+
+        # The SMS gateway fails twice (HTTP 500) at first: retried with the same key.
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}/_control",
+            data=b'{"fail_next": 2, "fail_status": 503, "fail_path": "/sms"}', method="POST"))
+        self.start_daemon(f"{DAY} 07:50")
+        # 07:50 -> 13:40 at 1200x is about 17.5 s; keep the feed fresh meanwhile.
+        deadline = self.started + (5 * 60 + 50) * 60 / self.speed
+        while time.time() < deadline:
+            time.sleep(0.5)
+            self.touch_feed()
+        code, body = self.status("/metrics")
+        self.assertIn('cuifu_reminders_total{channel="im",state="sent"}', body)
+        self.assertIn("cuifu_send_latency_seconds_count", body)
+        self.assertEqual(self.stop_daemon(), 0, self.log_text())
+
+        keys = self.delivered_keys()
+        self.assertEqual(sorted(keys), sorted(set(keys)), "a reminder arrived twice")
+        self.assertEqual(set(keys), set(expected), self.log_text())
+        for r in self.http_requests():
+            self.assertTrue(r["key"].startswith("cf-"), r)
+            self.assertEqual(r["headers"].get("X-Idempotency-Key"), r["key"])
+        # Each reminder went out at the minute the plan said, through the right channel.
+        rows = {r["idempotency_key"]: r for r in self.outbox()}
+        for key, p in expected.items():
+            self.assertEqual(rows[key]["state"], "sent", rows[key])
+            self.assertEqual(rows[key]["channel"], p["channel"])
+            self.assertEqual(rows[key]["send_at"].replace(" ", "T")[:16], p["send_at"][:16])
+        # The 503s were retried (same key) and then accepted once.
+        failed = [r for r in self.http_requests() if r["status"] == 503]
+        self.assertEqual(len(failed), 2)
+        self.assertIn(failed[0]["key"], keys)
+        # E-mail: UTF-8 subject encoded, the key in Message-ID; phone: a call task.
+        mails = read_jsonl(self.smtp_log)
+        self.assertEqual(len(mails), 1)
+        self.assertIn("Subject: =?UTF-8?B?", mails[0]["data"])
+        self.assertIn("Message-ID: <cf-", mails[0]["data"])
+        calls = json.loads(self.cuifu("calls", "--db", self.state, "--date", DAY, "--format", "json"))
+        self.assertEqual([c["buyer"] for c in calls], ["dave"])
+        # Logs never show a full phone number or e-mail address.
+        log = self.log_text()
+        for secret in ("13800000001", "13800000004", "carol@example.com"):
+            self.assertNotIn(secret, log)
+
+
+class PaidBeforeItsSlot(DaemonTestCase):
+    speed = 120  # 2 simulated minutes per second
+
+    def test_nothing_arrives_for_an_order_a_later_snapshot_shows_paid(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        frank = order("F1", "frank", home, "2026-11-23 22:00:00", phone="13800000006")
+        erin = order("E1", "erin", home, f"{DAY} 07:40:00", phone="13800000005")
+        self.write_feed([frank, erin])
+        self.write_config()
+        self.start_daemon(f"{DAY} 07:58")  # frank's im is due 08:00, erin's 08:10
+        wait_for(lambda: self.http_requests("/im"), 5, "frank's reminder")
+        erin_paid = dict(erin, status="paid", paid_at=f"{DAY} 08:02:00")
+        self.write_feed([frank, erin_paid])
+        # Run past erin's slot (08:10 is ~6 s after the start).
+        while time.time() < self.started + 9:
+            time.sleep(0.2)
+        self.assertEqual(self.stop_daemon(), 0)
+        buyers = [json.loads(r["body"])["buyer"] for r in self.http_requests()]
+        self.assertEqual(buyers, ["frank"])
+        erin_rows = [r for r in self.outbox() if r["buyer"] == "erin"]
+        self.assertTrue(erin_rows)
+        self.assertTrue(all(r["state"] == "cancelled" for r in erin_rows), erin_rows)
+        self.assertIn("paid", erin_rows[0]["last_error"])
+
+
+class StaleFeed(DaemonTestCase):
+    speed = 600  # 10 simulated minutes per second
+
+    def test_sending_pauses_on_a_stale_feed_and_resumes_on_a_fresh_one(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("G1", "gina", home, "2026-11-23 22:00:00"),
+                         order("H1", "hank", home, f"{DAY} 07:50:00")])  # im due 08:00 and 08:20
+        self.write_config(max_age="10m")
+        self.start_daemon(f"{DAY} 07:58")
+        wait_for(lambda: self.http_requests("/im"), 3, "gina's reminder")
+        # No new export: after 10 simulated minutes (1 s) the feed is stale.
+        code, body = wait_for(lambda: (lambda s: s if s and s[0] == 503 else None)(self.status("/healthz", False)),
+                              4, "healthz to report the pause")
+        self.assertEqual(json.loads(body)["status"], "paused")
+        self.assertIn("cuifu_sending_paused 1", self.status("/metrics")[1])
+        # hank's slot (08:20, ~2.2 s) passes while paused: nothing is sent.
+        while time.time() < self.started + 3.5:
+            time.sleep(0.1)
+        self.assertEqual(len(self.http_requests("/im")), 1)
+        self.touch_feed()  # a fresh export: sending resumes, hank is caught up (13 min late < 60)
+        wait_for(lambda: len(self.http_requests("/im")) == 2, 4, "hank's reminder after the resume")
+        self.assertEqual(self.status("/healthz")[0], 200)
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertIn("sending PAUSED", self.log_text())
+        self.assertIn("sending resumed", self.log_text())
+
+
+class Reload(DaemonTestCase):
+    speed = 600
+
+    def test_sighup_with_a_broken_rules_file_keeps_the_old_rules(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("G1", "gina", home, "2026-11-23 22:00:00"),
+                         order("H1", "hank", home, f"{DAY} 07:50:00")])  # im due 08:00 and 08:20
+        self.write_config()
+        self.start_daemon(f"{DAY} 07:58")
+        wait_for(lambda: self.http_requests("/im"), 3, "gina's reminder")
+        with open(os.path.join(self.rules, "segments.yaml"), "a", encoding="utf-8") as f:
+            f.write("\n  - name: broken\n    steps: [{after: soon, channel: pigeon}]\n")
+        self.daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload failed" in self.log_text(), 3, "the reload to be refused")
+        self.assertIn("segments.yaml:", self.log_text())
+        # Still running on the old rules: hank's reminder goes out at 08:20.
+        while time.time() < self.started + 1:
+            self.touch_feed()
+            time.sleep(0.2)
+        wait_for(lambda: len(self.http_requests("/im")) == 2, 4, "hank's reminder under the old rules")
+        self.assertIsNone(self.daemon.poll())
+        self.assertEqual(self.stop_daemon(), 0)
+
+
+class CrashRecovery(DaemonTestCase):
+    speed = 300
+
+    def test_kill_9_while_sending_then_restart_gives_no_duplicate_and_no_loss(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("G1", "gina", home, "2026-11-23 22:00:00"),
+                         order("K1", "kim", home, "2026-11-23 22:05:00")])
+        self.write_config(extra_im="    timeout: 30s")
+        # The IM gateway holds the first request: the daemon is killed while it is 'sending'.
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}/_control", data=b'{"stall_next": 1, "stall_seconds": 20}',
+            method="POST"))
+        self.start_daemon(f"{DAY} 07:58")
+        wait_for(lambda: self.http_requests("/im"), 5, "the first request")
+        time.sleep(0.3)
+        self.daemon.kill()
+        self.daemon.wait()
+        sending = [r for r in self.outbox() if r["state"] == "sending"]
+        self.assertTrue(sending, self.outbox())
+        self.start_daemon(f"{DAY} 08:01")
+        wait_for(lambda: all(r["state"] == "sent" for r in self.outbox()) and len(self.outbox()) >= 2, 8,
+                 "every reminder to be sent after the restart")
+        self.assertEqual(self.stop_daemon(), 0)
+        keys = self.delivered_keys()
+        self.assertEqual(sorted(keys), sorted(set(keys)), "a reminder was accepted twice")
+        self.assertEqual(set(keys), {r["idempotency_key"] for r in self.outbox()})
+        # The resend of the possibly-sent reminder carried the same key (the gateway dropped it).
+        resent = [r for r in self.http_requests("/im") if r["duplicate"]]
+        for r in resent:
+            self.assertIn(r["key"], {s["idempotency_key"] for s in sending})
+        self.assertIn("will be sent again with the same idempotency key", self.log_text())
+
+
+if __name__ == "__main__":
+    CUIFU = os.path.abspath(sys.argv[1])
+    SOURCE = os.path.abspath(sys.argv[2])
+    unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2)
