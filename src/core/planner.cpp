@@ -140,6 +140,8 @@ class BuyerPlanner {
   void skip_all(const std::vector<const Order*>& orders, const std::string& reason) {
     for (const Order* o : orders) out_.skipped.push_back({o->id, buyer_, reason});
   }
+  // When an order closes: the feed's close time, or auto-close after its creation.
+  LocalTime closes_at(const Order& o) const { return o.closed_at ? *o.closed_at : o.created_at + rules_.auto_close; }
   int contacts_on_day(LocalTime day) const {
     int n = 0;
     for (const auto& c : contacts_) n += start_of_day(c.at) == day;
@@ -226,7 +228,7 @@ void BuyerPlanner::run() {
       if (!o->paid_at) ++closed_unpaid;  // closed after payment is a refund, not 拍下不买
       continue;
     }
-    const LocalTime closes = o->closed_at ? *o->closed_at : o->created_at + rules_.auto_close;
+    const LocalTime closes = closes_at(*o);
     if (closes <= now) {
       out_.skipped.push_back(
           {o->id, buyer_,
@@ -248,6 +250,27 @@ void BuyerPlanner::run() {
     skip_all(open, fmt::format("holdout: buyer is in the {}% never reminded, to measure lift",
                                rules_.holdout_percent));
     return;
+  }
+
+  // An order reminded max_per_order times gets no more; the buyer's other unpaid orders are
+  // still reminded, combined among themselves.
+  std::vector<const Order*> remindable;
+  for (const Order* o : open) {
+    const auto n = std::count_if(contacts_.begin(), contacts_.end(), [&](const ContactRecord& c) {
+      return std::find(c.order_ids.begin(), c.order_ids.end(), o->id) != c.order_ids.end();
+    });
+    if (n >= rules_.caps.max_per_order) {
+      out_.skipped.push_back({o->id, buyer_, fmt::format("reminded {} times already (cap {} per order)", n,
+                                                         rules_.caps.max_per_order)});
+    } else {
+      remindable.push_back(o);
+    }
+  }
+  if (remindable.empty()) return;
+  if (remindable.size() != open.size()) {
+    open = std::move(remindable);
+    close_at = LocalTime::max();
+    for (const Order* o : open) close_at = std::min(close_at, closes_at(*o));
   }
 
   // 2. Who the buyer is and why they have not paid.

@@ -811,6 +811,26 @@ TEST(Planner, TextsABuyerWithALongNameWithoutTheNameRatherThanDroppingTheSms) {
                           [](const std::string& w) { return w.find("without the name") != std::string::npos; }));
 }
 
+TEST(Planner, StillRemindsANewOrderOfABuyerWhoseOldOrderReachedItsCap) {
+  const LocalTime old_created = at("2026-11-21 10:00");
+  const Order old_order = make_order("OLD", "tb_repeat", old_created);
+  ContactHistory history;
+  for (int i = 0; i < 3; ++i) {
+    history.add({"tb_repeat", i % 2 ? Channel::sms : Channel::im, old_created + hours{1 + 8 * i}, {"OLD"}, i + 1});
+  }
+  const LocalTime now = at("2026-11-23 10:00");
+  const Order new_order = make_order("NEW", "tb_repeat", now);
+  const Plan p = plan_between({old_order, new_order}, now, now, now + days{3}, history, default_rules(),
+                              default_templates());
+  ASSERT_FALSE(p.reminders.empty());
+  for (const auto& r : p.reminders) {
+    EXPECT_EQ(r.order_ids, std::vector<std::string>{"NEW"}) << "the capped order must not be reminded again";
+  }
+  const auto capped = std::find_if(p.skipped.begin(), p.skipped.end(), [](const SkippedOrder& s) { return s.order_id == "OLD"; });
+  ASSERT_NE(capped, p.skipped.end());
+  EXPECT_NE(capped->reason.find("cap 3 per order"), std::string::npos) << capped->reason;
+}
+
 // ---------------------------------------------------------------------------------------
 // Plan window, explanations, determinism
 
