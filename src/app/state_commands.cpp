@@ -102,7 +102,7 @@ int run_outbox(const OutboxOptions& o) {
     std::cout << pad_display(format_local_hm(r.send_at), 17) << "  " << pad_display(to_string(r.state), 9) << "  "
               << pad_display(to_string(r.channel), 7) << "  " << pad_display(r.buyer, 16) << "  "
               << pad_display(contact_text(r.channel, r.contact, o.show_contacts), 16) << "  "
-              << pad_display(std::to_string(r.step), 4) << "  " << truncate_chars(note, 60) << "\n";
+              << pad_display(std::to_string(r.step), 4) << "  " << trim(pad_display(note, 60)) << "\n";
   }
   std::cout << fmt::format("{} reminder{}\n", rows.size(), rows.size() == 1 ? "" : "s");
   return kExitOk;
