@@ -9,30 +9,7 @@
 
 namespace cuifu {
 
-std::optional<SecondsD> parse_seconds(std::string_view text) {
-  const std::string t = trim(text);
-  if (t.empty()) return std::nullopt;
-  long long total = 0;
-  long long num = -1;
-  for (char c : t) {
-    if (c >= '0' && c <= '9') {
-      num = (num < 0 ? 0 : num) * 10 + (c - '0');
-      if (num > 100000000) return std::nullopt;
-      continue;
-    }
-    if (num < 0) return std::nullopt;
-    switch (c) {
-      case 's': total += num; break;
-      case 'm': total += num * 60; break;
-      case 'h': total += num * 3600; break;
-      case 'd': total += num * 86400; break;
-      default: return std::nullopt;
-    }
-    num = -1;
-  }
-  if (num >= 0) return std::nullopt;  // a bare number: seconds or minutes? say which
-  return SecondsD{total};
-}
+std::optional<SecondsD> parse_seconds(std::string_view text) { return parse_duration_seconds(text, false); }
 
 std::string secret(const std::string& env_name) {
   if (env_name.empty()) return {};

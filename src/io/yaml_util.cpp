@@ -110,32 +110,41 @@ std::vector<std::string> YamlReader::str_list(const YAML::Node& n, const std::st
   return out;
 }
 
-std::optional<Minutes> parse_duration(std::string_view text) {
+std::optional<Seconds> parse_duration_seconds(std::string_view text, bool bare_number_is_minutes) {
   const std::string t = trim(text);
   if (t.empty()) return std::nullopt;
-  long total = 0;
-  long num = -1;
+  long long total = 0;
+  long long num = -1;
   bool any_unit = false;
   for (char c : t) {
     if (c >= '0' && c <= '9') {
       num = (num < 0 ? 0 : num) * 10 + (c - '0');
+      if (num > 100000000) return std::nullopt;
       continue;
     }
     if (num < 0) return std::nullopt;
     switch (c) {
-      case 'm': total += num; break;
-      case 'h': total += num * 60; break;
-      case 'd': total += num * 1440; break;
+      case 's': total += num; break;
+      case 'm': total += num * 60; break;
+      case 'h': total += num * 3600; break;
+      case 'd': total += num * 86400; break;
       default: return std::nullopt;
     }
     num = -1;
     any_unit = true;
   }
   if (num >= 0) {
-    if (any_unit) return std::nullopt;  // "1h30" is ambiguous
-    total = num;
+    // A bare number: minutes where the rules say so; "1h30" is ambiguous either way.
+    if (any_unit || !bare_number_is_minutes) return std::nullopt;
+    total = num * 60;
   }
-  return Minutes{total};
+  return Seconds{total};
+}
+
+std::optional<Minutes> parse_duration(std::string_view text) {
+  const auto s = parse_duration_seconds(text, true);
+  if (!s || s->count() % 60 != 0) return std::nullopt;  // the rules count in whole minutes
+  return std::chrono::duration_cast<Minutes>(*s);
 }
 
 std::optional<Minutes> YamlReader::duration(const YAML::Node& n, const std::string& key) {

@@ -59,7 +59,11 @@ class YamlReader {
   std::vector<std::string> errors_;
 };
 
-// Parses "30m", "4h", "1h30m", "2d", "90" (minutes).
+// Parses "30s", "30m", "4h", "1h30m", "2d". A bare number is minutes when
+// `bare_number_is_minutes`, else an error (the config insists on a unit).
+std::optional<Seconds> parse_duration_seconds(std::string_view text, bool bare_number_is_minutes);
+
+// Rules durations: "30m", "4h", "1h30m", "2d", "90" (minutes); whole minutes only.
 std::optional<Minutes> parse_duration(std::string_view text);
 
 }  // namespace cuifu
