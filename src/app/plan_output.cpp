@@ -173,16 +173,21 @@ void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   const int width = std::clamp(r.width, 80, 160);
   const std::string rule(static_cast<std::size_t>(width), '-');
   out << fmt::format("Reminder plan {} .. {} ({})\n", format_local_hm(r.from), format_local_hm(r.to), r.zone->name());
-  out << fmt::format("now {} · feed {}: {} orders read, {} rows rejected\n\n", format_local_hm(r.now), r.feed, r.orders,
-                     r.rejected ? r.rejected->size() : 0);
+  const std::size_t rejected = r.rejected ? r.rejected->size() : 0;
+  out << fmt::format("now {} · feed {}: {} orders read, {} row{} rejected\n\n", format_local_hm(r.now), r.feed,
+                     r.orders, rejected, rejected == 1 ? "" : "s");
 
-  // Columns: time 11, buyer 16, segment 17, channel 6, step 5, orders 7, amount 10, contact rest.
-  const int contact_w = std::max(8, width - (11 + 16 + 17 + 6 + 5 + 7 + 10) - 7);
+  // Columns: time, buyer, segment, channel, step, orders, amount, contact (the rest). A narrow
+  // terminal (80 columns) gets tighter ones, so the masked phone number still fits.
+  const bool narrow = width < 100;
+  const int w_buyer = narrow ? 14 : 16, w_seg = narrow ? 13 : 17, w_ch = narrow ? 5 : 6, w_step = narrow ? 4 : 5,
+            w_orders = narrow ? 6 : 7, w_amount = narrow ? 9 : 10;
+  const int contact_w = std::max(8, width - (11 + w_buyer + w_seg + w_ch + w_step + w_orders + w_amount) - 7);
   auto row = [&](std::string_view a, std::string_view b, std::string_view c, std::string_view d, std::string_view e,
                  std::string_view f, std::string_view g, std::string_view h) {
-    out << pad_display(a, 11) << ' ' << pad_display(b, 16) << ' ' << pad_display(c, 17) << ' ' << pad_display(d, 6)
-        << ' ' << pad_display(e, 5) << ' ' << pad_display(f, 7, true) << ' ' << pad_display(g, 10, true) << ' '
-        << pad_display(h, contact_w) << "\n";
+    out << pad_display(a, 11) << ' ' << pad_display(b, w_buyer) << ' ' << pad_display(c, w_seg) << ' '
+        << pad_display(d, w_ch) << ' ' << pad_display(e, w_step) << ' ' << pad_display(f, w_orders, true) << ' '
+        << pad_display(g, w_amount, true) << ' ' << pad_display(h, contact_w) << "\n";
   };
   row("SEND AT", "BUYER", "SEGMENT", "CH", "STEP", "ORDERS", "AMOUNT", "CONTACT");
   out << rule << "\n";
