@@ -14,6 +14,7 @@
 
 #include "app/daemon_clock.h"
 #include "app/optout.h"
+#include "app/send_gate.h"
 #include "app/status_server.h"
 #include "core/planner.h"
 #include "core/text.h"
@@ -115,7 +116,14 @@ struct Daemon::Impl {
   void arm_send_timer();
   std::string presend_problem(const OutboxRow& row, const std::set<std::pair<std::string, Channel>>& opted_out) const;
   void deliver(const OutboxRow& row);
-  void on_delivered(const OutboxRow& row, const DeliveryReport& r);
+  // Called from channel worker threads right before every attempt; reads only `gate`.
+  std::string gate_check(const OutboxRow& row) const;
+  // Copies what gate_check needs into `gate` (loop thread).
+  void publish_gate();
+  // from_worker: a report posted back by a channel worker (the loop may see many in a
+  // burst: their re-plans are coalesced into one).
+  void on_delivered(const OutboxRow& row, const DeliveryReport& r, bool from_worker);
+  void request_reconcile(const char* why);
   void reload();
   void begin_shutdown(int signal);
   void finish_shutdown();
@@ -151,6 +159,20 @@ struct Daemon::Impl {
   bool paused = true;
   std::string paused_reason = "no feed snapshot yet";
 
+  // What the channel workers see (under gate_mu) to refuse a send right before an attempt
+  // that waited in a queue, for a rate limit or for a retry: a copy, published by the loop.
+  struct GateView {
+    bool paused = true;
+    std::string paused_reason;
+    std::optional<std::chrono::system_clock::time_point> produced_at;
+    SecondsD max_feed_age{0};
+    std::map<std::string, OrderStatus> orders;
+    std::set<std::pair<std::string, Channel>> opted_out;
+    std::shared_ptr<const RuleSet> rules;
+  };
+  mutable std::mutex gate_mu;
+  GateView gate;  // declared before the workers: they may read it until joined
+
   // delivery
   std::map<Channel, std::unique_ptr<ChannelWorker>> workers;
   std::vector<std::unique_ptr<ChannelWorker>> retired;  // replaced on reload, stopped
@@ -158,6 +180,7 @@ struct Daemon::Impl {
   LatencyHistogram latency;
   bool stopping = false;
   bool dispatch_posted = false;
+  bool reconcile_posted = false;
   int exit_code = 0;
 
   std::unique_ptr<BackgroundRunner> runner;  // destroyed first (declared last)
@@ -280,6 +303,12 @@ void Daemon::Impl::on_poll(FeedPoll p) {
       snapshot = p.snapshot;
       orders_by_id.clear();
       for (const auto& o : snapshot->orders) orders_by_id[o.id] = &o;
+      {
+        std::map<std::string, OrderStatus> statuses;
+        for (const auto& o : snapshot->orders) statuses[o.id] = o.status;
+        std::lock_guard lock(gate_mu);
+        gate.orders = std::move(statuses);
+      }
       for (const auto& r : snapshot->rejected) spdlog::warn("{}:{}: rejected: {}", snapshot->source, r.line, r.error);
       try {
         store->record_orders_seen(snapshot->orders, clock->now());
@@ -333,6 +362,38 @@ void Daemon::Impl::update_paused(const char* context) {
   if (!now_paused && paused) spdlog::info("sending resumed ({}): feed is fresh", context);
   paused = now_paused;
   paused_reason = reason;
+  publish_gate();
+}
+
+void Daemon::Impl::publish_gate() {
+  std::lock_guard lock(gate_mu);
+  gate.paused = paused;
+  gate.paused_reason = paused_reason;
+  gate.produced_at = produced_at;
+  gate.max_feed_age = config.max_feed_age;
+  gate.rules = rules;
+}
+
+std::string Daemon::Impl::gate_check(const OutboxRow& row) const {
+  std::lock_guard lock(gate_mu);
+  if (gate.paused) return "sending paused: " + gate.paused_reason;
+  if (!gate.produced_at) return "sending paused: no feed snapshot";
+  const std::chrono::duration<double> real = std::chrono::system_clock::now() - *gate.produced_at;
+  const auto age = clock->to_daemon(std::max(real, std::chrono::duration<double>(0)));
+  if (age > gate.max_feed_age) {
+    return fmt::format("sending paused: feed is {} old (max {})", minutes_text(age), minutes_text(gate.max_feed_age));
+  }
+  for (const auto& id : row.order_ids) {
+    const auto it = gate.orders.find(id);
+    if (it == gate.orders.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
+    if (it->second == OrderStatus::paid) return fmt::format("order {} paid", id);
+    if (it->second == OrderStatus::closed) return fmt::format("order {} closed", id);
+  }
+  if (gate.opted_out.count({row.buyer, row.channel})) {
+    return fmt::format("buyer opted out of {}", to_string(row.channel));
+  }
+  if (gate.rules) return send_time_problem(gate.rules->rules, row, clock->now());
+  return {};
 }
 
 // ---------------------------------------------------------------- planning
@@ -411,7 +472,8 @@ std::string Daemon::Impl::presend_problem(const OutboxRow& row,
   }
   if (opted_out.count({row.buyer, row.channel})) return fmt::format("buyer opted out of {}", to_string(row.channel));
   if (!config.channels.count(row.channel)) return fmt::format("channel {} is not configured", to_string(row.channel));
-  return {};
+  // Late (catch-up, a pause, a slow queue) is only allowed while it is still an allowed time.
+  return send_time_problem(rules->rules, row, clock->now());
 }
 
 void Daemon::Impl::dispatch_due() {
@@ -423,6 +485,10 @@ void Daemon::Impl::dispatch_due() {
   try {
     std::set<std::pair<std::string, Channel>> opted_out;
     for (const auto& o : store->opt_outs()) opted_out.insert({o.buyer, o.channel});
+    {
+      std::lock_guard lock(gate_mu);
+      gate.opted_out = opted_out;
+    }
     for (const auto& row : store->due(now)) {
       if (in_flight.count(row.id)) continue;
       const auto late = std::chrono::duration<double>(now - row.send_at);
@@ -482,18 +548,30 @@ void Daemon::Impl::deliver(const OutboxRow& row) {
     DeliveryReport r;
     r.id = row.id;
     r.delivered = true;
-    on_delivered(row, r);
+    on_delivered(row, r, false);
     return;
   }
   in_flight.insert(row.id);
   spdlog::info("sending {} step {} to {} ({}) [{}]", to_string(row.channel), row.step, row.buyer,
                shown_contact(row.channel, row.contact), row.idempotency_key);
-  it->second->submit(row, [this, row](DeliveryReport r) {
-    asio::post(io, [this, row, r = std::move(r)] { on_delivered(row, r); });
+  it->second->submit(
+      row,
+      [this, row](DeliveryReport r) {
+        asio::post(io, [this, row, r = std::move(r)] { on_delivered(row, r, true); });
+      },
+      [this](const OutboxRow& r) { return gate_check(r); });
+}
+
+void Daemon::Impl::request_reconcile(const char* why) {
+  if (reconcile_posted) return;
+  reconcile_posted = true;
+  asio::post(io, [this, why] {
+    reconcile_posted = false;
+    reconcile(why);
   });
 }
 
-void Daemon::Impl::on_delivered(const OutboxRow& row, const DeliveryReport& r) {
+void Daemon::Impl::on_delivered(const OutboxRow& row, const DeliveryReport& r, bool from_worker) {
   in_flight.erase(row.id);
   const LocalTime now = clock->now();
   try {
@@ -506,6 +584,10 @@ void Daemon::Impl::on_delivered(const OutboxRow& row, const DeliveryReport& r) {
       spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
                    shown_contact(row.channel, row.contact), row.idempotency_key,
                    r.attempts > 1 ? fmt::format(" after {} attempts", r.attempts) : "");
+    } else if (r.cancelled) {
+      store->cancel(row.id, now, r.error);
+      spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
+                   row.idempotency_key, r.error);
     } else if (r.interrupted) {
       store->mark_planned(row.id, now, "interrupted by shutdown: " + r.error);
       spdlog::info("reminder {} not finished before shutdown; it stays planned", row.idempotency_key);
@@ -521,7 +603,15 @@ void Daemon::Impl::on_delivered(const OutboxRow& row, const DeliveryReport& r) {
     if (in_flight.empty()) finish_shutdown();
     return;
   }
-  if (r.delivered) reconcile("after a send");  // the next step may now be plannable
+  // The next step may now be plannable; a cancelled one re-planned into its next allowed
+  // window. A full re-plan per report would stall the loop in a burst of sends: coalesce.
+  if (r.delivered || r.cancelled) {
+    if (from_worker) {
+      request_reconcile(r.delivered ? "after a send" : "after a cancellation");
+    } else {
+      reconcile("after a send");
+    }
+  }
   arm_send_timer();
 }
 
@@ -575,6 +665,7 @@ void Daemon::Impl::reload() {
     next.time_zone = config.time_zone;
     config = std::move(next);
     rules = std::move(next_rules);
+    publish_gate();
     build_workers();
     spdlog::info("SIGHUP: reloaded: {} segments, {} templates", rules->rules.segments.size(),
                  rules->templates.all().size());
@@ -700,7 +791,11 @@ StatusReply Daemon::Impl::optout(const StatusRequest& r) {
     return {404, "application/json", json{{"opted_out", false}, {"reason", "no buyer known with this phone"}}.dump() + "\n"};
   }
   // A reply to an SMS opts out of SMS and of calls to that number.
-  for (Channel c : {Channel::sms, Channel::phone}) store->add_opt_out({*buyer, c, clock->now(), "sms-reply"});
+  for (Channel c : {Channel::sms, Channel::phone}) {
+    store->add_opt_out({*buyer, c, clock->now(), "sms-reply"});
+    std::lock_guard lock(gate_mu);
+    gate.opted_out.insert({*buyer, c});
+  }
   spdlog::info("opt-out: buyer {} ({}) replied '{}': no more sms or phone", *buyer, mask_phone(phone), text);
   return {200, "application/json", json{{"opted_out", true}, {"buyer", *buyer}, {"channels", {"sms", "phone"}}}.dump() + "\n"};
 }

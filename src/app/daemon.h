@@ -3,7 +3,9 @@
 // A Daemon owns its event loop (io_context), the signal_set and the timers; feed polls and
 // channel sends run on worker threads and post their results back, so the loop never
 // blocks on the network. The store, the rule set and the snapshot are touched only on the
-// loop thread. Everything that can be wrong with the setup (config, secrets, rules,
+// loop thread; the channel workers read only a mutex-guarded copy of what they need to refuse
+// a queued or retried send right before an attempt (paid meanwhile, stale feed, quiet hours,
+// opt-out). Everything that can be wrong with the setup (config, secrets, rules,
 // templates, database, listen address) fails in the constructor, before the loop starts,
 // so errors reach the terminal.
 //

@@ -54,7 +54,8 @@ struct PlannedReminder {
   LocalTime pay_by{};                  // when the first of its orders auto-closes
   std::vector<std::string> why;
 
-  // Stable across re-plans of the same decision: buyer, orders, step, channel, slot.
+  // Stable across re-plans of the same decision: the buyer, the oldest order and the step (the slot
+  // and the set of combined orders may move when re-planned; the key must not).
   std::string idempotency_key() const;
 };
 

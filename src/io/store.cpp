@@ -157,7 +157,8 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     impl_ = std::make_unique<Impl>(path);
     auto& db = impl_->db;
     db.exec("PRAGMA journal_mode=WAL");
-    db.exec("PRAGMA synchronous=NORMAL");
+    // FULL: a "sent" mark must survive a power cut, or a restart would send the reminder again.
+    db.exec("PRAGMA synchronous=FULL");
     db.exec("PRAGMA foreign_keys=ON");
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version > kSchemaVersion) {
@@ -240,7 +241,9 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     const std::int64_t t = epoch(zone_, now);
     nlohmann::json why = r.why;
     SQLite::Transaction tx(db);
-    SQLite::Statement find(db, "SELECT id, state, send_at, message, order_ids FROM outbox WHERE idempotency_key = ?");
+    SQLite::Statement find(db,
+                           "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
+                           "segment, template, step, buyer FROM outbox WHERE idempotency_key = ?");
     find.bind(1, key);
     UpsertResult result;
     if (!find.executeStep()) {
@@ -269,8 +272,15 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
       const std::int64_t id = find.getColumn(0).getInt64();
       const auto state = parse_outbox_state(find.getColumn(1).getString());
       const std::int64_t old_send_at = find.getColumn(2).getInt64();
+      // Everything that is sent counts: a new phone number or a fallback channel with the
+      // same text must reach the row.
       const bool same = old_send_at == send_at && find.getColumn(3).getString() == r.message &&
-                        find.getColumn(4).getString() == ids_json(r.order_ids);
+                        find.getColumn(4).getString() == ids_json(r.order_ids) &&
+                        find.getColumn(5).getString() == to_string(r.channel) &&
+                        find.getColumn(6).getString() == r.contact && find.getColumn(7).getString() == r.subject &&
+                        find.getColumn(8).getString() == r.receiver_name && find.getColumn(9).getString() == r.segment &&
+                        find.getColumn(10).getString() == r.template_name && find.getColumn(11).getInt() == r.step &&
+                        find.getColumn(12).getString() == r.buyer;
       if (state == OutboxState::planned || state == OutboxState::cancelled) {
         // A planned row that is already due keeps its slot: re-planning at a later `now`
         // would otherwise push a due reminder forward minute by minute.

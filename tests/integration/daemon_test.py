@@ -119,7 +119,7 @@ class DaemonTestCase(unittest.TestCase):
     def touch_feed(self):
         os.utime(self.feed, None)
 
-    def write_config(self, max_age="1d", catch_up="60m", extra_im=""):
+    def write_config(self, max_age="1d", catch_up="60m", extra_im="", im_backoff=("1s", "2s")):
         self.status_port = self.free_port()
         base = f"http://127.0.0.1:{self.http_port}"
         self.config = os.path.join(self.dir, "cuifu.yaml")
@@ -142,8 +142,8 @@ channels:
     webhook: {base}/im
     rate_per_second: 50
     burst: 20
-    backoff_initial: 1s
-    backoff_max: 2s
+    backoff_initial: {im_backoff[0]}
+    backoff_max: {im_backoff[1]}
 {extra_im}
   sms:
     provider: generic_json
@@ -395,6 +395,56 @@ class CrashRecovery(DaemonTestCase):
         for r in resent:
             self.assertIn(r["key"], {s["idempotency_key"] for s in sending})
         self.assertIn("will be sent again with the same idempotency key", self.log_text())
+
+
+class QuietHoursAfterAPause(DaemonTestCase):
+    speed = 600  # 10 simulated minutes per second
+
+    def test_a_reminder_caught_up_after_a_pause_is_not_sent_in_quiet_hours(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("Q1", "quinn", home, f"{DAY} 21:20:00")])  # im due 21:50
+        self.write_config(max_age="10m")
+        self.start_daemon(f"{DAY} 21:40")
+        wait_for(lambda: [r for r in self.outbox() if r["state"] == "planned"], 3, "quinn's reminder to be planned")
+        # No new export: the feed goes stale before 21:50; the slot passes while paused.
+        wait_for(lambda: (lambda s: s if s and s[0] == 503 else None)(self.status("/healthz", False)),
+                 3, "healthz to report the pause")
+        while time.time() < self.started + 3.0:  # 22:10: quiet hours began at 22:00
+            time.sleep(0.1)
+        self.assertEqual(self.http_requests("/im"), [])
+        self.touch_feed()  # fresh again at ~22:10, 20 min after the slot (< the 60 min catch-up limit)
+        wait_for(lambda: (self.status("/healthz") or (0,))[0] == 200, 3, "sending to resume")
+        time.sleep(0.5)
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertEqual(self.http_requests("/im"), [], "sent inside quiet hours")
+        rows = [r for r in self.outbox() if r["buyer"] == "quinn"]
+        self.assertEqual(len(rows), 1, rows)
+        self.assertEqual(rows[0]["state"], "planned", rows)
+        self.assertTrue(rows[0]["send_at"].startswith("2026-11-25 08:00"), rows)
+        self.assertIn("quiet hours", self.log_text())
+
+
+class PaidWhileWaitingForARetry(DaemonTestCase):
+    speed = 120  # 2 simulated minutes per second
+
+    def test_a_retry_is_not_sent_for_an_order_paid_meanwhile(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        rita = order("R1", "rita", home, f"{DAY} 07:30:00")  # im due 08:00
+        self.write_feed([rita])
+        self.write_config(im_backoff=("4s", "4s"))  # the retry comes 2-4 s (real) after the failure
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}/_control",
+            data=b'{"fail_next": 1, "fail_status": 503, "fail_path": "/im"}', method="POST"))
+        self.start_daemon(f"{DAY} 07:59")
+        wait_for(lambda: self.http_requests("/im"), 5, "the first (failing) attempt")
+        self.write_feed([dict(rita, status="paid", paid_at=f"{DAY} 08:00:30")])
+        time.sleep(5)
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertEqual([r["status"] for r in self.http_requests("/im")], [503], "a retry went to a paid order")
+        rows = [r for r in self.outbox() if r["buyer"] == "rita"]
+        self.assertTrue(rows)
+        self.assertTrue(all(r["state"] == "cancelled" for r in rows), rows)
+        self.assertIn("paid", rows[0]["last_error"])
 
 
 if __name__ == "__main__":

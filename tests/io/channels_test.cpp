@@ -172,5 +172,41 @@ TEST(ChannelWorker, StopInterruptsABackoffWait) {
   EXPECT_FALSE(r.delivered);
 }
 
+// A retry is a new send: if the order was paid (or the feed went stale, or quiet hours
+// began) while the reminder waited for its retry, the retry must not go out.
+TEST(ChannelWorker, AsksTheGateBeforeEveryAttemptIncludingRetries) {
+  auto sender = std::make_unique<ScriptedSender>(
+      std::vector<AttemptResult>{AttemptResult::retry("HTTP 503"), AttemptResult::delivered()});
+  auto* s = sender.get();
+  ChannelWorker w("sms", std::move(sender), fast_policy());
+  std::atomic<int> asked{0};
+  std::promise<DeliveryReport> done;
+  w.submit(
+      sample_row(), [&](DeliveryReport r) { done.set_value(std::move(r)); },
+      [&](const OutboxRow&) { return ++asked == 1 ? std::string{} : std::string("order 1001 paid"); });
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+  const auto r = f.get();
+  EXPECT_EQ(s->calls, 1u);
+  EXPECT_FALSE(r.delivered);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_FALSE(r.interrupted);
+  EXPECT_EQ(r.error, "order 1001 paid");
+}
+
+TEST(ChannelWorker, AGateThatRefusesAtOnceMeansNoAttempt) {
+  auto sender = std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::delivered()});
+  auto* s = sender.get();
+  ChannelWorker w("im", std::move(sender), fast_policy());
+  std::promise<DeliveryReport> done;
+  w.submit(
+      sample_row(), [&](DeliveryReport r) { done.set_value(std::move(r)); },
+      [](const OutboxRow&) { return std::string("feed is stale"); });
+  const auto r = done.get_future().get();
+  EXPECT_EQ(s->calls, 0u);
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_EQ(r.attempts, 0);
+}
+
 }  // namespace
 }  // namespace cuifu

@@ -116,6 +116,26 @@ TEST_F(StoreTest, ADueRowKeepsItsSlotWhenReplanned) {
   EXPECT_EQ(store.next_due(), at("2026-11-24 12:00"));
 }
 
+// Re-planning with the same message and slot but a new phone number (the buyer changed
+// it in the feed), a fallback channel or a new subject must update the row: it is what
+// the daemon sends.
+TEST_F(StoreTest, ReplanWithANewContactOrChannelUpdatesTheRow) {
+  SqliteStore store(path_, zone_);
+  store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
+  auto r = reminder("2026-11-24 12:00");
+  r.contact = "13900009999";
+  EXPECT_EQ(store.upsert_planned(r, at("2026-11-24 09:00")), UpsertResult::updated);
+  EXPECT_EQ(store.in_state(OutboxState::planned).at(0).contact, "13900009999");
+  r.channel = Channel::im;
+  r.contact.clear();
+  EXPECT_EQ(store.upsert_planned(r, at("2026-11-24 09:05")), UpsertResult::updated);
+  EXPECT_EQ(store.in_state(OutboxState::planned).at(0).channel, Channel::im);
+  EXPECT_EQ(store.in_state(OutboxState::planned).at(0).contact, "");
+  r.subject = "new subject";
+  EXPECT_EQ(store.upsert_planned(r, at("2026-11-24 09:10")), UpsertResult::updated);
+  EXPECT_EQ(store.in_state(OutboxState::planned).at(0).subject, "new subject");
+}
+
 TEST_F(StoreTest, SentAndContactAreRecordedTogether) {
   SqliteStore store(path_, zone_);
   store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));

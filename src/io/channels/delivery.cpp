@@ -55,11 +55,11 @@ ChannelWorker::~ChannelWorker() {
   if (thread_.joinable()) thread_.join();
 }
 
-void ChannelWorker::submit(OutboxRow row, Done done) {
+void ChannelWorker::submit(OutboxRow row, Done done, Gate gate) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      queue_.emplace_back(std::move(row), std::move(done));
+      queue_.push_back(Item{std::move(row), std::move(done), std::move(gate)});
       cv_.notify_all();
       return;
     }
@@ -90,7 +90,7 @@ bool ChannelWorker::wait_until(std::chrono::steady_clock::time_point deadline) {
 
 void ChannelWorker::run() {
   for (;;) {
-    std::pair<OutboxRow, Done> item;
+    Item item;
     bool stopped = false;
     {
       std::unique_lock lock(mu_);
@@ -101,7 +101,7 @@ void ChannelWorker::run() {
       busy_ = true;
       stopped = stopping_;  // queued but never started: report it interrupted, unsent
     }
-    auto& [row, done] = item;
+    auto& [row, done, gate] = item;
     DeliveryReport report;
     report.id = row.id;
     const auto start = std::chrono::steady_clock::now();
@@ -116,6 +116,13 @@ void ChannelWorker::run() {
         }
       }
       if (stopped) break;
+      if (gate) {
+        if (std::string why = gate(row); !why.empty()) {
+          report.cancelled = true;
+          report.error = std::move(why);
+          break;
+        }
+      }
       const AttemptResult r = sender_->send(row);
       report.attempts = attempt;
       if (r.kind == AttemptResult::Kind::delivered) {
@@ -132,7 +139,9 @@ void ChannelWorker::run() {
         break;
       }
     }
-    if (stopped) {
+    if (report.cancelled) {
+      // not sent now; the daemon cancels (and re-plans) it
+    } else if (stopped) {
       report.interrupted = true;
       if (report.error.empty()) report.error = "shutting down";
     } else if (!report.delivered && report.attempts > 1) {

@@ -68,6 +68,7 @@ struct DeliveryReport {
   std::int64_t id = 0;
   bool delivered = false;
   bool interrupted = false;  // stopped by shutdown before an attempt concluded it
+  bool cancelled = false;    // the gate refused it right before an attempt; `error` says why
   int attempts = 0;
   std::string error;
   double seconds = 0;  // from the first attempt to the end, real time
@@ -78,12 +79,16 @@ struct DeliveryReport {
 class ChannelWorker {
  public:
   using Done = std::function<void(DeliveryReport)>;
+  // Asked (on the worker thread) right before every attempt, after queueing, rate-limit
+  // and backoff waits: empty to go ahead, otherwise why the reminder must not go out now
+  // (paid meanwhile, stale feed, quiet hours...). Must be thread-safe.
+  using Gate = std::function<std::string(const OutboxRow&)>;
   ChannelWorker(std::string name, std::unique_ptr<ChannelSender> sender, DeliveryPolicy policy);
   ~ChannelWorker();  // stop() + join
   ChannelWorker(const ChannelWorker&) = delete;
   ChannelWorker& operator=(const ChannelWorker&) = delete;
 
-  void submit(OutboxRow row, Done done);
+  void submit(OutboxRow row, Done done, Gate gate = {});
   // No new work: queued rows and rows waiting for a retry are reported interrupted; an
   // attempt in progress finishes (bounded by the channel timeout).
   void stop();
@@ -99,7 +104,12 @@ class ChannelWorker {
   DeliveryPolicy policy_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<OutboxRow, Done>> queue_;
+  struct Item {
+    OutboxRow row;
+    Done done;
+    Gate gate;
+  };
+  std::deque<Item> queue_;
   bool stopping_ = false;
   bool busy_ = false;
   TokenBucket bucket_;

@@ -1,0 +1,19 @@
+// Checks made right before a reminder goes out (on the loop thread, and again from a
+// channel worker right before each attempt): the reminder's moment must still be an
+// allowed one. A reminder that was due before a pause, an outage or a slow queue may only
+// go out late if "late" is still outside quiet hours and inside its channel's windows.
+#pragma once
+
+#include <string>
+
+#include "core/clock_time.h"
+#include "core/rules.h"
+#include "io/store.h"
+
+namespace cuifu {
+
+// Empty when `row` may be sent at `now` under `rules`; otherwise why not (quiet hours, the
+// channel's windows, the step's windows, a channel that is disabled or not in the rules).
+std::string send_time_problem(const Rules& rules, const OutboxRow& row, LocalTime now);
+
+}  // namespace cuifu
