@@ -48,7 +48,9 @@ struct LoggedContact {
   bool holdout = false;
 };
 
-bool truthy(const std::string& v) { return v == "1" || v == "true" || v == "yes" || v == "y" || v == "x"; }
+bool truthy(const std::string& v) {
+  return v == "1" || v == "true" || v == "yes" || v == "y" || v == "x";
+}
 
 std::string lower(std::string s) {
   for (char& c : s) {
@@ -60,7 +62,7 @@ std::string lower(std::string s) {
 // Reads the optional "reminded" and "holdout" columns of a CSV log (the order feed
 // readers do not know them). Returns nullopt when the log has neither, or is not CSV.
 std::optional<std::unordered_map<std::string, LoggedContact>> read_logged_contacts(const std::string& path,
-                                                                                const FeedOptions& feed) {
+                                                                                   const FeedOptions& feed) {
   const std::string ext = lower(fs::path(path).extension().string());
   if (ext == ".jsonl" || ext == ".ndjson") return std::nullopt;
   std::ifstream in(path, std::ios::binary);
@@ -86,8 +88,9 @@ std::optional<std::unordered_map<std::string, LoggedContact>> read_logged_contac
   if (id_col < 0 || (reminded_col < 0 && holdout_col < 0)) return std::nullopt;
   std::unordered_map<std::string, LoggedContact> out;
   const auto cell = [](const CsvRecord& rec, int col) {
-    return col >= 0 && static_cast<std::size_t>(col) < rec.fields.size() ? lower(trim(rec.fields[static_cast<std::size_t>(col)]))
-                                                                        : std::string{};
+    return col >= 0 && static_cast<std::size_t>(col) < rec.fields.size()
+               ? lower(trim(rec.fields[static_cast<std::size_t>(col)]))
+               : std::string{};
   };
   for (std::size_t i = 1; i < records.size(); ++i) {
     const auto& rec = records[i];
@@ -139,7 +142,8 @@ class Progress {
 LocalTime parse_bound(const std::string& text, const char* flag, bool end) {
   if (const auto d = parse_local_date(text); d && text.size() <= 10) return end ? *d + std::chrono::days{1} : *d;
   if (const auto t = parse_local_time(text)) return *t;
-  throw std::runtime_error(fmt::format("{} '{}' is not a date like 2018-08-01 (or a time \"2018-08-01 12:00\")", flag, text));
+  throw std::runtime_error(
+      fmt::format("{} '{}' is not a date like 2018-08-01 (or a time \"2018-08-01 12:00\")", flag, text));
 }
 
 RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::vector<Order>& orders,
@@ -160,8 +164,8 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
     for (const auto& o : run.result.orders) {
       const auto it = logged->find(o.order_id);
       if (it == logged->end()) continue;
-      samples.push_back({o.segment, it->second.channel, it->second.reminded, it->second.holdout, o.paid_at.has_value(),
-                         o.amount});
+      samples.push_back(
+          {o.segment, it->second.channel, it->second.reminded, it->second.holdout, o.paid_at.has_value(), o.amount});
     }
     run.uplift = measure_uplift(samples);
   } else {
@@ -170,9 +174,10 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
         "\"reminded\" and \"holdout\"); the payments in a replayed log are what happened without these reminders, so "
         "counting them as recovered would overstate the lift";
     run.uplift_reason += set.rules.holdout_percent > 0
-                             ? fmt::format("; these rules hold out {}% of buyers, so a log of a period run with them "
-                                           "can measure it",
-                                           set.rules.holdout_percent)
+                             ? fmt::format(
+                                   "; these rules hold out {}% of buyers, so a log of a period run with them "
+                                   "can measure it",
+                                   set.rules.holdout_percent)
                              : "; set holdout: percent in the rules, run with them, and backtest that period's log";
   }
   return run;
@@ -208,10 +213,9 @@ int run_backtest(const BacktestOptions& o) {
   FeedSnapshot feed = read_feed_file(o.log, feed_options);
   if (isatty(STDERR_FILENO)) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - read_start).count();
-    std::cerr << fmt::format("read {} rows in {:.2f} s ({:.0f} rows/s), {} rejected\n",
-                             feed.orders.size() + feed.rejected.size(), secs,
-                             static_cast<double>(feed.orders.size() + feed.rejected.size()) / std::max(secs, 1e-6),
-                             feed.rejected.size());
+    std::cerr << fmt::format(
+        "read {} rows in {:.2f} s ({:.0f} rows/s), {} rejected\n", feed.orders.size() + feed.rejected.size(), secs,
+        static_cast<double>(feed.orders.size() + feed.rejected.size()) / std::max(secs, 1e-6), feed.rejected.size());
   }
   if (!file_zone.empty() && file_zone != zone.name()) {
     // The log's times are local to its own zone: move them into the shop's.
@@ -268,10 +272,12 @@ int run_backtest(const BacktestOptions& o) {
 
 void add_backtest_command(CLI::App& app, CommandAction& action) {
   auto o = std::make_shared<BacktestOptions>();
-  auto* cmd = app.add_subcommand("backtest", "Replay rule sets over a past order log and measure what they would have done");
+  auto* cmd =
+      app.add_subcommand("backtest", "Replay rule sets over a past order log and measure what they would have done");
   cmd->add_option("--log", o->log, "Past order log: Taobao CSV, CSV with --mapping, or .jsonl")->required();
   cmd->add_option("--mapping", o->mapping, "YAML column mapping for a generic CSV log (e.g. data/olist-mapping.yaml)");
-  cmd->add_option("--encoding", o->encoding, "Log encoding (default: detected)")->check(CLI::IsMember({"utf-8", "gb18030"}));
+  cmd->add_option("--encoding", o->encoding, "Log encoding (default: detected)")
+      ->check(CLI::IsMember({"utf-8", "gb18030"}));
   cmd->add_option("--rules", o->rules_dir, "Rules directory (default: ./rules)");
   cmd->add_option("--templates", o->templates_dir, "Templates directory (default: ./templates)");
   cmd->add_option("--compare", o->compare_dir,

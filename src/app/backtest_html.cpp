@@ -33,7 +33,9 @@ std::string esc(std::string_view s) {
   return out;
 }
 
-const char* colour(std::size_t i) { return kSetColour[std::min<std::size_t>(i, kSetColour.size() - 1)]; }
+const char* colour(std::size_t i) {
+  return kSetColour[std::min<std::size_t>(i, kSetColour.size() - 1)];
+}
 
 // A round axis maximum >= v: 1, 2, 5 × 10^k.
 double nice_max(double v) {
@@ -71,9 +73,10 @@ void y_axis(std::ostream& o, const Frame& f, double max, bool right_side, const 
     const double v = max * i / 4;
     const int y = f.top + f.plot_h() - f.plot_h() * i / 4;
     if (!right_side) {
-      o << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" class=\"grid\"/>", f.left, f.left + f.plot_w(), y, y);
-      o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}{}</text>", f.left - 6, y + 4, num(v),
-                       fmt_suffix);
+      o << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" class=\"grid\"/>", f.left, f.left + f.plot_w(), y,
+                       y);
+      o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}{}</text>", f.left - 6, y + 4,
+                       num(v), fmt_suffix);
     } else {
       o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\">{}{}</text>", f.left + f.plot_w() + 6, y + 4, num(v),
                        fmt_suffix);
@@ -91,9 +94,10 @@ void hour_chart(std::ostream& o, const BacktestReport& r) {
   for (const auto& h : r.runs.front().figures.by_hour) max_pay = std::max<double>(max_pay, h.payments);
   max_rem = nice_max(max_rem);
   max_pay = nice_max(max_pay);
-  o << fmt::format("<svg id=\"chart-hour\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
-                   "aria-label=\"Reminders and payments by hour of day\">",
-                   f.width, f.height);
+  o << fmt::format(
+      "<svg id=\"chart-hour\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
+      "aria-label=\"Reminders and payments by hour of day\">",
+      f.width, f.height);
   y_axis(o, f, max_rem, false);
   y_axis(o, f, max_pay, true);
   const double slot = static_cast<double>(f.plot_w()) / 24.0;
@@ -102,10 +106,11 @@ void hour_chart(std::ostream& o, const BacktestReport& r) {
     for (int h = 0; h < 24; ++h) {
       const int n = r.runs[s].figures.by_hour[static_cast<std::size_t>(h)].reminders;
       const double bh = f.plot_h() * n / max_rem;
-      o << fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
-                       "<title>{} {:02d}:00 — {} reminders</title></rect>",
-                       f.left + slot * h + 2 + bar * static_cast<double>(s), f.top + f.plot_h() - bh, bar, bh,
-                       colour(s), esc(r.runs[s].name), h, n);
+      o << fmt::format(
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\">"
+          "<title>{} {:02d}:00 — {} reminders</title></rect>",
+          f.left + slot * h + 2 + bar * static_cast<double>(s), f.top + f.plot_h() - bh, bar, bh, colour(s),
+          esc(r.runs[s].name), h, n);
     }
   }
   std::string points;
@@ -135,9 +140,10 @@ void heatmap(std::ostream& o, const RuleSetRun& run, std::size_t index) {
   }
   const int cell_w = 110, cell_h = 28, left = 170, top = 30;
   const int width = left + cell_w * 5 + 10, height = top + cell_h * static_cast<int>(segments.size()) + 10;
-  o << fmt::format("<svg id=\"chart-segment-channel-{}\" class=\"chart heat\" viewBox=\"0 0 {} {}\" role=\"img\" "
-                   "aria-label=\"Reminders by segment and channel, {}\">",
-                   index, width, height, esc(run.name));
+  o << fmt::format(
+      "<svg id=\"chart-segment-channel-{}\" class=\"chart heat\" viewBox=\"0 0 {} {}\" role=\"img\" "
+      "aria-label=\"Reminders by segment and channel, {}\">",
+      index, width, height, esc(run.name));
   int col = 0;
   for (Channel c : kAllChannels) {
     o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"middle\">{}</text>",
@@ -157,9 +163,10 @@ void heatmap(std::ostream& o, const RuleSetRun& run, std::size_t index) {
       const auto it = s.reminders_by_channel.find(c);
       const int n = it == s.reminders_by_channel.end() ? 0 : it->second;
       const double alpha = n == 0 ? 0.0 : 0.12 + 0.88 * n / max;
-      o << fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{:.2f}\" "
-                       "stroke=\"#ccc\"/>",
-                       left + cell_w * col, y, cell_w - 2, cell_h - 2, colour(index), alpha);
+      o << fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"{:.2f}\" "
+          "stroke=\"#ccc\"/>",
+          left + cell_w * col, y, cell_w - 2, cell_h - 2, colour(index), alpha);
       o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"cell{}\" text-anchor=\"middle\">{}</text>",
                        left + cell_w * col + cell_w / 2, y + cell_h / 2 + 4, alpha > 0.6 ? " light" : "", n);
       ++col;
@@ -177,12 +184,14 @@ void paid_curve(std::ostream& o, const BacktestReport& r) {
   const Frame f;
   const auto& paid = r.runs.front().figures.paid_within_hours;
   const double hours = std::max<double>(1.0, static_cast<double>(paid.size()) - 1);
-  o << fmt::format("<svg id=\"chart-paid-curve\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
-                   "aria-label=\"Cumulative share of orders paid against hours since order\">",
-                   f.width, f.height);
+  o << fmt::format(
+      "<svg id=\"chart-paid-curve\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
+      "aria-label=\"Cumulative share of orders paid against hours since order\">",
+      f.width, f.height);
   for (int i = 0; i <= 4; ++i) {
     const int y = f.top + f.plot_h() - f.plot_h() * i / 4;
-    o << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" class=\"grid\"/>", f.left, f.left + f.plot_w(), y, y);
+    o << fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" class=\"grid\"/>", f.left, f.left + f.plot_w(), y,
+                     y);
     o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}%</text>", f.left - 6, y + 4, 25 * i);
   }
   const auto line = [&](const std::vector<double>& share, const char* stroke, const char* dash) {
@@ -229,13 +238,15 @@ void cost_chart(std::ostream& o, const BacktestReport& r) {
   max = nice_max(max);
   const int left = 300, bar_h = 24, width = 760, height = 30 + bar_h * static_cast<int>(bars.size()) + 24;
   const int plot_w = width - left - 90;
-  o << fmt::format("<svg id=\"chart-cost\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
-                   "aria-label=\"Cost against recovered amount\">",
-                   width, height);
+  o << fmt::format(
+      "<svg id=\"chart-cost\" class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\" "
+      "aria-label=\"Cost against recovered amount\">",
+      width, height);
   int y = 20;
   for (const auto& b : bars) {
     const double w = std::max(b.value > 0 ? 1.0 : 0.0, plot_w * b.value / max);
-    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}</text>", left - 8, y + 16, esc(b.label));
+    o << fmt::format("<text x=\"{}\" y=\"{}\" class=\"ax\" text-anchor=\"end\">{}</text>", left - 8, y + 16,
+                     esc(b.label));
     o << fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"{}\"/>", left, y + 3, w, bar_h - 6,
                      b.fill);
     o << fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"ax\">{:.2f}</text>", left + w + 6, y + 16, b.value);
@@ -278,13 +289,13 @@ void summary_table(std::ostream& o, const BacktestReport& r) {
     o << "<p class=\"note\"><b>" << esc(run.name) << "</b>: ";
     if (run.uplift && run.uplift->overall.measurable) {
       const auto& e = run.uplift->overall;
-      o << fmt::format("paid rate {:.1f}% reminded ({} orders) vs {:.1f}% held out ({} orders): uplift {:+.1f} points, "
-                       "95% CI [{:+.1f}, {:+.1f}], recovered about {:.2f}.",
-                       100 * e.reminded_paid_rate, e.reminded, 100 * e.holdout_paid_rate, e.holdout, 100 * e.uplift,
-                       100 * e.ci_low, 100 * e.ci_high, yuan(e.recovered_amount));
+      o << fmt::format(
+          "paid rate {:.1f}% reminded ({} orders) vs {:.1f}% held out ({} orders): uplift {:+.1f} points, "
+          "95% CI [{:+.1f}, {:+.1f}], recovered about {:.2f}.",
+          100 * e.reminded_paid_rate, e.reminded, 100 * e.holdout_paid_rate, e.holdout, 100 * e.uplift, 100 * e.ci_low,
+          100 * e.ci_high, yuan(e.recovered_amount));
     } else {
-      o << "uplift cannot be measured: "
-        << esc(run.uplift ? run.uplift->overall.reason : run.uplift_reason);
+      o << "uplift cannot be measured: " << esc(run.uplift ? run.uplift->overall.reason : run.uplift_reason);
     }
     o << "</p>\n";
   }
@@ -308,9 +319,9 @@ svg.chart{width:100%;height:auto;display:block;margin:1em 0}.grid{stroke:#e2e8f0
 </style></head><body>
 )";
   o << "<h1>" << esc(title) << "</h1>\n";
-  o << fmt::format("<p class=\"meta\">Log <code>{}</code>: {} rows read, {} rejected; orders placed {} .. {} ({}).</p>\n",
-                   esc(r.log), r.rows, r.rejected.size(), format_local_hm(r.from), format_local_hm(r.to),
-                   esc(r.zone->name()));
+  o << fmt::format(
+      "<p class=\"meta\">Log <code>{}</code>: {} rows read, {} rejected; orders placed {} .. {} ({}).</p>\n",
+      esc(r.log), r.rows, r.rejected.size(), format_local_hm(r.from), format_local_hm(r.to), esc(r.zone->name()));
   o << "<h2>Figures</h2>\n";
   summary_table(o, r);
   o << "<h2>Reminders and payments by hour of day</h2>\n";
@@ -328,7 +339,8 @@ svg.chart{width:100%;height:auto;display:block;margin:1em 0}.grid{stroke:#e2e8f0
   o << "<h2>Cost against recovered amount</h2>\n";
   cost_chart(o, r);
   o << "<p class=\"note\">\"Paid after a reminder\" counts every order paid after a reminder, including buyers who "
-       "would have paid anyway: an upper bound. Only a holdout comparison measures what reminders really recover.</p>\n";
+       "would have paid anyway: an upper bound. Only a holdout comparison measures what reminders really "
+       "recover.</p>\n";
   o << "</body></html>\n";
   out << o.str();
 }

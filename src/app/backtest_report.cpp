@@ -14,14 +14,14 @@ namespace cuifu {
 
 using nlohmann::json;
 
-double yuan(double fen) { return std::round(fen) / 100.0; }
+double yuan(double fen) {
+  return std::round(fen) / 100.0;
+}
 
 json uplift_to_json(const UpliftEstimate& e) {
   if (!e.measurable) {
-    return {{"measurable", false},
-            {"reason", e.reason},
-            {"reminded_orders", e.reminded},
-            {"holdout_orders", e.holdout}};
+    return {
+        {"measurable", false}, {"reason", e.reason}, {"reminded_orders", e.reminded}, {"holdout_orders", e.holdout}};
   }
   return {{"measurable", true},
           {"reminded_orders", e.reminded},
@@ -35,7 +35,9 @@ json uplift_to_json(const UpliftEstimate& e) {
 
 namespace {
 
-double cost_yuan(std::int64_t milli) { return static_cast<double>(milli) / 1000.0; }
+double cost_yuan(std::int64_t milli) {
+  return static_cast<double>(milli) / 1000.0;
+}
 
 json run_to_json(const RuleSetRun& run) {
   const BacktestFigures& f = run.figures;
@@ -45,20 +47,22 @@ json run_to_json(const RuleSetRun& run) {
     by_channel[std::string(to_string(c))] = {
         {"reminders", ch.reminders},
         {"cost", cost_yuan(ch.cost_milli)},
-        {"paid_after_reminder", {{"orders", ch.paid_after}, {"amount", yuan(static_cast<double>(ch.paid_after_amount))}}}};
+        {"paid_after_reminder",
+         {{"orders", ch.paid_after}, {"amount", yuan(static_cast<double>(ch.paid_after_amount))}}}};
   }
   json by_segment = json::object();
   for (const auto& [name, s] : f.by_segment) {
     json chans = json::object();
     for (const auto& [c, n] : s.reminders_by_channel) chans[std::string(to_string(c))] = n;
-    by_segment[name] = {{"orders", s.orders},
-                        {"reminded_orders", s.reminded_orders},
-                        {"reminders", s.reminders},
-                        {"by_channel", chans},
-                        {"cost", cost_yuan(s.cost_milli)},
-                        {"paid_after_reminder",
-                         {{"orders", s.paid_after_reminder}, {"amount", yuan(static_cast<double>(s.paid_after_reminder_amount))}}},
-                        {"missed", s.missed}};
+    by_segment[name] = {
+        {"orders", s.orders},
+        {"reminded_orders", s.reminded_orders},
+        {"reminders", s.reminders},
+        {"by_channel", chans},
+        {"cost", cost_yuan(s.cost_milli)},
+        {"paid_after_reminder",
+         {{"orders", s.paid_after_reminder}, {"amount", yuan(static_cast<double>(s.paid_after_reminder_amount))}}},
+        {"missed", s.missed}};
   }
   json by_hour = json::array();
   for (std::size_t h = 0; h < f.by_hour.size(); ++h) {
@@ -112,16 +116,14 @@ json backtest_to_json(const BacktestReport& r) {
   for (const auto& run : r.runs) sets.push_back(run_to_json(run));
   json rejected = json::array();
   for (const auto& row : r.rejected) rejected.push_back({{"line", row.line}, {"error", row.error}});
-  return {{"log", r.log},
-          {"from", r.zone->iso(r.from)},
-          {"to", r.zone->iso(r.to)},
-          {"time_zone", r.zone->name()},
-          {"rows_read", r.rows},
-          {"rule_sets", sets},
-          {"rejected_rows", rejected}};
+  return {
+      {"log", r.log},        {"from", r.zone->iso(r.from)}, {"to", r.zone->iso(r.to)},  {"time_zone", r.zone->name()},
+      {"rows_read", r.rows}, {"rule_sets", sets},           {"rejected_rows", rejected}};
 }
 
-void write_backtest_json(std::ostream& out, const BacktestReport& r) { out << backtest_to_json(r).dump(2) << "\n"; }
+void write_backtest_json(std::ostream& out, const BacktestReport& r) {
+  out << backtest_to_json(r).dump(2) << "\n";
+}
 
 namespace {
 
@@ -133,7 +135,9 @@ struct Line {
   std::vector<double> value;  // empty: not numeric
 };
 
-std::string pct(double x) { return fmt::format("{:.1f}%", 100.0 * x); }
+std::string pct(double x) {
+  return fmt::format("{:.1f}%", 100.0 * x);
+}
 
 std::string uplift_text(const RuleSetRun& run) {
   if (!run.uplift) return "not measurable";
@@ -157,27 +161,45 @@ std::vector<Line> lines_of(const BacktestReport& r) {
   const auto count = [](double x) { return fmt::format("{}", static_cast<long long>(std::llround(x))); };
   const auto money = [](double x) { return fmt::format("{:.2f}", x); };
   const auto F = [](const RuleSetRun& run) -> const BacktestFigures& { return run.figures; };
-  add("orders", [&](const RuleSetRun& x) { return double(F(x).orders); }, count);
-  add("buyers", [&](const RuleSetRun& x) { return double(F(x).buyers); }, count);
-  add("paid orders (log)", [&](const RuleSetRun& x) { return double(F(x).paid); }, count);
-  add("held out orders", [&](const RuleSetRun& x) { return double(F(x).holdout_orders); }, count);
-  add("reminded orders", [&](const RuleSetRun& x) { return double(F(x).reminded_orders); }, count);
-  add("reminders", [&](const RuleSetRun& x) { return double(F(x).reminders); }, count);
+  add(
+      "orders", [&](const RuleSetRun& x) { return double(F(x).orders); }, count);
+  add(
+      "buyers", [&](const RuleSetRun& x) { return double(F(x).buyers); }, count);
+  add(
+      "paid orders (log)", [&](const RuleSetRun& x) { return double(F(x).paid); }, count);
+  add(
+      "held out orders", [&](const RuleSetRun& x) { return double(F(x).holdout_orders); }, count);
+  add(
+      "reminded orders", [&](const RuleSetRun& x) { return double(F(x).reminded_orders); }, count);
+  add(
+      "reminders", [&](const RuleSetRun& x) { return double(F(x).reminders); }, count);
   for (Channel c : kAllChannels) {
-    add(fmt::format("  {}", to_string(c)), [&, c](const RuleSetRun& x) { return double(F(x).reminders_by_channel.at(c)); },
-        count);
+    add(
+        fmt::format("  {}", to_string(c)),
+        [&, c](const RuleSetRun& x) { return double(F(x).reminders_by_channel.at(c)); }, count);
   }
-  add("cost (CNY)", [&](const RuleSetRun& x) { return cost_yuan(F(x).cost_milli); }, money);
-  add("reminders per buyer, max", [&](const RuleSetRun& x) { return double(F(x).reminders_per_buyer_max); }, count);
-  add("reminders per buyer, p95", [&](const RuleSetRun& x) { return double(F(x).reminders_per_buyer_p95); }, count);
-  add("paid after a reminder", [&](const RuleSetRun& x) { return double(F(x).paid_after_reminder); }, count);
-  add("  amount", [&](const RuleSetRun& x) { return yuan(double(F(x).paid_after_reminder_amount)); }, money);
-  add("missed (closed, never reminded)", [&](const RuleSetRun& x) { return double(F(x).missed); }, count);
-  add("avoided (paid before due)", [&](const RuleSetRun& x) { return double(F(x).avoided); }, count);
-  add("violations: quiet hours", [&](const RuleSetRun& x) { return double(F(x).violations.quiet_hours); }, count);
-  add("violations: windows", [&](const RuleSetRun& x) { return double(F(x).violations.windows); }, count);
-  add("violations: caps", [&](const RuleSetRun& x) { return double(F(x).violations.caps); }, count);
-  add("violations: paid or closed", [&](const RuleSetRun& x) { return double(F(x).violations.paid_or_closed); }, count);
+  add(
+      "cost (CNY)", [&](const RuleSetRun& x) { return cost_yuan(F(x).cost_milli); }, money);
+  add(
+      "reminders per buyer, max", [&](const RuleSetRun& x) { return double(F(x).reminders_per_buyer_max); }, count);
+  add(
+      "reminders per buyer, p95", [&](const RuleSetRun& x) { return double(F(x).reminders_per_buyer_p95); }, count);
+  add(
+      "paid after a reminder", [&](const RuleSetRun& x) { return double(F(x).paid_after_reminder); }, count);
+  add(
+      "  amount", [&](const RuleSetRun& x) { return yuan(double(F(x).paid_after_reminder_amount)); }, money);
+  add(
+      "missed (closed, never reminded)", [&](const RuleSetRun& x) { return double(F(x).missed); }, count);
+  add(
+      "avoided (paid before due)", [&](const RuleSetRun& x) { return double(F(x).avoided); }, count);
+  add(
+      "violations: quiet hours", [&](const RuleSetRun& x) { return double(F(x).violations.quiet_hours); }, count);
+  add(
+      "violations: windows", [&](const RuleSetRun& x) { return double(F(x).violations.windows); }, count);
+  add(
+      "violations: caps", [&](const RuleSetRun& x) { return double(F(x).violations.caps); }, count);
+  add(
+      "violations: paid or closed", [&](const RuleSetRun& x) { return double(F(x).violations.paid_or_closed); }, count);
   Line up{"uplift (95% CI)", {}, {}};
   for (const auto& run : r.runs) up.shown.push_back(uplift_text(run));
   lines.push_back(std::move(up));
@@ -191,10 +213,14 @@ std::vector<Line> lines_of(const BacktestReport& r) {
       const auto it = x.figures.by_segment.find(name);
       return it == x.figures.by_segment.end() ? SegmentFigures{} : it->second;
     };
-    add(fmt::format("segment {}: orders", name), [&](const RuleSetRun& x) { return double(seg(x).orders); }, count);
-    add("  reminders", [&](const RuleSetRun& x) { return double(seg(x).reminders); }, count);
-    add("  paid after a reminder", [&](const RuleSetRun& x) { return double(seg(x).paid_after_reminder); }, count);
-    add("  missed", [&](const RuleSetRun& x) { return double(seg(x).missed); }, count);
+    add(
+        fmt::format("segment {}: orders", name), [&](const RuleSetRun& x) { return double(seg(x).orders); }, count);
+    add(
+        "  reminders", [&](const RuleSetRun& x) { return double(seg(x).reminders); }, count);
+    add(
+        "  paid after a reminder", [&](const RuleSetRun& x) { return double(seg(x).paid_after_reminder); }, count);
+    add(
+        "  missed", [&](const RuleSetRun& x) { return double(seg(x).missed); }, count);
   }
   return lines;
 }
@@ -218,7 +244,8 @@ void write_backtest_table(std::ostream& out, const BacktestReport& r) {
       if (!l.value.empty()) {
         const double d = l.value[1] - l.value[0];
         differs = std::fabs(d) > 1e-9;
-        if (differs) diff = std::fabs(d - std::round(d)) < 1e-9 ? fmt::format("{:+}", std::llround(d)) : fmt::format("{:+.2f}", d);
+        if (differs)
+          diff = std::fabs(d - std::round(d)) < 1e-9 ? fmt::format("{:+}", std::llround(d)) : fmt::format("{:+.2f}", d);
       } else {
         differs = l.shown[0] != l.shown[1];
         if (differs) diff = "differs";
@@ -243,10 +270,11 @@ void write_backtest_table(std::ostream& out, const BacktestReport& r) {
       previous_reason = reason;
     } else {
       const auto& e = run.uplift->overall;
-      out << fmt::format("\n{}: paid rate {} reminded ({} orders) vs {} held out ({} orders); uplift {:+.1f} points, "
-                         "95% CI [{:+.1f}, {:+.1f}]; recovered about {:.2f}\n",
-                         run.name, pct(e.reminded_paid_rate), e.reminded, pct(e.holdout_paid_rate), e.holdout,
-                         100 * e.uplift, 100 * e.ci_low, 100 * e.ci_high, yuan(e.recovered_amount));
+      out << fmt::format(
+          "\n{}: paid rate {} reminded ({} orders) vs {} held out ({} orders); uplift {:+.1f} points, "
+          "95% CI [{:+.1f}, {:+.1f}]; recovered about {:.2f}\n",
+          run.name, pct(e.reminded_paid_rate), e.reminded, pct(e.holdout_paid_rate), e.holdout, 100 * e.uplift,
+          100 * e.ci_low, 100 * e.ci_high, yuan(e.recovered_amount));
     }
     if (run.figures.violations.total() > 0) {
       out << fmt::format("{}: {} rule violations, first ones:\n", run.name, run.figures.violations.total());

@@ -33,7 +33,7 @@ struct BacktestReport {
   LocalTime from{};
   LocalTime to{};
   const ShopZone* zone = nullptr;
-  std::size_t rows = 0;  // rows read, good and rejected
+  std::size_t rows = 0;          // rows read, good and rejected
   std::vector<RuleSetRun> runs;  // one, or two with --compare
   std::vector<RejectedRow> rejected;
 };

@@ -37,11 +37,12 @@ int run_check(const CheckOptions& o) {
       return kExitFindings;
     }
   }
-  const std::string rules_dir =
-      !o.rules_dir.empty() ? o.rules_dir : !config_rules.empty() ? config_rules : default_dir("rules");
-  const std::string templates_dir = !o.templates_dir.empty()       ? o.templates_dir
+  const std::string rules_dir = !o.rules_dir.empty()    ? o.rules_dir
+                                : !config_rules.empty() ? config_rules
+                                                        : default_dir("rules");
+  const std::string templates_dir = !o.templates_dir.empty()    ? o.templates_dir
                                     : !config_templates.empty() ? config_templates
-                                                                  : default_dir("templates");
+                                                                : default_dir("templates");
   RuleSet set;
   try {
     set = load_rule_set(rules_dir, templates_dir);

@@ -186,7 +186,8 @@ struct Daemon::Impl {
   std::unique_ptr<BackgroundRunner> runner;  // destroyed first (declared last)
 };
 
-Daemon::Impl::Impl(const DaemonOptions& o) : options(o), config(load_daemon_config(o.config_path)), zone(config.time_zone) {
+Daemon::Impl::Impl(const DaemonOptions& o)
+    : options(o), config(load_daemon_config(o.config_path)), zone(config.time_zone) {
   if (const auto missing = missing_secrets(config); !missing.empty()) {
     throw std::runtime_error(fmt::format("{}: environment variable{} not set: {}", o.config_path,
                                          missing.size() == 1 ? "" : "s", fmt::join(missing, ", ")));
@@ -200,7 +201,8 @@ Daemon::Impl::Impl(const DaemonOptions& o) : options(o), config(load_daemon_conf
   load_everything(config, rules);
   store = std::make_unique<SqliteStore>(config.state, zone);
   curl_global_setup();
-  status = std::make_unique<StatusServer>(io, config.listen, [this](const StatusRequest& r) { return handle_status(r); });
+  status =
+      std::make_unique<StatusServer>(io, config.listen, [this](const StatusRequest& r) { return handle_status(r); });
   build_workers();
   runner = std::make_unique<BackgroundRunner>();
 }
@@ -213,7 +215,8 @@ void Daemon::Impl::load_everything(const DaemonConfig& c, std::shared_ptr<const 
     fo.mapping = load_column_mapping(c.feed_mapping);
     fo.format = FeedFormat::csv;
   }
-  poller = std::make_unique<FeedPoller>(c.feed, fo, std::chrono::duration_cast<std::chrono::milliseconds>(c.feed_timeout));
+  poller =
+      std::make_unique<FeedPoller>(c.feed, fo, std::chrono::duration_cast<std::chrono::milliseconds>(c.feed_timeout));
 }
 
 void Daemon::Impl::build_workers() {
@@ -233,9 +236,10 @@ void Daemon::Impl::recover_sending_rows() {
   const LocalTime now = clock->now();
   for (const auto& row : store->in_state(OutboxState::sending)) {
     // Possibly sent before a crash: send again with the same idempotency key.
-    spdlog::warn("reminder {} ({} to {}) was being sent when cuifu stopped; it will be sent again with the same "
-                 "idempotency key {}",
-                 row.id, to_string(row.channel), shown_contact(row.channel, row.contact), row.idempotency_key);
+    spdlog::warn(
+        "reminder {} ({} to {}) was being sent when cuifu stopped; it will be sent again with the same "
+        "idempotency key {}",
+        row.id, to_string(row.channel), shown_contact(row.channel, row.contact), row.idempotency_key);
     store->mark_planned(row.id, now, "resent after a restart: possibly sent before (same idempotency key)");
   }
 }
@@ -244,9 +248,9 @@ int Daemon::Impl::run() {
   clock->start();
   spdlog::info("cuifu {} starting: feed {}, state {}, status http://{}/, time zone {}{}", "0.1.0", config.feed,
                config.state, config.listen, zone.name(),
-               clock->simulated() ? fmt::format(", SIMULATED clock from {} at {}x", format_local_time(clock->now()),
-                                                options.speed)
-                                  : "");
+               clock->simulated()
+                   ? fmt::format(", SIMULATED clock from {} at {}x", format_local_time(clock->now()), options.speed)
+                   : "");
   recover_sending_rows();
   await_signal();
   schedule_poll(std::chrono::seconds{0});
@@ -466,7 +470,8 @@ std::string Daemon::Impl::presend_problem(const OutboxRow& row,
     if (it == orders_by_id.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
     const Order& o = *it->second;
     if (o.status == OrderStatus::paid) {
-      return o.paid_at ? fmt::format("order {} paid at {}", id, format_local_hm(*o.paid_at)) : fmt::format("order {} paid", id);
+      return o.paid_at ? fmt::format("order {} paid at {}", id, format_local_hm(*o.paid_at))
+                       : fmt::format("order {} paid", id);
     }
     if (o.status == OrderStatus::closed) return fmt::format("order {} closed", id);
   }
@@ -556,9 +561,7 @@ void Daemon::Impl::deliver(const OutboxRow& row) {
                shown_contact(row.channel, row.contact), row.idempotency_key);
   it->second->submit(
       row,
-      [this, row](DeliveryReport r) {
-        asio::post(io, [this, row, r = std::move(r)] { on_delivered(row, r, true); });
-      },
+      [this, row](DeliveryReport r) { asio::post(io, [this, row, r = std::move(r)] { on_delivered(row, r, true); }); },
       [this](const OutboxRow& r) { return gate_check(r); });
 }
 
@@ -655,9 +658,9 @@ void Daemon::Impl::reload() {
       // The runner still uses the old poller: hand it over and let the runner free it.
       runner->post([p = std::shared_ptr<FeedPoller>(std::move(old_poller))] {});
     }
-    for (const auto& [what, changed] : {std::pair{"state", next.state != config.state},
-                                        std::pair{"status.listen", next.listen != config.listen},
-                                        std::pair{"time_zone", next.time_zone != config.time_zone}}) {
+    for (const auto& [what, changed] :
+         {std::pair{"state", next.state != config.state}, std::pair{"status.listen", next.listen != config.listen},
+          std::pair{"time_zone", next.time_zone != config.time_zone}}) {
       if (changed) spdlog::warn("SIGHUP: a change of {} needs a restart; keeping the old value", what);
     }
     next.state = config.state;
@@ -742,8 +745,8 @@ StatusReply Daemon::Impl::metrics() {
   const auto counts = store->counts();
   std::int64_t depth = 0;
   for (Channel c : kAllChannels) {
-    for (auto s : {OutboxState::planned, OutboxState::sending, OutboxState::sent, OutboxState::failed,
-                   OutboxState::cancelled}) {
+    for (auto s :
+         {OutboxState::planned, OutboxState::sending, OutboxState::sent, OutboxState::failed, OutboxState::cancelled}) {
       const auto it = counts.find({c, s});
       const std::int64_t n = it == counts.end() ? 0 : it->second;
       if (s == OutboxState::planned || s == OutboxState::sending) depth += n;
@@ -788,7 +791,8 @@ StatusReply Daemon::Impl::optout(const StatusRequest& r) {
   const auto buyer = store->buyer_by_phone(phone);
   if (!buyer) {
     spdlog::warn("opt-out reply from {}: no buyer known with this phone", mask_phone(phone));
-    return {404, "application/json", json{{"opted_out", false}, {"reason", "no buyer known with this phone"}}.dump() + "\n"};
+    return {404, "application/json",
+            json{{"opted_out", false}, {"reason", "no buyer known with this phone"}}.dump() + "\n"};
   }
   // A reply to an SMS opts out of SMS and of calls to that number.
   for (Channel c : {Channel::sms, Channel::phone}) {
@@ -797,13 +801,16 @@ StatusReply Daemon::Impl::optout(const StatusRequest& r) {
     gate.opted_out.insert({*buyer, c});
   }
   spdlog::info("opt-out: buyer {} ({}) replied '{}': no more sms or phone", *buyer, mask_phone(phone), text);
-  return {200, "application/json", json{{"opted_out", true}, {"buyer", *buyer}, {"channels", {"sms", "phone"}}}.dump() + "\n"};
+  return {200, "application/json",
+          json{{"opted_out", true}, {"buyer", *buyer}, {"channels", {"sms", "phone"}}}.dump() + "\n"};
 }
 
 // ---------------------------------------------------------------- Daemon
 
 Daemon::Daemon(const DaemonOptions& options) : impl_(std::make_unique<Impl>(options)) {}
 Daemon::~Daemon() = default;
-int Daemon::run() { return impl_->run(); }
+int Daemon::run() {
+  return impl_->run();
+}
 
 }  // namespace cuifu

@@ -51,18 +51,18 @@ namespace {
 
 nlohmann::ordered_json reminder_json(const PlanReport& r, const PlannedReminder& p) {
   nlohmann::ordered_json j = {{"send_at", r.zone->iso(p.send_at)},
-            {"buyer", p.buyer},
-            {"order_ids", p.order_ids},
-            {"segment", p.segment},
-            {"channel", to_string(p.channel)},
-            {"step", p.step},
-            {"template", p.template_name},
-            {"message", p.message},
-            {"contact", shown_contact(p, r.show_contacts)},
-            {"amount", format_money(p.amount)},
-            {"pay_by", r.zone->iso(p.pay_by)},
-            {"idempotency_key", p.idempotency_key()},
-            {"why", p.why}};
+                              {"buyer", p.buyer},
+                              {"order_ids", p.order_ids},
+                              {"segment", p.segment},
+                              {"channel", to_string(p.channel)},
+                              {"step", p.step},
+                              {"template", p.template_name},
+                              {"message", p.message},
+                              {"contact", shown_contact(p, r.show_contacts)},
+                              {"amount", format_money(p.amount)},
+                              {"pay_by", r.zone->iso(p.pay_by)},
+                              {"idempotency_key", p.idempotency_key()},
+                              {"why", p.why}};
   if (!p.subject.empty()) j["subject"] = p.subject;
   return j;
 }
@@ -98,8 +98,9 @@ void write_plan_json(std::ostream& out, const PlanReport& r) {
   write_array(out, "skipped", r.plan->skipped, [](const SkippedOrder& s) {
     return nlohmann::ordered_json{{"order_id", s.order_id}, {"buyer", s.buyer}, {"reason", s.reason}};
   });
-  write_array(out, "rejected_rows", r.rejected ? *r.rejected : kNoRows,
-              [](const RejectedRow& row) { return nlohmann::ordered_json{{"line", row.line}, {"error", row.error}}; });
+  write_array(out, "rejected_rows", r.rejected ? *r.rejected : kNoRows, [](const RejectedRow& row) {
+    return nlohmann::ordered_json{{"line", row.line}, {"error", row.error}};
+  });
   out << "  \"summary\": " << plan_summary(*r.plan).dump() << "\n}\n";
 }
 
@@ -193,8 +194,8 @@ void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   out << rule << "\n";
   const LocalTime first_day = start_of_day(r.from);
   for (const auto& p : plan.reminders) {
-    const std::string when =
-        start_of_day(p.send_at) == first_day ? format_local_hm(p.send_at).substr(11) : format_local_hm(p.send_at).substr(5);
+    const std::string when = start_of_day(p.send_at) == first_day ? format_local_hm(p.send_at).substr(11)
+                                                                  : format_local_hm(p.send_at).substr(5);
     row(when, p.buyer, p.segment, std::string(to_string(p.channel)), fmt::format("{}", p.step),
         fmt::format("{}", p.order_ids.size()), format_money(p.amount), shown_contact(p, r.show_contacts));
     const std::string indent = "    ";
@@ -239,7 +240,8 @@ void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   std::vector<std::string> parts;
   for (Channel c : kAllChannels) {
     const auto& j = s["by_channel"][std::string(to_string(c))];
-    parts.push_back(fmt::format("{} {} ({:.2f} CNY)", to_string(c), j["reminders"].get<int>(), j["cost"].get<double>()));
+    parts.push_back(
+        fmt::format("{} {} ({:.2f} CNY)", to_string(c), j["reminders"].get<int>(), j["cost"].get<double>()));
   }
   out << fmt::format("{}\n", fmt::join(parts, " · "));
   parts.clear();
@@ -247,7 +249,8 @@ void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   out << fmt::format("  by segment: {}\n", parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, " · ")));
   out << "  by hour:\n";
   for (const auto& [hour, n] : s["by_hour"].items()) {
-    out << fmt::format("    {}:00 {:>4} {}\n", hour, n.get<int>(), std::string(static_cast<std::size_t>(std::min(60, n.get<int>())), '#'));
+    out << fmt::format("    {}:00 {:>4} {}\n", hour, n.get<int>(),
+                       std::string(static_cast<std::size_t>(std::min(60, n.get<int>())), '#'));
   }
 
   // Skipped orders: counts by kind, then the unpaid ones individually.

@@ -20,10 +20,10 @@ struct PlanReport {
   LocalTime from{};
   LocalTime to{};
   const ShopZone* zone = nullptr;
-  std::string feed;             // the feed's name, for the heading
-  std::size_t orders = 0;       // rows read
-  bool show_contacts = false;   // unmasked phone numbers and e-mails
-  int width = 100;              // terminal columns for the table
+  std::string feed;            // the feed's name, for the heading
+  std::size_t orders = 0;      // rows read
+  bool show_contacts = false;  // unmasked phone numbers and e-mails
+  int width = 100;             // terminal columns for the table
 };
 
 // Counts and cost per channel, segment and hour of the day.

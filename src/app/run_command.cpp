@@ -31,7 +31,9 @@ int run_daemon(const RunOptions& o) {
   d.config_path = o.config;
   if (!o.simulate_from.empty()) {
     const auto t = parse_local_time(o.simulate_from);
-    if (!t) throw std::runtime_error(fmt::format("--simulate-from '{}' is not a time like \"2026-11-24 08:00\"", o.simulate_from));
+    if (!t)
+      throw std::runtime_error(
+          fmt::format("--simulate-from '{}' is not a time like \"2026-11-24 08:00\"", o.simulate_from));
     d.simulate_from = *t;
   }
   d.speed = o.speed;

@@ -20,8 +20,10 @@ bool is_opt_out_reply(std::string_view text) {
   std::string letters;
   for (const char c : text) {
     const unsigned char u = static_cast<unsigned char>(c);
-    if (std::isalpha(u)) letters += static_cast<char>(std::toupper(u));
-    else if (u >= 0x80 || std::isdigit(u)) return false;  // other words: a real reply, not a code
+    if (std::isalpha(u))
+      letters += static_cast<char>(std::toupper(u));
+    else if (u >= 0x80 || std::isdigit(u))
+      return false;  // other words: a real reply, not a code
   }
   return letters == "TD" || letters == "T" || letters == "N" || letters == "R";
 }
@@ -52,7 +54,8 @@ std::unique_ptr<SqliteStore> open_state(const StateOptions& o, bool create = fal
     path = c.state;
     zone = c.time_zone;
   }
-  if (!create && !std::filesystem::exists(path)) throw std::runtime_error(fmt::format("{}: no such state database", path));
+  if (!create && !std::filesystem::exists(path))
+    throw std::runtime_error(fmt::format("{}: no such state database", path));
   return std::make_unique<SqliteStore>(path, ShopZone(zone));
 }
 
@@ -81,12 +84,22 @@ int run_outbox(const OutboxOptions& o) {
   if (o.format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rows) {
-      nlohmann::json j = {{"id", r.id}, {"idempotency_key", r.idempotency_key}, {"send_at", format_local_time(r.send_at)},
-                          {"state", to_string(r.state)}, {"channel", to_string(r.channel)}, {"buyer", r.buyer},
-                          {"order_ids", r.order_ids}, {"step", r.step}, {"segment", r.segment},
-                          {"template", r.template_name}, {"contact", contact_text(r.channel, r.contact, o.show_contacts)},
-                          {"message", r.message}, {"attempts", r.attempts}, {"last_error", r.last_error},
-                          {"updated_at", format_local_time(r.updated_at)}, {"why", r.why}};
+      nlohmann::json j = {{"id", r.id},
+                          {"idempotency_key", r.idempotency_key},
+                          {"send_at", format_local_time(r.send_at)},
+                          {"state", to_string(r.state)},
+                          {"channel", to_string(r.channel)},
+                          {"buyer", r.buyer},
+                          {"order_ids", r.order_ids},
+                          {"step", r.step},
+                          {"segment", r.segment},
+                          {"template", r.template_name},
+                          {"contact", contact_text(r.channel, r.contact, o.show_contacts)},
+                          {"message", r.message},
+                          {"attempts", r.attempts},
+                          {"last_error", r.last_error},
+                          {"updated_at", format_local_time(r.updated_at)},
+                          {"why", r.why}};
       if (r.sent_at) j["sent_at"] = format_local_time(*r.sent_at);
       if (!r.subject.empty()) j["subject"] = r.subject;
       out.push_back(std::move(j));
@@ -96,7 +109,8 @@ int run_outbox(const OutboxOptions& o) {
   }
   std::cout << pad_display("send at", 17) << "  " << pad_display("state", 9) << "  " << pad_display("channel", 7)
             << "  " << pad_display("buyer", 16) << "  " << pad_display("contact", 16) << "  " << pad_display("step", 4)
-            << "  " << "why / message\n";
+            << "  "
+            << "why / message\n";
   for (const auto& r : rows) {
     const std::string note = r.last_error.empty() ? r.message : r.last_error;
     std::cout << pad_display(format_local_hm(r.send_at), 17) << "  " << pad_display(to_string(r.state), 9) << "  "
@@ -119,9 +133,13 @@ int run_calls(const CallsOptions& o) {
   if (o.format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& t : tasks) {
-      out.push_back({{"due_at", format_local_time(t.due_at)}, {"buyer", t.buyer}, {"name", t.receiver_name},
-                     {"phone", contact_text(Channel::phone, t.phone, o.show_contacts)}, {"order_ids", t.order_ids},
-                     {"script", t.message}, {"idempotency_key", t.idempotency_key}});
+      out.push_back({{"due_at", format_local_time(t.due_at)},
+                     {"buyer", t.buyer},
+                     {"name", t.receiver_name},
+                     {"phone", contact_text(Channel::phone, t.phone, o.show_contacts)},
+                     {"order_ids", t.order_ids},
+                     {"script", t.message},
+                     {"idempotency_key", t.idempotency_key}});
     }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
@@ -171,7 +189,8 @@ int run_optout(const OptoutOptions& o) {
   } else {
     for (Channel c : chans) any = store->remove_opt_out(o.buyer, c) || any;
   }
-  std::cout << (any ? fmt::format("removed opt-out of {}\n", o.buyer) : fmt::format("{} had no such opt-out\n", o.buyer));
+  std::cout << (any ? fmt::format("removed opt-out of {}\n", o.buyer)
+                    : fmt::format("{} had no such opt-out\n", o.buyer));
   return any ? kExitOk : kExitFindings;
 }
 
@@ -200,7 +219,9 @@ void add_state_commands(CLI::App& app, CommandAction& action) {
     auto o = std::make_shared<OptoutOptions>();
     auto* cmd = app.add_subcommand("optout", "Add, list or remove a buyer's opt-out");
     add_state_options(cmd, *o);
-    cmd->add_option("action", o->action, "add, list or remove")->required()->check(CLI::IsMember({"add", "list", "remove"}));
+    cmd->add_option("action", o->action, "add, list or remove")
+        ->required()
+        ->check(CLI::IsMember({"add", "list", "remove"}));
     cmd->add_option("--buyer", o->buyer, "The buyer (买家会员名)");
     cmd->add_option("--channel", o->channels, "Channels (default: all); repeatable");
     cmd->callback([o, &action] { action = [o] { return run_optout(*o); }; });

@@ -25,9 +25,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     parser_.body_limit(64 * 1024);
     stream_.expires_after(std::chrono::seconds(10));
-    http::async_read(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      self->on_read(ec);
-    });
+    http::async_read(stream_, buffer_, parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
  private:
@@ -102,7 +101,9 @@ StatusServer::StatusServer(asio::io_context& io, const std::string& listen, Hand
   impl_->accept();
 }
 
-StatusServer::~StatusServer() { stop(); }
+StatusServer::~StatusServer() {
+  stop();
+}
 
 void StatusServer::stop() {
   beast::error_code ignored;

@@ -57,8 +57,7 @@ Order as_of(const Timeline& t, LocalTime now) {
 // Replays one buyer; appends to `result`.
 class BuyerReplay {
  public:
-  BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates,
-              ReplayResult& result)
+  BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates, ReplayResult& result)
       : orders_(std::move(orders)), rules_(rules), templates_(templates), result_(result) {}
 
   void run();
@@ -125,10 +124,11 @@ void BuyerReplay::run() {
       now = next_event;
       while (next < events.size() && events[next] == now) ++next;
       if (pending) {
-        const bool paid_first = std::any_of(pending->order_ids.begin(), pending->order_ids.end(), [&](const std::string& id) {
-          const Timeline* t = find(id);
-          return t && t->paid_by(now);
-        });
+        const bool paid_first =
+            std::any_of(pending->order_ids.begin(), pending->order_ids.end(), [&](const std::string& id) {
+              const Timeline* t = find(id);
+              return t && t->paid_by(now);
+            });
         if (paid_first) ++result_.avoided;
         pending.reset();  // planned again below, with what is known now
       }
@@ -386,7 +386,8 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
   f.reminders_per_buyer_max = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
   f.reminders_per_buyer_p95 = percentile_nearest_rank(counts, 95);
 
-  const auto max_hours = static_cast<std::size_t>(std::max<long>(1, std::chrono::ceil<hours>(rules.auto_close).count()));
+  const auto max_hours =
+      static_cast<std::size_t>(std::max<long>(1, std::chrono::ceil<hours>(rules.auto_close).count()));
   std::vector<int> paid_in_hour(max_hours + 1, 0), reminded_in_hour(max_hours + 1, 0);
   const auto hour_bucket = [&](LocalTime created, LocalTime t) {
     const auto h = std::chrono::ceil<hours>(t - created).count();

@@ -69,10 +69,10 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
 // Sent reminders that break a rule, found by checking each one against `rules` directly
 // (not through the planner, so a planner bug shows up here).
 struct Violations {
-  int quiet_hours = 0;     // sent inside quiet hours
-  int windows = 0;         // outside its channel's windows or its step's windows, or on a disabled channel
-  int caps = 0;            // over the per-day or per-order cap, under the minimum gap, or a repeated channel
-  int paid_or_closed = 0;  // sent to an order already paid or closed
+  int quiet_hours = 0;               // sent inside quiet hours
+  int windows = 0;                   // outside its channel's windows or its step's windows, or on a disabled channel
+  int caps = 0;                      // over the per-day or per-order cap, under the minimum gap, or a repeated channel
+  int paid_or_closed = 0;            // sent to an order already paid or closed
   std::vector<std::string> details;  // one line per violation, for people
   int total() const { return quiet_hours + windows + caps + paid_or_closed; }
 };

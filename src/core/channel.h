@@ -9,8 +9,7 @@ namespace cuifu {
 
 enum class Channel { im, sms, phone, email };
 
-inline constexpr std::array<Channel, 4> kAllChannels = {Channel::im, Channel::sms, Channel::phone,
-                                                        Channel::email};
+inline constexpr std::array<Channel, 4> kAllChannels = {Channel::im, Channel::sms, Channel::phone, Channel::email};
 
 // "im", "sms", "phone", "email".
 std::string_view to_string(Channel c);

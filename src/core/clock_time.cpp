@@ -67,7 +67,9 @@ std::optional<LocalTime> parse_local_date(std::string_view text) {
   return LocalTime{*day};
 }
 
-LocalTime start_of_day(LocalTime t) { return LocalTime{std::chrono::floor<std::chrono::days>(t)}; }
+LocalTime start_of_day(LocalTime t) {
+  return LocalTime{std::chrono::floor<std::chrono::days>(t)};
+}
 
 int minute_of_day(LocalTime t) {
   return static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(t - start_of_day(t)).count());
@@ -75,8 +77,7 @@ int minute_of_day(LocalTime t) {
 
 std::string format_local_date(LocalTime t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
-  return fmt::format("{:04d}-{:02d}-{:02d}", int(ymd.year()), unsigned(ymd.month()),
-                     unsigned(ymd.day()));
+  return fmt::format("{:04d}-{:02d}-{:02d}", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
 }
 
 std::string format_local_hm(LocalTime t) {

@@ -36,7 +36,9 @@ LocalTime start_of_day(LocalTime t);
 int minute_of_day(LocalTime t);
 
 // Hour of the day, 0..23.
-inline int hour_of_day(LocalTime t) { return minute_of_day(t) / 60; }
+inline int hour_of_day(LocalTime t) {
+  return minute_of_day(t) / 60;
+}
 
 // Supplies "now" to whoever needs it. The core never reads the real clock;
 // the daemon, plan and backtest each pass their own (real, fixed or simulated).

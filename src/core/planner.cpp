@@ -25,7 +25,9 @@ namespace {
 using std::chrono::days;
 using std::chrono::hours;
 
-std::string hm(int minute) { return fmt::format("{:02d}:{:02d}", minute / 60, minute % 60); }
+std::string hm(int minute) {
+  return fmt::format("{:02d}:{:02d}", minute / 60, minute % 60);
+}
 
 std::string describe_delay(Minutes d) {
   if (d.count() % 60 == 0) return fmt::format("{} h", d.count() / 60);
@@ -121,9 +123,9 @@ class IntervalCache {
 
 class BuyerPlanner {
  public:
-  BuyerPlanner(const std::string& buyer, std::vector<const Order*> orders,
-               std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
-               const TemplateSet& templates, const PlanRequest& req, IntervalCache& intervals, Plan& out)
+  BuyerPlanner(const std::string& buyer, std::vector<const Order*> orders, std::vector<ContactRecord> contacts,
+               const ContactHistory& history, const Rules& rules, const TemplateSet& templates, const PlanRequest& req,
+               IntervalCache& intervals, Plan& out)
       : buyer_(buyer),
         orders_(std::move(orders)),
         contacts_(std::move(contacts)),
@@ -179,8 +181,7 @@ std::string BuyerPlanner::unusable(Channel c, const Order& lead) const {
   return {};
 }
 
-std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest,
-                                                 const std::vector<DailyWindow>& channel_windows,
+std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest, const std::vector<DailyWindow>& channel_windows,
                                                  const std::vector<DailyWindow>& step_windows,
                                                  std::string* note) const {
   const auto& intervals = intervals_.get(channel_windows, step_windows);
@@ -190,9 +191,8 @@ std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest,
     const LocalTime day = first_day + days{d};
     if (contacts_on_day(day) >= rules_.caps.max_per_buyer_per_day) {
       if (note->empty()) {
-        *note = fmt::format("{} already has {} contacts on {} (cap {} a day)", buyer_,
-                            contacts_on_day(day), format_local_date(day),
-                            rules_.caps.max_per_buyer_per_day);
+        *note = fmt::format("{} already has {} contacts on {} (cap {} a day)", buyer_, contacts_on_day(day),
+                            format_local_date(day), rules_.caps.max_per_buyer_per_day);
       }
       continue;
     }
@@ -206,8 +206,9 @@ std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest,
 
 void BuyerPlanner::run() {
   const LocalTime now = req_.now;
-  std::sort(orders_.begin(), orders_.end(),
-            [](const Order* a, const Order* b) { return a->created_at < b->created_at || (a->created_at == b->created_at && a->id < b->id); });
+  std::sort(orders_.begin(), orders_.end(), [](const Order* a, const Order* b) {
+    return a->created_at < b->created_at || (a->created_at == b->created_at && a->id < b->id);
+  });
 
   // 1. Which orders are still open and unpaid; a reason for every other one.
   std::vector<const Order*> open;
@@ -216,7 +217,8 @@ void BuyerPlanner::run() {
   LocalTime close_at = LocalTime::max();
   for (const Order* o : orders_) {
     if (o->status == OrderStatus::paid) {
-      out_.skipped.push_back({o->id, buyer_, o->paid_at ? fmt::format("paid at {}", format_local_hm(*o->paid_at)) : "paid"});
+      out_.skipped.push_back(
+          {o->id, buyer_, o->paid_at ? fmt::format("paid at {}", format_local_hm(*o->paid_at)) : "paid"});
       if (o->paid_at && *o->paid_at <= now && now - *o->paid_at < rules_.caps.skip_if_paid_within &&
           (!recent_payment || *o->paid_at > *recent_payment->paid_at)) {
         recent_payment = o;
@@ -230,10 +232,9 @@ void BuyerPlanner::run() {
     }
     const LocalTime closes = closes_at(*o);
     if (closes <= now) {
-      out_.skipped.push_back(
-          {o->id, buyer_,
-           fmt::format("auto-closed at {} ({} after the order)", format_local_hm(closes),
-                       o->closed_at ? "feed close time" : describe_delay(rules_.auto_close))});
+      out_.skipped.push_back({o->id, buyer_,
+                              fmt::format("auto-closed at {} ({} after the order)", format_local_hm(closes),
+                                          o->closed_at ? "feed close time" : describe_delay(rules_.auto_close))});
       continue;
     }
     close_at = std::min(close_at, closes);
@@ -241,14 +242,13 @@ void BuyerPlanner::run() {
   }
   if (open.empty()) return;
   if (recent_payment) {
-    skip_all(open, fmt::format("buyer paid order {} at {}, within the last {}", recent_payment->id,
-                               format_local_hm(*recent_payment->paid_at),
-                               describe_delay(rules_.caps.skip_if_paid_within)));
+    skip_all(open,
+             fmt::format("buyer paid order {} at {}, within the last {}", recent_payment->id,
+                         format_local_hm(*recent_payment->paid_at), describe_delay(rules_.caps.skip_if_paid_within)));
     return;
   }
   if (in_holdout(rules_, buyer_)) {
-    skip_all(open, fmt::format("holdout: buyer is in the {}% never reminded, to measure lift",
-                               rules_.holdout_percent));
+    skip_all(open, fmt::format("holdout: buyer is in the {}% never reminded, to measure lift", rules_.holdout_percent));
     return;
   }
 
@@ -260,8 +260,8 @@ void BuyerPlanner::run() {
       return std::find(c.order_ids.begin(), c.order_ids.end(), o->id) != c.order_ids.end();
     });
     if (n >= rules_.caps.max_per_order) {
-      out_.skipped.push_back({o->id, buyer_, fmt::format("reminded {} times already (cap {} per order)", n,
-                                                         rules_.caps.max_per_order)});
+      out_.skipped.push_back(
+          {o->id, buyer_, fmt::format("reminded {} times already (cap {} per order)", n, rules_.caps.max_per_order)});
     } else {
       remindable.push_back(o);
     }
@@ -357,7 +357,8 @@ void BuyerPlanner::run() {
       std::string note;
       const auto s = find_slot(earliest, rules_.channel(c)->windows, *sw, &note);
       if (!s) {
-        why_not_all += (why_not_all.empty() ? "" : "; ") + fmt::format("no allowed {} time within a week", to_string(c));
+        why_not_all +=
+            (why_not_all.empty() ? "" : "; ") + fmt::format("no allowed {} time within a week", to_string(c));
         continue;
       }
       if (*s >= close_at) {
@@ -366,7 +367,8 @@ void BuyerPlanner::run() {
                                    short_time(*s), short_time(close_at));
         continue;
       }
-      if (c != step.channel) channel_note = fmt::format("{} instead of {}: {}", to_string(c), to_string(step.channel), why_not_all);
+      if (c != step.channel)
+        channel_note = fmt::format("{} instead of {}: {}", to_string(c), to_string(step.channel), why_not_all);
       channel = c;
       slot = s;
       cap_note = note;
@@ -384,7 +386,8 @@ void BuyerPlanner::run() {
     // 3. Render the message.
     const MessageTemplate* tpl = templates_.find(channel, step.template_name, reason);
     if (!tpl) {
-      carried.push_back(fmt::format("step {} left out: no {} template '{}'", i + 1, to_string(channel), step.template_name));
+      carried.push_back(
+          fmt::format("step {} left out: no {} template '{}'", i + 1, to_string(channel), step.template_name));
       continue;
     }
     MessageFields f;
@@ -432,7 +435,8 @@ void BuyerPlanner::run() {
       r.why.push_back(fmt::format("combines {} unpaid orders of this buyer: {}", open.size(), f.order_ids));
     }
     r.why.push_back(fmt::format("step {} of {}: {} {} after the order ({}), due {}", i + 1, seg.steps.size(),
-                                to_string(step.channel), describe_delay(step.delay), step.source.str(), short_time(due)));
+                                to_string(step.channel), describe_delay(step.delay), step.source.str(),
+                                short_time(due)));
     if (!channel_note.empty()) r.why.push_back(channel_note);
     if (!greeting_note.empty()) r.why.push_back(greeting_note);
     for (auto& c : carried) r.why.push_back(std::move(c));

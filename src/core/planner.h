@@ -43,15 +43,15 @@ struct PlannedReminder {
   std::vector<std::string> order_ids;  // all the buyer's unpaid orders it covers
   std::string segment;
   Channel channel = Channel::im;
-  int step = 1;                        // 1-based within the segment's steps
-  std::string template_name;           // the one actually used, e.g. "office.price"
-  std::string subject;                 // email only
-  std::string message;                 // exactly as it would be sent
-  std::string contact;                 // phone or e-mail, unmasked; empty for im
+  int step = 1;               // 1-based within the segment's steps
+  std::string template_name;  // the one actually used, e.g. "office.price"
+  std::string subject;        // email only
+  std::string message;        // exactly as it would be sent
+  std::string contact;        // phone or e-mail, unmasked; empty for im
   std::string receiver_name;
-  Money amount = 0;                    // combined
+  Money amount = 0;  // combined
   std::int64_t cost_milli = 0;
-  LocalTime pay_by{};                  // when the first of its orders auto-closes
+  LocalTime pay_by{};  // when the first of its orders auto-closes
   std::vector<std::string> why;
 
   // Stable across re-plans of the same decision: the buyer, the oldest order and the step (the slot
@@ -85,13 +85,11 @@ struct SegmentMatch {
 // Picks the first segment of `rules` whose conditions all hold for `orders` (one buyer's
 // unpaid orders: combined amount, newest address, all notes), given how many of the
 // buyer's earlier orders closed unpaid. REQUIRES: orders non-empty.
-SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders,
-                      int closed_unpaid_before);
+SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before);
 
 // The reason a buyer did not pay, from their notes; empty if none matches. When `keyword`
 // is given it receives the word of the note that decided it.
-std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders,
-                          std::string* keyword = nullptr);
+std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders, std::string* keyword = nullptr);
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad).
 bool is_overseas_address(std::string_view address);

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-
 namespace cuifu {
 
 std::string SourceRef::str() const {
@@ -47,8 +46,8 @@ std::optional<DailyWindow> parse_daily_window(std::string_view text) {
 }
 
 bool SegmentCondition::empty() const {
-  return address_any.empty() && address_none.empty() && !min_amount && !max_amount && !overseas &&
-         note_any.empty() && !min_closed_unpaid;
+  return address_any.empty() && address_none.empty() && !min_amount && !max_amount && !overseas && note_any.empty() &&
+         !min_closed_unpaid;
 }
 
 const ChannelRule* Rules::channel(Channel c) const {
@@ -65,9 +64,7 @@ const SegmentRule* Rules::segment(std::string_view name) const {
 
 std::vector<std::string> validate(const Rules& rules) {
   std::vector<std::string> errors;
-  auto err = [&](const SourceRef& at, std::string msg) {
-    errors.push_back(fmt::format("{}: {}", at.located(), msg));
-  };
+  auto err = [&](const SourceRef& at, std::string msg) { errors.push_back(fmt::format("{}: {}", at.located(), msg)); };
   if (rules.segments.empty()) err({}, "no segments defined");
   if (!rules.segments.empty() && !rules.segments.back().when.empty()) {
     err(rules.segments.back().source,
@@ -78,8 +75,7 @@ std::vector<std::string> validate(const Rules& rules) {
   for (std::size_t i = 0; i + 1 < rules.segments.size(); ++i) {
     if (rules.segments[i].when.empty()) {
       err(rules.segments[i].source,
-          fmt::format("segment '{}' has no conditions, so the segments after it never match",
-                      rules.segments[i].name));
+          fmt::format("segment '{}' has no conditions, so the segments after it never match", rules.segments[i].name));
     }
   }
   for (const auto& seg : rules.segments) {
@@ -92,12 +88,11 @@ std::vector<std::string> validate(const Rules& rules) {
     for (const auto& step : seg.steps) {
       const ChannelRule* ch = rules.channel(step.channel);
       if (!ch) {
-        err(step.source, fmt::format("step uses channel '{}' which is not defined under channels",
-                                     to_string(step.channel)));
+        err(step.source,
+            fmt::format("step uses channel '{}' which is not defined under channels", to_string(step.channel)));
       }
       if (step.fallback && !rules.channel(*step.fallback)) {
-        err(step.source, fmt::format("fallback channel '{}' is not defined under channels",
-                                     to_string(*step.fallback)));
+        err(step.source, fmt::format("fallback channel '{}' is not defined under channels", to_string(*step.fallback)));
       }
       if (step.delay < last) {
         err(step.source, "steps must be in order of their delay");

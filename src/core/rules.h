@@ -56,11 +56,11 @@ struct SegmentCondition {
 
 // One reminder in a segment's sequence.
 struct ReminderStep {
-  Minutes delay{0};                    // after the buyer's oldest unpaid order was placed
+  Minutes delay{0};  // after the buyer's oldest unpaid order was placed
   Channel channel = Channel::im;
-  std::optional<Channel> fallback;     // used when `channel` is unusable for this buyer
-  std::vector<DailyWindow> windows;    // empty: the channel's own windows
-  std::string template_name;           // base name; the reason picks a variant
+  std::optional<Channel> fallback;   // used when `channel` is unusable for this buyer
+  std::vector<DailyWindow> windows;  // empty: the channel's own windows
+  std::string template_name;         // base name; the reason picks a variant
   SourceRef source;
 };
 
@@ -76,10 +76,10 @@ struct SegmentRule {
 struct ChannelRule {
   Channel channel = Channel::im;
   bool enabled = true;
-  std::int64_t cost_milli = 0;         // per message, in thousandths of a yuan (SMS 0.045 = 45)
-  std::vector<DailyWindow> windows;    // allowed send windows; empty: all day (quiet hours still apply)
-  std::string sms_signature;           // 【店铺名】 without the brackets
-  std::string sms_opt_out;             // "回T退订"
+  std::int64_t cost_milli = 0;       // per message, in thousandths of a yuan (SMS 0.045 = 45)
+  std::vector<DailyWindow> windows;  // allowed send windows; empty: all day (quiet hours still apply)
+  std::string sms_signature;         // 【店铺名】 without the brackets
+  std::string sms_opt_out;           // "回T退订"
   SourceRef source;
 };
 
@@ -101,7 +101,7 @@ struct Rules {
   std::vector<ReasonRule> reasons;  // in priority order
   int holdout_percent = 0;          // 0..100 of buyers, by stable hash, never reminded
   std::string holdout_salt = "cuifu";
-  std::string shop_name;            // used when the feed has no 店铺名称
+  std::string shop_name;  // used when the feed has no 店铺名称
 
   const ChannelRule* channel(Channel c) const;
   const SegmentRule* segment(std::string_view name) const;

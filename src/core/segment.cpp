@@ -13,10 +13,10 @@ namespace {
 
 // Provinces, municipalities and autonomous regions of mainland China.
 const std::vector<std::string>& mainland_regions() {
-  static const std::vector<std::string> r = {
-      "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "浙江",
-      "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州",
-      "云南", "陕西", "甘肃", "青海", "内蒙古", "广西", "西藏", "宁夏", "新疆"};
+  static const std::vector<std::string> r = {"北京",   "天津", "上海",   "重庆", "河北", "山西", "辽宁", "吉林",
+                                             "黑龙江", "江苏", "浙江",   "安徽", "福建", "江西", "山东", "河南",
+                                             "湖北",   "湖南", "广东",   "海南", "四川", "贵州", "云南", "陕西",
+                                             "甘肃",   "青海", "内蒙古", "广西", "西藏", "宁夏", "新疆"};
   return r;
 }
 
@@ -48,8 +48,7 @@ bool in_holdout(const Rules& rules, std::string_view buyer) {
   return static_cast<int>(h % 100) < rules.holdout_percent;
 }
 
-SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders,
-                      int closed_unpaid_before) {
+SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before) {
   Money amount = 0;
   std::string notes;
   const Order* newest = orders.front();
@@ -103,8 +102,7 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
   return {};
 }
 
-std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders,
-                          std::string* keyword) {
+std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders, std::string* keyword) {
   for (const auto& reason : rules.reasons) {
     for (const Order* o : orders) {
       if (const std::string* hit = first_contained(o->note, reason.keywords)) {

@@ -9,8 +9,8 @@
 namespace cuifu {
 
 const std::vector<std::string>& template_fields() {
-  static const std::vector<std::string> fields = {"salutation", "name",   "nickname", "item",  "amount",
-                                                  "order_count", "order_ids", "shop",  "pay_by"};
+  static const std::vector<std::string> fields = {"salutation",  "name",      "nickname", "item",  "amount",
+                                                  "order_count", "order_ids", "shop",     "pay_by"};
   return fields;
 }
 
@@ -42,7 +42,9 @@ std::string sms_prefix(const ChannelRule* ch) {
   return ch && !ch->sms_signature.empty() ? "【" + ch->sms_signature + "】" : std::string{};
 }
 
-std::string sms_suffix(const ChannelRule* ch) { return ch ? ch->sms_opt_out : std::string{}; }
+std::string sms_suffix(const ChannelRule* ch) {
+  return ch ? ch->sms_opt_out : std::string{};
+}
 
 // Shortest item we still shorten to; below this the item no longer says anything.
 constexpr std::size_t kMinItemChars = 6;
@@ -50,8 +52,7 @@ constexpr std::size_t kMinItemChars = 6;
 }  // namespace
 
 bool CompiledText::uses(std::string_view field) const {
-  return std::any_of(parts.begin(), parts.end(),
-                     [&](const Part& p) { return p.is_field && p.text == field; });
+  return std::any_of(parts.begin(), parts.end(), [&](const Part& p) { return p.is_field && p.text == field; });
 }
 
 std::optional<CompiledText> compile_text(std::string_view text, std::string* error) {
@@ -77,8 +78,7 @@ std::optional<CompiledText> compile_text(std::string_view text, std::string* err
       const std::string name = trim(text.substr(i + 1, close - i - 1));
       const auto& known = template_fields();
       if (std::find(known.begin(), known.end(), name) == known.end()) {
-        return fail(i, fmt::format("unknown field {{{}}}; known fields: {}", name,
-                                   fmt::join(known, ", ")));
+        return fail(i, fmt::format("unknown field {{{}}}; known fields: {}", name, fmt::join(known, ", ")));
       }
       if (!literal.empty()) out.parts.push_back({false, std::move(literal)});
       literal.clear();
@@ -111,16 +111,14 @@ const MessageTemplate* TemplateSet::find_exact(Channel c, std::string_view name)
   return nullptr;
 }
 
-const MessageTemplate* TemplateSet::find(Channel c, std::string_view base,
-                                         std::string_view reason) const {
+const MessageTemplate* TemplateSet::find(Channel c, std::string_view base, std::string_view reason) const {
   if (!reason.empty()) {
     if (const auto* t = find_exact(c, fmt::format("{}.{}", base, reason))) return t;
   }
   return find_exact(c, base);
 }
 
-std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f,
-                                      const ChannelRule* channel) {
+std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f, const ChannelRule* channel) {
   RenderedMessage out;
   out.subject = render_text(t.subject, f);
   if (t.channel != Channel::sms) {
@@ -174,10 +172,10 @@ std::vector<std::string> check_template(const MessageTemplate& t, const ChannelR
   const std::string body = render_text(t.body, worst);
   const std::size_t total = char_count(prefix + body + sms_suffix(channel));
   if (total > kSmsSegmentChars) {
-    problems.push_back(fmt::format(
-        "SMS is {} characters with signature and opt-out for the longest sample values (item cut to "
-        "{}); one segment holds {}",
-        total, kMinItemChars, kSmsSegmentChars));
+    problems.push_back(
+        fmt::format("SMS is {} characters with signature and opt-out for the longest sample values (item cut to "
+                    "{}); one segment holds {}",
+                    total, kMinItemChars, kSmsSegmentChars));
   }
   if (!t.body.uses("shop") && !t.body.uses("item")) {
     problems.push_back("SMS names neither {shop} nor {item}; the buyer must recognise the order");
@@ -189,9 +187,9 @@ std::vector<std::string> check_template(const MessageTemplate& t, const ChannelR
     if (p.is_field && is_name_field(p.text)) {
       const std::size_t end = before + char_count(field_value(worst, p.text));
       if (end > kSmsNameWithin) {
-        problems.push_back(fmt::format(
-            "the buyer's name ends at character {} after the signature; it must be within the first {}",
-            end, kSmsNameWithin));
+        problems.push_back(
+            fmt::format("the buyer's name ends at character {} after the signature; it must be within the first {}",
+                        end, kSmsNameWithin));
       }
       found = true;
       break;

@@ -31,7 +31,7 @@ struct MessageFields {
   std::string order_count;  // "2"
   std::string order_ids;    // "A1、A2"
   std::string shop;
-  std::string pay_by;       // "11月25日 10:00"
+  std::string pay_by;  // "11月25日 10:00"
 };
 
 // The names a template may use, e.g. "salutation", "item".
@@ -84,8 +84,7 @@ std::optional<CompiledText> compile_text(std::string_view text, std::string* err
 // Renders t with f. For SMS, wraps the body as 【signature】body + opt-out and shortens
 // the item so the whole fits kSmsSegmentChars; if even that cannot fit, returns nullopt
 // (compile-time checks make this unreachable for loaded templates).
-std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f,
-                                      const ChannelRule* channel);
+std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f, const ChannelRule* channel);
 
 // Worst-case sample values (long name, big amount, long item) for load-time checks.
 MessageFields sample_fields();

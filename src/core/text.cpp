@@ -72,12 +72,10 @@ namespace {
 
 // East Asian Wide (W) and Fullwidth (F) ranges that occur in shop text.
 bool is_wide(char32_t cp) {
-  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) ||
-         (cp >= 0x3041 && cp <= 0x33FF) || (cp >= 0x3400 && cp <= 0x4DBF) ||
-         (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
-         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-         (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-         (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
+  return (cp >= 0x1100 && cp <= 0x115F) || (cp >= 0x2E80 && cp <= 0x303E) || (cp >= 0x3041 && cp <= 0x33FF) ||
+         (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0xA000 && cp <= 0xA4CF) ||
+         (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+         (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) || (cp >= 0x1F300 && cp <= 0x1F64F) ||
          (cp >= 0x1F900 && cp <= 0x1F9FF) || (cp >= 0x20000 && cp <= 0x3FFFD);
 }
 
@@ -167,16 +165,24 @@ std::string mask_email(std::string_view email) {
 std::string trim(std::string_view s) {
   // ASCII whitespace and full-width spaces (U+3000), common in exported Chinese text, in any mix.
   const std::string_view ideo = "\xE3\x80\x80";
-  const auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; };
+  const auto is_space = [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+  };
   while (true) {
-    if (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    else if (s.substr(0, 3) == ideo) s.remove_prefix(3);
-    else break;
+    if (!s.empty() && is_space(s.front()))
+      s.remove_prefix(1);
+    else if (s.substr(0, 3) == ideo)
+      s.remove_prefix(3);
+    else
+      break;
   }
   while (true) {
-    if (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    else if (s.size() >= 3 && s.substr(s.size() - 3) == ideo) s.remove_suffix(3);
-    else break;
+    if (!s.empty() && is_space(s.back()))
+      s.remove_suffix(1);
+    else if (s.size() >= 3 && s.substr(s.size() - 3) == ideo)
+      s.remove_suffix(3);
+    else
+      break;
   }
   return std::string(s);
 }

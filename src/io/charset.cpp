@@ -14,7 +14,9 @@ namespace {
 constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 const iconv_t kNoDescriptor = reinterpret_cast<iconv_t>(-1);
 
-iconv_t as_iconv(void* cd) { return static_cast<iconv_t>(cd); }
+iconv_t as_iconv(void* cd) {
+  return static_cast<iconv_t>(cd);
+}
 
 // Length of the well-formed UTF-8 sequence at s[i], or 0 if there is none (RFC 3629 table).
 std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
@@ -96,8 +98,7 @@ std::string normalize_encoding(std::string_view name) {
 IconvConverter::IconvConverter(const std::string& to_encoding, const std::string& from_encoding)
     : cd_(::iconv_open(to_encoding.c_str(), from_encoding.c_str())), from_(from_encoding) {
   if (as_iconv(cd_) == kNoDescriptor) {
-    throw CharsetError(fmt::format("unsupported encoding conversion from '{}' to '{}'",
-                                   from_encoding, to_encoding));
+    throw CharsetError(fmt::format("unsupported encoding conversion from '{}' to '{}'", from_encoding, to_encoding));
   }
 }
 
@@ -106,8 +107,7 @@ IconvConverter::~IconvConverter() {
 }
 
 IconvConverter::IconvConverter(IconvConverter&& other) noexcept
-    : cd_(std::exchange(other.cd_, reinterpret_cast<void*>(kNoDescriptor))),
-      from_(std::move(other.from_)) {}
+    : cd_(std::exchange(other.cd_, reinterpret_cast<void*>(kNoDescriptor))), from_(std::move(other.from_)) {}
 
 IconvConverter& IconvConverter::operator=(IconvConverter&& other) noexcept {
   if (this != &other) {
@@ -136,8 +136,7 @@ std::string IconvConverter::convert(std::string_view bytes, std::vector<std::siz
     if (rc != static_cast<std::size_t>(-1) || err == E2BIG) continue;
     const std::size_t offset = bytes.size() - in_left;
     if (err != EILSEQ && err != EINVAL) {
-      throw CharsetError(fmt::format("{} conversion failed at byte offset {}: {}", from_, offset,
-                                     std::strerror(err)));
+      throw CharsetError(fmt::format("{} conversion failed at byte offset {}: {}", from_, offset, std::strerror(err)));
     }
     if (bad_offsets == nullptr) throw CharsetError(invalid_message(bytes, offset, from_));
     bad_offsets->push_back(offset);

@@ -48,7 +48,8 @@ void for_each_entry(const std::string& path, const YAML::Node& map, std::string_
   for (auto it = map.begin(); it != map.end(); ++it) {
     const std::string key = scalar_of(path, it->first, fmt::format("a key of {}", what));
     if (const auto [prev, inserted] = seen.emplace(key, it->first.Mark().line + 1); !inserted) {
-      mapping_error(path, it->first.Mark(), fmt::format("{}: duplicate key '{}' (first on line {})", what, key, prev->second));
+      mapping_error(path, it->first.Mark(),
+                    fmt::format("{}: duplicate key '{}' (first on line {})", what, key, prev->second));
     }
     visit(it->first, it->second);
   }
@@ -76,8 +77,9 @@ ColumnMapping load_column_mapping(const std::string& path) {
       columns_mark = key.Mark();
       for_each_entry(path, value, "columns", [&](const YAML::Node& k, const YAML::Node& v) {
         if (std::find(kFieldNames.begin(), kFieldNames.end(), k.Scalar()) == kFieldNames.end()) {
-          mapping_error(path, k.Mark(), fmt::format("columns: unknown field '{}' (expected one of {})", k.Scalar(),
-                                                    fmt::join(kFieldNames, ", ")));
+          mapping_error(path, k.Mark(),
+                        fmt::format("columns: unknown field '{}' (expected one of {})", k.Scalar(),
+                                    fmt::join(kFieldNames, ", ")));
         }
         if (k.Scalar() == "status") status_column_mark = k.Mark();
         mapping.columns[k.Scalar()] = scalar_of(path, v, fmt::format("columns: {}", k.Scalar()), k.Mark());
@@ -89,8 +91,8 @@ ColumnMapping load_column_mapping(const std::string& path) {
         const auto add = [&](const YAML::Node& item) {
           const std::string word = scalar_of(path, item, fmt::format("status_values: {}", k.Scalar()), k.Mark());
           if (const auto [it, inserted] = mapping.status_values.emplace(word, status); !inserted) {
-            mapping_error(path, item.Mark(), fmt::format("status_values: '{}' is already listed under {}", word,
-                                                         to_string(it->second)));
+            mapping_error(path, item.Mark(),
+                          fmt::format("status_values: '{}' is already listed under {}", word, to_string(it->second)));
           }
         };
         if (v.IsSequence()) {
@@ -118,8 +120,10 @@ ColumnMapping load_column_mapping(const std::string& path) {
         mapping_error(path, value.Mark(), fmt::format("timezone: unknown time zone '{}'", mapping.timezone));
       }
     } else {
-      mapping_error(path, key.Mark(), fmt::format("unknown key '{}' (expected columns, status_values, "
-                                                  "default_status, delimiter or timezone)", name));
+      mapping_error(path, key.Mark(),
+                    fmt::format("unknown key '{}' (expected columns, status_values, "
+                                "default_status, delimiter or timezone)",
+                                name));
     }
   });
   if (!has_columns) mapping_error(path, root.Mark(), "missing the columns: section");

@@ -9,7 +9,9 @@
 
 namespace cuifu {
 
-std::optional<SecondsD> parse_seconds(std::string_view text) { return parse_duration_seconds(text, false); }
+std::optional<SecondsD> parse_seconds(std::string_view text) {
+  return parse_duration_seconds(text, false);
+}
 
 std::string secret(const std::string& env_name) {
   if (env_name.empty()) return {};
@@ -33,8 +35,9 @@ class ConfigReader {
       r_.error(root, "the config must be a map of settings");
       r_.throw_if_errors();
     }
-    r_.check_keys(root, {"feed", "rules", "templates", "state", "time_zone", "catch_up_limit", "status", "channels",
-                         "shutdown_deadline"},
+    r_.check_keys(root,
+                  {"feed", "rules", "templates", "state", "time_zone", "catch_up_limit", "status", "channels",
+                   "shutdown_deadline"},
                   "the config");
     read_feed(root, c);
     c.rules_dir = required_path(root, "rules", "the rules directory");
@@ -114,16 +117,22 @@ class ConfigReader {
 
   void read_policy(const YAML::Node& n, DeliveryPolicy& p) {
     if (auto v = r_.number(n, "rate_per_second")) {
-      if (*v <= 0) r_.error(n["rate_per_second"], "rate_per_second must be above 0");
-      else p.rate_per_second = *v;
+      if (*v <= 0)
+        r_.error(n["rate_per_second"], "rate_per_second must be above 0");
+      else
+        p.rate_per_second = *v;
     }
     if (auto v = r_.integer(n, "burst")) {
-      if (*v < 1) r_.error(n["burst"], "burst must be at least 1");
-      else p.burst = *v;
+      if (*v < 1)
+        r_.error(n["burst"], "burst must be at least 1");
+      else
+        p.burst = *v;
     }
     if (auto v = r_.integer(n, "max_attempts")) {
-      if (*v < 1 || *v > 20) r_.error(n["max_attempts"], "max_attempts must be 1..20");
-      else p.max_attempts = *v;
+      if (*v < 1 || *v > 20)
+        r_.error(n["max_attempts"], "max_attempts must be 1..20");
+      else
+        p.max_attempts = *v;
     }
     seconds(n, "backoff_initial", p.backoff_initial);
     seconds(n, "backoff_max", p.backoff_max);
@@ -138,7 +147,8 @@ class ConfigReader {
     }
     if (v->rfind("http://", 0) != 0 && v->rfind("https://", 0) != 0 && v->rfind("smtp://", 0) != 0 &&
         v->rfind("smtps://", 0) != 0) {
-      r_.error(n[key], fmt::format("{}.{} '{}' is not a URL (http://, https://, smtp:// or smtps://)", context, key, *v));
+      r_.error(n[key],
+               fmt::format("{}.{} '{}' is not a URL (http://, https://, smtp:// or smtps://)", context, key, *v));
     }
     return *v;
   }
@@ -147,8 +157,8 @@ class ConfigReader {
     if (auto v = r_.str(n, key)) {
       if (v->empty() || v->find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") !=
                             std::string::npos) {
-        r_.error(n[key], fmt::format("'{}' must name an environment variable (letters, digits, _), not hold a secret",
-                                     key));
+        r_.error(n[key],
+                 fmt::format("'{}' must name an environment variable (letters, digits, _), not hold a secret", key));
         return;
       }
       out = *v;
@@ -162,8 +172,8 @@ class ConfigReader {
       r_.error(chs, "'channels' must be a map: im, sms, email, phone");
       return;
     }
-    const std::vector<std::string> policy_keys = {"rate_per_second", "burst", "max_attempts", "backoff_initial",
-                                                  "backoff_max", "timeout"};
+    const std::vector<std::string> policy_keys = {"rate_per_second", "burst",       "max_attempts",
+                                                  "backoff_initial", "backoff_max", "timeout"};
     auto keys = [&](std::vector<std::string> own) {
       own.insert(own.end(), policy_keys.begin(), policy_keys.end());
       return own;
@@ -177,8 +187,9 @@ class ConfigReader {
       c.channels[Channel::im].configured = true;
     }
     if (const YAML::Node n = chs["sms"]) {
-      r_.check_keys(n, keys({"provider", "url", "token_env", "fields", "extra", "access_key_id_env",
-                             "access_key_secret_env", "sign_name", "template_code", "template_param", "region"}),
+      r_.check_keys(n,
+                    keys({"provider", "url", "token_env", "fields", "extra", "access_key_id_env",
+                          "access_key_secret_env", "sign_name", "template_code", "template_param", "region"}),
                     "channels.sms");
       auto& s = c.sms;
       const std::string provider = r_.str(n, "provider").value_or("generic_json");
@@ -207,7 +218,8 @@ class ConfigReader {
           }
         }
         if (const YAML::Node e = n["extra"]) {
-          if (!e.IsMap()) r_.error(e, "channels.sms.extra must be a map of constant fields");
+          if (!e.IsMap())
+            r_.error(e, "channels.sms.extra must be a map of constant fields");
           else
             for (const auto& kv : e) s.extra[kv.first.as<std::string>()] = kv.second.as<std::string>("");
         }
@@ -231,9 +243,12 @@ class ConfigReader {
     if (const YAML::Node n = chs["phone"]) {
       r_.check_keys(n, keys({"robot", "robot_webhook"}), "channels.phone");
       const std::string robot = r_.str(n, "robot").value_or("none");
-      if (robot == "wecom") c.phone.robot = RobotKind::wecom;
-      else if (robot == "dingtalk") c.phone.robot = RobotKind::dingtalk;
-      else if (robot != "none") r_.error(n["robot"], fmt::format("unknown robot '{}' (wecom, dingtalk or none)", robot));
+      if (robot == "wecom")
+        c.phone.robot = RobotKind::wecom;
+      else if (robot == "dingtalk")
+        c.phone.robot = RobotKind::dingtalk;
+      else if (robot != "none")
+        r_.error(n["robot"], fmt::format("unknown robot '{}' (wecom, dingtalk or none)", robot));
       if (c.phone.robot != RobotKind::none) c.phone.robot_webhook = url(n, "robot_webhook", true, "channels.phone");
       read_policy(n, c.channels[Channel::phone].policy);
       c.channels[Channel::phone].configured = true;

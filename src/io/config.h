@@ -30,7 +30,7 @@ struct DeliveryPolicy {
 };
 
 struct ImConfig {
-  std::string webhook;  // JSON POST per reminder
+  std::string webhook;    // JSON POST per reminder
   std::string token_env;  // optional: bearer token for the webhook
 };
 
@@ -38,7 +38,7 @@ enum class SmsProvider { generic_json, aliyun };
 
 struct SmsConfig {
   SmsProvider provider = SmsProvider::generic_json;
-  std::string url;  // generic_json: the gateway; aliyun: the endpoint (default https://dysmsapi.aliyuncs.com/)
+  std::string url;        // generic_json: the gateway; aliyun: the endpoint (default https://dysmsapi.aliyuncs.com/)
   std::string token_env;  // generic_json: optional bearer token
   // generic_json: request field name for each value (phone, message, key, buyer, sign).
   std::map<std::string, std::string> fields = {

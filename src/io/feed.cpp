@@ -25,10 +25,22 @@ namespace {
 
 // Taobao export headers per field; the first one present wins.
 constexpr std::array<std::pair<Field, std::string_view>, 16> kTaobaoHeaders = {{
-    {kOrderId, "订单编号"}, {kBuyer, "买家会员名"}, {kAmount, "买家应付货款"}, {kAmount, "总金额"},
-    {kStatus, "订单状态"}, {kNote, "买家留言"}, {kReceiverName, "收货人姓名"}, {kAddress, "收货地址"},
-    {kPhone, "联系手机"}, {kCreatedAt, "订单创建时间"}, {kPaidAt, "订单付款时间"}, {kItem, "宝贝标题"},
-    {kShop, "店铺名称"}, {kClosedAt, "订单关闭时间"}, {kEmail, "买家邮箱"}, {kEmail, "邮箱"},
+    {kOrderId, "订单编号"},
+    {kBuyer, "买家会员名"},
+    {kAmount, "买家应付货款"},
+    {kAmount, "总金额"},
+    {kStatus, "订单状态"},
+    {kNote, "买家留言"},
+    {kReceiverName, "收货人姓名"},
+    {kAddress, "收货地址"},
+    {kPhone, "联系手机"},
+    {kCreatedAt, "订单创建时间"},
+    {kPaidAt, "订单付款时间"},
+    {kItem, "宝贝标题"},
+    {kShop, "店铺名称"},
+    {kClosedAt, "订单关闭时间"},
+    {kEmail, "买家邮箱"},
+    {kEmail, "邮箱"},
 }};
 
 // One row's values by field; nullopt when the feed has no such column or key.
@@ -221,8 +233,7 @@ int find_column(const std::vector<std::string>& names, std::string_view name) {
   return -1;
 }
 
-CsvLayout taobao_layout(const std::vector<std::string>& names, const std::string& source,
-                        const std::string& encoding) {
+CsvLayout taobao_layout(const std::vector<std::string>& names, const std::string& source, const std::string& encoding) {
   CsvLayout layout;
   layout.column.fill(-1);
   for (const auto& [field, header] : kTaobaoHeaders) {
@@ -231,11 +242,13 @@ CsvLayout taobao_layout(const std::vector<std::string>& names, const std::string
     layout.column[field] = index;
     layout.rules.label[field] = std::string(header);
   }
-  for (const auto& [field, required] : {std::pair{kOrderId, "订单编号"}, {kCreatedAt, "订单创建时间"},
-                                        {kStatus, "订单状态"}, {kAmount, "买家应付货款 or 总金额"}}) {
+  for (const auto& [field, required] : {std::pair{kOrderId, "订单编号"},
+                                        {kCreatedAt, "订单创建时间"},
+                                        {kStatus, "订单状态"},
+                                        {kAmount, "买家应付货款 or 总金额"}}) {
     if (layout.column[field] < 0) {
-      throw FeedError(fmt::format("{}: missing required column {} (read as {}; is the encoding right?)",
-                                  source, required, encoding));
+      throw FeedError(fmt::format("{}: missing required column {} (read as {}; is the encoding right?)", source,
+                                  required, encoding));
     }
   }
   if (layout.column[kBuyer] < 0) layout.rules.label[kBuyer] = "买家会员名";
@@ -252,7 +265,8 @@ CsvLayout mapped_layout(const std::vector<std::string>& names, const ColumnMappi
   for (const auto& [field, header] : mapping.columns) {
     std::size_t f = 0;
     while (f < kFieldCount && kFieldNames[f] != field) ++f;
-    if (f == kFieldCount) throw FeedError(fmt::format("{}: unknown field '{}' in the column mapping", mapping.source, field));
+    if (f == kFieldCount)
+      throw FeedError(fmt::format("{}: unknown field '{}' in the column mapping", mapping.source, field));
     layout.column[f] = find_column(names, header);
     if (layout.column[f] < 0) {
       throw FeedError(fmt::format("{}: missing column {} (mapped to {} by {})", source, header, field, mapping.source));
@@ -389,7 +403,6 @@ std::string read_file_bytes(const std::string& path) {
   if (std::ferror(file.get())) throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   return bytes;
 }
-
 
 std::optional<Money> parse_yuan(std::string_view text) {
   std::string s = trim(text);

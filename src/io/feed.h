@@ -54,8 +54,7 @@ struct FeedSnapshot {
 };
 
 // Parses feed bytes (the whole file). `source` names it in messages.
-FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options,
-                        const std::string& source);
+FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source);
 
 // Reads and parses a file. Throws FeedError if it cannot be read.
 FeedSnapshot read_feed_file(const std::string& path, const FeedOptions& options);

@@ -9,8 +9,21 @@ namespace cuifu {
 
 // The canonical order fields, in the order of kFieldNames.
 enum Field : std::size_t {
-  kOrderId, kBuyer, kAmount, kStatus, kCreatedAt, kPaidAt, kClosedAt,
-  kNote, kReceiverName, kAddress, kPhone, kEmail, kItem, kShop, kFieldCount
+  kOrderId,
+  kBuyer,
+  kAmount,
+  kStatus,
+  kCreatedAt,
+  kPaidAt,
+  kClosedAt,
+  kNote,
+  kReceiverName,
+  kAddress,
+  kPhone,
+  kEmail,
+  kItem,
+  kShop,
+  kFieldCount
 };
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
     "order_id", "buyer",         "amount",  "status", "created_at", "paid_at", "closed_at",

@@ -61,7 +61,8 @@ void read_condition(YamlReader& r, const YAML::Node& n, SegmentCondition& c, con
     r.error(n, ctx + ".when must be a map of conditions");
     return;
   }
-  r.check_keys(n, {"address_any", "address_none", "min_amount", "max_amount", "overseas", "note_any", "min_closed_unpaid"},
+  r.check_keys(n,
+               {"address_any", "address_none", "min_amount", "max_amount", "overseas", "note_any", "min_closed_unpaid"},
                ctx + ".when");
   c.address_any = r.str_list(n, "address_any");
   c.address_none = r.str_list(n, "address_none");
@@ -227,9 +228,10 @@ TemplateSet load_templates(const std::string& dir, const Rules& rules) {
     const auto channel = parse_channel(stem);
     YamlReader r(file);
     if (!channel) {
-      errors.push_back(fmt::format("{}: template files are named after their channel: im.yaml, sms.yaml, "
-                                   "phone.yaml or email.yaml",
-                                   file));
+      errors.push_back(
+          fmt::format("{}: template files are named after their channel: im.yaml, sms.yaml, "
+                      "phone.yaml or email.yaml",
+                      file));
       continue;
     }
     YAML::Node doc;
@@ -258,8 +260,10 @@ TemplateSet load_templates(const std::string& dir, const Rules& rules) {
         if (const YAML::Node subj = v["subject"]) {
           std::string err;
           const auto compiled = compile_text(subj.as<std::string>(""), &err);
-          if (compiled) t.subject = *compiled;
-          else r.error(subj, fmt::format("{} template '{}' subject: {}", stem, t.name, err));
+          if (compiled)
+            t.subject = *compiled;
+          else
+            r.error(subj, fmt::format("{} template '{}' subject: {}", stem, t.name, err));
         }
       }
       if (!body_node || !body_node.IsScalar()) {
@@ -291,8 +295,9 @@ std::vector<std::string> check_rule_templates(const Rules& rules, const Template
     for (const auto& step : seg.steps) {
       for (const auto c : {std::optional<Channel>(step.channel), step.fallback}) {
         if (c && !templates.find(*c, step.template_name, "")) {
-          errors.push_back(fmt::format("{}: segment {} step uses {} template '{}', which templates/{}.yaml does not define",
-                                       step.source.located(), seg.name, to_string(*c), step.template_name, to_string(*c)));
+          errors.push_back(
+              fmt::format("{}: segment {} step uses {} template '{}', which templates/{}.yaml does not define",
+                          step.source.located(), seg.name, to_string(*c), step.template_name, to_string(*c)));
         }
       }
     }

@@ -2,10 +2,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fcntl.h>
-#include <cstring>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cstring>
 
 #include <nlohmann/json.hpp>
 
@@ -23,8 +23,8 @@ std::string_view to_string(OutboxState s) {
 }
 
 std::optional<OutboxState> parse_outbox_state(std::string_view text) {
-  for (auto s : {OutboxState::planned, OutboxState::sending, OutboxState::sent, OutboxState::failed,
-                 OutboxState::cancelled}) {
+  for (auto s :
+       {OutboxState::planned, OutboxState::sending, OutboxState::sent, OutboxState::failed, OutboxState::cancelled}) {
     if (to_string(s) == text) return s;
   }
   return std::nullopt;
@@ -102,7 +102,9 @@ CREATE INDEX call_tasks_due ON call_tasks(due_at);
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
-std::string ids_json(const std::vector<std::string>& ids) { return nlohmann::json(ids).dump(); }
+std::string ids_json(const std::vector<std::string>& ids) {
+  return nlohmann::json(ids).dump();
+}
 
 std::vector<std::string> ids_from_json(const std::string& text) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
@@ -162,8 +164,8 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     db.exec("PRAGMA foreign_keys=ON");
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version > kSchemaVersion) {
-      throw StoreError(fmt::format("{}: schema version {} is newer than this cuifu understands ({})", path,
-                                   version, kSchemaVersion));
+      throw StoreError(fmt::format("{}: schema version {} is newer than this cuifu understands ({})", path, version,
+                                   kSchemaVersion));
     }
     for (int v = version; v < kSchemaVersion; ++v) {
       SQLite::Transaction tx(db);
@@ -183,8 +185,12 @@ int SqliteStore::schema_version() const {
 
 namespace {
 
-std::int64_t epoch(const ShopZone& z, LocalTime t) { return z.to_sys(t).time_since_epoch().count(); }
-LocalTime local(const ShopZone& z, std::int64_t e) { return z.to_local(SysTime{Seconds{e}}); }
+std::int64_t epoch(const ShopZone& z, LocalTime t) {
+  return z.to_sys(t).time_since_epoch().count();
+}
+LocalTime local(const ShopZone& z, std::int64_t e) {
+  return z.to_local(SysTime{Seconds{e}});
+}
 
 OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
   OutboxRow r;
@@ -227,7 +233,8 @@ ContactHistory SqliteStore::history() const {
     }
     SQLite::Statement o(impl_->db, "SELECT buyer, channel FROM opt_outs");
     while (o.executeStep()) {
-      if (const auto ch = parse_channel(o.getColumn(1).getString())) h.opted_out[o.getColumn(0).getString()].insert(*ch);
+      if (const auto ch = parse_channel(o.getColumn(1).getString()))
+        h.opted_out[o.getColumn(0).getString()].insert(*ch);
     }
     return h;
   });
@@ -274,18 +281,17 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
       const std::int64_t old_send_at = find.getColumn(2).getInt64();
       // Everything that is sent counts: a new phone number or a fallback channel with the
       // same text must reach the row.
-      const bool same = old_send_at == send_at && find.getColumn(3).getString() == r.message &&
-                        find.getColumn(4).getString() == ids_json(r.order_ids) &&
-                        find.getColumn(5).getString() == to_string(r.channel) &&
-                        find.getColumn(6).getString() == r.contact && find.getColumn(7).getString() == r.subject &&
-                        find.getColumn(8).getString() == r.receiver_name && find.getColumn(9).getString() == r.segment &&
-                        find.getColumn(10).getString() == r.template_name && find.getColumn(11).getInt() == r.step &&
-                        find.getColumn(12).getString() == r.buyer;
+      const bool same =
+          old_send_at == send_at && find.getColumn(3).getString() == r.message &&
+          find.getColumn(4).getString() == ids_json(r.order_ids) &&
+          find.getColumn(5).getString() == to_string(r.channel) && find.getColumn(6).getString() == r.contact &&
+          find.getColumn(7).getString() == r.subject && find.getColumn(8).getString() == r.receiver_name &&
+          find.getColumn(9).getString() == r.segment && find.getColumn(10).getString() == r.template_name &&
+          find.getColumn(11).getInt() == r.step && find.getColumn(12).getString() == r.buyer;
       if (state == OutboxState::planned || state == OutboxState::cancelled) {
         // A planned row that is already due keeps its slot: re-planning at a later `now`
         // would otherwise push a due reminder forward minute by minute.
-        const std::int64_t slot =
-            state == OutboxState::planned && old_send_at <= t ? old_send_at : send_at;
+        const std::int64_t slot = state == OutboxState::planned && old_send_at <= t ? old_send_at : send_at;
         if (state == OutboxState::planned && same) {
           result = UpsertResult::unchanged;
         } else {
@@ -341,7 +347,9 @@ std::vector<OutboxRow> SqliteStore::rows(const OutboxFilter& filter) const {
   });
 }
 
-std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const { return rows({std::nullopt, s}); }
+std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const {
+  return rows({std::nullopt, s});
+}
 
 std::vector<OutboxRow> SqliteStore::due(LocalTime now) const {
   return guarded(path_, "list due reminders", [&] {
@@ -483,8 +491,8 @@ void SqliteStore::add_opt_out(const OptOut& o) {
 
 bool SqliteStore::remove_opt_out(const std::string& buyer, std::optional<Channel> channel) {
   return guarded(path_, "remove opt-out", [&] {
-    SQLite::Statement q(impl_->db, channel ? "DELETE FROM opt_outs WHERE buyer=? AND channel=?"
-                                           : "DELETE FROM opt_outs WHERE buyer=?");
+    SQLite::Statement q(
+        impl_->db, channel ? "DELETE FROM opt_outs WHERE buyer=? AND channel=?" : "DELETE FROM opt_outs WHERE buyer=?");
     q.bind(1, buyer);
     if (channel) q.bind(2, std::string(to_string(*channel)));
     return q.exec() > 0;

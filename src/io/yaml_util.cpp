@@ -170,7 +170,8 @@ std::vector<DailyWindow> YamlReader::windows(const YAML::Node& n, const std::str
   for (const auto& i : items) {
     const auto w = i.IsScalar() ? parse_daily_window(i.Scalar()) : std::nullopt;
     if (!w) {
-      error(i, fmt::format("'{}' entry '{}' is not a time window like 12:00-13:30", key, i.IsScalar() ? i.Scalar() : ""));
+      error(i,
+            fmt::format("'{}' entry '{}' is not a time window like 12:00-13:30", key, i.IsScalar() ? i.Scalar() : ""));
       continue;
     }
     out.push_back(*w);

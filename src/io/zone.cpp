@@ -8,7 +8,9 @@
 namespace cuifu {
 
 namespace {
-const date::time_zone* tz(const void* p) { return static_cast<const date::time_zone*>(p); }
+const date::time_zone* tz(const void* p) {
+  return static_cast<const date::time_zone*>(p);
+}
 }  // namespace
 
 ShopZone::ShopZone(const std::string& name) : name_(name), zone_(nullptr) {
@@ -42,11 +44,13 @@ std::string ShopZone::iso(SysTime t) const {
   const LocalTime local{t.time_since_epoch() + info.offset};
   const auto off = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
   const std::string date_part = format_local_time(local);
-  return fmt::format("{}T{}{}{:02d}:{:02d}", date_part.substr(0, 10), date_part.substr(11),
-                     off < 0 ? '-' : '+', std::abs(off) / 60, std::abs(off) % 60);
+  return fmt::format("{}T{}{}{:02d}:{:02d}", date_part.substr(0, 10), date_part.substr(11), off < 0 ? '-' : '+',
+                     std::abs(off) / 60, std::abs(off) % 60);
 }
 
-std::string ShopZone::iso(LocalTime t) const { return iso(to_sys(t)); }
+std::string ShopZone::iso(LocalTime t) const {
+  return iso(to_sys(t));
+}
 
 LocalTime SystemClock::now() const {
   return zone_.to_local(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));

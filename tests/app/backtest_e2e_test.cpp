@@ -1,8 +1,8 @@
 // End to end: the cuifu binary backtests a generated log (and, when ../shared is there,
 // the Olist sample) and its JSON carries the stable keys with consistent figures.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -132,8 +132,8 @@ TEST_F(BacktestE2E, JsonCarriesTheStableKeysWithConsistentFigures) {
   const json& s = j["rule_sets"][0];
   EXPECT_EQ(s["name"], "rules");
   EXPECT_EQ(s["orders"], 240);
-  for (const char* key : {"reminded_orders", "reminders", "cost", "reminders_per_buyer", "paid_after_reminder", "missed",
-                          "avoided", "violations", "by_segment", "by_channel", "by_hour", "uplift"}) {
+  for (const char* key : {"reminded_orders", "reminders", "cost", "reminders_per_buyer", "paid_after_reminder",
+                          "missed", "avoided", "violations", "by_segment", "by_channel", "by_hour", "uplift"}) {
     EXPECT_TRUE(s.contains(key)) << key;
   }
   int by_channel = 0;
@@ -223,7 +223,8 @@ TEST_F(BacktestE2E, CompareShowsTwoRuleSetsWithTheDifferencesMarked) {
 TEST_F(BacktestE2E, FromAndToSelectOrdersByDay) {
   const fs::path log = write_log(120, false);
   const Result all = run("backtest --log " + log.string() + common() + " --format json");
-  const Result day = run("backtest --log " + log.string() + common() + " --from 2026-11-03 --to 2026-11-03 --format json");
+  const Result day =
+      run("backtest --log " + log.string() + common() + " --from 2026-11-03 --to 2026-11-03 --format json");
   ASSERT_EQ(day.exit_code, 0);
   const json j = json::parse(day.out);
   EXPECT_EQ(j["from"], "2026-11-03T00:00:00+08:00");
@@ -242,9 +243,9 @@ TEST(BacktestOlist, EightThousandOrdersReplayInSecondsWithoutViolations) {
   const fs::path data = fs::path(CUIFU_SOURCE_DIR) / "../shared/data/real/olist-8k/olist_orders_dataset.csv";
   if (!fs::exists(data)) GTEST_SKIP() << "no ../shared data: " << data;
   const auto start = std::chrono::steady_clock::now();
-  const Result r = run("backtest --log " + data.string() + " --mapping " + CUIFU_SOURCE_DIR +
-                       "/data/olist-mapping.yaml --rules " + CUIFU_SOURCE_DIR + "/rules --templates " +
-                       CUIFU_SOURCE_DIR + "/templates --format json");
+  const Result r =
+      run("backtest --log " + data.string() + " --mapping " + CUIFU_SOURCE_DIR + "/data/olist-mapping.yaml --rules " +
+          CUIFU_SOURCE_DIR + "/rules --templates " + CUIFU_SOURCE_DIR + "/templates --format json");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   ASSERT_EQ(r.exit_code, 0) << r.out.substr(0, 2000);
   const json j = json::parse(r.out);

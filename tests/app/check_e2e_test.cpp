@@ -13,8 +13,8 @@ namespace {
 using testing::ScratchDir;
 using testing::source_path;
 
-using testing::RunResult;
 using testing::run_cuifu;
+using testing::RunResult;
 
 RunResult run_check(const std::string& rules_dir, const std::string& templates_dir,
                     std::vector<std::string> extra = {}) {
@@ -43,7 +43,8 @@ TEST(CheckE2e, CurtPhraseInATemplateFailsWithItsFileAndLine) {
               "light: \"{salutation}您好，这里是{shop}。这不是我们的问题，");
   const RunResult r = run_check(dir.str("rules"), dir.str("templates"));
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  const std::string where = dir.str("templates/im.yaml") + ":" + std::to_string(dir.line_of("templates/im.yaml", "light:")) + ":";
+  const std::string where =
+      dir.str("templates/im.yaml") + ":" + std::to_string(dir.line_of("templates/im.yaml", "light:")) + ":";
   EXPECT_NE(r.out.find(where), std::string::npos) << "expected " << where << " in:\n" << r.out;
   EXPECT_NE(r.out.find("这不是我们的问题"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("'light'"), std::string::npos) << r.out;

@@ -10,8 +10,8 @@
 #include <set>
 
 #include "../core/test_rules.h"
-#include "run_cuifu.h"
 #include "core/text.h"
+#include "run_cuifu.h"
 
 namespace cuifu {
 namespace {
@@ -20,14 +20,22 @@ using nlohmann::json;
 using testing::ScratchDir;
 using testing::source_path;
 
-using testing::RunResult;
 using testing::run_cuifu;
+using testing::RunResult;
 
 const std::string kFeed = source_path("tests/data/taobao_small_gb18030.csv");
 
 std::vector<std::string> plan_args(std::string format, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"plan",    "--feed",  kFeed,  "--now", "2026-11-23 21:00", "--format",
-                                   format,    "--rules", source_path("rules"), "--templates",
+  std::vector<std::string> args = {"plan",
+                                   "--feed",
+                                   kFeed,
+                                   "--now",
+                                   "2026-11-23 21:00",
+                                   "--format",
+                                   format,
+                                   "--rules",
+                                   source_path("rules"),
+                                   "--templates",
                                    source_path("templates")};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
@@ -206,8 +214,8 @@ TEST(PlanE2e, BuyerWhoPaidTwentyMinutesAgoIsSkipped) {
 }
 
 TEST(PlanE2e, PaidClosedAndExpiredOrdersAreSkippedWithReasons) {
-  ASSERT_NE(skip_of("3984217650000000004"), nullptr);  // paid
-  ASSERT_NE(skip_of("3984217650000000008"), nullptr);  // closed
+  ASSERT_NE(skip_of("3984217650000000004"), nullptr);    // paid
+  ASSERT_NE(skip_of("3984217650000000008"), nullptr);    // closed
   const json* expired = skip_of("3984217650000000013");  // placed 72 h 30 min ago
   ASSERT_NE(expired, nullptr);
   EXPECT_NE((*expired)["reason"].get<std::string>().find("auto-closed"), std::string::npos) << expired->dump();

@@ -24,8 +24,10 @@ struct RunResult {
 inline std::string shell_quote(std::string_view s) {
   std::string q = "'";
   for (char c : s) {
-    if (c == '\'') q += "'\\''";
-    else q += c;
+    if (c == '\'')
+      q += "'\\''";
+    else
+      q += c;
   }
   return q + "'";
 }

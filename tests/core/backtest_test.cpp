@@ -13,7 +13,9 @@ namespace {
 using std::chrono::days;
 using std::chrono::hours;
 
-LocalTime at(const char* text) { return *parse_local_time(text); }
+LocalTime at(const char* text) {
+  return *parse_local_time(text);
+}
 
 MessageTemplate tpl(Channel c, const std::string& name, const std::string& body) {
   MessageTemplate t;
@@ -200,7 +202,8 @@ TEST(Backtest, HoldoutBuyersGetNothing) {
   Fixture f;
   f.rules.holdout_percent = 50;
   std::vector<Order> log;
-  for (int i = 0; i < 40; ++i) log.push_back(order("O" + std::to_string(i), "buyer" + std::to_string(i), "2026-11-23 10:00"));
+  for (int i = 0; i < 40; ++i)
+    log.push_back(order("O" + std::to_string(i), "buyer" + std::to_string(i), "2026-11-23 10:00"));
   const auto r = f.run(log);
   int held = 0, reminded = 0;
   for (const auto& o : r.orders) {
@@ -221,10 +224,10 @@ TEST(Backtest, HoldoutBuyersGetNothing) {
 TEST(Backtest, AvoidedAndMissedAreCountedRight) {
   Fixture f;
   const auto r = f.run({
-      paid(order("A", "ann", "2026-11-23 10:00"), "2026-11-23 10:20"),   // pays before step 1: avoided
-      order("B", "bob", "2026-11-23 10:00"),                             // never pays: 3 reminders
+      paid(order("A", "ann", "2026-11-23 10:00"), "2026-11-23 10:20"),    // pays before step 1: avoided
+      order("B", "bob", "2026-11-23 10:00"),                              // never pays: 3 reminders
       closed(order("C", "cai", "2026-11-23 10:00"), "2026-11-23 10:05"),  // closes first: missed
-      paid(order("D", "dan", "2026-11-23 10:00"), "2026-11-23 15:00"),   // pays between step 1 and 2
+      paid(order("D", "dan", "2026-11-23 10:00"), "2026-11-23 15:00"),    // pays between step 1 and 2
   });
   EXPECT_EQ(r.avoided, 2);  // A's 10:30 and D's 17:00
   const auto s = summarize(r, f.rules);
@@ -294,8 +297,9 @@ TEST(Violations, CheckerFindsEveryKindOfBreachOnItsOwn) {
   };
   sent("2026-11-23 23:00", Channel::im, 1);   // quiet hours (and outside IM's window)
   sent("2026-11-24 08:30", Channel::sms, 2);  // outside SMS windows
-  sent("2026-11-24 08:40", Channel::sms, 2);  // 10 minutes later, same channel: caps; and the 3rd/4th breach the day cap
-  sent("2026-11-24 12:00", Channel::im, 3);   // after the payment at 09:00; per-day cap; per-order cap
+  sent("2026-11-24 08:40", Channel::sms,
+       2);                                   // 10 minutes later, same channel: caps; and the 3rd/4th breach the day cap
+  sent("2026-11-24 12:00", Channel::im, 3);  // after the payment at 09:00; per-day cap; per-order cap
   const Violations v = check_violations(r, rules);
   EXPECT_EQ(v.quiet_hours, 1);
   EXPECT_EQ(v.windows, 3);  // 23:00 IM, 08:30 SMS, 08:40 SMS
@@ -312,8 +316,8 @@ TEST(Uplift, IntervalMatchesAHandComputation) {
   std::vector<UpliftSample> samples;
   for (int i = 0; i < 100; ++i) samples.push_back({"default", "sms", true, false, i < 30, 1000});
   for (int i = 0; i < 50; ++i) samples.push_back({"default", "", false, true, i < 10, 1000});
-  samples.push_back({"default", "sms", true, true, true, 1000});    // both: ignored
-  samples.push_back({"default", "", false, false, true, 1000});     // neither: ignored
+  samples.push_back({"default", "sms", true, true, true, 1000});  // both: ignored
+  samples.push_back({"default", "", false, false, true, 1000});   // neither: ignored
   const UpliftEstimate e = estimate_uplift(samples);
   ASSERT_TRUE(e.measurable) << e.reason;
   EXPECT_EQ(e.reminded, 100u);

@@ -54,7 +54,8 @@ const SkippedOrder* skipped(const Plan& p, std::string_view order_id) {
 }
 
 bool any_why(const PlannedReminder& r, std::string_view part) {
-  return std::any_of(r.why.begin(), r.why.end(), [&](const std::string& w) { return w.find(part) != std::string::npos; });
+  return std::any_of(r.why.begin(), r.why.end(),
+                     [&](const std::string& w) { return w.find(part) != std::string::npos; });
 }
 
 std::string describe(const PlannedReminder& r) {
@@ -70,7 +71,9 @@ std::string describe(const std::vector<PlannedReminder>& rs) {
   return s;
 }
 
-bool in_minutes(int m, int start, int end) { return m >= start && m < end; }
+bool in_minutes(int m, int start, int end) {
+  return m >= start && m < end;
+}
 
 // The timing rules of DESIGN.md and the default rules files, checked on one reminder.
 void expect_allowed_time(const PlannedReminder& r) {
@@ -94,11 +97,8 @@ void expect_allowed_time(const PlannedReminder& r) {
       EXPECT_EQ(r.segment, "big_ticket") << "phone calls are for big-ticket orders only";
       EXPECT_TRUE(in_minutes(m, 9 * 60 + 30, 18 * 60)) << "calls within staff working hours";
       break;
-    case Channel::email:
-      EXPECT_EQ(r.segment, "foreign");
-      break;
-    case Channel::im:
-      break;
+    case Channel::email: EXPECT_EQ(r.segment, "foreign"); break;
+    case Channel::im: break;
   }
 }
 
@@ -119,10 +119,12 @@ void expect_caps_hold(const std::vector<PlannedReminder>& all) {
       EXPECT_LE(n, 2) << buyer << " contacted " << n << " times on " << format_local_date(day);
     }
     for (std::size_t i = 1; i < rs.size(); ++i) {
-      EXPECT_GE(rs[i]->send_at - rs[i - 1]->send_at, Minutes{120}) << buyer << ":\n" << describe(*rs[i - 1]) << "\n"
-                                                                     << describe(*rs[i]);
+      EXPECT_GE(rs[i]->send_at - rs[i - 1]->send_at, Minutes{120}) << buyer << ":\n"
+                                                                   << describe(*rs[i - 1]) << "\n"
+                                                                   << describe(*rs[i]);
       EXPECT_NE(rs[i]->channel, rs[i - 1]->channel) << buyer << " got the same channel twice in a row:\n"
-                                                    << describe(*rs[i - 1]) << "\n" << describe(*rs[i]);
+                                                    << describe(*rs[i - 1]) << "\n"
+                                                    << describe(*rs[i]);
     }
   }
 }
@@ -415,8 +417,8 @@ TEST(Planner, RemindsAnOrderAtMostThreeTimesEvenWhenTheRulesHaveMoreSteps) {
 
 TEST(Planner, ContactsABuyerAtMostTwiceOnOneCalendarDay) {
   using testing::make_step;
-  auto set = testing::code_rule_set({make_step(10, Channel::im, "t"), make_step(130, Channel::sms, "t"),
-                                     make_step(250, Channel::im, "t")});
+  auto set = testing::code_rule_set(
+      {make_step(10, Channel::im, "t"), make_step(130, Channel::sms, "t"), make_step(250, Channel::im, "t")});
   const LocalTime created = at("2026-11-23 09:00");
   const Plan p = plan_all({make_order("A1", "tb_a", created)}, created, {}, set.rules, set.templates);
   ASSERT_EQ(p.reminders.size(), 3u) << describe(p.reminders);
@@ -490,10 +492,9 @@ TEST(Planner, UsesTheFallbackChannelWhenTheStepsChannelWouldRepeat) {
 // Combining, skipping, opt-out
 
 TEST(Planner, CombinesAllUnpaidOrdersOfOneBuyerIntoOneReminder) {
-  const std::vector<Order> orders = {make_order("B2", "tb_combo", at("2026-11-23 14:26")),
-                                     make_order("B1", "tb_combo", at("2026-11-23 14:20")),
-                                     make_order("B3", "tb_combo", at("2026-11-23 15:10")),
-                                     make_order("C1", "tb_other", at("2026-11-23 14:20"))};
+  const std::vector<Order> orders = {
+      make_order("B2", "tb_combo", at("2026-11-23 14:26")), make_order("B1", "tb_combo", at("2026-11-23 14:20")),
+      make_order("B3", "tb_combo", at("2026-11-23 15:10")), make_order("C1", "tb_other", at("2026-11-23 14:20"))};
   const Plan p = plan_all(orders, at("2026-11-23 14:30"));
   const auto rs = of_buyer(p, "tb_combo");
   ASSERT_FALSE(rs.empty());
@@ -712,7 +713,8 @@ TEST(Planner, SkipsHoldoutBuyersWithAReason) {
   rules.holdout_percent = 50;
   const LocalTime created = at("2026-11-23 10:00");
   std::vector<Order> orders;
-  for (int i = 0; i < 40; ++i) orders.push_back(make_order("H" + std::to_string(i), "buyer" + std::to_string(i), created));
+  for (int i = 0; i < 40; ++i)
+    orders.push_back(make_order("H" + std::to_string(i), "buyer" + std::to_string(i), created));
   const Plan p = plan_all(orders, created, {}, rules);
   int held = 0;
   for (const auto& o : orders) {
@@ -820,13 +822,14 @@ TEST(Planner, StillRemindsANewOrderOfABuyerWhoseOldOrderReachedItsCap) {
   }
   const LocalTime now = at("2026-11-23 10:00");
   const Order new_order = make_order("NEW", "tb_repeat", now);
-  const Plan p = plan_between({old_order, new_order}, now, now, now + days{3}, history, default_rules(),
-                              default_templates());
+  const Plan p =
+      plan_between({old_order, new_order}, now, now, now + days{3}, history, default_rules(), default_templates());
   ASSERT_FALSE(p.reminders.empty());
   for (const auto& r : p.reminders) {
     EXPECT_EQ(r.order_ids, std::vector<std::string>{"NEW"}) << "the capped order must not be reminded again";
   }
-  const auto capped = std::find_if(p.skipped.begin(), p.skipped.end(), [](const SkippedOrder& s) { return s.order_id == "OLD"; });
+  const auto capped =
+      std::find_if(p.skipped.begin(), p.skipped.end(), [](const SkippedOrder& s) { return s.order_id == "OLD"; });
   ASSERT_NE(capped, p.skipped.end());
   EXPECT_NE(capped->reason.find("cap 3 per order"), std::string::npos) << capped->reason;
 }

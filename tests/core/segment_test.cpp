@@ -30,7 +30,8 @@ TEST(Segment, DefaultRulesNameTheSegmentsOfTheTrainingMaterial) {
   std::vector<std::string> names;
   for (const auto& s : default_rules().segments) names.push_back(s.name);
   const auto has = [&](std::string_view part) {
-    return std::any_of(names.begin(), names.end(), [&](const std::string& n) { return n.find(part) != std::string::npos; });
+    return std::any_of(names.begin(), names.end(),
+                       [&](const std::string& n) { return n.find(part) != std::string::npos; });
   };
   EXPECT_TRUE(has("office"));
   EXPECT_TRUE(has("student"));

@@ -14,7 +14,9 @@ using testing::default_rules;
 using testing::default_templates;
 using testing::make_template;
 
-const ChannelRule* sms_channel() { return default_rules().channel(Channel::sms); }
+const ChannelRule* sms_channel() {
+  return default_rules().channel(Channel::sms);
+}
 
 bool has_finding(const std::vector<std::string>& findings, std::string_view part) {
   for (const auto& f : findings) {
@@ -115,14 +117,17 @@ TEST(Templates, CheckRejectsAnSmsThatCannotFitTheLongestValues) {
 }
 
 TEST(Templates, CheckRequiresTheNameWithinTheFirstSevenCharacters) {
-  const auto late = make_template(Channel::sms, "late", "尊敬的顾客朋友您好，{salutation}，您在{shop}拍下的{item}还未付款。");
-  EXPECT_TRUE(has_finding(check_template(late, sms_channel()), "first 7")) << joined(check_template(late, sms_channel()));
+  const auto late =
+      make_template(Channel::sms, "late", "尊敬的顾客朋友您好，{salutation}，您在{shop}拍下的{item}还未付款。");
+  EXPECT_TRUE(has_finding(check_template(late, sms_channel()), "first 7"))
+      << joined(check_template(late, sms_channel()));
 
   const auto early = make_template(Channel::sms, "early", "{salutation}您好，您在{shop}拍下的{item}还未付款。");
   EXPECT_TRUE(check_template(early, sms_channel()).empty()) << joined(check_template(early, sms_channel()));
 
   const auto nameless = make_template(Channel::sms, "nameless", "您好，您在{shop}拍下的{item}还未付款。");
-  EXPECT_TRUE(has_finding(check_template(nameless, sms_channel()), "name")) << joined(check_template(nameless, sms_channel()));
+  EXPECT_TRUE(has_finding(check_template(nameless, sms_channel()), "name"))
+      << joined(check_template(nameless, sms_channel()));
 }
 
 TEST(Templates, CheckRequiresAnSmsToNameTheShopOrTheItem) {
@@ -165,7 +170,8 @@ TEST(Templates, LintCatchesRhetoricalQuestions) {
 }
 
 TEST(Templates, LintPassesAPoliteTemplate) {
-  EXPECT_TRUE(lint_im("{salutation}您好，这里是{shop}。您拍下的「{item}」还没有付款，付款后我们会尽快为您安排发货。").empty());
+  EXPECT_TRUE(
+      lint_im("{salutation}您好，这里是{shop}。您拍下的「{item}」还没有付款，付款后我们会尽快为您安排发货。").empty());
 }
 
 TEST(Templates, FindPrefersTheReasonVariantAndFallsBackToTheBase) {
@@ -184,8 +190,8 @@ TEST(Templates, EveryDefaultTemplatePassesTheLint) {
   ASSERT_GT(all.size(), 20u);
   for (const auto& t : all) {
     const auto findings = lint_template(t, default_rules().channel(t.channel));
-    EXPECT_TRUE(findings.empty()) << to_string(t.channel) << " " << t.name << " (" << t.source.str()
-                                  << "):\n" << joined(findings);
+    EXPECT_TRUE(findings.empty()) << to_string(t.channel) << " " << t.name << " (" << t.source.str() << "):\n"
+                                  << joined(findings);
   }
 }
 

@@ -38,8 +38,12 @@ inline const RuleSet& default_rule_set() {
   static const RuleSet set = load_rule_set(source_path("rules"), source_path("templates"));
   return set;
 }
-inline const Rules& default_rules() { return default_rule_set().rules; }
-inline const TemplateSet& default_templates() { return default_rule_set().templates; }
+inline const Rules& default_rules() {
+  return default_rule_set().rules;
+}
+inline const TemplateSet& default_templates() {
+  return default_rule_set().templates;
+}
 
 // "2026-11-23 21:00" -> LocalTime; throws on a typo so a test never runs on a wrong time.
 inline LocalTime at(std::string_view text) {
@@ -131,7 +135,8 @@ inline Order make_order(std::string id, std::string buyer, LocalTime created) {
 
 // Addresses that put a buyer in each default segment.
 inline constexpr const char* kOfficeAddress = "浙江省 杭州市 西湖区 文三路 478号 华星科技大厦 12楼";
-inline constexpr const char* kStudentAddress = "湖北省 武汉市 洪山区 珞喻路1037号 华中科技大学 紫菘学生公寓 8栋 宿舍312";
+inline constexpr const char* kStudentAddress =
+    "湖北省 武汉市 洪山区 珞喻路1037号 华中科技大学 紫菘学生公寓 8栋 宿舍312";
 inline constexpr const char* kHomeAddress = "江苏省 南京市 鼓楼区 中山北路 288号 颐和花园 3幢 502室";
 inline constexpr const char* kHongKongAddress = "香港特别行政区 九龙 油尖旺区 弥敦道132号 3楼B室";
 inline constexpr const char* kSingaporeAddress = "Singapore 238801, 8 Orchard Road, #12-01";

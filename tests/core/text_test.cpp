@@ -19,9 +19,9 @@ TEST(Text, DisplayWidthCountsChineseAsTwoColumns) {
   EXPECT_EQ(display_width("张伟"), 4);
   EXPECT_EQ(display_width("森林里的鹿"), 10);
   EXPECT_EQ(display_width("tb_小鱼"), 7);
-  EXPECT_EQ(display_width("【青禾】"), 8);   // full-width brackets are wide too
+  EXPECT_EQ(display_width("【青禾】"), 8);  // full-width brackets are wide too
   EXPECT_EQ(display_width("１２３"), 6);    // full-width digits
-  EXPECT_EQ(display_width("·»…"), 3);      // narrow punctuation used in the table
+  EXPECT_EQ(display_width("·»…"), 3);       // narrow punctuation used in the table
 }
 
 TEST(Text, PadDisplayAlignsMixedChineseAndLatinToTheExactWidth) {
@@ -71,7 +71,7 @@ TEST(Text, TruncateCharsKeepsAtMostTheLimitEndingWithAnEllipsis) {
 
 TEST(Text, MaskPhoneKeepsTheFirstThreeAndLastFourDigits) {
   EXPECT_EQ(mask_phone("13812345678"), "138****5678");
-  EXPECT_EQ(mask_phone("'13812345678"), "138****5678");   // Taobao's text-cell apostrophe
+  EXPECT_EQ(mask_phone("'13812345678"), "138****5678");  // Taobao's text-cell apostrophe
   EXPECT_EQ(mask_phone("138-1234-5678"), "138****5678");
   EXPECT_EQ(mask_phone(""), "");
   EXPECT_EQ(mask_phone("0571-8812345"), "057****2345");

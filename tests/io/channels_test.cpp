@@ -160,7 +160,8 @@ TEST(ChannelWorker, StopInterruptsABackoffWait) {
   auto p = fast_policy();
   p.backoff_initial = std::chrono::seconds{60};
   p.backoff_max = std::chrono::seconds{60};
-  ChannelWorker w("im", std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::retry("HTTP 500")}), p);
+  ChannelWorker w("im", std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::retry("HTTP 500")}),
+                  p);
   std::promise<DeliveryReport> done;
   w.submit(sample_row(), [&](DeliveryReport r) { done.set_value(std::move(r)); });
   std::this_thread::sleep_for(50ms);

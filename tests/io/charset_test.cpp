@@ -44,20 +44,34 @@ TEST(Charset, NamesTheByteOffsetOfInvalidUtf8) {
 }
 
 TEST(Charset, StripsAUtf8Bom) {
-  EXPECT_EQ(to_utf8("\xEF\xBB\xBF" "abc", "utf-8"), "abc");
-  EXPECT_EQ(to_utf8("\xEF\xBB\xBF" "abc", "UTF8"), "abc");
+  EXPECT_EQ(to_utf8("\xEF\xBB\xBF"
+                    "abc",
+                    "utf-8"),
+            "abc");
+  EXPECT_EQ(to_utf8("\xEF\xBB\xBF"
+                    "abc",
+                    "UTF8"),
+            "abc");
   EXPECT_EQ(strip_utf8_bom("\xEF\xBB\xBFx"), "x");
   EXPECT_EQ(strip_utf8_bom("x"), "x");
 }
 
 TEST(Charset, StripsAGb18030Bom) {
-  EXPECT_EQ(to_utf8("\x84\x31\x95\x33" "abc", "gb18030"), "abc");
+  EXPECT_EQ(to_utf8("\x84\x31\x95\x33"
+                    "abc",
+                    "gb18030"),
+            "abc");
 }
 
 TEST(Charset, ReplacesBadBytesAndReportsEachOffset) {
   std::vector<std::size_t> bad;
-  const std::string out = to_utf8_replacing("a\xFF" "b\xFE", "utf-8", bad);
-  EXPECT_EQ(out, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD");
+  const std::string out = to_utf8_replacing(
+      "a\xFF"
+      "b\xFE",
+      "utf-8", bad);
+  EXPECT_EQ(out,
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD");
   EXPECT_EQ(bad, (std::vector<std::size_t>{1, 3}));
 
   bad.clear();
@@ -69,7 +83,9 @@ TEST(Charset, ReplacesBadBytesAndReportsEachOffset) {
 TEST(Charset, DetectsUtf8AsciiAndGb18030) {
   EXPECT_EQ(detect_encoding("order_id,amount\n1,2\n"), "utf-8");
   EXPECT_EQ(detect_encoding(kOrderId), "utf-8");
-  EXPECT_EQ(detect_encoding("\xEF\xBB\xBF" "abc\xFF"), "utf-8");  // a BOM decides
+  EXPECT_EQ(detect_encoding("\xEF\xBB\xBF"
+                            "abc\xFF"),
+            "utf-8");  // a BOM decides
   EXPECT_EQ(detect_encoding(from_utf8("订单编号,买家会员名", "gb18030")), "gb18030");
 }
 

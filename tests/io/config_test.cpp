@@ -78,8 +78,9 @@ TEST_F(ConfigTest, MissingRequiredSettingsAreNamed) {
 }
 
 TEST_F(ConfigTest, ReportsSecretsThatAreNotSet) {
-  const auto c = load_daemon_config(write("feed: f\nrules: r\ntemplates: t\nstate: s\n"
-                                          "status: {optout_token_env: CUIFU_TEST_UNSET_TOKEN_XYZ}\n"));
+  const auto c =
+      load_daemon_config(write("feed: f\nrules: r\ntemplates: t\nstate: s\n"
+                               "status: {optout_token_env: CUIFU_TEST_UNSET_TOKEN_XYZ}\n"));
   ::unsetenv("CUIFU_TEST_UNSET_TOKEN_XYZ");
   EXPECT_EQ(missing_secrets(c), std::vector<std::string>{"CUIFU_TEST_UNSET_TOKEN_XYZ"});
   ::setenv("CUIFU_TEST_UNSET_TOKEN_XYZ", "t0ken", 1);

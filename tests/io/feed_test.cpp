@@ -16,7 +16,9 @@ const std::string kHeader =
     "订单编号,买家会员名,买家应付货款,订单状态,买家留言,收货人姓名,收货地址,联系手机,订单创建时间,"
     "订单付款时间,宝贝标题,店铺名称\r\n";
 
-LocalTime at(const char* text) { return *parse_local_time(text); }
+LocalTime at(const char* text) {
+  return *parse_local_time(text);
+}
 
 FeedSnapshot taobao(const std::string& bytes, const std::string& encoding = "") {
   FeedOptions options;
@@ -96,14 +98,14 @@ TEST(TaobaoFeed, LaterRowsKeepTheirLineNumbersAfterQuotedNewlines) {
 
 TEST(TaobaoFeed, RejectsBadRowsWithTheirLinesAndKeepsTheGoodOnes) {
   const std::string text = kHeader +
-                           "1,a,12x,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"          // line 2
-                           "2,b,5,等待买家付款,,,,,2026-13-01 10:00:00,,,\r\n"           // line 3
-                           ",c,5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"            // line 4
-                           "3,d,5,xyz,,,,,2026-11-24 10:00:00,,,\r\n"                    // line 5
-                           "4,e,5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"           // line 6: good
-                           "5,f,-5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"          // line 7
+                           "1,a,12x,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"                // line 2
+                           "2,b,5,等待买家付款,,,,,2026-13-01 10:00:00,,,\r\n"                  // line 3
+                           ",c,5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"                   // line 4
+                           "3,d,5,xyz,,,,,2026-11-24 10:00:00,,,\r\n"                           // line 5
+                           "4,e,5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"                  // line 6: good
+                           "5,f,-5,等待买家付款,,,,,2026-11-24 10:00:00,,,\r\n"                 // line 7
                            "6,g,5,等待买家付款,,,,,2026-11-24 10:00:00,2026-11-24 25:00,,\r\n"  // line 8
-                           "7,h,5,等待买家付款,,,\r\n";                                   // line 9: short
+                           "7,h,5,等待买家付款,,,\r\n";                                         // line 9: short
   const auto snap = taobao(text);
   ASSERT_EQ(snap.orders.size(), 1u);
   EXPECT_EQ(snap.orders[0].id, "4");
@@ -273,8 +275,8 @@ TEST(FeedFile, UnreadableFileThrowsWithTheSystemReason) {
 
 ColumnMapping shop_mapping() {
   ColumnMapping m;
-  m.columns = {{"order_id", "id"}, {"buyer", "customer"}, {"status", "state"}, {"created_at", "created"},
-               {"paid_at", "paid"}, {"amount", "total"}};
+  m.columns = {{"order_id", "id"},        {"buyer", "customer"}, {"status", "state"},
+               {"created_at", "created"}, {"paid_at", "paid"},   {"amount", "total"}};
   m.status_values = {{"new", OrderStatus::unpaid}, {"done", OrderStatus::paid}, {"cancelled", OrderStatus::closed}};
   m.default_status = OrderStatus::unpaid;
   m.source = "shop.yaml";
@@ -390,7 +392,9 @@ struct MappingErrorCase {
   const char* expected;  // the whole message after the file name
 };
 
-void PrintTo(const MappingErrorCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const MappingErrorCase& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class FeedMappingErrors : public ::testing::TestWithParam<MappingErrorCase> {};
 
@@ -400,12 +404,10 @@ TEST_P(FeedMappingErrors, NameFileLineColumnAndKey) {
   EXPECT_EQ(feed_error([&] { load_column_mapping(path); }), path + ":" + c.expected);
 }
 
-
 INSTANTIATE_TEST_SUITE_P(
     Cases, FeedMappingErrors,
     ::testing::Values(
-        MappingErrorCase{"syntax", "columns:\n  order_id: [id\n  buyer: x\n",
-                         "3:8: end of sequence flow not found"},
+        MappingErrorCase{"syntax", "columns:\n  order_id: [id\n  buyer: x\n", "3:8: end of sequence flow not found"},
         MappingErrorCase{"unknown_field", "columns:\n  order_id: id\n  ordr_id: x\n",
                          "3:3: columns: unknown field 'ordr_id' (expected one of order_id, buyer, amount, status, "
                          "created_at, paid_at, closed_at, note, receiver_name, address, phone, email, item, shop)"},
@@ -414,11 +416,13 @@ INSTANTIATE_TEST_SUITE_P(
                          "delimiter or timezone)"},
         MappingErrorCase{"missing_created", "columns:\n  order_id: id\n  buyer: b\n",
                          "1:1: columns: created_at is required"},
-        MappingErrorCase{"bad_status_key", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n"
-                                           "status_values:\n  payed: [x]\n",
+        MappingErrorCase{"bad_status_key",
+                         "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n"
+                         "status_values:\n  payed: [x]\n",
                          "6:3: a key of status_values must be unpaid, paid or closed, not 'payed'"},
-        MappingErrorCase{"twice", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n"
-                                  "status_values:\n  paid: [x, y]\n  closed: [z, y]\n",
+        MappingErrorCase{"twice",
+                         "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n"
+                         "status_values:\n  paid: [x, y]\n  closed: [z, y]\n",
                          "7:15: status_values: 'y' is already listed under paid"},
         MappingErrorCase{"duplicate_key", "columns:\n  order_id: id\n  buyer: b\n  created_at: c\n  buyer: d\n",
                          "5:3: columns: duplicate key 'buyer' (first on line 3)"},
@@ -451,7 +455,8 @@ TEST(JsonlFeed, ReadsGoodLinesAndRejectsBadOnesWithTheirLines) {
       "{\"order_id\": 42, \"buyer\": \"b4\", \"amount\": 8, \"created_at\": \"2026-11-24 10:00:00\", "
       "\"paid_at\": \"2026-11-24 10:01:00\"}\n"
       "{\"order_id\": \"J5\", \"buyer\": true, \"status\": \"paid\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
-      "{\"order_id\": \"J6\", \"buyer\": \"b6\", \"amount\": -1, \"status\": \"paid\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
+      "{\"order_id\": \"J6\", \"buyer\": \"b6\", \"amount\": -1, \"status\": \"paid\", \"created_at\": \"2026-11-24 "
+      "10:00:00\"}\n"
       "{\"order_id\": \"J7\", \"buyer\": \"b7\", \"status\": \"open\", \"created_at\": \"2026-11-24 10:00:00\"}\n";
   const auto snap = parse_feed(text, {}, "orders.txt");  // detected by the leading '{'
   ASSERT_EQ(snap.orders.size(), 3u);

@@ -176,10 +176,11 @@ TEST_F(RulesLoader, RejectsATemplateNamingAnUnknownFieldWithItsFileAndLine) {
 }
 
 TEST_F(RulesLoader, RejectsAnSmsTemplateTooLongForOneSegment) {
-  dir_.write("templates/sms.yaml",
-             dir_.read("templates/sms.yaml") +
-                 "long: \"{salutation}您好，您在{shop}拍下的{item}共{order_count}笔{amount}元还未付款，订单号{order_ids}，"
-                 "请在{pay_by}前付款。\"\n");
+  dir_.write(
+      "templates/sms.yaml",
+      dir_.read("templates/sms.yaml") +
+          "long: \"{salutation}您好，您在{shop}拍下的{item}共{order_count}笔{amount}元还未付款，订单号{order_ids}，"
+          "请在{pay_by}前付款。\"\n");
   const std::string e = load_error(dir_);
   EXPECT_NE(e.find(line_of("templates/sms.yaml", "long:")), std::string::npos) << e;
   EXPECT_NE(e.find("'long'"), std::string::npos) << e;
@@ -187,8 +188,8 @@ TEST_F(RulesLoader, RejectsAnSmsTemplateTooLongForOneSegment) {
 }
 
 TEST_F(RulesLoader, RejectsAnSmsThatPutsTheNameTooLate) {
-  dir_.write("templates/sms.yaml",
-             dir_.read("templates/sms.yaml") + "late: \"尊敬的顾客朋友您好，{salutation}，您拍下的{item}还未付款。\"\n");
+  dir_.write("templates/sms.yaml", dir_.read("templates/sms.yaml") +
+                                       "late: \"尊敬的顾客朋友您好，{salutation}，您拍下的{item}还未付款。\"\n");
   const std::string e = load_error(dir_);
   EXPECT_NE(e.find(line_of("templates/sms.yaml", "late:")), std::string::npos) << e;
   EXPECT_NE(e.find("first 7"), std::string::npos) << e;

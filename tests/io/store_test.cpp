@@ -58,21 +58,22 @@ TEST_F(StoreTest, CreatesFileWithMode0600AndCurrentSchema) {
 TEST_F(StoreTest, MigratesAnOlderSchemaAndKeepsItsRows) {
   {
     SQLite::Database db(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-    db.exec("CREATE TABLE opt_outs (buyer TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, "
-            "source TEXT NOT NULL, PRIMARY KEY (buyer, channel));"
-            "CREATE TABLE orders_seen (order_id TEXT PRIMARY KEY, buyer TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '', "
-            "status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
-            "CREATE INDEX orders_seen_phone ON orders_seen(phone);"
-            "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE, "
-            "buyer TEXT NOT NULL, order_ids TEXT NOT NULL, channel TEXT NOT NULL, step INTEGER NOT NULL, "
-            "segment TEXT NOT NULL, template TEXT NOT NULL, message TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', "
-            "contact TEXT NOT NULL DEFAULT '', receiver_name TEXT NOT NULL DEFAULT '', send_at INTEGER NOT NULL, "
-            "state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', "
-            "updated_at INTEGER NOT NULL, sent_at INTEGER, why TEXT NOT NULL DEFAULT '[]');"
-            "CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, buyer TEXT NOT NULL, channel TEXT NOT NULL, "
-            "at INTEGER NOT NULL, order_ids TEXT NOT NULL, step INTEGER NOT NULL);"
-            "INSERT INTO opt_outs VALUES ('old-buyer', 'sms', 0, 'cli');"
-            "PRAGMA user_version = 1;");
+    db.exec(
+        "CREATE TABLE opt_outs (buyer TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, "
+        "source TEXT NOT NULL, PRIMARY KEY (buyer, channel));"
+        "CREATE TABLE orders_seen (order_id TEXT PRIMARY KEY, buyer TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '', "
+        "status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+        "CREATE INDEX orders_seen_phone ON orders_seen(phone);"
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE, "
+        "buyer TEXT NOT NULL, order_ids TEXT NOT NULL, channel TEXT NOT NULL, step INTEGER NOT NULL, "
+        "segment TEXT NOT NULL, template TEXT NOT NULL, message TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', "
+        "contact TEXT NOT NULL DEFAULT '', receiver_name TEXT NOT NULL DEFAULT '', send_at INTEGER NOT NULL, "
+        "state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', "
+        "updated_at INTEGER NOT NULL, sent_at INTEGER, why TEXT NOT NULL DEFAULT '[]');"
+        "CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, buyer TEXT NOT NULL, channel TEXT NOT NULL, "
+        "at INTEGER NOT NULL, order_ids TEXT NOT NULL, step INTEGER NOT NULL);"
+        "INSERT INTO opt_outs VALUES ('old-buyer', 'sms', 0, 'cli');"
+        "PRAGMA user_version = 1;");
   }
   SqliteStore store(path_, zone_);
   EXPECT_EQ(store.schema_version(), 2);

@@ -70,7 +70,8 @@ HttpResponse http_request(const HttpRequest& request) {
   curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(request.timeout.count(), 5000)));
+  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<long long>(request.timeout.count(), 5000)));
   curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h.get(), CURLOPT_USERAGENT, "cuifu/0.1");

@@ -24,9 +24,9 @@ struct HttpResponse {
   long status = 0;  // 0: no HTTP response (see error)
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-cased; the last value wins
-  std::string error;     // transport error, empty when a response arrived
+  std::string error;                           // transport error, empty when a response arrived
   bool timed_out = false;
-  double seconds = 0;    // total time taken
+  double seconds = 0;  // total time taken
 };
 
 HttpResponse http_request(const HttpRequest& request);

@@ -1,8 +1,8 @@
 #include "io/channels/senders.h"
 
 #include <curl/curl.h>
-#include <fmt/format.h>
 #include <fmt/chrono.h>
+#include <fmt/format.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -25,7 +25,9 @@ std::string base64(const unsigned char* data, std::size_t n) {
   return out;
 }
 
-std::string base64(const std::string& s) { return base64(reinterpret_cast<const unsigned char*>(s.data()), s.size()); }
+std::string base64(const std::string& s) {
+  return base64(reinterpret_cast<const unsigned char*>(s.data()), s.size());
+}
 
 std::string utc_now_iso() {
   const auto t = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
@@ -87,8 +89,9 @@ class AliyunSmsSender final : public ChannelSender {
       : c_(std::move(c)), policy_(p), id_(secret(c_.access_key_id_env)), key_(secret(c_.access_key_secret_env)) {}
   AttemptResult send(const OutboxRow& row) override {
     const std::string ts = utc_now_iso();
-    const auto params = aliyun_sendsms_params(row, c_, id_, ts, fmt::format("{}-{}", row.idempotency_key,
-        std::chrono::steady_clock::now().time_since_epoch().count()));
+    const auto params = aliyun_sendsms_params(
+        row, c_, id_, ts,
+        fmt::format("{}-{}", row.idempotency_key, std::chrono::steady_clock::now().time_since_epoch().count()));
     HttpRequest r;
     r.url = c_.url + (c_.url.find('?') == std::string::npos ? "?" : "&") + aliyun_signed_query(params, key_);
     r.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(policy_.timeout);
@@ -98,10 +101,14 @@ class AliyunSmsSender final : public ChannelSender {
     if (a.kind != AttemptResult::Kind::delivered) return a;
     // Aliyun answers HTTP 200 with {"Code":"OK"} on success and a business code otherwise.
     const auto j = json::parse(resp.body, nullptr, false);
-    const std::string code = j.is_object() && j.contains("Code") && j["Code"].is_string() ? j["Code"].get<std::string>() : "";
+    const std::string code =
+        j.is_object() && j.contains("Code") && j["Code"].is_string() ? j["Code"].get<std::string>() : "";
     if (code == "OK") return AttemptResult::delivered("Aliyun OK");
-    const std::string msg = j.is_object() && j.contains("Message") && j["Message"].is_string() ? j["Message"].get<std::string>() : resp.body;
-    if (code.rfind("isv.BUSINESS_LIMIT_CONTROL", 0) == 0 || code == "Throttling" || code.rfind("SignatureNonceUsed", 0) == 0) {
+    const std::string msg = j.is_object() && j.contains("Message") && j["Message"].is_string()
+                                ? j["Message"].get<std::string>()
+                                : resp.body;
+    if (code.rfind("isv.BUSINESS_LIMIT_CONTROL", 0) == 0 || code == "Throttling" ||
+        code.rfind("SignatureNonceUsed", 0) == 0) {
       return AttemptResult::retry(fmt::format("Aliyun {}: {}", code, msg));
     }
     return AttemptResult::permanent(fmt::format("Aliyun {}: {}", code.empty() ? "?" : code, msg));
@@ -143,7 +150,8 @@ class EmailSender final : public ChannelSender {
     curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
     curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, err);
     curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(std::chrono::milliseconds(policy_.timeout).count()));
+    curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(std::chrono::milliseconds(policy_.timeout).count()));
     curl_easy_setopt(h.get(), CURLOPT_MAIL_FROM, from.c_str());
     curl_easy_setopt(h.get(), CURLOPT_MAIL_RCPT, rcpt.get());
     curl_easy_setopt(h.get(), CURLOPT_READFUNCTION, read_upload);
@@ -171,8 +179,12 @@ class EmailSender final : public ChannelSender {
 }  // namespace
 
 std::string im_payload(const OutboxRow& row) {
-  return json{{"idempotency_key", row.idempotency_key}, {"buyer", row.buyer},     {"order_ids", row.order_ids},
-              {"step", row.step},                       {"segment", row.segment}, {"template", row.template_name},
+  return json{{"idempotency_key", row.idempotency_key},
+              {"buyer", row.buyer},
+              {"order_ids", row.order_ids},
+              {"step", row.step},
+              {"segment", row.segment},
+              {"template", row.template_name},
               {"message", row.message}}
       .dump();
 }
@@ -192,8 +204,8 @@ std::string sms_generic_payload(const OutboxRow& row, const SmsConfig& c) {
 }
 
 std::map<std::string, std::string> aliyun_sendsms_params(const OutboxRow& row, const SmsConfig& c,
-                                                         const std::string& access_key_id,
-                                                         const std::string& timestamp, const std::string& nonce) {
+                                                         const std::string& access_key_id, const std::string& timestamp,
+                                                         const std::string& nonce) {
   return {{"AccessKeyId", access_key_id},
           {"Action", "SendSms"},
           {"Format", "JSON"},
@@ -260,9 +272,10 @@ std::string build_email(const OutboxRow& row, const std::string& from, const std
 }
 
 std::string robot_payload(const OutboxRow& row) {
-  const std::string text = fmt::format("[cuifu 催付电话任务] {} 于 {} 前致电 {} ({})，订单 {}：{}", row.receiver_name.empty() ? row.buyer : row.receiver_name,
-                                       format_local_hm(row.send_at), row.buyer, row.contact,
-                                       fmt::join(row.order_ids, "、"), row.message);
+  const std::string text =
+      fmt::format("[cuifu 催付电话任务] {} 于 {} 前致电 {} ({})，订单 {}：{}",
+                  row.receiver_name.empty() ? row.buyer : row.receiver_name, format_local_hm(row.send_at), row.buyer,
+                  row.contact, fmt::join(row.order_ids, "、"), row.message);
   return json{{"msgtype", "text"}, {"text", {{"content", text}}}}.dump();
 }
 
@@ -276,8 +289,7 @@ std::unique_ptr<ChannelSender> make_sender(Channel c, const DaemonConfig& config
     case Channel::sms:
       if (config.sms.provider == SmsProvider::aliyun) return std::make_unique<AliyunSmsSender>(config.sms, p);
       return std::make_unique<GenericSmsSender>(config.sms, p);
-    case Channel::email:
-      return std::make_unique<EmailSender>(config.email, p);
+    case Channel::email: return std::make_unique<EmailSender>(config.email, p);
     case Channel::phone:
       if (config.phone.robot == RobotKind::none) return nullptr;
       return std::make_unique<WebhookSender>(config.phone.robot_webhook, std::string{}, p, &robot_payload);

@@ -26,8 +26,8 @@ std::string sms_generic_payload(const OutboxRow& row, const SmsConfig& c);
 // idempotency key plus the attempt time).
 std::string aliyun_signed_query(std::map<std::string, std::string> params, const std::string& access_key_secret);
 std::map<std::string, std::string> aliyun_sendsms_params(const OutboxRow& row, const SmsConfig& c,
-                                                         const std::string& access_key_id,
-                                                         const std::string& timestamp, const std::string& nonce);
+                                                         const std::string& access_key_id, const std::string& timestamp,
+                                                         const std::string& nonce);
 
 // An RFC 5322 message: UTF-8 body (base64), the subject RFC 2047-encoded, Message-ID
 // <idempotency-key@from-domain> so receivers and our logs can match duplicates.
