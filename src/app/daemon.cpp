@@ -177,6 +177,9 @@ struct Daemon::Impl {
   std::map<Channel, std::unique_ptr<ChannelWorker>> workers;
   std::vector<std::unique_ptr<ChannelWorker>> retired;  // replaced on reload, stopped
   std::set<std::int64_t> in_flight;
+  // Contacts being made right now (handed to a worker, not yet logged): they count for the
+  // caps of the buyer's next send, like logged ones.
+  std::map<std::int64_t, ContactRecord> in_flight_contacts;
   LatencyHistogram latency;
   bool stopping = false;
   bool dispatch_posted = false;
@@ -494,7 +497,19 @@ void Daemon::Impl::dispatch_due() {
       std::lock_guard lock(gate_mu);
       gate.opted_out = opted_out;
     }
-    for (const auto& row : store->due(now)) {
+    const auto due = store->due(now);
+    // The buyers' contacts, logged and in flight, for the caps: checked again here because
+    // a row planned before a pause or an outage may now come too close to another one.
+    std::map<std::string, std::vector<ContactRecord>> contacts;
+    if (!due.empty()) {
+      std::set<std::string> buyers;
+      for (const auto& row : due) buyers.insert(row.buyer);
+      for (auto& c : store->history().contacts) {
+        if (buyers.count(c.buyer)) contacts[c.buyer].push_back(std::move(c));
+      }
+      for (const auto& [id, c] : in_flight_contacts) contacts[c.buyer].push_back(c);
+    }
+    for (const auto& row : due) {
       if (in_flight.count(row.id)) continue;
       const auto late = std::chrono::duration<double>(now - row.send_at);
       if (late > config.catch_up_limit) {
@@ -506,7 +521,9 @@ void Daemon::Impl::dispatch_due() {
         replan = true;
         continue;
       }
-      if (const std::string problem = presend_problem(row, opted_out); !problem.empty()) {
+      std::string problem = presend_problem(row, opted_out);
+      if (problem.empty()) problem = cap_problem(rules->rules, contacts[row.buyer], row, now);
+      if (!problem.empty()) {
         store->cancel(row.id, now, problem);
         spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
                      row.idempotency_key, problem);
@@ -514,6 +531,7 @@ void Daemon::Impl::dispatch_due() {
         continue;
       }
       deliver(row);
+      contacts[row.buyer].push_back({row.buyer, row.channel, now, row.order_ids, row.step});
     }
   } catch (const StoreError& e) {
     spdlog::error("dispatch: {}", e.what());
@@ -557,6 +575,7 @@ void Daemon::Impl::deliver(const OutboxRow& row) {
     return;
   }
   in_flight.insert(row.id);
+  in_flight_contacts[row.id] = ContactRecord{row.buyer, row.channel, now, row.order_ids, row.step};
   spdlog::info("sending {} step {} to {} ({}) [{}]", to_string(row.channel), row.step, row.buyer,
                shown_contact(row.channel, row.contact), row.idempotency_key);
   it->second->submit(
@@ -576,6 +595,7 @@ void Daemon::Impl::request_reconcile(const char* why) {
 
 void Daemon::Impl::on_delivered(const OutboxRow& row, const DeliveryReport& r, bool from_worker) {
   in_flight.erase(row.id);
+  in_flight_contacts.erase(row.id);
   const LocalTime now = clock->now();
   try {
     if (r.delivered) {

@@ -36,4 +36,38 @@ std::string send_time_problem(const Rules& rules, const OutboxRow& row, LocalTim
   return {};
 }
 
+std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& contacts, const OutboxRow& row,
+                        LocalTime now) {
+  const Caps& caps = rules.caps;
+  const ContactRecord* last = nullptr;
+  int today = 0;
+  for (const auto& c : contacts) {
+    if (c.buyer != row.buyer || c.at > now) continue;
+    if (!last || c.at > last->at) last = &c;
+    today += start_of_day(c.at) == start_of_day(now);
+  }
+  if (last && now - last->at < caps.min_gap) {
+    return fmt::format("only {} min since the previous contact at {} (min gap {} min)",
+                       std::chrono::duration_cast<Minutes>(now - last->at).count(), format_local_hm(last->at),
+                       caps.min_gap.count());
+  }
+  if (last && caps.no_repeat_channel && last->channel == row.channel) {
+    return fmt::format("{} was the previous contact too (never the same channel twice in a row)",
+                       to_string(row.channel));
+  }
+  if (today >= caps.max_per_buyer_per_day) {
+    return fmt::format("{} contacts on {} already (cap {} a day)", today, format_local_date(now),
+                       caps.max_per_buyer_per_day);
+  }
+  for (const auto& id : row.order_ids) {
+    const auto n = std::count_if(contacts.begin(), contacts.end(), [&](const ContactRecord& c) {
+      return c.at <= now && std::find(c.order_ids.begin(), c.order_ids.end(), id) != c.order_ids.end();
+    });
+    if (n >= caps.max_per_order) {
+      return fmt::format("order {} was reminded {} times already (cap {})", id, n, caps.max_per_order);
+    }
+  }
+  return {};
+}
+
 }  // namespace cuifu

@@ -66,3 +66,73 @@ TEST(SendGate, RefusesADisabledChannel) {
 
 }  // namespace
 }  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+using testing::at;
+
+OutboxRow cap_row(Channel c, std::vector<std::string> orders = {"1001"}) {
+  OutboxRow r;
+  r.id = 7;
+  r.buyer = "tb_wang";
+  r.order_ids = std::move(orders);
+  r.channel = c;
+  r.step = 2;
+  r.segment = "default";
+  r.send_at = at("2026-11-24 18:00");
+  return r;
+}
+
+ContactRecord contact(Channel c, const char* when, std::vector<std::string> orders = {"1001"}) {
+  return ContactRecord{"tb_wang", c, at(when), std::move(orders), 1};
+}
+
+TEST(SendGateCaps, AllowsASendThatKeepsEveryCap) {
+  const std::vector<ContactRecord> log = {contact(Channel::im, "2026-11-24 10:00")};
+  EXPECT_EQ(cap_problem(testing::default_rules(), log, cap_row(Channel::sms), at("2026-11-24 18:00")), "");
+}
+
+TEST(SendGateCaps, RefusesASendTooSoonAfterTheLastContact) {
+  // A row planned for 18:00 before an earlier reminder went out late, at 17:10.
+  const std::vector<ContactRecord> log = {contact(Channel::im, "2026-11-24 17:10")};
+  const auto why = cap_problem(testing::default_rules(), log, cap_row(Channel::sms), at("2026-11-24 18:00"));
+  EXPECT_NE(why.find("min gap"), std::string::npos) << why;
+}
+
+TEST(SendGateCaps, CountsASendStillInFlightLikeALoggedOne) {
+  // Two rows of one buyer due in the same pass: the first is handed to its worker at 18:00.
+  const std::vector<ContactRecord> in_flight = {contact(Channel::im, "2026-11-24 18:00", {"1002"})};
+  const auto why = cap_problem(testing::default_rules(), in_flight, cap_row(Channel::sms), at("2026-11-24 18:00"));
+  EXPECT_FALSE(why.empty());
+}
+
+TEST(SendGateCaps, RefusesTheSameChannelTwiceInARow) {
+  const std::vector<ContactRecord> log = {contact(Channel::sms, "2026-11-24 10:00")};
+  const auto why = cap_problem(testing::default_rules(), log, cap_row(Channel::sms), at("2026-11-24 18:00"));
+  EXPECT_NE(why.find("twice in a row"), std::string::npos) << why;
+}
+
+TEST(SendGateCaps, RefusesAThirdContactOnOneDay) {
+  const std::vector<ContactRecord> log = {contact(Channel::im, "2026-11-24 08:00", {"9"}),
+                                          contact(Channel::sms, "2026-11-24 12:00", {"9"})};
+  const auto why = cap_problem(testing::default_rules(), log, cap_row(Channel::im), at("2026-11-24 18:00"));
+  EXPECT_NE(why.find("a day"), std::string::npos) << why;
+}
+
+TEST(SendGateCaps, RefusesAFourthReminderForAnOrder) {
+  const std::vector<ContactRecord> log = {contact(Channel::im, "2026-11-21 10:00"),
+                                          contact(Channel::sms, "2026-11-22 12:00"),
+                                          contact(Channel::im, "2026-11-23 12:00")};
+  const auto why = cap_problem(testing::default_rules(), log, cap_row(Channel::sms), at("2026-11-24 18:00"));
+  EXPECT_NE(why.find("cap 3"), std::string::npos) << why;
+}
+
+TEST(SendGateCaps, IgnoresOtherBuyersContacts) {
+  std::vector<ContactRecord> log = {contact(Channel::sms, "2026-11-24 17:30")};
+  log[0].buyer = "someone_else";
+  EXPECT_EQ(cap_problem(testing::default_rules(), log, cap_row(Channel::sms), at("2026-11-24 18:00")), "");
+}
+
+}  // namespace
+}  // namespace cuifu
