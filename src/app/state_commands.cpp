@@ -130,6 +130,15 @@ struct CallsOptions : StateOptions {
 int run_calls(const CallsOptions& o) {
   auto store = open_state(o);
   const auto tasks = store->call_tasks(parse_day(o.date));
+  // A task stays in the table after it was handed out; the call desk must see when the buyer
+  // has paid (or the order closed) since, so nobody calls a buyer who already paid.
+  const auto settled = [&](const CallTask& t) -> std::string {
+    for (const auto& id : t.order_ids) {
+      const auto s = store->order_status(id);
+      if (s && *s != OrderStatus::unpaid) return fmt::format("order {} {}", id, to_string(*s));
+    }
+    return {};
+  };
   if (o.format == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& t : tasks) {
@@ -139,12 +148,18 @@ int run_calls(const CallsOptions& o) {
                      {"phone", contact_text(Channel::phone, t.phone, o.show_contacts)},
                      {"order_ids", t.order_ids},
                      {"script", t.message},
-                     {"idempotency_key", t.idempotency_key}});
+                     {"idempotency_key", t.idempotency_key},
+                     {"do_not_call", settled(t)}});
     }
     std::cout << out.dump(2) << "\n";
     return kExitOk;
   }
   for (const auto& t : tasks) {
+    if (const std::string why = settled(t); !why.empty()) {
+      std::cout << fmt::format("{}  {}  DO NOT CALL: {} since the task was made\n", format_local_hm(t.due_at),
+                               pad_display(t.receiver_name.empty() ? t.buyer : t.receiver_name, 10), why);
+      continue;
+    }
     std::cout << fmt::format("{}  {}  {}  {}  orders {}\n    {}\n", format_local_hm(t.due_at),
                              pad_display(t.receiver_name.empty() ? t.buyer : t.receiver_name, 10),
                              contact_text(Channel::phone, t.phone, o.show_contacts), t.buyer,

@@ -542,6 +542,19 @@ void SqliteStore::add_call_task(const CallTask& t) {
   });
 }
 
+std::optional<OrderStatus> SqliteStore::order_status(const std::string& order_id) const {
+  return guarded(path_, "read order status", [&]() -> std::optional<OrderStatus> {
+    SQLite::Statement q(impl_->db, "SELECT status FROM orders_seen WHERE order_id = ?");
+    q.bind(1, order_id);
+    if (!q.executeStep()) return std::nullopt;
+    const std::string status = q.getColumn(0).getString();
+    for (const OrderStatus s : {OrderStatus::unpaid, OrderStatus::paid, OrderStatus::closed}) {
+      if (status == to_string(s)) return s;
+    }
+    return std::nullopt;
+  });
+}
+
 std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) const {
   return guarded(path_, "list call tasks", [&] {
     std::string sql =

@@ -120,6 +120,8 @@ class ReminderStore {
   virtual std::vector<OptOut> opt_outs() const = 0;
   // The buyer whose orders carry this phone number, if any order was seen with it.
   virtual std::optional<std::string> buyer_by_phone(const std::string& phone) const = 0;
+  // An order's status in the newest feed snapshot the daemon recorded; nullopt if never seen.
+  virtual std::optional<OrderStatus> order_status(const std::string& order_id) const = 0;
 
   // Idempotent by key: adding the same task twice keeps one.
   virtual void add_call_task(const CallTask& t) = 0;
@@ -161,6 +163,7 @@ class SqliteStore final : public ReminderStore {
   bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel) override;
   std::vector<OptOut> opt_outs() const override;
   std::optional<std::string> buyer_by_phone(const std::string& phone) const override;
+  std::optional<OrderStatus> order_status(const std::string& order_id) const override;
   void add_call_task(const CallTask& t) override;
   std::vector<CallTask> call_tasks(std::optional<LocalTime> day) const override;
   std::map<std::pair<Channel, OutboxState>, std::int64_t> counts() const override;

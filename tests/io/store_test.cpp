@@ -190,6 +190,19 @@ TEST_F(StoreTest, FindsBuyerByPhoneFromOrdersSeen) {
   EXPECT_EQ(store.buyer_by_phone("000"), std::nullopt);
 }
 
+TEST_F(StoreTest, KnowsTheNewestStatusOfAnOrderSoPaidCallTasksAreNotCalled) {
+  SqliteStore store(path_, zone_);
+  Order o;
+  o.id = "A1";
+  o.buyer = "buyer1";
+  store.record_orders_seen({o}, at("2026-11-24 08:00"));
+  EXPECT_EQ(store.order_status("A1"), OrderStatus::unpaid);
+  o.status = OrderStatus::paid;
+  store.record_orders_seen({o}, at("2026-11-24 10:00"));
+  EXPECT_EQ(store.order_status("A1"), OrderStatus::paid);
+  EXPECT_EQ(store.order_status("never-seen"), std::nullopt);
+}
+
 TEST_F(StoreTest, TimesAreStoredAsUtcEpochSeconds) {
   SqliteStore store(path_, zone_);
   store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
