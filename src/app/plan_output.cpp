@@ -11,12 +11,6 @@ namespace cuifu {
 
 using nlohmann::json;
 
-std::string format_cost(std::int64_t milli) {
-  std::string s = fmt::format("{}.{:03d}", milli / 1000, milli % 1000);
-  while (s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
-  return s;
-}
-
 std::string shown_contact(const PlannedReminder& r, bool show_contacts) {
   if (r.contact.empty()) return "-";
   if (show_contacts) return r.contact;

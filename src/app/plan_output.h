@@ -37,7 +37,4 @@ void write_plan_table(std::ostream& out, const PlanReport& r);
 // The contact as shown: masked unless asked, "-" for IM.
 std::string shown_contact(const PlannedReminder& r, bool show_contacts);
 
-// "0.045" for 45 milli-yuan.
-std::string format_cost(std::int64_t milli);
-
 }  // namespace cuifu

@@ -48,7 +48,7 @@ class Clock {
   virtual LocalTime now() const = 0;
 };
 
-// A clock that always answers the same instant: for plan --now and tests.
+// A clock that answers a set instant until moved: for tests that step time by hand.
 class FixedClock final : public Clock {
  public:
   explicit FixedClock(LocalTime t) : now_(t) {}
