@@ -249,6 +249,7 @@ int run_backtest(const BacktestOptions& o) {
   }
   report.from = report.runs.front().result.from;
   report.to = report.runs.front().result.to;
+  report.log_end = report.runs.front().result.log_end;
 
   if (!o.report.empty()) {
     std::ofstream html(o.report, std::ios::binary);

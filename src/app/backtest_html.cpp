@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <set>
 #include <sstream>
 
@@ -255,50 +256,87 @@ void cost_chart(std::ostream& o, const BacktestReport& r) {
   o << "</svg>\n";
 }
 
+// The figures, formatted as in the terminal (money with two decimals, shares as
+// percentages), with a difference column when two rule sets are compared.
 void summary_table(std::ostream& o, const BacktestReport& r) {
-  const auto json = backtest_to_json(r);
-  o << "<table class=\"summary\"><thead><tr><th></th>";
+  const bool compare = r.runs.size() > 1;
+  o << "<table class=\"summary\" id=\"figures\"><thead><tr><th></th>";
   for (const auto& run : r.runs) o << "<th>" << esc(run.name) << "</th>";
+  if (compare) o << "<th>difference</th>";
   o << "</tr></thead><tbody>\n";
-  const std::vector<std::pair<std::string, std::string>> rows = {
-      {"orders", "/orders"},
-      {"reminded orders", "/reminded_orders"},
-      {"reminders", "/reminders/total"},
-      {"cost (CNY)", "/cost"},
-      {"reminders per buyer, max", "/reminders_per_buyer/max"},
-      {"reminders per buyer, p95", "/reminders_per_buyer/p95"},
-      {"paid after a reminder: orders", "/paid_after_reminder/orders"},
-      {"paid after a reminder: amount", "/paid_after_reminder/amount"},
-      {"missed (closed unpaid, never reminded)", "/missed"},
-      {"avoided (paid before the reminder was due)", "/avoided"},
-      {"violations: quiet hours", "/violations/quiet_hours"},
-      {"violations: windows", "/violations/windows"},
-      {"violations: caps", "/violations/caps"},
-      {"uplift measurable", "/uplift/measurable"},
-  };
-  for (const auto& [label, ptr] : rows) {
-    std::vector<std::string> cells;
-    for (const auto& set : json["rule_sets"]) cells.push_back(set[nlohmann::json::json_pointer(ptr)].dump());
-    const bool differs = cells.size() > 1 && cells[0] != cells[1];
-    o << "<tr" << (differs ? " class=\"diff\"" : "") << "><th>" << esc(label) << "</th>";
-    for (const auto& c : cells) o << "<td>" << esc(c) << "</td>";
+  for (const auto& l : figure_lines(r)) {
+    const bool differs = compare && l.differs();
+    std::string label = l.label;
+    const bool sub = label.rfind("  ", 0) == 0;
+    if (sub) label = label.substr(2);
+    o << "<tr" << (differs ? " class=\"diff\"" : "") << "><th" << (sub ? " class=\"sub\"" : "") << ">" << esc(label)
+      << "</th>";
+    for (const auto& c : l.shown) o << "<td>" << esc(c) << "</td>";
+    if (compare) o << "<td class=\"d\">" << esc(l.difference()) << "</td>";
     o << "</tr>\n";
   }
   o << "</tbody></table>\n";
-  for (const auto& run : r.runs) {
-    o << "<p class=\"note\"><b>" << esc(run.name) << "</b>: ";
-    if (run.uplift && run.uplift->overall.measurable) {
-      const auto& e = run.uplift->overall;
-      o << fmt::format(
-          "paid rate {:.1f}% reminded ({} orders) vs {:.1f}% held out ({} orders): uplift {:+.1f} points, "
-          "95% CI [{:+.1f}, {:+.1f}], recovered about {:.2f}.",
-          100 * e.reminded_paid_rate, e.reminded, 100 * e.holdout_paid_rate, e.holdout, 100 * e.uplift, 100 * e.ci_low,
-          100 * e.ci_high, yuan(e.recovered_amount));
-    } else {
-      o << "uplift cannot be measured: " << esc(run.uplift ? run.uplift->overall.reason : run.uplift_reason);
+  for (const auto& sentence : uplift_sentences(r)) o << "<p class=\"note\">" << esc(sentence) << "</p>\n";
+}
+
+// Per template or per step: reminders, cost, orders paid after them (credited to the last
+// reminder before the payment) and cost per paid order.
+template <typename Key>
+void kind_table(std::ostream& o, const std::string& id, const std::string& key_head,
+                const std::vector<std::pair<Key, std::string>>& keys,
+                const std::function<ReminderKindFigures(const RuleSetRun&, const Key&)>& get, const BacktestReport& r) {
+  o << "<table class=\"summary kinds\" id=\"" << id << "\"><thead><tr><th>" << esc(key_head) << "</th>";
+  if (r.runs.size() > 1) o << "<th>rule set</th>";
+  o << "<th>reminders</th><th>cost (CNY)</th><th>paid after</th><th>paid per reminder</th><th>amount (CNY)</th>"
+       "<th>cost per paid order (CNY)</th></tr></thead><tbody>\n";
+  for (const auto& [key, label] : keys) {
+    for (std::size_t s = 0; s < r.runs.size(); ++s) {
+      const ReminderKindFigures k = get(r.runs[s], key);
+      const auto per_paid = cost_per_paid_order(k.cost_milli, k.paid_after);
+      o << "<tr><th>" << (s == 0 ? esc(label) : "") << "</th>";
+      if (r.runs.size() > 1) o << "<td class=\"set\">" << esc(r.runs[s].name) << "</td>";
+      o << fmt::format("<td>{}</td><td>{:.2f}</td><td>{}</td><td>{}</td><td>{:.2f}</td><td>{}</td></tr>\n", k.reminders,
+                       static_cast<double>(k.cost_milli) / 1000.0, k.paid_after,
+                       k.reminders > 0 ? fmt::format("{:.1f}%", 100.0 * k.paid_after / k.reminders) : std::string("-"),
+                       yuan(static_cast<double>(k.paid_after_amount)),
+                       per_paid ? fmt::format("{:.2f}", *per_paid) : "-");
     }
-    o << "</p>\n";
   }
+  o << "</tbody></table>\n";
+}
+
+void template_and_step_tables(std::ostream& o, const BacktestReport& r) {
+  using TemplateKey = std::pair<Channel, std::string>;
+  std::set<TemplateKey> templates;
+  std::set<int> steps;
+  for (const auto& run : r.runs) {
+    for (const auto& [key, k] : run.figures.by_template) templates.insert(key);
+    for (const auto& [n, k] : run.figures.by_step) steps.insert(n);
+  }
+  std::vector<std::pair<int, std::string>> step_keys;
+  for (int n : steps) step_keys.emplace_back(n, fmt::format("step {}", n));
+  o << "<h2>Per step</h2>\n";
+  kind_table<int>(
+      o, "by-step", "step", step_keys,
+      [](const RuleSetRun& run, const int& n) {
+        const auto it = run.figures.by_step.find(n);
+        return it == run.figures.by_step.end() ? ReminderKindFigures{} : it->second;
+      },
+      r);
+  std::vector<std::pair<TemplateKey, std::string>> template_keys;
+  for (const auto& key : templates)
+    template_keys.emplace_back(key, fmt::format("{} {}", to_string(key.first), key.second));
+  o << "<h2>Per template</h2>\n";
+  kind_table<TemplateKey>(
+      o, "by-template", "template", template_keys,
+      [](const RuleSetRun& run, const TemplateKey& key) {
+        const auto it = run.figures.by_template.find(key);
+        return it == run.figures.by_template.end() ? ReminderKindFigures{} : it->second;
+      },
+      r);
+  o << "<p class=\"note\">An order paid after a reminder is credited to the last reminder it had before the payment. "
+       "\"Paid after\" counts buyers who would have paid anyway too: an upper bound, not what the template "
+       "recovered.</p>\n";
 }
 
 }  // namespace
@@ -313,17 +351,21 @@ void write_backtest_html(std::ostream& out, const BacktestReport& r) {
 body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:2em auto;max-width:900px;color:#1a202c}
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #e2e8f0}
 table.summary{border-collapse:collapse}table.summary td,table.summary th{padding:3px 10px;border-bottom:1px solid #edf2f7;text-align:right}
-table.summary th:first-child{text-align:left;font-weight:normal}tr.diff{background:#fefcbf}tr.diff th:first-child::before{content:"≠ ";color:#c05621}
+table.summary th:first-child{text-align:left;font-weight:normal}table.summary th.sub{padding-left:2em}
+table.summary td.d{color:#c05621;font-weight:600}table.kinds td,table.kinds tbody th{white-space:nowrap}table.summary td.set{text-align:left;color:#4a5568}tr.diff{background:#fefcbf}tr.diff th:first-child::before{content:"≠ ";color:#c05621}
 svg.chart{width:100%;height:auto;display:block;margin:1em 0}.grid{stroke:#e2e8f0}.ax,.lg,.cell{font-size:11px;fill:#4a5568}
 .cell.light{fill:#fff}.note,.meta{color:#4a5568;font-size:.9em}
 </style></head><body>
 )";
   o << "<h1>" << esc(title) << "</h1>\n";
   o << fmt::format(
-      "<p class=\"meta\">Log <code>{}</code>: {} rows read, {} rejected; orders placed {} .. {} ({}).</p>\n",
-      esc(r.log), r.rows, r.rejected.size(), format_local_hm(r.from), format_local_hm(r.to), esc(r.zone->name()));
+      "<p class=\"meta\">Log <code>{}</code>: {} rows read, {} rejected; orders placed {} .. {} ({}); the log ends "
+      "{}: orders still open then are followed no further.</p>\n",
+      esc(r.log), r.rows, r.rejected.size(), format_local_hm(r.from), format_local_hm(r.to), esc(r.zone->name()),
+      format_local_hm(r.log_end));
   o << "<h2>Figures</h2>\n";
   summary_table(o, r);
+  template_and_step_tables(o, r);
   o << "<h2>Reminders and payments by hour of day</h2>\n";
   hour_chart(o, r);
   o << "<h2>Segment × channel (reminders sent)</h2>\n";

@@ -64,6 +64,22 @@ json run_to_json(const RuleSetRun& run) {
          {{"orders", s.paid_after_reminder}, {"amount", yuan(static_cast<double>(s.paid_after_reminder_amount))}}},
         {"missed", s.missed}};
   }
+  const auto kind_json = [](const ReminderKindFigures& k) {
+    const auto per_paid = cost_per_paid_order(k.cost_milli, k.paid_after);
+    return json{
+        {"reminders", k.reminders},
+        {"cost", cost_yuan(k.cost_milli)},
+        {"paid_after_reminder", {{"orders", k.paid_after}, {"amount", yuan(static_cast<double>(k.paid_after_amount))}}},
+        {"cost_per_paid_order", per_paid ? json(*per_paid) : json(nullptr)}};
+  };
+  json by_template = json::array(), by_step = json::object();
+  for (const auto& [key, k] : f.by_template) {
+    json t = kind_json(k);
+    t["channel"] = to_string(key.first);
+    t["template"] = key.second;
+    by_template.push_back(std::move(t));
+  }
+  for (const auto& [n, k] : f.by_step) by_step[std::to_string(n)] = kind_json(k);
   json by_hour = json::array();
   for (std::size_t h = 0; h < f.by_hour.size(); ++h) {
     by_hour.push_back({{"hour", h}, {"reminders", f.by_hour[h].reminders}, {"payments", f.by_hour[h].payments}});
@@ -76,6 +92,9 @@ json run_to_json(const RuleSetRun& run) {
     for (const auto& [name, e] : run.uplift->by_channel) chans[name] = uplift_to_json(e);
     uplift["by_segment"] = segs;
     uplift["by_channel"] = chans;
+    // Measured on what really happened (the log's columns): the rules live then, the same
+    // figure for every rule set replayed.
+    uplift["source"] = "log";
   } else {
     uplift = {{"measurable", false}, {"reason", run.uplift_reason}};
   }
@@ -95,8 +114,12 @@ json run_to_json(const RuleSetRun& run) {
           {"reminders_per_buyer", {{"max", f.reminders_per_buyer_max}, {"p95", f.reminders_per_buyer_p95}}},
           {"paid_after_reminder",
            {{"orders", f.paid_after_reminder}, {"amount", yuan(static_cast<double>(f.paid_after_reminder_amount))}}},
+          {"cost_per_paid_order", cost_per_paid_order(f.cost_milli, f.paid_after_reminder)
+                                      ? json(*cost_per_paid_order(f.cost_milli, f.paid_after_reminder))
+                                      : json(nullptr)},
           {"missed", f.missed},
           {"avoided", f.avoided},
+          {"open_at_end", f.open_at_end},
           {"violations",
            {{"quiet_hours", f.violations.quiet_hours},
             {"windows", f.violations.windows},
@@ -105,6 +128,8 @@ json run_to_json(const RuleSetRun& run) {
             {"details", details}}},
           {"by_segment", by_segment},
           {"by_channel", by_channel},
+          {"by_template", by_template},
+          {"by_step", by_step},
           {"by_hour", by_hour},
           {"uplift", uplift}};
 }
@@ -116,9 +141,14 @@ json backtest_to_json(const BacktestReport& r) {
   for (const auto& run : r.runs) sets.push_back(run_to_json(run));
   json rejected = json::array();
   for (const auto& row : r.rejected) rejected.push_back({{"line", row.line}, {"error", row.error}});
-  return {
-      {"log", r.log},        {"from", r.zone->iso(r.from)}, {"to", r.zone->iso(r.to)},  {"time_zone", r.zone->name()},
-      {"rows_read", r.rows}, {"rule_sets", sets},           {"rejected_rows", rejected}};
+  return {{"log", r.log},
+          {"from", r.zone->iso(r.from)},
+          {"to", r.zone->iso(r.to)},
+          {"log_end", r.zone->iso(r.log_end)},
+          {"time_zone", r.zone->name()},
+          {"rows_read", r.rows},
+          {"rule_sets", sets},
+          {"rejected_rows", rejected}};
 }
 
 void write_backtest_json(std::ostream& out, const BacktestReport& r) {
@@ -126,14 +156,6 @@ void write_backtest_json(std::ostream& out, const BacktestReport& r) {
 }
 
 namespace {
-
-// One line of the comparison table: a label and a value per rule set; numeric values
-// also give a difference.
-struct Line {
-  std::string label;
-  std::vector<std::string> shown;
-  std::vector<double> value;  // empty: not numeric
-};
 
 std::string pct(double x) {
   return fmt::format("{:.1f}%", 100.0 * x);
@@ -146,90 +168,164 @@ std::string uplift_text(const RuleSetRun& run) {
   return fmt::format("{:+.1f} pts [{:+.1f}, {:+.1f}]", 100 * e.uplift, 100 * e.ci_low, 100 * e.ci_high);
 }
 
-std::vector<Line> lines_of(const BacktestReport& r) {
-  std::vector<Line> lines;
-  const auto add = [&](std::string label, const std::function<double(const RuleSetRun&)>& v,
-                       const std::function<std::string(double)>& show) {
-    Line l{std::move(label), {}, {}};
+double share(double part, double whole) {
+  return whole > 0 ? part / whole : 0.0;
+}
+
+}  // namespace
+
+bool FigureLine::differs() const {
+  if (shown.size() < 2) return false;
+  if (value.size() >= 2) return std::fabs(value[1] - value[0]) > 1e-9;
+  return shown[0] != shown[1];
+}
+
+std::string FigureLine::difference() const {
+  if (!differs()) return "";
+  if (value.size() < 2) return "differs";
+  const double d = value[1] - value[0];
+  switch (kind) {
+    case Kind::count: return fmt::format("{:+}", std::llround(d));
+    case Kind::money: return fmt::format("{:+.2f}", d);
+    case Kind::percent: return fmt::format("{:+.1f} pts", 100 * d);
+    case Kind::text: break;
+  }
+  return "differs";
+}
+
+std::vector<FigureLine> figure_lines(const BacktestReport& r) {
+  using Kind = FigureLine::Kind;
+  std::vector<FigureLine> lines;
+  // A missing value (e.g. cost per paid order with none paid) shows as "-" and has no difference.
+  const auto add = [&](std::string label, Kind kind, const std::function<std::optional<double>(const RuleSetRun&)>& v) {
+    FigureLine l{std::move(label), kind, {}, {}};
+    bool all = true;
     for (const auto& run : r.runs) {
-      const double x = v(run);
-      l.value.push_back(x);
-      l.shown.push_back(show(x));
+      const auto x = v(run);
+      all = all && x.has_value();
+      l.value.push_back(x.value_or(0.0));
+      if (!x) {
+        l.shown.push_back("-");
+      } else if (kind == Kind::money) {
+        l.shown.push_back(fmt::format("{:.2f}", *x));
+      } else if (kind == Kind::percent) {
+        l.shown.push_back(pct(*x));
+      } else {
+        l.shown.push_back(fmt::format("{}", std::llround(*x)));
+      }
     }
+    if (!all) l.value.clear();
     lines.push_back(std::move(l));
   };
-  const auto count = [](double x) { return fmt::format("{}", static_cast<long long>(std::llround(x))); };
-  const auto money = [](double x) { return fmt::format("{:.2f}", x); };
   const auto F = [](const RuleSetRun& run) -> const BacktestFigures& { return run.figures; };
-  add(
-      "orders", [&](const RuleSetRun& x) { return double(F(x).orders); }, count);
-  add(
-      "buyers", [&](const RuleSetRun& x) { return double(F(x).buyers); }, count);
-  add(
-      "paid orders (log)", [&](const RuleSetRun& x) { return double(F(x).paid); }, count);
-  add(
-      "held out orders", [&](const RuleSetRun& x) { return double(F(x).holdout_orders); }, count);
-  add(
-      "reminded orders", [&](const RuleSetRun& x) { return double(F(x).reminded_orders); }, count);
-  add(
-      "reminders", [&](const RuleSetRun& x) { return double(F(x).reminders); }, count);
+  using V = std::optional<double>;
+  add("orders", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).orders); });
+  add("buyers", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).buyers); });
+  add("paid orders (log)", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).paid); });
+  add("held out orders", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).holdout_orders); });
+  add("still open when the log ends", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).open_at_end); });
+  add("reminded orders", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).reminded_orders); });
+  add("reminders", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).reminders); });
   for (Channel c : kAllChannels) {
-    add(
-        fmt::format("  {}", to_string(c)),
-        [&, c](const RuleSetRun& x) { return double(F(x).reminders_by_channel.at(c)); }, count);
+    add(fmt::format("  {}", to_string(c)), Kind::count,
+        [&, c](const RuleSetRun& x) -> V { return double(F(x).reminders_by_channel.at(c)); });
   }
-  add(
-      "cost (CNY)", [&](const RuleSetRun& x) { return cost_yuan(F(x).cost_milli); }, money);
-  add(
-      "reminders per buyer, max", [&](const RuleSetRun& x) { return double(F(x).reminders_per_buyer_max); }, count);
-  add(
-      "reminders per buyer, p95", [&](const RuleSetRun& x) { return double(F(x).reminders_per_buyer_p95); }, count);
-  add(
-      "paid after a reminder", [&](const RuleSetRun& x) { return double(F(x).paid_after_reminder); }, count);
-  add(
-      "  amount", [&](const RuleSetRun& x) { return yuan(double(F(x).paid_after_reminder_amount)); }, money);
-  add(
-      "missed (closed, never reminded)", [&](const RuleSetRun& x) { return double(F(x).missed); }, count);
-  add(
-      "avoided (paid before due)", [&](const RuleSetRun& x) { return double(F(x).avoided); }, count);
-  add(
-      "violations: quiet hours", [&](const RuleSetRun& x) { return double(F(x).violations.quiet_hours); }, count);
-  add(
-      "violations: windows", [&](const RuleSetRun& x) { return double(F(x).violations.windows); }, count);
-  add(
-      "violations: caps", [&](const RuleSetRun& x) { return double(F(x).violations.caps); }, count);
-  add(
-      "violations: paid or closed", [&](const RuleSetRun& x) { return double(F(x).violations.paid_or_closed); }, count);
-  Line up{"uplift (95% CI)", {}, {}};
+  add("cost (CNY)", Kind::money, [&](const RuleSetRun& x) -> V { return cost_yuan(F(x).cost_milli); });
+  add("reminders per buyer, max", Kind::count,
+      [&](const RuleSetRun& x) -> V { return double(F(x).reminders_per_buyer_max); });
+  add("reminders per buyer, p95", Kind::count,
+      [&](const RuleSetRun& x) -> V { return double(F(x).reminders_per_buyer_p95); });
+  add("paid after a reminder", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).paid_after_reminder); });
+  add("  share of reminded orders", Kind::percent,
+      [&](const RuleSetRun& x) -> V { return share(F(x).paid_after_reminder, double(F(x).reminded_orders)); });
+  add("  amount (CNY)", Kind::money,
+      [&](const RuleSetRun& x) -> V { return yuan(double(F(x).paid_after_reminder_amount)); });
+  add("  cost per paid order (CNY)", Kind::money,
+      [&](const RuleSetRun& x) { return cost_per_paid_order(F(x).cost_milli, F(x).paid_after_reminder); });
+  add("avoided (paid before a reminder was due)", Kind::count,
+      [&](const RuleSetRun& x) -> V { return double(F(x).avoided); });
+  add("missed (closed, never reminded)", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).missed); });
+  add("violations: quiet hours", Kind::count,
+      [&](const RuleSetRun& x) -> V { return double(F(x).violations.quiet_hours); });
+  add("violations: windows", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).violations.windows); });
+  add("violations: caps", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).violations.caps); });
+  add("violations: paid or closed", Kind::count,
+      [&](const RuleSetRun& x) -> V { return double(F(x).violations.paid_or_closed); });
+  FigureLine up{"uplift of the live rules (from the log)", Kind::text, {}, {}};
   for (const auto& run : r.runs) up.shown.push_back(uplift_text(run));
   lines.push_back(std::move(up));
-  // Segments, in the union of both rule sets.
+  // Steps, then segments, in the union of both rule sets.
+  std::set<int> steps;
   std::set<std::string> segments;
   for (const auto& run : r.runs) {
+    for (const auto& [n, st] : run.figures.by_step) steps.insert(n);
     for (const auto& [name, s] : run.figures.by_segment) segments.insert(name);
+  }
+  for (const int n : steps) {
+    const auto step = [n](const RuleSetRun& x) -> ReminderKindFigures {
+      const auto it = x.figures.by_step.find(n);
+      return it == x.figures.by_step.end() ? ReminderKindFigures{} : it->second;
+    };
+    add(fmt::format("step {}: reminders", n), Kind::count, [&](const RuleSetRun& x) -> V { return step(x).reminders; });
+    add("  paid after it", Kind::count, [&](const RuleSetRun& x) -> V { return step(x).paid_after; });
+    add("  cost per paid order (CNY)", Kind::money,
+        [&](const RuleSetRun& x) { return cost_per_paid_order(step(x).cost_milli, step(x).paid_after); });
   }
   for (const auto& name : segments) {
     const auto seg = [name](const RuleSetRun& x) -> SegmentFigures {
       const auto it = x.figures.by_segment.find(name);
       return it == x.figures.by_segment.end() ? SegmentFigures{} : it->second;
     };
-    add(
-        fmt::format("segment {}: orders", name), [&](const RuleSetRun& x) { return double(seg(x).orders); }, count);
-    add(
-        "  reminders", [&](const RuleSetRun& x) { return double(seg(x).reminders); }, count);
-    add(
-        "  paid after a reminder", [&](const RuleSetRun& x) { return double(seg(x).paid_after_reminder); }, count);
-    add(
-        "  missed", [&](const RuleSetRun& x) { return double(seg(x).missed); }, count);
+    add(fmt::format("segment {}: orders", name), Kind::count, [&](const RuleSetRun& x) -> V { return seg(x).orders; });
+    add("  reminders", Kind::count, [&](const RuleSetRun& x) -> V { return seg(x).reminders; });
+    add("  paid after a reminder", Kind::count, [&](const RuleSetRun& x) -> V { return seg(x).paid_after_reminder; });
+    add("  missed", Kind::count, [&](const RuleSetRun& x) -> V { return seg(x).missed; });
   }
   return lines;
 }
 
-}  // namespace
+std::vector<std::string> uplift_sentences(const BacktestReport& r) {
+  std::vector<std::string> out;
+  std::string previous_reason;
+  for (const auto& run : r.runs) {
+    if (run.uplift && run.uplift->overall.measurable) continue;
+    const std::string& reason = run.uplift ? run.uplift->overall.reason : run.uplift_reason;
+    out.push_back(reason != previous_reason ? fmt::format("{}: uplift not measurable: {}", run.name, reason)
+                                            : fmt::format("{}: uplift not measurable, for the same reason", run.name));
+    previous_reason = reason;
+  }
+  // Measured: from the log's own columns, so it is one figure whatever rule set is replayed.
+  const RuleSetRun* measured = nullptr;
+  for (const auto& run : r.runs) {
+    if (run.uplift && run.uplift->overall.measurable) measured = &run;
+  }
+  if (measured) {
+    const auto& e = measured->uplift->overall;
+    std::string whose = "the rules that were live when the log was recorded";
+    if (r.runs.size() == 1) {
+      whose += fmt::format(" (whether or not they are {})", measured->name);
+    } else {
+      std::vector<std::string> names;
+      for (const auto& run : r.runs) names.push_back(run.name);
+      whose += fmt::format(", not of {}", fmt::join(names, " or "));
+    }
+    out.push_back(fmt::format(
+        "Uplift of {}: paid rate {} reminded ({} orders) vs {} held out ({} orders); uplift {:+.1f} points, "
+        "95% CI [{:+.1f}, {:+.1f}]; recovered about {:.2f} CNY.",
+        whose, pct(e.reminded_paid_rate), e.reminded, pct(e.holdout_paid_rate), e.holdout, 100 * e.uplift,
+        100 * e.ci_low, 100 * e.ci_high, yuan(e.recovered_amount)));
+    out.push_back(
+        "It comes from the log's \"reminded\" and \"holdout\" columns: who was really reminded and who was really "
+        "held out, and whether they paid. A replay does not change what those buyers did, so this figure is the same "
+        "for every rule set replayed over this log; a rule set's own uplift needs a period run with it and a "
+        "holdout.");
+  }
+  return out;
+}
 
 void write_backtest_table(std::ostream& out, const BacktestReport& r) {
-  out << fmt::format("Backtest of {}: orders placed {} .. {} ({})\n", r.log, format_local_hm(r.from),
-                     format_local_hm(r.to), r.zone->name());
+  out << fmt::format("Backtest of {}: orders placed {} .. {} ({}); the log ends {}\n", r.log, format_local_hm(r.from),
+                     format_local_hm(r.to), r.zone->name(), format_local_hm(r.log_end));
   out << fmt::format("{} rows read, {} rejected\n\n", r.rows, r.rejected.size());
   const bool compare = r.runs.size() > 1;
   const int label_w = 42, col_w = 26;
@@ -237,45 +333,18 @@ void write_backtest_table(std::ostream& out, const BacktestReport& r) {
   for (const auto& run : r.runs) head += ' ' + pad_display(run.name, col_w, true);
   if (compare) head += ' ' + pad_display("difference", 14, true);
   out << head << "\n" << std::string(static_cast<std::size_t>(display_width(head)), '-') << "\n";
-  for (const auto& l : lines_of(r)) {
-    bool differs = false;
-    std::string diff;
-    if (compare) {
-      if (!l.value.empty()) {
-        const double d = l.value[1] - l.value[0];
-        differs = std::fabs(d) > 1e-9;
-        if (differs)
-          diff = std::fabs(d - std::round(d)) < 1e-9 ? fmt::format("{:+}", std::llround(d)) : fmt::format("{:+.2f}", d);
-      } else {
-        differs = l.shown[0] != l.shown[1];
-        if (differs) diff = "differs";
-      }
-    }
+  for (const auto& l : figure_lines(r)) {
+    const bool differs = compare && l.differs();
     // A difference is marked twice: "*" before the label and the signed difference after.
     std::string line = pad_display((differs ? "* " : "  ") + l.label, label_w);
     for (const auto& s : l.shown) line += ' ' + pad_display(s, col_w, true);
-    if (compare) line += ' ' + pad_display(diff, 14, true);
+    if (compare) line += ' ' + pad_display(l.difference(), 14, true);
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << "\n";
   }
-  std::string previous_reason;
+  out << "\n";
+  for (const auto& sentence : uplift_sentences(r)) out << sentence << "\n";
   for (const auto& run : r.runs) {
-    if (!run.uplift || !run.uplift->overall.measurable) {
-      const std::string& reason = run.uplift ? run.uplift->overall.reason : run.uplift_reason;
-      if (reason != previous_reason) {
-        out << fmt::format("\n{}: uplift not measurable: {}\n", run.name, reason);
-      } else {
-        out << fmt::format("{}: uplift not measurable, for the same reason\n", run.name);
-      }
-      previous_reason = reason;
-    } else {
-      const auto& e = run.uplift->overall;
-      out << fmt::format(
-          "\n{}: paid rate {} reminded ({} orders) vs {} held out ({} orders); uplift {:+.1f} points, "
-          "95% CI [{:+.1f}, {:+.1f}]; recovered about {:.2f}\n",
-          run.name, pct(e.reminded_paid_rate), e.reminded, pct(e.holdout_paid_rate), e.holdout, 100 * e.uplift,
-          100 * e.ci_low, 100 * e.ci_high, yuan(e.recovered_amount));
-    }
     if (run.figures.violations.total() > 0) {
       out << fmt::format("{}: {} rule violations, first ones:\n", run.name, run.figures.violations.total());
       for (std::size_t i = 0; i < run.figures.violations.details.size() && i < 10; ++i) {

@@ -32,6 +32,7 @@ struct BacktestReport {
   std::string log;
   LocalTime from{};
   LocalTime to{};
+  LocalTime log_end{};  // the latest time the log records: nothing is replayed past it
   const ShopZone* zone = nullptr;
   std::size_t rows = 0;          // rows read, good and rejected
   std::vector<RuleSetRun> runs;  // one, or two with --compare
@@ -49,5 +50,25 @@ nlohmann::json uplift_to_json(const UpliftEstimate& e);
 
 // "1299.00" style yuan as a JSON number from fen.
 double yuan(double fen);
+
+// One figure of the comparison, as the terminal table and the HTML report show it: a label,
+// the value per rule set formatted for people, and (numeric figures) the values, so a
+// compare can show the difference.
+struct FigureLine {
+  enum class Kind { count, money, percent, text };
+  std::string label;
+  Kind kind = Kind::count;
+  std::vector<std::string> shown;  // per rule set: "1,234"-free plain counts, "12.30", "45.6%"
+  std::vector<double> value;       // per rule set; empty for text (percent: a share in [0, 1])
+  bool differs() const;
+  // B minus A, formatted by kind ("+3", "-12.50", "+1.2 pts"); "" when equal or not comparable.
+  std::string difference() const;
+};
+
+// Every figure of the summary, in the order people read them.
+std::vector<FigureLine> figure_lines(const BacktestReport& r);
+
+// The uplift, in words: whose it is and, with two rule sets, why it is the same for both.
+std::vector<std::string> uplift_sentences(const BacktestReport& r);
 
 }  // namespace cuifu

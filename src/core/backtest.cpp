@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <unordered_map>
 
 namespace cuifu {
@@ -23,7 +24,9 @@ struct Timeline {
   bool closed_by(LocalTime t) const { return closed && *closed <= t; }
 };
 
-Timeline timeline_of(const Order& o, const Rules& rules) {
+// `log_end`: the latest time the log records. An unpaid order whose auto-close falls after
+// it is still open at the end (the log cannot say what became of it).
+Timeline timeline_of(const Order& o, const Rules& rules, LocalTime log_end) {
   Timeline t{&o, {}, {}};
   if (o.status == OrderStatus::paid || o.paid_at) {
     // A payment time before the order (clock skew in an export) is read as "at once".
@@ -32,9 +35,18 @@ Timeline timeline_of(const Order& o, const Rules& rules) {
   }
   if (o.closed_at) {
     t.closed = std::max(*o.closed_at, o.created_at);
-  } else {
+  } else if (o.created_at + rules.auto_close <= log_end) {
     t.closed = o.created_at + rules.auto_close;
+  } else if (o.status == OrderStatus::closed) {
+    t.closed = std::max(log_end, o.created_at);  // closed by the time the log was written
   }
+  return t;
+}
+
+LocalTime latest_time(const Order& o) {
+  LocalTime t = o.created_at;
+  if (o.paid_at) t = std::max(t, *o.paid_at);
+  if (o.closed_at) t = std::max(t, *o.closed_at);
   return t;
 }
 
@@ -57,10 +69,14 @@ Order as_of(const Timeline& t, LocalTime now) {
 // Replays one buyer; appends to `result`.
 class BuyerReplay {
  public:
-  BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates, ReplayResult& result)
-      : orders_(std::move(orders)), rules_(rules), templates_(templates), result_(result) {}
+  BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates, LocalTime log_end,
+              ReplayResult& result)
+      : orders_(std::move(orders)), rules_(rules), templates_(templates), log_end_(log_end), result_(result) {}
 
   void run();
+
+  // Orders paid while a reminder for them was planned, before any reminder reached them.
+  const std::set<std::string>& avoided() const { return avoided_; }
 
  private:
   const Timeline* find(const std::string& id) const {
@@ -74,8 +90,12 @@ class BuyerReplay {
   std::vector<Timeline> orders_;
   const Rules& rules_;
   const TemplateSet& templates_;
+  LocalTime log_end_;
   ReplayResult& result_;
   ContactHistory history_;
+  std::set<std::string> planned_;  // orders covered by the latest plan's reminders
+  std::set<std::string> reached_;  // orders a sent reminder covered
+  std::set<std::string> avoided_;
 };
 
 std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
@@ -87,6 +107,8 @@ std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
   const PlanRequest request{now, now, now + rules_.auto_close + days{8}};
   Plan p = plan(visible, history_, rules_, templates_, request);
   ++result_.plan_calls;
+  planned_.clear();
+  for (const auto& r : p.reminders) planned_.insert(r.order_ids.begin(), r.order_ids.end());
   if (p.reminders.empty()) return std::nullopt;
   return std::move(p.reminders.front());
 }
@@ -117,26 +139,26 @@ void BuyerReplay::run() {
       });
       if (open) {
         history_.add({pending->buyer, pending->channel, pending->send_at, pending->order_ids, pending->step});
+        reached_.insert(pending->order_ids.begin(), pending->order_ids.end());
         result_.sent.push_back(std::move(*pending));
       }
       pending.reset();
     } else if (next < events.size()) {
       now = next_event;
       while (next < events.size() && events[next] == now) ++next;
-      if (pending) {
-        const bool paid_first =
-            std::any_of(pending->order_ids.begin(), pending->order_ids.end(), [&](const std::string& id) {
-              const Timeline* t = find(id);
-              return t && t->paid_by(now);
-            });
-        if (paid_first) ++result_.avoided;
-        pending.reset();  // planned again below, with what is known now
+      // Orders paid now that the last plan had a reminder for, none of which reached them yet.
+      for (const auto& t : orders_) {
+        const std::string& id = t.order->id;
+        if (t.paid && *t.paid == now && planned_.count(id) && !reached_.count(id)) avoided_.insert(id);
       }
+      pending.reset();  // planned again below, with what is known now
     } else {
       break;
     }
     pending = next_reminder(now);
     if (pending && pending->send_at < now) pending.reset();  // never schedule into the past
+    // Nor past the log's end: what the buyer did then is not in the log.
+    if (pending && pending->send_at >= log_end_) pending.reset();
   }
 }
 
@@ -147,10 +169,15 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   ReplayResult result;
   std::map<std::string, std::vector<Timeline>> by_buyer;
   std::optional<LocalTime> first, last;
+  if (config.log_end) {
+    result.log_end = *config.log_end;
+  } else {
+    for (const auto& o : log) result.log_end = std::max(result.log_end, latest_time(o));
+  }
   for (const auto& o : log) {
     if (config.from && o.created_at < *config.from) continue;
     if (config.to && o.created_at >= *config.to) continue;
-    by_buyer[o.buyer].push_back(timeline_of(o, rules));
+    by_buyer[o.buyer].push_back(timeline_of(o, rules, result.log_end));
     if (!first || o.created_at < *first) first = o.created_at;
     if (!last || o.created_at > *last) last = o.created_at;
   }
@@ -164,7 +191,8 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
                                                         : a.order->id < b.order->id;
     });
     const std::size_t sent_before = result.sent.size();
-    BuyerReplay(orders, rules, templates, result).run();
+    BuyerReplay buyer_replay(orders, rules, templates, result.log_end, result);
+    buyer_replay.run();
 
     // What happened to each of the buyer's orders.
     const bool holdout = in_holdout(rules, buyer);
@@ -177,6 +205,8 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
       out.paid_at = t.paid;
       out.closed_at = t.closed;
       out.holdout = holdout;
+      out.avoided = buyer_replay.avoided().count(out.order_id) > 0;
+      result.avoided += out.avoided;
       const LocalTime end = t.paid ? *t.paid : (t.closed ? *t.closed : LocalTime::max());
       for (std::size_t i = sent_before; i < result.sent.size(); ++i) {
         const auto& r = result.sent[i];
@@ -185,7 +215,11 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
           out.first_reminder_at = r.send_at;
           out.segment = r.segment;
         }
-        if (r.send_at < end) out.last_channel = r.channel;
+        if (r.send_at < end) {
+          out.last_channel = r.channel;
+          out.last_template = r.template_name;
+          out.last_step = r.step;
+        }
       }
       if (out.segment.empty()) {
         // Classified as the planner would have when it was placed.
@@ -344,6 +378,11 @@ UpliftReport measure_uplift(const std::vector<UpliftSample>& samples) {
   return report;
 }
 
+std::optional<double> cost_per_paid_order(std::int64_t cost_milli, int paid_after) {
+  if (paid_after <= 0) return std::nullopt;
+  return static_cast<double>(cost_milli) / 1000.0 / paid_after;
+}
+
 int percentile_nearest_rank(std::vector<int> values, int p) {
   if (values.empty()) return 0;
   std::sort(values.begin(), values.end());
@@ -377,6 +416,12 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
     seg.cost_milli += r.cost_milli;
     ++seg.reminders_by_channel[r.channel];
     ++f.by_hour[static_cast<std::size_t>(hour_of_day(r.send_at))].reminders;
+    auto& tpl = f.by_template[{r.channel, r.template_name}];
+    ++tpl.reminders;
+    tpl.cost_milli += r.cost_milli;
+    auto& step = f.by_step[r.step];
+    ++step.reminders;
+    step.cost_milli += r.cost_milli;
   }
   std::vector<int> counts;
   for (const auto& [buyer, n] : per_buyer) {
@@ -418,12 +463,19 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
         auto& ch = f.by_channel[*o.last_channel];
         ++ch.paid_after;
         ch.paid_after_amount += o.amount;
+        auto& tpl = f.by_template[{*o.last_channel, o.last_template}];
+        ++tpl.paid_after;
+        tpl.paid_after_amount += o.amount;
+        auto& step = f.by_step[o.last_step];
+        ++step.paid_after;
+        step.paid_after_amount += o.amount;
       }
     }
     if (o.missed()) {
       ++f.missed;
       ++seg.missed;
     }
+    f.open_at_end += o.open_at_end();
   }
   const double n = std::max<double>(1.0, static_cast<double>(f.orders));
   int paid_sum = 0, reminded_sum = 0;

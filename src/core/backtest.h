@@ -8,8 +8,14 @@
 // reminder the planner decides on. At every event plan() is asked again with now = the
 // event's time and the orders as they stood at that moment; the earliest reminder it
 // plans becomes the next event. When that reminder comes due with its orders still
-// unpaid and open it counts as sent and joins the buyer's contact history; a payment of
-// one of its orders before it was due counts it as avoided.
+// unpaid and open it counts as sent and joins the buyer's contact history. An order paid
+// while a reminder for it was planned but not yet due, before any reminder reached it, is
+// avoided: the buyer paid without being contacted.
+//
+// The replay stops where the log does: at the latest time the log records (an order
+// placed, paid or closed). An order still unpaid then is followed no further: the log
+// cannot say whether its buyer paid the next day, so no reminder is replayed into days
+// the log does not cover and the order counts as open at the end, not as missed.
 #pragma once
 
 #include <array>
@@ -28,13 +34,18 @@ struct BacktestConfig {
   // Replay the orders created in [from, to); unset: from the first order / past the last.
   std::optional<LocalTime> from;
   std::optional<LocalTime> to;
+  // When the log was written; unset: the latest time it records (an order placed, paid or
+  // closed). Nothing is replayed past it.
+  std::optional<LocalTime> log_end;
   // Called now and then with (buyers replayed, buyers in all, orders replayed). May be empty.
   std::function<void(std::size_t, std::size_t, std::size_t)> progress;
 };
 
 // One order of the log, and what the replay did to it. Times are the log's, made
 // explicit: a paid order without a payment time paid when it was placed; an unpaid order
-// without a close time closes at created + rules.auto_close.
+// without a close time closes at created + rules.auto_close if that is before the log's
+// end, and is otherwise still open when the log ends (a closed one without a close time
+// closed by the log's end at the latest).
 struct OrderOutcome {
   std::string order_id;
   std::string buyer;
@@ -46,23 +57,29 @@ struct OrderOutcome {
   bool holdout = false;                // its buyer is in the rules' holdout group
   int reminders = 0;                   // sent reminders that covered it
   std::optional<LocalTime> first_reminder_at;
-  std::optional<Channel> last_channel;  // of the last reminder sent before it was paid or closed
+  // Of the last reminder sent before it was paid or closed: what a payment after it is credited to.
+  std::optional<Channel> last_channel;
+  std::string last_template;
+  int last_step = 0;
+  bool avoided = false;  // paid while a reminder for it was planned, before any reached it
 
   bool paid_after_reminder() const { return paid_at && first_reminder_at && *paid_at > *first_reminder_at; }
   bool missed() const { return closed_at && reminders == 0; }
+  bool open_at_end() const { return !paid_at && !closed_at; }
 };
 
 struct ReplayResult {
   std::vector<PlannedReminder> sent;  // sorted by send time, then buyer
   std::vector<OrderOutcome> orders;   // sorted by creation time, then id
-  int avoided = 0;                    // planned reminders dropped because an order of theirs was paid first
+  int avoided = 0;                    // orders with OrderOutcome::avoided
   int plan_calls = 0;
   LocalTime from{};
   LocalTime to{};
+  LocalTime log_end{};  // the latest time the whole log records; nothing is replayed past it
 };
 
 // Replays `log`. Orders created outside [from, to) are left out altogether (they are
-// neither replayed nor seen as the buyer's history).
+// neither replayed nor seen as the buyer's history); the log's end is taken over all of it.
 ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
                     const BacktestConfig& config);
 
@@ -139,6 +156,15 @@ struct ChannelFigures {
   Money paid_after_amount = 0;
 };
 
+// Reminders of one template (or one step number, over all segments) and the orders paid
+// after a reminder whose last reminder before the payment was one of them.
+struct ReminderKindFigures {
+  int reminders = 0;
+  std::int64_t cost_milli = 0;
+  int paid_after = 0;
+  Money paid_after_amount = 0;
+};
+
 struct HourFigures {
   int reminders = 0;
   int payments = 0;  // orders paid in this hour of the day (from the log)
@@ -158,9 +184,12 @@ struct BacktestFigures {
   int paid = 0;
   int missed = 0;
   int avoided = 0;
+  int open_at_end = 0;  // neither paid nor closed when the log ends
   Violations violations;
   std::map<std::string, SegmentFigures> by_segment;
   std::map<Channel, ChannelFigures> by_channel;
+  std::map<std::pair<Channel, std::string>, ReminderKindFigures> by_template;  // (channel, template name)
+  std::map<int, ReminderKindFigures> by_step;                                  // step number, 1-based
   std::array<HourFigures, 24> by_hour{};
   // Cumulative share of the orders paid (resp. reminded at least once) within h hours of
   // being placed, h = 0 .. auto_close hours.
@@ -169,6 +198,9 @@ struct BacktestFigures {
 };
 
 BacktestFigures summarize(const ReplayResult& result, const Rules& rules);
+
+// Cost per order paid after a reminder (yuan), or nullopt when no order was.
+std::optional<double> cost_per_paid_order(std::int64_t cost_milli, int paid_after);
 
 // p in [0, 100]: the nearest-rank percentile of `values` (sorted or not); 0 when empty.
 int percentile_nearest_rank(std::vector<int> values, int p);

@@ -220,6 +220,82 @@ TEST_F(BacktestE2E, CompareShowsTwoRuleSetsWithTheDifferencesMarked) {
   EXPECT_TRUE(std::regex_search(table.out, std::regex(R"(\n  orders +120 +120\n)"))) << table.out;
 }
 
+// What an analyst opens: the HTML report of a compare shows the difference column, money
+// with two decimals and shares as percentages, per-step and per-template figures, and says
+// whose uplift it shows (the live rules', from the log, the same for both rule sets).
+TEST_F(BacktestE2E, CompareReportShowsDifferencesFormattedFiguresAndPerTemplateResults) {
+  const fs::path log = write_log(240, true);
+  const fs::path b = dir_ / "one-touch";
+  fs::copy(fs::path(CUIFU_SOURCE_DIR) / "rules", b);
+  std::ifstream in(b / "policy.yaml");
+  std::string policy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  in.close();
+  std::ofstream(b / "policy.yaml") << std::regex_replace(policy, std::regex("max_per_order: *[0-9]+"),
+                                                         "max_per_order: 1");
+  const fs::path html = dir_ / "report.html";
+  const Result r =
+      run("backtest --log " + log.string() + common() + " --compare " + b.string() + " --report " + html.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream h(html);
+  const std::string page((std::istreambuf_iterator<char>(h)), std::istreambuf_iterator<char>());
+
+  // The figures table: a difference column, and the reminders row with its signed difference.
+  EXPECT_NE(page.find("<th>rules</th><th>one-touch</th><th>difference</th>"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(page, std::regex(R"(<tr class="diff"><th>reminders</th><td>\d+</td><td>\d+</td>)"
+                                                 R"(<td class="d">-\d+</td></tr>)")))
+      << page.substr(0, 3000);
+  // Money with two decimals (never 1.2000000000000002), shares as percentages.
+  EXPECT_TRUE(std::regex_search(page, std::regex(R"(<th>cost \(CNY\)</th><td>\d+\.\d\d</td><td>\d+\.\d\d</td>)")));
+  EXPECT_TRUE(std::regex_search(page, std::regex(R"(<th class="sub">share of reminded orders</th><td>\d+\.\d%</td>)")));
+  EXPECT_TRUE(std::regex_search(page, std::regex(R"(cost per paid order \(CNY\)</th><td>\d+\.\d\d</td>)")));
+  EXPECT_EQ(page.find("0000000"), std::string::npos);  // no unformatted doubles
+  EXPECT_EQ(page.find(">true<"), std::string::npos);
+  // Per step and per template: paid after a reminder and cost per paid order.
+  EXPECT_NE(page.find("<table class=\"summary kinds\" id=\"by-step\">"), std::string::npos);
+  EXPECT_NE(page.find("<table class=\"summary kinds\" id=\"by-template\">"), std::string::npos);
+  EXPECT_NE(page.find("<th>cost per paid order (CNY)</th>"), std::string::npos);
+  EXPECT_TRUE(
+      std::regex_search(page, std::regex(R"(<tr><th>sms [a-z_.]+</th><td class="set">rules</td><td>\d+</td>)")));
+  // Whose uplift: the rules live when the log was recorded; the same whichever set is replayed.
+  EXPECT_NE(page.find("Uplift of the rules that were live when the log was recorded, not of rules or one-touch"),
+            std::string::npos);
+  EXPECT_NE(page.find("the same for every rule set replayed over this log"), std::string::npos);
+
+  // The terminal says it once, not once per rule set as if each had earned it.
+  EXPECT_EQ(r.out.find("rules: paid rate"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Uplift of the rules that were live when the log was recorded, not of rules or one-touch"),
+            std::string::npos)
+      << r.out;
+  EXPECT_TRUE(std::regex_search(
+      r.out, std::regex(R"(\n\* +cost per paid order \(CNY\) +\d+\.\d\d +\d+\.\d\d +[-+]\d+\.\d\d\n)")))
+      << r.out;
+
+  const json j = json::parse(run("backtest --log " + log.string() + common() + " --format json").out);
+  const json& s = j["rule_sets"][0];
+  EXPECT_EQ(s["uplift"]["source"], "log");
+  ASSERT_TRUE(s["by_template"].is_array());
+  int paid_after = 0;
+  for (const auto& t : s["by_template"]) paid_after += t["paid_after_reminder"]["orders"].get<int>();
+  EXPECT_EQ(paid_after, s["paid_after_reminder"]["orders"].get<int>());  // each credited to one template
+  int step_reminders = 0;
+  for (const auto& [n, st] : s["by_step"].items()) step_reminders += st["reminders"].get<int>();
+  EXPECT_EQ(step_reminders, s["reminders"]["total"].get<int>());
+  EXPECT_NEAR(s["cost_per_paid_order"].get<double>(),
+              s["cost"].get<double>() / s["paid_after_reminder"]["orders"].get<double>(), 1e-9);
+}
+
+// The log's last row is its end: orders unpaid then are open, not replayed into later days.
+TEST_F(BacktestE2E, OrdersOpenWhenTheLogEndsAreCountedOpen) {
+  const fs::path log = write_log(240, false);
+  const json j = json::parse(run("backtest --log " + log.string() + common() + " --format json").out);
+  const json& s = j["rule_sets"][0];
+  EXPECT_GE(j["log_end"].get<std::string>(), "2026-11-04");  // the latest payment in the log
+  EXPECT_LE(j["log_end"].get<std::string>(), "2026-11-07");
+  EXPECT_GT(s["open_at_end"].get<int>(), 0);
+  // Every order is paid, closed or open at the end, never two of them.
+  EXPECT_LE(s["open_at_end"].get<int>() + s["paid_orders"].get<int>(), 240);
+}
+
 TEST_F(BacktestE2E, FromAndToSelectOrdersByDay) {
   const fs::path log = write_log(120, false);
   const Result all = run("backtest --log " + log.string() + common() + " --format json");
@@ -256,6 +332,15 @@ TEST(BacktestOlist, EightThousandOrdersReplayInSecondsWithoutViolations) {
   for (const char* v : {"quiet_hours", "windows", "caps", "paid_or_closed"}) EXPECT_EQ(s["violations"][v], 0) << v;
   EXPECT_GT(s["reminders"]["total"].get<int>(), 0);
   EXPECT_FALSE(s["uplift"]["measurable"].get<bool>());
+  // The figures add up: a paid order is paid after a reminder, avoided, or paid before any
+  // reminder was planned; nothing is replayed past the log's last recorded time.
+  const int paid = s["paid_orders"], avoided = s["avoided"], after = s["paid_after_reminder"]["orders"];
+  EXPECT_LE(avoided + after, paid);
+  EXPECT_GT(avoided, paid / 3);  // most Olist payments come within minutes
+  EXPECT_EQ(j["log_end"].get<std::string>().substr(0, 10), "2018-10-17");
+  int paid_by_template = 0;
+  for (const auto& t : s["by_template"]) paid_by_template += t["paid_after_reminder"]["orders"].get<int>();
+  EXPECT_EQ(paid_by_template, after);
   EXPECT_LT(secs, 60.0);  // seconds, even in a Debug build on a slow machine
 }
 

@@ -87,9 +87,13 @@ Order closed(Order o, const char* when) {
 struct Fixture {
   Rules rules = test_rules();
   TemplateSet templates = test_templates();
+  // A log written long after its orders (unless the test says when it ends), so every
+  // order is followed until it is paid or closes.
   ReplayResult run(const std::vector<Order>& log, BacktestConfig config = {}) {
+    if (!config.log_end) config.log_end = at("2026-12-31 00:00");
     return replay(log, rules, templates, config);
   }
+  ReplayResult run_to_its_end(const std::vector<Order>& log) { return replay(log, rules, templates, BacktestConfig{}); }
 };
 
 const OrderOutcome& outcome(const ReplayResult& r, const std::string& id) {
@@ -229,7 +233,9 @@ TEST(Backtest, AvoidedAndMissedAreCountedRight) {
       closed(order("C", "cai", "2026-11-23 10:00"), "2026-11-23 10:05"),  // closes first: missed
       paid(order("D", "dan", "2026-11-23 10:00"), "2026-11-23 15:00"),    // pays between step 1 and 2
   });
-  EXPECT_EQ(r.avoided, 2);  // A's 10:30 and D's 17:00
+  EXPECT_EQ(r.avoided, 1);  // A: paid before its 10:30 reminder; D was reminded, so it is paid after a reminder
+  EXPECT_TRUE(outcome(r, "A").avoided);
+  EXPECT_FALSE(outcome(r, "D").avoided);
   const auto s = summarize(r, f.rules);
   EXPECT_EQ(s.missed, 1);
   EXPECT_TRUE(outcome(r, "C").missed());
@@ -243,6 +249,77 @@ TEST(Backtest, AvoidedAndMissedAreCountedRight) {
   EXPECT_EQ(s.reminders_per_buyer_max, 3);
   EXPECT_EQ(s.by_hour[10].reminders, 3);
   EXPECT_EQ(s.violations.total(), 0);
+}
+
+// "avoided" counts orders, not reminders that were not sent: the buyer who pays two orders
+// at once before their combined reminder avoided two; one reminded before paying avoided none.
+TEST(Backtest, AvoidedCountsOrdersPaidBeforeAnyReminderReachedThem) {
+  Fixture f;
+  const auto both = f.run({paid(order("E", "eve", "2026-11-23 10:00"), "2026-11-23 10:25"),
+                           paid(order("F", "eve", "2026-11-23 10:05"), "2026-11-23 10:25")});
+  EXPECT_TRUE(both.sent.empty());
+  EXPECT_EQ(both.avoided, 2);
+  EXPECT_EQ(summarize(both, f.rules).avoided, 2);
+
+  const auto reminded = f.run({paid(order("D", "dan", "2026-11-23 10:00"), "2026-11-23 15:00")});
+  ASSERT_EQ(reminded.sent.size(), 1u);  // the 10:30 IM; the 17:00 SMS is not needed
+  EXPECT_EQ(reminded.avoided, 0);
+  EXPECT_EQ(summarize(reminded, f.rules).paid_after_reminder, 1);
+
+  // Paid, avoided and paid after a reminder never overlap.
+  const auto mixed = f.run({paid(order("A", "ann", "2026-11-23 10:00"), "2026-11-23 10:20"),
+                            paid(order("D", "dan", "2026-11-23 10:00"), "2026-11-23 15:00"),
+                            paid(order("G", "gus", "2026-11-23 10:00"), "2026-11-23 10:00")});
+  const auto s = summarize(mixed, f.rules);
+  EXPECT_EQ(s.avoided + s.paid_after_reminder, 2);
+  EXPECT_FALSE(outcome(mixed, "G").avoided);  // paid at once: no reminder was ever planned
+}
+
+// An export written at 20:10 says nothing of the days after: an order still unpaid then
+// gets no reminders replayed into them and is counted open, not missed or closed.
+TEST(Backtest, OrdersStillOpenWhenTheLogEndsAreNotReplayedPastIt) {
+  Fixture f;
+  const std::vector<Order> log = {order("A", "ann", "2026-11-23 10:00"), order("C", "cai", "2026-11-23 20:05"),
+                                  paid(order("B", "bob", "2026-11-23 20:00"), "2026-11-23 20:10")};
+  const auto r = f.run_to_its_end(log);
+  EXPECT_EQ(r.log_end, at("2026-11-23 20:10"));
+  ASSERT_EQ(r.sent.size(), 2u);  // A's 10:30 IM and 17:00 SMS; not its IM the next morning
+  for (const auto& s : r.sent) EXPECT_LT(s.send_at, r.log_end) << format_local_hm(s.send_at);
+  EXPECT_TRUE(outcome(r, "A").open_at_end());
+  EXPECT_FALSE(outcome(r, "A").closed_at.has_value());
+  EXPECT_TRUE(outcome(r, "C").open_at_end());
+  EXPECT_FALSE(outcome(r, "C").missed());  // its first reminder would have been due after the log ends
+  const auto s = summarize(r, f.rules);
+  EXPECT_EQ(s.open_at_end, 2);
+  EXPECT_EQ(s.missed, 0);
+  EXPECT_EQ(check_violations(r, f.rules).total(), 0);
+
+  // Within the log an unpaid order still closes at auto-close: the platform closed it.
+  f.rules.auto_close = hours{5};
+  const auto closed = f.run_to_its_end(log);
+  EXPECT_EQ(*outcome(closed, "A").closed_at, at("2026-11-23 15:00"));
+  EXPECT_FALSE(outcome(closed, "A").open_at_end());
+}
+
+// Orders paid after a reminder are credited to that reminder's template and step.
+TEST(Backtest, PaidAfterAReminderIsCountedPerTemplateAndStep) {
+  Fixture f;
+  const auto r = f.run({paid(order("D", "dan", "2026-11-23 10:00"), "2026-11-23 18:00"),  // after the 17:00 SMS
+                        order("B", "bob", "2026-11-23 10:00")});
+  const auto s = summarize(r, f.rules);
+  ASSERT_EQ(s.by_step.count(2), 1u);
+  EXPECT_EQ(s.by_step.at(1).reminders, 2);
+  EXPECT_EQ(s.by_step.at(1).paid_after, 0);
+  EXPECT_EQ(s.by_step.at(2).reminders, 2);
+  EXPECT_EQ(s.by_step.at(2).paid_after, 1);
+  EXPECT_EQ(s.by_step.at(2).paid_after_amount, 10000);
+  EXPECT_EQ(s.by_step.at(2).cost_milli, 90);
+  const auto sms = s.by_template.at({Channel::sms, "t"});
+  EXPECT_EQ(sms.reminders, 2);
+  EXPECT_EQ(sms.paid_after, 1);
+  EXPECT_EQ(s.by_template.at({Channel::im, "t"}).paid_after, 0);
+  EXPECT_DOUBLE_EQ(*cost_per_paid_order(s.cost_milli, s.paid_after_reminder), 0.09);
+  EXPECT_FALSE(cost_per_paid_order(0, 0).has_value());
 }
 
 TEST(Backtest, BuyerWithTwoUnpaidOrdersGetsOneCombinedReminder) {
