@@ -1,11 +1,9 @@
 // `cuifu plan`: tomorrow's reminders from an order export.
 #include <fmt/format.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "app/commands.h"
 #include "app/paths.h"
@@ -30,15 +28,10 @@ struct PlanOptions {
   std::string date;
   std::string format = "table";
   std::string zone = "Asia/Shanghai";
+  std::string csv_encoding = "utf-8-bom";
   std::string state;  // SQLite state of the daemon: contacts made, opt-outs
   bool show_contacts = false;
 };
-
-int terminal_width() {
-  winsize ws{};
-  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-  return 100;
-}
 
 int run_plan(const PlanOptions& o) {
   const ShopZone zone(o.zone);
@@ -89,11 +82,13 @@ int run_plan(const PlanOptions& o) {
   report.feed = o.feed;
   report.orders = feed.orders.size() + feed.rejected.size();
   report.show_contacts = o.show_contacts;
-  report.width = terminal_width();
+  report.width = table_width_from_environment();
   if (o.format == "json") {
     write_plan_json(std::cout, report);
   } else if (o.format == "csv") {
-    write_plan_csv(std::cout, report);
+    std::ostringstream csv;
+    write_plan_csv(csv, report);
+    std::cout << encode_csv(csv.str(), o.csv_encoding);
   } else {
     write_plan_table(std::cout, report);
   }
@@ -115,6 +110,10 @@ void add_plan_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--now", o->now, "Pretend it is this local time: \"YYYY-MM-DD HH:MM\" (default: now)");
   cmd->add_option("--date", o->date, "Plan this local day, YYYY-MM-DD (default: the day after --now)");
   cmd->add_option("--format", o->format, "table, json or csv")->check(CLI::IsMember({"table", "json", "csv"}));
+  cmd->add_option("--csv-encoding", o->csv_encoding,
+                  "CSV output: utf-8-bom (default; Excel reads it as UTF-8), utf-8, or gb18030 (older Excel on a "
+                  "Chinese Windows)")
+      ->check(CLI::IsMember({"utf-8-bom", "utf-8", "gb18030"}));
   cmd->add_option("--tz", o->zone, "Shop time zone (default: Asia/Shanghai)");
   cmd->add_option("--state", o->state, "The daemon's state database: contacts already made and opt-outs");
   cmd->add_flag("--show-contacts", o->show_contacts, "Show phone numbers and e-mails unmasked");

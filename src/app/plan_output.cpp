@@ -1,11 +1,15 @@
 #include "app/plan_output.h"
 
 #include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <map>
 #include <sstream>
 
 #include "core/text.h"
+#include "io/charset.h"
 
 namespace cuifu {
 
@@ -131,33 +135,101 @@ std::string csv_field(std::string_view s) {
   return q + "\"";
 }
 
+// A run of digits Excel would turn into a number and mangle: more than 11 digits (shown as
+// 1.93E+18, digits past the 15th lost) or a leading zero (dropped) becomes ="…", text.
+std::string excel_text(std::string s) {
+  const bool digits = !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+  if (digits && (s.size() > 11 || (s.size() > 1 && s[0] == '0'))) return "=\"" + s + "\"";
+  return s;
+}
+
 }  // namespace
 
 void write_plan_csv(std::ostream& out, const PlanReport& r) {
-  out << "send_at,buyer,order_ids,segment,channel,step,template,contact,amount,message,why\n";
+  out << "send_at,buyer,order_ids,segment,channel,step,template,contact,amount,pay_by,subject,message,why\n";
   for (const auto& p : r.plan->reminders) {
-    out << fmt::format("{},{},{},{},{},{},{},{},{},{},{}\n", r.zone->iso(p.send_at), csv_field(p.buyer),
-                       csv_field(fmt::format("{}", fmt::join(p.order_ids, " "))), csv_field(p.segment),
-                       to_string(p.channel), p.step, csv_field(p.template_name),
-                       csv_field(shown_contact(p, r.show_contacts)), format_money(p.amount), csv_field(p.message),
-                       csv_field(fmt::format("{}", fmt::join(p.why, "; "))));
+    out << fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.zone->iso(p.send_at), csv_field(excel_text(p.buyer)),
+        csv_field(excel_text(fmt::format("{}", fmt::join(p.order_ids, " ")))), csv_field(p.segment),
+        to_string(p.channel), p.step, csv_field(p.template_name),
+        csv_field(excel_text(shown_contact(p, r.show_contacts))), format_money(p.amount), r.zone->iso(p.pay_by),
+        csv_field(p.subject), csv_field(p.message), csv_field(fmt::format("{}", fmt::join(p.why, "; "))));
   }
+}
+
+std::string encode_csv(std::string utf8_text, const std::string& encoding) {
+  const std::string e = normalize_encoding(encoding);
+  if (e == "utf-8-bom" || e == "utf-8-sig") return "\xEF\xBB\xBF" + utf8_text;
+  if (e == "utf-8") return utf8_text;
+  return from_utf8(utf8_text, e);
+}
+
+int table_width_from_environment() {
+  if (const char* columns = std::getenv("COLUMNS")) {
+    char* end = nullptr;
+    const long n = std::strtol(columns, &end, 10);
+    if (end != columns && *end == '\0' && n > 0 && n < 10000) return static_cast<int>(n);
+  }
+  winsize ws{};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 100;
 }
 
 namespace {
 
 void write_plan_table_padded(std::ostream& out, const PlanReport& r);
 
+int table_width(const PlanReport& r) {
+  return std::clamp(r.width, 80, 120);
+}
+
+// Writes `line` in pieces of at most `width` columns; the pieces after the first are
+// indented one step more than the line.
+void write_wrapped(std::ostream& out, const std::string& line, int width) {
+  const auto cps = utf8_decode(line);
+  std::size_t lead = 0;
+  while (lead < cps.size() && cps[lead] == U' ') ++lead;
+  const std::u32string indent(std::min<std::size_t>(lead + 4, static_cast<std::size_t>(width) / 2), U' ');
+  std::u32string piece;
+  int w = 0;
+  for (std::size_t i = 0; i < cps.size(); ++i) {
+    const int cw = display_width(utf8_encode(std::u32string(1, cps[i])));
+    if (w + cw > width) {
+      // Break after the last space in the piece when what follows it is short enough to move.
+      const auto space = piece.find_last_of(U' ');
+      std::u32string rest;
+      if (space != std::u32string::npos && space > indent.size() &&
+          display_width(utf8_encode(piece.substr(space + 1))) <= width / 3) {
+        rest = piece.substr(space + 1);
+        piece.erase(space);
+      }
+      while (!piece.empty() && piece.back() == U' ') piece.pop_back();
+      out << utf8_encode(piece) << "\n";
+      piece = indent + rest;
+      w = display_width(utf8_encode(piece));
+    }
+    piece.push_back(cps[i]);
+    w += cw;
+  }
+  out << utf8_encode(piece) << "\n";
+}
+
 }  // namespace
 
 void write_plan_table(std::ostream& out, const PlanReport& r) {
-  // Columns are padded to align; trailing padding is dropped so lines end cleanly.
+  // Columns are padded to align; trailing padding is dropped so lines end cleanly, and a
+  // line of free text (a long feed path, a rejected row's error) wraps to fit.
+  const int width = table_width(r);
   std::ostringstream buf;
   write_plan_table_padded(buf, r);
   std::istringstream in(buf.str());
   for (std::string line; std::getline(in, line);) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    out << line << "\n";
+    if (display_width(line) <= width) {
+      out << line << "\n";
+    } else {
+      write_wrapped(out, line, width);
+    }
   }
 }
 
@@ -165,7 +237,7 @@ namespace {
 
 void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   const Plan& plan = *r.plan;
-  const int width = std::clamp(r.width, 80, 160);
+  const int width = table_width(r);
   const std::string rule(static_cast<std::size_t>(width), '-');
   out << fmt::format("Reminder plan {} .. {} ({})\n", format_local_hm(r.from), format_local_hm(r.to), r.zone->name());
   const std::size_t rejected = r.rejected ? r.rejected->size() : 0;

@@ -23,7 +23,7 @@ struct PlanReport {
   std::string feed;            // the feed's name, for the heading
   std::size_t orders = 0;      // rows read
   bool show_contacts = false;  // unmasked phone numbers and e-mails
-  int width = 100;             // terminal columns for the table
+  int width = 100;             // terminal columns for the table (shown within 80..120)
 };
 
 // Counts and cost per channel, segment and hour of the day.
@@ -31,8 +31,20 @@ nlohmann::json plan_summary(const Plan& plan);
 
 // JSON streamed one reminder per line: valid JSON, stable keys, bounded memory.
 void write_plan_json(std::ostream& out, const PlanReport& r);
+// CSV for a spreadsheet (UTF-8, LF line ends): one row per reminder with its pay-by time and
+// e-mail subject. Cells of digits Excel would mangle (order ids of more than 11 digits, a
+// leading zero) are written as ="…" so they stay text.
 void write_plan_csv(std::ostream& out, const PlanReport& r);
+// The bytes to write for CSV `utf8_text` in `encoding`: "utf-8-bom" (what Excel on a Chinese
+// Windows needs to see UTF-8), "utf-8", or "gb18030" (through iconv).
+std::string encode_csv(std::string utf8_text, const std::string& encoding);
+
+// The table fits in r.width columns, clamped to 80..120: no line is wider (long text wraps).
 void write_plan_table(std::ostream& out, const PlanReport& r);
+
+// Columns for the table: $COLUMNS when it is a positive number, else the terminal's width
+// when stdout is one, else 100.
+int table_width_from_environment();
 
 // The contact as shown: masked unless asked, "-" for IM.
 std::string shown_contact(const PlannedReminder& r, bool show_contacts);

@@ -11,6 +11,7 @@
 
 #include "../core/test_rules.h"
 #include "core/text.h"
+#include "io/charset.h"
 #include "run_cuifu.h"
 
 namespace cuifu {
@@ -407,11 +408,80 @@ TEST(PlanE2e, CsvHasOneLinePerReminder) {
   const RunResult r = run_cuifu(plan_args("csv"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_FALSE(r.out.empty());
-  EXPECT_EQ(r.out.rfind("send_at,buyer,order_ids,", 0), 0u);
+  EXPECT_EQ(r.out.rfind("\xEF\xBB\xBFsend_at,buyer,order_ids,", 0), 0u);
   // Messages and whys may hold line breaks inside quotes; count records by their timestamps.
   int records = 0;
   for (const auto& line : lines_of(r.out)) records += line.rfind("2026-11-24T", 0) == 0;
   EXPECT_EQ(records, static_cast<int>(plan_json()["reminders"].size()));
+}
+
+// Excel on a Chinese Windows reads a CSV without a BOM as GBK and shows mojibake, and turns
+// a 19-digit order id into 1.93E+18: the CSV carries a BOM (or is GB18030 when asked), keeps
+// ids as text, and has the columns staff need (pay by, subject).
+TEST(PlanE2e, CsvOpensInExcelOnAChineseWindows) {
+  const RunResult bom = run_cuifu(plan_args("csv"));
+  ASSERT_EQ(bom.exit_code, 0) << bom.err;
+  ASSERT_EQ(bom.out.rfind("\xEF\xBB\xBF", 0), 0u) << "no UTF-8 BOM";
+  const auto lines = lines_of(bom.out.substr(3));
+  EXPECT_EQ(lines[0],
+            "send_at,buyer,order_ids,segment,channel,step,template,contact,amount,pay_by,subject,message,why");
+  // Every reminder's order ids are text for Excel, and its pay-by time is there.
+  const auto& first = plan_json()["reminders"][0];
+  const std::string id = first["order_ids"][0];
+  ASSERT_GT(id.size(), 11u);
+  EXPECT_NE(bom.out.find("\"=\"\"" + id), std::string::npos) << bom.out.substr(0, 600);
+  EXPECT_NE(bom.out.find("," + first["pay_by"].get<std::string>() + ","), std::string::npos);
+  bool has_subject = false;
+  for (const auto& r : plan_json()["reminders"]) {
+    if (r.contains("subject")) {
+      has_subject = true;
+      EXPECT_NE(bom.out.find(r["subject"].get<std::string>()), std::string::npos);
+    }
+  }
+  EXPECT_TRUE(has_subject) << "the sample plan has an e-mail";
+
+  const RunResult plain = run_cuifu(plan_args("csv", {"--csv-encoding", "utf-8"}));
+  EXPECT_EQ(plain.out, bom.out.substr(3));
+  const RunResult gb = run_cuifu(plan_args("csv", {"--csv-encoding", "gb18030"}));
+  ASSERT_EQ(gb.exit_code, 0) << gb.err;
+  EXPECT_FALSE(is_valid_utf8(gb.out));  // Chinese text in GB18030 bytes
+  EXPECT_EQ(to_utf8(gb.out, "gb18030"), plain.out);
+  EXPECT_EQ(run_cuifu(plan_args("csv", {"--csv-encoding", "latin1"})).exit_code, 2);
+}
+
+// The table is as wide as $COLUMNS says, between 80 and 120 columns, whatever the text: long
+// Chinese nicknames, a long Chinese file name in the heading, rejected rows' errors.
+TEST(PlanE2e, TableFitsTheColumnsItIsGiven) {
+  ScratchDir dir("plan-columns");
+  std::ifstream in(kFeed, std::ios::binary);
+  std::string feed((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  feed =
+      std::regex_replace(to_utf8(feed, "gb18030"), std::regex("森林里的鹿"), "森林里的鹿与远方的山谷和湖泊边的小木屋");
+  const std::string path = "青禾家居旗舰店双十一大促期间全部未付款订单导出第一批次含预售与秒杀订单明细表格.csv";
+  dir.write(path, feed);
+  const char* saved = std::getenv("COLUMNS");
+  const std::string saved_value = saved ? saved : "";
+  for (const int columns : {80, 100, 120, 200}) {
+    SCOPED_TRACE(columns);
+    ::setenv("COLUMNS", std::to_string(columns).c_str(), 1);
+    std::vector<std::string> args = plan_args("table");
+    args[2] = dir.str(path);
+    const RunResult r = run_cuifu(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_NE(r.out.find("森林里的鹿与远方"), std::string::npos) << r.out;
+    const int limit = std::min(columns, 120);
+    int rule = 0;
+    for (const auto& line : lines_of(r.out)) {
+      EXPECT_LE(display_width(line), limit) << line;
+      if (!line.empty() && line.find_first_not_of('-') == std::string::npos) rule = display_width(line);
+    }
+    EXPECT_EQ(rule, limit) << r.out;
+  }
+  if (saved) {
+    ::setenv("COLUMNS", saved_value.c_str(), 1);
+  } else {
+    ::unsetenv("COLUMNS");
+  }
 }
 
 }  // namespace
