@@ -93,6 +93,12 @@ struct LatencyHistogram {
   }
 };
 
+// What a pause reason is about, without its particulars (an age, an error's text): a new
+// kind of reason is logged again while paused.
+std::string_view pause_kind(std::string_view reason) {
+  return reason.substr(0, std::min(reason.find_first_of(":0123456789"), reason.size()));
+}
+
 }  // namespace
 
 struct Daemon::Impl {
@@ -365,8 +371,14 @@ void Daemon::Impl::update_paused(const char* context) {
     reason = fmt::format("feed is {} old (max {})", age ? minutes_text(*age) : "?", minutes_text(config.max_feed_age));
   }
   const bool now_paused = !reason.empty();
-  if (now_paused && !paused) spdlog::warn("sending PAUSED ({}): {}", context, reason);
-  if (!now_paused && paused) spdlog::info("sending resumed ({}): feed is fresh", context);
+  // Every pause and resume is a warning with its reason, a stale feed at start-up included.
+  if (now_paused && (!paused || pause_kind(reason) != pause_kind(paused_reason))) {
+    spdlog::warn("sending PAUSED ({}): {}", context, reason);
+  }
+  if (!now_paused && paused) {
+    spdlog::warn("sending resumed ({}): feed is {} old (max {}); it was paused: {}", context,
+                 age ? minutes_text(*age) : "?", minutes_text(config.max_feed_age), paused_reason);
+  }
   paused = now_paused;
   paused_reason = reason;
   publish_gate();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "core/text.h"
 
@@ -12,7 +13,11 @@ YAML::Node load_yaml_file(const std::string& path) {
   try {
     return YAML::LoadFile(path);
   } catch (const YAML::BadFile&) {
-    throw LoadError(fmt::format("{}: cannot read file", path));
+    std::error_code ec;
+    const char* why = !std::filesystem::exists(path, ec)        ? "no such file"
+                      : std::filesystem::is_directory(path, ec) ? "it is a directory"
+                                                                : "not readable";
+    throw LoadError(fmt::format("{}: cannot read file ({})", path, why));
   } catch (const YAML::ParserException& e) {
     throw LoadError(fmt::format("{}:{}:{}: YAML syntax error: {}", path, e.mark.line + 1, e.mark.column + 1, e.msg));
   }

@@ -340,6 +340,28 @@ class StaleFeed(DaemonTestCase):
         self.assertIn("sending resumed", self.log_text())
 
 
+class PauseAndResumeAreLogged(DaemonTestCase):
+    speed = 600  # 10 simulated minutes per second
+
+    def log_lines(self, needle):
+        return [line for line in self.log_text().splitlines() if needle in line]
+
+    def test_a_daemon_started_on_a_stale_export_warns_why_and_warns_again_when_it_resumes(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("G1", "gina", home, f"{DAY} 07:50:00")])
+        os.utime(self.feed, (time.time() - 12, time.time() - 12))  # 2 simulated hours old
+        self.write_config(max_age="30m")
+        self.start_daemon(f"{DAY} 07:58")
+        paused = wait_for(lambda: self.log_lines("sending PAUSED"), 4, "the pause to be logged")
+        self.assertIn("warning", paused[0])
+        self.assertRegex(paused[0], r"feed is \d+ min old \(max 30 min\)")
+        self.touch_feed()
+        resumed = wait_for(lambda: self.log_lines("sending resumed"), 4, "the resume to be logged")
+        self.assertIn("warning", resumed[0])
+        self.assertIn("it was paused: feed is", resumed[0])
+        self.assertEqual(self.stop_daemon(), 0)
+
+
 class Reload(DaemonTestCase):
     speed = 600
 
