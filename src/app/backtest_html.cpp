@@ -352,7 +352,7 @@ body{font-family:system-ui,-apple-system,"Noto Sans CJK SC",sans-serif;margin:2e
 h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em;border-bottom:1px solid #e2e8f0}
 table.summary{border-collapse:collapse}table.summary td,table.summary th{padding:3px 10px;border-bottom:1px solid #edf2f7;text-align:right}
 table.summary th:first-child{text-align:left;font-weight:normal}table.summary th.sub{padding-left:2em}
-table.summary td.d{color:#c05621;font-weight:600}table.kinds td,table.kinds tbody th{white-space:nowrap}table.summary td.set{text-align:left;color:#4a5568}tr.diff{background:#fefcbf}tr.diff th:first-child::before{content:"≠ ";color:#c05621}
+table.summary td.d{color:#c05621;font-weight:600}table.summary td,table.kinds tbody th{white-space:nowrap}table.summary td.set{text-align:left;color:#4a5568}tr.diff{background:#fefcbf}tr.diff th:first-child::before{content:"≠ ";color:#c05621}
 svg.chart{width:100%;height:auto;display:block;margin:1em 0}.grid{stroke:#e2e8f0}.ax,.lg,.cell{font-size:11px;fill:#4a5568}
 .cell.light{fill:#fff}.note,.meta{color:#4a5568;font-size:.9em}
 </style></head><body>
