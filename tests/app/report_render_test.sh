@@ -34,6 +34,14 @@ grep -q '<h1>cuifu backtest' "$tmp/dom.html" || fail "rendered DOM has no headin
 for id in chart-hour chart-segment-channel-0 chart-segment-channel-1 chart-paid-curve chart-cost; do
   grep -q "<svg id=\"$id\"" "$tmp/dom.html" || fail "rendered DOM lacks the $id chart"
 done
+# The figures as an analyst reads them: a difference column, money with two decimals, per step
+# and per template tables with the cost per paid order.
+grep -q '<th>difference</th>' "$tmp/dom.html" || fail "the compare table has no difference column"
+grep -Eq '<th>cost \(CNY\)</th><td>[0-9]+\.[0-9][0-9]</td>' "$tmp/dom.html" || fail "cost is not shown with two decimals"
+for id in by-step by-template; do
+  grep -q "<table class=\"summary kinds\" id=\"$id\">" "$tmp/dom.html" || fail "rendered DOM lacks the $id table"
+done
+grep -q 'cost per paid order' "$tmp/dom.html" || fail "no cost per paid order"
 svgs=$(grep -o '<svg ' "$tmp/dom.html" | wc -l)
 rects=$(grep -o '<rect ' "$tmp/dom.html" | wc -l)
 lines=$(grep -o '<polyline ' "$tmp/dom.html" | wc -l)
