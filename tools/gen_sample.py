@@ -12,6 +12,10 @@ Default mode writes, into --out-dir (default: <repo>/data):
                        standard CSV quoting (a field is quoted when it contains an
                        ASCII comma, a double quote or a line break; quotes doubled)
   sample_orders.jsonl  the same orders as JSON Lines (UTF-8), minus the malformed rows
+  sample_chat.csv      the shop's chat with about half of the buyers with unpaid orders
+                       (买家,时间,发送方,内容,店铺,订单号; the --encoding of the export): the
+                       buyer's reason, or 不要了 / a complaint, a bot greeting and the shop's
+                       answers; two malformed rows (bad time, unknown sender)
 and prints a summary (segments, statuses, reasons, edge cases, the line numbers of the
 malformed rows) to stderr. Output is a pure function of --seed, --orders and --now.
 
@@ -29,7 +33,8 @@ nowhere else, so rejecting it changes nothing else in a plan.
 
 --small writes a fixed, hand-checkable set instead (SMALL_ORDERS below, 12 good orders
 and one malformed row, now = 2026-11-23 21:00, always GB18030) to
-<out-dir>/taobao_small_gb18030.csv and <out-dir>/taobao_small_expected.md (default
+<out-dir>/taobao_small_gb18030.csv, its chat <out-dir>/taobao_small_chat.csv (SMALL_CHAT,
+UTF-8) and <out-dir>/taobao_small_expected.md (default
 out-dir: <repo>/tests/data). The expected file lists every record's line number and
 what a correct reader and planner do with it.
 
@@ -905,6 +910,105 @@ def small_order(d):
     return o
 
 
+# ---------------------------------------------------------------------------------
+# Chat export (千牛 / 旺旺 chat records): one message per row, buyer / shop / bot.
+CHAT_HEADER = ["买家", "时间", "发送方", "内容", "店铺", "订单号"]
+CHAT_BOT = ["您好，欢迎光临青禾家居，请问有什么可以帮您？", "亲，客服小禾为您服务，稍等马上回复您",
+            "您好，现在是自动回复，人工客服稍后为您解答"]
+# Buyer lines per chat reason (the keyword rules in rules/policy.yaml find these), and
+# what a person of the shop answers. None: the reason has no shop answer.
+CHAT_BUYER = {
+    "price": ["能便宜点吗，有点贵", "太贵了，再少点可以吗", "这个价格能抹零吗"],
+    "balance": ["余额不够，等发工资再付", "花呗额度用完了，过两天付", "这个月钱不够了，月底付"],
+    "delivery": ["什么时候发货呀", "几天能到？急用", "拍了以后多久到上海"],
+    "spec": ["这个尺寸合适吗，卧室不大", "60公分的放得下吗", "这个规格是单人还是双人"],
+    "comparing": ["我再去别家看看", "别的店同款好像更便宜，我比较一下", "货比三家，晚点回来"],
+    "coupon": ["有优惠券吗", "等双十二活动再付", "有没有满减"],
+    "other_payer": ["我让我老公付", "找朋友代付可以吗", "等我妈付款"],
+    "forgot": ["忘了付款，晚上付", "哎呀忘记了", "差点忘了，回头就付"],
+    "payment_failed": ["付款失败了，怎么回事", "一直支付失败", "银行卡付不了"],
+    "will_not_buy": ["不好意思拍错了", "不要了，谢谢", "算了不买了"],
+    "complaint": ["上次买的就有问题，我要投诉", "再这样我给差评了"],
+    "": ["在吗", "这个有现货吗", "好的谢谢", "收到"],
+}
+CHAT_SHOP = {
+    "price": "亲，这款已经是店铺的活动价了，质量您放心",
+    "balance": "没关系的，订单会为您保留，方便时再付就好",
+    "delivery": "付款后我们尽快安排发货，物流信息会同步到订单里",
+    "spec": "您把房间尺寸发我，我帮您核对一下",
+    "comparing": "好的，您可以比较一下，有问题随时问我",
+    "coupon": "店铺可用的优惠都在商品页面，您可以看一下",
+    "other_payer": "好的，代付的亲友在订单关闭前付款就可以",
+    "forgot": "好的，订单给您留着",
+    "payment_failed": "可以换一种付款方式试试，还不行的话截图发我",
+    "will_not_buy": "好的，没关系，有需要再找我们",
+    "complaint": "非常抱歉给您带来不好的体验，我们马上为您处理",
+    "": "在的，您请说",
+}
+
+
+def build_chat(orders, seed, now):
+    """A chat export for some of the sample's buyers: rows (list of fields) and a summary."""
+    r = random.Random(seed * 7919 + 17)  # its own stream: the order export stays as it was
+    rows = []  # (time, fields)
+    by_buyer = {}
+    for o in orders:
+        by_buyer.setdefault(o["buyer"], []).append(o)
+    told = {}
+    for buyer in sorted(by_buyer):
+        unpaid = [o for o in by_buyer[buyer] if o["raw_status"] == ST_UNPAID and o["created"] + AUTO_CLOSE > now]
+        if not unpaid or r.random() > 0.55:
+            continue
+        first = min(unpaid, key=lambda o: o["created"])
+        reasons = ["price", "balance", "delivery", "spec", "comparing", "coupon", "other_payer", "forgot",
+                   "payment_failed", "will_not_buy", "complaint", ""]
+        why = r.choices(reasons, [10, 9, 9, 8, 7, 8, 5, 6, 5, 6, 2, 12])[0]
+        told[why] = told.get(why, 0) + 1
+        t = first["created"] - dt.timedelta(minutes=r.randint(2, 40))
+        def say(sender, text, at):
+            rows.append((at, [buyer, fmt_time(at), sender, text, SHOP, ""]))
+        say("买家", r.choice(CHAT_BUYER[""][:2]), t)
+        say("机器人", r.choice(CHAT_BOT), t + dt.timedelta(seconds=3))
+        t = first["created"] + dt.timedelta(minutes=r.randint(3, 60))
+        if t >= now:
+            t = now - dt.timedelta(minutes=1)
+        say("买家", r.choice(CHAT_BUYER[why]), t)
+        if r.random() < 0.7:
+            answer = t + dt.timedelta(minutes=r.randint(1, 20))
+            if answer < now:
+                say("客服", CHAT_SHOP[why], answer)
+    rows.sort(key=lambda x: (x[0], x[1][0]))
+    return [f for _, f in rows], told
+
+
+def render_chat(rows):
+    lines = [",".join(CHAT_HEADER)] + [",".join(csv_field(v) for v in row) for row in rows]
+    return "\r\n".join(lines) + "\r\n"
+
+
+# The chat of the small set: (buyer, time, sender, text, order id); None marks a malformed row.
+SMALL_CHAT = [
+    ("tb_xiaoming88", "2026-11-23 10:02:10", "机器人", "您好，欢迎光临青禾家居，请问有什么可以帮您？", ""),
+    ("tb_xiaoming88", "2026-11-23 10:03:00", "买家", "这个床头柜什么时候发货？急用，电话13812345678", ""),
+    ("tb_xiaoming88", "2026-11-23 10:05:30", "客服", "您好，付款后我们尽快安排发货，物流信息会同步到订单里", ""),
+    ("tb_xiaoming88", "2026-11-23 10:06:00", "买家", "好的，下班再付", ""),
+    ("lily_2019", "2026-11-23 13:20:00", "买家", "不好意思，拍错了，这单不要了", "3984217650000000005"),
+    ("tb_combo", "2026-11-23 14:31:00", "客服", "亲，现在下单满300有满减优惠", ""),
+    ("tb_ghost", "2026-11-23 25:61:00", "买家", "在吗", ""),
+    ("tb_chenxi_2005", "2026-11-23 16:45:00", "买家", "我让我妈付，她明天帮我付款", ""),
+    ("tb_chenxi_2005", "2026-11-23 16:46:00", "路人甲", "？", ""),
+    ("mike_hk", "2026-11-23 10:10:00", "买家", "付款失败了，收据请发邮箱mike.chen@example.com", ""),
+    ("悠悠的猫", "2026-11-23 19:06:00", "机器人", "亲，客服小禾为您服务，稍等马上回复您", ""),
+]
+
+
+def write_small_chat(out_dir):
+    rows = [[b, t, s, x, SHOP, oid] for b, t, s, x, oid in SMALL_CHAT]
+    path = out_dir / "taobao_small_chat.csv"
+    path.write_bytes(render_chat(rows).encode("utf-8"))
+    return path
+
+
 def write_small(out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     orders = [small_order(d) for d in SMALL_ORDERS]
@@ -964,9 +1068,24 @@ def write_small(out_dir):
     md.append("- segments by address/amount: office 1 (line 2), student 1 (line 11), big-ticket 1 "
               "(line 12), foreign 1 (line 13), default the rest.")
     md.append("- reasons in notes: price (line 3), balance (line 11), hesitating (line 12); others none.")
+    md.append("\n## The chat export taobao_small_chat.csv (UTF-8, `SMALL_CHAT`)\n")
+    md.append("- line 3: tb_xiaoming88 asks when it ships (delivery) and gives a phone number: the "
+              "reason is delivery, quoted with the number masked (138****5678); the office SMS "
+              "tomorrow uses office_worker.delivery.")
+    md.append("- line 6: lily_2019 wrote 拍错了，这单不要了 about order 3984217650000000005: skipped "
+              "(stop will_not_buy), not reminded.")
+    md.append("- line 7: a shop message about a discount: not the buyer's words; tb_combo's reason stays "
+              "price (from the note).")
+    md.append("- line 8: bad time 25:61: REJECTED; line 10: unknown sender 路人甲: REJECTED.")
+    md.append("- line 9: tb_chenxi_2005, after her note (balance), wrote that her mother pays: the "
+              "latest word wins, reason other_payer, template student.other_payer.")
+    md.append("- line 11: mike_hk: payment failed; the foreign e-mail has no payment_failed variant, so "
+              "the base template foreign is used and the why says so.")
     md_path = out_dir / "taobao_small_expected.md"
     md_path.write_text("\n".join(md) + "\n", encoding="utf-8")
-    print("wrote %s (%d records, lines %s) and %s" % (csv_path, len(orders), starts, md_path), file=sys.stderr)
+    chat_path = write_small_chat(out_dir)
+    print("wrote %s (%d records, lines %s), %s and %s" % (csv_path, len(orders), starts, chat_path, md_path),
+          file=sys.stderr)
 
 
 def main():
@@ -1001,6 +1120,17 @@ def main():
                                                  encoding="utf-8", newline="\n")
     print(summary(orders, bad, starts, kinds, now, a.seed, a.orders, "sample_orders.csv",
                   text.count("\n")), file=sys.stderr)
+    chat_rows, told = build_chat(orders, a.seed, now)
+    # Two malformed rows a reader must reject with their line: a bad time and an unknown sender.
+    for at, row in ((len(chat_rows) // 3, ["tb_ghost", "2026-11-23 25:61:00", "买家", "在吗", SHOP, ""]),
+                    (2 * len(chat_rows) // 3, ["tb_ghost", "2026-11-23 12:00:00", "路人甲", "？", SHOP, ""])):
+        chat_rows.insert(at, row)
+    chat_text = render_chat(chat_rows)
+    (out_dir / "sample_chat.csv").write_bytes(chat_text.encode(a.encoding))
+    bad_lines = [i + 2 for i, row in enumerate(chat_rows) if row[0] == "tb_ghost"]
+    print("sample_chat.csv: %d messages of %d buyers (%s); malformed rows on lines %s" % (
+        len(chat_rows) - 2, sum(told.values()),
+        ", ".join("%s %d" % (k or "no reason", v) for k, v in sorted(told.items())), bad_lines), file=sys.stderr)
 
 
 if __name__ == "__main__":

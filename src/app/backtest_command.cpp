@@ -16,6 +16,7 @@
 #include "core/backtest.h"
 #include "core/text.h"
 #include "io/charset.h"
+#include "io/chat_feed.h"
 #include "io/csv.h"
 #include "io/feed.h"
 #include "io/rules_loader.h"
@@ -39,6 +40,8 @@ struct BacktestOptions {
   std::string format = "table";
   std::string report;
   std::string zone;
+  std::string chat;
+  std::string chat_mapping;
 };
 
 // What the log says really happened to an order, when it says so.
@@ -229,7 +232,17 @@ int run_backtest(const BacktestOptions& o) {
   }
   const auto logged = read_logged_contacts(o.log, feed_options);
 
+  std::optional<ChatSnapshot> chat;
+  if (!o.chat.empty()) {
+    ChatOptions chat_options;
+    if (!o.chat_mapping.empty()) chat_options.mapping = load_chat_mapping(o.chat_mapping);
+    chat = read_chat_file(o.chat, chat_options);
+    for (const auto& row : chat->rejected)
+      std::cerr << fmt::format("{}:{}: rejected: {}\n", o.chat, row.line, row.error);
+  }
+
   BacktestConfig config;
+  config.chat = chat ? &chat->chat : nullptr;
   if (!o.from.empty()) config.from = parse_bound(o.from, "--from", false);
   if (!o.to.empty()) config.to = parse_bound(o.to, "--to", true);
 
@@ -289,6 +302,10 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
   cmd->add_option("--report", o->report, "Also write a self-contained HTML report with charts to this file");
   cmd->add_option("--tz", o->zone, "Shop time zone (default: the mapping's timezone, else Asia/Shanghai)");
+  cmd->add_option("--chat", o->chat,
+                  "The shop's chat export over the same period (CSV or .jsonl): reasons and stop signals, each seen "
+                  "only from the moment it was written");
+  cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
   cmd->callback([o, &action] { action = [o] { return run_backtest(*o); }; });
 }
 

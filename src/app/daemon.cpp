@@ -21,6 +21,7 @@
 #include "io/channels/delivery.h"
 #include "io/channels/http_client.h"
 #include "io/channels/senders.h"
+#include "io/chat_feed.h"
 #include "io/feed_poller.h"
 #include "io/rules_loader.h"
 #include "io/store.h"
@@ -114,7 +115,9 @@ struct Daemon::Impl {
   // --- loop
   void schedule_poll(std::chrono::duration<double> daemon_delay);
   void start_poll();
-  void on_poll(FeedPoll p);
+  void on_poll(FeedPoll p, std::optional<ChatPoll> c);
+  // A new chat snapshot, or an error reading it; true when the plan must be redone.
+  bool on_chat_poll(ChatPoll c);
   void update_paused(const char* context);
   std::optional<std::chrono::duration<double>> feed_age() const;
   void reconcile(const char* why);
@@ -162,6 +165,11 @@ struct Daemon::Impl {
   std::map<std::string, const Order*> orders_by_id;
   std::optional<std::chrono::system_clock::time_point> produced_at;
   std::string feed_error;
+  // chat export (optional): read with the feed, on the runner thread; a chat that cannot be
+  // read keeps the last good one (it refines reasons, it never pauses sending).
+  std::unique_ptr<ChatPoller> chat_poller;
+  std::shared_ptr<const ChatSnapshot> chat;
+  std::string chat_error;
   bool paused = true;
   std::string paused_reason = "no feed snapshot yet";
 
@@ -226,6 +234,14 @@ void Daemon::Impl::load_everything(const DaemonConfig& c, std::shared_ptr<const 
   }
   poller =
       std::make_unique<FeedPoller>(c.feed, fo, std::chrono::duration_cast<std::chrono::milliseconds>(c.feed_timeout));
+  chat_poller.reset();
+  if (!c.chat.empty()) {
+    ChatOptions co;
+    co.encoding = c.chat_encoding;
+    if (!c.chat_mapping.empty()) co.mapping = load_chat_mapping(c.chat_mapping);
+    chat_poller =
+        std::make_unique<ChatPoller>(c.chat, co, std::chrono::duration_cast<std::chrono::milliseconds>(c.feed_timeout));
+  }
 }
 
 void Daemon::Impl::build_workers() {
@@ -300,15 +316,39 @@ void Daemon::Impl::start_poll() {
   if (stopping || poll_in_flight) return;
   poll_in_flight = true;
   FeedPoller* p = poller.get();
-  runner->post([this, p] {
+  ChatPoller* cp = chat_poller.get();
+  runner->post([this, p, cp] {
     FeedPoll result = p->poll();
-    asio::post(io, [this, result = std::move(result)]() mutable { on_poll(std::move(result)); });
+    std::optional<ChatPoll> chat_result;
+    if (cp) chat_result = cp->poll();
+    asio::post(io, [this, result = std::move(result), chat_result = std::move(chat_result)]() mutable {
+      on_poll(std::move(result), std::move(chat_result));
+    });
   });
 }
 
-void Daemon::Impl::on_poll(FeedPoll p) {
+bool Daemon::Impl::on_chat_poll(ChatPoll c) {
+  switch (c.kind) {
+    case FeedPoll::Kind::fresh:
+      chat_error.clear();
+      chat = c.snapshot;
+      for (const auto& r : chat->rejected) spdlog::warn("{}:{}: rejected: {}", chat->source, r.line, r.error);
+      spdlog::info("chat snapshot: {} messages ({} rejected rows) from {}", chat->chat.size(), chat->rejected.size(),
+                   chat->source);
+      return true;
+    case FeedPoll::Kind::error:
+      if (c.error != chat_error) spdlog::error("chat: {} (planning goes on with the last chat read)", c.error);
+      chat_error = c.error;
+      return false;
+    default: return false;
+  }
+}
+
+void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
   poll_in_flight = false;
   if (stopping) return;
+  const bool chat_changed = c && on_chat_poll(std::move(*c));
+  if (chat_changed && p.kind != FeedPoll::Kind::fresh) reconcile("new chat snapshot");
   switch (p.kind) {
     case FeedPoll::Kind::fresh: {
       feed_error.clear();
@@ -423,7 +463,7 @@ void Daemon::Impl::reconcile(const char* why) {
   try {
     const ContactHistory history = store->history();
     const Plan plan = cuifu::plan(snapshot->orders, history, rules->rules, rules->templates,
-                                  {now, now, now + std::chrono::hours{24}});
+                                  {now, now, now + std::chrono::hours{24}, chat ? &chat->chat : nullptr});
     std::set<std::string> keys;
     int inserted = 0, revived = 0;
     for (const auto& r : plan.reminders) {
@@ -680,16 +720,20 @@ void Daemon::Impl::reload() {
     }
     std::shared_ptr<const RuleSet> next_rules;
     auto old_poller = std::move(poller);
+    auto old_chat_poller = std::move(chat_poller);
     try {
       load_everything(next, next_rules);
     } catch (...) {
       poller = std::move(old_poller);
+      chat_poller = std::move(old_chat_poller);
       throw;
     }
     if (poll_in_flight) {
-      // The runner still uses the old poller: hand it over and let the runner free it.
-      runner->post([p = std::shared_ptr<FeedPoller>(std::move(old_poller))] {});
+      // The runner still uses the old pollers: hand them over and let the runner free them.
+      runner->post([p = std::shared_ptr<FeedPoller>(std::move(old_poller)),
+                    cp = std::shared_ptr<ChatPoller>(std::move(old_chat_poller))] {});
     }
+    if (next.chat.empty()) chat.reset();
     for (const auto& [what, changed] :
          {std::pair{"state", next.state != config.state}, std::pair{"status.listen", next.listen != config.listen},
           std::pair{"time_zone", next.time_zone != config.time_zone}}) {
@@ -766,6 +810,11 @@ StatusReply Daemon::Impl::healthz() {
             {"feed_orders", snapshot ? snapshot->orders.size() : 0},
             {"outbox_depth", depth},
             {"in_flight", in_flight.size()}};
+  if (!config.chat.empty()) {
+    j["chat"] = config.chat;
+    j["chat_messages"] = chat ? chat->chat.size() : 0;
+    j["chat_error"] = chat_error;
+  }
   return {paused ? 503 : 200, "application/json", j.dump() + "\n"};
 }
 

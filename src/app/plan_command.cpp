@@ -9,6 +9,7 @@
 #include "app/paths.h"
 #include "app/plan_output.h"
 #include "core/planner.h"
+#include "io/chat_feed.h"
 #include "io/feed.h"
 #include "io/rules_loader.h"
 #include "io/store.h"
@@ -30,6 +31,8 @@ struct PlanOptions {
   std::string zone = "Asia/Shanghai";
   std::string csv_encoding = "utf-8-bom";
   std::string state;  // SQLite state of the daemon: contacts made, opt-outs
+  std::string chat;   // the shop's chat export: reasons and stop signals
+  std::string chat_mapping;
   bool show_contacts = false;
 };
 
@@ -69,7 +72,16 @@ int run_plan(const PlanOptions& o) {
     if (!std::filesystem::exists(o.state)) throw std::runtime_error(fmt::format("--state {}: no such file", o.state));
     history = SqliteStore(o.state, zone).history();
   }
-  const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates, {now, from, to});
+  std::optional<ChatSnapshot> chat;
+  if (!o.chat.empty()) {
+    ChatOptions chat_options;
+    if (!o.chat_mapping.empty()) chat_options.mapping = load_chat_mapping(o.chat_mapping);
+    chat = read_chat_file(o.chat, chat_options);
+    for (const auto& row : chat->rejected)
+      std::cerr << fmt::format("{}:{}: rejected: {}\n", o.chat, row.line, row.error);
+  }
+  const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates,
+                                {now, from, to, chat ? &chat->chat : nullptr});
 
   PlanReport report;
   report.plan = &plan;
@@ -116,6 +128,10 @@ void add_plan_command(CLI::App& app, CommandAction& action) {
       ->check(CLI::IsMember({"utf-8-bom", "utf-8", "gb18030"}));
   cmd->add_option("--tz", o->zone, "Shop time zone (default: Asia/Shanghai)");
   cmd->add_option("--state", o->state, "The daemon's state database: contacts already made and opt-outs");
+  cmd->add_option("--chat", o->chat,
+                  "The shop's chat export (CSV in UTF-8 or GB18030, or .jsonl): why buyers have not paid, who said "
+                  "they will not buy");
+  cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
   cmd->add_flag("--show-contacts", o->show_contacts, "Show phone numbers and e-mails unmasked");
   cmd->callback([o, &action] { action = [o] { return run_plan(*o); }; });
 }

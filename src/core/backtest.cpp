@@ -70,8 +70,13 @@ Order as_of(const Timeline& t, LocalTime now) {
 class BuyerReplay {
  public:
   BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates, LocalTime log_end,
-              ReplayResult& result)
-      : orders_(std::move(orders)), rules_(rules), templates_(templates), log_end_(log_end), result_(result) {}
+              const ChatLog* chat, ReplayResult& result)
+      : orders_(std::move(orders)),
+        rules_(rules),
+        templates_(templates),
+        log_end_(log_end),
+        chat_(chat),
+        result_(result) {}
 
   void run();
 
@@ -91,6 +96,7 @@ class BuyerReplay {
   const Rules& rules_;
   const TemplateSet& templates_;
   LocalTime log_end_;
+  const ChatLog* chat_;
   ReplayResult& result_;
   ContactHistory history_;
   std::set<std::string> planned_;  // orders covered by the latest plan's reminders
@@ -104,7 +110,7 @@ std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
     if (t.order->created_at <= now) visible.push_back(as_of(t, now));
   }
   // The planner looks at most a week past the latest close for a slot.
-  const PlanRequest request{now, now, now + rules_.auto_close + days{8}};
+  const PlanRequest request{now, now, now + rules_.auto_close + days{8}, chat_};
   Plan p = plan(visible, history_, rules_, templates_, request);
   ++result_.plan_calls;
   planned_.clear();
@@ -119,6 +125,11 @@ void BuyerReplay::run() {
     events.push_back(t.order->created_at);
     if (t.paid) events.push_back(*t.paid);
     if (t.closed) events.push_back(*t.closed);
+  }
+  if (chat_ && !orders_.empty()) {
+    // What the buyer or the shop writes can change the plan (a reason, 不要了, a live
+    // conversation): each message is a moment to plan again.
+    for (const auto& m : chat_->of(orders_.front().order->buyer)) events.push_back(m.at);
   }
   std::sort(events.begin(), events.end());
   events.erase(std::unique(events.begin(), events.end()), events.end());
@@ -191,7 +202,7 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
                                                         : a.order->id < b.order->id;
     });
     const std::size_t sent_before = result.sent.size();
-    BuyerReplay buyer_replay(orders, rules, templates, result.log_end, result);
+    BuyerReplay buyer_replay(orders, rules, templates, result.log_end, config.chat, result);
     buyer_replay.run();
 
     // What happened to each of the buyer's orders.

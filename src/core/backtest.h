@@ -39,6 +39,10 @@ struct BacktestConfig {
   std::optional<LocalTime> log_end;
   // Called now and then with (buyers replayed, buyers in all, orders replayed). May be empty.
   std::function<void(std::size_t, std::size_t, std::size_t)> progress;
+  // The shop's chat over the period, when known: at each replayed moment the planner sees
+  // the messages written up to then, and each message of a buyer is a moment to plan that
+  // buyer again. Not owned; outlives replay().
+  const ChatLog* chat = nullptr;
 };
 
 // One order of the log, and what the replay did to it. Times are the log's, made

@@ -25,6 +25,8 @@ namespace {
 using std::chrono::days;
 using std::chrono::hours;
 
+const std::vector<ChatMessage> kNoChat;
+
 std::string hm(int minute) {
   return fmt::format("{:02d}:{:02d}", minute / 60, minute % 60);
 }
@@ -247,6 +249,28 @@ void BuyerPlanner::run() {
                          format_local_hm(*recent_payment->paid_at), describe_delay(rules_.caps.skip_if_paid_within)));
     return;
   }
+  // The buyer said they will not buy, asked to cancel or complains: those orders are left
+  // alone (the buyer's other orders are still reminded).
+  const std::vector<ChatMessage>& chat = req_.chat ? req_.chat->of(open.front()->buyer) : kNoChat;
+  {
+    std::vector<const Order*> go_on;
+    for (const Order* o : open) {
+      const StopFinding stop = find_stop(rules_, *o, open, chat, now);
+      if (!stop.rule) {
+        go_on.push_back(o);
+        continue;
+      }
+      out_.skipped.push_back({o->id, buyer_,
+                              fmt::format("stop {} ({}): {}; not reminded", stop.rule->name, stop.rule->source.str(),
+                                          stop.words.describe())});
+    }
+    if (go_on.empty()) return;
+    if (go_on.size() != open.size()) {
+      open = std::move(go_on);
+      close_at = LocalTime::max();
+      for (const Order* o : open) close_at = std::min(close_at, closes_at(*o));
+    }
+  }
   if (in_holdout(rules_, buyer_)) {
     skip_all(open, fmt::format("holdout: buyer is in the {}% never reminded, to measure lift", rules_.holdout_percent));
     return;
@@ -280,8 +304,10 @@ void BuyerPlanner::run() {
     return;
   }
   const SegmentRule& seg = *match.rule;
-  std::string reason_word;
-  const std::string reason = detect_reason(rules_, open, &reason_word);
+  const ReasonFinding found = detect_reason(rules_, open, chat, now);
+  const std::string reason = found.rule ? found.rule->name : std::string{};
+  // A person of the shop answered in the chat just now: no IM on top of that conversation.
+  const std::optional<LocalTime> answered = last_shop_answer(open, chat, now);
 
   std::vector<std::string> ids;
   Money amount = 0;
@@ -343,8 +369,9 @@ void BuyerPlanner::run() {
     std::vector<Channel> candidates = {step.channel};
     if (step.fallback) candidates.push_back(*step.fallback);
     Channel channel = step.channel;
-    std::string channel_note, cap_note, why_not_all;
+    std::string channel_note, cap_note, why_not_all, hold_note;
     std::optional<LocalTime> slot;
+    LocalTime slot_earliest = earliest;
     static const std::vector<DailyWindow> kNone;
     const std::vector<DailyWindow>* step_windows = &kNone;
     for (const Channel c : candidates) {
@@ -354,8 +381,17 @@ void BuyerPlanner::run() {
       }
       // A fallback channel keeps to its own windows; the step's windows are for its channel.
       const auto* sw = c == step.channel ? &step.windows : &kNone;
+      LocalTime from_time = earliest;
+      std::string hold;
+      if (c == Channel::im && answered && *answered + rules_.chat.recently_answered > earliest) {
+        from_time = *answered + rules_.chat.recently_answered;
+        hold = fmt::format(
+            "im waits until {}: the shop answered the buyer in the chat at {} (chat.recently_answered {}, {})",
+            short_time(from_time), short_time(*answered), describe_delay(rules_.chat.recently_answered),
+            rules_.chat.recently_answered_source.str());
+      }
       std::string note;
-      const auto s = find_slot(earliest, rules_.channel(c)->windows, *sw, &note);
+      const auto s = find_slot(from_time, rules_.channel(c)->windows, *sw, &note);
       if (!s) {
         why_not_all +=
             (why_not_all.empty() ? "" : "; ") + fmt::format("no allowed {} time within a week", to_string(c));
@@ -371,6 +407,8 @@ void BuyerPlanner::run() {
         channel_note = fmt::format("{} instead of {}: {}", to_string(c), to_string(step.channel), why_not_all);
       channel = c;
       slot = s;
+      slot_earliest = from_time;
+      hold_note = hold;
       cap_note = note;
       step_windows = sw;
       break;
@@ -430,7 +468,14 @@ void BuyerPlanner::run() {
     r.cost_milli = ch.cost_milli;
     r.pay_by = close_at;
     r.why.push_back(fmt::format("segment {} ({}): {}", seg.name, seg.source.str(), match.because));
-    if (!reason.empty()) r.why.push_back(fmt::format("reason {}: note mentions {}", reason, reason_word));
+    if (found.rule) {
+      r.why.push_back(fmt::format("reason {} ({}): {} (keyword {})", reason, found.rule->source.str(),
+                                  found.words.describe(), found.words.keyword));
+      const bool variant = tpl->name != step.template_name;
+      r.why.push_back(variant ? fmt::format("template {}: the variant for reason {}", tpl->name, reason)
+                              : fmt::format("template {}: no {} variant {}.{}, the base template", tpl->name,
+                                            to_string(channel), step.template_name, reason));
+    }
     if (open.size() > 1) {
       r.why.push_back(fmt::format("combines {} unpaid orders of this buyer: {}", open.size(), f.order_ids));
     }
@@ -442,8 +487,9 @@ void BuyerPlanner::run() {
     for (auto& c : carried) r.why.push_back(std::move(c));
     carried.clear();
     if (!gap_note.empty()) r.why.push_back(gap_note);
+    if (!hold_note.empty()) r.why.push_back(hold_note);
     if (!cap_note.empty()) r.why.push_back(cap_note);
-    if (*slot != ceil_minute(earliest)) {
+    if (*slot != ceil_minute(slot_earliest)) {
       const auto& shown = windows.empty() ? std::string("any time outside quiet hours") : [&] {
         std::vector<std::string> ws;
         for (const auto& w : windows) ws.push_back(w.str());

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/channel.h"
+#include "core/chat.h"
 #include "core/order.h"
 #include "core/rules.h"
 #include "core/templates.h"
@@ -74,6 +75,9 @@ struct PlanRequest {
   LocalTime now{};
   LocalTime from{};  // plan reminders with send_at in [from, to)
   LocalTime to{};
+  // The shop's chat with its buyers, when known: reasons, stop signals and "the shop is
+  // talking with them" come from it (core/chat.h). Messages after `now` are not looked at.
+  const ChatLog* chat = nullptr;
 };
 
 // Which segment an order group falls into, and the words that decided it.
@@ -86,10 +90,6 @@ struct SegmentMatch {
 // unpaid orders: combined amount, newest address, all notes), given how many of the
 // buyer's earlier orders closed unpaid. REQUIRES: orders non-empty.
 SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before);
-
-// The reason a buyer did not pay, from their notes; empty if none matches. When `keyword`
-// is given it receives the word of the note that decided it.
-std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders, std::string* keyword = nullptr);
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad).
 bool is_overseas_address(std::string_view address);

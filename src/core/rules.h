@@ -35,11 +35,34 @@ struct DailyWindow {
 
 std::optional<DailyWindow> parse_daily_window(std::string_view text);
 
-// Why a buyer did not pay, read off the buyer note (买家留言).
+// Why a buyer did not pay, read off the buyer's chat messages and the buyer note (买家留言).
 struct ReasonRule {
-  std::string name;                   // balance, hesitating, price, forgot
-  std::vector<std::string> keywords;  // any one present in the note selects it
+  std::string name;                   // balance, price, delivery, payment_failed, ...
+  std::vector<std::string> keywords;  // any one present in a message selects it
+  std::vector<std::string> except;    // ... unless the message contains one of these
   SourceRef source;
+};
+
+// A buyer's words that mean "do not remind": will not buy, cancel, complaint.
+struct StopRule {
+  std::string name;                   // will_not_buy, cancel, complaint
+  std::vector<std::string> keywords;  // any one present in a buyer message or note stops
+  std::vector<std::string> except;    // ... unless the message contains one of these
+  // false: stops the orders placed before the message (or the one it names), so a later
+  // order is reminded again; true: stops all the buyer's open orders (a complaint).
+  bool covers_all = false;
+  SourceRef source;
+};
+
+// How the chat export is read (rules `chat:` section).
+struct ChatRules {
+  // Buyer messages from this long before the buyer's oldest open order count.
+  Minutes look_back{3 * 24 * 60};
+  // The shop (a person, not a bot) answered the buyer within this: the IM reminder waits
+  // until that long after the shop's last answer, so it never lands in a live conversation.
+  Minutes recently_answered{30};
+  std::size_t quote_chars = 40;  // a quoted message is cut to this many characters
+  SourceRef look_back_source, recently_answered_source;
 };
 
 // Conditions for a segment; every condition that is set must hold.
@@ -99,7 +122,9 @@ struct Rules {
   Minutes auto_close{72 * 60};
   Caps caps;
   std::vector<ReasonRule> reasons;  // in priority order
-  int holdout_percent = 0;          // 0..100 of buyers, by stable hash, never reminded
+  std::vector<StopRule> stops;      // in priority order
+  ChatRules chat;
+  int holdout_percent = 0;  // 0..100 of buyers, by stable hash, never reminded
   std::string holdout_salt = "cuifu";
   std::string shop_name;  // used when the feed has no 店铺名称
 

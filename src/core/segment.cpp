@@ -1,4 +1,4 @@
-// Segment classification, reason detection, region and holdout: the "who is this buyer"
+// Segment classification, region and holdout: the "who is this buyer"
 // half of the planner.
 #include <fmt/format.h>
 
@@ -98,18 +98,6 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
     }
     if (because.empty()) because.push_back("no other segment matched");
     return {&seg, fmt::format("{}", fmt::join(because, ", "))};
-  }
-  return {};
-}
-
-std::string detect_reason(const Rules& rules, const std::vector<const Order*>& orders, std::string* keyword) {
-  for (const auto& reason : rules.reasons) {
-    for (const Order* o : orders) {
-      if (const std::string* hit = first_contained(o->note, reason.keywords)) {
-        if (keyword) *keyword = *hit;
-        return reason.name;
-      }
-    }
   }
   return {};
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 
+#include "io/chat_feed.h"
 #include "io/feed.h"
 #include "io/feed_fields.h"
 
@@ -137,6 +138,77 @@ ColumnMapping load_column_mapping(const std::string& path) {
   }
   if (mapping.columns.contains("status") && mapping.status_values.empty()) {
     mapping_error(path, status_column_mark, "columns: status is mapped but status_values is missing");
+  }
+  return mapping;
+}
+
+// The chat export's mapping: the same file shape and checks, its own fields.
+ChatMapping load_chat_mapping(const std::string& path) {
+  const std::string text = read_file_bytes(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    mapping_error(path, e.mark, e.msg);
+  }
+  ChatMapping mapping;
+  mapping.source = path;
+  if (!root.IsMap()) mapping_error(path, root.Mark(), "expected a mapping with a columns: section");
+  YAML::Mark columns_mark;
+  bool has_columns = false;
+  for_each_entry(path, root, "the chat mapping file", [&](const YAML::Node& key, const YAML::Node& value) {
+    const std::string& name = key.Scalar();
+    if (name == "columns") {
+      has_columns = true;
+      columns_mark = key.Mark();
+      for_each_entry(path, value, "columns", [&](const YAML::Node& k, const YAML::Node& v) {
+        const auto& fields = chat_field_names();
+        if (std::find(fields.begin(), fields.end(), k.Scalar()) == fields.end()) {
+          mapping_error(path, k.Mark(),
+                        fmt::format("columns: unknown chat field '{}' (expected one of {})", k.Scalar(),
+                                    fmt::join(fields, ", ")));
+        }
+        mapping.columns[k.Scalar()] = scalar_of(path, v, fmt::format("columns: {}", k.Scalar()), k.Mark());
+      });
+    } else if (name == "sender_values") {
+      for_each_entry(path, value, "sender_values", [&](const YAML::Node& k, const YAML::Node& v) {
+        const std::string who = scalar_of(path, k, "a key of sender_values");
+        const auto sender = parse_chat_sender(who);
+        if (!sender || who != to_string(*sender)) {
+          mapping_error(path, k.Mark(), fmt::format("sender_values: '{}' must be buyer, shop or bot", who));
+        }
+        const auto add = [&](const YAML::Node& item) {
+          const std::string word = scalar_of(path, item, fmt::format("sender_values: {}", who), k.Mark());
+          if (const auto [it, inserted] = mapping.sender_values.emplace(word, *sender); !inserted) {
+            mapping_error(path, item.Mark(),
+                          fmt::format("sender_values: '{}' is already listed under {}", word, to_string(it->second)));
+          }
+        };
+        if (v.IsSequence()) {
+          for (const auto& item : v) add(item);
+        } else {
+          add(v);
+        }
+      });
+    } else if (name == "delimiter") {
+      const std::string d = scalar_of(path, value, "delimiter", key.Mark());
+      if (d == "tab" || d == "\\t") {
+        mapping.delimiter = '\t';
+      } else if (d.size() == 1 && d != "\"" && d != "\n" && d != "\r") {
+        mapping.delimiter = d[0];
+      } else {
+        mapping_error(path, value.Mark(), fmt::format("delimiter must be one character or tab, not '{}'", d));
+      }
+    } else {
+      mapping_error(path, key.Mark(),
+                    fmt::format("unknown key '{}' (expected columns, sender_values or delimiter)", name));
+    }
+  });
+  if (!has_columns) mapping_error(path, root.Mark(), "missing the columns: section");
+  for (const char* required : {"buyer", "time", "sender", "text"}) {
+    if (!mapping.columns.contains(required)) {
+      mapping_error(path, columns_mark, fmt::format("columns: {} is required", required));
+    }
   }
   return mapping;
 }

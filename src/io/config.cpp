@@ -36,10 +36,11 @@ class ConfigReader {
       r_.throw_if_errors();
     }
     r_.check_keys(root,
-                  {"feed", "rules", "templates", "state", "time_zone", "catch_up_limit", "status", "channels",
+                  {"feed", "chat", "rules", "templates", "state", "time_zone", "catch_up_limit", "status", "channels",
                    "shutdown_deadline"},
                   "the config");
     read_feed(root, c);
+    read_chat(root, c);
     c.rules_dir = required_path(root, "rules", "the rules directory");
     c.templates_dir = required_path(root, "templates", "the templates directory");
     c.state = required_path(root, "state", "the state database");
@@ -113,6 +114,28 @@ class ConfigReader {
       seconds(f, "timeout", c.feed_timeout);
     }
     if (!c.feed_is_url()) c.feed = resolve(c.feed);
+  }
+
+  // chat: a path or URL, or {source, mapping, encoding}; polled with the feed.
+  void read_chat(const YAML::Node& root, DaemonConfig& c) {
+    const YAML::Node n = root["chat"];
+    if (!n) return;
+    if (n.IsScalar()) {
+      c.chat = n.Scalar();
+      if (c.chat.empty()) r_.error(n, "'chat' is empty: give the chat export's path or URL, or leave chat out");
+    } else if (n.IsMap()) {
+      r_.check_keys(n, {"source", "mapping", "encoding"}, "chat");
+      if (auto s = r_.str(n, "source")) c.chat = *s;
+      if (c.chat.empty()) r_.error(n, "missing 'chat.source': the chat export's path or an http(s) URL");
+      if (auto m = r_.str(n, "mapping")) c.chat_mapping = resolve(*m);
+      if (auto e = r_.str(n, "encoding")) {
+        c.chat_encoding = *e;
+        if (*e != "utf-8" && *e != "gb18030") r_.error(n["encoding"], "chat.encoding must be utf-8 or gb18030");
+      }
+    } else {
+      r_.error(n, "'chat' must be a path, a URL, or a map with source, mapping and encoding");
+    }
+    if (!c.chat_is_url()) c.chat = resolve(c.chat);
   }
 
   void read_policy(const YAML::Node& n, DeliveryPolicy& p) {

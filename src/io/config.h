@@ -79,6 +79,10 @@ struct DaemonConfig {
   std::string feed;  // file path or http(s) URL
   std::string feed_mapping;
   std::string feed_encoding;
+  // The shop's chat export (file path or http(s) URL), polled with the feed; empty: none.
+  std::string chat;
+  std::string chat_mapping;
+  std::string chat_encoding;
   std::string rules_dir;
   std::string templates_dir;
   std::string state;
@@ -100,6 +104,7 @@ struct DaemonConfig {
   PhoneConfig phone;
 
   bool feed_is_url() const { return feed.rfind("http://", 0) == 0 || feed.rfind("https://", 0) == 0; }
+  bool chat_is_url() const { return chat.rfind("http://", 0) == 0 || chat.rfind("https://", 0) == 0; }
 };
 
 // Loads and validates a config file. Relative paths are resolved against the file's

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "io/channels/http_client.h"
+#include "io/feed_fields.h"
 
 namespace cuifu {
 
@@ -32,22 +33,53 @@ std::chrono::system_clock::time_point from_ns(std::int64_t ns) {
 
 FeedPoller::FeedPoller(std::string source, FeedOptions options, std::chrono::milliseconds timeout,
                        std::chrono::milliseconds settle)
-    : source_(std::move(source)), options_(std::move(options)), timeout_(timeout), settle_(settle) {}
+    : source_(std::move(source), timeout, settle), options_(std::move(options)) {}
 
 FeedPoll FeedPoller::poll() {
+  FeedPoll p;
+  SourcePoller::Result r = source_.poll([&](std::string_view bytes) {
+    p.snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source()));
+  });
+  p.kind = r.kind;
+  p.produced_at = r.produced_at;
+  p.error = std::move(r.error);
+  if (p.kind != FeedPoll::Kind::fresh) p.snapshot.reset();
+  return p;
+}
+
+ChatPoller::ChatPoller(std::string source, ChatOptions options, std::chrono::milliseconds timeout,
+                       std::chrono::milliseconds settle)
+    : source_(std::move(source), timeout, settle), options_(std::move(options)) {}
+
+ChatPoll ChatPoller::poll() {
+  ChatPoll p;
+  SourcePoller::Result r = source_.poll([&](std::string_view bytes) {
+    p.snapshot = std::make_shared<ChatSnapshot>(parse_chat(bytes, options_, source_.source()));
+  });
+  p.kind = r.kind;
+  p.produced_at = r.produced_at;
+  p.error = std::move(r.error);
+  if (p.kind != FeedPoll::Kind::fresh) p.snapshot.reset();
+  return p;
+}
+
+SourcePoller::SourcePoller(std::string source, std::chrono::milliseconds timeout, std::chrono::milliseconds settle)
+    : source_(std::move(source)), timeout_(timeout), settle_(settle) {}
+
+SourcePoller::Result SourcePoller::poll(const Parse& parse) {
   try {
     const bool url = source_.rfind("http://", 0) == 0 || source_.rfind("https://", 0) == 0;
-    return url ? poll_http() : poll_file();
+    return url ? poll_http(parse) : poll_file(parse);
   } catch (const std::exception& e) {
-    FeedPoll p;
+    Result p;
     p.kind = FeedPoll::Kind::error;
     p.error = e.what();
     return p;
   }
 }
 
-FeedPoll FeedPoller::poll_file() {
-  FeedPoll p;
+SourcePoller::Result SourcePoller::poll_file(const Parse& parse) {
+  Result p;
   const auto before = stat_file(source_, &p.error);
   if (!before) return p;
   if (last_stat_ && *before == *last_stat_) {
@@ -66,7 +98,7 @@ FeedPoll FeedPoller::poll_file() {
     p.kind = FeedPoll::Kind::settling;
     return p;
   }
-  auto snapshot = std::make_shared<FeedSnapshot>(read_feed_file(source_, options_));
+  parse(read_file_bytes(source_));
   const auto after = stat_file(source_, &p.error);
   if (!after) return p;
   if (after->second != settled->second) {  // written to while we read it
@@ -75,13 +107,12 @@ FeedPoll FeedPoller::poll_file() {
   }
   last_stat_ = after;
   p.kind = FeedPoll::Kind::fresh;
-  p.snapshot = std::move(snapshot);
   p.produced_at = from_ns(after->first);
   return p;
 }
 
-FeedPoll FeedPoller::poll_http() {
-  FeedPoll p;
+SourcePoller::Result SourcePoller::poll_http(const Parse& parse) {
+  Result p;
   HttpRequest req;
   req.url = source_;
   req.timeout = timeout_;
@@ -108,12 +139,11 @@ FeedPoll FeedPoller::poll_http() {
                                : fmt::format("{}: HTTP {}", source_, resp.status);
     return p;
   }
-  auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(resp.body, options_, source_));
+  parse(resp.body);
   etag_ = resp.headers.count("etag") ? resp.headers.at("etag") : "";
   last_modified_ = resp.headers.count("last-modified") ? resp.headers.at("last-modified") : "";
   produced_at_ = produced();
   p.kind = FeedPoll::Kind::fresh;
-  p.snapshot = std::move(snapshot);
   p.produced_at = produced_at_;
   return p;
 }

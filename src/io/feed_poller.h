@@ -5,10 +5,12 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "io/chat_feed.h"
 #include "io/feed.h"
 
 namespace cuifu {
@@ -23,18 +25,26 @@ struct FeedPoll {
   std::string error;
 };
 
-class FeedPoller {
+// The file / URL half of a poller, shared by the order feed and the chat export: finds new
+// content and hands its bytes to `parse`. Only when parse returns is the content remembered
+// as seen; when it throws, the poll is an error and the next poll reads the content again.
+class SourcePoller {
  public:
-  FeedPoller(std::string source, FeedOptions options, std::chrono::milliseconds timeout,
-             std::chrono::milliseconds settle = std::chrono::milliseconds{300});
-  FeedPoll poll();
+  using Parse = std::function<void(std::string_view bytes)>;
+  struct Result {
+    FeedPoll::Kind kind = FeedPoll::Kind::error;  // fresh: `parse` was called and returned
+    std::optional<std::chrono::system_clock::time_point> produced_at;
+    std::string error;
+  };
+  SourcePoller(std::string source, std::chrono::milliseconds timeout, std::chrono::milliseconds settle);
+  Result poll(const Parse& parse);
+  const std::string& source() const { return source_; }
 
  private:
-  FeedPoll poll_file();
-  FeedPoll poll_http();
+  Result poll_file(const Parse& parse);
+  Result poll_http(const Parse& parse);
 
   std::string source_;
-  FeedOptions options_;
   std::chrono::milliseconds timeout_;
   std::chrono::milliseconds settle_;
   // file
@@ -43,6 +53,36 @@ class FeedPoller {
   std::string etag_;
   std::string last_modified_;
   std::optional<std::chrono::system_clock::time_point> produced_at_;
+};
+
+class FeedPoller {
+ public:
+  FeedPoller(std::string source, FeedOptions options, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds settle = std::chrono::milliseconds{300});
+  FeedPoll poll();
+
+ private:
+  SourcePoller source_;
+  FeedOptions options_;
+};
+
+// The shop's chat export, polled like the feed (same file settling, same conditional GET).
+struct ChatPoll {
+  FeedPoll::Kind kind = FeedPoll::Kind::error;
+  std::shared_ptr<const ChatSnapshot> snapshot;  // for fresh
+  std::optional<std::chrono::system_clock::time_point> produced_at;
+  std::string error;
+};
+
+class ChatPoller {
+ public:
+  ChatPoller(std::string source, ChatOptions options, std::chrono::milliseconds timeout,
+             std::chrono::milliseconds settle = std::chrono::milliseconds{300});
+  ChatPoll poll();
+
+ private:
+  SourcePoller source_;
+  ChatOptions options_;
 };
 
 }  // namespace cuifu

@@ -133,19 +133,108 @@ void read_segments(YamlReader& r, const YAML::Node& node, Rules& rules) {
   }
 }
 
+// Keyword lists of reasons and stops: no empty keyword (it would match every message).
+std::vector<std::string> keyword_list(YamlReader& r, const YAML::Node& n, const std::string& key,
+                                      const std::string& context) {
+  auto words = r.str_list(n, key);
+  const YAML::Node v = n[key];
+  const auto check = [&](const YAML::Node& item) {
+    if (item.IsScalar() && trim(item.Scalar()).empty()) {
+      r.error(item, fmt::format("{}: an empty {} would match every message", context,
+                                key == "except" ? "exception" : "keyword"));
+    }
+  };
+  if (v && v.IsSequence()) {
+    for (const auto& item : v) check(item);
+  } else if (v) {
+    check(v);
+  }
+  words.erase(std::remove_if(words.begin(), words.end(), [](const std::string& w) { return trim(w).empty(); }),
+              words.end());
+  return words;
+}
+
 void read_reasons(YamlReader& r, const YAML::Node& node, Rules& rules) {
   if (!node.IsSequence()) {
     r.error(node, "'reasons' must be a list of {name, keywords}");
     return;
   }
   for (const auto& n : node) {
-    r.check_keys(n, {"name", "keywords"}, "reason");
+    if (!n.IsMap()) {
+      r.error(n, "each reason must be a map with name and keywords");
+      continue;
+    }
+    r.check_keys(n, {"name", "keywords", "except"}, "reason");
     ReasonRule reason;
     reason.source = source_of(r.file(), n);
     reason.name = r.str(n, "name").value_or("");
-    reason.keywords = r.str_list(n, "keywords");
+    const std::string ctx = "reason " + reason.name;
+    reason.keywords = keyword_list(r, n, "keywords", ctx);
+    reason.except = keyword_list(r, n, "except", ctx);
     if (reason.name.empty() || reason.keywords.empty()) r.error(n, "a reason needs a name and keywords");
+    if (reason.name.find('.') != std::string::npos) {
+      r.error(n["name"],
+              fmt::format("reason name '{}' must not contain '.' (it names template variants)", reason.name));
+    }
+    for (const auto& other : rules.reasons) {
+      if (!reason.name.empty() && other.name == reason.name) {
+        r.error(n["name"], fmt::format("reason '{}' is already defined at {}", reason.name, other.source.str()));
+      }
+    }
     rules.reasons.push_back(std::move(reason));
+  }
+}
+
+void read_stops(YamlReader& r, const YAML::Node& node, Rules& rules) {
+  if (!node.IsSequence()) {
+    r.error(node, "'stops' must be a list of {name, keywords, covers}");
+    return;
+  }
+  for (const auto& n : node) {
+    if (!n.IsMap()) {
+      r.error(n, "each stop must be a map with name and keywords");
+      continue;
+    }
+    r.check_keys(n, {"name", "keywords", "except", "covers"}, "stop");
+    StopRule stop;
+    stop.source = source_of(r.file(), n);
+    stop.name = r.str(n, "name").value_or("");
+    const std::string ctx = "stop " + stop.name;
+    stop.keywords = keyword_list(r, n, "keywords", ctx);
+    stop.except = keyword_list(r, n, "except", ctx);
+    if (stop.name.empty() || stop.keywords.empty()) r.error(n, "a stop needs a name and keywords");
+    if (const auto covers = r.str(n, "covers")) {
+      if (*covers == "all_orders") {
+        stop.covers_all = true;
+      } else if (*covers != "earlier_orders") {
+        r.error(n["covers"], fmt::format("{}: covers is '{}'; must be earlier_orders or all_orders", ctx, *covers));
+      }
+    }
+    rules.stops.push_back(std::move(stop));
+  }
+}
+
+void read_chat(YamlReader& r, const YAML::Node& n, Rules& rules) {
+  if (!n.IsMap()) {
+    r.error(n, "'chat' must be a map: look_back, recently_answered, quote_chars");
+    return;
+  }
+  r.check_keys(n, {"look_back", "recently_answered", "quote_chars"}, "chat");
+  auto& c = rules.chat;
+  if (const auto d = r.duration(n, "look_back")) {
+    c.look_back = *d;
+    c.look_back_source = source_of(r.file(), n["look_back"]);
+  }
+  if (const auto d = r.duration(n, "recently_answered")) {
+    c.recently_answered = *d;
+    c.recently_answered_source = source_of(r.file(), n["recently_answered"]);
+  }
+  if (const auto q = r.integer(n, "quote_chars")) {
+    if (*q < 8 || *q > 200) {
+      r.error(n["quote_chars"], fmt::format("chat.quote_chars is {}; must be 8..200", *q));
+    } else {
+      c.quote_chars = static_cast<std::size_t>(*q);
+    }
   }
 }
 
@@ -182,8 +271,10 @@ Rules load_rules(const std::string& dir) {
     if (!doc.IsMap()) {
       r.error(doc, "a rules file must be a map of sections");
     } else {
-      r.check_keys(doc, {"shop", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "holdout"},
-                   "rules");
+      r.check_keys(
+          doc,
+          {"shop", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops", "chat", "holdout"},
+          "rules");
       for (const auto& kv : doc) {
         const std::string key = kv.first.as<std::string>("");
         if (auto it = seen.find(key); it != seen.end()) {
@@ -195,6 +286,8 @@ Rules load_rules(const std::string& dir) {
       if (doc["channels"]) read_channels(r, doc["channels"], rules);
       if (doc["segments"]) read_segments(r, doc["segments"], rules);
       if (doc["reasons"]) read_reasons(r, doc["reasons"], rules);
+      if (doc["stops"]) read_stops(r, doc["stops"], rules);
+      if (doc["chat"]) read_chat(r, doc["chat"], rules);
       if (doc["caps"]) read_caps(r, doc["caps"], rules);
       if (doc["quiet_hours"]) rules.quiet_hours = r.windows(doc, "quiet_hours");
       if (doc["auto_close"]) rules.auto_close = r.duration(doc, "auto_close").value_or(rules.auto_close);

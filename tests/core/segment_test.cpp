@@ -1,4 +1,4 @@
-// Who is this buyer: segments from the default rules, the reason from the buyer note,
+// Who is this buyer: segments from the default rules (reasons: chat_test.cpp),
 // mainland vs overseas addresses, and the holdout group.
 #include <gtest/gtest.h>
 
@@ -102,37 +102,6 @@ TEST(Segment, ClassifyExplainsWhichWordsDecided) {
   const Order big = order_at(testing::kHomeAddress, 399900);
   const SegmentMatch mb = classify(default_rules(), {&big}, 0);
   EXPECT_NE(mb.because.find("3999.00"), std::string::npos) << mb.because;
-}
-
-std::string reason_of(const std::string& note, std::string* word = nullptr) {
-  Order o = order_at(testing::kHomeAddress);
-  o.note = note;
-  return detect_reason(default_rules(), {&o}, word);
-}
-
-TEST(Segment, BuyerNoteRevealsWhyTheBuyerDidNotPay) {
-  std::string word;
-  EXPECT_EQ(reason_of("这个月钱不够了，月底再付", &word), "balance");
-  EXPECT_EQ(word, "钱不够");
-  EXPECT_EQ(reason_of("等发工资再付"), "balance");
-  EXPECT_EQ(reason_of("再考虑一下颜色，怕质量不好"), "hesitating");
-  EXPECT_EQ(reason_of("有点贵，能便宜点吗"), "price");
-  EXPECT_EQ(reason_of("有优惠券吗"), "price");
-  EXPECT_EQ(reason_of("不好意思忘了付款"), "forgot");
-  EXPECT_EQ(reason_of("请尽快发货，\"周末\"在家\n谢谢"), "");
-  EXPECT_EQ(reason_of(""), "");
-}
-
-TEST(Segment, FirstReasonInRuleOrderWinsWhenANoteHasSeveral) {
-  EXPECT_EQ(reason_of("钱不够，而且有点贵"), "balance");
-}
-
-TEST(Segment, ReasonIsFoundInAnyOfTheBuyersOrders) {
-  Order a = order_at(testing::kHomeAddress);
-  Order b = order_at(testing::kHomeAddress);
-  b.id = "A2";
-  b.note = "能便宜点吗";
-  EXPECT_EQ(detect_reason(default_rules(), {&a, &b}), "price");
 }
 
 TEST(Segment, TellsMainlandAddressesFromOverseasOnes) {

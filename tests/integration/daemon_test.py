@@ -119,7 +119,17 @@ class DaemonTestCase(unittest.TestCase):
     def touch_feed(self):
         os.utime(self.feed, None)
 
-    def write_config(self, max_age="1d", catch_up="60m", extra_im="", im_backoff=("1s", "2s")):
+    def write_chat(self, messages):
+        """The shop's chat export (CSV, UTF-8): (buyer, time, sender, text) rows."""
+        path = os.path.join(self.dir, "chat.csv")
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            f.write("买家,时间,发送方,内容\r\n")
+            for m in messages:
+                f.write(",".join(m) + "\r\n")
+        os.replace(path + ".tmp", path)
+        os.utime(path, (time.time() - 0.4, time.time() - 0.4))
+
+    def write_config(self, max_age="1d", catch_up="60m", extra_im="", im_backoff=("1s", "2s"), chat=False):
         self.status_port = self.free_port()
         base = f"http://127.0.0.1:{self.http_port}"
         self.config = os.path.join(self.dir, "cuifu.yaml")
@@ -129,6 +139,7 @@ feed:
   source: orders.jsonl
   poll_interval: 1m
   max_age: {max_age}
+{"chat: chat.csv" if chat else ""}
 rules: rules
 templates: templates
 state: state.db
@@ -311,6 +322,39 @@ class PaidBeforeItsSlot(DaemonTestCase):
         self.assertTrue(erin_rows)
         self.assertTrue(all(r["state"] == "cancelled" for r in erin_rows), erin_rows)
         self.assertIn("paid", erin_rows[0]["last_error"])
+
+
+class ChatStop(DaemonTestCase):
+    speed = 120  # 2 simulated minutes per second
+
+    def test_a_buyer_who_writes_in_the_chat_that_they_will_not_buy_is_not_reminded(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        frank = order("F1", "frank", home, "2026-11-23 22:00:00", phone="13800000006")
+        gina = order("G1", "gina", home, f"{DAY} 07:40:00", phone="13800000007")
+        self.write_feed([frank, gina])
+        self.write_chat([("frank", f"{DAY} 07:30:00", "买家", "这个什么时候发货")])
+        self.write_config(chat=True)
+        self.start_daemon(f"{DAY} 07:58")  # frank's im is due 08:00, gina's 08:10
+        wait_for(lambda: self.http_requests("/im"), 5, "frank's reminder")
+        health = json.loads(self.status("/healthz", ok_only=False)[1])
+        self.assertEqual(health["chat_messages"], 1, health)
+        self.assertEqual(health["chat_error"], "", health)
+        # gina writes at about 08:03; the daemon reads the new chat on its next poll.
+        self.write_chat([("frank", f"{DAY} 07:30:00", "买家", "这个什么时候发货"),
+                         ("gina", f"{DAY} 08:03:00", "买家", "不好意思拍错了，不要了")])
+        while time.time() < self.started + 9:  # past gina's 08:10 slot
+            time.sleep(0.2)
+            self.touch_feed()
+        self.assertEqual(self.stop_daemon(), 0, self.log_text())
+        ims = [json.loads(r["body"]) for r in self.http_requests("/im")]
+        self.assertEqual([m["buyer"] for m in ims], ["frank"], self.log_text())
+        # frank's reason came from the chat: the delivery variant.
+        self.assertIn("物流信息会同步到订单里", ims[0]["message"])
+        gina_rows = [r for r in self.outbox() if r["buyer"] == "gina"]
+        self.assertTrue(gina_rows)
+        self.assertTrue(all(r["state"] == "cancelled" for r in gina_rows), gina_rows)
+        self.assertIn("stop will_not_buy", gina_rows[0]["last_error"])
+        self.assertIn("chat snapshot:", self.log_text())
 
 
 class StaleFeed(DaemonTestCase):

@@ -66,6 +66,34 @@ TEST_F(ConfigTest, ErrorsAreLocatedAndAllReported) {
   }
 }
 
+TEST_F(ConfigTest, TheChatExportIsAPathAURLOrASourceWithAMapping) {
+  const auto none = load_daemon_config(write("feed: f\nrules: r\ntemplates: t\nstate: s\n"));
+  EXPECT_TRUE(none.chat.empty());
+  const auto plain = load_daemon_config(write("feed: f\nchat: chat.csv\nrules: r\ntemplates: t\nstate: s\n"));
+  EXPECT_EQ(plain.chat, (dir_ / "chat.csv").string());
+  const auto url =
+      load_daemon_config(write("feed: f\nchat: https://shop.example/chat.jsonl\nrules: r\ntemplates: t\nstate: s\n"));
+  EXPECT_EQ(url.chat, "https://shop.example/chat.jsonl");
+  EXPECT_TRUE(url.chat_is_url());
+  const auto full = load_daemon_config(
+      write("feed: f\nchat:\n  source: c.csv\n  mapping: m.yaml\n  encoding: gb18030\nrules: r\ntemplates: t\n"
+            "state: s\n"));
+  EXPECT_EQ(full.chat, (dir_ / "c.csv").string());
+  EXPECT_EQ(full.chat_mapping, (dir_ / "m.yaml").string());
+  EXPECT_EQ(full.chat_encoding, "gb18030");
+  const auto p = write(
+      "feed: f\nchat:\n  source: c.csv\n  encoding: big5\n  mapin: m.yaml\nrules: r\n"
+      "templates: t\nstate: s\n");
+  try {
+    load_daemon_config(p);
+    FAIL() << "expected LoadError";
+  } catch (const LoadError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(p + ":4:13: chat.encoding must be utf-8 or gb18030"), std::string::npos) << m;
+    EXPECT_NE(m.find(p + ":5:3: unknown key 'mapin' in chat"), std::string::npos) << m;
+  }
+}
+
 TEST_F(ConfigTest, MissingRequiredSettingsAreNamed) {
   try {
     load_daemon_config(write("rules: r\n"));

@@ -59,7 +59,9 @@ TEST(RulesLoaderDefaults, ShippedRulesEncodeTheTrainingMaterial) {
   ASSERT_NE(r.segment("student"), nullptr);
   EXPECT_EQ(r.segment("student")->name_suffix, "同学");
   EXPECT_EQ(r.segments.back().name, "default");
-  EXPECT_EQ(r.reasons.size(), 4u);
+  EXPECT_EQ(r.reasons.size(), 10u);
+  EXPECT_EQ(r.stops.size(), 3u);
+  EXPECT_EQ(r.chat.recently_answered, Minutes{30});
   EXPECT_TRUE(validate(r).empty());
   EXPECT_TRUE(check_rule_templates(r, set.templates).empty());
   // Every step and its fallback has its template, and the step knows its file and line.
@@ -94,6 +96,35 @@ TEST_F(RulesLoader, NamesFileLineColumnAndKeyOfAnUnknownKey) {
   EXPECT_NE(e.find(at("rules/channels.yaml", "windos")), std::string::npos) << e;
   EXPECT_NE(e.find("unknown key 'windos'"), std::string::npos) << e;
   EXPECT_NE(e.find("channels.email"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, ChatReasonAndStopMistakesAreLocated) {
+  dir_.replace("rules/policy.yaml", "  recently_answered: 30m ", "  recently_answerd: 30m ");
+  dir_.replace("rules/policy.yaml", "  look_back: 3d ", "  look_back: three days ");
+  dir_.replace("rules/policy.yaml", "    covers: all_orders", "    covers: everything");
+  dir_.replace("rules/policy.yaml", "keywords: [忘了, 忘记, 忘付]", "keywords: [忘了, \"\", 忘付]");
+  dir_.replace("rules/policy.yaml", "  - name: forgot\n", "  - name: forgot\n    unless: [x]\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/policy.yaml", "recently_answerd") + ": unknown key 'recently_answerd' in chat"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find(at("rules/policy.yaml", "three days") + ": 'look_back' must be a duration"), std::string::npos) << e;
+  EXPECT_NE(e.find(at("rules/policy.yaml", "everything") +
+                   ": stop complaint: covers is 'everything'; must be earlier_orders or all_orders"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(
+      e.find(at("rules/policy.yaml", "\"\", 忘付") + ": reason forgot: an empty keyword would match every message"),
+      std::string::npos)
+      << e;
+  EXPECT_NE(e.find(at("rules/policy.yaml", "unless") + ": unknown key 'unless' in reason"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAReasonDefinedTwice) {
+  dir_.replace("rules/policy.yaml", "  - name: forgot\n", "  - name: price\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find("reason 'price' is already defined at " + dir_.str("rules/policy.yaml") + ":"), std::string::npos)
+      << e;
 }
 
 TEST_F(RulesLoader, RejectsAWindowOutsideTheDay) {
