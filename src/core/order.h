@@ -28,10 +28,12 @@ struct Order {
   std::string address;        // 收货地址
   std::string phone;          // 联系手机
   std::string email;
-  std::string note;  // 买家留言
-  std::string item;  // 宝贝标题
-  std::string shop;  // 店铺名称
-  Money amount = 0;  // 买家应付货款
+  std::string note;          // 买家留言
+  std::string item;          // 宝贝标题
+  std::string shop;          // 店铺名称
+  std::string item_code;     // 商家编码 (the shop's item code), when the feed has it
+  std::optional<int> stock;  // 库存: units left, when the feed says
+  Money amount = 0;          // 买家应付货款
   OrderStatus status = OrderStatus::unpaid;
   LocalTime created_at{};
   std::optional<LocalTime> paid_at;    // 订单付款时间, when known

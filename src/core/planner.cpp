@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/item_title.h"
+#include "core/names.h"
 #include "core/text.h"
 
 namespace cuifu {
@@ -76,26 +78,8 @@ LocalTime ceil_minute(LocalTime t) {
   return f == t ? t : LocalTime{f + Minutes{1}};
 }
 
-// Salutation for a buyer: 张同学 for segments with a suffix, the full Chinese name, the
-// first word of a Latin name, or the nickname when no name is known.
-std::string salutation(const Order& o, const SegmentRule& seg) {
-  const std::string name = trim(o.receiver_name);
-  if (name.empty()) return o.buyer;
-  const auto cps = utf8_decode(name);
-  const bool cjk = cps.front() >= 0x3400;
-  if (!cjk) {
-    const auto space = name.find(' ');
-    return space == std::string::npos ? name : name.substr(0, space);
-  }
-  if (seg.name_suffix.empty()) return name;
-  static const std::vector<std::string> compound = {"欧阳", "司马", "上官", "诸葛", "东方", "皇甫",
-                                                    "慕容", "令狐", "公孙", "夏侯", "尉迟", "长孙",
-                                                    "宇文", "端木", "独孤", "司徒", "申屠", "南宫"};
-  for (const auto& c : compound) {
-    if (name.rfind(c, 0) == 0 && cps.size() > 2) return c + seg.name_suffix;
-  }
-  return utf8_encode(cps.substr(0, 1)) + seg.name_suffix;
-}
+// Longest item name in a message.
+constexpr std::size_t kMessageItemChars = 20;
 
 std::string pay_by_text(LocalTime t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<days>(t)};
@@ -429,15 +413,27 @@ void BuyerPlanner::run() {
       continue;
     }
     MessageFields f;
-    f.salutation = salutation(newest, seg);
-    f.name = newest.receiver_name;
+    f.salutation = salutation_for(newest, seg, rules_.names);
+    f.name = clean_receiver_name(newest.receiver_name);
     f.nickname = buyer_;
-    f.item = lead.item;
+    // A person names the item in a few words: the shop's short name, or the tidied title cut
+    // at a word boundary (an SMS may cut it shorter still).
+    f.item = shorten_title(item_display_name(lead, rules_.item_short_names), kMessageItemChars, 4);
     f.amount = format_money(amount);
     f.order_count = std::to_string(open.size());
     f.order_ids = fmt::format("{}", fmt::join(ids, "、"));
     f.shop = lead.shop.empty() ? rules_.shop_name : lead.shop;
     f.pay_by = pay_by_text(close_at);
+    // Facts a message may state, only when the rules or the feed know them.
+    if (rules_.facts.promotion_ends && *rules_.facts.promotion_ends > *slot) {
+      f.promotion_ends = pay_by_text(*rules_.facts.promotion_ends);
+    }
+    if (lead.stock && rules_.facts.low_stock_at > 0 && *lead.stock > 0 && *lead.stock <= rules_.facts.low_stock_at) {
+      f.low_stock = fmt::format("仅剩{}件", *lead.stock);
+    }
+    f.shipping = rules_.facts.shipping;
+    const ItemCategory* category = item_category(lead.item, rules_.item_categories);
+    if (category) f.delivery = category->delivery;
     std::string greeting_note;
     if (channel == Channel::sms && char_count(f.salutation) > kSmsNameWithin - 3) {
       // The name must end within the first characters of an SMS; a long nickname or Latin
@@ -484,6 +480,14 @@ void BuyerPlanner::run() {
                                 short_time(due)));
     if (!channel_note.empty()) r.why.push_back(channel_note);
     if (!greeting_note.empty()) r.why.push_back(greeting_note);
+    if (category && !category->delivery.empty() && tpl->body.uses("delivery")) {
+      r.why.push_back(
+          fmt::format("says {}: item is {} ({})", category->delivery, category->name, category->source.str()));
+    }
+    if (!f.low_stock.empty() && tpl->body.uses("low_stock")) {
+      r.why.push_back(fmt::format("says {}: the feed's stock is {} (facts.low_stock_at {})", f.low_stock, *lead.stock,
+                                  rules_.facts.low_stock_at));
+    }
     for (auto& c : carried) r.why.push_back(std::move(c));
     carried.clear();
     if (!gap_note.empty()) r.why.push_back(gap_note);

@@ -1,6 +1,9 @@
 #include "core/rules.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 
 namespace cuifu {
 
@@ -62,10 +65,51 @@ const SegmentRule* Rules::segment(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<ClaimRule> default_claims() {
+  return {
+      {"promotion_ends", {"活动价", "优惠价", "优惠保留", "限时", "促销", "折扣"}, {}},
+      {"low_stock", {"库存", "仅剩", "最后几件", "快抢完"}, {}},
+      {"shipping", {"当天发货", "当日发货", "小时内发货", "包邮", "顺丰"}, {}},
+      {"delivery", {"送货上门", "上门", "安装", "专线物流"}, {}},
+  };
+}
+
+namespace {
+
+// Whether some minute of the day is inside every non-empty window list and outside quiet hours.
+bool any_minute_allowed(const std::vector<DailyWindow>& a, const std::vector<DailyWindow>& b,
+                        const std::vector<DailyWindow>& quiet) {
+  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
+    return ws.empty() || std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
+  };
+  for (int m = 0; m < 1440; ++m) {
+    if (in_any(a, m) && in_any(b, m) &&
+        std::none_of(quiet.begin(), quiet.end(), [m](const DailyWindow& q) { return q.contains(m); })) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string windows_str(const std::vector<DailyWindow>& ws) {
+  std::vector<std::string> out;
+  for (const auto& w : ws) out.push_back(w.str());
+  return fmt::format("{}", fmt::join(out, ", "));
+}
+
+}  // namespace
+
 std::vector<std::string> validate(const Rules& rules) {
   std::vector<std::string> errors;
   auto err = [&](const SourceRef& at, std::string msg) { errors.push_back(fmt::format("{}: {}", at.located(), msg)); };
-  if (rules.segments.empty()) err({}, "no segments defined");
+  if (rules.segments.empty()) {
+    err(rules.segments_source, "no segments defined: nobody would ever be reminded (add at least a catch-all)");
+  }
+  const bool all_day_quiet = !rules.quiet_hours.empty() && !any_minute_allowed({}, {}, rules.quiet_hours);
+  if (all_day_quiet) {
+    err(rules.quiet_hours_source, fmt::format("quiet hours {} cover the whole day: no reminder could ever be sent",
+                                              windows_str(rules.quiet_hours)));
+  }
   if (!rules.segments.empty() && !rules.segments.back().when.empty()) {
     err(rules.segments.back().source,
         fmt::format("the last segment '{}' has conditions; the last segment must match every order "
@@ -99,19 +143,34 @@ std::vector<std::string> validate(const Rules& rules) {
       }
       last = step.delay;
       if (step.template_name.empty()) err(step.source, "step has no template");
+      if (ch && !all_day_quiet && !any_minute_allowed(ch->windows, step.windows, rules.quiet_hours)) {
+        err(step.source,
+            fmt::format("step {} window {} lies wholly inside quiet hours {} (or outside the channel's windows {}): "
+                        "it could never be sent",
+                        to_string(step.channel), step.windows.empty() ? "(the channel's)" : windows_str(step.windows),
+                        windows_str(rules.quiet_hours), ch->windows.empty() ? "all day" : windows_str(ch->windows)));
+      }
     }
     if (seg.when.min_amount && seg.when.max_amount && *seg.when.min_amount >= *seg.when.max_amount) {
       err(seg.source, "min_amount must be below max_amount");
     }
   }
-  if (rules.caps.max_per_order < 1) err({}, "caps.max_per_order must be at least 1");
-  if (rules.caps.max_per_buyer_per_day < 1) err({}, "caps.max_per_buyer_per_day must be at least 1");
-  if (rules.caps.min_gap.count() < 0) err({}, "caps.min_gap must not be negative");
+  if (rules.caps.max_per_order < 1) err(rules.caps_source, "caps.max_per_order must be at least 1");
+  if (rules.caps.max_per_buyer_per_day < 1) err(rules.caps_source, "caps.max_per_buyer_per_day must be at least 1");
+  if (rules.caps.min_gap.count() < 0) err(rules.caps_source, "caps.min_gap must not be negative");
   if (rules.auto_close.count() <= 0) err({}, "auto_close must be positive");
   if (rules.holdout_percent < 0 || rules.holdout_percent > 100) {
     err({}, "holdout must be between 0 and 100 percent");
   }
   for (const auto& [c, ch] : rules.channels) {
+    if (ch.cost_milli < 0) {
+      err(ch.source, fmt::format("{} cost is negative ({:.3f} yuan): a cost is what a message costs the shop, >= 0",
+                                 to_string(c), static_cast<double>(ch.cost_milli) / 1000.0));
+    }
+    if (!all_day_quiet && !ch.windows.empty() && !any_minute_allowed(ch.windows, {}, rules.quiet_hours)) {
+      err(ch.source, fmt::format("{} windows {} lie wholly inside quiet hours {}", to_string(c),
+                                 windows_str(ch.windows), windows_str(rules.quiet_hours)));
+    }
     if (c == Channel::sms && ch.sms_signature.empty()) {
       err(ch.source, "sms needs a signature (the shop name shown as 【...】)");
     }

@@ -87,12 +87,17 @@ struct ReminderStep {
   SourceRef source;
 };
 
+// How a segment addresses its buyers: 您 (formal, the default) or 你 (informal, e.g.
+// students). Every template a segment's steps use must keep to it.
+enum class Register { formal, informal };
+
 struct SegmentRule {
   std::string name;
   std::string description;
   SegmentCondition when;  // empty() matches every order (the default segment)
   std::vector<ReminderStep> steps;
-  std::string name_suffix;  // salutation = surname + this (同学); empty: the full name
+  std::string name_suffix;  // salutation = surname + this (同学); empty: see NameRules
+  Register address = Register::formal;
   SourceRef source;
 };
 
@@ -115,10 +120,65 @@ struct Caps {
   Minutes skip_if_paid_within{60};
 };
 
+// What the shop knows and lets a message say (rules `facts`). A message states an offer's
+// end, a shipping promise or low stock only from here or from the feed; otherwise the
+// template's neutral wording is used.
+struct ShopFacts {
+  std::optional<LocalTime> promotion_ends;  // {promotion_ends} while it is still ahead
+  std::string shipping;                     // {shipping}: "48小时内发货"; empty: no promise
+  int low_stock_at = 0;                     // feed stock at or below this: {low_stock}; 0: never
+};
+
+// Claim phrases a template may use only inside {#field}…{/field}, i.e. only when the fact
+// behind them is known (rules `claims`: field -> phrases).
+struct ClaimRule {
+  std::string field;  // a template field: promotion_ends, low_stock, shipping, delivery
+  std::vector<std::string> phrases;
+  SourceRef source;
+};
+std::vector<ClaimRule> default_claims();
+
+// An item category recognised from title keywords (rules `items.categories`); the
+// delivery wording (送货上门并安装) is said only for items of a category that has it.
+struct ItemCategory {
+  std::string name;
+  std::vector<std::string> title_any;   // title contains one of these
+  std::vector<std::string> title_none;  // ... and none of these (床上四件套 is no bed)
+  std::string delivery;                 // {delivery}; empty: nothing said about delivery
+  SourceRef source;
+};
+
+// A short name for an item (rules `items.short_names`), by the shop's item code (商家编码)
+// or a keyword of the title; the first match wins.
+struct ItemShortName {
+  std::string code;
+  std::string title_keyword;
+  std::string short_name;
+  SourceRef source;
+};
+
+enum class Gender { male, female };
+
+// Names the shop knows (rules `names`): the gender of a receiver or buyer, so that a
+// salutation says 王先生 / 王女士 only when the shop's own data says which.
+struct NameRules {
+  std::map<std::string, Gender> gender;  // receiver name or buyer nickname -> gender
+};
+
 struct Rules {
   std::vector<SegmentRule> segments;  // in priority order: the first that matches wins
   std::map<Channel, ChannelRule> channels;
   std::vector<DailyWindow> quiet_hours;  // no channel sends inside these
+  ShopFacts facts;
+  std::vector<ClaimRule> claims = default_claims();
+  std::vector<ItemCategory> item_categories;
+  std::vector<ItemShortName> item_short_names;
+  NameRules names;
+  std::vector<std::string> lint_allow;  // lint finding kinds allowed for every template
+  // Where sections were defined, for errors about the whole section.
+  SourceRef segments_source;
+  SourceRef quiet_hours_source;
+  SourceRef caps_source;
   Minutes auto_close{72 * 60};
   Caps caps;
   std::vector<ReasonRule> reasons;  // in priority order

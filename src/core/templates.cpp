@@ -4,13 +4,15 @@
 
 #include <algorithm>
 
+#include "core/item_title.h"
 #include "core/text.h"
 
 namespace cuifu {
 
 const std::vector<std::string>& template_fields() {
-  static const std::vector<std::string> fields = {"salutation",  "name",      "nickname", "item",  "amount",
-                                                  "order_count", "order_ids", "shop",     "pay_by"};
+  static const std::vector<std::string> fields = {"salutation",  "name",      "nickname", "item",   "amount",
+                                                  "order_count", "order_ids", "shop",     "pay_by", "promotion_ends",
+                                                  "low_stock",   "shipping",  "delivery"};
   return fields;
 }
 
@@ -25,6 +27,10 @@ const std::string& field_value(const MessageFields& f, std::string_view name) {
   if (name == "order_count") return f.order_count;
   if (name == "order_ids") return f.order_ids;
   if (name == "shop") return f.shop;
+  if (name == "promotion_ends") return f.promotion_ends;
+  if (name == "low_stock") return f.low_stock;
+  if (name == "shipping") return f.shipping;
+  if (name == "delivery") return f.delivery;
   return f.pay_by;
 }
 
@@ -34,7 +40,29 @@ bool is_name_field(std::string_view field) {
 
 std::string render_text(const CompiledText& t, const MessageFields& f) {
   std::string out;
-  for (const auto& p : t.parts) out += p.is_field ? field_value(f, p.text) : p.text;
+  // Sections nest; a part is said when every section around it is shown.
+  std::vector<bool> shown;
+  bool visible = true;
+  for (const auto& p : t.parts) {
+    switch (p.section) {
+      case CompiledText::Section::if_known:
+      case CompiledText::Section::if_unknown: {
+        const bool known = !field_value(f, p.text).empty();
+        shown.push_back(visible);
+        visible = visible && (known == (p.section == CompiledText::Section::if_known));
+        break;
+      }
+      case CompiledText::Section::end:
+        if (!shown.empty()) {
+          visible = shown.back();
+          shown.pop_back();
+        }
+        break;
+      case CompiledText::Section::none:
+        if (visible) out += p.is_field ? field_value(f, p.text) : p.text;
+        break;
+    }
+  }
   return out;
 }
 
@@ -58,6 +86,7 @@ bool CompiledText::uses(std::string_view field) const {
 std::optional<CompiledText> compile_text(std::string_view text, std::string* error) {
   CompiledText out;
   std::string literal;
+  std::vector<std::string> open_sections;
   const auto fail = [&](std::size_t byte_pos, std::string msg) -> std::optional<CompiledText> {
     if (error) {
       *error = fmt::format("column {}: {}", char_count(text.substr(0, byte_pos)) + 1, msg);
@@ -75,20 +104,41 @@ std::optional<CompiledText> compile_text(std::string_view text, std::string* err
     } else if (c == '{') {
       const auto close = text.find('}', i);
       if (close == std::string_view::npos) return fail(i, "'{' without a closing '}'");
-      const std::string name = trim(text.substr(i + 1, close - i - 1));
+      std::string name = trim(text.substr(i + 1, close - i - 1));
+      auto section = CompiledText::Section::none;
+      if (!name.empty() && (name[0] == '#' || name[0] == '^' || name[0] == '/')) {
+        section = name[0] == '#'   ? CompiledText::Section::if_known
+                  : name[0] == '^' ? CompiledText::Section::if_unknown
+                                   : CompiledText::Section::end;
+        name = trim(std::string_view(name).substr(1));
+      }
       const auto& known = template_fields();
       if (std::find(known.begin(), known.end(), name) == known.end()) {
         return fail(i, fmt::format("unknown field {{{}}}; known fields: {}", name, fmt::join(known, ", ")));
       }
+      if (section == CompiledText::Section::end) {
+        if (open_sections.empty() || open_sections.back() != name) {
+          return fail(i, open_sections.empty()
+                             ? fmt::format("{{/{}}} closes no open section", name)
+                             : fmt::format("{{/{}}} while section {{{}}} is still open", name, open_sections.back()));
+        }
+        open_sections.pop_back();
+      } else if (section != CompiledText::Section::none) {
+        open_sections.push_back(name);
+      }
       if (!literal.empty()) out.parts.push_back({false, std::move(literal)});
       literal.clear();
-      out.parts.push_back({true, name});
+      out.parts.push_back({section == CompiledText::Section::none, name, section});
       i = close;
     } else if (c == '}') {
       return fail(i, "'}' without an opening '{' (write '}}' for a literal brace)");
     } else {
       literal.push_back(c);
     }
+  }
+  if (!open_sections.empty()) {
+    return fail(text.size(),
+                fmt::format("section {{#{0}}} or {{^{0}}} is not closed with {{/{0}}}", open_sections.back()));
   }
   if (!literal.empty()) out.parts.push_back({false, std::move(literal)});
   return out;
@@ -130,12 +180,12 @@ std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFie
   std::string text = prefix + render_text(t.body, f) + suffix;
   std::size_t n = char_count(text);
   if (n > kSmsSegmentChars && t.body.uses("item")) {
-    // Shorten the item (the one field with room to give) just enough to fit.
+    // Shorten the item (the one field with room to give) to fit, at a word boundary.
     const std::size_t item_chars = char_count(f.item);
     const std::size_t over = n - kSmsSegmentChars;
     if (item_chars >= over && item_chars - over >= kMinItemChars) {
       MessageFields shorter = f;
-      shorter.item = truncate_chars(f.item, item_chars - over);
+      shorter.item = shorten_title(f.item, item_chars - over, 2);
       text = prefix + render_text(t.body, shorter) + suffix;
       n = char_count(text);
     }
@@ -146,6 +196,15 @@ std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFie
 }
 
 MessageFields sample_fields() {
+  MessageFields f = sample_fields_without_facts();
+  f.promotion_ends = "11月30日23:59";
+  f.low_stock = "仅剩3件";
+  f.shipping = "48小时内发货";
+  f.delivery = "送货上门并安装";
+  return f;
+}
+
+MessageFields sample_fields_without_facts() {
   MessageFields f;
   f.salutation = "欧阳先生";
   f.name = "欧阳娜娜";
@@ -166,24 +225,30 @@ std::vector<std::string> check_template(const MessageTemplate& t, const ChannelR
   }
   if (t.channel != Channel::sms) return problems;
 
-  MessageFields worst = sample_fields();
-  worst.item = truncate_chars(worst.item, kMinItemChars);
   const std::string prefix = sms_prefix(channel);
-  const std::string body = render_text(t.body, worst);
-  const std::size_t total = char_count(prefix + body + sms_suffix(channel));
-  if (total > kSmsSegmentChars) {
-    problems.push_back(
-        fmt::format("SMS is {} characters with signature and opt-out for the longest sample values (item cut to "
-                    "{}); one segment holds {}",
-                    total, kMinItemChars, kSmsSegmentChars));
+  // The longest text either with every fact known or with none ({^field} sections).
+  for (MessageFields worst : {sample_fields(), sample_fields_without_facts()}) {
+    worst.item = truncate_chars(worst.item, kMinItemChars);
+    const std::string body = render_text(t.body, worst);
+    const std::size_t total = char_count(prefix + body + sms_suffix(channel));
+    if (total > kSmsSegmentChars) {
+      problems.push_back(
+          fmt::format("SMS is {} characters with signature and opt-out for the longest sample values (item cut to "
+                      "{}{}); one segment holds {}",
+                      total, kMinItemChars, worst.promotion_ends.empty() ? ", no facts known" : ", every fact known",
+                      kSmsSegmentChars));
+      break;
+    }
   }
   if (!t.body.uses("shop") && !t.body.uses("item")) {
     problems.push_back("SMS names neither {shop} nor {item}; the buyer must recognise the order");
   }
   // The name must end within the first kSmsNameWithin characters after the signature.
+  const MessageFields worst = sample_fields();
   std::size_t before = 0;
   bool found = false;
   for (const auto& p : t.body.parts) {
+    if (p.section != CompiledText::Section::none) continue;
     if (p.is_field && is_name_field(p.text)) {
       const std::size_t end = before + char_count(field_value(worst, p.text));
       if (end > kSmsNameWithin) {
@@ -200,16 +265,59 @@ std::vector<std::string> check_template(const MessageTemplate& t, const ChannelR
   return problems;
 }
 
-std::vector<std::string> lint_template(const MessageTemplate& t, const ChannelRule* channel) {
-  std::vector<std::string> findings = check_template(t, channel);
+const std::vector<std::string>& lint_kinds() {
+  static const std::vector<std::string> kinds = {"curt",     "vague", "qin",     "exclamation",
+                                                 "question", "claim", "register"};
+  return kinds;
+}
+
+namespace {
+
+// Claim phrases said outside a {#field} section of the field behind them.
+void lint_claims(const CompiledText& text, const std::vector<ClaimRule>& claims, std::string_view where,
+                 std::vector<LintFinding>& out) {
+  std::vector<std::string> known;  // fields of the {#field} sections around the current part
+  std::vector<bool> is_known;
+  for (const auto& p : text.parts) {
+    if (p.section == CompiledText::Section::if_known || p.section == CompiledText::Section::if_unknown) {
+      known.push_back(p.text);
+      is_known.push_back(p.section == CompiledText::Section::if_known);
+      continue;
+    }
+    if (p.section == CompiledText::Section::end) {
+      if (!known.empty()) {
+        known.pop_back();
+        is_known.pop_back();
+      }
+      continue;
+    }
+    if (p.is_field) continue;
+    for (const auto& claim : claims) {
+      bool backed = false;
+      for (std::size_t i = 0; i < known.size(); ++i) backed = backed || (is_known[i] && known[i] == claim.field);
+      if (backed) continue;
+      for (const auto& phrase : claim.phrases) {
+        if (!contains(p.text, phrase)) continue;
+        out.push_back({"claim", fmt::format("{}claims '{}' without the fact behind it: say it only inside "
+                                            "{{#{}}}…{{/{}}} (known from the rules or the feed), with a neutral "
+                                            "wording otherwise",
+                                            where, phrase, claim.field, claim.field)});
+        break;
+      }
+    }
+  }
+}
+
+std::vector<LintFinding> lint_all(const MessageTemplate& t, const std::vector<ClaimRule>& claims) {
+  std::vector<LintFinding> findings;
   const std::string text = t.body_source + " " + render_text(t.subject, sample_fields());
   static const std::vector<std::string> curt = {"不知道", "没办法", "你自己看", "这不是我们的问题"};
   for (const auto& phrase : curt) {
-    if (contains(text, phrase)) findings.push_back(fmt::format("curt or blaming phrase '{}'", phrase));
+    if (contains(text, phrase)) findings.push_back({"curt", fmt::format("curt or blaming phrase '{}'", phrase)});
   }
   for (const char* vague : {"可能", "大概"}) {
     if (contains(text, vague)) {
-      findings.push_back(fmt::format("vague '{}': say what is true, or leave it out", vague));
+      findings.push_back({"vague", fmt::format("vague '{}': say what is true, or leave it out", vague)});
     }
   }
   auto count = [&](std::string_view needle) {
@@ -217,12 +325,46 @@ std::vector<std::string> lint_template(const MessageTemplate& t, const ChannelRu
     for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + needle.size())) ++n;
     return n;
   };
-  if (count("亲") > 1) findings.push_back("'亲' more than once: use the buyer's name instead");
-  if (count("!") + count("！") > 1) findings.push_back("more than one exclamation mark");
-  if (count("?") + count("？") > 0 && (contains(text, "吗") || contains(text, "难道") || contains(text, "怎么还"))) {
-    findings.push_back("rhetorical question: state the offer instead of asking");
+  if (count("亲") > 1) findings.push_back({"qin", "'亲' more than once: use the buyer's name instead"});
+  if (count("!") + count("！") > 1) findings.push_back({"exclamation", "more than one exclamation mark"});
+  if (count("?") + count("？") > 0 && (contains(text, "吗") || contains(text, "难道") || contains(text, "怎么还") ||
+                                       contains(text, "吧？") || contains(text, "吧?"))) {
+    findings.push_back({"question", "rhetorical question: state the offer instead of asking"});
+  }
+  lint_claims(t.body, claims, "", findings);
+  lint_claims(t.subject, claims, "subject ", findings);
+  if (contains(text, "你") && contains(text, "您")) {
+    findings.push_back({"register", "mixes 你 and 您: address the buyer one way in one message"});
   }
   return findings;
+}
+
+bool allowed(const std::vector<std::string>& list, const std::string& kind) {
+  return std::find(list.begin(), list.end(), kind) != list.end();
+}
+
+}  // namespace
+
+std::vector<LintFinding> lint_wording(const MessageTemplate& t, const Rules& rules) {
+  std::vector<LintFinding> out;
+  for (auto& f : lint_all(t, rules.claims)) {
+    if (!allowed(t.lint_allow, f.kind) && !allowed(rules.lint_allow, f.kind)) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+std::vector<std::string> lint_template(const MessageTemplate& t, const ChannelRule* channel) {
+  std::vector<std::string> findings = check_template(t, channel);
+  for (auto& f : lint_all(t, default_claims())) findings.push_back(std::move(f.message));
+  return findings;
+}
+
+std::optional<Register> template_register(const MessageTemplate& t) {
+  const std::string text = t.body_source + " " + render_text(t.subject, sample_fields());
+  const bool informal = contains(text, "你");
+  const bool formal = contains(text, "您");
+  if (informal == formal) return std::nullopt;
+  return formal ? Register::formal : Register::informal;
 }
 
 }  // namespace cuifu

@@ -1,8 +1,11 @@
 // Message templates: compiled once at load time, rendered per reminder.
 //
-// A template is text with {field} placeholders. Compilation rejects unknown
-// fields; for SMS it also proves the rendered text fits one segment for the
-// worst-case values, so a bad template fails at load time, never at send time.
+// A template is text with {field} placeholders and conditional sections:
+// {#field}…{/field} is said only when the field is known (not empty), {^field}…{/field}
+// only when it is not — so a claim (an offer's end, low stock, a shipping promise,
+// delivery and installation) is said only when the rules or the feed back it, and the
+// neutral wording otherwise. Compilation rejects unknown fields; for SMS it also proves the rendered text fits one
+// segment for the worst-case values, so a bad template fails at load time, never at send time.
 #pragma once
 
 #include <map>
@@ -32,6 +35,11 @@ struct MessageFields {
   std::string order_ids;    // "A1、A2"
   std::string shop;
   std::string pay_by;  // "11月25日 10:00"
+  // Facts, empty when unknown (a template says them only inside {#field}…{/field}):
+  std::string promotion_ends;  // "11月30日23:59": the offer's end (rules facts.promotion_ends)
+  std::string low_stock;       // "仅剩3件": the feed's stock, at or below facts.low_stock_at
+  std::string shipping;        // "48小时内发货" (rules facts.shipping; templates say 付款后{shipping})
+  std::string delivery;        // "送货上门并安装" (the item's category in rules items)
 };
 
 // The names a template may use, e.g. "salutation", "item".
@@ -39,9 +47,12 @@ const std::vector<std::string>& template_fields();
 
 // A text with placeholders, split into literal and field parts.
 struct CompiledText {
+  // {#f} opens a section shown when f is not empty, {^f} one shown when it is, {/f} closes.
+  enum class Section { none, if_known, if_unknown, end };
   struct Part {
     bool is_field = false;
-    std::string text;  // literal text, or the field name
+    std::string text;  // literal text, or the field name (also of a section marker)
+    Section section = Section::none;
   };
   std::vector<Part> parts;
   bool uses(std::string_view field) const;
@@ -55,6 +66,7 @@ struct MessageTemplate {
   CompiledText body;
   CompiledText subject;  // email only
   std::string body_source;
+  std::vector<std::string> lint_allow;  // lint finding kinds this template may have
   SourceRef source;
 };
 
@@ -77,7 +89,8 @@ class TemplateSet {
   std::vector<MessageTemplate> templates_;
 };
 
-// Parses "{field}" placeholders ("{{" and "}}" for literal braces). Error text names the
+// Parses "{field}" placeholders and {#field}/{^field}…{/field} sections ("{{" and "}}"
+// for literal braces); sections must nest and close. Error text names the
 // 1-based column of the problem, or nullopt-with-message via `error`.
 std::optional<CompiledText> compile_text(std::string_view text, std::string* error);
 
@@ -86,16 +99,37 @@ std::optional<CompiledText> compile_text(std::string_view text, std::string* err
 // (compile-time checks make this unreachable for loaded templates).
 std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f, const ChannelRule* channel);
 
-// Worst-case sample values (long name, big amount, long item) for load-time checks.
+// Worst-case sample values (long name, big amount, long item, every fact known) for
+// load-time checks; sample_fields_without_facts() has every fact unknown.
 MessageFields sample_fields();
+MessageFields sample_fields_without_facts();
 
 // Load-time checks of one template against its channel: unknown fields (already caught by
 // compile), SMS fit for the worst case, the name within the first characters. Returns
 // problems as plain messages (the caller adds file:line).
 std::vector<std::string> check_template(const MessageTemplate& t, const ChannelRule* channel);
 
-// Etiquette lint from the shop's training material: curt or blaming phrases, vague
-// 可能/大概, more than one 亲, more than one exclamation mark, rhetorical questions.
+// One finding of the wording lint. `kind` is what a rule author may allow (rules
+// `lint.allow`, or the template's own `lint.allow`): curt, vague, qin, exclamation,
+// question, claim, register.
+struct LintFinding {
+  std::string kind;
+  std::string message;
+};
+const std::vector<std::string>& lint_kinds();
+
+// The wording lint, from the shop's training material: curt or blaming phrases, vague
+// 可能/大概, more than one 亲, more than one exclamation mark, rhetorical questions, a
+// claim phrase of `claims` said outside {#field}…{/field} of the field behind it, and
+// 你 mixed with 您. Findings the template or the rules allow are left out.
+std::vector<LintFinding> lint_wording(const MessageTemplate& t, const Rules& rules);
+
+// check_template's problems plus every lint_wording finding (nothing allowed, default
+// claims), as plain messages.
 std::vector<std::string> lint_template(const MessageTemplate& t, const ChannelRule* channel);
+
+// The register a template's text uses: formal (您), informal (你), or nullopt when it uses
+// neither or both.
+std::optional<Register> template_register(const MessageTemplate& t);
 
 }  // namespace cuifu

@@ -24,7 +24,7 @@ namespace cuifu {
 namespace {
 
 // Taobao export headers per field; the first one present wins.
-constexpr std::array<std::pair<Field, std::string_view>, 16> kTaobaoHeaders = {{
+constexpr std::array<std::pair<Field, std::string_view>, 18> kTaobaoHeaders = {{
     {kOrderId, "订单编号"},
     {kBuyer, "买家会员名"},
     {kAmount, "买家应付货款"},
@@ -41,6 +41,8 @@ constexpr std::array<std::pair<Field, std::string_view>, 16> kTaobaoHeaders = {{
     {kClosedAt, "订单关闭时间"},
     {kEmail, "买家邮箱"},
     {kEmail, "邮箱"},
+    {kItemCode, "商家编码"},
+    {kStock, "库存"},
 }};
 
 // One row's values by field; nullopt when the feed has no such column or key.
@@ -151,6 +153,13 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
   o.note = value(kNote);
   o.item = value(kItem);
   o.shop = value(kShop);
+  o.item_code = clean_excel_text(value(kItemCode));
+  // Stock that is not a plain count stays unknown: no message then says stock is low.
+  if (const std::string stock = clean_excel_text(value(kStock));
+      !stock.empty() && stock.size() < 9 &&
+      std::all_of(stock.begin(), stock.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    o.stock = std::stoi(stock);
+  }
   out = std::move(o);
   return {};
 }

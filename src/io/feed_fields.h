@@ -23,11 +23,13 @@ enum Field : std::size_t {
   kEmail,
   kItem,
   kShop,
+  kItemCode,  // 商家编码: the shop's own item code (rules items.short_names)
+  kStock,     // 库存: units left; only this lets a message say stock is low
   kFieldCount
 };
 constexpr std::array<std::string_view, kFieldCount> kFieldNames = {
-    "order_id", "buyer",         "amount",  "status", "created_at", "paid_at", "closed_at",
-    "note",     "receiver_name", "address", "phone",  "email",      "item",    "shop"};
+    "order_id",      "buyer",   "amount", "status", "created_at", "paid_at", "closed_at", "note",
+    "receiver_name", "address", "phone",  "email",  "item",       "shop",    "item_code", "stock"};
 
 // The whole file. Throws FeedError "cannot read FILE: reason".
 std::string read_file_bytes(const std::string& path);

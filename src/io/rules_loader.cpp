@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 
 #include "core/text.h"
 
@@ -93,12 +94,21 @@ void read_segments(YamlReader& r, const YAML::Node& node, Rules& rules) {
       r.error(n, "each segment must be a map with name, when and steps");
       continue;
     }
-    r.check_keys(n, {"name", "description", "when", "steps", "name_suffix"}, "segment");
+    r.check_keys(n, {"name", "description", "when", "steps", "name_suffix", "register"}, "segment");
     seg.name = r.str(n, "name").value_or("");
     if (seg.name.empty()) r.error(n, "segment without a 'name'");
     const std::string ctx = "segment " + seg.name;
     seg.description = r.str(n, "description").value_or("");
     seg.name_suffix = r.str(n, "name_suffix").value_or("");
+    if (const auto reg = r.str(n, "register")) {
+      if (*reg == "您" || *reg == "formal") {
+        seg.address = Register::formal;
+      } else if (*reg == "你" || *reg == "informal") {
+        seg.address = Register::informal;
+      } else {
+        r.error(n["register"], fmt::format("{}: register is '{}'; must be 您 (formal) or 你 (informal)", ctx, *reg));
+      }
+    }
     if (n["when"]) read_condition(r, n["when"], seg.when, ctx);
     const YAML::Node steps = n["steps"];
     if (!steps || !steps.IsSequence() || steps.size() == 0) {
@@ -238,6 +248,132 @@ void read_chat(YamlReader& r, const YAML::Node& n, Rules& rules) {
   }
 }
 
+void read_lint(YamlReader& r, const YAML::Node& n, std::vector<std::string>& allow, const std::string& ctx) {
+  if (!n.IsMap()) {
+    r.error(n, ctx + " must be a map with 'allow: [kind, ...]'");
+    return;
+  }
+  r.check_keys(n, {"allow"}, ctx);
+  const auto& kinds = lint_kinds();
+  for (const auto& kind : r.str_list(n, "allow")) {
+    if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+      r.error(n["allow"], fmt::format("{}.allow: unknown finding '{}' (known: {})", ctx, kind, fmt::join(kinds, ", ")));
+    } else {
+      allow.push_back(kind);
+    }
+  }
+}
+
+void read_facts(YamlReader& r, const YAML::Node& n, Rules& rules) {
+  if (!n.IsMap()) {
+    r.error(n, "'facts' must be a map: promotion_ends, shipping, low_stock_at");
+    return;
+  }
+  r.check_keys(n, {"promotion_ends", "shipping", "low_stock_at"}, "facts");
+  if (const auto ends = r.str(n, "promotion_ends")) {
+    rules.facts.promotion_ends = parse_local_time(*ends);
+    if (!rules.facts.promotion_ends) {
+      r.error(n["promotion_ends"],
+              fmt::format("facts.promotion_ends '{}' is not a time like \"2026-11-30 23:59\"", *ends));
+    }
+  }
+  rules.facts.shipping = r.str(n, "shipping").value_or("");
+  rules.facts.low_stock_at = r.integer(n, "low_stock_at").value_or(0);
+  if (rules.facts.low_stock_at < 0) r.error(n["low_stock_at"], "facts.low_stock_at must not be negative");
+}
+
+void read_claims(YamlReader& r, const YAML::Node& n, Rules& rules) {
+  if (!n.IsMap()) {
+    r.error(n, "'claims' must be a map of field -> phrases, e.g. promotion_ends: [活动价, 优惠保留]");
+    return;
+  }
+  rules.claims.clear();
+  const auto& fields = template_fields();
+  for (const auto& kv : n) {
+    ClaimRule claim;
+    claim.field = kv.first.as<std::string>("");
+    claim.source = source_of(r.file(), kv.first);
+    if (std::find(fields.begin(), fields.end(), claim.field) == fields.end()) {
+      r.error(kv.first,
+              fmt::format("claims: '{}' is not a template field (known: {})", claim.field, fmt::join(fields, ", ")));
+      continue;
+    }
+    claim.phrases = r.str_list(n, claim.field);
+    rules.claims.push_back(std::move(claim));
+  }
+}
+
+void read_items(YamlReader& r, const YAML::Node& n, Rules& rules) {
+  if (!n.IsMap()) {
+    r.error(n, "'items' must be a map with short_names and categories");
+    return;
+  }
+  r.check_keys(n, {"short_names", "categories"}, "items");
+  if (const YAML::Node names = n["short_names"]) {
+    if (!names.IsSequence()) r.error(names, "items.short_names must be a list of {code or title, name}");
+    for (const auto& e : names.IsSequence() ? names : YAML::Node(YAML::NodeType::Sequence)) {
+      if (!e.IsMap()) {
+        r.error(e, "items.short_names entries are maps: {code: QH-B18, name: 实木双人床} or {title: 双人床, name: …}");
+        continue;
+      }
+      r.check_keys(e, {"code", "title", "name"}, "items.short_names");
+      ItemShortName s;
+      s.source = source_of(r.file(), e);
+      s.code = r.str(e, "code").value_or("");
+      s.title_keyword = r.str(e, "title").value_or("");
+      s.short_name = r.str(e, "name").value_or("");
+      if (s.short_name.empty() || (s.code.empty() == s.title_keyword.empty())) {
+        r.error(e, "items.short_names: each entry needs a name and exactly one of code or title");
+        continue;
+      }
+      rules.item_short_names.push_back(std::move(s));
+    }
+  }
+  if (const YAML::Node cats = n["categories"]) {
+    if (!cats.IsSequence()) r.error(cats, "items.categories must be a list of {name, title_any, delivery}");
+    for (const auto& e : cats.IsSequence() ? cats : YAML::Node(YAML::NodeType::Sequence)) {
+      if (!e.IsMap()) {
+        r.error(e, "items.categories entries are maps with name, title_any, title_none, delivery");
+        continue;
+      }
+      r.check_keys(e, {"name", "title_any", "title_none", "delivery"}, "items.categories");
+      ItemCategory c;
+      c.source = source_of(r.file(), e);
+      c.name = r.str(e, "name").value_or("");
+      c.title_any = r.str_list(e, "title_any");
+      c.title_none = r.str_list(e, "title_none");
+      c.delivery = r.str(e, "delivery").value_or("");
+      if (c.name.empty() || c.title_any.empty()) {
+        r.error(e, "items.categories: each category needs a name and title_any keywords");
+        continue;
+      }
+      rules.item_categories.push_back(std::move(c));
+    }
+  }
+}
+
+void read_names(YamlReader& r, const YAML::Node& n, Rules& rules) {
+  if (!n.IsMap()) {
+    r.error(n, "'names' must be a map with 'gender: {male: [...], female: [...]}'");
+    return;
+  }
+  r.check_keys(n, {"gender"}, "names");
+  const YAML::Node g = n["gender"];
+  if (!g) return;
+  if (!g.IsMap()) {
+    r.error(g, "names.gender must be a map: male: [names], female: [names]");
+    return;
+  }
+  r.check_keys(g, {"male", "female"}, "names.gender");
+  for (const auto& name : r.str_list(g, "male")) rules.names.gender[trim(name)] = Gender::male;
+  for (const auto& name : r.str_list(g, "female")) {
+    if (rules.names.gender.count(trim(name))) {
+      r.error(g["female"], fmt::format("names.gender: '{}' is listed as both male and female", name));
+    }
+    rules.names.gender[trim(name)] = Gender::female;
+  }
+}
+
 void read_caps(YamlReader& r, const YAML::Node& n, Rules& rules) {
   r.check_keys(n, {"max_per_order", "max_per_buyer_per_day", "min_gap", "no_repeat_channel", "skip_if_paid_within"},
                "caps");
@@ -271,10 +407,10 @@ Rules load_rules(const std::string& dir) {
     if (!doc.IsMap()) {
       r.error(doc, "a rules file must be a map of sections");
     } else {
-      r.check_keys(
-          doc,
-          {"shop", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops", "chat", "holdout"},
-          "rules");
+      r.check_keys(doc,
+                   {"shop", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops", "chat",
+                    "holdout", "facts", "claims", "items", "names", "lint"},
+                   "rules");
       for (const auto& kv : doc) {
         const std::string key = kv.first.as<std::string>("");
         if (auto it = seen.find(key); it != seen.end()) {
@@ -283,12 +419,23 @@ Rules load_rules(const std::string& dir) {
         }
         seen[key] = where(file, kv.first);
       }
+      for (const auto& kv : doc) {
+        const std::string key = kv.first.as<std::string>("");
+        if (key == "segments") rules.segments_source = source_of(file, kv.first);
+        if (key == "quiet_hours") rules.quiet_hours_source = source_of(file, kv.first);
+        if (key == "caps") rules.caps_source = source_of(file, kv.first);
+      }
       if (doc["channels"]) read_channels(r, doc["channels"], rules);
       if (doc["segments"]) read_segments(r, doc["segments"], rules);
       if (doc["reasons"]) read_reasons(r, doc["reasons"], rules);
       if (doc["stops"]) read_stops(r, doc["stops"], rules);
       if (doc["chat"]) read_chat(r, doc["chat"], rules);
       if (doc["caps"]) read_caps(r, doc["caps"], rules);
+      if (doc["facts"]) read_facts(r, doc["facts"], rules);
+      if (doc["claims"]) read_claims(r, doc["claims"], rules);
+      if (doc["items"]) read_items(r, doc["items"], rules);
+      if (doc["names"]) read_names(r, doc["names"], rules);
+      if (doc["lint"]) read_lint(r, doc["lint"], rules.lint_allow, "lint");
       if (doc["quiet_hours"]) rules.quiet_hours = r.windows(doc, "quiet_hours");
       if (doc["auto_close"]) rules.auto_close = r.duration(doc, "auto_close").value_or(rules.auto_close);
       if (doc["shop"]) rules.shop_name = r.str(doc, "shop").value_or("");
@@ -304,6 +451,9 @@ Rules load_rules(const std::string& dir) {
     }
     errors.insert(errors.end(), r.errors().begin(), r.errors().end());
   }
+  if (rules.segments_source.file.empty()) rules.segments_source.file = dir;
+  if (rules.quiet_hours_source.file.empty()) rules.quiet_hours_source.file = dir;
+  if (rules.caps_source.file.empty()) rules.caps_source.file = dir;
   if (errors.empty()) {
     for (auto& e : validate(rules)) errors.push_back(std::move(e));
   }
@@ -348,8 +498,9 @@ TemplateSet load_templates(const std::string& dir, const Rules& rules) {
       const YAML::Node& v = kv.second;
       YAML::Node body_node = v;
       if (v.IsMap()) {
-        r.check_keys(v, {"subject", "body"}, "template " + t.name);
+        r.check_keys(v, {"subject", "body", "lint"}, "template " + t.name);
         body_node.reset(v["body"]);
+        if (const YAML::Node lint = v["lint"]) read_lint(r, lint, t.lint_allow, "template " + t.name + " lint");
         if (const YAML::Node subj = v["subject"]) {
           std::string err;
           const auto compiled = compile_text(subj.as<std::string>(""), &err);
@@ -374,6 +525,11 @@ TemplateSet load_templates(const std::string& dir, const Rules& rules) {
       for (const auto& problem : check_template(t, ch)) {
         r.error(body_node, fmt::format("{} template '{}': {}", stem, t.name, problem));
       }
+      // The wording lint is a gate: a finding the rules do not allow refuses the set.
+      for (const auto& finding : lint_wording(t, rules)) {
+        r.error(body_node, fmt::format("{} template '{}': {} [{}; allow with lint: {{allow: [{}]}}]", stem, t.name,
+                                       finding.message, finding.kind, finding.kind));
+      }
       set.add(std::move(t));
     }
     errors.insert(errors.end(), r.errors().begin(), r.errors().end());
@@ -384,6 +540,7 @@ TemplateSet load_templates(const std::string& dir, const Rules& rules) {
 
 std::vector<std::string> check_rule_templates(const Rules& rules, const TemplateSet& templates) {
   std::vector<std::string> errors;
+  std::set<std::pair<const MessageTemplate*, const SegmentRule*>> register_reported;
   for (const auto& seg : rules.segments) {
     for (const auto& step : seg.steps) {
       for (const auto c : {std::optional<Channel>(step.channel), step.fallback}) {
@@ -391,6 +548,23 @@ std::vector<std::string> check_rule_templates(const Rules& rules, const Template
           errors.push_back(
               fmt::format("{}: segment {} step uses {} template '{}', which templates/{}.yaml does not define",
                           step.source.located(), seg.name, to_string(*c), step.template_name, to_string(*c)));
+        }
+        if (!c) continue;
+        // One register per segment: every variant a step may use addresses the buyer alike.
+        for (const auto& t : templates.all()) {
+          if (t.channel != *c || (t.name != step.template_name && t.name.rfind(step.template_name + ".", 0) != 0)) {
+            continue;
+          }
+          const auto reg = template_register(t);
+          if (reg && *reg != seg.address && register_reported.insert({&t, &seg}).second &&
+              !std::count(t.lint_allow.begin(), t.lint_allow.end(), "register") &&
+              !std::count(rules.lint_allow.begin(), rules.lint_allow.end(), "register")) {
+            errors.push_back(fmt::format(
+                "{}: {} template '{}' says {} but segment {} ({}) uses the register {}: one register per segment "
+                "[register]",
+                t.source.located(), to_string(t.channel), t.name, *reg == Register::formal ? "您" : "你", seg.name,
+                step.source.str(), seg.address == Register::formal ? "您" : "你"));
+          }
         }
       }
     }

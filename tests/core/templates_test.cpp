@@ -86,9 +86,10 @@ TEST(Templates, RenderShortensALongItemSoTheSmsFitsOneSegment) {
   const std::string long_item = "北欧实木床头柜简约现代卧室小型储物柜收纳柜床边柜迷你款置物架加高加宽款";
   const auto msg = render(t, fields_with_item(long_item), sms_channel());
   ASSERT_TRUE(msg.has_value());
-  EXPECT_EQ(char_count(msg->text), kSmsSegmentChars) << msg->text;  // shortened just enough
-  EXPECT_NE(msg->text.find("北欧实木床头柜"), std::string::npos);
-  EXPECT_NE(msg->text.find("…"), std::string::npos);
+  EXPECT_LE(char_count(msg->text), kSmsSegmentChars) << msg->text;
+  // Shortened at the end of a word (床头柜), not mid-word with "…".
+  EXPECT_NE(msg->text.find("拍下的北欧实木床头柜还未付款"), std::string::npos) << msg->text;
+  EXPECT_EQ(msg->text.find("…"), std::string::npos) << msg->text;
   EXPECT_EQ(msg->text.rfind("【青禾家居】张伟", 0), 0u);
   EXPECT_NE(msg->text.find("回T退订"), std::string::npos);
 }
@@ -216,6 +217,128 @@ TEST(Templates, EveryDefaultSmsFitsOneSegmentWithTheNameUpFront) {
     }
   }
   EXPECT_GT(checked, 10);
+}
+
+// ---------------------------------------------------------------- facts and claims
+
+TEST(Templates, SectionsSayAFactOnlyWhenItIsKnownAndTheNeutralWordingOtherwise) {
+  const auto t = make_template(Channel::im, "p",
+                               "{salutation}您好，{item}{#promotion_ends}活动价到{promotion_ends}结束{/promotion_ends}"
+                               "{^promotion_ends}为您保留到{pay_by}{/promotion_ends}。");
+  MessageFields f = fields_with_item("床头柜");
+  EXPECT_EQ(render(t, f, nullptr)->text, "张伟您好，床头柜为您保留到11月26日10:00。");
+  f.promotion_ends = "11月30日23:59";
+  EXPECT_EQ(render(t, f, nullptr)->text, "张伟您好，床头柜活动价到11月30日23:59结束。");
+}
+
+TEST(Templates, SectionsNestAndMustBeClosed) {
+  std::string error;
+  EXPECT_FALSE(compile_text("您好{#delivery}送货上门", &error).has_value());
+  EXPECT_NE(error.find("not closed"), std::string::npos) << error;
+  EXPECT_FALSE(compile_text("您好{#delivery}送货{/shipping}", &error).has_value());
+  EXPECT_FALSE(compile_text("您好{/delivery}", &error).has_value());
+  EXPECT_FALSE(compile_text("{#stock}x{/stock}", &error).has_value());  // not a field
+  const auto t = make_template(Channel::im, "n", "A{#delivery}B{#shipping}C{/shipping}{/delivery}D");
+  MessageFields f;
+  f.shipping = "48小时内发货";
+  EXPECT_EQ(render(t, f, nullptr)->text, "AD");
+  f.delivery = "送货上门";
+  EXPECT_EQ(render(t, f, nullptr)->text, "ABCD");
+}
+
+bool has_kind(const std::vector<LintFinding>& findings, std::string_view kind, std::string_view part = {}) {
+  for (const auto& f : findings) {
+    if (f.kind == kind && f.message.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(Templates, AClaimWithoutTheFactBehindItIsAFinding) {
+  const Rules& rules = default_rules();
+  // Today's wording: each claim with nothing behind it.
+  for (const char* body : {"{salutation}您好，您拍下的「{item}」现在是活动价，优惠保留到{pay_by}。",
+                           "{salutation}您好，这款库存不多，为您保留到{pay_by}。",
+                           "{salutation}您好，{item}付款后当天发货。", "{salutation}您好，{item}全国包邮。",
+                           "{salutation}您好，大件我们会安排专线物流并送货上门，{item}付款后即可排期。"}) {
+    const auto findings = lint_wording(make_template(Channel::im, "t", body), rules);
+    EXPECT_TRUE(has_kind(findings, "claim")) << body;
+  }
+  const auto findings =
+      lint_wording(make_template(Channel::im, "t", "{salutation}您好，{item}现在是活动价，付款后当天发货。"), rules);
+  EXPECT_TRUE(has_kind(findings, "claim", "活动价")) << findings.size();
+  EXPECT_TRUE(has_kind(findings, "claim", "{#promotion_ends}")) << findings.size();
+  EXPECT_TRUE(has_kind(findings, "claim", "当天发货"));
+}
+
+TEST(Templates, AClaimInsideTheSectionOfItsFactPasses) {
+  const Rules& rules = default_rules();
+  const auto ok =
+      make_template(Channel::im, "t",
+                    "{salutation}您好，{item}{#promotion_ends}活动价到{promotion_ends}结束，{/promotion_ends}"
+                    "{#delivery}我们送货上门并安装，{/delivery}{#low_stock}库存{low_stock}，{/low_stock}"
+                    "为您保留到{pay_by}。");
+  EXPECT_TRUE(lint_wording(ok, rules).empty());
+  // The wrong section backs nothing; the neutral {^…} branch backs nothing either.
+  const auto wrong = make_template(
+      Channel::im, "t", "{salutation}您好，{#shipping}送货上门{/shipping}{^promotion_ends}活动价{/promotion_ends}");
+  const auto findings = lint_wording(wrong, rules);
+  EXPECT_TRUE(has_kind(findings, "claim", "送货上门"));
+  EXPECT_TRUE(has_kind(findings, "claim", "活动价"));
+}
+
+TEST(Templates, TheRulesOrTheTemplateMayAllowAFindingExplicitly) {
+  Rules rules = default_rules();
+  auto t = make_template(Channel::im, "t", "{salutation}您好，{item}还没付款吗？");
+  EXPECT_TRUE(has_kind(lint_wording(t, rules), "question"));
+  t.lint_allow = {"question"};
+  EXPECT_TRUE(lint_wording(t, rules).empty());
+  t.lint_allow.clear();
+  rules.lint_allow = {"question"};
+  EXPECT_TRUE(lint_wording(t, rules).empty());
+  rules.lint_allow = {"claim"};
+  EXPECT_TRUE(has_kind(lint_wording(t, rules), "question"));
+}
+
+TEST(Templates, TheIssuesBlamingTemplateFailsOnEveryCount) {
+  const auto findings =
+      lint_wording(make_template(Channel::im, "t", "这不是我们的问题，可能您忘了吧？亲亲！！"), default_rules());
+  for (const char* kind : {"curt", "vague", "qin", "exclamation", "question"}) {
+    EXPECT_TRUE(has_kind(findings, kind)) << kind;
+  }
+}
+
+TEST(Templates, MixingNiAndNinIsAFindingAndTheRegisterIsRead) {
+  const auto mixed = make_template(Channel::im, "t", "{salutation}你好，您拍下的{item}还未付款。");
+  EXPECT_TRUE(has_kind(lint_wording(mixed, default_rules()), "register"));
+  EXPECT_EQ(template_register(mixed), std::nullopt);
+  EXPECT_EQ(template_register(make_template(Channel::im, "t", "{salutation}你好")), Register::informal);
+  EXPECT_EQ(template_register(make_template(Channel::im, "t", "{salutation}您好")), Register::formal);
+}
+
+TEST(Templates, NoDefaultTemplateMakesAClaimWithoutItsFact) {
+  for (const auto& t : default_templates().all()) {
+    const auto findings = lint_wording(t, default_rules());
+    EXPECT_TRUE(findings.empty()) << to_string(t.channel) << " " << t.name << ": "
+                                  << (findings.empty() ? "" : findings.front().message);
+    // And with no fact known, no claim phrase reaches the buyer at all.
+    const auto msg = render(t, sample_fields_without_facts(), default_rules().channel(t.channel));
+    ASSERT_TRUE(msg.has_value()) << t.name;
+    for (const auto& claim : default_rules().claims) {
+      for (const auto& phrase : claim.phrases) {
+        EXPECT_EQ(msg->text.find(phrase), std::string::npos) << t.name << " says '" << phrase << "': " << msg->text;
+      }
+    }
+  }
+}
+
+TEST(Templates, SmsShortensTheItemAtAWordBoundary) {
+  const auto t =
+      make_template(Channel::sms, "default",
+                    "{salutation}您好，您在{shop}拍下的{item}还未付款，订单保留到{pay_by}，方便时付款即可。");
+  const auto msg = render(t, fields_with_item("北欧实木双人床1.8米主卧现代简约储物高箱床"), sms_channel());
+  ASSERT_TRUE(msg.has_value());
+  EXPECT_LE(char_count(msg->text), kSmsSegmentChars);
+  EXPECT_NE(msg->text.find("拍下的北欧实木双人床还未付款"), std::string::npos) << msg->text;
 }
 
 }  // namespace

@@ -430,6 +430,34 @@ class Reload(DaemonTestCase):
         self.assertEqual(self.stop_daemon(), 0)
 
 
+    def test_sighup_with_a_template_failing_the_lint_keeps_the_old_set(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("G1", "gina", home, "2026-11-23 22:00:00"),
+                         order("H1", "hank", home, f"{DAY} 07:50:00")])  # im due 08:00 and 08:20
+        self.write_config()
+        self.start_daemon(f"{DAY} 07:58")
+        wait_for(lambda: self.http_requests("/im"), 3, "gina's reminder")
+        path = os.path.join(self.templates, "im.yaml")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        text = text.replace("default: \"{salutation}您好，这里是{shop}。",
+                            "default: \"{salutation}您好，这里是{shop}。这不是我们的问题，可能您忘了吧？亲亲！！", 1)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        self.daemon.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload failed" in self.log_text(), 3, "the reload to be refused by the lint")
+        self.assertIn("im.yaml:", self.log_text())
+        self.assertIn("这不是我们的问题", self.log_text())
+        # Still running on the old templates: hank's reminder goes out at 08:20, worded as before.
+        while time.time() < self.started + 1:
+            self.touch_feed()
+            time.sleep(0.2)
+        wait_for(lambda: len(self.http_requests("/im")) == 2, 4, "hank's reminder under the old templates")
+        self.assertNotIn("这不是我们的问题", json.dumps(self.http_requests("/im"), ensure_ascii=False))
+        self.assertIsNone(self.daemon.poll())
+        self.assertEqual(self.stop_daemon(), 0)
+
+
 class CrashRecovery(DaemonTestCase):
     speed = 300
 

@@ -408,9 +408,11 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, FeedMappingErrors,
     ::testing::Values(
         MappingErrorCase{"syntax", "columns:\n  order_id: [id\n  buyer: x\n", "3:8: end of sequence flow not found"},
-        MappingErrorCase{"unknown_field", "columns:\n  order_id: id\n  ordr_id: x\n",
-                         "3:3: columns: unknown field 'ordr_id' (expected one of order_id, buyer, amount, status, "
-                         "created_at, paid_at, closed_at, note, receiver_name, address, phone, email, item, shop)"},
+        MappingErrorCase{
+            "unknown_field", "columns:\n  order_id: id\n  ordr_id: x\n",
+            "3:3: columns: unknown field 'ordr_id' (expected one of order_id, buyer, amount, status, "
+            "created_at, paid_at, closed_at, note, receiver_name, address, phone, email, item, shop, item_code, "
+            "stock)"},
         MappingErrorCase{"unknown_key", "columns:\n  order_id: id\ncolumn_map: 1\n",
                          "3:1: unknown key 'column_map' (expected columns, status_values, default_status, "
                          "delimiter or timezone)"},

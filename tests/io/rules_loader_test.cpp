@@ -252,5 +252,92 @@ TEST_F(RulesLoader, RejectsAMissingDirectory) {
   EXPECT_THROW(load_templates(dir_.str("nope"), testing::default_rules()), LoadError);
 }
 
+// ---------------------------------------------------------------- nonsense and the lint gate
+
+TEST_F(RulesLoader, RefusesANegativeCostWithItsLine) {
+  dir_.replace("rules/channels.yaml", "cost: 0.045", "cost: -0.045");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/channels.yaml", "  sms:")), std::string::npos) << e;
+  EXPECT_NE(e.find("negative"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RefusesQuietHoursCoveringTheWholeDay) {
+  dir_.replace("rules/policy.yaml", "quiet_hours: [\"22:00-08:00\"]",
+               "quiet_hours: [\"20:00-12:00\", \"11:00-21:00\"]");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/policy.yaml", "quiet_hours:")), std::string::npos) << e;
+  EXPECT_NE(e.find("whole day"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RefusesAStepWindowWhollyInsideQuietHours) {
+  dir_.replace("rules/segments.yaml", "windows: [\"18:00-22:00\"], template: student}",
+               "windows: [\"22:30-23:30\"], template: student}");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/segments.yaml", "22:30-23:30")), std::string::npos) << e;
+  EXPECT_NE(e.find("wholly inside quiet hours"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RefusesRulesWithoutSegmentsNamingWhere) {
+  dir_.write("rules/segments.yaml", "# nothing here yet\nsegments: []\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(dir_.str("rules/segments.yaml") + ":2:"), std::string::npos) << e;
+  EXPECT_NE(e.find("no segments"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, ATemplateFailingTheLintIsRefusedUnlessTheRulesAllowIt) {
+  dir_.replace("templates/im.yaml", "light: \"{salutation}您好，这里是{shop}。",
+               "light: \"{salutation}您好，这里是{shop}。这不是我们的问题，可能您忘了吧？亲亲！！");
+  std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("templates/im.yaml", "light:")), std::string::npos) << e;
+  for (const char* kind : {"[curt", "[vague", "[qin", "[exclamation", "[question"})
+    EXPECT_NE(e.find(kind), std::string::npos) << e;
+  // Allowed globally: everything but what is not allowed loads.
+  dir_.replace("rules/policy.yaml", "  allow: []", "  allow: [curt, vague, qin, exclamation, question]");
+  EXPECT_NO_THROW(load_rule_set(dir_.str("rules"), dir_.str("templates")));
+}
+
+TEST_F(RulesLoader, ATemplateMayAllowAFindingForItselfOnly) {
+  dir_.replace(
+      "templates/im.yaml",
+      "light: \"{salutation}您好，这里是{shop}。您拍下的「{item}」还未付款，订单保留到{pay_by}，需要的话付款即可。\"",
+      "light:\n  body: \"{salutation}您好，{item}还要吗？\"\n  lint: {allow: [question]}");
+  EXPECT_NO_THROW(load_rule_set(dir_.str("rules"), dir_.str("templates")));
+  dir_.replace("templates/im.yaml", "lint: {allow: [question]}", "lint: {allow: [questoin]}");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find("questoin"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, AnUnbackedClaimIsRefusedWithItsLine) {
+  dir_.replace("templates/sms.yaml", "big_ticket: \"{salutation}您好，", "big_ticket: \"{salutation}您好，包邮，");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("templates/sms.yaml", "big_ticket:")), std::string::npos) << e;
+  EXPECT_NE(e.find("'包邮'"), std::string::npos) << e;
+  EXPECT_NE(e.find("{#shipping}"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, ASegmentKeepsOneRegister) {
+  // Today's defaults: students got 你 in the SMS and 您 in the last IM.
+  dir_.replace("rules/segments.yaml", "template: student_last_call}", "template: last_call}");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find("'last_call' says 您 but segment student"), std::string::npos) << e;
+  EXPECT_NE(e.find(line_of("templates/im.yaml", "last_call: \"{salutation}您好")), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, ReadsFactsItemsAndNames) {
+  dir_.replace("rules/policy.yaml", "  # promotion_ends: \"2026-11-30 23:59\"",
+               "  promotion_ends: \"2026-11-30 23:59\"");
+  dir_.replace("rules/policy.yaml", "    female: []", "    female: [欧阳娜娜]");
+  const RuleSet set = load_rule_set(dir_.str("rules"), dir_.str("templates"));
+  ASSERT_TRUE(set.rules.facts.promotion_ends.has_value());
+  EXPECT_EQ(format_local_hm(*set.rules.facts.promotion_ends), "2026-11-30 23:59");
+  EXPECT_EQ(set.rules.names.gender.at("欧阳娜娜"), Gender::female);
+  ASSERT_FALSE(set.rules.item_categories.empty());
+  EXPECT_EQ(set.rules.item_categories.front().delivery, "送货上门并安装");
+  ASSERT_FALSE(set.rules.item_short_names.empty());
+  dir_.replace("rules/policy.yaml", "promotion_ends: \"2026-11-30 23:59\"", "promotion_ends: \"end of November\"");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/policy.yaml", "end of November")), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace cuifu
