@@ -32,7 +32,9 @@ void expect_targets(const std::vector<LabelledAddress>& set) {
   EXPECT_GE(e.recall(0), 0.97) << "student recall\n" << e.table() << misses;
   EXPECT_GE(e.home_kept_apart(), 0.97) << "home kept out of student/office\n" << e.table() << misses;
   EXPECT_GE(e.precision(3), 0.99) << "overseas precision\n" << e.table() << misses;
-  if (e.total(1) > 0) EXPECT_GE(e.recall(1), 0.90) << "office recall\n" << e.table() << misses;
+  if (e.total(1) > 0) {
+    EXPECT_GE(e.recall(1), 0.90) << "office recall\n" << e.table() << misses;
+  }
 }
 
 TEST(AddressEval, SetHoldsAtLeast1500RealAddresses) {
