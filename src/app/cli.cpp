@@ -19,6 +19,7 @@ int run_cli(int argc, char** argv) {
   add_run_command(app, action);
   add_state_commands(app, action);
   add_backtest_command(app, action);
+  add_address_commands(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

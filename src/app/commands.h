@@ -17,6 +17,8 @@ void add_run_command(CLI::App& app, CommandAction& action);
 // outbox, calls, optout
 void add_state_commands(CLI::App& app, CommandAction& action);
 void add_backtest_command(CLI::App& app, CommandAction& action);
+// explain --address, segments --eval
+void add_address_commands(CLI::App& app, CommandAction& action);
 
 // Exit codes shared by all commands.
 inline constexpr int kExitOk = 0;

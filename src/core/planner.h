@@ -91,8 +91,17 @@ struct SegmentMatch {
 // buyer's earlier orders closed unpaid. REQUIRES: orders non-empty.
 SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before);
 
-// True when the address lies outside mainland China (HK, Macau, Taiwan, abroad).
-bool is_overseas_address(std::string_view address);
+// How the rules read an address: where it is (province / city / county / rest, overseas or
+// not) and, for a mainland address, the occupation it suggests. Each part says why.
+struct AddressReading {
+  ParsedAddress parsed;
+  OccupationGuess occupation;  // empty for overseas addresses and rules without occupation cues
+};
+AddressReading read_address(const Rules& rules, std::string_view address);
+
+// True when the address lies outside mainland China (HK, Macau, Taiwan, abroad), read with the
+// rules' gazetteer; only on positive evidence (see parse_address).
+bool is_overseas_address(const Rules& rules, std::string_view address);
 
 // True for buyers in the holdout group: never reminded, so that lift can be measured.
 bool in_holdout(const Rules& rules, std::string_view buyer);

@@ -50,7 +50,7 @@ std::optional<DailyWindow> parse_daily_window(std::string_view text) {
 
 bool SegmentCondition::empty() const {
   return address_any.empty() && address_none.empty() && !min_amount && !max_amount && !overseas && note_any.empty() &&
-         !min_closed_unpaid;
+         !min_closed_unpaid && occupation.empty();
 }
 
 const ChannelRule* Rules::channel(Channel c) const {
@@ -150,6 +150,11 @@ std::vector<std::string> validate(const Rules& rules) {
                         to_string(step.channel), step.windows.empty() ? "(the channel's)" : windows_str(step.windows),
                         windows_str(rules.quiet_hours), ch->windows.empty() ? "all day" : windows_str(ch->windows)));
       }
+    }
+    if (!seg.when.occupation.empty() && rules.address.occupation.empty()) {
+      err(seg.source, fmt::format("segment '{}' uses 'occupation' but no rules file defines the occupation cues "
+                                  "(the 'address' section, see rules/address.yaml)",
+                                  seg.name));
     }
     if (seg.when.min_amount && seg.when.max_amount && *seg.when.min_amount >= *seg.when.max_amount) {
       err(seg.source, "min_amount must be below max_amount");

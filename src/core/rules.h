@@ -5,24 +5,19 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/address.h"
 #include "core/channel.h"
 #include "core/clock_time.h"
+#include "core/occupation.h"
 #include "core/order.h"
+#include "core/source_ref.h"
 
 namespace cuifu {
-
-// Where a rule came from, for error messages and "why" lines: rules/segments.yaml:12.
-struct SourceRef {
-  std::string file;
-  int line = 0;
-  int column = 0;
-  std::string str() const;      // file:line (for "why" lines)
-  std::string located() const;  // file:line:column (for errors)
-};
 
 // A span of local time of day, [start, end) in minutes since midnight.
 // end < start wraps over midnight (22:00-08:00). Written "HH:MM-HH:MM".
@@ -74,6 +69,7 @@ struct SegmentCondition {
   std::optional<bool> overseas;           // address outside mainland China (true) or inside (false)
   std::vector<std::string> note_any;      // buyer note contains one of these
   std::optional<int> min_closed_unpaid;   // buyer's earlier orders that closed unpaid >= this
+  std::vector<std::string> occupation;    // the address reads as one of these (office, student, home)
   bool empty() const;
 };
 
@@ -165,6 +161,13 @@ struct NameRules {
   std::map<std::string, Gender> gender;  // receiver name or buyer nickname -> gender
 };
 
+// How addresses are read (rules/address.yaml): the places, and the occupation cues.
+struct AddressRules {
+  std::shared_ptr<const Gazetteer> gazetteer;  // null: no places known (every Chinese address is mainland)
+  SourceRef gazetteer_source;                  // where the rules name the gazetteer file
+  OccupationRules occupation;
+};
+
 struct Rules {
   std::vector<SegmentRule> segments;  // in priority order: the first that matches wins
   std::map<Channel, ChannelRule> channels;
@@ -187,6 +190,7 @@ struct Rules {
   int holdout_percent = 0;  // 0..100 of buyers, by stable hash, never reminded
   std::string holdout_salt = "cuifu";
   std::string shop_name;  // used when the feed has no 店铺名称
+  AddressRules address;
 
   const ChannelRule* channel(Channel c) const;
   const SegmentRule* segment(std::string_view name) const;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "core/planner.h"
 #include "core/text.h"
@@ -11,15 +12,6 @@ namespace cuifu {
 
 namespace {
 
-// Provinces, municipalities and autonomous regions of mainland China.
-const std::vector<std::string>& mainland_regions() {
-  static const std::vector<std::string> r = {"北京",   "天津", "上海",   "重庆", "河北", "山西", "辽宁", "吉林",
-                                             "黑龙江", "江苏", "浙江",   "安徽", "福建", "江西", "山东", "河南",
-                                             "湖北",   "湖南", "广东",   "海南", "四川", "贵州", "云南", "陕西",
-                                             "甘肃",   "青海", "内蒙古", "广西", "西藏", "宁夏", "新疆"};
-  return r;
-}
-
 const std::string* first_contained(std::string_view text, const std::vector<std::string>& words) {
   for (const auto& w : words) {
     if (contains(text, w)) return &w;
@@ -27,19 +19,24 @@ const std::string* first_contained(std::string_view text, const std::vector<std:
   return nullptr;
 }
 
+const Gazetteer& gazetteer_of(const Rules& rules) {
+  static const Gazetteer none;
+  return rules.address.gazetteer ? *rules.address.gazetteer : none;
+}
+
 }  // namespace
 
-bool is_overseas_address(std::string_view address) {
-  const std::string a = trim(address);
-  if (a.empty()) return false;  // unknown: treat as domestic rather than guess
-  // An address that starts with a mainland province is mainland, even on 武汉's 香港路.
-  for (const auto& region : mainland_regions()) {
-    if (a.rfind(region, 0) == 0) return false;
+AddressReading read_address(const Rules& rules, std::string_view address) {
+  AddressReading r;
+  r.parsed = parse_address(gazetteer_of(rules), address);
+  if (!r.parsed.overseas && !rules.address.occupation.empty()) {
+    r.occupation = guess_occupation(rules.address.occupation, r.parsed.rest.empty() ? address : r.parsed.rest);
   }
-  for (const char* outside : {"香港", "澳门", "澳門", "台湾", "臺灣", "台灣", "Hong Kong", "Macau", "Taiwan"}) {
-    if (contains(a, outside)) return true;
-  }
-  return first_contained(a, mainland_regions()) == nullptr;
+  return r;
+}
+
+bool is_overseas_address(const Rules& rules, std::string_view address) {
+  return parse_address(gazetteer_of(rules), address).overseas;
 }
 
 bool in_holdout(const Rules& rules, std::string_view buyer) {
@@ -59,6 +56,11 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
     if (o->created_at >= newest->created_at) newest = o;
   }
   const std::string& address = newest->address;
+  std::optional<AddressReading> reading;  // read once, when a segment first asks
+  const auto read = [&]() -> const AddressReading& {
+    if (!reading) reading = read_address(rules, address);
+    return *reading;
+  };
 
   for (const auto& seg : rules.segments) {
     const auto& c = seg.when;
@@ -83,9 +85,17 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
       because.push_back(fmt::format("amount {} < {}", format_money(amount), format_money(*c.max_amount)));
     }
     if (c.overseas) {
-      const bool overseas = is_overseas_address(address);
-      if (overseas != *c.overseas) continue;
-      because.push_back(overseas ? "address outside mainland China" : "address in mainland China");
+      const ParsedAddress& parsed = read().parsed;
+      if (parsed.overseas != *c.overseas) continue;
+      because.push_back(parsed.overseas ? fmt::format("address outside mainland China ({})", parsed.why_text())
+                                        : "address in mainland China");
+    }
+    if (!c.occupation.empty()) {
+      const AddressReading& r = read();
+      if (r.parsed.overseas) continue;
+      const std::string& occ = r.occupation.occupation;
+      if (occ.empty() || std::find(c.occupation.begin(), c.occupation.end(), occ) == c.occupation.end()) continue;
+      because.push_back(fmt::format("address reads as {} ({})", occ, r.occupation.why_text()));
     }
     if (!c.note_any.empty()) {
       const std::string* hit = first_contained(notes, c.note_any);

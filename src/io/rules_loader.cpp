@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/text.h"
+#include "io/gazetteer_loader.h"
 
 namespace cuifu {
 
@@ -63,7 +64,8 @@ void read_condition(YamlReader& r, const YAML::Node& n, SegmentCondition& c, con
     return;
   }
   r.check_keys(n,
-               {"address_any", "address_none", "min_amount", "max_amount", "overseas", "note_any", "min_closed_unpaid"},
+               {"address_any", "address_none", "min_amount", "max_amount", "overseas", "note_any", "min_closed_unpaid",
+                "occupation"},
                ctx + ".when");
   c.address_any = r.str_list(n, "address_any");
   c.address_none = r.str_list(n, "address_none");
@@ -72,6 +74,106 @@ void read_condition(YamlReader& r, const YAML::Node& n, SegmentCondition& c, con
   c.overseas = r.boolean(n, "overseas");
   c.note_any = r.str_list(n, "note_any");
   c.min_closed_unpaid = r.integer(n, "min_closed_unpaid");
+  c.occupation = r.str_list(n, "occupation");
+  for (const auto& o : c.occupation) {
+    if (!is_occupation(o)) r.error(n["occupation"], fmt::format("occupation '{}' is not office, student or home", o));
+  }
+}
+
+// The `address` section (rules/address.yaml): the gazetteer file and the occupation cues.
+void read_address(YamlReader& r, const YAML::Node& n, Rules& rules) {
+  if (!n.IsMap()) {
+    r.error(n, "'address' must be a map (gazetteer, min_score, prefer, ignore, office, student, home)");
+    return;
+  }
+  r.check_keys(n, {"gazetteer", "min_score", "prefer", "ignore", "office", "student", "home"}, "address");
+  if (const auto file = r.str(n, "gazetteer")) {
+    fs::path path(*file);
+    if (path.is_relative()) path = fs::path(r.file()).parent_path() / path;
+    rules.address.gazetteer_source = source_of(r.file(), n["gazetteer"]);
+    try {
+      rules.address.gazetteer = load_gazetteer(path.lexically_normal().string());
+    } catch (const LoadError& e) {
+      r.error(n["gazetteer"], fmt::format("gazetteer: {}", e.what()));
+    }
+  }
+  auto& occ = rules.address.occupation;
+  occ.min_score = r.integer(n, "min_score").value_or(occ.min_score);
+  occ.prefer = r.str_list(n, "prefer");
+  for (const auto& o : occ.prefer) {
+    if (!is_occupation(o)) r.error(n["prefer"], fmt::format("'{}' in prefer is not office, student or home", o));
+  }
+  const auto compile = [&](const YAML::Node& at, const std::string& pattern) {
+    std::string error;
+    auto re = compile_cue_pattern(pattern, &error);
+    if (!re) r.error(at, fmt::format("pattern '{}': {}", pattern, error));
+    return re;
+  };
+  if (const YAML::Node ignore = n["ignore"]) {
+    if (!ignore.IsSequence()) r.error(ignore, "'ignore' must be a list of {pattern, why}");
+    for (const auto& item : ignore) {
+      if (!item.IsMap()) {
+        r.error(item, "each 'ignore' entry is a map {pattern, why}");
+        continue;
+      }
+      r.check_keys(item, {"pattern", "why"}, "address.ignore");
+      OccupationMask m;
+      m.source = source_of(r.file(), item);
+      m.pattern = r.str(item, "pattern").value_or("");
+      m.why = r.str(item, "why").value_or("");
+      if (m.pattern.empty() || m.why.empty()) {
+        r.error(item, "an 'ignore' entry needs a pattern and a why");
+        continue;
+      }
+      m.re = compile(item["pattern"], m.pattern);
+      occ.masks.push_back(std::move(m));
+    }
+  }
+  for (const auto occupation : kOccupations) {
+    const std::string name(occupation);
+    const YAML::Node list = n[name];
+    if (!list) continue;
+    if (!list.IsSequence()) {
+      r.error(list, fmt::format("address.{} must be a list of {{weight, words}} or {{weight, pattern}}", name));
+      continue;
+    }
+    for (const auto& item : list) {
+      if (!item.IsMap()) {
+        r.error(item, fmt::format("each address.{} entry is a map {{weight, words}} or {{weight, pattern}}", name));
+        continue;
+      }
+      r.check_keys(item, {"weight", "words", "pattern"}, "address." + name);
+      const auto weight = r.integer(item, "weight");
+      if (!weight) {
+        if (!item["weight"]) r.error(item, "a cue needs a 'weight' (a whole number)");
+        continue;
+      }
+      if (static_cast<bool>(item["words"]) == static_cast<bool>(item["pattern"])) {
+        r.error(item, "a cue has either 'words' or 'pattern'");
+        continue;
+      }
+      if (const YAML::Node words = item["words"]) {
+        if (!words.IsSequence()) {
+          r.error(words, "'words' must be a list");
+          continue;
+        }
+        for (const auto& w : words) {
+          if (!w.IsScalar() || w.Scalar().empty()) {
+            r.error(w, "'words' entries must be text");
+            continue;
+          }
+          occ.cues.push_back({name, w.Scalar(), false, *weight, source_of(r.file(), w), nullptr});
+        }
+      } else {
+        const std::string pattern = r.str(item, "pattern").value_or("");
+        auto re = compile(item["pattern"], pattern);
+        if (re) occ.cues.push_back({name, pattern, true, *weight, source_of(r.file(), item["pattern"]), std::move(re)});
+      }
+    }
+  }
+  if (!occ.cues.empty() && occ.prefer.size() != std::size(kOccupations)) {
+    r.error(n["prefer"] ? n["prefer"] : n, "'prefer' must list office, student and home once each (the tie order)");
+  }
 }
 
 std::optional<Channel> read_channel(YamlReader& r, const YAML::Node& n, const std::string& key) {
@@ -409,7 +511,7 @@ Rules load_rules(const std::string& dir) {
     } else {
       r.check_keys(doc,
                    {"shop", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops", "chat",
-                    "holdout", "facts", "claims", "items", "names", "lint"},
+                    "holdout", "facts", "claims", "items", "names", "lint", "address"},
                    "rules");
       for (const auto& kv : doc) {
         const std::string key = kv.first.as<std::string>("");
@@ -430,6 +532,7 @@ Rules load_rules(const std::string& dir) {
       if (doc["reasons"]) read_reasons(r, doc["reasons"], rules);
       if (doc["stops"]) read_stops(r, doc["stops"], rules);
       if (doc["chat"]) read_chat(r, doc["chat"], rules);
+      if (doc["address"]) read_address(r, doc["address"], rules);
       if (doc["caps"]) read_caps(r, doc["caps"], rules);
       if (doc["facts"]) read_facts(r, doc["facts"], rules);
       if (doc["claims"]) read_claims(r, doc["claims"], rules);

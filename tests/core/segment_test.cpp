@@ -105,24 +105,24 @@ TEST(Segment, ClassifyExplainsWhichWordsDecided) {
 }
 
 TEST(Segment, TellsMainlandAddressesFromOverseasOnes) {
-  EXPECT_FALSE(is_overseas_address(testing::kOfficeAddress));
-  EXPECT_FALSE(is_overseas_address("北京 北京市 朝阳区 望京街道 望京西园三区"));
-  EXPECT_FALSE(is_overseas_address("内蒙古自治区 呼和浩特市 新城区"));
-  EXPECT_FALSE(is_overseas_address("新疆维吾尔自治区 乌鲁木齐市 天山区"));
-  EXPECT_FALSE(is_overseas_address(""));  // unknown counts as domestic
-  EXPECT_TRUE(is_overseas_address(testing::kHongKongAddress));
-  EXPECT_TRUE(is_overseas_address("Flat 3B, 132 Nathan Road, Kowloon, Hong Kong"));
-  EXPECT_TRUE(is_overseas_address(testing::kSingaporeAddress));
-  EXPECT_TRUE(is_overseas_address("台湾 台北市 信义区"));
-  EXPECT_TRUE(is_overseas_address("1-1 Marunouchi, Chiyoda-ku, Tokyo, Japan"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), testing::kOfficeAddress));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "北京 北京市 朝阳区 望京街道 望京西园三区"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "内蒙古自治区 呼和浩特市 新城区"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "新疆维吾尔自治区 乌鲁木齐市 天山区"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), ""));  // unknown counts as domestic
+  EXPECT_TRUE(is_overseas_address(default_rules(), testing::kHongKongAddress));
+  EXPECT_TRUE(is_overseas_address(default_rules(), "Flat 3B, 132 Nathan Road, Kowloon, Hong Kong"));
+  EXPECT_TRUE(is_overseas_address(default_rules(), testing::kSingaporeAddress));
+  EXPECT_TRUE(is_overseas_address(default_rules(), "台湾 台北市 信义区"));
+  EXPECT_TRUE(is_overseas_address(default_rules(), "1-1 Marunouchi, Chiyoda-ku, Tokyo, Japan"));
 }
 
 TEST(Segment, MainlandStreetsNamedAfterHongKongMacauOrTaiwanStayDomestic) {
   // Many mainland cities have a 香港路 / 澳门路 / 台湾路; the province the export starts with decides.
-  EXPECT_FALSE(is_overseas_address("山东省 青岛市 市南区 香港中路 10号 颐和国际大厦"));
-  EXPECT_FALSE(is_overseas_address("上海 上海市 普陀区 澳门路 168号"));
-  EXPECT_FALSE(is_overseas_address("湖北省 武汉市 江岸区 香港路 58号"));
-  EXPECT_FALSE(is_overseas_address("福建省 厦门市 思明区 台湾街 12号"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "山东省 青岛市 市南区 香港中路 10号 颐和国际大厦"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "上海 上海市 普陀区 澳门路 168号"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "湖北省 武汉市 江岸区 香港路 58号"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "福建省 厦门市 思明区 台湾街 12号"));
   EXPECT_EQ(segment_of({order_at("山东省 青岛市 市南区 香港中路 10号 颐和国际大厦")}), "office_worker");
 }
 

@@ -165,11 +165,14 @@ class ScratchDir {
     return relative.empty() ? path_.string() : (path_ / std::string(relative)).string();
   }
 
-  // Copies the repository's rules/ and templates/ into this directory.
+  // Copies the repository's rules/ and templates/ into this directory, and the gazetteer
+  // that rules/address.yaml names (../data/gazetteer.tsv).
   void copy_default_rule_set() const {
     for (const char* d : {"rules", "templates"}) {
       std::filesystem::copy(source_path(d), path_ / d, std::filesystem::copy_options::recursive);
     }
+    std::filesystem::create_directories(path_ / "data");
+    std::filesystem::copy(source_path("data/gazetteer.tsv"), path_ / "data" / "gazetteer.tsv");
   }
 
   void write(std::string_view relative, std::string_view text) const {

@@ -73,6 +73,8 @@ class DaemonTestCase(unittest.TestCase):
         self.templates = os.path.join(self.dir, "templates")
         shutil.copytree(os.path.join(SOURCE, "rules"), self.rules)
         shutil.copytree(os.path.join(SOURCE, "templates"), self.templates)
+        os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)  # rules/address.yaml names ../data/gazetteer.tsv
+        shutil.copy(os.path.join(SOURCE, "data", "gazetteer.tsv"), os.path.join(self.dir, "data"))
         self.daemon = None
         self.stderr_path = os.path.join(self.dir, "daemon.log")
 

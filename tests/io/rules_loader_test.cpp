@@ -247,6 +247,35 @@ TEST_F(RulesLoader, ReportsEveryMistakeOfARunTogether) {
   }
 }
 
+TEST_F(RulesLoader, RejectsABadOccupationPatternAtItsPosition) {
+  dir_.replace("rules/address.yaml", "pattern: '\\d{3,5} *室'", "pattern: '[一二三]室'");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/address.yaml", "'[一二三]室'")), std::string::npos) << e;
+  EXPECT_NE(e.find("(东|西)"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAnUnknownOccupationInASegment) {
+  dir_.replace("rules/segments.yaml", "occupation: student", "occupation: teacher");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/segments.yaml", "teacher")), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsACueWithoutAWeight) {
+  dir_.replace("rules/address.yaml", "{weight: 3, words: [写字楼,", "{words: [写字楼,");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/address.yaml", "{words: [写字楼,")), std::string::npos) << e;
+  EXPECT_NE(e.find("weight"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAMissingOrBrokenGazetteer) {
+  std::filesystem::remove(dir_.str("data/gazetteer.tsv"));
+  std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/address.yaml", "../data/gazetteer.tsv")), std::string::npos) << e;
+  dir_.write("data/gazetteer.tsv", "province\t11\t北京市\t北京\t\ncity\t1101\t北京市\t\n");
+  e = load_error(dir_);
+  EXPECT_NE(e.find("gazetteer.tsv:2: expected 5 tab-separated fields"), std::string::npos) << e;
+}
+
 TEST_F(RulesLoader, RejectsAMissingDirectory) {
   EXPECT_THROW(load_rules(dir_.str("nope")), LoadError);
   EXPECT_THROW(load_templates(dir_.str("nope"), testing::default_rules()), LoadError);

@@ -1,0 +1,171 @@
+// Reading addresses with the shipped gazetteer: addresses that start at each level, Hong Kong /
+// Macau / Taiwan and foreign addresses in both scripts, and the traps (武汉市香港路).
+#include "core/address.h"
+
+#include <gtest/gtest.h>
+
+#include "core/planner.h"
+#include "test_rules.h"
+
+namespace cuifu {
+namespace {
+
+using testing::default_rules;
+
+ParsedAddress parse(std::string_view a) {
+  return parse_address(*default_rules().address.gazetteer, a);
+}
+
+bool why_has(const ParsedAddress& p, std::string_view part) {
+  return p.why_text().find(part) != std::string::npos;
+}
+
+TEST(Address, ShippedRulesLoadTheGazetteer) {
+  ASSERT_NE(default_rules().address.gazetteer, nullptr);
+  EXPECT_GT(default_rules().address.gazetteer->size(), 3000u);
+}
+
+TEST(Address, StartsAtProvince) {
+  const auto p = parse("湖北省 武汉市 江岸区 香港路 58号");
+  EXPECT_EQ(p.province, "湖北省");
+  EXPECT_EQ(p.city, "武汉市");
+  EXPECT_EQ(p.county, "江岸区");
+  EXPECT_EQ(p.rest, "香港路 58号");
+  EXPECT_FALSE(p.overseas);
+  const auto q = parse("内蒙古自治区呼和浩特市新城区");
+  EXPECT_EQ(q.province, "内蒙古自治区");
+  EXPECT_EQ(q.city, "呼和浩特市");
+  EXPECT_EQ(q.county, "新城区");
+}
+
+TEST(Address, MunicipalityWrittenTwiceOrWithShortForms) {
+  const auto p = parse("北京 北京市 朝阳区 望京街道 望京西园三区");
+  EXPECT_EQ(p.province, "北京市");
+  EXPECT_EQ(p.city, "北京市");
+  EXPECT_EQ(p.county, "朝阳区");
+  EXPECT_EQ(p.rest, "望京街道 望京西园三区");
+  const auto q = parse("上海浦东张江高科技园区博云路2号");
+  EXPECT_EQ(q.province, "上海市");
+  EXPECT_EQ(q.county, "浦东新区");
+  EXPECT_EQ(q.rest, "张江高科技园区博云路2号");
+}
+
+TEST(Address, StartsAtCityAndInfersTheProvince) {
+  const auto p = parse("西安市西安交通大学南校区");
+  EXPECT_EQ(p.province, "陕西省");
+  EXPECT_EQ(p.city, "西安市");
+  EXPECT_EQ(p.rest, "西安交通大学南校区");
+  EXPECT_TRUE(why_has(p, "province 陕西省 inferred from 西安市")) << p.why_text();
+  EXPECT_EQ(parse("驻马店市黄淮学院").province, "河南省");
+  EXPECT_EQ(parse("衡水市衡水职业技术学院18栋629室").province, "河北省");
+  const auto s = parse("西安 雁塔区 小寨东路 1号");
+  EXPECT_EQ(s.city, "西安市");
+  EXPECT_EQ(s.county, "雁塔区");
+}
+
+TEST(Address, StartsAtCountyAndInfersCityAndProvince) {
+  const auto p = parse("鄞州区南部商务区红巨大厦28层");
+  EXPECT_EQ(p.province, "浙江省");
+  EXPECT_EQ(p.city, "宁波市");
+  EXPECT_EQ(p.county, "鄞州区");
+  EXPECT_EQ(p.rest, "南部商务区红巨大厦28层");
+  const auto q = parse("浦东新区世纪大道100号");
+  EXPECT_EQ(q.province, "上海市");
+  EXPECT_EQ(q.city, "上海市");
+}
+
+TEST(Address, AutonomousPrefecturesAndCountiesWithTheirShortForms) {
+  const auto p = parse("延边朝鲜族自治州延吉市河南街道");
+  EXPECT_EQ(p.province, "吉林省");
+  EXPECT_EQ(p.city, "延边朝鲜族自治州");
+  EXPECT_EQ(p.county, "延吉市");
+  EXPECT_EQ(parse("延边 延吉市 河南街道").city, "延边朝鲜族自治州");
+  const auto q = parse("湖北省宜昌市长阳县龙舟坪镇");
+  EXPECT_EQ(q.county, "长阳土家族自治县");
+}
+
+TEST(Address, AmbiguousCountyIsResolvedByWhatFollowsOrLeftOpen) {
+  const auto open = parse("朝阳区望京街10号");
+  EXPECT_EQ(open.county, "朝阳区");
+  EXPECT_EQ(open.province, "");
+  EXPECT_TRUE(why_has(open, "not resolved")) << open.why_text();
+  EXPECT_FALSE(open.overseas);
+  EXPECT_EQ(parse("北京市朝阳区望京街10号望京SOHO塔2").province, "北京市");
+  // 鼓楼区 is in 南京 and 徐州 (江苏): the province is known, the city is not.
+  const auto gulou = parse("江苏省鼓楼区中山路1号");
+  EXPECT_EQ(gulou.province, "江苏省");
+  EXPECT_EQ(gulou.county, "鼓楼区");
+  EXPECT_EQ(gulou.city, "");
+}
+
+TEST(Address, StartsAtStreetIsMainlandWithRegionNotRecognised) {
+  for (const char* a : {"建华南路商通大厦8层", "宜山路2000号利丰广场1号楼5层", "酒仙桥恒通商务园"}) {
+    const auto p = parse(a);
+    EXPECT_FALSE(p.overseas) << a;
+    EXPECT_TRUE(why_has(p, "region not recognised")) << a << ": " << p.why_text();
+    EXPECT_EQ(p.rest, a);
+  }
+}
+
+TEST(Address, StreetsNamedAfterHongKongMacauOrTaiwanStayMainland) {
+  for (const char* a :
+       {"武汉市香港路58号", "上海市台湾路3号", "山东省 青岛市 市南区 香港中路 10号 颐和国际大厦",
+        "上海 上海市 普陀区 澳门路 168号", "福建省 厦门市 思明区 台湾街 12号", "香港路58号", "台湾街12号",
+        "澳门路168号", "重庆市九龙坡区杨家坪", "九龙坡区谢家湾正街", "广东省梅州市大埔县湖寮镇"}) {
+    const auto p = parse(a);
+    EXPECT_FALSE(p.overseas) << a << ": " << p.why_text();
+  }
+}
+
+TEST(Address, HongKongMacauAndTaiwanInEitherScript) {
+  for (const char* a : {"香港特别行政区 九龙 旺角 弥敦道 123号", "香港九龍旺角彌敦道123號", "九龙 旺角 弥敦道 580号",
+                        "旺角弥敦道580号", "铜锣湾 轩尼诗道 500号", "Flat 3B, 132 Nathan Road, Kowloon, Hong Kong",
+                        "Room 1201, 12/F, Tower 2, Times Square, Causeway Bay", "澳门特别行政区 氹仔 花城大马路 100号",
+                        "氹仔 花城大马路 100号", "澳門氹仔", "Avenida da Praia Grande, Macau", "台湾 台北市 信义区",
+                        "台北市信义区信义路五段7号", "臺北市信義區", "新北市板橋區文化路一段",
+                        "No. 7, Section 5, Xinyi Road, Taipei"}) {
+    const auto p = parse(a);
+    EXPECT_TRUE(p.overseas) << a << ": " << p.why_text();
+  }
+  EXPECT_EQ(parse("九龍旺角彌敦道").outside, "香港特别行政区");
+  EXPECT_EQ(parse("氹仔 花城大马路").outside, "澳门特别行政区");
+  EXPECT_EQ(parse("新北市板橋區").outside, "台湾省");
+}
+
+TEST(Address, ForeignCountriesInChineseAndEnglish) {
+  for (const char* a : {"日本东京都千代田区丸之内1-1", "美国 加利福尼亚州 旧金山", "新加坡 乌节路 391号",
+                        "1-1 Marunouchi, Chiyoda-ku, Tokyo, Japan", "Singapore 238859 Orchard Road 391 #12-01",
+                        "221B Baker Street, London NW1 6XE", "350 Fifth Avenue, New York, NY 10118"}) {
+    const auto p = parse(a);
+    EXPECT_TRUE(p.overseas) << a << ": " << p.why_text();
+  }
+  EXPECT_EQ(parse("日本东京都千代田区").outside, "日本");
+  EXPECT_TRUE(why_has(parse("221B Baker Street, London NW1 6XE"), "Latin-script address without a mainland region"));
+}
+
+TEST(Address, LatinAddressNamingAMainlandPlaceIsMainland) {
+  const auto p = parse("No. 1 Jianguomenwai Avenue, Chaoyang District, Beijing, China");
+  EXPECT_FALSE(p.overseas) << p.why_text();
+  EXPECT_EQ(p.province, "北京市");
+  EXPECT_FALSE(parse("Room 502, Building 3, Zhangjiang Hi-Tech Park, Shanghai 201203").overseas);
+  EXPECT_TRUE(parse("88 Queensway, Admiralty, Hong Kong, China").overseas);
+}
+
+TEST(Address, EmptyAddressIsMainland) {
+  EXPECT_FALSE(parse("").overseas);
+  EXPECT_FALSE(parse("   ").overseas);
+}
+
+TEST(Address, WorksWithoutAGazetteer) {
+  const Gazetteer none;
+  EXPECT_FALSE(parse_address(none, "西安市西安交通大学").overseas);
+  EXPECT_TRUE(parse_address(none, "221B Baker Street, London").overseas);
+}
+
+TEST(Address, IsOverseasAddressUsesTheRulesGazetteer) {
+  EXPECT_TRUE(is_overseas_address(default_rules(), "香港九龍旺角"));
+  EXPECT_FALSE(is_overseas_address(default_rules(), "武汉市香港路"));
+}
+
+}  // namespace
+}  // namespace cuifu
