@@ -16,6 +16,14 @@
 namespace {
 
 namespace fs = std::filesystem;
+
+// rules/address.yaml names the gazetteer as ../data/gazetteer.tsv: a copied rule set needs it beside.
+void copy_gazetteer_beside(const fs::path& rules_copy) {
+  const fs::path data = rules_copy.parent_path() / "data";
+  fs::create_directories(data);
+  fs::copy_file(fs::path(CUIFU_SOURCE_DIR) / "data" / "gazetteer.tsv", data / "gazetteer.tsv",
+                fs::copy_options::overwrite_existing);
+}
 using nlohmann::json;
 
 struct Result {
@@ -197,6 +205,7 @@ TEST_F(BacktestE2E, CompareShowsTwoRuleSetsWithTheDifferencesMarked) {
   // Rule set B: one reminder per order at most.
   const fs::path b = dir_ / "one-touch";
   fs::copy(fs::path(CUIFU_SOURCE_DIR) / "rules", b);
+  copy_gazetteer_beside(b);
   std::ifstream in(b / "policy.yaml");
   std::string policy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   in.close();
@@ -227,6 +236,7 @@ TEST_F(BacktestE2E, CompareReportShowsDifferencesFormattedFiguresAndPerTemplateR
   const fs::path log = write_log(240, true);
   const fs::path b = dir_ / "one-touch";
   fs::copy(fs::path(CUIFU_SOURCE_DIR) / "rules", b);
+  copy_gazetteer_beside(b);
   std::ifstream in(b / "policy.yaml");
   std::string policy((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   in.close();

@@ -13,7 +13,8 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 # A compare report on the sample export shipped in data/ (a second rule set without SMS).
-mkdir "$tmp/no-sms"
+mkdir "$tmp/no-sms" "$tmp/data"
+cp "$src/data/gazetteer.tsv" "$tmp/data/"  # rules/address.yaml names ../data/gazetteer.tsv
 cp "$src"/rules/*.yaml "$tmp/no-sms/"
 sed -i '/^  sms:/,/^  [a-z]*:/ s/^\(    cost: .*\)$/\1\n    enabled: false/' "$tmp/no-sms/channels.yaml"
 if ! "$bin" check --rules "$tmp/no-sms" --templates "$src/templates" >/dev/null 2>&1; then

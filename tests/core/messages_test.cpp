@@ -102,7 +102,9 @@ TEST(Messages, AnnotatedReceiverIsGreetedByNameOnlyAndNoNameMeansNoNickname) {
   ASSERT_FALSE(rs.empty());
   for (const auto& r : rs) {
     EXPECT_EQ(r.message.find("代收"), std::string::npos) << r.message;
-    if (r.channel == Channel::im) EXPECT_EQ(r.message.rfind("张三您好", 0), 0u) << r.message;
+    if (r.channel == Channel::im) {
+      EXPECT_EQ(r.message.rfind("张三您好", 0), 0u) << r.message;
+    }
   }
   o.receiver_name = "";
   rs = reminders({o});
