@@ -42,10 +42,12 @@ bool is_overseas_address(std::string_view address) {
   return first_contained(a, mainland_regions()) == nullptr;
 }
 
-bool in_holdout(const Rules& rules, std::string_view buyer) {
-  if (rules.holdout_percent <= 0) return false;
-  const auto h = stable_hash(rules.holdout_salt + "/" + std::string(buyer));
-  return static_cast<int>(h % 100) < rules.holdout_percent;
+bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buyer) {
+  const int percent = rules.for_shop(shop).holdout_percent;
+  if (percent <= 0) return false;
+  const std::string who = shop.empty() ? std::string(buyer) : std::string(shop) + "/" + std::string(buyer);
+  const auto h = stable_hash(rules.holdout_salt + "/" + who);
+  return static_cast<int>(h % 100) < percent;
 }
 
 SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before) {
