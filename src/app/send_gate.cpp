@@ -47,7 +47,8 @@ std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& co
   const ContactRecord* last = nullptr;
   int today = 0;
   for (const auto& c : contacts) {
-    if (c.buyer != row.buyer || c.shop != row.shop || c.at > now) continue;
+    // A contact logged without a shop (before shops were kept apart) counts in every shop.
+    if (c.buyer != row.buyer || (!c.shop.empty() && c.shop != row.shop) || c.at > now) continue;
     if (!last || c.at > last->at) last = &c;
     today += start_of_day(c.at) == start_of_day(now);
   }
@@ -71,7 +72,7 @@ std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& co
   }
   for (const auto& id : row.order_ids) {
     const auto n = std::count_if(contacts.begin(), contacts.end(), [&](const ContactRecord& c) {
-      return c.at <= now && c.shop == row.shop &&
+      return c.at <= now && (c.shop.empty() || c.shop == row.shop) &&
              std::find(c.order_ids.begin(), c.order_ids.end(), id) != c.order_ids.end();
     });
     if (n >= caps.max_per_order) {

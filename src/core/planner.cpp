@@ -557,10 +557,20 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
   using BuyerKey = std::pair<std::string, std::string>;
   std::map<BuyerKey, std::vector<const Order*>> by_buyer;
   for (const auto& o : orders) by_buyer[{o.shop, o.buyer}].push_back(&o);
+  std::map<std::string, std::vector<const BuyerKey*>> shops_of;  // buyer -> their (shop, buyer) keys
+  for (const auto& entry : by_buyer) shops_of[entry.first.second].push_back(&entry.first);
   std::map<BuyerKey, std::vector<ContactRecord>> contacts;
   for (const auto& c : history.contacts) {
-    const BuyerKey key{c.shop, c.buyer};
-    if (by_buyer.count(key) && c.at <= request.now) contacts[key].push_back(c);
+    if (c.at > request.now) continue;
+    if (c.shop.empty()) {
+      // Logged without a shop (before shops were kept apart): it counts in every shop of the
+      // buyer, so an upgrade never resets anybody's caps.
+      if (const auto it = shops_of.find(c.buyer); it != shops_of.end()) {
+        for (const BuyerKey* key : it->second) contacts[*key].push_back(c);
+      }
+    } else if (const BuyerKey key{c.shop, c.buyer}; by_buyer.count(key)) {
+      contacts[key].push_back(c);
+    }
   }
   Plan out;
   IntervalCache intervals(rules.quiet_hours);

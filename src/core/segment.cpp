@@ -45,7 +45,9 @@ bool is_overseas_address(std::string_view address) {
 bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buyer) {
   const int percent = rules.for_shop(shop).holdout_percent;
   if (percent <= 0) return false;
-  const std::string who = shop.empty() ? std::string(buyer) : std::string(shop) + "/" + std::string(buyer);
+  // The main shop's buyers keep the draw they always had (a holdout group must not reshuffle).
+  const bool main_shop = shop.empty() || shop == rules.shop_name;
+  const std::string who = main_shop ? std::string(buyer) : std::string(shop) + "/" + std::string(buyer);
   const auto h = stable_hash(rules.holdout_salt + "/" + who);
   return static_cast<int>(h % 100) < percent;
 }

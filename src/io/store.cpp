@@ -99,8 +99,8 @@ CREATE TABLE call_tasks (
 );
 CREATE INDEX call_tasks_due ON call_tasks(due_at);
 )sql",
-    // 3: several shops in one export: a buyer is (shop, buyer). Existing rows belong to the
-    // feed's only shop (""); an existing opt-out keeps applying to every shop.
+    // 3: several shops in one export: a buyer is (shop, buyer). Existing rows get shop "":
+    // an existing contact counts (and an existing opt-out applies) in every shop of the buyer.
     R"sql(
 ALTER TABLE outbox ADD COLUMN shop TEXT NOT NULL DEFAULT '';
 ALTER TABLE contacts ADD COLUMN shop TEXT NOT NULL DEFAULT '';

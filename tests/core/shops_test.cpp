@@ -116,6 +116,19 @@ TEST(Shops, ContactsInOneShopDoNotCountTowardsAnotherShopsCaps) {
   EXPECT_EQ(b[0].send_at, at("2026-11-23 15:20"));
 }
 
+TEST(Shops, AContactLoggedWithoutAShopCountsInEveryShopSoAnUpgradeResetsNoCaps) {
+  // Contacts in a state database from before shops were kept apart have shop "".
+  const LocalTime now = at("2026-11-23 15:00");
+  const auto set = two_shop_rules();
+  ContactHistory h;
+  h.add({"罗诺晶", Channel::sms, at("2026-11-23 10:00"), {"A0"}, 2});
+  h.add({"罗诺晶", Channel::im, at("2026-11-23 14:40"), {"A0"}, 1});
+  const Plan p = plan_days({order_in("B1", kOtherShop, at("2026-11-23 14:50"))}, now, set, h);
+  const auto b = covering(p, "B1");
+  ASSERT_FALSE(b.empty());
+  EXPECT_GE(b[0].send_at, at("2026-11-24 08:00"));  // the daily cap of 2 was reached today
+}
+
 TEST(Shops, AnOptOutInOneShopLeavesTheOtherShopAloneButAnEveryShopOptOutDoesNot) {
   const LocalTime now = at("2026-11-23 09:00");
   const auto set = two_shop_rules();
