@@ -249,7 +249,8 @@ int run_backtest(const BacktestOptions& o) {
   BacktestReport report;
   report.log = o.log;
   report.zone = &zone;
-  report.rows = feed.orders.size() + feed.rejected.size();
+  report.rows = feed.orders.size() + feed.rejected.size() + feed.superseded.size();
+  report.superseded = feed.superseded.size();
   report.rejected = feed.rejected;
   std::vector<std::string> names;
   for (const auto& s : sets) names.push_back(set_name(s.rules_dir));

@@ -147,6 +147,7 @@ json backtest_to_json(const BacktestReport& r) {
           {"log_end", r.zone->iso(r.log_end)},
           {"time_zone", r.zone->name()},
           {"rows_read", r.rows},
+          {"rows_superseded", r.superseded},
           {"rule_sets", sets},
           {"rejected_rows", rejected}};
 }
@@ -326,7 +327,9 @@ std::vector<std::string> uplift_sentences(const BacktestReport& r) {
 void write_backtest_table(std::ostream& out, const BacktestReport& r) {
   out << fmt::format("Backtest of {}: orders placed {} .. {} ({}); the log ends {}\n", r.log, format_local_hm(r.from),
                      format_local_hm(r.to), r.zone->name(), format_local_hm(r.log_end));
-  out << fmt::format("{} rows read, {} rejected\n\n", r.rows, r.rejected.size());
+  out << fmt::format("{} rows read, {} rejected{}\n\n", r.rows, r.rejected.size(),
+                     r.superseded == 0 ? std::string()
+                                       : fmt::format(", {} superseded by a newer row of the same order", r.superseded));
   const bool compare = r.runs.size() > 1;
   const int label_w = 42, col_w = 26;
   std::string head = pad_display("", label_w);

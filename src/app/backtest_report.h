@@ -34,7 +34,8 @@ struct BacktestReport {
   LocalTime to{};
   LocalTime log_end{};  // the latest time the log records: nothing is replayed past it
   const ShopZone* zone = nullptr;
-  std::size_t rows = 0;          // rows read, good and rejected
+  std::size_t rows = 0;          // rows read, good, superseded and rejected
+  std::size_t superseded = 0;    // rows of repeated orders replaced by a newer row of the same order
   std::vector<RuleSetRun> runs;  // one, or two with --compare
   std::vector<RejectedRow> rejected;
 };

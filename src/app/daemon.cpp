@@ -123,7 +123,7 @@ struct Daemon::Impl {
   void reconcile(const char* why);
   void dispatch_due();
   void arm_send_timer();
-  std::string presend_problem(const OutboxRow& row, const std::set<std::pair<std::string, Channel>>& opted_out) const;
+  std::string presend_problem(const OutboxRow& row, const OptOutSet& opted_out) const;
   void deliver(const OutboxRow& row);
   // Called from channel worker threads right before every attempt; reads only `gate`.
   std::string gate_check(const OutboxRow& row) const;
@@ -181,7 +181,7 @@ struct Daemon::Impl {
     std::optional<std::chrono::system_clock::time_point> produced_at;
     SecondsD max_feed_age{0};
     std::map<std::string, OrderStatus> orders;
-    std::set<std::pair<std::string, Channel>> opted_out;
+    OptOutSet opted_out;
     std::shared_ptr<const RuleSet> rules;
   };
   mutable std::mutex gate_mu;
@@ -368,8 +368,9 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
       } catch (const StoreError& e) {
         spdlog::error("{}", e.what());
       }
-      spdlog::info("feed snapshot: {} orders ({} rejected rows) from {}", snapshot->orders.size(),
-                   snapshot->rejected.size(), snapshot->source);
+      spdlog::info(
+          "feed snapshot: {} orders ({} rejected rows, {} superseded by a newer row of the same order) from {}",
+          snapshot->orders.size(), snapshot->rejected.size(), snapshot->superseded.size(), snapshot->source);
       update_paused("feed snapshot");
       reconcile("new feed snapshot");
       break;
@@ -448,7 +449,7 @@ std::string Daemon::Impl::gate_check(const OutboxRow& row) const {
     if (it->second == OrderStatus::paid) return fmt::format("order {} paid", id);
     if (it->second == OrderStatus::closed) return fmt::format("order {} closed", id);
   }
-  if (gate.opted_out.count({row.buyer, row.channel})) {
+  if (is_opted_out(gate.opted_out, row)) {
     return fmt::format("buyer opted out of {}", to_string(row.channel));
   }
   if (gate.rules) return send_time_problem(gate.rules->rules, row, clock->now());
@@ -518,8 +519,7 @@ void Daemon::Impl::reconcile(const char* why) {
 
 // ---------------------------------------------------------------- sending
 
-std::string Daemon::Impl::presend_problem(const OutboxRow& row,
-                                          const std::set<std::pair<std::string, Channel>>& opted_out) const {
+std::string Daemon::Impl::presend_problem(const OutboxRow& row, const OptOutSet& opted_out) const {
   for (const auto& id : row.order_ids) {
     const auto it = orders_by_id.find(id);
     if (it == orders_by_id.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
@@ -530,7 +530,7 @@ std::string Daemon::Impl::presend_problem(const OutboxRow& row,
     }
     if (o.status == OrderStatus::closed) return fmt::format("order {} closed", id);
   }
-  if (opted_out.count({row.buyer, row.channel})) return fmt::format("buyer opted out of {}", to_string(row.channel));
+  if (is_opted_out(opted_out, row)) return fmt::format("buyer opted out of {}", to_string(row.channel));
   if (!config.channels.count(row.channel)) return fmt::format("channel {} is not configured", to_string(row.channel));
   // Late (catch-up, a pause, a slow queue) is only allowed while it is still an allowed time.
   return send_time_problem(rules->rules, row, clock->now());
@@ -543,8 +543,8 @@ void Daemon::Impl::dispatch_due() {
   const LocalTime now = clock->now();
   bool replan = false;
   try {
-    std::set<std::pair<std::string, Channel>> opted_out;
-    for (const auto& o : store->opt_outs()) opted_out.insert({o.buyer, o.channel});
+    OptOutSet opted_out;
+    for (const auto& o : store->opt_outs()) opted_out.insert({o.shop, o.buyer, o.channel});
     {
       std::lock_guard lock(gate_mu);
       gate.opted_out = opted_out;
@@ -552,14 +552,15 @@ void Daemon::Impl::dispatch_due() {
     const auto due = store->due(now);
     // The buyers' contacts, logged and in flight, for the caps: checked again here because
     // a row planned before a pause or an outage may now come too close to another one.
-    std::map<std::string, std::vector<ContactRecord>> contacts;
+    // A buyer is (shop, buyer).
+    std::map<std::pair<std::string, std::string>, std::vector<ContactRecord>> contacts;
     if (!due.empty()) {
-      std::set<std::string> buyers;
-      for (const auto& row : due) buyers.insert(row.buyer);
+      std::set<std::pair<std::string, std::string>> buyers;
+      for (const auto& row : due) buyers.insert({row.shop, row.buyer});
       for (auto& c : store->history().contacts) {
-        if (buyers.count(c.buyer)) contacts[c.buyer].push_back(std::move(c));
+        if (buyers.count({c.shop, c.buyer})) contacts[{c.shop, c.buyer}].push_back(std::move(c));
       }
-      for (const auto& [id, c] : in_flight_contacts) contacts[c.buyer].push_back(c);
+      for (const auto& [id, c] : in_flight_contacts) contacts[{c.shop, c.buyer}].push_back(c);
     }
     for (const auto& row : due) {
       if (in_flight.count(row.id)) continue;
@@ -574,7 +575,7 @@ void Daemon::Impl::dispatch_due() {
         continue;
       }
       std::string problem = presend_problem(row, opted_out);
-      if (problem.empty()) problem = cap_problem(rules->rules, contacts[row.buyer], row, now);
+      if (problem.empty()) problem = cap_problem(rules->rules, contacts[{row.shop, row.buyer}], row, now);
       if (!problem.empty()) {
         store->cancel(row.id, now, problem);
         spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
@@ -583,7 +584,7 @@ void Daemon::Impl::dispatch_due() {
         continue;
       }
       deliver(row);
-      contacts[row.buyer].push_back({row.buyer, row.channel, now, row.order_ids, row.step});
+      contacts[{row.shop, row.buyer}].push_back({row.buyer, row.channel, now, row.order_ids, row.step, row.shop});
     }
   } catch (const StoreError& e) {
     spdlog::error("dispatch: {}", e.what());
@@ -609,6 +610,7 @@ void Daemon::Impl::deliver(const OutboxRow& row) {
     CallTask t;
     t.idempotency_key = row.idempotency_key;
     t.buyer = row.buyer;
+    t.shop = row.shop;
     t.receiver_name = row.receiver_name;
     t.phone = row.contact;
     t.order_ids = row.order_ids;
@@ -627,7 +629,7 @@ void Daemon::Impl::deliver(const OutboxRow& row) {
     return;
   }
   in_flight.insert(row.id);
-  in_flight_contacts[row.id] = ContactRecord{row.buyer, row.channel, now, row.order_ids, row.step};
+  in_flight_contacts[row.id] = ContactRecord{row.buyer, row.channel, now, row.order_ids, row.step, row.shop};
   spdlog::info("sending {} step {} to {} ({}) [{}]", to_string(row.channel), row.step, row.buyer,
                shown_contact(row.channel, row.contact), row.idempotency_key);
   it->second->submit(
@@ -654,7 +656,7 @@ void Daemon::Impl::on_delivered(const OutboxRow& row, const DeliveryReport& r, b
       // On-time sends are logged at their slot, so the contact log (and `plan --state`)
       // agrees with the plan to the minute; a late one at the minute it really went out.
       const LocalTime at = now - row.send_at <= Seconds{60} ? row.send_at : std::chrono::floor<Minutes>(now);
-      store->mark_sent(row.id, now, {row.buyer, row.channel, at, row.order_ids, row.step});
+      store->mark_sent(row.id, now, {row.buyer, row.channel, at, row.order_ids, row.step, row.shop});
       if (r.attempts > 0) latency.observe(r.seconds);
       spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
                    shown_contact(row.channel, row.contact), row.idempotency_key,
@@ -875,11 +877,12 @@ StatusReply Daemon::Impl::optout(const StatusRequest& r) {
     return {404, "application/json",
             json{{"opted_out", false}, {"reason", "no buyer known with this phone"}}.dump() + "\n"};
   }
-  // A reply to an SMS opts out of SMS and of calls to that number.
+  // A reply to an SMS opts out of SMS and of calls to that number, in every shop: the reply
+  // does not say which shop's message it answers.
   for (Channel c : {Channel::sms, Channel::phone}) {
-    store->add_opt_out({*buyer, c, clock->now(), "sms-reply"});
+    store->add_opt_out({*buyer, c, clock->now(), "sms-reply", ""});
     std::lock_guard lock(gate_mu);
-    gate.opted_out.insert({*buyer, c});
+    gate.opted_out.insert({"", *buyer, c});
   }
   spdlog::info("opt-out: buyer {} ({}) replied '{}': no more sms or phone", *buyer, mask_phone(phone), text);
   return {200, "application/json",

@@ -86,6 +86,7 @@ int run_plan(const PlanOptions& o) {
   PlanReport report;
   report.plan = &plan;
   report.rejected = &feed.rejected;
+  report.superseded = &feed.superseded;
   report.rules = &rule_set.rules;
   report.now = now;
   report.from = from;

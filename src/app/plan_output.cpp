@@ -49,6 +49,7 @@ namespace {
 
 nlohmann::ordered_json reminder_json(const PlanReport& r, const PlannedReminder& p) {
   nlohmann::ordered_json j = {{"send_at", r.zone->iso(p.send_at)},
+                              {"shop", p.shop},
                               {"buyer", p.buyer},
                               {"order_ids", p.order_ids},
                               {"segment", p.segment},
@@ -92,12 +93,17 @@ void write_plan_json(std::ostream& out, const PlanReport& r) {
   field("time_zone", r.zone->name());
   field("feed", r.feed);
   field("orders_read", r.orders);
+  field("rows_superseded", r.superseded ? r.superseded->size() : 0);
   write_array(out, "reminders", r.plan->reminders, [&](const PlannedReminder& p) { return reminder_json(r, p); });
   write_array(out, "skipped", r.plan->skipped, [](const SkippedOrder& s) {
-    return nlohmann::ordered_json{{"order_id", s.order_id}, {"buyer", s.buyer}, {"reason", s.reason}};
+    return nlohmann::ordered_json{{"order_id", s.order_id}, {"shop", s.shop}, {"buyer", s.buyer}, {"reason", s.reason}};
   });
   write_array(out, "rejected_rows", r.rejected ? *r.rejected : kNoRows, [](const RejectedRow& row) {
     return nlohmann::ordered_json{{"line", row.line}, {"error", row.error}};
+  });
+  static const std::vector<SupersededRow> kNoSuperseded;
+  write_array(out, "superseded_rows", r.superseded ? *r.superseded : kNoSuperseded, [](const SupersededRow& row) {
+    return nlohmann::ordered_json{{"line", row.line}, {"order_id", row.order_id}, {"kept_line", row.kept_line}};
   });
   out << "  \"summary\": " << plan_summary(*r.plan).dump() << "\n}\n";
 }
@@ -241,8 +247,12 @@ void write_plan_table_padded(std::ostream& out, const PlanReport& r) {
   const std::string rule(static_cast<std::size_t>(width), '-');
   out << fmt::format("Reminder plan {} .. {} ({})\n", format_local_hm(r.from), format_local_hm(r.to), r.zone->name());
   const std::size_t rejected = r.rejected ? r.rejected->size() : 0;
-  out << fmt::format("now {} · feed {}: {} orders read, {} row{} rejected\n\n", format_local_hm(r.now), r.feed,
-                     r.orders, rejected, rejected == 1 ? "" : "s");
+  const std::size_t superseded = r.superseded ? r.superseded->size() : 0;
+  out << fmt::format("now {} · feed {}: {} orders read, {} row{} rejected{}\n\n", format_local_hm(r.now), r.feed,
+                     r.orders, rejected, rejected == 1 ? "" : "s",
+                     superseded == 0 ? std::string()
+                                     : fmt::format(", {} row{} superseded by a newer row of the same order", superseded,
+                                                   superseded == 1 ? "" : "s"));
 
   // Columns: time, buyer, segment, channel, step, orders, amount, contact (the rest). A narrow
   // terminal (80 columns) gets tighter ones, so the masked phone number still fits.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/planner.h"
+#include "io/feed.h"
 #include "io/zone.h"
 
 namespace cuifu {
@@ -15,6 +16,7 @@ namespace cuifu {
 struct PlanReport {
   const Plan* plan = nullptr;
   const std::vector<RejectedRow>* rejected = nullptr;
+  const std::vector<SupersededRow>* superseded = nullptr;  // rows of repeated orders not used
   const Rules* rules = nullptr;
   LocalTime now{};
   LocalTime from{};

@@ -36,13 +36,19 @@ std::string send_time_problem(const Rules& rules, const OutboxRow& row, LocalTim
   return {};
 }
 
+bool is_opted_out(const OptOutSet& opted_out, const OutboxRow& row) {
+  return opted_out.count({"", row.buyer, row.channel}) > 0 ||
+         (!row.shop.empty() && opted_out.count({row.shop, row.buyer, row.channel}) > 0);
+}
+
 std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& contacts, const OutboxRow& row,
                         LocalTime now) {
-  const Caps& caps = rules.caps;
+  const Caps& caps = *rules.for_shop(row.shop).caps;
   const ContactRecord* last = nullptr;
   int today = 0;
   for (const auto& c : contacts) {
-    if (c.buyer != row.buyer || c.at > now) continue;
+    // A contact logged without a shop (before shops were kept apart) counts in every shop.
+    if (c.buyer != row.buyer || (!c.shop.empty() && c.shop != row.shop) || c.at > now) continue;
     if (!last || c.at > last->at) last = &c;
     today += start_of_day(c.at) == start_of_day(now);
   }
@@ -51,7 +57,12 @@ std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& co
                        std::chrono::duration_cast<Minutes>(now - last->at).count(), format_local_hm(last->at),
                        caps.min_gap.count());
   }
-  if (last && caps.no_repeat_channel && last->channel == row.channel) {
+  const bool same_sequence =
+      last && (now - last->at < caps.repeat_channel_lookback ||
+               std::any_of(row.order_ids.begin(), row.order_ids.end(), [&](const std::string& id) {
+                 return std::find(last->order_ids.begin(), last->order_ids.end(), id) != last->order_ids.end();
+               }));
+  if (last && caps.no_repeat_channel && last->channel == row.channel && same_sequence) {
     return fmt::format("{} was the previous contact too (never the same channel twice in a row)",
                        to_string(row.channel));
   }
@@ -61,7 +72,8 @@ std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& co
   }
   for (const auto& id : row.order_ids) {
     const auto n = std::count_if(contacts.begin(), contacts.end(), [&](const ContactRecord& c) {
-      return c.at <= now && std::find(c.order_ids.begin(), c.order_ids.end(), id) != c.order_ids.end();
+      return c.at <= now && (c.shop.empty() || c.shop == row.shop) &&
+             std::find(c.order_ids.begin(), c.order_ids.end(), id) != c.order_ids.end();
     });
     if (n >= caps.max_per_order) {
       return fmt::format("order {} was reminded {} times already (cap {})", id, n, caps.max_per_order);

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "app/commands.h"
 #include "app/optout.h"
@@ -90,6 +91,7 @@ int run_outbox(const OutboxOptions& o) {
                           {"state", to_string(r.state)},
                           {"channel", to_string(r.channel)},
                           {"buyer", r.buyer},
+                          {"shop", r.shop},
                           {"order_ids", r.order_ids},
                           {"step", r.step},
                           {"segment", r.segment},
@@ -144,6 +146,7 @@ int run_calls(const CallsOptions& o) {
     for (const auto& t : tasks) {
       out.push_back({{"due_at", format_local_time(t.due_at)},
                      {"buyer", t.buyer},
+                     {"shop", t.shop},
                      {"name", t.receiver_name},
                      {"phone", contact_text(Channel::phone, t.phone, o.show_contacts)},
                      {"order_ids", t.order_ids},
@@ -172,6 +175,7 @@ int run_calls(const CallsOptions& o) {
 struct OptoutOptions : StateOptions {
   std::string action;
   std::string buyer;
+  std::optional<std::string> shop;  // unset: every shop
   std::vector<std::string> channels;
 };
 
@@ -185,8 +189,9 @@ int run_optout(const OptoutOptions& o) {
   }
   if (o.action == "list") {
     for (const auto& x : store->opt_outs()) {
-      std::cout << fmt::format("{}  {}  {}  {}\n", pad_display(x.buyer, 20), pad_display(to_string(x.channel), 6),
-                               format_local_hm(x.at), x.source);
+      std::cout << fmt::format("{}  {}  {}  {}  {}\n", pad_display(x.buyer, 20),
+                               pad_display(x.shop.empty() ? "(every shop)" : x.shop, 20),
+                               pad_display(to_string(x.channel), 6), format_local_hm(x.at), x.source);
     }
     return kExitOk;
   }
@@ -194,15 +199,16 @@ int run_optout(const OptoutOptions& o) {
   if (o.action == "add") {
     if (chans.empty()) chans.assign(kAllChannels.begin(), kAllChannels.end());
     const LocalTime now = SystemClock(ShopZone(o.zone)).now();
-    for (Channel c : chans) store->add_opt_out({o.buyer, c, now, "cli"});
-    std::cout << fmt::format("{} opted out of {} channel{}\n", o.buyer, chans.size(), chans.size() == 1 ? "" : "s");
+    for (Channel c : chans) store->add_opt_out({o.buyer, c, now, "cli", o.shop.value_or("")});
+    std::cout << fmt::format("{} opted out of {} channel{} in {}\n", o.buyer, chans.size(),
+                             chans.size() == 1 ? "" : "s", o.shop ? "shop " + *o.shop : std::string("every shop"));
     return kExitOk;
   }
   bool any = false;
   if (chans.empty()) {
-    any = store->remove_opt_out(o.buyer, std::nullopt);
+    any = store->remove_opt_out(o.buyer, std::nullopt, o.shop);
   } else {
-    for (Channel c : chans) any = store->remove_opt_out(o.buyer, c) || any;
+    for (Channel c : chans) any = store->remove_opt_out(o.buyer, c, o.shop) || any;
   }
   std::cout << (any ? fmt::format("removed opt-out of {}\n", o.buyer)
                     : fmt::format("{} had no such opt-out\n", o.buyer));
@@ -238,6 +244,8 @@ void add_state_commands(CLI::App& app, CommandAction& action) {
         ->required()
         ->check(CLI::IsMember({"add", "list", "remove"}));
     cmd->add_option("--buyer", o->buyer, "The buyer (买家会员名)");
+    cmd->add_option("--shop", o->shop,
+                    "The shop (店铺名称) the opt-out is for; add: default every shop; remove: default from every shop");
     cmd->add_option("--channel", o->channels, "Channels (default: all); repeatable");
     cmd->callback([o, &action] { action = [o] { return run_optout(*o); }; });
   }

@@ -149,7 +149,8 @@ void BuyerReplay::run() {
         return t && !t->paid_by(now) && !t->closed_by(now);
       });
       if (open) {
-        history_.add({pending->buyer, pending->channel, pending->send_at, pending->order_ids, pending->step});
+        history_.add(
+            {pending->buyer, pending->channel, pending->send_at, pending->order_ids, pending->step, pending->shop});
         reached_.insert(pending->order_ids.begin(), pending->order_ids.end());
         result_.sent.push_back(std::move(*pending));
       }
@@ -178,7 +179,7 @@ void BuyerReplay::run() {
 ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
                     const BacktestConfig& config) {
   ReplayResult result;
-  std::map<std::string, std::vector<Timeline>> by_buyer;
+  std::map<std::pair<std::string, std::string>, std::vector<Timeline>> by_buyer;  // (shop, buyer)
   std::optional<LocalTime> first, last;
   if (config.log_end) {
     result.log_end = *config.log_end;
@@ -188,7 +189,7 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   for (const auto& o : log) {
     if (config.from && o.created_at < *config.from) continue;
     if (config.to && o.created_at >= *config.to) continue;
-    by_buyer[o.buyer].push_back(timeline_of(o, rules, result.log_end));
+    by_buyer[{o.shop, o.buyer}].push_back(timeline_of(o, rules, result.log_end));
     if (!first || o.created_at < *first) first = o.created_at;
     if (!last || o.created_at > *last) last = o.created_at;
   }
@@ -196,7 +197,8 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   result.to = config.to ? *config.to : (last ? *last + Seconds{1} : LocalTime{});
 
   std::size_t done = 0, orders_done = 0;
-  for (auto& [buyer, orders] : by_buyer) {
+  for (auto& [key, orders] : by_buyer) {
+    const auto& [shop, buyer] = key;
     std::sort(orders.begin(), orders.end(), [](const Timeline& a, const Timeline& b) {
       return a.order->created_at != b.order->created_at ? a.order->created_at < b.order->created_at
                                                         : a.order->id < b.order->id;
@@ -206,11 +208,12 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
     buyer_replay.run();
 
     // What happened to each of the buyer's orders.
-    const bool holdout = in_holdout(rules, buyer);
+    const bool holdout = in_holdout(rules, shop, buyer);
     for (const auto& t : orders) {
       OrderOutcome out;
       out.order_id = t.order->id;
       out.buyer = buyer;
+      out.shop = shop;
       out.amount = t.order->amount;
       out.created_at = t.order->created_at;
       out.paid_at = t.paid;
@@ -265,9 +268,11 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
   std::unordered_map<std::string, const OrderOutcome*> outcome;
   for (const auto& o : result.orders) outcome[o.order_id] = &o;
 
-  std::map<std::string, std::vector<const PlannedReminder*>> by_buyer;
-  for (const auto& r : result.sent) by_buyer[r.buyer].push_back(&r);
-  for (auto& [buyer, list] : by_buyer) {
+  std::map<std::pair<std::string, std::string>, std::vector<const PlannedReminder*>> by_buyer;  // (shop, buyer)
+  for (const auto& r : result.sent) by_buyer[{r.shop, r.buyer}].push_back(&r);
+  for (auto& [key, list] : by_buyer) {
+    const std::string& buyer = key.second;
+    const Caps& caps = *rules.for_shop(key.first).caps;
     std::stable_sort(list.begin(), list.end(),
                      [](const PlannedReminder* a, const PlannedReminder* b) { return a->send_at < b->send_at; });
     std::map<LocalTime, int> per_day;
@@ -297,23 +302,30 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
       }
       bool over_cap = false;
       std::string cap_why;
-      if (++per_day[start_of_day(r->send_at)] > rules.caps.max_per_buyer_per_day) {
+      if (++per_day[start_of_day(r->send_at)] > caps.max_per_buyer_per_day) {
         over_cap = true;
         cap_why = "over the per-day cap";
       }
       for (const auto& id : r->order_ids) {
-        if (++per_order[id] > rules.caps.max_per_order) {
+        if (++per_order[id] > caps.max_per_order) {
           over_cap = true;
           cap_why = fmt::format("over the per-order cap for {}", id);
         }
       }
-      if (previous && r->send_at - previous->send_at < rules.caps.min_gap) {
+      if (previous && r->send_at - previous->send_at < caps.min_gap) {
         over_cap = true;
         cap_why = "closer than the minimum gap to the previous contact";
       }
-      if (previous && rules.caps.no_repeat_channel && previous->channel == r->channel) {
-        over_cap = true;
-        cap_why = "same channel as the previous contact";
+      if (previous && caps.no_repeat_channel && previous->channel == r->channel) {
+        // One reminder sequence: the previous contact shares an order with this one, or is
+        // within the look-back.
+        const bool shares_order = std::any_of(r->order_ids.begin(), r->order_ids.end(), [&](const std::string& id) {
+          return std::find(previous->order_ids.begin(), previous->order_ids.end(), id) != previous->order_ids.end();
+        });
+        if (shares_order || r->send_at - previous->send_at < caps.repeat_channel_lookback) {
+          over_cap = true;
+          cap_why = "same channel as the previous contact in its reminder sequence";
+        }
       }
       if (over_cap) {
         ++v.caps;
@@ -411,14 +423,14 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
     f.reminders_by_channel[c] = 0;
     f.by_channel[c] = {};
   }
-  std::map<std::string, int> per_buyer;
-  for (const auto& o : result.orders) per_buyer[o.buyer];
+  std::map<std::pair<std::string, std::string>, int> per_buyer;  // (shop, buyer)
+  for (const auto& o : result.orders) per_buyer[{o.shop, o.buyer}];
   f.buyers = per_buyer.size();
   for (const auto& r : result.sent) {
     ++f.reminders;
     ++f.reminders_by_channel[r.channel];
     f.cost_milli += r.cost_milli;
-    ++per_buyer[r.buyer];
+    ++per_buyer[{r.shop, r.buyer}];
     auto& ch = f.by_channel[r.channel];
     ++ch.reminders;
     ch.cost_milli += r.cost_milli;

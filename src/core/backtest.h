@@ -53,6 +53,7 @@ struct BacktestConfig {
 struct OrderOutcome {
   std::string order_id;
   std::string buyer;
+  std::string shop;     // the feed's 店铺名称; the buyer is (shop, buyer)
   std::string segment;  // of its first sent reminder, else as classified when placed
   Money amount = 0;
   LocalTime created_at{};

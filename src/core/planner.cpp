@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "core/item_title.h"
 #include "core/names.h"
@@ -10,16 +11,20 @@
 
 namespace cuifu {
 
-bool ContactHistory::is_opted_out(const std::string& buyer, Channel c) const {
-  const auto it = opted_out.find(buyer);
-  return it != opted_out.end() && it->second.count(c) > 0;
+bool ContactHistory::is_opted_out(const std::string& shop, const std::string& buyer, Channel c) const {
+  if (const auto it = opted_out.find(buyer); it != opted_out.end() && it->second.count(c) > 0) return true;
+  if (shop.empty()) return false;
+  const auto it = shop_opted_out.find({shop, buyer});
+  return it != shop_opted_out.end() && it->second.count(c) > 0;
 }
 
 std::string PlannedReminder::idempotency_key() const {
   // The buyer's oldest order and the step identify the decision; the slot and the
   // set of combined orders may move when it is re-planned, the key must not.
+  // A feed without shops keeps the keys it always had, so an existing outbox still matches.
   const std::string anchor = order_ids.empty() ? std::string{} : order_ids.front();
-  return fmt::format("cf-{:016x}", stable_hash(fmt::format("{}|{}|{}", buyer, anchor, step)));
+  const std::string who = shop.empty() ? buyer : fmt::format("{}|{}", shop, buyer);
+  return fmt::format("cf-{:016x}", stable_hash(fmt::format("{}|{}|{}", who, anchor, step)));
 }
 
 namespace {
@@ -109,10 +114,12 @@ class IntervalCache {
 
 class BuyerPlanner {
  public:
-  BuyerPlanner(const std::string& buyer, std::vector<const Order*> orders, std::vector<ContactRecord> contacts,
-               const ContactHistory& history, const Rules& rules, const TemplateSet& templates, const PlanRequest& req,
-               IntervalCache& intervals, Plan& out)
-      : buyer_(buyer),
+  BuyerPlanner(const ShopSettings& shop, const std::string& buyer, std::vector<const Order*> orders,
+               std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
+               const TemplateSet& templates, const PlanRequest& req, IntervalCache& intervals, Plan& out)
+      : shop_(shop),
+        caps_(*shop.caps),
+        buyer_(buyer),
         orders_(std::move(orders)),
         contacts_(std::move(contacts)),
         history_(history),
@@ -126,7 +133,7 @@ class BuyerPlanner {
 
  private:
   void skip_all(const std::vector<const Order*>& orders, const std::string& reason) {
-    for (const Order* o : orders) out_.skipped.push_back({o->id, buyer_, reason});
+    for (const Order* o : orders) out_.skipped.push_back({o->id, buyer_, shop_.shop, reason});
   }
   // When an order closes: the feed's close time, or auto-close after its creation.
   LocalTime closes_at(const Order& o) const { return o.closed_at ? *o.closed_at : o.created_at + rules_.auto_close; }
@@ -136,11 +143,16 @@ class BuyerPlanner {
     return n;
   }
   // Why a channel cannot carry this reminder, or empty when it can.
-  std::string unusable(Channel c, const Order& lead) const;
+  // `earliest` is the soonest it could go out; `in_sequence` tells whether a contact was about
+  // the orders being reminded now.
+  std::string unusable(Channel c, const Order& lead, LocalTime earliest,
+                       const std::function<bool(const ContactRecord&)>& in_sequence) const;
   // Earliest allowed send time >= earliest, or nullopt within a week.
   std::optional<LocalTime> find_slot(LocalTime earliest, const std::vector<DailyWindow>& channel_windows,
                                      const std::vector<DailyWindow>& step_windows, std::string* note) const;
 
+  const ShopSettings& shop_;
+  const Caps& caps_;  // the shop's
   const std::string& buyer_;
   std::vector<const Order*> orders_;
   std::vector<ContactRecord> contacts_;  // sorted by time; grows as the plan is simulated
@@ -152,17 +164,32 @@ class BuyerPlanner {
   Plan& out_;
 };
 
-std::string BuyerPlanner::unusable(Channel c, const Order& lead) const {
+std::string BuyerPlanner::unusable(Channel c, const Order& lead, LocalTime earliest,
+                                   const std::function<bool(const ContactRecord&)>& in_sequence) const {
   const ChannelRule* ch = rules_.channel(c);
   if (!ch) return fmt::format("{} is not configured", to_string(c));
   if (!ch->enabled) return fmt::format("{} is disabled", to_string(c));
-  if (history_.is_opted_out(buyer_, c)) return fmt::format("buyer opted out of {}", to_string(c));
+  if (history_.is_opted_out(shop_.shop, buyer_, c)) return fmt::format("buyer opted out of {}", to_string(c));
+  if (c == Channel::sms && shop_.sms_signature.empty()) {
+    return fmt::format("no SMS signature for shop {} (set shops: {}: sms_signature in the rules)", shop_.shop,
+                       shop_.shop);
+  }
   if ((c == Channel::sms || c == Channel::phone) && trim(lead.phone).empty()) {
     return fmt::format("no phone number for {}", to_string(c));
   }
   if (c == Channel::email && trim(lead.email).empty()) return "no e-mail address";
-  if (rules_.caps.no_repeat_channel && !contacts_.empty() && contacts_.back().channel == c) {
-    return fmt::format("{} was the previous contact, never twice in a row", to_string(c));
+  if (caps_.no_repeat_channel && !contacts_.empty() && contacts_.back().channel == c) {
+    // Only within one reminder sequence: the previous contact was about these orders, or
+    // lies within the look-back. An IM about an order of days ago does not block this one.
+    const ContactRecord& previous = contacts_.back();
+    if (in_sequence(previous)) {
+      return fmt::format("{} was the previous contact in this reminder sequence ({}), never twice in a row",
+                         to_string(c), short_time(previous.at));
+    }
+    if (earliest - previous.at < caps_.repeat_channel_lookback) {
+      return fmt::format("{} was the previous contact ({}, within the {} look-back), never twice in a row",
+                         to_string(c), short_time(previous.at), describe_delay(caps_.repeat_channel_lookback));
+    }
   }
   return {};
 }
@@ -175,10 +202,10 @@ std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest, const std::
   const LocalTime first_day = start_of_day(earliest);
   for (int d = 0; d < 8; ++d) {
     const LocalTime day = first_day + days{d};
-    if (contacts_on_day(day) >= rules_.caps.max_per_buyer_per_day) {
+    if (contacts_on_day(day) >= caps_.max_per_buyer_per_day) {
       if (note->empty()) {
         *note = fmt::format("{} already has {} contacts on {} (cap {} a day)", buyer_, contacts_on_day(day),
-                            format_local_date(day), rules_.caps.max_per_buyer_per_day);
+                            format_local_date(day), caps_.max_per_buyer_per_day);
       }
       continue;
     }
@@ -204,21 +231,21 @@ void BuyerPlanner::run() {
   for (const Order* o : orders_) {
     if (o->status == OrderStatus::paid) {
       out_.skipped.push_back(
-          {o->id, buyer_, o->paid_at ? fmt::format("paid at {}", format_local_hm(*o->paid_at)) : "paid"});
-      if (o->paid_at && *o->paid_at <= now && now - *o->paid_at < rules_.caps.skip_if_paid_within &&
+          {o->id, buyer_, shop_.shop, o->paid_at ? fmt::format("paid at {}", format_local_hm(*o->paid_at)) : "paid"});
+      if (o->paid_at && *o->paid_at <= now && now - *o->paid_at < caps_.skip_if_paid_within &&
           (!recent_payment || *o->paid_at > *recent_payment->paid_at)) {
         recent_payment = o;
       }
       continue;
     }
     if (o->status == OrderStatus::closed) {
-      out_.skipped.push_back({o->id, buyer_, "closed"});
+      out_.skipped.push_back({o->id, buyer_, shop_.shop, "closed"});
       if (!o->paid_at) ++closed_unpaid;  // closed after payment is a refund, not 拍下不买
       continue;
     }
     const LocalTime closes = closes_at(*o);
     if (closes <= now) {
-      out_.skipped.push_back({o->id, buyer_,
+      out_.skipped.push_back({o->id, buyer_, shop_.shop,
                               fmt::format("auto-closed at {} ({} after the order)", format_local_hm(closes),
                                           o->closed_at ? "feed close time" : describe_delay(rules_.auto_close))});
       continue;
@@ -228,9 +255,8 @@ void BuyerPlanner::run() {
   }
   if (open.empty()) return;
   if (recent_payment) {
-    skip_all(open,
-             fmt::format("buyer paid order {} at {}, within the last {}", recent_payment->id,
-                         format_local_hm(*recent_payment->paid_at), describe_delay(rules_.caps.skip_if_paid_within)));
+    skip_all(open, fmt::format("buyer paid order {} at {}, within the last {}", recent_payment->id,
+                               format_local_hm(*recent_payment->paid_at), describe_delay(caps_.skip_if_paid_within)));
     return;
   }
   // The buyer said they will not buy, asked to cancel or complains: those orders are left
@@ -244,7 +270,7 @@ void BuyerPlanner::run() {
         go_on.push_back(o);
         continue;
       }
-      out_.skipped.push_back({o->id, buyer_,
+      out_.skipped.push_back({o->id, buyer_, shop_.shop,
                               fmt::format("stop {} ({}): {}; not reminded", stop.rule->name, stop.rule->source.str(),
                                           stop.words.describe())});
     }
@@ -255,8 +281,8 @@ void BuyerPlanner::run() {
       for (const Order* o : open) close_at = std::min(close_at, closes_at(*o));
     }
   }
-  if (in_holdout(rules_, buyer_)) {
-    skip_all(open, fmt::format("holdout: buyer is in the {}% never reminded, to measure lift", rules_.holdout_percent));
+  if (in_holdout(rules_, shop_.shop, buyer_)) {
+    skip_all(open, fmt::format("holdout: buyer is in the {}% never reminded, to measure lift", shop_.holdout_percent));
     return;
   }
 
@@ -267,9 +293,9 @@ void BuyerPlanner::run() {
     const auto n = std::count_if(contacts_.begin(), contacts_.end(), [&](const ContactRecord& c) {
       return std::find(c.order_ids.begin(), c.order_ids.end(), o->id) != c.order_ids.end();
     });
-    if (n >= rules_.caps.max_per_order) {
-      out_.skipped.push_back(
-          {o->id, buyer_, fmt::format("reminded {} times already (cap {} per order)", n, rules_.caps.max_per_order)});
+    if (n >= caps_.max_per_order) {
+      out_.skipped.push_back({o->id, buyer_, shop_.shop,
+                              fmt::format("reminded {} times already (cap {} per order)", n, caps_.max_per_order)});
     } else {
       remindable.push_back(o);
     }
@@ -334,17 +360,17 @@ void BuyerPlanner::run() {
   std::string stop_reason;
   std::vector<std::string> carried;  // notes about skipped steps, shown on the next reminder
   for (std::size_t i = static_cast<std::size_t>(next_step); i < seg.steps.size(); ++i) {
-    if (done >= rules_.caps.max_per_order) {
-      stop_reason = fmt::format("reminded {} times already (cap {} per order)", done, rules_.caps.max_per_order);
+    if (done >= caps_.max_per_order) {
+      stop_reason = fmt::format("reminded {} times already (cap {} per order)", done, caps_.max_per_order);
       break;
     }
     const ReminderStep& step = seg.steps[i];
     const LocalTime due = lead.created_at + step.delay;
     LocalTime earliest = std::max(due, now);
     std::string gap_note;
-    if (!contacts_.empty() && contacts_.back().at + rules_.caps.min_gap > earliest) {
-      earliest = contacts_.back().at + rules_.caps.min_gap;
-      gap_note = fmt::format("{} after the previous contact at {} (min gap)", describe_delay(rules_.caps.min_gap),
+    if (!contacts_.empty() && contacts_.back().at + caps_.min_gap > earliest) {
+      earliest = contacts_.back().at + caps_.min_gap;
+      gap_note = fmt::format("{} after the previous contact at {} (min gap)", describe_delay(caps_.min_gap),
                              short_time(contacts_.back().at));
     }
 
@@ -359,7 +385,7 @@ void BuyerPlanner::run() {
     static const std::vector<DailyWindow> kNone;
     const std::vector<DailyWindow>* step_windows = &kNone;
     for (const Channel c : candidates) {
-      if (std::string why_not = unusable(c, reach); !why_not.empty()) {
+      if (std::string why_not = unusable(c, reach, earliest, covers_group); !why_not.empty()) {
         why_not_all += (why_not_all.empty() ? "" : "; ") + why_not;
         continue;
       }
@@ -401,7 +427,8 @@ void BuyerPlanner::run() {
       carried.push_back(fmt::format("step {} ({}) left out: {}", i + 1, to_string(step.channel), why_not_all));
       continue;
     }
-    const ChannelRule& ch = *rules_.channel(channel);
+    ChannelRule ch = *rules_.channel(channel);
+    if (channel == Channel::sms) ch.sms_signature = shop_.sms_signature;  // the shop's, never another's
     const auto& windows = step_windows->empty() ? ch.windows : *step_windows;
     if (*slot >= req_.to) break;  // beyond this plan's horizon
 
@@ -422,7 +449,7 @@ void BuyerPlanner::run() {
     f.amount = format_money(amount);
     f.order_count = std::to_string(open.size());
     f.order_ids = fmt::format("{}", fmt::join(ids, "、"));
-    f.shop = lead.shop.empty() ? rules_.shop_name : lead.shop;
+    f.shop = shop_.display_name;
     f.pay_by = pay_by_text(close_at);
     // Facts a message may state, only when the rules or the feed know them.
     if (rules_.facts.promotion_ends && *rules_.facts.promotion_ends > *slot) {
@@ -450,6 +477,7 @@ void BuyerPlanner::run() {
 
     PlannedReminder r;
     r.send_at = *slot;
+    r.shop = shop_.shop;
     r.buyer = buyer_;
     r.order_ids = ids;
     r.segment = seg.name;
@@ -464,6 +492,8 @@ void BuyerPlanner::run() {
     r.cost_milli = ch.cost_milli;
     r.pay_by = close_at;
     r.why.push_back(fmt::format("segment {} ({}): {}", seg.name, seg.source.str(), match.because));
+    if (shop_.rule)
+      r.why.push_back(fmt::format("shop {}: its own settings ({})", shop_.shop, shop_.rule->source.str()));
     if (found.rule) {
       r.why.push_back(fmt::format("reason {} ({}): {} (keyword {})", reason, found.rule->source.str(),
                                   found.words.describe(), found.words.keyword));
@@ -507,7 +537,7 @@ void BuyerPlanner::run() {
     }
     r.why.push_back(fmt::format("pay-by {} (auto-close)", short_time(close_at)));
 
-    contacts_.push_back({buyer_, channel, *slot, ids, static_cast<int>(i) + 1});
+    contacts_.push_back({buyer_, channel, *slot, ids, static_cast<int>(i) + 1, shop_.shop});
     ++done;
     if (*slot >= req_.from) out_.reminders.push_back(std::move(r));
   }
@@ -527,21 +557,38 @@ void BuyerPlanner::run() {
 
 Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
           const TemplateSet& templates, const PlanRequest& request) {
-  std::map<std::string, std::vector<const Order*>> by_buyer;
-  for (const auto& o : orders) by_buyer[o.buyer].push_back(&o);
-  std::map<std::string, std::vector<ContactRecord>> contacts;
+  // A buyer is (shop, buyer): the same nickname in two shops is two buyers.
+  using BuyerKey = std::pair<std::string, std::string>;
+  std::map<BuyerKey, std::vector<const Order*>> by_buyer;
+  for (const auto& o : orders) by_buyer[{o.shop, o.buyer}].push_back(&o);
+  std::map<std::string, std::vector<const BuyerKey*>> shops_of;  // buyer -> their (shop, buyer) keys
+  for (const auto& entry : by_buyer) shops_of[entry.first.second].push_back(&entry.first);
+  std::map<BuyerKey, std::vector<ContactRecord>> contacts;
   for (const auto& c : history.contacts) {
-    if (by_buyer.count(c.buyer) && c.at <= request.now) contacts[c.buyer].push_back(c);
+    if (c.at > request.now) continue;
+    if (c.shop.empty()) {
+      // Logged without a shop (before shops were kept apart): it counts in every shop of the
+      // buyer, so an upgrade never resets anybody's caps.
+      if (const auto it = shops_of.find(c.buyer); it != shops_of.end()) {
+        for (const BuyerKey* key : it->second) contacts[*key].push_back(c);
+      }
+    } else if (const BuyerKey key{c.shop, c.buyer}; by_buyer.count(key)) {
+      contacts[key].push_back(c);
+    }
   }
   Plan out;
   IntervalCache intervals(rules.quiet_hours);
-  for (auto& [buyer, list] : by_buyer) {
-    auto& cs = contacts[buyer];
+  std::map<std::string, ShopSettings> shops;
+  for (auto& [key, list] : by_buyer) {
+    auto shop = shops.find(key.first);
+    if (shop == shops.end()) shop = shops.emplace(key.first, rules.for_shop(key.first)).first;
+    auto& cs = contacts[key];
     std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
-    BuyerPlanner(buyer, list, cs, history, rules, templates, request, intervals, out).run();
+    BuyerPlanner(shop->second, key.second, list, cs, history, rules, templates, request, intervals, out).run();
   }
   std::sort(out.reminders.begin(), out.reminders.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
-    return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;
+    if (a.send_at != b.send_at) return a.send_at < b.send_at;
+    return a.buyer != b.buyer ? a.buyer < b.buyer : a.shop < b.shop;
   });
   std::sort(out.skipped.begin(), out.skipped.end(),
             [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id < b.order_id; });

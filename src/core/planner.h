@@ -18,28 +18,33 @@
 
 namespace cuifu {
 
-// A reminder that was (or, for planning, will be) sent to a buyer.
+// A reminder that was (or, for planning, will be) sent to a buyer of a shop.
 struct ContactRecord {
   std::string buyer;
   Channel channel = Channel::im;
   LocalTime at{};
   std::vector<std::string> order_ids;
-  int step = 0;  // the segment step it carried out (1-based); 0 when unknown
+  int step = 0;      // the segment step it carried out (1-based); 0 when unknown
+  std::string shop;  // the feed's 店铺名称, "" when the feed has none; a buyer is (shop, buyer)
 };
 
-// What the shop has already done: contacts made, and who opted out of what.
+// What the shops have already done: contacts made, and who opted out of what.
 // Built from the SQLite state by the daemon and `plan --state`, or in memory by backtest.
 struct ContactHistory {
   std::vector<ContactRecord> contacts;
-  std::map<std::string, std::set<Channel>> opted_out;  // buyer -> channels
+  std::map<std::string, std::set<Channel>> opted_out;                               // buyer -> channels, in every shop
+  std::map<std::pair<std::string, std::string>, std::set<Channel>> shop_opted_out;  // (shop, buyer) -> channels
 
   void add(ContactRecord r) { contacts.push_back(std::move(r)); }
-  bool is_opted_out(const std::string& buyer, Channel c) const;
+  // Opted out of `c` in `shop`, or in every shop.
+  bool is_opted_out(const std::string& shop, const std::string& buyer, Channel c) const;
+  bool is_opted_out(const std::string& buyer, Channel c) const { return is_opted_out({}, buyer, c); }
 };
 
 // One reminder the planner decided on.
 struct PlannedReminder {
   LocalTime send_at{};
+  std::string shop;  // the feed's 店铺名称 ("" when none); the buyer is (shop, buyer)
   std::string buyer;
   std::vector<std::string> order_ids;  // all the buyer's unpaid orders it covers
   std::string segment;
@@ -55,14 +60,15 @@ struct PlannedReminder {
   LocalTime pay_by{};  // when the first of its orders auto-closes
   std::vector<std::string> why;
 
-  // Stable across re-plans of the same decision: the buyer, the oldest order and the step (the slot
-  // and the set of combined orders may move when re-planned; the key must not).
+  // Stable across re-plans of the same decision: the shop, the buyer, the oldest order and the
+  // step (the slot and the set of combined orders may move when re-planned; the key must not).
   std::string idempotency_key() const;
 };
 
 struct SkippedOrder {
   std::string order_id;
   std::string buyer;
+  std::string shop;
   std::string reason;
 };
 
@@ -103,12 +109,16 @@ AddressReading read_address(const Rules& rules, std::string_view address);
 // rules' gazetteer; only on positive evidence (see parse_address).
 bool is_overseas_address(const Rules& rules, std::string_view address);
 
-// True for buyers in the holdout group: never reminded, so that lift can be measured.
-bool in_holdout(const Rules& rules, std::string_view buyer);
+// True for buyers in the holdout group: never reminded, so that lift can be measured. The
+// shop's own holdout (`shops:`) applies; a buyer of a named shop is drawn per (shop, buyer).
+bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buyer);
+inline bool in_holdout(const Rules& rules, std::string_view buyer) {
+  return in_holdout(rules, {}, buyer);
+}
 
-// The planner. `orders` is the newest snapshot (all statuses: paid ones matter for the
-// "paid in the last hour" rule and the buyer's history). REQUIRES: every template a step
-// names exists in `templates` (the loaders guarantee it).
+// The planner. Each (shop, buyer) is planned apart, with its shop's settings. `orders` is the newest snapshot (all
+// statuses: paid ones matter for the "paid in the last hour" rule and the buyer's history). REQUIRES: every template a
+// step names exists in `templates` (the loaders guarantee it).
 Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
           const TemplateSet& templates, const PlanRequest& request);
 

@@ -99,6 +99,25 @@ std::string windows_str(const std::vector<DailyWindow>& ws) {
 
 }  // namespace
 
+ShopSettings Rules::for_shop(std::string_view shop) const {
+  ShopSettings s;
+  s.shop = std::string(shop);
+  s.caps = &caps;
+  s.holdout_percent = holdout_percent;
+  const bool main_shop = shop.empty() || shop == shop_name;
+  s.display_name = shop.empty() ? shop_name : std::string(shop);
+  if (const ChannelRule* sms = channel(Channel::sms); sms && main_shop) s.sms_signature = sms->sms_signature;
+  if (const auto it = shops.find(shop); it != shops.end()) {
+    const ShopRule& r = it->second;
+    s.rule = &r;
+    if (!r.display_name.empty()) s.display_name = r.display_name;
+    if (!r.sms_signature.empty()) s.sms_signature = r.sms_signature;
+    if (r.caps) s.caps = &*r.caps;
+    if (r.holdout_percent) s.holdout_percent = *r.holdout_percent;
+  }
+  return s;
+}
+
 std::vector<std::string> validate(const Rules& rules) {
   std::vector<std::string> errors;
   auto err = [&](const SourceRef& at, std::string msg) { errors.push_back(fmt::format("{}: {}", at.located(), msg)); };
@@ -166,6 +185,17 @@ std::vector<std::string> validate(const Rules& rules) {
   if (rules.auto_close.count() <= 0) err({}, "auto_close must be positive");
   if (rules.holdout_percent < 0 || rules.holdout_percent > 100) {
     err({}, "holdout must be between 0 and 100 percent");
+  }
+  for (const auto& [name, shop] : rules.shops) {
+    if (shop.caps && (shop.caps->max_per_order < 1 || shop.caps->max_per_buyer_per_day < 1)) {
+      err(shop.source,
+          fmt::format("shop {}: caps.max_per_order and caps.max_per_buyer_per_day must be at least 1", name));
+    }
+    if (shop.caps && shop.caps->min_gap.count() < 0)
+      err(shop.source, fmt::format("shop {}: caps.min_gap must not be negative", name));
+    if (shop.holdout_percent && (*shop.holdout_percent < 0 || *shop.holdout_percent > 100)) {
+      err(shop.source, fmt::format("shop {}: holdout must be between 0 and 100 percent", name));
+    }
   }
   for (const auto& [c, ch] : rules.channels) {
     if (ch.cost_milli < 0) {

@@ -112,7 +112,11 @@ struct Caps {
   int max_per_order = 3;
   int max_per_buyer_per_day = 2;
   Minutes min_gap{120};
+  // Never the same channel twice in a row within one reminder sequence: the previous
+  // contact counts when it was about one of the buyer's orders being reminded now, or
+  // (whatever it was about) when it lies within this look-back.
   bool no_repeat_channel = true;
+  Minutes repeat_channel_lookback{240};
   Minutes skip_if_paid_within{60};
 };
 
@@ -168,6 +172,32 @@ struct AddressRules {
   OccupationRules occupation;
 };
 
+// One shop of a multi-shop export (agencies and sellers with several shops export them
+// together), under `shops:` in the rules. A buyer is (shop, buyer): contacts, caps and
+// opt-outs never cross shops. Unset settings inherit the rules' own.
+struct ShopRule {
+  std::string name;                    // as the feed's 店铺名称 writes it
+  std::string display_name;            // how messages name the shop ({shop}); empty: name
+  std::string sms_signature;           // 【…】 without brackets; empty: the SMS channel's, only for the main shop
+  std::optional<Caps> caps;            // the shop's caps in full (rules' caps with its overrides)
+  std::optional<int> holdout_percent;  // 0..100
+  SourceRef source;
+};
+
+// What the rules say for the orders of one shop: its name in messages, caps, holdout and
+// SMS signature, resolved from `shops:` and the shop-wide settings. A view into the Rules
+// it came from (which must outlive it).
+struct ShopSettings {
+  std::string shop;          // the feed's 店铺名称, "" when the feed has none
+  std::string display_name;  // for {shop} in messages
+  const Caps* caps = nullptr;
+  int holdout_percent = 0;
+  // The SMS signature for this shop; empty when none is known: a shop other than the main
+  // one (`shop:`) never borrows the main shop's signature, so SMS cannot be used for it.
+  std::string sms_signature;
+  const ShopRule* rule = nullptr;  // its `shops:` entry, if any
+};
+
 struct Rules {
   std::vector<SegmentRule> segments;  // in priority order: the first that matches wins
   std::map<Channel, ChannelRule> channels;
@@ -189,10 +219,13 @@ struct Rules {
   ChatRules chat;
   int holdout_percent = 0;  // 0..100 of buyers, by stable hash, never reminded
   std::string holdout_salt = "cuifu";
-  std::string shop_name;  // used when the feed has no 店铺名称
+  std::string shop_name;  // the main shop; used when the feed has no 店铺名称
   AddressRules address;
+  std::map<std::string, ShopRule, std::less<>> shops;  // by the feed's 店铺名称
 
   const ChannelRule* channel(Channel c) const;
+  // The settings for orders of `shop` (the feed's 店铺名称, "" when it has none).
+  ShopSettings for_shop(std::string_view shop) const;
   const SegmentRule* segment(std::string_view name) const;
 };
 

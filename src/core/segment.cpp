@@ -39,10 +39,14 @@ bool is_overseas_address(const Rules& rules, std::string_view address) {
   return parse_address(gazetteer_of(rules), address).overseas;
 }
 
-bool in_holdout(const Rules& rules, std::string_view buyer) {
-  if (rules.holdout_percent <= 0) return false;
-  const auto h = stable_hash(rules.holdout_salt + "/" + std::string(buyer));
-  return static_cast<int>(h % 100) < rules.holdout_percent;
+bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buyer) {
+  const int percent = rules.for_shop(shop).holdout_percent;
+  if (percent <= 0) return false;
+  // The main shop's buyers keep the draw they always had (a holdout group must not reshuffle).
+  const bool main_shop = shop.empty() || shop == rules.shop_name;
+  const std::string who = main_shop ? std::string(buyer) : std::string(shop) + "/" + std::string(buyer);
+  const auto h = stable_hash(rules.holdout_salt + "/" + who);
+  return static_cast<int>(h % 100) < percent;
 }
 
 SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before) {

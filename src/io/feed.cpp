@@ -64,14 +64,23 @@ std::string lower_ascii(std::string_view s) {
   return out;
 }
 
-// Excel-proofing that Taobao puts on long numbers: '138..., \t138..., ="138...".
+// Excel-proofing that shops put on cells so Excel keeps long numbers as text:
+// '13887769866, \t138..., ="2938390312379655154" (also seen doubled: =""…""). Applied to
+// every field of every feed: an amount or a time may carry it as well as a phone or an id.
 std::string clean_excel_text(std::string_view raw) {
   std::string s = trim(raw);
-  std::size_t b = 0;
-  while (b < s.size() && (s[b] == '\'' || s[b] == '=' || s[b] == '"')) ++b;
-  std::size_t e = s.size();
-  while (e > b && s[e - 1] == '"') --e;
-  return trim(std::string_view(s).substr(b, e - b));
+  while (true) {
+    if (s.size() >= 3 && s.starts_with("=\"") && s.ends_with("\"")) {
+      s = std::string_view(s).substr(2, s.size() - 3);
+      if (s.size() >= 2 && s.starts_with("\"") && s.ends_with("\"")) s = s.substr(1, s.size() - 2);
+    } else if (s.starts_with("'") || s.starts_with("\t")) {
+      s = s.substr(1);
+    } else {
+      break;
+    }
+    s = trim(s);
+  }
+  return s;
 }
 
 std::optional<OrderStatus> taobao_status(std::string_view value) {
@@ -102,7 +111,7 @@ std::optional<OrderStatus> jsonl_status(std::string_view value) {
 
 // Turns a row into `out`; returns why not, or "" on success.
 std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
-  const auto value = [&](Field f) { return row[f] ? trim(*row[f]) : std::string(); };
+  const auto value = [&](Field f) { return row[f] ? clean_excel_text(*row[f]) : std::string(); };
   const auto missing = [&](Field f) { return rules.label[f] + " missing"; };
   const auto read_time = [&](Field f, std::optional<LocalTime>& t) -> std::string {
     const std::string v = value(f);
@@ -111,7 +120,7 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
     return t ? std::string() : fmt::format("bad time '{}' in {}", v, rules.label[f]);
   };
   Order o;
-  o.id = clean_excel_text(value(kOrderId));
+  o.id = value(kOrderId);
   if (o.id.empty()) return missing(kOrderId);
   std::optional<LocalTime> created;
   if (value(kCreatedAt).empty()) return missing(kCreatedAt);
@@ -147,7 +156,7 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
   o.buyer = value(kBuyer);
   if (o.buyer.empty()) o.buyer = o.receiver_name;
   if (o.buyer.empty()) return missing(kBuyer);
-  o.phone = clean_excel_text(value(kPhone));
+  o.phone = value(kPhone);
   o.address = value(kAddress);
   o.email = value(kEmail);
   o.note = value(kNote);
@@ -164,7 +173,25 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
   return {};
 }
 
-// Collects orders and rejections, rejecting a repeated order id.
+// The newest moment a row speaks for: its payment or close time, else its creation.
+LocalTime row_time(const Order& o) {
+  LocalTime t = o.created_at;
+  if (o.paid_at) t = std::max(t, *o.paid_at);
+  if (o.closed_at) t = std::max(t, *o.closed_at);
+  return t;
+}
+
+// True when `row` (read after `kept`) states the order's state better than `kept`. A paid
+// or closed row always beats an unpaid one (an order never becomes unpaid again); between
+// rows of the same kind the newer row time wins, then the later row.
+bool supersedes(const Order& row, const Order& kept) {
+  const bool row_final = row.status != OrderStatus::unpaid;
+  const bool kept_final = kept.status != OrderStatus::unpaid;
+  if (row_final != kept_final) return row_final;
+  return row_time(row) >= row_time(kept);
+}
+
+// Collects orders, rejections and rows superseded by a newer row of the same order.
 class SnapshotBuilder {
  public:
   explicit SnapshotBuilder(FeedSnapshot& snapshot) : snapshot_(snapshot) {}
@@ -174,15 +201,28 @@ class SnapshotBuilder {
   void add(const RawRow& row, const RowRules& rules, int line) {
     Order order;
     if (auto error = build_order(row, rules, order); !error.empty()) return reject(line, std::move(error));
-    const auto [it, inserted] = first_line_.emplace(order.id, line);
-    if (!inserted) return reject(line, fmt::format("duplicate order id {} (first on line {})", order.id, it->second));
     order.source_line = line;
-    snapshot_.orders.push_back(std::move(order));
+    const auto [it, inserted] = index_.emplace(order.id, snapshot_.orders.size());
+    if (inserted) {
+      snapshot_.orders.push_back(std::move(order));
+      return;
+    }
+    Order& kept = snapshot_.orders[it->second];
+    // A payment time seen on any row is kept: a refunded (closed) order that was paid is not
+    // a buyer who never paid.
+    const std::optional<LocalTime> paid_at = kept.paid_at ? kept.paid_at : order.paid_at;
+    if (supersedes(order, kept)) {
+      snapshot_.superseded.push_back({kept.source_line, kept.id, line});
+      kept = std::move(order);
+    } else {
+      snapshot_.superseded.push_back({line, kept.id, kept.source_line});
+    }
+    if (!kept.paid_at && paid_at && kept.status != OrderStatus::unpaid) kept.paid_at = paid_at;
   }
 
  private:
   FeedSnapshot& snapshot_;
-  std::unordered_map<std::string, int> first_line_;
+  std::unordered_map<std::string, std::size_t> index_;  // order id -> its row in snapshot_.orders
 };
 
 // The feed as UTF-8, with the lines that held undecodable bytes.

@@ -46,14 +46,26 @@ struct FeedOptions {
   std::optional<ColumnMapping> mapping;    // required for FeedFormat::csv
 };
 
+// A row of an order that appears more than once (concatenated exports, a JSONL feed of
+// updates), replaced by another row of the same order that states its newest state.
+struct SupersededRow {
+  int line = 0;
+  std::string order_id;
+  int kept_line = 0;  // the row that was used instead
+};
+
 struct FeedSnapshot {
-  std::vector<Order> orders;
+  std::vector<Order> orders;  // one per order id: its newest state (see parse_feed)
   std::vector<RejectedRow> rejected;
+  std::vector<SupersededRow> superseded;
   std::string source;
   std::string encoding;  // what was used: "utf-8" or "gb18030"
 };
 
-// Parses feed bytes (the whole file). `source` names it in messages.
+// Parses feed bytes (the whole file). `source` names it in messages. When an order appears
+// in several rows the newest state wins: a paid or closed row is never overridden by an
+// unpaid one; otherwise the row with the newer payment/close/creation time wins, and on a tie
+// the later row. Every other row of it is listed in `superseded`, none is silently dropped.
 FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source);
 
 // Reads and parses a file. Throws FeedError if it cannot be read.

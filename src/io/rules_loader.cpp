@@ -476,15 +476,64 @@ void read_names(YamlReader& r, const YAML::Node& n, Rules& rules) {
   }
 }
 
-void read_caps(YamlReader& r, const YAML::Node& n, Rules& rules) {
-  r.check_keys(n, {"max_per_order", "max_per_buyer_per_day", "min_gap", "no_repeat_channel", "skip_if_paid_within"},
-               "caps");
-  auto& c = rules.caps;
+void read_caps(YamlReader& r, const YAML::Node& n, Caps& c, const std::string& ctx) {
+  if (!n.IsMap()) {
+    r.error(n, ctx + " must be a map");
+    return;
+  }
+  r.check_keys(n,
+               {"max_per_order", "max_per_buyer_per_day", "min_gap", "no_repeat_channel", "repeat_channel_lookback",
+                "skip_if_paid_within"},
+               ctx);
   c.max_per_order = r.integer(n, "max_per_order").value_or(c.max_per_order);
   c.max_per_buyer_per_day = r.integer(n, "max_per_buyer_per_day").value_or(c.max_per_buyer_per_day);
   c.min_gap = r.duration(n, "min_gap").value_or(c.min_gap);
   c.no_repeat_channel = r.boolean(n, "no_repeat_channel").value_or(c.no_repeat_channel);
+  c.repeat_channel_lookback = r.duration(n, "repeat_channel_lookback").value_or(c.repeat_channel_lookback);
   c.skip_if_paid_within = r.duration(n, "skip_if_paid_within").value_or(c.skip_if_paid_within);
+}
+
+// `shops:` — per-shop settings by the feed's 店铺名称. A shop's caps override the rules'
+// caps key by key, so they are read once every file is in (`caps:` may come later).
+struct PendingShopCaps {
+  std::string shop;
+  std::string file;
+  YAML::Node node;
+};
+
+void read_shops(YamlReader& r, const YAML::Node& node, Rules& rules, std::vector<PendingShopCaps>& caps) {
+  if (!node.IsMap()) {
+    r.error(node, "'shops' must be a map of shop name (as the feed's 店铺名称 writes it) -> settings");
+    return;
+  }
+  for (const auto& kv : node) {
+    ShopRule shop;
+    shop.name = trim(kv.first.as<std::string>(""));
+    shop.source = source_of(r.file(), kv.first);
+    const YAML::Node& n = kv.second;
+    const std::string ctx = "shops." + shop.name;
+    if (shop.name.empty()) {
+      r.error(kv.first, "a shop needs a name (the feed's 店铺名称)");
+      continue;
+    }
+    if (rules.shops.count(shop.name)) {
+      r.error(kv.first,
+              fmt::format("shop '{}' is already defined at {}", shop.name, rules.shops[shop.name].source.located()));
+      continue;
+    }
+    if (!n.IsMap()) {
+      r.error(n, ctx + " must be a map (display_name, sms_signature, caps, holdout)");
+      continue;
+    }
+    r.check_keys(n, {"display_name", "sms_signature", "caps", "holdout"}, ctx);
+    shop.display_name = r.str(n, "display_name").value_or("");
+    shop.sms_signature = r.str(n, "sms_signature").value_or("");
+    if (n["sms_signature"] && shop.sms_signature.empty())
+      r.error(n["sms_signature"], ctx + ".sms_signature must not be empty");
+    shop.holdout_percent = r.integer(n, "holdout");
+    if (const YAML::Node c = n["caps"]) caps.push_back({shop.name, r.file(), c});
+    rules.shops[shop.name] = std::move(shop);
+  }
 }
 
 }  // namespace
@@ -496,6 +545,7 @@ Rules load_rules(const std::string& dir) {
   rules.quiet_hours = {DailyWindow{22 * 60, 8 * 60}};
   std::vector<std::string> errors;
   std::map<std::string, std::string> seen;  // top-level key -> where first defined
+  std::vector<PendingShopCaps> shop_caps;
   for (const auto& file : files) {
     YamlReader r(file);
     YAML::Node doc;
@@ -510,8 +560,8 @@ Rules load_rules(const std::string& dir) {
       r.error(doc, "a rules file must be a map of sections");
     } else {
       r.check_keys(doc,
-                   {"shop", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops", "chat",
-                    "holdout", "facts", "claims", "items", "names", "lint", "address"},
+                   {"shop", "shops", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops",
+                    "chat", "holdout", "facts", "claims", "items", "names", "lint", "address"},
                    "rules");
       for (const auto& kv : doc) {
         const std::string key = kv.first.as<std::string>("");
@@ -533,7 +583,8 @@ Rules load_rules(const std::string& dir) {
       if (doc["stops"]) read_stops(r, doc["stops"], rules);
       if (doc["chat"]) read_chat(r, doc["chat"], rules);
       if (doc["address"]) read_address(r, doc["address"], rules);
-      if (doc["caps"]) read_caps(r, doc["caps"], rules);
+      if (doc["caps"]) read_caps(r, doc["caps"], rules.caps, "caps");
+      if (doc["shops"]) read_shops(r, doc["shops"], rules, shop_caps);
       if (doc["facts"]) read_facts(r, doc["facts"], rules);
       if (doc["claims"]) read_claims(r, doc["claims"], rules);
       if (doc["items"]) read_items(r, doc["items"], rules);
@@ -557,6 +608,13 @@ Rules load_rules(const std::string& dir) {
   if (rules.segments_source.file.empty()) rules.segments_source.file = dir;
   if (rules.quiet_hours_source.file.empty()) rules.quiet_hours_source.file = dir;
   if (rules.caps_source.file.empty()) rules.caps_source.file = dir;
+  for (const auto& pending : shop_caps) {
+    YamlReader r(pending.file);
+    Caps caps = rules.caps;
+    read_caps(r, pending.node, caps, "shops." + pending.shop + ".caps");
+    rules.shops[pending.shop].caps = caps;
+    errors.insert(errors.end(), r.errors().begin(), r.errors().end());
+  }
   if (errors.empty()) {
     for (auto& e : validate(rules)) errors.push_back(std::move(e));
   }

@@ -99,6 +99,27 @@ CREATE TABLE call_tasks (
 );
 CREATE INDEX call_tasks_due ON call_tasks(due_at);
 )sql",
+    // 3: several shops in one export: a buyer is (shop, buyer). Existing rows get shop "":
+    // an existing contact counts (and an existing opt-out applies) in every shop of the buyer.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN shop TEXT NOT NULL DEFAULT '';
+ALTER TABLE contacts ADD COLUMN shop TEXT NOT NULL DEFAULT '';
+DROP INDEX IF EXISTS contacts_buyer;
+CREATE INDEX contacts_shop_buyer ON contacts(shop, buyer, at);
+ALTER TABLE orders_seen ADD COLUMN shop TEXT NOT NULL DEFAULT '';
+ALTER TABLE call_tasks ADD COLUMN shop TEXT NOT NULL DEFAULT '';
+CREATE TABLE opt_outs_by_shop (
+  shop TEXT NOT NULL DEFAULT '',
+  buyer TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  PRIMARY KEY (shop, buyer, channel)
+);
+INSERT INTO opt_outs_by_shop (shop, buyer, channel, at, source) SELECT '', buyer, channel, at, source FROM opt_outs;
+DROP TABLE opt_outs;
+ALTER TABLE opt_outs_by_shop RENAME TO opt_outs;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -119,7 +140,7 @@ std::vector<std::string> ids_from_json(const std::string& text) {
 
 const char* const kOutboxColumns =
     "id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject, contact, "
-    "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why";
+    "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop";
 
 }  // namespace
 
@@ -213,6 +234,7 @@ OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
   r.updated_at = local(z, q.getColumn(16).getInt64());
   if (!q.getColumn(17).isNull()) r.sent_at = local(z, q.getColumn(17).getInt64());
   r.why = ids_from_json(q.getColumn(18).getString());
+  r.shop = q.getColumn(19).getString();
   return r;
 }
 
@@ -221,7 +243,7 @@ OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
 ContactHistory SqliteStore::history() const {
   return guarded(path_, "read contact history", [&] {
     ContactHistory h;
-    SQLite::Statement q(impl_->db, "SELECT buyer, channel, at, order_ids, step FROM contacts ORDER BY at, id");
+    SQLite::Statement q(impl_->db, "SELECT buyer, channel, at, order_ids, step, shop FROM contacts ORDER BY at, id");
     while (q.executeStep()) {
       ContactRecord c;
       c.buyer = q.getColumn(0).getString();
@@ -229,12 +251,19 @@ ContactHistory SqliteStore::history() const {
       c.at = local(zone_, q.getColumn(2).getInt64());
       c.order_ids = ids_from_json(q.getColumn(3).getString());
       c.step = q.getColumn(4).getInt();
+      c.shop = q.getColumn(5).getString();
       h.add(std::move(c));
     }
-    SQLite::Statement o(impl_->db, "SELECT buyer, channel FROM opt_outs");
+    SQLite::Statement o(impl_->db, "SELECT buyer, channel, shop FROM opt_outs");
     while (o.executeStep()) {
-      if (const auto ch = parse_channel(o.getColumn(1).getString()))
+      const auto ch = parse_channel(o.getColumn(1).getString());
+      if (!ch) continue;
+      const std::string shop = o.getColumn(2).getString();
+      if (shop.empty()) {
         h.opted_out[o.getColumn(0).getString()].insert(*ch);
+      } else {
+        h.shop_opted_out[{shop, o.getColumn(0).getString()}].insert(*ch);
+      }
     }
     return h;
   });
@@ -256,8 +285,8 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     if (!find.executeStep()) {
       SQLite::Statement ins(db,
                             "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
-                            "message, subject, contact, receiver_name, send_at, state, updated_at, why) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?)");
+                            "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
       int i = 0;
       ins.bind(++i, key);
       ins.bind(++i, r.buyer);
@@ -273,6 +302,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
       ins.bind(++i, send_at);
       ins.bind(++i, t);
       ins.bind(++i, why.dump());
+      ins.bind(++i, r.shop);
       ins.exec();
       result = UpsertResult::inserted;
     } else {
@@ -402,12 +432,13 @@ void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord&
     q.bind(2, epoch(zone_, now));
     q.bind(3, id);
     if (q.exec() == 1) {
-      SQLite::Statement c(db, "INSERT INTO contacts (buyer, channel, at, order_ids, step) VALUES (?,?,?,?,?)");
+      SQLite::Statement c(db, "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) VALUES (?,?,?,?,?,?)");
       c.bind(1, contact.buyer);
       c.bind(2, std::string(to_string(contact.channel)));
       c.bind(3, epoch(zone_, contact.at));
       c.bind(4, ids_json(contact.order_ids));
       c.bind(5, contact.step);
+      c.bind(6, contact.shop);
       c.exec();
     }
     tx.commit();
@@ -456,9 +487,10 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
     auto& db = impl_->db;
     SQLite::Transaction tx(db);
     SQLite::Statement q(db,
-                        "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen) "
-                        "VALUES (?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET buyer=excluded.buyer, "
-                        "phone=excluded.phone, status=excluded.status, last_seen=excluded.last_seen");
+                        "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen, shop) "
+                        "VALUES (?,?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET buyer=excluded.buyer, "
+                        "phone=excluded.phone, status=excluded.status, last_seen=excluded.last_seen, "
+                        "shop=excluded.shop");
     const std::int64_t t = epoch(zone_, now);
     for (const auto& o : orders) {
       q.reset();
@@ -468,6 +500,7 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
       q.bind(4, std::string(to_string(o.status)));
       q.bind(5, t);
       q.bind(6, t);
+      q.bind(7, o.shop);
       q.exec();
     }
     tx.commit();
@@ -478,30 +511,37 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
 void SqliteStore::add_opt_out(const OptOut& o) {
   guarded(path_, "add opt-out", [&] {
     SQLite::Statement q(impl_->db,
-                        "INSERT INTO opt_outs (buyer, channel, at, source) VALUES (?,?,?,?) "
-                        "ON CONFLICT(buyer, channel) DO UPDATE SET at=excluded.at, source=excluded.source");
+                        "INSERT INTO opt_outs (buyer, channel, at, source, shop) VALUES (?,?,?,?,?) "
+                        "ON CONFLICT(shop, buyer, channel) DO UPDATE SET at=excluded.at, source=excluded.source");
     q.bind(1, o.buyer);
     q.bind(2, std::string(to_string(o.channel)));
     q.bind(3, epoch(zone_, o.at));
     q.bind(4, o.source);
+    q.bind(5, o.shop);
     q.exec();
     return 0;
   });
 }
 
-bool SqliteStore::remove_opt_out(const std::string& buyer, std::optional<Channel> channel) {
+bool SqliteStore::remove_opt_out(const std::string& buyer, std::optional<Channel> channel,
+                                 std::optional<std::string> shop) {
   return guarded(path_, "remove opt-out", [&] {
-    SQLite::Statement q(
-        impl_->db, channel ? "DELETE FROM opt_outs WHERE buyer=? AND channel=?" : "DELETE FROM opt_outs WHERE buyer=?");
-    q.bind(1, buyer);
-    if (channel) q.bind(2, std::string(to_string(*channel)));
+    std::string sql = "DELETE FROM opt_outs WHERE buyer=?";
+    if (channel) sql += " AND channel=?";
+    if (shop) sql += " AND shop=?";
+    SQLite::Statement q(impl_->db, sql);
+    int i = 0;
+    q.bind(++i, buyer);
+    if (channel) q.bind(++i, std::string(to_string(*channel)));
+    if (shop) q.bind(++i, *shop);
     return q.exec() > 0;
   });
 }
 
 std::vector<OptOut> SqliteStore::opt_outs() const {
   return guarded(path_, "list opt-outs", [&] {
-    SQLite::Statement q(impl_->db, "SELECT buyer, channel, at, source FROM opt_outs ORDER BY buyer, channel");
+    SQLite::Statement q(impl_->db,
+                        "SELECT buyer, channel, at, source, shop FROM opt_outs ORDER BY buyer, shop, channel");
     std::vector<OptOut> out;
     while (q.executeStep()) {
       OptOut o;
@@ -509,6 +549,7 @@ std::vector<OptOut> SqliteStore::opt_outs() const {
       o.channel = parse_channel(q.getColumn(1).getString()).value_or(Channel::sms);
       o.at = local(zone_, q.getColumn(2).getInt64());
       o.source = q.getColumn(3).getString();
+      o.shop = q.getColumn(4).getString();
       out.push_back(std::move(o));
     }
     return out;
@@ -528,7 +569,7 @@ void SqliteStore::add_call_task(const CallTask& t) {
   guarded(path_, "add call task", [&] {
     SQLite::Statement q(impl_->db,
                         "INSERT INTO call_tasks (idempotency_key, buyer, receiver_name, phone, order_ids, message, "
-                        "due_at, created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(idempotency_key) DO NOTHING");
+                        "due_at, created_at, shop) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(idempotency_key) DO NOTHING");
     q.bind(1, t.idempotency_key);
     q.bind(2, t.buyer);
     q.bind(3, t.receiver_name);
@@ -537,6 +578,7 @@ void SqliteStore::add_call_task(const CallTask& t) {
     q.bind(6, t.message);
     q.bind(7, epoch(zone_, t.due_at));
     q.bind(8, epoch(zone_, t.created_at));
+    q.bind(9, t.shop);
     q.exec();
     return 0;
   });
@@ -558,7 +600,7 @@ std::optional<OrderStatus> SqliteStore::order_status(const std::string& order_id
 std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) const {
   return guarded(path_, "list call tasks", [&] {
     std::string sql =
-        "SELECT id, idempotency_key, buyer, receiver_name, phone, order_ids, message, due_at, created_at "
+        "SELECT id, idempotency_key, buyer, receiver_name, phone, order_ids, message, due_at, created_at, shop "
         "FROM call_tasks";
     if (day) sql += " WHERE due_at >= ? AND due_at < ?";
     sql += " ORDER BY due_at, id";
@@ -580,6 +622,7 @@ std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) cons
       t.message = q.getColumn(6).getString();
       t.due_at = local(zone_, q.getColumn(7).getInt64());
       t.created_at = local(zone_, q.getColumn(8).getInt64());
+      t.shop = q.getColumn(9).getString();
       out.push_back(std::move(t));
     }
     return out;

@@ -1,5 +1,6 @@
 // The daemon's durable state in SQLite: orders seen, the reminder outbox, the per-buyer
-// contact log (which feeds the planner's caps) and opt-outs.
+// contact log (which feeds the planner's caps) and opt-outs. A buyer is (shop, buyer):
+// every row carries the shop ("" for feeds without 店铺名称).
 //
 // Times are stored as UTC epoch seconds and converted with the shop's ShopZone here, at
 // the edge: callers speak LocalTime like the core does. SQLite exceptions never leave this
@@ -50,6 +51,7 @@ struct OutboxRow {
   LocalTime updated_at{};
   std::optional<LocalTime> sent_at;
   std::vector<std::string> why;
+  std::string shop;  // the feed's 店铺名称 ("" when none); the buyer is (shop, buyer)
 };
 
 struct OptOut {
@@ -57,6 +59,7 @@ struct OptOut {
   Channel channel = Channel::sms;
   LocalTime at{};
   std::string source;  // "cli", "sms-reply", ...
+  std::string shop;    // the shop it applies to; "" means every shop
 };
 
 // A phone reminder handed to the call desk.
@@ -70,6 +73,7 @@ struct CallTask {
   std::string message;  // the script
   LocalTime due_at{};
   LocalTime created_at{};
+  std::string shop;  // whose customer the buyer is (the caller says which shop is calling)
 };
 
 struct OutboxFilter {
@@ -116,7 +120,10 @@ class ReminderStore {
   virtual void record_orders_seen(const std::vector<Order>& orders, LocalTime now) = 0;
 
   virtual void add_opt_out(const OptOut& o) = 0;
-  virtual bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel) = 0;
+  // Removes the buyer's opt-outs of `channel` (every channel when unset) in `shop` ("" is the
+  // every-shop opt-out), or in every shop and for every shop when `shop` is unset.
+  virtual bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel,
+                              std::optional<std::string> shop = std::nullopt) = 0;
   virtual std::vector<OptOut> opt_outs() const = 0;
   // The buyer whose orders carry this phone number, if any order was seen with it.
   virtual std::optional<std::string> buyer_by_phone(const std::string& phone) const = 0;
@@ -136,7 +143,7 @@ class ReminderStore {
 // refused.
 class SqliteStore final : public ReminderStore {
  public:
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   SqliteStore(const std::string& path, ShopZone zone);
   ~SqliteStore() override;
@@ -160,7 +167,8 @@ class SqliteStore final : public ReminderStore {
   bool cancel(std::int64_t id, LocalTime now, const std::string& reason) override;
   void record_orders_seen(const std::vector<Order>& orders, LocalTime now) override;
   void add_opt_out(const OptOut& o) override;
-  bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel) override;
+  bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel,
+                      std::optional<std::string> shop = std::nullopt) override;
   std::vector<OptOut> opt_outs() const override;
   std::optional<std::string> buyer_by_phone(const std::string& phone) const override;
   std::optional<OrderStatus> order_status(const std::string& order_id) const override;

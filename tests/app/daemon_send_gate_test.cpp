@@ -136,3 +136,49 @@ TEST(SendGateCaps, IgnoresOtherBuyersContacts) {
 
 }  // namespace
 }  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+TEST(SendGateScope, AllowsAnImForANewOrderAfterAnImAboutAnOldOneOutsideTheLookBack) {
+  // The daemon's last check uses the planner's scope: an IM at 11:18 about order A does not
+  // stop the 20:11 IM about order B; an IM 1 h before, whatever it was about, does.
+  OutboxRow row;
+  row.buyer = "tb_wang";
+  row.order_ids = {"B"};
+  row.channel = Channel::im;
+  row.step = 1;
+  row.segment = "default";
+  row.send_at = testing::at("2026-11-24 20:11");
+  const std::vector<ContactRecord> old = {
+      ContactRecord{"tb_wang", Channel::im, testing::at("2026-11-24 11:18"), {"A"}, 1}};
+  EXPECT_EQ(cap_problem(testing::default_rules(), old, row, row.send_at), "");
+  const std::vector<ContactRecord> recent = {
+      ContactRecord{"tb_wang", Channel::im, testing::at("2026-11-24 18:00"), {"A"}, 1}};
+  EXPECT_NE(cap_problem(testing::default_rules(), recent, row, row.send_at).find("twice in a row"), std::string::npos);
+}
+
+TEST(SendGateScope, CountsOnlyTheContactsOfTheRowsShopAndUsesItsCaps) {
+  OutboxRow row;
+  row.buyer = "tb_wang";
+  row.shop = "木森家具专营店";  // max_per_buyer_per_day: 1 in rules/shops.yaml
+  row.order_ids = {"B"};
+  row.channel = Channel::sms;
+  row.step = 2;
+  row.segment = "default";
+  row.send_at = testing::at("2026-11-24 18:00");
+  std::vector<ContactRecord> log = {
+      ContactRecord{"tb_wang", Channel::im, testing::at("2026-11-24 08:00"), {"A"}, 1, "青禾家居旗舰店"},
+      ContactRecord{"tb_wang", Channel::sms, testing::at("2026-11-24 12:00"), {"A"}, 2, "青禾家居旗舰店"}};
+  EXPECT_EQ(cap_problem(testing::default_rules(), log, row, row.send_at), "");
+  log.push_back(ContactRecord{"tb_wang", Channel::im, testing::at("2026-11-24 09:00"), {"B"}, 1, "木森家具专营店"});
+  EXPECT_NE(cap_problem(testing::default_rules(), log, row, row.send_at).find("cap 1 a day"), std::string::npos);
+
+  OptOutSet opted = {{"青禾家居旗舰店", "tb_wang", Channel::sms}};
+  EXPECT_FALSE(is_opted_out(opted, row));
+  opted.insert({"", "tb_wang", Channel::sms});
+  EXPECT_TRUE(is_opted_out(opted, row));
+}
+
+}  // namespace
+}  // namespace cuifu

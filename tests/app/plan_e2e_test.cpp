@@ -486,3 +486,113 @@ TEST(PlanE2e, TableFitsTheColumnsItIsGiven) {
 
 }  // namespace
 }  // namespace cuifu
+
+// ---- Real shops' exports: several shops, repeated rows, Excel-protected cells ----------
+
+namespace cuifu {
+namespace {
+
+const std::string kShopHeader =
+    "订单编号,买家会员名,买家应付货款,订单状态,买家留言,收货人姓名,收货地址,联系手机,订单创建时间,"
+    "订单付款时间,宝贝标题,店铺名称\n";
+const std::string kHome = "江苏省 南京市 鼓楼区 中山北路 288号 颐和花园 3幢 502室";
+
+json plan_of(const testing::ScratchDir& dir, const std::string& csv, std::vector<std::string> extra = {}) {
+  dir.write("orders.csv", csv);
+  std::vector<std::string> args = {"plan",
+                                   "--feed",
+                                   dir.str("orders.csv"),
+                                   "--now",
+                                   "2026-11-23 21:00",
+                                   "--rules",
+                                   source_path("rules"),
+                                   "--templates",
+                                   source_path("templates"),
+                                   "--format",
+                                   "json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  const RunResult r = run_cuifu(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return json::parse(r.out);
+}
+
+TEST(PlanE2eShops, ATwoShopExportKeepsOneBuyersShopsApartAndSignsEachSmsWithItsShop) {
+  // The case: 罗诺晶 has an unpaid order in each shop. Before, both were combined into
+  // one reminder signed 【青禾家居】 that named 木森家具专营店.
+  const testing::ScratchDir dir("two-shops");
+  const json plan =
+      plan_of(dir, kShopHeader + "1001,罗诺晶,59.00,等待买家付款,,罗诺晶," + kHome +
+                       ",'13800000001,2026-11-23 20:30:00,,北欧风格简约现代陶瓷花瓶客厅插花摆件,青禾家居旗舰店\n"
+                       "2001,罗诺晶,89.00,等待买家付款,,罗诺晶," +
+                       kHome + ",'13800000001,2026-11-23 20:40:00,,实木小圆凳家用客厅矮凳,木森家具专营店\n");
+  int sms_main = 0, sms_other = 0;
+  ASSERT_FALSE(plan["reminders"].empty());
+  for (const auto& r : plan["reminders"]) {
+    ASSERT_EQ(r["order_ids"].size(), 1u) << r.dump();
+    const std::string message = r["message"];
+    if (r["order_ids"][0] == "1001") {
+      EXPECT_EQ(r["shop"], "青禾家居旗舰店");
+      EXPECT_EQ(message.find("木森"), std::string::npos) << message;
+      if (r["channel"] == "sms") {
+        ++sms_main;
+        EXPECT_TRUE(message.starts_with("【青禾家居】")) << message;
+      }
+    } else {
+      EXPECT_EQ(r["order_ids"][0], "2001");
+      EXPECT_EQ(r["shop"], "木森家具专营店");
+      EXPECT_EQ(message.find("青禾"), std::string::npos) << message;
+      if (r["channel"] == "sms") {
+        ++sms_other;
+        EXPECT_TRUE(message.starts_with("【木森家具】")) << message;
+        EXPECT_NE(message.find("木森家具专营店"), std::string::npos) << message;
+      }
+    }
+  }
+  EXPECT_EQ(sms_main, 1);
+  EXPECT_EQ(sms_other, 1);
+}
+
+TEST(PlanE2eShops, AnExportWithRepeatedAndExcelProtectedRowsRemindsNobodyWhoPaid) {
+  // Two exports concatenated: order 2938390312379655154 unpaid, then 交易成功. Cells are
+  // Excel-protected (='…', '…). Before, the paid row was rejected as a duplicate (the buyer
+  // who paid was reminded) and the protected amount rejected its row.
+  const testing::ScratchDir dir("repeated");
+  const std::string paid_later =
+      "=\"2938390312379655154\",tb_paid,59.00,等待买家付款,,王芳," + kHome +
+      ",'13800000002,2026-11-23 20:00:00,,北欧风格简约现代陶瓷花瓶客厅插花摆件,青禾家居旗舰店\n";
+  const std::string protected_row = "=\"2938390312379655155\",tb_open,\"=\"\"1,299.00\"\"\",等待买家付款,,李雷," +
+                                    kHome +
+                                    ",'13887769866,=\"2026-11-23 20:30:00\",,北欧风格实木餐桌一桌四椅,青禾家居旗舰店\n";
+  const std::string csv = kShopHeader + paid_later + protected_row +
+                          "=\"2938390312379655154\",tb_paid,59.00,交易成功,,王芳," + kHome +
+                          ",'13800000002,2026-11-23 20:00:00,2026-11-23 20:45:00,北欧风格简约现代陶瓷花瓶客厅插花摆件,"
+                          "青禾家居旗舰店\n";
+  const json plan = plan_of(dir, csv, {"--show-contacts"});
+  EXPECT_TRUE(plan["rejected_rows"].empty()) << plan["rejected_rows"].dump();
+  EXPECT_EQ(plan["rows_superseded"], 1);
+  ASSERT_EQ(plan["superseded_rows"].size(), 1u);
+  EXPECT_EQ(plan["superseded_rows"][0]["line"], 2);
+  EXPECT_EQ(plan["superseded_rows"][0]["kept_line"], 4);
+  bool open_reminded = false;
+  for (const auto& r : plan["reminders"]) {
+    EXPECT_NE(r["buyer"], "tb_paid") << r.dump();
+    if (r["buyer"] == "tb_open") {
+      open_reminded = true;
+      EXPECT_EQ(r["order_ids"][0], "2938390312379655155");
+      EXPECT_EQ(r["amount"], "1299.00");
+      if (r["channel"] != "im") {
+        EXPECT_EQ(r["contact"], "13887769866");
+      }
+    }
+  }
+  EXPECT_TRUE(open_reminded);
+  const json* skip = nullptr;
+  for (const auto& s : plan["skipped"]) {
+    if (s["order_id"] == "2938390312379655154") skip = &s;
+  }
+  ASSERT_NE(skip, nullptr);
+  EXPECT_NE((*skip)["reason"].get<std::string>().find("paid"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cuifu

@@ -84,7 +84,8 @@ inline ReminderStep make_step(int delay_minutes, Channel channel, std::string te
 }
 
 // A small rule set built in code: IM and SMS usable 08:00-22:00, quiet hours 22:00-08:00,
-// the default caps, one catch-all segment "everyone" with the given steps (template "t").
+// the default caps, one catch-all segment "everyone" with the given steps (template "t"); the
+// main shop is make_order()'s 青禾家居旗舰店.
 struct CodeRuleSet {
   Rules rules;
   TemplateSet templates;
@@ -94,7 +95,7 @@ inline CodeRuleSet code_rule_set(std::vector<ReminderStep> steps) {
   CodeRuleSet set;
   Rules& r = set.rules;
   r.quiet_hours = {DailyWindow{22 * 60, 8 * 60}};
-  r.shop_name = "测试小店";
+  r.shop_name = "青禾家居旗舰店";  // the shop make_order() uses: its SMS carry sms_signature
   ChannelRule im;
   im.channel = Channel::im;
   im.windows = {DailyWindow{8 * 60, 22 * 60}};

@@ -159,17 +159,70 @@ TEST(TaobaoFeed, PaymentTimeMakesAnUnpaidRowPaidButARefundStaysClosed) {
   EXPECT_EQ(snap.orders[1].status, OrderStatus::closed);
 }
 
-TEST(TaobaoFeed, RejectsALaterDuplicateOrderId) {
+TEST(TaobaoFeed, APaidRowOfARepeatedOrderWinsAndTheOtherRowIsCountedNotDropped) {
+  // Two exports concatenated: order 77 unpaid in the first, 交易成功 in the second. Before,
+  // the first row won and the later paid row was rejected, so the buyer who paid was reminded.
   const std::string text = kHeader +
                            "77,a,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n"
                            "78,b,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n"
-                           "\"=\"\"77\"\"\",c,2,交易成功,,,,,2026-11-24 11:00:00,,,\n";
+                           "\"=\"\"77\"\"\",a,1,交易成功,,,,,2026-11-24 10:00:00,2026-11-24 11:00:00,,\n";
   const auto snap = taobao(text);
   ASSERT_EQ(snap.orders.size(), 2u);
-  EXPECT_EQ(snap.orders[0].buyer, "a");  // the first one is kept
-  ASSERT_EQ(snap.rejected.size(), 1u);
-  EXPECT_EQ(snap.rejected[0].line, 4);
-  EXPECT_EQ(snap.rejected[0].error, "duplicate order id 77 (first on line 2)");
+  EXPECT_TRUE(snap.rejected.empty());
+  EXPECT_EQ(snap.orders[0].id, "77");
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[0].source_line, 4);
+  ASSERT_EQ(snap.superseded.size(), 1u);
+  EXPECT_EQ(snap.superseded[0].line, 2);
+  EXPECT_EQ(snap.superseded[0].order_id, "77");
+  EXPECT_EQ(snap.superseded[0].kept_line, 4);
+}
+
+TEST(TaobaoFeed, AnOlderUnpaidRowNeverOverridesAPaidOrClosedOne) {
+  // The paid row comes first (an update feed out of order): the later unpaid row loses.
+  const std::string text = kHeader +
+                           "77,a,1,交易成功,,,,,2026-11-24 10:00:00,2026-11-24 11:00:00,,\n"
+                           "77,a,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n"
+                           "79,c,1,交易关闭,,,,,2026-11-24 10:00:00,,,\n"
+                           "79,c,1,等待买家付款,,,,,2026-11-24 10:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 2u);
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::paid);
+  EXPECT_EQ(snap.orders[0].source_line, 2);
+  EXPECT_EQ(snap.orders[1].status, OrderStatus::closed);
+  ASSERT_EQ(snap.superseded.size(), 2u);
+  EXPECT_EQ(snap.superseded[0].line, 3);
+  EXPECT_EQ(snap.superseded[1].line, 5);
+}
+
+TEST(TaobaoFeed, BetweenRowsOfTheSameKindTheNewerTimeWinsThenTheLaterRow) {
+  // Paid, then refunded (closed later): the close is newer. Two unpaid rows tie: the later
+  // row wins (its note is the newer one).
+  const std::string text = kHeader +
+                           "77,a,1,交易关闭,,,,,2026-11-24 10:00:00,2026-11-24 11:00:00,,\n"
+                           "77,a,1,交易成功,,,,,2026-11-24 10:00:00,2026-11-24 10:30:00,,\n"
+                           "78,b,1,等待买家付款,old,,,,2026-11-24 10:00:00,,,\n"
+                           "78,b,1,等待买家付款,new,,,,2026-11-24 10:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 2u);
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::closed);
+  EXPECT_EQ(snap.orders[0].paid_at, at("2026-11-24 11:00:00"));
+  EXPECT_EQ(snap.orders[1].note, "new");
+  EXPECT_EQ(snap.superseded.size(), 2u);
+}
+
+TEST(JsonlFeed, AFeedOfUpdatesEndsWithTheOrdersNewestState) {
+  const std::string text =
+      R"({"order_id":"A1","buyer":"b","amount":"10","status":"unpaid","created_at":"2026-11-24 10:00:00"})"
+      "\n"
+      R"({"order_id":"A1","buyer":"b","amount":"10","status":"paid","created_at":"2026-11-24 10:00:00","paid_at":"2026-11-24 10:20:00"})"
+      "\n"
+      R"({"order_id":"A1","buyer":"b","amount":"10","status":"unpaid","created_at":"2026-11-24 10:00:00"})"
+      "\n";
+  const auto snap = parse_feed(text, FeedOptions{}, "updates.jsonl");
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].status, OrderStatus::paid);
+  EXPECT_EQ(snap.superseded.size(), 2u);
 }
 
 TEST(TaobaoFeed, CleansExcelProofingFromPhonesAndIds) {
@@ -184,6 +237,42 @@ TEST(TaobaoFeed, CleansExcelProofingFromPhonesAndIds) {
     EXPECT_EQ(snap.orders[i].phone, "1380000000" + std::to_string(i + 1));
     EXPECT_EQ(snap.orders[i].id, std::to_string(i + 1));
   }
+}
+
+TEST(TaobaoFeed, ReadsExcelProtectedAmountsTimesAndAnyOtherField) {
+  // Before, only the phone and the order id were cleaned: an amount written ="59.90" or a
+  // time written '2026-… rejected the whole row.
+  const std::string text = kHeader +
+                           "=\"2938390312379655154\",'tb_a,=\"59.90\",等待买家付款,,'王芳,,'13887769866,"
+                           "=\"2026-11-24 10:00:00\",,=\"北欧实木床\",'青禾家居旗舰店\n"
+                           "\"=\"\"2938390312379655155\"\"\",tb_b,\"=\"\"1,299.00\"\"\",等待买家付款,,,,"
+                           "\"=\"\"13887769867\"\"\",'2026-11-24 10:00:00,,,\n";
+  const auto snap = taobao(text);
+  ASSERT_TRUE(snap.rejected.empty()) << snap.rejected[0].error;
+  ASSERT_EQ(snap.orders.size(), 2u);
+  const Order& a = snap.orders[0];
+  EXPECT_EQ(a.id, "2938390312379655154");
+  EXPECT_EQ(a.buyer, "tb_a");
+  EXPECT_EQ(a.amount, 5990);
+  EXPECT_EQ(a.receiver_name, "王芳");
+  EXPECT_EQ(a.phone, "13887769866");
+  EXPECT_EQ(a.created_at, at("2026-11-24 10:00:00"));
+  EXPECT_EQ(a.item, "北欧实木床");
+  EXPECT_EQ(a.shop, "青禾家居旗舰店");
+  EXPECT_EQ(snap.orders[1].amount, 129900);
+  EXPECT_EQ(snap.orders[1].phone, "13887769867");
+}
+
+TEST(JsonlFeed, ReadsExcelProtectedValuesToo) {
+  const std::string text =
+      R"({"order_id":"=\"2938390312379655154\"","buyer":"b","status":"unpaid","amount":"'59.90","phone":"'13887769866","created_at":"2026-11-24 10:00:00"})"
+      "\n";
+  const auto snap = parse_feed(text, FeedOptions{}, "orders.jsonl");
+  ASSERT_TRUE(snap.rejected.empty()) << snap.rejected[0].error;
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].id, "2938390312379655154");
+  EXPECT_EQ(snap.orders[0].amount, 5990);
+  EXPECT_EQ(snap.orders[0].phone, "13887769866");
 }
 
 TEST(TaobaoFeed, FallsBackToReceiverNameForAMissingBuyer) {
@@ -483,7 +572,7 @@ TEST(JsonlFeed, ReadsGoodLinesAndRejectsBadOnesWithTheirLines) {
   EXPECT_EQ(snap.rejected[4].error, "unknown status 'open' in status");
 }
 
-TEST(JsonlFeed, IsChosenByExtensionAndRejectsMissingFieldsAndDuplicates) {
+TEST(JsonlFeed, IsChosenByExtensionRejectsMissingFieldsAndKeepsTheNewestStateOfARepeatedOrder) {
   const std::string text =
       "  \n"
       "{\"order_id\": \"J1\", \"buyer\": \"b\", \"status\": \"closed\", \"created_at\": \"2026-11-24 10:00:00\"}\n"
@@ -494,11 +583,14 @@ TEST(JsonlFeed, IsChosenByExtensionAndRejectsMissingFieldsAndDuplicates) {
   const auto snap = read_feed_file(path, {});
   ASSERT_EQ(snap.orders.size(), 1u);
   EXPECT_EQ(snap.orders[0].status, OrderStatus::closed);
-  ASSERT_EQ(snap.rejected.size(), 3u);
+  ASSERT_EQ(snap.rejected.size(), 2u);
   EXPECT_EQ(snap.rejected[0].line, 3);
   EXPECT_EQ(snap.rejected[0].error, "order_id missing");
   EXPECT_EQ(snap.rejected[1].error, "status missing");
-  EXPECT_EQ(snap.rejected[2].error, "duplicate order id J1 (first on line 2)");
+  // The later unpaid row of J1 never overrides its closed row; it is counted, not dropped.
+  ASSERT_EQ(snap.superseded.size(), 1u);
+  EXPECT_EQ(snap.superseded[0].line, 5);
+  EXPECT_EQ(snap.superseded[0].kept_line, 2);
 }
 
 TEST(FeedFormatDetection, ExplicitFormatBeatsDetection) {
@@ -509,6 +601,30 @@ TEST(FeedFormatDetection, ExplicitFormatBeatsDetection) {
   EXPECT_EQ(read_feed_file(path, options).orders.size(), 1u);
   options.format = FeedFormat::csv;  // csv without a mapping is a usage error
   EXPECT_NE(feed_error([&] { read_feed_file(path, options); }).find("column mapping"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+TEST(GenericCsvFeedExcel, ReadsExcelProtectedCellsThroughTheMapping) {
+  ColumnMapping m;
+  m.columns = {
+      {"order_id", "id"}, {"buyer", "customer"}, {"created_at", "created"}, {"amount", "total"}, {"phone", "mobile"}};
+  m.delimiter = ';';
+  m.source = "shop.yaml";
+  FeedOptions options;
+  options.mapping = m;
+  const auto snap = parse_feed(
+      "id;customer;created;total;mobile\n=\"2938390312379655154\";c1;'2026-11-24 10:00:00;=\"12.50\";'13887769866\n",
+      options, "shop.csv");
+  ASSERT_TRUE(snap.rejected.empty()) << snap.rejected[0].error;
+  ASSERT_EQ(snap.orders.size(), 1u);
+  EXPECT_EQ(snap.orders[0].id, "2938390312379655154");
+  EXPECT_EQ(snap.orders[0].amount, 1250);
+  EXPECT_EQ(snap.orders[0].phone, "13887769866");
 }
 
 }  // namespace

@@ -370,3 +370,41 @@ TEST_F(RulesLoader, ReadsFactsItemsAndNames) {
 
 }  // namespace
 }  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+TEST(RulesLoaderDefaults, ShopsSectionGivesEachShopItsSignatureNameAndCaps) {
+  const Rules& r = load_rule_set(testing::source_path("rules"), testing::source_path("templates")).rules;
+  ASSERT_EQ(r.shops.count("木森家具专营店"), 1u);
+  const ShopSettings other = r.for_shop("木森家具专营店");
+  EXPECT_EQ(other.sms_signature, "木森家具");
+  EXPECT_EQ(other.display_name, "木森家具专营店");
+  ASSERT_NE(other.caps, nullptr);
+  EXPECT_EQ(other.caps->max_per_buyer_per_day, 1);
+  EXPECT_EQ(other.caps->max_per_order, r.caps.max_per_order);  // inherited key by key
+  EXPECT_EQ(other.caps->min_gap, r.caps.min_gap);
+  const ShopSettings main = r.for_shop("青禾家居旗舰店");
+  EXPECT_EQ(main.sms_signature, "青禾家居");
+  EXPECT_EQ(main.caps->max_per_buyer_per_day, 2);
+  EXPECT_EQ(r.for_shop("").display_name, "青禾家居旗舰店");
+  EXPECT_EQ(r.for_shop("别家小店").sms_signature, "");  // never borrows the main shop's signature
+  EXPECT_EQ(r.caps.repeat_channel_lookback, Minutes{240});
+}
+
+TEST_F(RulesLoader, ReportsAMistakeInAShopWithFileLineAndKey) {
+  dir_.replace("rules/shops.yaml", "    sms_signature: 木森家具", "    sms_signatur: 木森家具");
+  std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/shops.yaml", "sms_signatur: 木森家具")), std::string::npos) << e;
+  EXPECT_NE(e.find("unknown key 'sms_signatur'"), std::string::npos) << e;
+  EXPECT_NE(e.find("shops.木森家具专营店"), std::string::npos) << e;
+
+  dir_.replace("rules/shops.yaml", "    sms_signatur: 木森家具", "    sms_signature: 木森家具");
+  dir_.replace("rules/shops.yaml", "max_per_buyer_per_day: 1", "max_per_buyer_per_dya: 1");
+  e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/shops.yaml", "max_per_buyer_per_dya")), std::string::npos) << e;
+  EXPECT_NE(e.find("shops.木森家具专营店.caps"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace cuifu

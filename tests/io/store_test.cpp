@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <set>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -76,7 +77,7 @@ TEST_F(StoreTest, MigratesAnOlderSchemaAndKeepsItsRows) {
         "PRAGMA user_version = 1;");
   }
   SqliteStore store(path_, zone_);
-  EXPECT_EQ(store.schema_version(), 2);
+  EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
   ASSERT_EQ(store.opt_outs().size(), 1u);
   EXPECT_EQ(store.opt_outs()[0].buyer, "old-buyer");
   store.add_call_task({0, "k", "b", "", "138", {"A"}, "call", at("2026-11-24 10:00"), at("2026-11-24 09:00")});
@@ -219,6 +220,87 @@ TEST_F(StoreTest, OutboxFiltersByDayAndState) {
   EXPECT_EQ(store.rows({std::nullopt, OutboxState::planned}).size(), 2u);
   EXPECT_EQ(store.rows({std::nullopt, OutboxState::sent}).size(), 0u);
   EXPECT_EQ(store.counts()[std::make_pair(Channel::sms, OutboxState::planned)], 2);
+}
+
+}  // namespace
+}  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+// ---- Several shops: a buyer is (shop, buyer) in every table ------------------------
+
+TEST_F(StoreTest, KeepsShopsApartInTheOutboxContactLogAndOptOuts) {
+  SqliteStore store(path_, zone_);
+  PlannedReminder a = reminder("2026-11-24 17:00");
+  a.shop = "青禾家居旗舰店";
+  PlannedReminder b = a;
+  b.shop = "木森家具专营店";
+  ASSERT_NE(a.idempotency_key(), b.idempotency_key());
+  EXPECT_EQ(store.upsert_planned(a, at("2026-11-24 14:00")), UpsertResult::inserted);
+  EXPECT_EQ(store.upsert_planned(b, at("2026-11-24 14:00")), UpsertResult::inserted);
+  const auto rows = store.rows({});
+  ASSERT_EQ(rows.size(), 2u);
+  std::set<std::string> shops;
+  for (const auto& r : rows) shops.insert(r.shop);
+  EXPECT_EQ(shops, (std::set<std::string>{"青禾家居旗舰店", "木森家具专营店"}));
+
+  const auto id = rows[0].id;
+  ASSERT_TRUE(store.mark_sending(id, at("2026-11-24 17:00")));
+  store.mark_sent(id, at("2026-11-24 17:00"),
+                  {rows[0].buyer, rows[0].channel, at("2026-11-24 17:00"), rows[0].order_ids, 1, rows[0].shop});
+  const auto h = store.history();
+  ASSERT_EQ(h.contacts.size(), 1u);
+  EXPECT_EQ(h.contacts[0].shop, rows[0].shop);
+
+  store.add_opt_out({"buyer1", Channel::sms, at("2026-11-24 08:00"), "cli", "木森家具专营店"});
+  EXPECT_TRUE(store.history().is_opted_out("木森家具专营店", "buyer1", Channel::sms));
+  EXPECT_FALSE(store.history().is_opted_out("青禾家居旗舰店", "buyer1", Channel::sms));
+  store.add_opt_out({"buyer1", Channel::im, at("2026-11-24 08:00"), "cli", ""});  // every shop
+  EXPECT_TRUE(store.history().is_opted_out("青禾家居旗舰店", "buyer1", Channel::im));
+  EXPECT_TRUE(store.history().is_opted_out("木森家具专营店", "buyer1", Channel::im));
+  EXPECT_FALSE(store.remove_opt_out("buyer1", Channel::sms, std::string("青禾家居旗舰店")));
+  EXPECT_TRUE(store.remove_opt_out("buyer1", Channel::sms, std::string("木森家具专营店")));
+  EXPECT_TRUE(store.remove_opt_out("buyer1", std::nullopt));
+  EXPECT_TRUE(store.opt_outs().empty());
+}
+
+TEST_F(StoreTest, MigratesAVersionTwoDatabaseKeepingItsOptOutsForEveryShop) {
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(R"sql(
+CREATE TABLE orders_seen (order_id TEXT PRIMARY KEY, buyer TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);
+CREATE INDEX orders_seen_phone ON orders_seen(phone);
+CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE,
+  buyer TEXT NOT NULL, order_ids TEXT NOT NULL, channel TEXT NOT NULL, step INTEGER NOT NULL,
+  segment TEXT NOT NULL, template TEXT NOT NULL, message TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '',
+  contact TEXT NOT NULL DEFAULT '', receiver_name TEXT NOT NULL DEFAULT '', send_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('planned','sending','sent','failed','cancelled')),
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', updated_at INTEGER NOT NULL,
+  sent_at INTEGER, why TEXT NOT NULL DEFAULT '[]');
+CREATE INDEX outbox_state_send_at ON outbox(state, send_at);
+CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, buyer TEXT NOT NULL, channel TEXT NOT NULL,
+  at INTEGER NOT NULL, order_ids TEXT NOT NULL, step INTEGER NOT NULL);
+CREATE INDEX contacts_buyer ON contacts(buyer, at);
+CREATE TABLE opt_outs (buyer TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, source TEXT NOT NULL,
+  PRIMARY KEY (buyer, channel));
+CREATE TABLE call_tasks (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE,
+  buyer TEXT NOT NULL, receiver_name TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL, order_ids TEXT NOT NULL,
+  message TEXT NOT NULL, due_at INTEGER NOT NULL, created_at INTEGER NOT NULL);
+CREATE INDEX call_tasks_due ON call_tasks(due_at);
+INSERT INTO opt_outs VALUES ('buyer1', 'sms', 1764000000, 'cli');
+INSERT INTO contacts (buyer, channel, at, order_ids, step) VALUES ('buyer1', 'im', 1764000000, '["A1"]', 1);
+PRAGMA user_version = 2;
+)sql");
+  }
+  SqliteStore store(path_, zone_);
+  EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
+  EXPECT_TRUE(store.history().is_opted_out("木森家具专营店", "buyer1", Channel::sms));
+  ASSERT_EQ(store.history().contacts.size(), 1u);
+  EXPECT_EQ(store.history().contacts[0].shop, "");
+  store.add_opt_out({"buyer1", Channel::sms, at("2026-11-24 08:00"), "cli", "木森家具专营店"});
+  EXPECT_EQ(store.opt_outs().size(), 2u);
 }
 
 }  // namespace
