@@ -167,7 +167,9 @@ TEST(Shops, BacktestKeepsShopsApartToo) {
   const auto set = two_shop_rules();
   const LocalTime t = at("2026-11-23 09:00");
   const std::vector<Order> log = {order_in("A1", kMainShop, t), order_in("B1", kOtherShop, t)};
-  const ReplayResult r = replay(log, set.rules, set.templates, {});
+  BacktestConfig config;
+  config.log_end = at("2026-12-31 00:00");  // written long after: both orders are followed until they close
+  const ReplayResult r = replay(log, set.rules, set.templates, config);
   ASSERT_EQ(r.sent.size(), 4u);
   for (const auto& s : r.sent) {
     EXPECT_EQ(s.order_ids.size(), 1u);
