@@ -11,6 +11,7 @@
 #include "io/charset.h"
 #include "io/csv.h"
 #include "io/feed_fields.h"
+#include "io/jsonl_fields.h"
 
 namespace cuifu {
 
@@ -232,35 +233,8 @@ void parse_chat_jsonl(const DecodedChat& decoded, const ChatOptions& options, Ch
       builder.reject(line, *problem);
       continue;
     }
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(content);
-    } catch (const nlohmann::json::exception& e) {
-      std::string_view what = e.what();
-      if (const auto close = what.find("] "); what.starts_with("[json.") && close != std::string_view::npos) {
-        what.remove_prefix(close + 2);
-      }
-      builder.reject(line, fmt::format("invalid JSON: {}", what));
-      continue;
-    }
-    if (!object.is_object()) {
-      builder.reject(line, "expected a JSON object");
-      continue;
-    }
     ChatRow row;
-    std::string error;
-    for (std::size_t f = 0; f < kChatFieldCount && error.empty(); ++f) {
-      const auto it = object.find(keys[f]);
-      if (it == object.end() || it->is_null()) continue;
-      if (it->is_string()) {
-        row[f] = it->get<std::string>();
-      } else if (it->is_number()) {
-        row[f] = it->dump();
-      } else {
-        error = fmt::format("{} must be a string or a number, not {}", keys[f], it->type_name());
-      }
-    }
-    if (!error.empty()) {
+    if (std::string error = read_jsonl_fields(content, keys, row); !error.empty()) {
       builder.reject(line, std::move(error));
       continue;
     }

@@ -18,6 +18,7 @@
 #include "io/charset.h"
 #include "io/csv.h"
 #include "io/feed_fields.h"
+#include "io/jsonl_fields.h"
 
 namespace cuifu {
 
@@ -394,35 +395,8 @@ void parse_jsonl_feed(const DecodedFeed& feed, SnapshotBuilder& out) {
       out.reject(line, *problem);
       continue;
     }
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(content);
-    } catch (const nlohmann::json::exception& e) {
-      std::string_view what = e.what();  // drop the "[json.exception.parse_error.101] " tag
-      if (const auto close = what.find("] "); what.starts_with("[json.") && close != std::string_view::npos) {
-        what.remove_prefix(close + 2);
-      }
-      out.reject(line, fmt::format("invalid JSON: {}", what));
-      continue;
-    }
-    if (!object.is_object()) {
-      out.reject(line, "expected a JSON object");
-      continue;
-    }
     RawRow row;
-    std::string error;
-    for (std::size_t f = 0; f < kFieldCount && error.empty(); ++f) {
-      const auto it = object.find(kFieldNames[f]);
-      if (it == object.end() || it->is_null()) continue;
-      if (it->is_string()) {
-        row[f] = it->get<std::string>();
-      } else if (it->is_number()) {
-        row[f] = it->dump();
-      } else {
-        error = fmt::format("{} must be a string or a number, not {}", kFieldNames[f], it->type_name());
-      }
-    }
-    if (!error.empty()) {
+    if (std::string error = read_jsonl_fields(content, kFieldNames, row); !error.empty()) {
       out.reject(line, std::move(error));
       continue;
     }
