@@ -180,12 +180,15 @@ std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFie
   std::string text = prefix + render_text(t.body, f) + suffix;
   std::size_t n = char_count(text);
   if (n > kSmsSegmentChars && t.body.uses("item")) {
-    // Shorten the item (the one field with room to give) to fit, at a word boundary.
+    // Shorten the item (the one field with room to give) to fit, at a word boundary; a body
+    // that names it twice gains two characters per character cut.
     const std::size_t item_chars = char_count(f.item);
-    const std::size_t over = n - kSmsSegmentChars;
-    if (item_chars >= over && item_chars - over >= kMinItemChars) {
+    const auto uses = static_cast<std::size_t>(std::count_if(
+        t.body.parts.begin(), t.body.parts.end(), [](const auto& p) { return p.is_field && p.text == "item"; }));
+    const std::size_t cut = (n - kSmsSegmentChars + uses - 1) / uses;
+    if (item_chars >= cut && item_chars - cut >= kMinItemChars) {
       MessageFields shorter = f;
-      shorter.item = shorten_title(f.item, item_chars - over, 2);
+      shorter.item = shorten_title(f.item, item_chars - cut, 2);
       text = prefix + render_text(t.body, shorter) + suffix;
       n = char_count(text);
     }

@@ -47,7 +47,9 @@ class ConfigReader {
     if (auto tz = r_.str(root, "time_zone")) c.time_zone = *tz;
     seconds(root, "catch_up_limit", c.catch_up_limit);
     seconds(root, "shutdown_deadline", c.shutdown_deadline);
-    if (const YAML::Node s = root["status"]) {
+    if (const YAML::Node s = root["status"]; s && !s.IsMap()) {
+      r_.error(s, "'status' must be a map: listen, optout_token_env");
+    } else if (s) {
       r_.check_keys(s, {"listen", "optout_token_env"}, "status");
       if (auto l = r_.str(s, "listen")) {
         c.listen = *l;
@@ -81,6 +83,7 @@ class ConfigReader {
   }
 
   void seconds(const YAML::Node& n, const std::string& key, SecondsD& out, bool allow_zero = false) {
+    if (!n.IsMap()) return;
     const YAML::Node v = n[key];
     if (!v) return;
     const auto s = v.IsScalar() ? parse_seconds(v.Scalar()) : std::nullopt;
@@ -202,14 +205,19 @@ class ConfigReader {
       return own;
     };
     r_.check_keys(chs, {"im", "sms", "email", "phone"}, "channels");
-    if (const YAML::Node n = chs["im"]) {
+    for (const char* name : {"im", "sms", "email", "phone"}) {
+      if (const YAML::Node n = chs[name]; n && !n.IsMap()) {
+        r_.error(n, fmt::format("channels.{} must be a map of settings", name));
+      }
+    }
+    if (const YAML::Node n = chs["im"]; n && n.IsMap()) {
       r_.check_keys(n, keys({"webhook", "token_env"}), "channels.im");
       c.im.webhook = url(n, "webhook", true, "channels.im");
       env_name(n, "token_env", c.im.token_env);
       read_policy(n, c.channels[Channel::im].policy);
       c.channels[Channel::im].configured = true;
     }
-    if (const YAML::Node n = chs["sms"]) {
+    if (const YAML::Node n = chs["sms"]; n && n.IsMap()) {
       r_.check_keys(n,
                     keys({"provider", "url", "token_env", "fields", "extra", "access_key_id_env",
                           "access_key_secret_env", "sign_name", "template_code", "template_param", "region"}),
@@ -252,7 +260,7 @@ class ConfigReader {
       read_policy(n, c.channels[Channel::sms].policy);
       c.channels[Channel::sms].configured = true;
     }
-    if (const YAML::Node n = chs["email"]) {
+    if (const YAML::Node n = chs["email"]; n && n.IsMap()) {
       r_.check_keys(n, keys({"smtp_url", "from", "starttls", "user_env", "password_env"}), "channels.email");
       c.email.smtp_url = url(n, "smtp_url", true, "channels.email");
       c.email.from = r_.str(n, "from").value_or("");
@@ -263,7 +271,7 @@ class ConfigReader {
       read_policy(n, c.channels[Channel::email].policy);
       c.channels[Channel::email].configured = true;
     }
-    if (const YAML::Node n = chs["phone"]) {
+    if (const YAML::Node n = chs["phone"]; n && n.IsMap()) {
       r_.check_keys(n, keys({"robot", "robot_webhook"}), "channels.phone");
       const std::string robot = r_.str(n, "robot").value_or("none");
       if (robot == "wecom")

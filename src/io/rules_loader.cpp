@@ -616,7 +616,10 @@ Rules load_rules(const std::string& dir) {
     errors.insert(errors.end(), r.errors().begin(), r.errors().end());
   }
   if (errors.empty()) {
-    for (auto& e : validate(rules)) errors.push_back(std::move(e));
+    for (auto& e : validate(rules)) {
+      // A problem of the whole set ("no segments defined") is located at the directory.
+      errors.push_back(e.starts_with("<rules>") ? dir + e.substr(7) : std::move(e));
+    }
   }
   if (!errors.empty()) throw LoadError(fmt::format("{}", fmt::join(errors, "\n")));
   return rules;

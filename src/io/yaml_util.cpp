@@ -9,6 +9,16 @@
 
 namespace cuifu {
 
+namespace {
+
+// n[key] when n is a map, else an undefined node. yaml-cpp throws BadSubscript when a scalar
+// is subscripted, even a const one; a value where a map belongs is the caller's error to report.
+YAML::Node child(const YAML::Node& n, const std::string& key) {
+  return n.IsMap() ? n[key] : YAML::Node(YAML::NodeType::Undefined);
+}
+
+}  // namespace
+
 YAML::Node load_yaml_file(const std::string& path) {
   try {
     return YAML::LoadFile(path);
@@ -54,7 +64,7 @@ void YamlReader::check_keys(const YAML::Node& map, const std::vector<std::string
 }
 
 std::optional<std::string> YamlReader::str(const YAML::Node& n, const std::string& key) {
-  const YAML::Node v = n[key];
+  const YAML::Node v = child(n, key);
   if (!v) return std::nullopt;
   if (!v.IsScalar()) {
     error(v, fmt::format("'{}' must be a text value", key));
@@ -64,7 +74,7 @@ std::optional<std::string> YamlReader::str(const YAML::Node& n, const std::strin
 }
 
 std::optional<double> YamlReader::number(const YAML::Node& n, const std::string& key) {
-  const YAML::Node v = n[key];
+  const YAML::Node v = child(n, key);
   if (!v) return std::nullopt;
   try {
     return v.as<double>();
@@ -75,7 +85,7 @@ std::optional<double> YamlReader::number(const YAML::Node& n, const std::string&
 }
 
 std::optional<int> YamlReader::integer(const YAML::Node& n, const std::string& key) {
-  const YAML::Node v = n[key];
+  const YAML::Node v = child(n, key);
   if (!v) return std::nullopt;
   try {
     return v.as<int>();
@@ -86,7 +96,7 @@ std::optional<int> YamlReader::integer(const YAML::Node& n, const std::string& k
 }
 
 std::optional<bool> YamlReader::boolean(const YAML::Node& n, const std::string& key) {
-  const YAML::Node v = n[key];
+  const YAML::Node v = child(n, key);
   if (!v) return std::nullopt;
   try {
     return v.as<bool>();
@@ -98,7 +108,7 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& n, const std::string& 
 
 std::vector<std::string> YamlReader::str_list(const YAML::Node& n, const std::string& key) {
   std::vector<std::string> out;
-  const YAML::Node v = n[key];
+  const YAML::Node v = child(n, key);
   if (!v) return out;
   if (v.IsScalar()) return {v.as<std::string>()};
   if (!v.IsSequence()) {
@@ -153,7 +163,7 @@ std::optional<Minutes> parse_duration(std::string_view text) {
 }
 
 std::optional<Minutes> YamlReader::duration(const YAML::Node& n, const std::string& key) {
-  const YAML::Node v = n[key];
+  const YAML::Node v = child(n, key);
   if (!v) return std::nullopt;
   const auto d = v.IsScalar() ? parse_duration(v.Scalar()) : std::nullopt;
   if (!d) error(v, fmt::format("'{}' must be a duration like 30m, 4h, 1h30m or 2d", key));
@@ -162,7 +172,7 @@ std::optional<Minutes> YamlReader::duration(const YAML::Node& n, const std::stri
 
 std::vector<DailyWindow> YamlReader::windows(const YAML::Node& n, const std::string& key) {
   std::vector<DailyWindow> out;
-  const YAML::Node v = n[key];
+  const YAML::Node v = child(n, key);
   if (!v) return out;
   std::vector<YAML::Node> items;
   if (v.IsScalar()) {

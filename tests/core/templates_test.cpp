@@ -94,6 +94,19 @@ TEST(Templates, RenderShortensALongItemSoTheSmsFitsOneSegment) {
   EXPECT_NE(msg->text.find("回T退订"), std::string::npos);
 }
 
+// Found by fuzz/templates: a body naming {item} twice passed the load-time check, but render
+// cut the item by the whole excess (not half of it per use) and refused the SMS at send time.
+TEST(Templates, RenderShortensAnItemNamedTwiceSoALoadedSmsAlwaysFits) {
+  const auto t = make_template(Channel::sms, "twice",
+                               "{salutation}您好，您拍下的{item}还未付款，{item}库存已不多，{pay_by}前付款即可发货。");
+  ASSERT_TRUE(check_template(t, sms_channel()).empty()) << joined(check_template(t, sms_channel()));
+  const std::string long_item = "北欧实木床头柜简约现代卧室小型储物柜收纳柜床边柜迷你款置物";
+  const auto msg = render(t, fields_with_item(long_item), sms_channel());
+  ASSERT_TRUE(msg.has_value());
+  EXPECT_LE(char_count(msg->text), kSmsSegmentChars) << msg->text;
+  EXPECT_NE(msg->text.find("北欧实木床头柜"), std::string::npos) << msg->text;
+}
+
 TEST(Templates, RenderRefusesAnSmsThatCannotFitEvenWithTheItemShortened) {
   const auto t = make_template(Channel::sms, "long",
                                "{salutation}您好，感谢您一直以来对本店的支持与信任，您拍下的宝贝还没有付款，"

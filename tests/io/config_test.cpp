@@ -94,6 +94,22 @@ TEST_F(ConfigTest, TheChatExportIsAPathAURLOrASourceWithAMapping) {
   }
 }
 
+// Scalars where maps belong used to escape as yaml-cpp's BadSubscript (found by fuzz/config).
+TEST_F(ConfigTest, AScalarWhereAMapBelongsIsALocatedError) {
+  const auto p = write(
+      "feed: orders.csv\nrules: r\ntemplates: t\nstate: s.db\nstatus: on\n"
+      "channels:\n  sms: yes\n  email: mail\n");
+  try {
+    load_daemon_config(p);
+    FAIL() << "expected LoadError";
+  } catch (const LoadError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find(p + ":5:9: 'status' must be a map"), std::string::npos) << m;
+    EXPECT_NE(m.find(p + ":7:8: channels.sms must be a map of settings"), std::string::npos) << m;
+    EXPECT_NE(m.find(p + ":8:10: channels.email must be a map of settings"), std::string::npos) << m;
+  }
+}
+
 TEST_F(ConfigTest, MissingRequiredSettingsAreNamed) {
   try {
     load_daemon_config(write("rules: r\n"));

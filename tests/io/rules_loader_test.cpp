@@ -142,6 +142,21 @@ TEST_F(RulesLoader, RejectsABadDuration) {
   EXPECT_NE(e.find("'min_gap'"), std::string::npos) << e;
 }
 
+// A scalar where a map belongs used to escape as yaml-cpp's BadSubscript (found by fuzz/rules).
+TEST_F(RulesLoader, AScalarWhereAMapBelongsIsALocatedError) {
+  dir_.write("rules/extra.yaml", "caps: 5\nreasons:\n  - just a word\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(dir_.str("rules/extra.yaml") + ":1:7: 'caps' must be a map"), std::string::npos) << e;
+  EXPECT_NE(e.find(dir_.str("rules/extra.yaml") + ":3:5: a reason needs a name and keywords"), std::string::npos) << e;
+}
+
+// A problem of the whole set used to be reported as "<rules>: ..." (found by fuzz/rules).
+TEST_F(RulesLoader, AProblemOfTheWholeSetNamesTheDirectory) {
+  std::filesystem::remove(dir_.str("rules/segments.yaml"));
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(dir_.str("rules") + ": no segments defined"), std::string::npos) << e;
+}
+
 TEST_F(RulesLoader, RejectsAnUnknownChannelInAStep) {
   dir_.replace("rules/segments.yaml", "{after: 2h, channel: im, template: light}",
                "{after: 2h, channel: wechat, template: light}");
