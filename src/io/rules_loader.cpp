@@ -663,7 +663,9 @@ TemplateSet load_templates(const std::string& dir, const Rules& rules) {
       YAML::Node body_node = v;
       if (v.IsMap()) {
         r.check_keys(v, {"subject", "body", "lint"}, "template " + t.name);
-        body_node.reset(v["body"]);
+        // No body key: an undefined node (reset() with yaml-cpp's missing-key node throws InvalidNode).
+        const YAML::Node body = v["body"];
+        body_node.reset(body ? body : YAML::Node(YAML::NodeType::Undefined));
         if (const YAML::Node lint = v["lint"]) read_lint(r, lint, t.lint_allow, "template " + t.name + " lint");
         if (const YAML::Node subj = v["subject"]) {
           std::string err;

@@ -157,6 +157,15 @@ TEST_F(RulesLoader, AProblemOfTheWholeSetNamesTheDirectory) {
   EXPECT_NE(e.find(dir_.str("rules") + ": no segments defined"), std::string::npos) << e;
 }
 
+// Found by fuzz/templates: a template map without a body escaped as yaml-cpp's InvalidNode.
+TEST_F(RulesLoader, AnEmailTemplateWithoutABodyIsALocatedError) {
+  dir_.write("templates/email.yaml", "foreign:\n  subject: \"{shop}: your order\"\n");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(dir_.str("templates/email.yaml") + ":2:3: email template 'foreign' needs a text body"),
+            std::string::npos)
+      << e;
+}
+
 TEST_F(RulesLoader, RejectsAnUnknownChannelInAStep) {
   dir_.replace("rules/segments.yaml", "{after: 2h, channel: im, template: light}",
                "{after: 2h, channel: wechat, template: light}");
