@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -13,6 +14,15 @@
 namespace cuifu {
 
 namespace fs = std::filesystem;
+
+#ifndef CUIFU_DATADIR
+#define CUIFU_DATADIR "/usr/local/share/cuifu"
+#endif
+
+std::string installed_data_dir() {
+  if (const char* v = std::getenv("CUIFU_DATA"); v && *v) return v;
+  return std::string(CUIFU_DATADIR) + "/data";
+}
 
 namespace {
 
@@ -88,13 +98,28 @@ void read_address(YamlReader& r, const YAML::Node& n, Rules& rules) {
   }
   r.check_keys(n, {"gazetteer", "min_score", "prefer", "ignore", "office", "student", "home"}, "address");
   if (const auto file = r.str(n, "gazetteer")) {
-    fs::path path(*file);
-    if (path.is_relative()) path = fs::path(r.file()).parent_path() / path;
     rules.address.gazetteer_source = source_of(r.file(), n["gazetteer"]);
-    try {
-      rules.address.gazetteer = load_gazetteer(path.lexically_normal().string());
-    } catch (const LoadError& e) {
-      r.error(n["gazetteer"], fmt::format("gazetteer: {}", e.what()));
+    // A relative path is read next to the rules file; a copied rules/ directory has no
+    // ../data beside it, so the installed data directory is tried next.
+    std::vector<std::string> tried;
+    const fs::path named(*file);
+    if (named.is_relative()) {
+      tried.push_back((fs::path(r.file()).parent_path() / named).lexically_normal().string());
+      tried.push_back((fs::path(installed_data_dir()) / named.filename()).lexically_normal().string());
+    } else {
+      tried.push_back(named.lexically_normal().string());
+    }
+    std::error_code ec;
+    const auto found =
+        std::find_if(tried.begin(), tried.end(), [&](const std::string& p) { return fs::exists(p, ec); });
+    if (found == tried.end()) {
+      r.error(n["gazetteer"], fmt::format("gazetteer: {} not found (tried {})", *file, fmt::join(tried, ", ")));
+    } else {
+      try {
+        rules.address.gazetteer = load_gazetteer(*found);
+      } catch (const LoadError& e) {
+        r.error(n["gazetteer"], fmt::format("gazetteer: {}", e.what()));
+      }
     }
   }
   auto& occ = rules.address.occupation;

@@ -13,7 +13,12 @@
 namespace cuifu {
 
 // REQUIRES: dir exists and holds at least one .yaml file.
+// The gazetteer that rules/address.yaml names by a relative path is read next to that file,
+// else from installed_data_dir() (a copied rules/ directory has no ../data beside it).
 Rules load_rules(const std::string& dir);
+
+// The installed data files (data/gazetteer.tsv): $CUIFU_DATA if set, else share/cuifu/data.
+std::string installed_data_dir();
 
 // Templates: one file per channel, <dir>/{im,sms,phone,email}.yaml, each a map of template
 // name -> text (email: name -> {subject, body}). Every template is compiled and checked

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <optional>
+
 #include "../core/test_rules.h"
 
 namespace cuifu {
@@ -291,10 +295,50 @@ TEST_F(RulesLoader, RejectsACueWithoutAWeight) {
   EXPECT_NE(e.find("weight"), std::string::npos) << e;
 }
 
+// Points installed_data_dir() at a scratch directory for one test (the machine running the
+// tests may have cuifu installed).
+class DataDirGuard {
+ public:
+  explicit DataDirGuard(const std::string& dir) {
+    if (const char* v = std::getenv("CUIFU_DATA")) old_ = v;
+    ::setenv("CUIFU_DATA", dir.c_str(), 1);
+  }
+  ~DataDirGuard() {
+    if (old_) {
+      ::setenv("CUIFU_DATA", old_->c_str(), 1);
+    } else {
+      ::unsetenv("CUIFU_DATA");
+    }
+  }
+  DataDirGuard(const DataDirGuard&) = delete;
+  DataDirGuard& operator=(const DataDirGuard&) = delete;
+
+ private:
+  std::optional<std::string> old_;
+};
+
+TEST_F(RulesLoader, ACopiedRulesDirectoryReadsTheInstalledGazetteer) {
+  // /etc/cuifu/rules copied from the installed share/cuifu/rules: no ../data beside it.
+  std::filesystem::create_directories(dir_.str("etc"));
+  std::filesystem::copy(dir_.str("rules"), dir_.str("etc/rules"), std::filesystem::copy_options::recursive);
+  std::filesystem::create_directories(dir_.str("share/data"));
+  std::filesystem::rename(dir_.str("data/gazetteer.tsv"), dir_.str("share/data/gazetteer.tsv"));
+  const DataDirGuard installed(dir_.str("share/data"));
+  const Rules rules = load_rules(dir_.str("etc/rules"));
+  ASSERT_NE(rules.address.gazetteer, nullptr);
+  const ParsedAddress p = parse_address(*rules.address.gazetteer, "驻马店市黄淮学院");
+  EXPECT_FALSE(p.overseas);
+  EXPECT_EQ(p.city, "驻马店市");
+}
+
 TEST_F(RulesLoader, RejectsAMissingOrBrokenGazetteer) {
+  const DataDirGuard installed(dir_.str("share/data"));
   std::filesystem::remove(dir_.str("data/gazetteer.tsv"));
   std::string e = load_error(dir_);
   EXPECT_NE(e.find(at("rules/address.yaml", "../data/gazetteer.tsv")), std::string::npos) << e;
+  // The error says where it looked: next to the rules, then the installed data directory.
+  EXPECT_NE(e.find(dir_.str("data/gazetteer.tsv")), std::string::npos) << e;
+  EXPECT_NE(e.find(dir_.str("share/data/gazetteer.tsv")), std::string::npos) << e;
   dir_.write("data/gazetteer.tsv", "province\t11\t北京市\t北京\t\ncity\t1101\t北京市\t\n");
   e = load_error(dir_);
   EXPECT_NE(e.find("gazetteer.tsv:2: expected 5 tab-separated fields"), std::string::npos) << e;
