@@ -58,9 +58,14 @@ double AddressEval::recall(std::size_t c) const {
   return n == 0 ? 1.0 : static_cast<double>(confusion[c][c]) / n;
 }
 
-double AddressEval::precision(std::size_t c) const {
+int AddressEval::predicted(std::size_t c) const {
   int n = 0;
   for (const auto& row : confusion) n += row[c];
+  return n;
+}
+
+double AddressEval::precision(std::size_t c) const {
+  const int n = predicted(c);
   return n == 0 ? 1.0 : static_cast<double>(confusion[c][c]) / n;
 }
 
@@ -70,13 +75,22 @@ double AddressEval::home_kept_apart() const {
   return n == 0 ? 1.0 : static_cast<double>(n - confusion[home][0] - confusion[home][1]) / n;
 }
 
+namespace {
+
+// "97.3 %", or "—" when there is nothing to measure.
+std::string percent(bool measured, double value) {
+  return measured ? fmt::format("{:.1f} %", 100 * value) : std::string("—");
+}
+
+}  // namespace
+
 std::string AddressEval::table() const {
   std::string out = "| class | addresses | precision | recall |\n|---|---:|---:|---:|\n";
   for (std::size_t c = 0; c < kAddressClasses.size(); ++c) {
-    out += fmt::format("| {} | {} | {:.1f} % | {:.1f} % |\n", kAddressClasses[c], total(c), 100 * precision(c),
-                       100 * recall(c));
+    out += fmt::format("| {} | {} | {} | {} |\n", kAddressClasses[c], total(c), percent(predicted(c) > 0, precision(c)),
+                       percent(total(c) > 0, recall(c)));
   }
-  out += fmt::format("\nhome kept out of student/office: {:.1f} %\n", 100 * home_kept_apart());
+  out += fmt::format("\nhome kept out of student/office: {}\n", percent(total(2) > 0, home_kept_apart()));
   out += "\nconfusion (rows: true class, columns: predicted)\n\n| true \\ predicted |";
   for (auto c : kAddressClasses) out += fmt::format(" {} |", c);
   out += "\n|---|---:|---:|---:|---:|\n";

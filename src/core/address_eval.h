@@ -35,11 +35,14 @@ struct AddressEval {
   std::array<std::array<int, 4>, 4> confusion{};
   std::vector<std::pair<const LabelledAddress*, std::string>> misses;  // address, predicted class
   int total(std::size_t true_class) const;
+  int predicted(std::size_t c) const;     // addresses predicted as c
   double recall(std::size_t c) const;     // 0..1; 1 when the class is empty
   double precision(std::size_t c) const;  // 0..1; 1 when nothing was predicted as c
   // Home addresses predicted as neither student nor office.
   double home_kept_apart() const;
-  std::string table() const;  // the printed report
+  // The printed report; a figure with nothing to measure (no address of the class, none
+  // predicted as it) is printed as "—", not as 0 % or 100 %.
+  std::string table() const;
 };
 
 AddressEval evaluate_addresses(const Rules& rules, const std::vector<LabelledAddress>& set);
