@@ -9,12 +9,16 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <thread>
 
 #include "app/daemon_clock.h"
+#include "app/delivery_book.h"
 #include "app/optout.h"
+#include "app/reconcile.h"
 #include "app/send_gate.h"
+#include "app/status_routes.h"
 #include "app/status_server.h"
 #include "core/planner.h"
 #include "core/text.h"
@@ -81,19 +85,6 @@ std::string minutes_text(std::chrono::duration<double> d) {
   return fmt::format("{} min", static_cast<long long>(d.count() / 60));
 }
 
-// Latency histogram for /metrics (seconds).
-struct LatencyHistogram {
-  static constexpr double kBounds[] = {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-  std::array<std::uint64_t, std::size(kBounds)> buckets{};
-  std::uint64_t count = 0;
-  double sum = 0;
-  void observe(double s) {
-    for (std::size_t i = 0; i < std::size(kBounds); ++i) buckets[i] += s <= kBounds[i];
-    ++count;
-    sum += s;
-  }
-};
-
 // What a pause reason is about, without its particulars (an age, an error's text): a new
 // kind of reason is logged again while paused.
 std::string_view pause_kind(std::string_view reason) {
@@ -110,9 +101,9 @@ struct Daemon::Impl {
   // --- setup
   void load_everything(const DaemonConfig& c, std::shared_ptr<const RuleSet>& rules);
   void build_workers();
-  void recover_sending_rows();
+  void recover_in_doubt();
 
-  // --- loop
+  // --- feed
   void schedule_poll(std::chrono::duration<double> daemon_delay);
   void start_poll();
   void on_poll(FeedPoll p, std::optional<ChatPoll> c);
@@ -120,27 +111,28 @@ struct Daemon::Impl {
   bool on_chat_poll(ChatPoll c);
   void update_paused(const char* context);
   std::optional<std::chrono::duration<double>> feed_age() const;
-  void reconcile(const char* why);
-  void dispatch_due();
-  void arm_send_timer();
-  std::string presend_problem(const OutboxRow& row, const OptOutSet& opted_out) const;
-  void deliver(const OutboxRow& row);
-  // Called from channel worker threads right before every attempt; reads only `gate`.
-  std::string gate_check(const OutboxRow& row) const;
-  // Copies what gate_check needs into `gate` (loop thread).
   void publish_gate();
-  // from_worker: a report posted back by a channel worker (the loop may see many in a
-  // burst: their re-plans are coalesced into one).
-  void on_delivered(const OutboxRow& row, const DeliveryReport& r, bool from_worker);
+
+  // --- planning and sending
+  void run_reconcile(const char* why);
   void request_reconcile(const char* why);
+  void request_dispatch();
+  void dispatch_due();
+  // Claims `row` and starts its one attempt. False when it could not be claimed.
+  bool start_attempt(OutboxRow row, LocalTime now);
+  void on_attempt(const OutboxRow& row, const AttemptReport& r);
+  void arm_send_timer(std::optional<std::chrono::steady_clock::duration> rate_wait = std::nullopt);
+  void reap_retired();
+
+  // --- signals
   void reload();
   void begin_shutdown(int signal);
   void finish_shutdown();
   void await_signal();
 
+  // --- status
   StatusReply handle_status(const StatusRequest& r);
-  StatusReply healthz();
-  StatusReply metrics();
+  StatusFacts facts();
   StatusReply optout(const StatusRequest& r);
 
   // Declared first: destroyed last, after everything that posts to it.
@@ -149,20 +141,23 @@ struct Daemon::Impl {
   asio::steady_timer poll_timer{io};
   asio::steady_timer send_timer{io};
   asio::steady_timer deadline_timer{io};
+  asio::steady_timer reconcile_timer{io};
 
+  // Everything below is touched on the loop thread only, except `gate` (its own mutex).
   DaemonOptions options;
   DaemonConfig config;
   ShopZone zone;
   std::unique_ptr<DaemonClock> clock;
   std::shared_ptr<const RuleSet> rules;
   std::unique_ptr<SqliteStore> store;
+  std::unique_ptr<DeliveryBook> book;
   std::unique_ptr<StatusServer> status;
 
   // feed
   std::unique_ptr<FeedPoller> poller;  // used only on the runner thread
   bool poll_in_flight = false;
   std::shared_ptr<const FeedSnapshot> snapshot;
-  std::map<std::string, const Order*> orders_by_id;
+  std::shared_ptr<const std::map<std::string, OrderView>> order_views;
   std::optional<std::chrono::system_clock::time_point> produced_at;
   std::string feed_error;
   // chat export (optional): read with the feed, on the runner thread; a chat that cannot be
@@ -173,28 +168,22 @@ struct Daemon::Impl {
   bool paused = true;
   std::string paused_reason = "no feed snapshot yet";
 
-  // What the channel workers see (under gate_mu) to refuse a send right before an attempt
-  // that waited in a queue, for a rate limit or for a retry: a copy, published by the loop.
-  struct GateView {
-    bool paused = true;
-    std::string paused_reason;
-    std::optional<std::chrono::system_clock::time_point> produced_at;
-    SecondsD max_feed_age{0};
-    std::map<std::string, OrderStatus> orders;
-    OptOutSet opted_out;
-    std::shared_ptr<const RuleSet> rules;
-  };
-  mutable std::mutex gate_mu;
-  GateView gate;  // declared before the workers: they may read it until joined
+  SendGate gate;  // read by the channel workers right before each request
 
-  // delivery
-  std::map<Channel, std::unique_ptr<ChannelWorker>> workers;
-  std::vector<std::unique_ptr<ChannelWorker>> retired;  // replaced on reload, stopped
-  std::set<std::int64_t> in_flight;
-  // Contacts being made right now (handed to a worker, not yet logged): they count for the
-  // caps of the buyer's next send, like logged ones.
-  std::map<std::int64_t, ContactRecord> in_flight_contacts;
-  LatencyHistogram latency;
+  // delivery: one lane per configured channel; at most one request in flight per lane
+  struct Lane {
+    std::unique_ptr<ChannelWorker> worker;  // null: phone without a robot (the call task is the delivery)
+    DeliveryPolicy policy;
+    TokenBucket bucket;
+    std::optional<std::int64_t> busy;  // the row in flight on this lane
+  };
+  std::map<Channel, Lane> lanes;
+  std::vector<std::unique_ptr<ChannelWorker>> retired;  // replaced on reload; joined once idle
+  // Rows claimed ('sending') whose attempt has not reported yet, with the contact each is
+  // making: it counts for the caps of the buyer's next send, like a logged one.
+  std::map<std::int64_t, std::pair<OutboxRow, ContactRecord>> in_flight;
+  std::mt19937 rng{std::random_device{}()};
+  StatusFacts counters;  // latency and attempt outcomes
   bool stopping = false;
   bool dispatch_posted = false;
   bool reconcile_posted = false;
@@ -217,6 +206,7 @@ Daemon::Impl::Impl(const DaemonOptions& o)
   }
   load_everything(config, rules);
   store = std::make_unique<SqliteStore>(config.state, zone);
+  book = std::make_unique<DeliveryBook>(*store);
   curl_global_setup();
   status =
       std::make_unique<StatusServer>(io, config.listen, [this](const StatusRequest& r) { return handle_status(r); });
@@ -245,27 +235,47 @@ void Daemon::Impl::load_everything(const DaemonConfig& c, std::shared_ptr<const 
 }
 
 void Daemon::Impl::build_workers() {
-  for (auto& [ch, w] : workers) {
-    w->stop();
-    retired.push_back(std::move(w));
-  }
-  workers.clear();
+  std::map<Channel, Lane> next;
   for (const auto& [ch, cc] : config.channels) {
-    if (auto sender = make_sender(ch, config)) {
-      workers[ch] = std::make_unique<ChannelWorker>(std::string(to_string(ch)), std::move(sender), cc.policy);
+    auto sender = make_sender(ch, config);
+    auto worker = sender ? std::make_unique<ChannelWorker>(std::string(to_string(ch)), std::move(sender)) : nullptr;
+    Lane lane{std::move(worker), cc.policy,
+              TokenBucket(cc.policy.rate_per_second, cc.policy.burst, std::chrono::steady_clock::now()), std::nullopt};
+    if (const auto old = lanes.find(ch); old != lanes.end()) lane.busy = old->second.busy;
+    next.emplace(ch, std::move(lane));
+  }
+  for (auto& [ch, lane] : lanes) {
+    if (lane.worker) {
+      lane.worker->stop();  // an attempt in progress finishes and reports
+      retired.push_back(std::move(lane.worker));
     }
   }
+  lanes = std::move(next);
 }
 
-void Daemon::Impl::recover_sending_rows() {
-  const LocalTime now = clock->now();
-  for (const auto& row : store->in_state(OutboxState::sending)) {
-    // Possibly sent before a crash: send again with the same idempotency key.
-    spdlog::warn(
-        "reminder {} ({} to {}) was being sent when cuifu stopped; it will be sent again with the same "
-        "idempotency key {}",
-        row.id, to_string(row.channel), shown_contact(row.channel, row.contact), row.idempotency_key);
-    store->mark_planned(row.id, now, "resent after a restart: possibly sent before (same idempotency key)");
+void Daemon::Impl::reap_retired() {
+  std::erase_if(retired, [](std::unique_ptr<ChannelWorker>& w) {
+    if (w->pending() > 0) return false;
+    w->join();
+    return true;
+  });
+}
+
+void Daemon::Impl::recover_in_doubt() {
+  const auto may_resend = [this](Channel c) {
+    const auto it = config.channels.find(c);
+    return drops_duplicates_by_key(c, config) || (it != config.channels.end() && it->second.policy.at_least_once);
+  };
+  for (const auto& r : book->recover(clock->now(), config.catch_up_limit, may_resend)) {
+    if (r.resend) {
+      spdlog::warn(
+          "reminder {} ({} to {}) was being sent when cuifu stopped; it will be sent again with the same "
+          "idempotency key {} if the gate still allows it",
+          r.row.id, to_string(r.row.channel), shown_contact(r.row.channel, r.row.contact), r.row.idempotency_key);
+    } else {
+      spdlog::warn("reminder {} ({} to {}) [{}]: {}", r.row.id, to_string(r.row.channel),
+                   shown_contact(r.row.channel, r.row.contact), r.row.idempotency_key, r.note);
+    }
   }
 }
 
@@ -276,7 +286,12 @@ int Daemon::Impl::run() {
                clock->simulated()
                    ? fmt::format(", SIMULATED clock from {} at {}x", format_local_time(clock->now()), options.speed)
                    : "");
-  recover_sending_rows();
+  try {
+    recover_in_doubt();
+  } catch (const StoreError& e) {
+    spdlog::error("recovering rows in doubt: {}", e.what());
+    return 1;
+  }
   await_signal();
   schedule_poll(std::chrono::seconds{0});
   io.run();
@@ -348,20 +363,12 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
   poll_in_flight = false;
   if (stopping) return;
   const bool chat_changed = c && on_chat_poll(std::move(*c));
-  if (chat_changed && p.kind != FeedPoll::Kind::fresh) reconcile("new chat snapshot");
+  if (chat_changed && p.kind != FeedPoll::Kind::fresh) run_reconcile("new chat snapshot");
   switch (p.kind) {
     case FeedPoll::Kind::fresh: {
       feed_error.clear();
       produced_at = p.produced_at;
       snapshot = p.snapshot;
-      orders_by_id.clear();
-      for (const auto& o : snapshot->orders) orders_by_id[o.id] = &o;
-      {
-        std::map<std::string, OrderStatus> statuses;
-        for (const auto& o : snapshot->orders) statuses[o.id] = o.status;
-        std::lock_guard lock(gate_mu);
-        gate.orders = std::move(statuses);
-      }
       for (const auto& r : snapshot->rejected) spdlog::warn("{}:{}: rejected: {}", snapshot->source, r.line, r.error);
       try {
         store->record_orders_seen(snapshot->orders, clock->now());
@@ -372,7 +379,7 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
           "feed snapshot: {} orders ({} rejected rows, {} superseded by a newer row of the same order) from {}",
           snapshot->orders.size(), snapshot->rejected.size(), snapshot->superseded.size(), snapshot->source);
       update_paused("feed snapshot");
-      reconcile("new feed snapshot");
+      run_reconcile("new feed snapshot");
       break;
     }
     case FeedPoll::Kind::unchanged:
@@ -422,190 +429,135 @@ void Daemon::Impl::update_paused(const char* context) {
   }
   paused = now_paused;
   paused_reason = reason;
-  publish_gate();
 }
 
 void Daemon::Impl::publish_gate() {
-  std::lock_guard lock(gate_mu);
-  gate.paused = paused;
-  gate.paused_reason = paused_reason;
-  gate.produced_at = produced_at;
-  gate.max_feed_age = config.max_feed_age;
-  gate.rules = rules;
-}
-
-std::string Daemon::Impl::gate_check(const OutboxRow& row) const {
-  std::lock_guard lock(gate_mu);
-  if (gate.paused) return "sending paused: " + gate.paused_reason;
-  if (!gate.produced_at) return "sending paused: no feed snapshot";
-  const std::chrono::duration<double> real = std::chrono::system_clock::now() - *gate.produced_at;
-  const auto age = clock->to_daemon(std::max(real, std::chrono::duration<double>(0)));
-  if (age > gate.max_feed_age) {
-    return fmt::format("sending paused: feed is {} old (max {})", minutes_text(age), minutes_text(gate.max_feed_age));
-  }
-  for (const auto& id : row.order_ids) {
-    const auto it = gate.orders.find(id);
-    if (it == gate.orders.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
-    if (it->second == OrderStatus::paid) return fmt::format("order {} paid", id);
-    if (it->second == OrderStatus::closed) return fmt::format("order {} closed", id);
-  }
-  if (is_opted_out(gate.opted_out, row)) {
-    return fmt::format("buyer opted out of {}", to_string(row.channel));
-  }
-  if (gate.rules) return send_time_problem(gate.rules->rules, row, clock->now());
-  return {};
+  auto in = std::make_shared<GateInputs>();
+  in->paused = paused;
+  in->paused_reason = paused_reason;
+  in->rules = std::shared_ptr<const Rules>(rules, &rules->rules);
+  in->orders = order_views;
+  for (const auto& o : store->opt_outs()) in->opted_out.insert({o.shop, o.buyer, o.channel});
+  for (const auto& [ch, lane] : lanes) in->configured.insert(ch);
+  in->catch_up_limit = config.catch_up_limit;
+  gate.publish(std::move(in));
 }
 
 // ---------------------------------------------------------------- planning
 
-void Daemon::Impl::reconcile(const char* why) {
+void Daemon::Impl::run_reconcile(const char* why) {
   if (!snapshot || stopping) return;
-  const LocalTime now = clock->now();
   try {
-    const ContactHistory history = store->history();
-    const Plan plan = cuifu::plan(snapshot->orders, history, rules->rules, rules->templates,
-                                  {now, now, now + std::chrono::hours{24}, chat ? &chat->chat : nullptr});
-    std::set<std::string> keys;
-    int inserted = 0, revived = 0;
-    for (const auto& r : plan.reminders) {
-      keys.insert(r.idempotency_key());
-      switch (store->upsert_planned(r, now)) {
-        case UpsertResult::inserted:
-          ++inserted;
-          spdlog::info("planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                       format_local_hm(r.send_at), r.idempotency_key());
-          break;
-        case UpsertResult::revived:
-          ++revived;
-          spdlog::info("re-planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                       format_local_hm(r.send_at), r.idempotency_key());
-          break;
-        default: break;
-      }
-    }
-    std::map<std::string, std::string> skip_reason;
-    for (const auto& s : plan.skipped) skip_reason.emplace(s.order_id, s.reason);
-    int cancelled = 0;
-    for (const auto& row : store->in_state(OutboxState::planned)) {
-      if (keys.count(row.idempotency_key)) continue;
-      std::string reason;
-      for (const auto& id : row.order_ids) {
-        const auto it = orders_by_id.find(id);
-        if (it == orders_by_id.end()) {
-          reason = fmt::format("order {} is no longer in the feed", id);
-        } else if (it->second->status == OrderStatus::paid) {
-          reason = fmt::format("order {} was paid", id);
-        } else if (it->second->status == OrderStatus::closed) {
-          reason = fmt::format("order {} was closed", id);
-        } else if (skip_reason.count(id)) {
-          reason = "no longer planned: " + skip_reason.at(id);
-        }
-        if (!reason.empty()) break;
-      }
-      if (reason.empty()) reason = "no longer planned within the next 24 h";
-      if (store->cancel(row.id, now, reason)) {
-        ++cancelled;
-        spdlog::info("cancelled {} step {} for {} ({}): {}", to_string(row.channel), row.step, row.buyer,
-                     row.idempotency_key, reason);
-      }
-    }
-    spdlog::debug("reconciled ({}): {} planned, {} new, {} re-planned, {} cancelled", why, plan.reminders.size(),
-                  inserted, revived, cancelled);
+    auto views = std::make_shared<std::map<std::string, OrderView>>();
+    for (const auto& o : snapshot->orders) (*views)[o.id] = order_view(o, rules->rules);
+    order_views = std::move(views);
+    const auto r = reconcile(*store, *snapshot, *rules, clock->now(), chat ? &chat->chat : nullptr);
+    spdlog::debug("reconciled ({}): {} planned, {} new, {} re-planned, {} cancelled", why, r.planned, r.inserted,
+                  r.revived, r.cancelled);
   } catch (const StoreError& e) {
     spdlog::error("reconcile: {}", e.what());
   }
   arm_send_timer();
 }
 
-// ---------------------------------------------------------------- sending
-
-std::string Daemon::Impl::presend_problem(const OutboxRow& row, const OptOutSet& opted_out) const {
-  for (const auto& id : row.order_ids) {
-    const auto it = orders_by_id.find(id);
-    if (it == orders_by_id.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
-    const Order& o = *it->second;
-    if (o.status == OrderStatus::paid) {
-      return o.paid_at ? fmt::format("order {} paid at {}", id, format_local_hm(*o.paid_at))
-                       : fmt::format("order {} paid", id);
-    }
-    if (o.status == OrderStatus::closed) return fmt::format("order {} closed", id);
-  }
-  if (is_opted_out(opted_out, row)) return fmt::format("buyer opted out of {}", to_string(row.channel));
-  if (!config.channels.count(row.channel)) return fmt::format("channel {} is not configured", to_string(row.channel));
-  // Late (catch-up, a pause, a slow queue) is only allowed while it is still an allowed time.
-  return send_time_problem(rules->rules, row, clock->now());
+void Daemon::Impl::request_reconcile(const char* why) {
+  // After a send or a cancellation the buyer's next step is at least the min gap away: a
+  // re-plan a minute later (and at most one per minute, or per 300 ms of real time in a
+  // fast rehearsal) keeps a burst of sends from re-planning the whole feed after each one.
+  if (reconcile_posted) return;
+  reconcile_posted = true;
+  const auto delay = std::max<std::chrono::steady_clock::duration>(clock->to_real(std::chrono::seconds{60}),
+                                                                   std::chrono::milliseconds{300});
+  reconcile_timer.expires_after(delay);
+  reconcile_timer.async_wait([this, why](const boost::system::error_code& ec) {
+    reconcile_posted = false;
+    if (!ec) run_reconcile(why);
+  });
 }
+
+void Daemon::Impl::request_dispatch() {
+  if (dispatch_posted) return;
+  dispatch_posted = true;
+  asio::post(io, [this] {
+    dispatch_posted = false;
+    dispatch_due();
+  });
+}
+
+// ---------------------------------------------------------------- sending
 
 void Daemon::Impl::dispatch_due() {
   if (stopping) return;
+  reap_retired();
   update_paused("dispatch");
-  if (paused) return;
-  const LocalTime now = clock->now();
+  std::optional<std::chrono::steady_clock::duration> rate_wait;
   bool replan = false;
   try {
-    OptOutSet opted_out;
-    for (const auto& o : store->opt_outs()) opted_out.insert({o.shop, o.buyer, o.channel});
-    {
-      std::lock_guard lock(gate_mu);
-      gate.opted_out = opted_out;
+    publish_gate();
+    if (paused) {
+      arm_send_timer();
+      return;
     }
-    const auto due = store->due(now);
-    // The buyers' contacts, logged and in flight, for the caps: checked again here because
-    // a row planned before a pause or an outage may now come too close to another one.
-    // A buyer is (shop, buyer).
-    std::map<std::pair<std::string, std::string>, std::vector<ContactRecord>> contacts;
-    if (!due.empty()) {
-      std::set<std::pair<std::string, std::string>> buyers;
-      for (const auto& row : due) buyers.insert({row.shop, row.buyer});
-      for (auto& c : store->history().contacts) {
-        if (buyers.count({c.shop, c.buyer})) contacts[{c.shop, c.buyer}].push_back(std::move(c));
+    const auto inputs = gate.inputs();
+    const LocalTime now = clock->now();
+    for (auto& [ch, lane] : lanes) {
+      // A lane with a worker takes one row at a time: a row is 'sending' only while its
+      // request may be on its way. Phone without a robot: the call task is the delivery.
+      std::set<std::int64_t> seen;
+      bool lane_done = false;
+      while (!lane_done && !(lane.worker && lane.busy)) {
+        const auto due = store->due(now, ch, 16);
+        bool progressed = false;
+        for (auto& row : due) {
+          if (!seen.insert(row.id).second) continue;
+          progressed = true;
+          std::vector<ContactRecord> contacts = store->contacts_of({row.buyer});
+          for (const auto& [id, f] : in_flight) {
+            if (f.second.buyer == row.buyer && f.second.shop == row.shop) contacts.push_back(f.second);
+          }
+          const GateDecision d = decide(*inputs, row, contacts, now);
+          if (d.kind == GateDecision::Kind::paused) {
+            lane_done = true;
+            break;
+          }
+          if (!d.sends()) {
+            if (store->cancel(row.id, now, d.detail)) {
+              spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
+                           row.idempotency_key, d.detail);
+            }
+            replan = true;
+            continue;
+          }
+          if (lane.worker) {
+            const auto wait = lane.bucket.take(std::chrono::steady_clock::now());
+            if (wait.count() > 0) {
+              rate_wait = rate_wait ? std::min(*rate_wait, std::chrono::steady_clock::duration(wait))
+                                    : std::chrono::steady_clock::duration(wait);
+              lane_done = true;
+              break;
+            }
+          }
+          if (start_attempt(std::move(row), now) && lane.worker) {
+            lane_done = true;
+            break;
+          }
+        }
+        if (!progressed || due.size() < 16) lane_done = true;
       }
-      for (const auto& [id, c] : in_flight_contacts) contacts[{c.shop, c.buyer}].push_back(c);
-    }
-    for (const auto& row : due) {
-      if (in_flight.count(row.id)) continue;
-      const auto late = std::chrono::duration<double>(now - row.send_at);
-      if (late > config.catch_up_limit) {
-        const std::string reason =
-            fmt::format("missed its slot {} by {} (catch-up limit {}): not sent late; re-planning",
-                        format_local_hm(row.send_at), minutes_text(late), minutes_text(config.catch_up_limit));
-        store->cancel(row.id, now, reason);
-        spdlog::warn("reminder {} for {}: {}", row.idempotency_key, row.buyer, reason);
-        replan = true;
-        continue;
-      }
-      std::string problem = presend_problem(row, opted_out);
-      if (problem.empty()) problem = cap_problem(rules->rules, contacts[{row.shop, row.buyer}], row, now);
-      if (!problem.empty()) {
-        store->cancel(row.id, now, problem);
-        spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
-                     row.idempotency_key, problem);
-        replan = true;
-        continue;
-      }
-      deliver(row);
-      contacts[{row.shop, row.buyer}].push_back({row.buyer, row.channel, now, row.order_ids, row.step, row.shop});
     }
   } catch (const StoreError& e) {
     spdlog::error("dispatch: {}", e.what());
   }
   if (replan) {
-    reconcile("after cancellations");
-    // Re-planned rows may be due at once: look again on the next turn of the loop.
-    if (!dispatch_posted) {
-      dispatch_posted = true;
-      asio::post(io, [this] {
-        dispatch_posted = false;
-        dispatch_due();
-      });
-    }
+    run_reconcile("after cancellations");
+    request_dispatch();  // re-planned rows may be due at once
   }
-  arm_send_timer();
+  arm_send_timer(rate_wait);
 }
 
-void Daemon::Impl::deliver(const OutboxRow& row) {
-  const LocalTime now = clock->now();
-  if (!store->mark_sending(row.id, now)) return;
+bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
+  if (!book->claim(row, now)) return false;  // recorded durably before the request
+  auto& lane = lanes.at(row.channel);
   if (row.channel == Channel::phone) {
     CallTask t;
     t.idempotency_key = row.idempotency_key;
@@ -619,80 +571,84 @@ void Daemon::Impl::deliver(const OutboxRow& row) {
     t.created_at = now;
     store->add_call_task(t);
   }
-  const auto it = workers.find(row.channel);
-  if (it == workers.end()) {
-    // Phone without a robot: the call task is the delivery.
-    DeliveryReport r;
+  in_flight[row.id] = {row, DeliveryBook::contact_for(row, now)};
+  if (!lane.worker) {
+    AttemptReport r;
     r.id = row.id;
-    r.delivered = true;
-    on_delivered(row, r, false);
-    return;
+    r.kind = AttemptReport::Kind::delivered;
+    r.detail = "call task created";
+    on_attempt(row, r);
+    return true;
   }
-  in_flight.insert(row.id);
-  in_flight_contacts[row.id] = ContactRecord{row.buyer, row.channel, now, row.order_ids, row.step, row.shop};
-  spdlog::info("sending {} step {} to {} ({}) [{}]", to_string(row.channel), row.step, row.buyer,
-               shown_contact(row.channel, row.contact), row.idempotency_key);
-  it->second->submit(
-      row,
-      [this, row](DeliveryReport r) { asio::post(io, [this, row, r = std::move(r)] { on_delivered(row, r, true); }); },
-      [this](const OutboxRow& r) { return gate_check(r); });
+  lane.busy = row.id;
+  spdlog::info("sending {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
+               shown_contact(row.channel, row.contact), row.idempotency_key,
+               row.attempts > 1 ? fmt::format(" attempt {}", row.attempts) : "");
+  const Outgoing out = row;
+  lane.worker->submit(
+      row.id, out,
+      [this, row](AttemptReport r) { asio::post(io, [this, row, r = std::move(r)] { on_attempt(row, r); }); },
+      [this](const Outgoing& o) { return gate.last_look(o, clock->now()); });
+  return true;
 }
 
-void Daemon::Impl::request_reconcile(const char* why) {
-  if (reconcile_posted) return;
-  reconcile_posted = true;
-  asio::post(io, [this, why] {
-    reconcile_posted = false;
-    reconcile(why);
-  });
-}
-
-void Daemon::Impl::on_delivered(const OutboxRow& row, const DeliveryReport& r, bool from_worker) {
+void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
   in_flight.erase(row.id);
-  in_flight_contacts.erase(row.id);
+  if (const auto it = lanes.find(row.channel); it != lanes.end() && it->second.busy == row.id) it->second.busy.reset();
   const LocalTime now = clock->now();
+  const auto lane = lanes.find(row.channel);
+  const DeliveryPolicy policy = lane != lanes.end() ? lane->second.policy : DeliveryPolicy{};
+  const auto backoff = backoff_delay(row.attempts, policy, std::uniform_real_distribution<double>(0, 1)(rng));
+  const LocalTime retry_at = now + std::chrono::ceil<Seconds>(clock->to_daemon(backoff));
+  DeliveryBook::Recorded rec;
   try {
-    if (r.delivered) {
-      // On-time sends are logged at their slot, so the contact log (and `plan --state`)
-      // agrees with the plan to the minute; a late one at the minute it really went out.
-      const LocalTime at = now - row.send_at <= Seconds{60} ? row.send_at : std::chrono::floor<Minutes>(now);
-      store->mark_sent(row.id, now, {row.buyer, row.channel, at, row.order_ids, row.step, row.shop});
-      if (r.attempts > 0) latency.observe(r.seconds);
-      spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
-                   shown_contact(row.channel, row.contact), row.idempotency_key,
-                   r.attempts > 1 ? fmt::format(" after {} attempts", r.attempts) : "");
-    } else if (r.cancelled) {
-      store->cancel(row.id, now, r.error);
-      spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
-                   row.idempotency_key, r.error);
-    } else if (r.interrupted) {
-      store->mark_planned(row.id, now, "interrupted by shutdown: " + r.error);
-      spdlog::info("reminder {} not finished before shutdown; it stays planned", row.idempotency_key);
-    } else {
-      store->mark_failed(row.id, now, r.error);
-      spdlog::error("FAILED {} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
-                    shown_contact(row.channel, row.contact), row.idempotency_key, r.error);
-    }
+    rec = book->record(row, r, now, policy.max_attempts, retry_at);
   } catch (const StoreError& e) {
     spdlog::error("recording delivery of {}: {}", row.idempotency_key, e.what());
   }
+  if (r.kind != AttemptReport::Kind::not_started && r.kind != AttemptReport::Kind::refused) {
+    counters.latency.observe(r.seconds);
+  }
+  const char* outcome = "released";
+  switch (rec.outcome) {
+    case DeliveryBook::Outcome::sent:
+      outcome = "sent";
+      spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
+                   shown_contact(row.channel, row.contact), row.idempotency_key,
+                   row.attempts > 1 ? fmt::format(" after {} attempts", row.attempts) : "");
+      break;
+    case DeliveryBook::Outcome::retry:
+      outcome = "retry";
+      spdlog::warn("{} [{}]: {}", to_string(row.channel), row.idempotency_key, rec.detail);
+      break;
+    case DeliveryBook::Outcome::failed:
+      outcome = "failed";
+      spdlog::error("FAILED {} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
+                    shown_contact(row.channel, row.contact), row.idempotency_key, rec.detail);
+      break;
+    case DeliveryBook::Outcome::cancelled:
+      outcome = "cancelled";
+      spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
+                   row.idempotency_key, rec.detail);
+      break;
+    case DeliveryBook::Outcome::released:
+      spdlog::info("reminder {} not sent ({}); it stays planned", row.idempotency_key, rec.detail);
+      break;
+  }
+  ++counters.attempts[outcome];
   if (stopping) {
     if (in_flight.empty()) finish_shutdown();
     return;
   }
   // The next step may now be plannable; a cancelled one re-planned into its next allowed
-  // window. A full re-plan per report would stall the loop in a burst of sends: coalesce.
-  if (r.delivered || r.cancelled) {
-    if (from_worker) {
-      request_reconcile(r.delivered ? "after a send" : "after a cancellation");
-    } else {
-      reconcile("after a send");
-    }
+  // window. Coalesced: a burst of reports makes one re-plan.
+  request_dispatch();  // the lane is free: its next due row first, then the re-plan
+  if (rec.outcome == DeliveryBook::Outcome::sent || rec.outcome == DeliveryBook::Outcome::cancelled) {
+    request_reconcile(rec.outcome == DeliveryBook::Outcome::sent ? "after a send" : "after a cancellation");
   }
-  arm_send_timer();
 }
 
-void Daemon::Impl::arm_send_timer() {
+void Daemon::Impl::arm_send_timer(std::optional<std::chrono::steady_clock::duration> rate_wait) {
   if (stopping) return;
   send_timer.cancel();
   if (paused) return;  // the next poll resumes sending
@@ -702,10 +658,15 @@ void Daemon::Impl::arm_send_timer() {
   } catch (const StoreError& e) {
     spdlog::error("{}", e.what());
   }
-  if (!next) return;
-  const auto wait = std::max(std::chrono::duration<double>(0), std::chrono::duration<double>(*next - clock->now()));
-  // +1 s of daemon time: the simulated clock counts whole seconds.
-  send_timer.expires_after(clock->to_real(wait + std::chrono::seconds{1}));
+  std::optional<std::chrono::steady_clock::duration> wait;
+  if (next) {
+    const auto w = std::max(std::chrono::duration<double>(0), std::chrono::duration<double>(*next - clock->now()));
+    // +1 s of daemon time: the simulated clock counts whole seconds.
+    wait = clock->to_real(w + std::chrono::seconds{1});
+  }
+  if (rate_wait) wait = wait ? std::min(*wait, *rate_wait) : *rate_wait;
+  if (!wait) return;
+  send_timer.expires_after(*wait);
   send_timer.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) dispatch_due();
   });
@@ -746,11 +707,12 @@ void Daemon::Impl::reload() {
     next.time_zone = config.time_zone;
     config = std::move(next);
     rules = std::move(next_rules);
-    publish_gate();
     build_workers();
+    publish_gate();
     spdlog::info("SIGHUP: reloaded: {} segments, {} templates", rules->rules.segments.size(),
                  rules->templates.all().size());
-    reconcile("reload");
+    run_reconcile("reload");
+    request_dispatch();
   } catch (const std::exception& e) {
     spdlog::error("SIGHUP: reload failed, keeping the old config, rules and templates:\n{}", e.what());
   }
@@ -761,7 +723,10 @@ void Daemon::Impl::begin_shutdown(int sig) {
   stopping = true;
   poll_timer.cancel();
   send_timer.cancel();
-  for (auto& [ch, w] : workers) w->stop();
+  for (auto& [ch, lane] : lanes) {
+    if (lane.worker) lane.worker->stop();
+  }
+  for (auto& w : retired) w->stop();
   if (in_flight.empty()) {
     finish_shutdown();
     return;
@@ -769,7 +734,7 @@ void Daemon::Impl::begin_shutdown(int sig) {
   deadline_timer.expires_after(config.shutdown_deadline);  // real time, even when simulated
   deadline_timer.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
-    spdlog::warn("shutdown deadline passed with {} send(s) in flight; they will be resent at the next start",
+    spdlog::warn("shutdown deadline passed with {} send(s) in flight; they stay in doubt until the next start",
                  in_flight.size());
     io.stop();
   });
@@ -781,6 +746,7 @@ void Daemon::Impl::finish_shutdown() {
   status->stop();
   poll_timer.cancel();
   send_timer.cancel();
+  reconcile_timer.cancel();
   io.stop();  // the runner may still be polling; its result is dropped
 }
 
@@ -788,73 +754,36 @@ void Daemon::Impl::finish_shutdown() {
 
 StatusReply Daemon::Impl::handle_status(const StatusRequest& r) {
   const std::string path = r.target.substr(0, r.target.find('?'));
-  if (path == "/healthz" && r.method == "GET") return healthz();
-  if (path == "/metrics" && r.method == "GET") return metrics();
-  if (path == "/optout" && r.method == "POST") return optout(r);
+  try {
+    if (path == "/healthz" && r.method == "GET") return healthz_reply(facts());
+    if (path == "/metrics" && r.method == "GET") return metrics_reply(facts());
+    if (path == "/optout" && r.method == "POST") return optout(r);
+  } catch (const StoreError& e) {
+    spdlog::error("status {}: {}", path, e.what());
+    return {500, "text/plain", "state database error\n"};
+  }
   if (path == "/healthz" || path == "/metrics" || path == "/optout") return {405, "text/plain", "method not allowed\n"};
   return {404, "text/plain", "not found\n"};
 }
 
-StatusReply Daemon::Impl::healthz() {
-  update_paused("healthz");
-  const auto age = feed_age();
-  std::int64_t depth = 0;
-  for (const auto& [k, n] : store->counts()) {
-    if (k.second == OutboxState::planned || k.second == OutboxState::sending) depth += n;
-  }
-  json j = {{"status", paused ? "paused" : "ok"},
-            {"sending_paused", paused},
-            {"reason", paused_reason},
-            {"now", format_local_time(clock->now())},
-            {"simulated", clock->simulated()},
-            {"feed", config.feed},
-            {"feed_age_seconds", age ? json(static_cast<std::int64_t>(age->count())) : json(nullptr)},
-            {"feed_orders", snapshot ? snapshot->orders.size() : 0},
-            {"outbox_depth", depth},
-            {"in_flight", in_flight.size()}};
+StatusFacts Daemon::Impl::facts() {
+  update_paused("status");
+  StatusFacts f = counters;
+  f.paused = paused;
+  f.paused_reason = paused_reason;
+  f.now = format_local_time(clock->now());
+  f.simulated = clock->simulated();
+  f.feed = config.feed;
+  if (const auto age = feed_age()) f.feed_age_seconds = age->count();
+  f.feed_orders = snapshot ? snapshot->orders.size() : 0;
+  f.in_flight = in_flight.size();
   if (!config.chat.empty()) {
-    j["chat"] = config.chat;
-    j["chat_messages"] = chat ? chat->chat.size() : 0;
-    j["chat_error"] = chat_error;
+    f.chat = config.chat;
+    f.chat_messages = chat ? chat->chat.size() : 0;
+    f.chat_error = chat_error;
   }
-  return {paused ? 503 : 200, "application/json", j.dump() + "\n"};
-}
-
-StatusReply Daemon::Impl::metrics() {
-  update_paused("metrics");
-  std::string out;
-  out += "# HELP cuifu_reminders_total Reminders in the outbox, by channel and state.\n";
-  out += "# TYPE cuifu_reminders_total gauge\n";
-  const auto counts = store->counts();
-  std::int64_t depth = 0;
-  for (Channel c : kAllChannels) {
-    for (auto s :
-         {OutboxState::planned, OutboxState::sending, OutboxState::sent, OutboxState::failed, OutboxState::cancelled}) {
-      const auto it = counts.find({c, s});
-      const std::int64_t n = it == counts.end() ? 0 : it->second;
-      if (s == OutboxState::planned || s == OutboxState::sending) depth += n;
-      out += fmt::format("cuifu_reminders_total{{channel=\"{}\",state=\"{}\"}} {}\n", to_string(c), to_string(s), n);
-    }
-  }
-  const auto age = feed_age();
-  out += "# HELP cuifu_feed_age_seconds Age of the newest feed snapshot (daemon time).\n";
-  out += "# TYPE cuifu_feed_age_seconds gauge\n";
-  out += fmt::format("cuifu_feed_age_seconds {}\n", age ? fmt::format("{:.0f}", age->count()) : "+Inf");
-  out += "# HELP cuifu_outbox_depth Reminders planned or being sent.\n# TYPE cuifu_outbox_depth gauge\n";
-  out += fmt::format("cuifu_outbox_depth {}\n", depth);
-  out += "# HELP cuifu_sending_paused 1 while sending is paused (stale or unreadable feed).\n";
-  out += "# TYPE cuifu_sending_paused gauge\n";
-  out += fmt::format("cuifu_sending_paused {}\n", paused ? 1 : 0);
-  out += "# HELP cuifu_send_latency_seconds Time to deliver a reminder, retries included (real time).\n";
-  out += "# TYPE cuifu_send_latency_seconds histogram\n";
-  for (std::size_t i = 0; i < std::size(LatencyHistogram::kBounds); ++i) {
-    out += fmt::format("cuifu_send_latency_seconds_bucket{{le=\"{}\"}} {}\n", LatencyHistogram::kBounds[i],
-                       latency.buckets[i]);
-  }
-  out += fmt::format("cuifu_send_latency_seconds_bucket{{le=\"+Inf\"}} {}\n", latency.count);
-  out += fmt::format("cuifu_send_latency_seconds_sum {}\n", latency.sum);
-  out += fmt::format("cuifu_send_latency_seconds_count {}\n", latency.count);
-  return {200, "text/plain; version=0.0.4; charset=utf-8", out};
+  f.counts = store->counts();
+  return f;
 }
 
 StatusReply Daemon::Impl::optout(const StatusRequest& r) {
@@ -879,11 +808,8 @@ StatusReply Daemon::Impl::optout(const StatusRequest& r) {
   }
   // A reply to an SMS opts out of SMS and of calls to that number, in every shop: the reply
   // does not say which shop's message it answers.
-  for (Channel c : {Channel::sms, Channel::phone}) {
-    store->add_opt_out({*buyer, c, clock->now(), "sms-reply", ""});
-    std::lock_guard lock(gate_mu);
-    gate.opted_out.insert({"", *buyer, c});
-  }
+  for (Channel c : {Channel::sms, Channel::phone}) store->add_opt_out({*buyer, c, clock->now(), "sms-reply", ""});
+  publish_gate();
   spdlog::info("opt-out: buyer {} ({}) replied '{}': no more sms or phone", *buyer, mask_phone(phone), text);
   return {200, "application/json",
           json{{"opted_out", true}, {"buyer", *buyer}, {"channels", {"sms", "phone"}}}.dump() + "\n"};

@@ -1,17 +1,18 @@
 // `cuifu run`: the reminder daemon.
 //
-// A Daemon owns its event loop (io_context), the signal_set and the timers; feed polls and
-// channel sends run on worker threads and post their results back, so the loop never
-// blocks on the network. The store, the rule set and the snapshot are touched only on the
-// loop thread; the channel workers read only a mutex-guarded copy of what they need to refuse
-// a queued or retried send right before an attempt (paid meanwhile, stale feed, quiet hours,
-// opt-out). Everything that can be wrong with the setup (config, secrets, rules,
-// templates, database, listen address) fails in the constructor, before the loop starts,
-// so errors reach the terminal.
+// A Daemon is a thin loop (io_context, signal_set, timers, reload, shutdown) over parts that
+// return values and are tested alone: reconcile (plan + rows -> upserts and cancels), the send
+// gate (due row + snapshot + contacts -> send or cancel, through core/send_policy), the
+// delivery book (claims, outcomes, recovery after a crash) and the status routes. Feed polls
+// and channel sends run on worker threads and post their results back, so the loop never
+// blocks on the network; the store, the rules and the snapshot are touched only on the loop
+// thread (the workers read an immutable copy through SendGate). Everything that can be wrong
+// with the setup (config, secrets, rules, templates, database, listen address) fails in the
+// constructor, before the loop starts, so errors reach the terminal.
 //
-// Delivery is at-least-once with an idempotency key: a row is marked 'sending' before its
-// request goes out; after a crash, 'sending' rows are sent again with the SAME key (the
-// gateway drops the duplicate), which is preferred over possibly losing a reminder.
+// Delivery: one request in flight per channel. A row is 'sending' only while its request may
+// be on its way; after a crash it is resent with the same idempotency key where the gateway
+// drops duplicates, and reported 'unknown' (never resent) where it would not.
 #pragma once
 
 #include <memory>

@@ -1,17 +1,22 @@
-// Checks made right before a reminder goes out (on the loop thread, and again from a
-// channel worker right before each attempt): the reminder's moment must still be an
-// allowed one. A reminder that was due before a pause, an outage or a slow queue may only
-// go out late if "late" is still outside quiet hours and inside its channel's windows.
+// The daemon's send gate: what must hold for a reminder to go out at a given moment, decided
+// through the one send policy (core/send_policy.h) on the newest snapshot.
+//
+// decide() is pure and runs on the loop thread for every due row (first sends, retries and
+// resends after a crash alike). SendGate holds an immutable copy of what decide() needs,
+// published by the loop, so a channel worker can ask again right before its request leaves.
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include "core/clock_time.h"
-#include "core/planner.h"
-#include "core/rules.h"
+#include "core/send_policy.h"
 #include "io/store.h"
 
 namespace cuifu {
@@ -19,17 +24,52 @@ namespace cuifu {
 // Opt-outs as the daemon checks them before sending: (shop, buyer, channel); shop "" is
 // an opt-out from every shop.
 using OptOutSet = std::set<std::tuple<std::string, std::string, Channel>>;
-bool is_opted_out(const OptOutSet& opted_out, const OutboxRow& row);
+bool is_opted_out(const OptOutSet& opted_out, const Outgoing& row);
 
-// Empty when `row` may be sent at `now` under `rules`; otherwise why not (quiet hours, the
-// channel's windows, the step's windows, a channel that is disabled or not in the rules).
-std::string send_time_problem(const Rules& rules, const OutboxRow& row, LocalTime now);
+// Everything the gate looks at besides the row and the buyer's contacts.
+struct GateInputs {
+  bool paused = true;  // the feed is stale, unreadable or not trusted
+  std::string paused_reason = "no feed snapshot yet";
+  std::shared_ptr<const Rules> rules;
+  std::shared_ptr<const std::map<std::string, OrderView>> orders;  // the newest snapshot
+  OptOutSet opted_out;
+  std::set<Channel> configured;  // channels the daemon can send on
+  std::chrono::seconds catch_up_limit{3600};
+};
 
-// Empty when sending `row` at `now` keeps the buyer (its shop's buyer) within its shop's
-// caps, given `contacts`: the buyer's logged contacts plus the sends still in flight.
-// Otherwise why not: the minimum gap, the same channel twice in a row within one reminder
-// sequence (the planner's rule), the daily cap, or an order's reminder cap.
-std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& contacts, const OutboxRow& row,
-                        LocalTime now);
+// What to do with one due row.
+struct GateDecision {
+  enum class Kind {
+    send,
+    paused,       // leave it planned: sending is paused
+    missed_slot,  // later than the catch-up limit: cancel and re-plan
+    not_payable,  // paid, closed, auto-closed or gone: cancel
+    opted_out,
+    not_configured,
+    send_time,  // quiet hours or outside the windows now: cancel and re-plan
+    caps,       // too close to another contact, or a cap reached: cancel and re-plan
+  };
+  Kind kind = Kind::send;
+  std::string detail;  // for people: the log and `cuifu outbox`
+  bool sends() const { return kind == Kind::send; }
+};
+
+// The decision for `row` at `now`, given the buyer's contacts logged and in flight.
+GateDecision decide(const GateInputs& in, const Outgoing& row, const std::vector<ContactRecord>& contacts,
+                    LocalTime now);
+
+// A thread-safe holder of the newest GateInputs (replaced whole by the loop) for the channel
+// workers' last look right before a request. Caps are the loop's (it counts what is in flight).
+class SendGate {
+ public:
+  void publish(std::shared_ptr<const GateInputs> in);
+  std::shared_ptr<const GateInputs> inputs() const;
+  // Empty to go ahead; otherwise why not (caps and the catch-up limit not checked again).
+  std::string last_look(const Outgoing& row, LocalTime now) const;
+
+ private:
+  mutable std::mutex mu_;  // guards inputs_
+  std::shared_ptr<const GateInputs> inputs_ = std::make_shared<const GateInputs>();
+};
 
 }  // namespace cuifu

@@ -223,7 +223,9 @@ void add_state_commands(CLI::App& app, CommandAction& action) {
     auto* cmd = app.add_subcommand("outbox", "What the daemon planned, sent, failed or cancelled, and why");
     add_state_options(cmd, *o);
     cmd->add_option("--date", o->date, "Only reminders due on this local day, YYYY-MM-DD");
-    cmd->add_option("--state", o->state_filter, "planned, sending, sent, failed or cancelled")
+    cmd->add_option("--state", o->state_filter,
+                    "planned, sending, sent, failed, cancelled or unknown (a crash while it was being sent on a "
+                    "channel that keeps duplicates: possibly delivered, never resent)")
         ->check(CLI::IsMember({"planned", "sending", "sent", "failed", "cancelled"}));
     cmd->add_option("--format", o->format, "table or json")->check(CLI::IsMember({"table", "json"}));
     cmd->callback([o, &action] { action = [o] { return run_outbox(*o); }; });

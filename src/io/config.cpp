@@ -163,6 +163,7 @@ class ConfigReader {
     seconds(n, "backoff_initial", p.backoff_initial);
     seconds(n, "backoff_max", p.backoff_max);
     seconds(n, "timeout", p.timeout);
+    if (auto v = r_.boolean(n, "at_least_once")) p.at_least_once = *v;
   }
 
   std::string url(const YAML::Node& n, const std::string& key, bool required, const std::string& context) {
@@ -198,8 +199,8 @@ class ConfigReader {
       r_.error(chs, "'channels' must be a map: im, sms, email, phone");
       return;
     }
-    const std::vector<std::string> policy_keys = {"rate_per_second", "burst",       "max_attempts",
-                                                  "backoff_initial", "backoff_max", "timeout"};
+    const std::vector<std::string> policy_keys = {"rate_per_second", "burst",   "max_attempts", "backoff_initial",
+                                                  "backoff_max",     "timeout", "at_least_once"};
     auto keys = [&](std::vector<std::string> own) {
       own.insert(own.end(), policy_keys.begin(), policy_keys.end());
       return own;

@@ -27,6 +27,10 @@ struct DeliveryPolicy {
   SecondsD backoff_initial{1};
   SecondsD backoff_max{60};
   SecondsD timeout{10};
+  // After a crash while a request may have left: resend it (same key) even though the
+  // channel's gateway does not drop duplicates by key (SMTP, Aliyun SendSms, group robots).
+  // Off by default: the row's outcome is then 'unknown' and nothing is resent.
+  bool at_least_once = false;
 };
 
 struct ImConfig {

@@ -1,6 +1,8 @@
 #include "io/store.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <SQLiteCpp/Savepoint.h>
+#include <SQLiteCpp/VariadicBind.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -18,13 +20,13 @@ std::string_view to_string(OutboxState s) {
     case OutboxState::sent: return "sent";
     case OutboxState::failed: return "failed";
     case OutboxState::cancelled: return "cancelled";
+    case OutboxState::unknown: return "unknown";
   }
   return "?";
 }
 
 std::optional<OutboxState> parse_outbox_state(std::string_view text) {
-  for (auto s :
-       {OutboxState::planned, OutboxState::sending, OutboxState::sent, OutboxState::failed, OutboxState::cancelled}) {
+  for (auto s : kAllOutboxStates) {
     if (to_string(s) == text) return s;
   }
   return std::nullopt;
@@ -120,6 +122,43 @@ INSERT INTO opt_outs_by_shop (shop, buyer, channel, at, source) SELECT '', buyer
 DROP TABLE opt_outs;
 ALTER TABLE opt_outs_by_shop RENAME TO opt_outs;
 )sql",
+    // 4: the 'unknown' state (a crash while a request to a gateway that keeps duplicates may
+    // have left) and the retry time of a failed attempt. SQLite cannot alter a CHECK: rebuild.
+    R"sql(
+CREATE TABLE outbox_v4 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  buyer TEXT NOT NULL,
+  order_ids TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  segment TEXT NOT NULL,
+  template TEXT NOT NULL,
+  message TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  contact TEXT NOT NULL DEFAULT '',
+  receiver_name TEXT NOT NULL DEFAULT '',
+  send_at INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('planned','sending','sent','failed','cancelled','unknown')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '',
+  updated_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  why TEXT NOT NULL DEFAULT '[]',
+  shop TEXT NOT NULL DEFAULT '',
+  not_before INTEGER,
+  doubt_at INTEGER
+);
+INSERT INTO outbox_v4 (id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject,
+  contact, receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop)
+  SELECT id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject, contact,
+  receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v4 RENAME TO outbox;
+CREATE INDEX outbox_state_send_at ON outbox(state, send_at);
+CREATE INDEX outbox_channel_due ON outbox(state, channel, send_at);
+CREATE INDEX contacts_buyer_at ON contacts(buyer, at);
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -140,7 +179,7 @@ std::vector<std::string> ids_from_json(const std::string& text) {
 
 const char* const kOutboxColumns =
     "id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject, contact, "
-    "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop";
+    "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop, not_before, doubt_at";
 
 }  // namespace
 
@@ -235,6 +274,8 @@ OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
   if (!q.getColumn(17).isNull()) r.sent_at = local(z, q.getColumn(17).getInt64());
   r.why = ids_from_json(q.getColumn(18).getString());
   r.shop = q.getColumn(19).getString();
+  if (!q.getColumn(20).isNull()) r.not_before = local(z, q.getColumn(20).getInt64());
+  if (!q.getColumn(21).isNull()) r.in_doubt_since = local(z, q.getColumn(21).getInt64());
   return r;
 }
 
@@ -269,6 +310,19 @@ ContactHistory SqliteStore::history() const {
   });
 }
 
+void SqliteStore::batch(const std::function<void()>& fn) {
+  std::optional<SQLite::Transaction> tx;
+  guarded(path_, "begin a transaction", [&] {
+    tx.emplace(impl_->db);
+    return 0;
+  });
+  fn();
+  guarded(path_, "commit", [&] {
+    tx->commit();
+    return 0;
+  });
+}
+
 UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now) {
   return guarded(path_, "upsert planned reminder", [&] {
     auto& db = impl_->db;
@@ -276,7 +330,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     const std::int64_t send_at = epoch(zone_, r.send_at);
     const std::int64_t t = epoch(zone_, now);
     nlohmann::json why = r.why;
-    SQLite::Transaction tx(db);
+    SQLite::Savepoint tx(db, "upsert");  // nests inside batch()
     SQLite::Statement find(db,
                            "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
                            "segment, template, step, buyer FROM outbox WHERE idempotency_key = ?");
@@ -287,22 +341,8 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
                             "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
                             "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
-      int i = 0;
-      ins.bind(++i, key);
-      ins.bind(++i, r.buyer);
-      ins.bind(++i, ids_json(r.order_ids));
-      ins.bind(++i, std::string(to_string(r.channel)));
-      ins.bind(++i, r.step);
-      ins.bind(++i, r.segment);
-      ins.bind(++i, r.template_name);
-      ins.bind(++i, r.message);
-      ins.bind(++i, r.subject);
-      ins.bind(++i, r.contact);
-      ins.bind(++i, r.receiver_name);
-      ins.bind(++i, send_at);
-      ins.bind(++i, t);
-      ins.bind(++i, why.dump());
-      ins.bind(++i, r.shop);
+      SQLite::bind(ins, key, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
+                   r.template_name, r.message, r.subject, r.contact, r.receiver_name, send_at, t, why.dump(), r.shop);
       ins.exec();
       result = UpsertResult::inserted;
     } else {
@@ -329,22 +369,9 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
                                "UPDATE outbox SET buyer=?, order_ids=?, channel=?, step=?, segment=?, template=?, "
                                "message=?, subject=?, contact=?, receiver_name=?, send_at=?, state='planned', "
                                "last_error=?, updated_at=?, why=? WHERE id=?");
-          int i = 0;
-          up.bind(++i, r.buyer);
-          up.bind(++i, ids_json(r.order_ids));
-          up.bind(++i, std::string(to_string(r.channel)));
-          up.bind(++i, r.step);
-          up.bind(++i, r.segment);
-          up.bind(++i, r.template_name);
-          up.bind(++i, r.message);
-          up.bind(++i, r.subject);
-          up.bind(++i, r.contact);
-          up.bind(++i, r.receiver_name);
-          up.bind(++i, slot);
-          up.bind(++i, std::string{});
-          up.bind(++i, t);
-          up.bind(++i, why.dump());
-          up.bind(++i, id);
+          SQLite::bind(up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
+                       r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t,
+                       why.dump(), id);
           up.exec();
           result = state == OutboxState::cancelled ? UpsertResult::revived : UpsertResult::updated;
         }
@@ -352,7 +379,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
         result = UpsertResult::kept;
       }
     }
-    tx.commit();
+    tx.release();
     return result;
   });
 }
@@ -381,21 +408,48 @@ std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const {
   return rows({std::nullopt, s});
 }
 
-std::vector<OutboxRow> SqliteStore::due(LocalTime now) const {
+std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> channel, int limit) const {
   return guarded(path_, "list due reminders", [&] {
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ? "
-                                               "ORDER BY send_at, id",
-                                               kOutboxColumns));
-    q.bind(1, epoch(zone_, now));
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ?1 "
+                                               "AND (not_before IS NULL OR not_before <= ?1) {} "
+                                               "ORDER BY send_at, id LIMIT ?2",
+                                               kOutboxColumns, channel ? "AND channel = ?3" : ""));
+    SQLite::bind(q, epoch(zone_, now), limit);
+    if (channel) q.bind(3, std::string(to_string(*channel)));
     std::vector<OutboxRow> out;
     while (q.executeStep()) out.push_back(read_row(zone_, q));
     return out;
   });
 }
 
+std::vector<ContactRecord> SqliteStore::contacts_of(const std::vector<std::string>& buyers) const {
+  return guarded(path_, "read contacts", [&] {
+    std::vector<ContactRecord> out;
+    SQLite::Statement q(impl_->db,
+                        "SELECT buyer, channel, at, order_ids, step, shop FROM contacts WHERE buyer = ? "
+                        "ORDER BY at, id");
+    for (const auto& b : buyers) {
+      q.reset();
+      q.bind(1, b);
+      while (q.executeStep()) {
+        ContactRecord c;
+        c.buyer = q.getColumn(0).getString();
+        c.channel = parse_channel(q.getColumn(1).getString()).value_or(Channel::im);
+        c.at = local(zone_, q.getColumn(2).getInt64());
+        c.order_ids = ids_from_json(q.getColumn(3).getString());
+        c.step = q.getColumn(4).getInt();
+        c.shop = q.getColumn(5).getString();
+        out.push_back(std::move(c));
+      }
+    }
+    return out;
+  });
+}
+
 std::optional<LocalTime> SqliteStore::next_due() const {
   return guarded(path_, "find next due reminder", [&]() -> std::optional<LocalTime> {
-    SQLite::Statement q(impl_->db, "SELECT MIN(send_at) FROM outbox WHERE state='planned'");
+    SQLite::Statement q(impl_->db,
+                        "SELECT MIN(MAX(send_at, COALESCE(not_before, send_at))) FROM outbox WHERE state='planned'");
     if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
     return local(zone_, q.getColumn(0).getInt64());
   });
@@ -415,32 +469,55 @@ bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
     SQLite::Statement q(impl_->db,
                         "UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? "
                         "WHERE id=? AND state='planned'");
-    q.bind(1, epoch(zone_, now));
-    q.bind(2, id);
+    SQLite::bind(q, epoch(zone_, now), id);
     return q.exec() == 1;
   });
 }
+
+namespace {
+
+void log_contact(SQLite::Database& db, const ShopZone& zone, const ContactRecord& contact) {
+  SQLite::Statement c(db, "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) VALUES (?,?,?,?,?,?)");
+  SQLite::bind(c, contact.buyer, std::string(to_string(contact.channel)), epoch(zone, contact.at),
+               ids_json(contact.order_ids), contact.step, contact.shop);
+  c.exec();
+}
+
+}  // namespace
 
 void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) {
   guarded(path_, "mark sent", [&] {
     auto& db = impl_->db;
     SQLite::Transaction tx(db);
     SQLite::Statement q(db,
-                        "UPDATE outbox SET state='sent', last_error='', updated_at=?, sent_at=? "
-                        "WHERE id=? AND state IN ('sending','planned')");
-    q.bind(1, epoch(zone_, now));
-    q.bind(2, epoch(zone_, now));
-    q.bind(3, id);
-    if (q.exec() == 1) {
-      SQLite::Statement c(db, "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) VALUES (?,?,?,?,?,?)");
-      c.bind(1, contact.buyer);
-      c.bind(2, std::string(to_string(contact.channel)));
-      c.bind(3, epoch(zone_, contact.at));
-      c.bind(4, ids_json(contact.order_ids));
-      c.bind(5, contact.step);
-      c.bind(6, contact.shop);
-      c.exec();
-    }
+                        "UPDATE outbox SET state='sent', last_error='', updated_at=?1, sent_at=?1, not_before=NULL "
+                        "WHERE id=?2 AND state IN ('sending','planned')");
+    SQLite::bind(q, epoch(zone_, now), id);
+    if (q.exec() == 1) log_contact(db, zone_, contact);
+    tx.commit();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before) {
+  guarded(path_, "mark for retry", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='planned', last_error=?, updated_at=?, not_before=? "
+                        "WHERE id=? AND state='sending'");
+    SQLite::bind(q, error, epoch(zone_, now), epoch(zone_, not_before), id);
+    q.exec();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) {
+  guarded(path_, "mark outcome unknown", [&] {
+    auto& db = impl_->db;
+    SQLite::Transaction tx(db);
+    SQLite::Statement q(db,
+                        "UPDATE outbox SET state='unknown', last_error=?, updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(q, note, epoch(zone_, now), id);
+    if (q.exec() == 1) log_contact(db, zone_, contact);
     tx.commit();
     return 0;
   });
@@ -449,9 +526,7 @@ void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord&
 void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string& error) {
   guarded(path_, "mark failed", [&] {
     SQLite::Statement q(impl_->db, "UPDATE outbox SET state='failed', last_error=?, updated_at=? WHERE id=?");
-    q.bind(1, error);
-    q.bind(2, epoch(zone_, now));
-    q.bind(3, id);
+    SQLite::bind(q, error, epoch(zone_, now), id);
     q.exec();
     return 0;
   });
@@ -462,9 +537,7 @@ void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string
     SQLite::Statement q(impl_->db,
                         "UPDATE outbox SET state='planned', last_error=?, updated_at=? "
                         "WHERE id=? AND state IN ('planned','sending')");
-    q.bind(1, note);
-    q.bind(2, epoch(zone_, now));
-    q.bind(3, id);
+    SQLite::bind(q, note, epoch(zone_, now), id);
     q.exec();
     return 0;
   });
@@ -472,13 +545,37 @@ void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string
 
 bool SqliteStore::cancel(std::int64_t id, LocalTime now, const std::string& reason) {
   return guarded(path_, "cancel reminder", [&] {
-    SQLite::Statement q(impl_->db,
-                        "UPDATE outbox SET state='cancelled', last_error=?, updated_at=? "
+    auto& db = impl_->db;
+    SQLite::Savepoint tx(db, "cancel");  // nests inside batch()
+    // A row whose earlier request may have reached the buyer is never 'cancelled': it becomes
+    // 'unknown' and counts as a contact (at the attempt's minute, or its slot when on time).
+    SQLite::Statement contact(db,
+                              "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
+                              "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
+                              "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
+                              "WHERE id=? AND state IN ('planned','sending') AND doubt_at IS NOT NULL");
+    contact.bind(1, id);
+    const bool in_doubt = contact.exec() == 1;
+    SQLite::Statement q(db,
+                        "UPDATE outbox SET state=?, last_error=?, updated_at=? "
                         "WHERE id=? AND state IN ('planned','sending')");
-    q.bind(1, reason);
-    q.bind(2, epoch(zone_, now));
-    q.bind(3, id);
-    return q.exec() == 1;
+    SQLite::bind(q, in_doubt ? "unknown" : "cancelled",
+                 in_doubt ? reason + " (possibly delivered before a restart: outcome unknown)" : reason,
+                 epoch(zone_, now), id);
+    const bool done = q.exec() == 1;
+    tx.release();
+    return done;
+  });
+}
+
+void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) {
+  guarded(path_, "mark in doubt", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='planned', last_error=?, doubt_at=COALESCE(doubt_at, updated_at), "
+                        "updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(q, note, epoch(zone_, now), id);
+    q.exec();
+    return 0;
   });
 }
 
@@ -494,13 +591,7 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
     const std::int64_t t = epoch(zone_, now);
     for (const auto& o : orders) {
       q.reset();
-      q.bind(1, o.id);
-      q.bind(2, o.buyer);
-      q.bind(3, o.phone);
-      q.bind(4, std::string(to_string(o.status)));
-      q.bind(5, t);
-      q.bind(6, t);
-      q.bind(7, o.shop);
+      SQLite::bind(q, o.id, o.buyer, o.phone, std::string(to_string(o.status)), t, t, o.shop);
       q.exec();
     }
     tx.commit();
@@ -513,11 +604,7 @@ void SqliteStore::add_opt_out(const OptOut& o) {
     SQLite::Statement q(impl_->db,
                         "INSERT INTO opt_outs (buyer, channel, at, source, shop) VALUES (?,?,?,?,?) "
                         "ON CONFLICT(shop, buyer, channel) DO UPDATE SET at=excluded.at, source=excluded.source");
-    q.bind(1, o.buyer);
-    q.bind(2, std::string(to_string(o.channel)));
-    q.bind(3, epoch(zone_, o.at));
-    q.bind(4, o.source);
-    q.bind(5, o.shop);
+    SQLite::bind(q, o.buyer, std::string(to_string(o.channel)), epoch(zone_, o.at), o.source, o.shop);
     q.exec();
     return 0;
   });
@@ -570,15 +657,8 @@ void SqliteStore::add_call_task(const CallTask& t) {
     SQLite::Statement q(impl_->db,
                         "INSERT INTO call_tasks (idempotency_key, buyer, receiver_name, phone, order_ids, message, "
                         "due_at, created_at, shop) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(idempotency_key) DO NOTHING");
-    q.bind(1, t.idempotency_key);
-    q.bind(2, t.buyer);
-    q.bind(3, t.receiver_name);
-    q.bind(4, t.phone);
-    q.bind(5, ids_json(t.order_ids));
-    q.bind(6, t.message);
-    q.bind(7, epoch(zone_, t.due_at));
-    q.bind(8, epoch(zone_, t.created_at));
-    q.bind(9, t.shop);
+    SQLite::bind(q, t.idempotency_key, t.buyer, t.receiver_name, t.phone, ids_json(t.order_ids), t.message,
+                 epoch(zone_, t.due_at), epoch(zone_, t.created_at), t.shop);
     q.exec();
     return 0;
   });
@@ -607,8 +687,7 @@ std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) cons
     SQLite::Statement q(impl_->db, sql);
     if (day) {
       const LocalTime d = start_of_day(*day);
-      q.bind(1, epoch(zone_, d));
-      q.bind(2, epoch(zone_, d + std::chrono::days{1}));
+      SQLite::bind(q, epoch(zone_, d), epoch(zone_, d + std::chrono::days{1}));
     }
     std::vector<CallTask> out;
     while (q.executeStep()) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "core/planner.h"
+#include "core/send_policy.h"
 #include "io/zone.h"
 
 namespace cuifu {
@@ -25,33 +27,28 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// planned -> sending -> sent | failed; planned | sending -> cancelled.
-enum class OutboxState { planned, sending, sent, failed, cancelled };
+// planned -> sending (its request is about to leave) -> sent | failed | planned (a retry,
+// after `not_before`); planned | sending -> cancelled. After a crash a `sending` row is in
+// doubt: back to planned (resent with the same key) on a channel that drops duplicates by
+// key, otherwise `unknown` (possibly delivered; never resent blindly).
+enum class OutboxState { planned, sending, sent, failed, cancelled, unknown };
+inline constexpr OutboxState kAllOutboxStates[] = {OutboxState::planned, OutboxState::sending,   OutboxState::sent,
+                                                   OutboxState::failed,  OutboxState::cancelled, OutboxState::unknown};
 std::string_view to_string(OutboxState s);
 std::optional<OutboxState> parse_outbox_state(std::string_view text);
 
-// One row of the outbox: a reminder the planner decided on, and what became of it.
-struct OutboxRow {
+// One row of the outbox: a reminder the planner decided on (the Outgoing part, which is
+// what senders and the gate see), and what became of it.
+struct OutboxRow : Outgoing {
   std::int64_t id = 0;
-  std::string idempotency_key;
-  std::string buyer;
-  std::vector<std::string> order_ids;
-  Channel channel = Channel::im;
-  int step = 1;
-  std::string segment;
-  std::string template_name;
-  std::string message;
-  std::string subject;
-  std::string contact;  // unmasked; mask before logging
-  std::string receiver_name;
-  LocalTime send_at{};
   OutboxState state = OutboxState::planned;
+  std::optional<LocalTime> not_before;      // a retry waits until then
+  std::optional<LocalTime> in_doubt_since;  // an earlier request may have reached the buyer
   int attempts = 0;
   std::string last_error;  // or, for cancelled rows, why
   LocalTime updated_at{};
   std::optional<LocalTime> sent_at;
   std::vector<std::string> why;
-  std::string shop;  // the feed's 店铺名称 ("" when none); the buyer is (shop, buyer)
 };
 
 struct OptOut {
@@ -93,6 +90,10 @@ class ReminderStore {
   // Contacts made (every one, for the planner's caps) and opt-outs.
   virtual ContactHistory history() const = 0;
 
+  // Runs `fn` (which calls this store) in one transaction: many writes, one commit to disk.
+  // Everything `fn` wrote is rolled back when it throws.
+  virtual void batch(const std::function<void()>& fn) = 0;
+
   // Inserts a planned reminder by idempotency key. An existing planned row gets the new
   // content; its slot moves only while the slot is still in the future (a due row keeps
   // it). A cancelled row is revived as planned (the planner wants it again). Rows that are
@@ -101,21 +102,39 @@ class ReminderStore {
 
   virtual std::vector<OutboxRow> rows(const OutboxFilter& filter) const = 0;
   virtual std::vector<OutboxRow> in_state(OutboxState s) const = 0;
-  // Planned rows with send_at <= now, oldest first.
-  virtual std::vector<OutboxRow> due(LocalTime now) const = 0;
-  // The earliest send_at of a planned row.
+  // Planned rows with send_at <= now (and not waiting for a retry), oldest first; at most
+  // `limit` of them, only of `channel` when given.
+  virtual std::vector<OutboxRow> due(LocalTime now, std::optional<Channel> channel = std::nullopt,
+                                     int limit = 1 << 30) const = 0;
+  // The earliest moment a planned row becomes due (its slot, or its retry time).
   virtual std::optional<LocalTime> next_due() const = 0;
   virtual std::optional<OutboxRow> find(std::int64_t id) const = 0;
 
-  // planned -> sending, attempts + 1. False if the row was not planned any more.
+  // The contacts logged for these buyers, in every shop (for the caps right before a send;
+  // the send policy keeps the row's shop and the contacts logged without one).
+  virtual std::vector<ContactRecord> contacts_of(const std::vector<std::string>& buyers) const = 0;
+
+  // planned -> sending, attempts + 1: the attempt is recorded (durably) before its request
+  // leaves. False if the row was not planned any more.
   virtual bool mark_sending(std::int64_t id, LocalTime now) = 0;
   // sending -> sent, and the contact logged, in one transaction.
   virtual void mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) = 0;
+  // sending -> planned again after a failed attempt, to be retried (through the gate) not
+  // before `not_before`.
+  virtual void mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before) = 0;
+  // sending -> unknown: the request may have been delivered. The contact is logged (the caps
+  // and the next steps count it as made), in one transaction.
+  virtual void mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) = 0;
   virtual void mark_failed(std::int64_t id, LocalTime now, const std::string& error) = 0;
   // planned|sending -> planned again (a send interrupted by shutdown before any attempt ended).
   virtual void mark_planned(std::int64_t id, LocalTime now, const std::string& note) = 0;
   // planned|sending -> cancelled with a reason. False if the row was in another state.
+  // A row in doubt (an earlier request may have reached the buyer) becomes 'unknown' instead,
+  // its contact logged: a possibly delivered reminder is never recorded as not sent.
   virtual bool cancel(std::int64_t id, LocalTime now, const std::string& reason) = 0;
+  // sending -> planned, in doubt since its attempt: after a crash, to be resent with the same
+  // key (through the gate) on a channel whose gateway drops duplicates.
+  virtual void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) = 0;
 
   virtual void record_orders_seen(const std::vector<Order>& orders, LocalTime now) = 0;
 
@@ -143,7 +162,7 @@ class ReminderStore {
 // refused.
 class SqliteStore final : public ReminderStore {
  public:
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   SqliteStore(const std::string& path, ShopZone zone);
   ~SqliteStore() override;
@@ -154,17 +173,23 @@ class SqliteStore final : public ReminderStore {
   const std::string& path() const { return path_; }
 
   ContactHistory history() const override;
+  void batch(const std::function<void()>& fn) override;
   UpsertResult upsert_planned(const PlannedReminder& r, LocalTime now) override;
   std::vector<OutboxRow> rows(const OutboxFilter& filter) const override;
   std::vector<OutboxRow> in_state(OutboxState s) const override;
-  std::vector<OutboxRow> due(LocalTime now) const override;
+  std::vector<OutboxRow> due(LocalTime now, std::optional<Channel> channel = std::nullopt,
+                             int limit = 1 << 30) const override;
+  std::vector<ContactRecord> contacts_of(const std::vector<std::string>& buyers) const override;
   std::optional<LocalTime> next_due() const override;
   std::optional<OutboxRow> find(std::int64_t id) const override;
   bool mark_sending(std::int64_t id, LocalTime now) override;
   void mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) override;
+  void mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before) override;
+  void mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) override;
   void mark_failed(std::int64_t id, LocalTime now, const std::string& error) override;
   void mark_planned(std::int64_t id, LocalTime now, const std::string& note) override;
   bool cancel(std::int64_t id, LocalTime now, const std::string& reason) override;
+  void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) override;
   void record_orders_seen(const std::vector<Order>& orders, LocalTime now) override;
   void add_opt_out(const OptOut& o) override;
   bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel,

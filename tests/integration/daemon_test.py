@@ -167,7 +167,7 @@ channels:
     rate_per_second: 50
     burst: 20
     backoff_initial: 1s
-    backoff_max: 2s
+    backoff_max: 1s
   email:
     smtp_url: smtp://127.0.0.1:{self.smtp_port}
     from: 青禾家居 <service@shop.example>

@@ -12,9 +12,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-OutboxRow sample_row() {
-  OutboxRow r;
-  r.id = 7;
+Outgoing sample_row() {
+  Outgoing r;
   r.idempotency_key = "cf-0000000000000001";
   r.buyer = "buyer1";
   r.order_ids = {"A1", "A2"};
@@ -99,7 +98,7 @@ TEST(Email, EncodesTheSubjectAndCarriesTheKeyInMessageId) {
 class ScriptedSender : public ChannelSender {
  public:
   explicit ScriptedSender(std::vector<AttemptResult> script) : script_(std::move(script)) {}
-  AttemptResult send(const OutboxRow&) override {
+  AttemptResult send(const Outgoing&) override {
     const auto i = calls++;
     return i < script_.size() ? script_[i] : script_.back();
   }
@@ -109,104 +108,56 @@ class ScriptedSender : public ChannelSender {
   std::vector<AttemptResult> script_;
 };
 
-DeliveryPolicy fast_policy() {
-  DeliveryPolicy p;
-  p.rate_per_second = 1000;
-  p.burst = 10;
-  p.max_attempts = 4;
-  p.backoff_initial = std::chrono::seconds{0};
-  p.backoff_max = std::chrono::seconds{0};
-  return p;
-}
-
-DeliveryReport deliver(ChannelWorker& w) {
-  std::promise<DeliveryReport> done;
-  w.submit(sample_row(), [&](DeliveryReport r) { done.set_value(std::move(r)); });
+AttemptReport attempt(ChannelWorker& w, ChannelWorker::Gate gate = {}) {
+  std::promise<AttemptReport> done;
+  w.submit(
+      7, sample_row(), [&](AttemptReport r) { done.set_value(std::move(r)); }, std::move(gate));
   return done.get_future().get();
 }
 
-TEST(ChannelWorker, RetriesTransientFailuresUntilDelivered) {
-  auto sender = std::make_unique<ScriptedSender>(std::vector<AttemptResult>{
-      AttemptResult::retry("HTTP 503"), AttemptResult::retry("timeout"), AttemptResult::delivered()});
-  auto* s = sender.get();
-  ChannelWorker w("sms", std::move(sender), fast_policy());
-  const auto r = deliver(w);
-  EXPECT_TRUE(r.delivered);
-  EXPECT_EQ(r.attempts, 3);
-  EXPECT_EQ(s->calls, 3u);
-}
-
-TEST(ChannelWorker, DoesNotRetryAPermanentFailure) {
-  auto sender = std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::permanent("HTTP 400")});
-  auto* s = sender.get();
-  ChannelWorker w("sms", std::move(sender), fast_policy());
-  const auto r = deliver(w);
-  EXPECT_FALSE(r.delivered);
-  EXPECT_EQ(r.attempts, 1);
-  EXPECT_EQ(r.error, "HTTP 400");
-  EXPECT_EQ(s->calls, 1u);
-}
-
-TEST(ChannelWorker, GivesUpAfterMaxAttempts) {
-  ChannelWorker w("im", std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::retry("HTTP 500")}),
-                  fast_policy());
-  const auto r = deliver(w);
-  EXPECT_FALSE(r.delivered);
-  EXPECT_EQ(r.attempts, 4);
-  EXPECT_EQ(r.error, "HTTP 500 (after 4 attempts)");
-}
-
-TEST(ChannelWorker, StopInterruptsABackoffWait) {
-  auto p = fast_policy();
-  p.backoff_initial = std::chrono::seconds{60};
-  p.backoff_max = std::chrono::seconds{60};
-  ChannelWorker w("im", std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::retry("HTTP 500")}),
-                  p);
-  std::promise<DeliveryReport> done;
-  w.submit(sample_row(), [&](DeliveryReport r) { done.set_value(std::move(r)); });
-  std::this_thread::sleep_for(50ms);
-  w.stop();
-  auto f = done.get_future();
-  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
-  const auto r = f.get();
-  EXPECT_TRUE(r.interrupted);
-  EXPECT_FALSE(r.delivered);
-}
-
-// A retry is a new send: if the order was paid (or the feed went stale, or quiet hours
-// began) while the reminder waited for its retry, the retry must not go out.
-TEST(ChannelWorker, AsksTheGateBeforeEveryAttemptIncludingRetries) {
+TEST(ChannelWorker, MakesExactlyOneAttemptPerHandedRow) {
+  // Retries are the daemon's, through the outbox and the gate: the worker never repeats a request.
   auto sender = std::make_unique<ScriptedSender>(
-      std::vector<AttemptResult>{AttemptResult::retry("HTTP 503"), AttemptResult::delivered()});
+      std::vector<AttemptResult>{AttemptResult::retry("HTTP 503"), AttemptResult::delivered("HTTP 200")});
   auto* s = sender.get();
-  ChannelWorker w("sms", std::move(sender), fast_policy());
-  std::atomic<int> asked{0};
-  std::promise<DeliveryReport> done;
-  w.submit(
-      sample_row(), [&](DeliveryReport r) { done.set_value(std::move(r)); },
-      [&](const OutboxRow&) { return ++asked == 1 ? std::string{} : std::string("order 1001 paid"); });
-  auto f = done.get_future();
-  ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
-  const auto r = f.get();
+  ChannelWorker w("sms", std::move(sender));
+  const auto first = attempt(w);
+  EXPECT_EQ(first.id, 7);
+  EXPECT_EQ(first.kind, AttemptReport::Kind::retry);
+  EXPECT_EQ(first.detail, "HTTP 503");
   EXPECT_EQ(s->calls, 1u);
-  EXPECT_FALSE(r.delivered);
-  EXPECT_TRUE(r.cancelled);
-  EXPECT_FALSE(r.interrupted);
-  EXPECT_EQ(r.error, "order 1001 paid");
+  EXPECT_EQ(attempt(w).kind, AttemptReport::Kind::delivered);
+  EXPECT_EQ(s->calls, 2u);
 }
 
-TEST(ChannelWorker, AGateThatRefusesAtOnceMeansNoAttempt) {
+TEST(ChannelWorker, ReportsAPermanentFailure) {
+  ChannelWorker w("sms", std::make_unique<ScriptedSender>(
+                             std::vector<AttemptResult>{AttemptResult::permanent("HTTP 400: bad phone")}));
+  const auto r = attempt(w);
+  EXPECT_EQ(r.kind, AttemptReport::Kind::permanent);
+  EXPECT_EQ(r.detail, "HTTP 400: bad phone");
+}
+
+TEST(ChannelWorker, AGateThatRefusesMeansNoRequest) {
   auto sender = std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::delivered()});
   auto* s = sender.get();
-  ChannelWorker w("im", std::move(sender), fast_policy());
-  std::promise<DeliveryReport> done;
-  w.submit(
-      sample_row(), [&](DeliveryReport r) { done.set_value(std::move(r)); },
-      [](const OutboxRow&) { return std::string("feed is stale"); });
-  const auto r = done.get_future().get();
+  ChannelWorker w("im", std::move(sender));
+  const auto r = attempt(w, [](const Outgoing&) { return std::string("order A1 paid"); });
   EXPECT_EQ(s->calls, 0u);
-  EXPECT_TRUE(r.cancelled);
-  EXPECT_EQ(r.attempts, 0);
+  EXPECT_EQ(r.kind, AttemptReport::Kind::refused);
+  EXPECT_EQ(r.detail, "order A1 paid");
+}
+
+TEST(ChannelWorker, RowsHandedAfterStopAreReportedNotStarted) {
+  auto sender = std::make_unique<ScriptedSender>(std::vector<AttemptResult>{AttemptResult::delivered()});
+  auto* s = sender.get();
+  ChannelWorker w("im", std::move(sender));
+  w.stop();
+  const auto r = attempt(w);
+  EXPECT_EQ(r.kind, AttemptReport::Kind::not_started);
+  EXPECT_EQ(s->calls, 0u);
+  w.join();
+  EXPECT_EQ(w.pending(), 0u);
 }
 
 }  // namespace

@@ -56,32 +56,83 @@ TEST_F(StoreTest, CreatesFileWithMode0600AndCurrentSchema) {
   EXPECT_EQ(db.execAndGet("PRAGMA journal_mode").getString(), "wal");
 }
 
+// The tables of schema version 1, as a store of the first release created them.
+constexpr const char* kSchema1 =
+    "CREATE TABLE opt_outs (buyer TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, "
+    "source TEXT NOT NULL, PRIMARY KEY (buyer, channel));"
+    "CREATE TABLE orders_seen (order_id TEXT PRIMARY KEY, buyer TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '', "
+    "status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+    "CREATE INDEX orders_seen_phone ON orders_seen(phone);"
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE, "
+    "buyer TEXT NOT NULL, order_ids TEXT NOT NULL, channel TEXT NOT NULL, step INTEGER NOT NULL, "
+    "segment TEXT NOT NULL, template TEXT NOT NULL, message TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', "
+    "contact TEXT NOT NULL DEFAULT '', receiver_name TEXT NOT NULL DEFAULT '', send_at INTEGER NOT NULL, "
+    "state TEXT NOT NULL CHECK (state IN ('planned','sending','sent','failed','cancelled')), attempts INTEGER NOT NULL "
+    "DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', "
+    "updated_at INTEGER NOT NULL, sent_at INTEGER, why TEXT NOT NULL DEFAULT '[]');"
+    "CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, buyer TEXT NOT NULL, channel TEXT NOT NULL, "
+    "at INTEGER NOT NULL, order_ids TEXT NOT NULL, step INTEGER NOT NULL);";
+
 TEST_F(StoreTest, MigratesAnOlderSchemaAndKeepsItsRows) {
   {
     SQLite::Database db(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
     db.exec(
-        "CREATE TABLE opt_outs (buyer TEXT NOT NULL, channel TEXT NOT NULL, at INTEGER NOT NULL, "
-        "source TEXT NOT NULL, PRIMARY KEY (buyer, channel));"
-        "CREATE TABLE orders_seen (order_id TEXT PRIMARY KEY, buyer TEXT NOT NULL, phone TEXT NOT NULL DEFAULT '', "
-        "status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
-        "CREATE INDEX orders_seen_phone ON orders_seen(phone);"
-        "CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE, "
-        "buyer TEXT NOT NULL, order_ids TEXT NOT NULL, channel TEXT NOT NULL, step INTEGER NOT NULL, "
-        "segment TEXT NOT NULL, template TEXT NOT NULL, message TEXT NOT NULL, subject TEXT NOT NULL DEFAULT '', "
-        "contact TEXT NOT NULL DEFAULT '', receiver_name TEXT NOT NULL DEFAULT '', send_at INTEGER NOT NULL, "
-        "state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '', "
-        "updated_at INTEGER NOT NULL, sent_at INTEGER, why TEXT NOT NULL DEFAULT '[]');"
-        "CREATE TABLE contacts (id INTEGER PRIMARY KEY AUTOINCREMENT, buyer TEXT NOT NULL, channel TEXT NOT NULL, "
-        "at INTEGER NOT NULL, order_ids TEXT NOT NULL, step INTEGER NOT NULL);"
+        std::string(kSchema1) +
         "INSERT INTO opt_outs VALUES ('old-buyer', 'sms', 0, 'cli');"
+        "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, message, send_at, "
+        "state, updated_at) VALUES ('cf-old', 'old-buyer', '[\"A\"]', 'sms', 1, 's', 't', 'm', 0, 'sent', 0);"
         "PRAGMA user_version = 1;");
   }
   SqliteStore store(path_, zone_);
   EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
+  const auto old_rows = store.rows({});
+  ASSERT_EQ(old_rows.size(), 1u);
+  EXPECT_EQ(old_rows[0].idempotency_key, "cf-old");
+  EXPECT_EQ(old_rows[0].state, OutboxState::sent);
+  EXPECT_FALSE(old_rows[0].not_before);
+  EXPECT_EQ(old_rows[0].shop, "");
   ASSERT_EQ(store.opt_outs().size(), 1u);
   EXPECT_EQ(store.opt_outs()[0].buyer, "old-buyer");
   store.add_call_task({0, "k", "b", "", "138", {"A"}, "call", at("2026-11-24 10:00"), at("2026-11-24 09:00")});
   EXPECT_EQ(store.call_tasks(std::nullopt).size(), 1u);
+}
+
+// A store of schema 3 (several shops): its rows keep their shop, and a row 'sending' at the
+// upgrade can become 'unknown' (a state schema 3 refused).
+TEST_F(StoreTest, MigratesASchema3StoreKeepingShopsAndAllowingTheUnknownState) {
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    db.exec(
+        std::string(kSchema1) +
+        "CREATE TABLE call_tasks (id INTEGER PRIMARY KEY AUTOINCREMENT, idempotency_key TEXT NOT NULL UNIQUE, "
+        "buyer TEXT NOT NULL, receiver_name TEXT NOT NULL DEFAULT '', phone TEXT NOT NULL, order_ids TEXT NOT "
+        "NULL, message TEXT NOT NULL, due_at INTEGER NOT NULL, created_at INTEGER NOT NULL, shop TEXT NOT NULL "
+        "DEFAULT '');"
+        "ALTER TABLE outbox ADD COLUMN shop TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE contacts ADD COLUMN shop TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE orders_seen ADD COLUMN shop TEXT NOT NULL DEFAULT '';"
+        "DROP TABLE opt_outs;"
+        "CREATE TABLE opt_outs (shop TEXT NOT NULL DEFAULT '', buyer TEXT NOT NULL, channel TEXT NOT NULL, "
+        "at INTEGER NOT NULL, source TEXT NOT NULL, PRIMARY KEY (shop, buyer, channel));"
+        "INSERT INTO opt_outs VALUES ('青禾家居旗舰店', 'b1', 'sms', 0, 'cli');"
+        "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, message, send_at, "
+        "state, updated_at, shop) VALUES ('cf-v3', 'b1', '[\"A\"]', 'email', 1, 's', 't', 'm', 0, 'sending', 0, "
+        "'青禾家居旗舰店');"
+        "PRAGMA user_version = 3;");
+  }
+  SqliteStore store(path_, zone_);
+  EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
+  const auto rows = store.in_state(OutboxState::sending);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].shop, "青禾家居旗舰店");
+  store.mark_unknown(rows[0].id, at("2026-11-24 10:00"), "crash",
+                     {"b1", Channel::email, at("2026-11-24 10:00"), {"A"}, 1, "青禾家居旗舰店"});
+  EXPECT_EQ(store.in_state(OutboxState::unknown).size(), 1u);
+  const auto contacts = store.contacts_of({"b1"});
+  ASSERT_EQ(contacts.size(), 1u);
+  EXPECT_EQ(contacts[0].shop, "青禾家居旗舰店");
+  ASSERT_EQ(store.opt_outs().size(), 1u);
+  EXPECT_EQ(store.opt_outs()[0].shop, "青禾家居旗舰店");
 }
 
 TEST_F(StoreTest, RefusesASchemaNewerThanItKnows) {
@@ -220,6 +271,38 @@ TEST_F(StoreTest, OutboxFiltersByDayAndState) {
   EXPECT_EQ(store.rows({std::nullopt, OutboxState::planned}).size(), 2u);
   EXPECT_EQ(store.rows({std::nullopt, OutboxState::sent}).size(), 0u);
   EXPECT_EQ(store.counts()[std::make_pair(Channel::sms, OutboxState::planned)], 2);
+}
+
+TEST_F(StoreTest, DueSkipsARowWaitingForItsRetryAndFiltersByChannel) {
+  SqliteStore store(path_, zone_);
+  const LocalTime now = at("2026-11-24 12:00");
+  auto im = reminder("2026-11-24 11:00", "b1");
+  im.channel = Channel::im;
+  store.upsert_planned(im, now);
+  store.upsert_planned(reminder("2026-11-24 11:30", "b2"), now);
+  EXPECT_EQ(store.due(now).size(), 2u);
+  EXPECT_EQ(store.due(now, Channel::sms).size(), 1u);
+  EXPECT_EQ(store.due(now, std::nullopt, 1).size(), 1u);
+  auto row = store.due(now, Channel::sms)[0];
+  ASSERT_TRUE(store.mark_sending(row.id, now));
+  store.mark_retry(row.id, now, "HTTP 503", now + std::chrono::minutes{10});
+  EXPECT_TRUE(store.due(now, Channel::sms).empty());
+  EXPECT_EQ(store.due(now + std::chrono::minutes{10}, Channel::sms).size(), 1u);
+  EXPECT_EQ(store.find(row.id)->state, OutboxState::planned);
+  EXPECT_EQ(store.find(row.id)->attempts, 1);
+}
+
+TEST_F(StoreTest, AnUnknownOutcomeIsLoggedAsAContactAndNeverRevived) {
+  SqliteStore store(path_, zone_);
+  const LocalTime now = at("2026-11-24 12:00");
+  store.upsert_planned(reminder("2026-11-24 12:00", "b1"), now);
+  auto row = store.due(now)[0];
+  ASSERT_TRUE(store.mark_sending(row.id, now));
+  store.mark_unknown(row.id, now, "outcome unknown", {"b1", Channel::sms, now, {"A1", "A2"}, 1});
+  EXPECT_EQ(store.find(row.id)->state, OutboxState::unknown);
+  EXPECT_EQ(store.contacts_of({"b1"}).size(), 1u);
+  EXPECT_EQ(store.upsert_planned(reminder("2026-11-24 12:00", "b1"), now), UpsertResult::kept);
+  EXPECT_EQ(parse_outbox_state("unknown"), OutboxState::unknown);
 }
 
 }  // namespace

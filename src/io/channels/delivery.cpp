@@ -1,7 +1,6 @@
 #include "io/channels/delivery.h"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
@@ -42,32 +41,31 @@ AttemptResult classify_http(long status, const std::string& error, bool timed_ou
   return AttemptResult::permanent(fmt::format("HTTP {}: {}", status, snippet));
 }
 
-ChannelWorker::ChannelWorker(std::string name, std::unique_ptr<ChannelSender> sender, DeliveryPolicy policy)
-    : name_(std::move(name)),
-      sender_(std::move(sender)),
-      policy_(policy),
-      bucket_(policy.rate_per_second, policy.burst, std::chrono::steady_clock::now()),
-      rng_(std::random_device{}()),
-      thread_([this] { run(); }) {}
+ChannelWorker::ChannelWorker(std::string name, std::unique_ptr<ChannelSender> sender)
+    : name_(std::move(name)), sender_(std::move(sender)), thread_([this] { run(); }) {}
 
 ChannelWorker::~ChannelWorker() {
+  join();
+}
+
+void ChannelWorker::join() {
   stop();
   if (thread_.joinable()) thread_.join();
 }
 
-void ChannelWorker::submit(OutboxRow row, Done done, Gate gate) {
+void ChannelWorker::submit(std::int64_t id, Outgoing out, Done done, Gate gate) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
-      queue_.push_back(Item{std::move(row), std::move(done), std::move(gate)});
+      queue_.push_back(Item{id, std::move(out), std::move(done), std::move(gate)});
       cv_.notify_all();
       return;
     }
   }
-  DeliveryReport r;
-  r.id = row.id;
-  r.interrupted = true;
-  r.error = "shutting down";
+  AttemptReport r;
+  r.id = id;
+  r.kind = AttemptReport::Kind::not_started;
+  r.detail = "shutting down";
   done(std::move(r));
 }
 
@@ -82,12 +80,6 @@ std::size_t ChannelWorker::pending() const {
   return queue_.size() + (busy_ ? 1 : 0);
 }
 
-bool ChannelWorker::wait_until(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(mu_);
-  cv_.wait_until(lock, deadline, [&] { return stopping_; });
-  return !stopping_;
-}
-
 void ChannelWorker::run() {
   for (;;) {
     Item item;
@@ -99,56 +91,28 @@ void ChannelWorker::run() {
       item = std::move(queue_.front());
       queue_.pop_front();
       busy_ = true;
-      stopped = stopping_;  // queued but never started: report it interrupted, unsent
+      stopped = stopping_;  // handed but never started: report it, unsent
     }
-    auto& [row, done, gate] = item;
-    DeliveryReport report;
-    report.id = row.id;
+    AttemptReport report;
+    report.id = item.id;
     const auto start = std::chrono::steady_clock::now();
-    for (int attempt = 1; !stopped; ++attempt) {
-      // Rate limit: wait for a token (interruptible).
-      for (;;) {
-        const auto wait = bucket_.take(std::chrono::steady_clock::now());
-        if (wait.count() == 0) break;
-        if (!wait_until(std::chrono::steady_clock::now() + wait)) {
-          stopped = true;
-          break;
-        }
+    if (stopped) {
+      report.kind = AttemptReport::Kind::not_started;
+      report.detail = "shutting down";
+    } else if (std::string why = item.gate ? item.gate(item.out) : std::string{}; !why.empty()) {
+      report.kind = AttemptReport::Kind::refused;
+      report.detail = std::move(why);
+    } else {
+      const AttemptResult r = sender_->send(item.out);
+      report.detail = r.detail;
+      switch (r.kind) {
+        case AttemptResult::Kind::delivered: report.kind = AttemptReport::Kind::delivered; break;
+        case AttemptResult::Kind::retry: report.kind = AttemptReport::Kind::retry; break;
+        case AttemptResult::Kind::permanent: report.kind = AttemptReport::Kind::permanent; break;
       }
-      if (stopped) break;
-      if (gate) {
-        if (std::string why = gate(row); !why.empty()) {
-          report.cancelled = true;
-          report.error = std::move(why);
-          break;
-        }
-      }
-      const AttemptResult r = sender_->send(row);
-      report.attempts = attempt;
-      if (r.kind == AttemptResult::Kind::delivered) {
-        report.delivered = true;
-        break;
-      }
-      report.error = r.detail;
-      if (r.kind == AttemptResult::Kind::permanent || attempt >= policy_.max_attempts) break;
-      const auto delay = backoff_delay(attempt, policy_, std::uniform_real_distribution<double>(0, 1)(rng_));
-      spdlog::warn("{}: reminder {} attempt {} failed ({}); retrying in {} ms", name_, row.id, attempt, r.detail,
-                   delay.count());
-      if (!wait_until(std::chrono::steady_clock::now() + delay)) {
-        stopped = true;
-        break;
-      }
-    }
-    if (report.cancelled) {
-      // not sent now; the daemon cancels (and re-plans) it
-    } else if (stopped) {
-      report.interrupted = true;
-      if (report.error.empty()) report.error = "shutting down";
-    } else if (!report.delivered && report.attempts > 1) {
-      report.error = fmt::format("{} (after {} attempts)", report.error, report.attempts);
     }
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    done(std::move(report));
+    item.done(std::move(report));
     std::lock_guard lock(mu_);
     busy_ = false;
   }

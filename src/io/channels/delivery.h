@@ -10,12 +10,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <thread>
 
+#include "core/send_policy.h"
 #include "io/config.h"
-#include "io/store.h"
 
 namespace cuifu {
 
@@ -35,7 +34,7 @@ struct AttemptResult {
 class ChannelSender {
  public:
   virtual ~ChannelSender() = default;
-  virtual AttemptResult send(const OutboxRow& row) = 0;
+  virtual AttemptResult send(const Outgoing& row) = 0;
 };
 
 // A token bucket over caller-supplied time: `rate` tokens a second, at most `burst`.
@@ -63,57 +62,58 @@ std::chrono::milliseconds backoff_delay(int retry, const DeliveryPolicy& p, doub
 // no response (refused, timeout) retry.
 AttemptResult classify_http(long status, const std::string& error, bool timed_out, const std::string& body);
 
-// The end of a delivery, after retries.
-struct DeliveryReport {
+// What became of one attempt handed to a ChannelWorker.
+struct AttemptReport {
   std::int64_t id = 0;
-  bool delivered = false;
-  bool interrupted = false;  // stopped by shutdown before an attempt concluded it
-  bool cancelled = false;    // the gate refused it right before an attempt; `error` says why
-  int attempts = 0;
-  std::string error;
-  double seconds = 0;  // from the first attempt to the end, real time
+  enum class Kind { delivered, retry, permanent, refused, not_started };
+  Kind kind = Kind::not_started;
+  std::string detail;  // the gateway's answer, or why the gate refused, or why it never started
+  double seconds = 0;  // the request's duration, real time
 };
 
-// One channel's queue and worker thread. submit() may be called from any thread; `done`
-// is called on the worker thread (the daemon posts it back to its loop).
+// One channel's worker thread: it performs the attempts the daemon hands it, one at a time,
+// each exactly once. It has no queue of its own beyond what it was handed: the daemon hands
+// a row only when the row is claimed (marked 'sending') and the channel has room, so a crash
+// leaves in doubt only the requests that may really have left. Retries, backoff and the rate
+// limit are the daemon's (through the outbox and the gate), not the worker's.
+// submit() and stop() may be called from any thread; `done` runs on the worker thread.
 class ChannelWorker {
  public:
-  using Done = std::function<void(DeliveryReport)>;
-  // Asked (on the worker thread) right before every attempt, after queueing, rate-limit
-  // and backoff waits: empty to go ahead, otherwise why the reminder must not go out now
-  // (paid meanwhile, stale feed, quiet hours...). Must be thread-safe.
-  using Gate = std::function<std::string(const OutboxRow&)>;
-  ChannelWorker(std::string name, std::unique_ptr<ChannelSender> sender, DeliveryPolicy policy);
+  using Done = std::function<void(AttemptReport)>;
+  // Asked on the worker thread right before the request: empty to go ahead, otherwise why
+  // the reminder must not go out now (paid meanwhile, stale feed, quiet hours...).
+  // Must be thread-safe.
+  using Gate = std::function<std::string(const Outgoing&)>;
+  ChannelWorker(std::string name, std::unique_ptr<ChannelSender> sender);
   ~ChannelWorker();  // stop() + join
   ChannelWorker(const ChannelWorker&) = delete;
   ChannelWorker& operator=(const ChannelWorker&) = delete;
 
-  void submit(OutboxRow row, Done done, Gate gate = {});
-  // No new work: queued rows and rows waiting for a retry are reported interrupted; an
-  // attempt in progress finishes (bounded by the channel timeout).
+  void submit(std::int64_t id, Outgoing out, Done done, Gate gate = {});
+  // No new work: what was handed but not started is reported not_started; a request in
+  // progress finishes (bounded by the channel timeout).
   void stop();
+  // Handed and not yet reported.
   std::size_t pending() const;
+  // stop() and wait for the thread to end (the attempt in progress included).
+  void join();
 
  private:
   void run();
-  // Waits until `deadline` or stop(); false when stopped.
-  bool wait_until(std::chrono::steady_clock::time_point deadline);
 
   std::string name_;
   std::unique_ptr<ChannelSender> sender_;
-  DeliveryPolicy policy_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards queue_, stopping_, busy_
   std::condition_variable cv_;
   struct Item {
-    OutboxRow row;
+    std::int64_t id = 0;
+    Outgoing out;
     Done done;
     Gate gate;
   };
   std::deque<Item> queue_;
   bool stopping_ = false;
   bool busy_ = false;
-  TokenBucket bucket_;
-  std::mt19937 rng_;
   std::thread thread_;
 };
 

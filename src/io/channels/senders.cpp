@@ -39,7 +39,7 @@ std::string rfc5322_now() {
   return fmt::format("{:%a, %d %b %Y %H:%M:%S} +0000", t);
 }
 
-HttpRequest json_post(const std::string& url, const OutboxRow& row, std::string body, const DeliveryPolicy& p,
+HttpRequest json_post(const std::string& url, const Outgoing& row, std::string body, const DeliveryPolicy& p,
                       const std::string& bearer) {
   HttpRequest r;
   r.method = "POST";
@@ -58,22 +58,22 @@ AttemptResult perform(const HttpRequest& r) {
 
 class WebhookSender final : public ChannelSender {
  public:
-  WebhookSender(std::string url, std::string bearer, DeliveryPolicy p, std::string (*payload)(const OutboxRow&))
+  WebhookSender(std::string url, std::string bearer, DeliveryPolicy p, std::string (*payload)(const Outgoing&))
       : url_(std::move(url)), bearer_(std::move(bearer)), policy_(p), payload_(payload) {}
-  AttemptResult send(const OutboxRow& row) override {
+  AttemptResult send(const Outgoing& row) override {
     return perform(json_post(url_, row, payload_(row), policy_, bearer_));
   }
 
  private:
   std::string url_, bearer_;
   DeliveryPolicy policy_;
-  std::string (*payload_)(const OutboxRow&);
+  std::string (*payload_)(const Outgoing&);
 };
 
 class GenericSmsSender final : public ChannelSender {
  public:
   GenericSmsSender(SmsConfig c, DeliveryPolicy p) : c_(std::move(c)), policy_(p), token_(secret(c_.token_env)) {}
-  AttemptResult send(const OutboxRow& row) override {
+  AttemptResult send(const Outgoing& row) override {
     return perform(json_post(c_.url, row, sms_generic_payload(row, c_), policy_, token_));
   }
 
@@ -87,7 +87,7 @@ class AliyunSmsSender final : public ChannelSender {
  public:
   AliyunSmsSender(SmsConfig c, DeliveryPolicy p)
       : c_(std::move(c)), policy_(p), id_(secret(c_.access_key_id_env)), key_(secret(c_.access_key_secret_env)) {}
-  AttemptResult send(const OutboxRow& row) override {
+  AttemptResult send(const Outgoing& row) override {
     const std::string ts = utc_now_iso();
     const auto params = aliyun_sendsms_params(
         row, c_, id_, ts,
@@ -137,7 +137,7 @@ class EmailSender final : public ChannelSender {
  public:
   EmailSender(EmailConfig c, DeliveryPolicy p)
       : c_(std::move(c)), policy_(p), user_(secret(c_.user_env)), password_(secret(c_.password_env)) {}
-  AttemptResult send(const OutboxRow& row) override {
+  AttemptResult send(const Outgoing& row) override {
     const std::string message = build_email(row, c_.from, rfc5322_now());
     std::unique_ptr<CURL, void (*)(CURL*)> h(curl_easy_init(), curl_easy_cleanup);
     std::unique_ptr<curl_slist, void (*)(curl_slist*)> rcpt(
@@ -178,7 +178,7 @@ class EmailSender final : public ChannelSender {
 
 }  // namespace
 
-std::string im_payload(const OutboxRow& row) {
+std::string im_payload(const Outgoing& row) {
   return json{{"idempotency_key", row.idempotency_key},
               {"buyer", row.buyer},
               {"order_ids", row.order_ids},
@@ -189,7 +189,7 @@ std::string im_payload(const OutboxRow& row) {
       .dump();
 }
 
-std::string sms_generic_payload(const OutboxRow& row, const SmsConfig& c) {
+std::string sms_generic_payload(const Outgoing& row, const SmsConfig& c) {
   json j = json::object();
   for (const auto& [k, v] : c.extra) j[k] = v;
   const auto field = [&](const std::string& name) {
@@ -203,7 +203,7 @@ std::string sms_generic_payload(const OutboxRow& row, const SmsConfig& c) {
   return j.dump();
 }
 
-std::map<std::string, std::string> aliyun_sendsms_params(const OutboxRow& row, const SmsConfig& c,
+std::map<std::string, std::string> aliyun_sendsms_params(const Outgoing& row, const SmsConfig& c,
                                                          const std::string& access_key_id, const std::string& timestamp,
                                                          const std::string& nonce) {
   return {{"AccessKeyId", access_key_id},
@@ -251,7 +251,7 @@ std::string email_address(const std::string& from) {
   return from;
 }
 
-std::string build_email(const OutboxRow& row, const std::string& from, const std::string& date_rfc5322) {
+std::string build_email(const Outgoing& row, const std::string& from, const std::string& date_rfc5322) {
   const std::string addr = email_address(from);
   const auto at = addr.find('@');
   const std::string domain = at == std::string::npos ? "cuifu.local" : addr.substr(at + 1);
@@ -271,12 +271,22 @@ std::string build_email(const OutboxRow& row, const std::string& from, const std
       row.idempotency_key, domain, row.idempotency_key, wrapped);
 }
 
-std::string robot_payload(const OutboxRow& row) {
+std::string robot_payload(const Outgoing& row) {
   const std::string text =
       fmt::format("[cuifu 催付电话任务] {} 于 {} 前致电 {} ({})，订单 {}：{}",
                   row.receiver_name.empty() ? row.buyer : row.receiver_name, format_local_hm(row.send_at), row.buyer,
                   row.contact, fmt::join(row.order_ids, "、"), row.message);
   return json{{"msgtype", "text"}, {"text", {{"content", text}}}}.dump();
+}
+
+bool drops_duplicates_by_key(Channel c, const DaemonConfig& config) {
+  switch (c) {
+    case Channel::im: return true;
+    case Channel::sms: return config.sms.provider == SmsProvider::generic_json;
+    case Channel::email: return false;
+    case Channel::phone: return config.phone.robot == RobotKind::none;
+  }
+  return false;
 }
 
 std::unique_ptr<ChannelSender> make_sender(Channel c, const DaemonConfig& config) {

@@ -1,0 +1,103 @@
+#include "core/send_policy.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace cuifu {
+
+namespace {
+
+bool in_any(const std::vector<DailyWindow>& ws, int m) {
+  return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
+}
+
+}  // namespace
+
+std::string send_time_problem(const Rules& rules, const Outgoing& r, LocalTime now) {
+  const int m = minute_of_day(now);
+  const std::string at = format_local_hm(now);
+  const std::string ch(to_string(r.channel));
+  for (const auto& q : rules.quiet_hours) {
+    if (q.contains(m)) return fmt::format("{} is inside quiet hours {}", at, q.str());
+  }
+  const ChannelRule* rule = rules.channel(r.channel);
+  if (!rule || !rule->enabled) return fmt::format("channel {} is disabled in the rules", ch);
+  if (!rule->windows.empty() && !in_any(rule->windows, m)) {
+    return fmt::format("{} is outside the {} windows", at, ch);
+  }
+  const SegmentRule* seg = rules.segment(r.segment);
+  if (seg && r.step >= 1 && r.step <= static_cast<int>(seg->steps.size())) {
+    const ReminderStep& step = seg->steps[static_cast<std::size_t>(r.step - 1)];
+    if (step.channel == r.channel && !step.windows.empty() && !in_any(step.windows, m)) {
+      return fmt::format("{} is outside step {}'s windows", at, r.step);
+    }
+  }
+  return {};
+}
+
+std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& contacts, const Outgoing& r,
+                        LocalTime now) {
+  const Caps& caps = *rules.for_shop(r.shop).caps;
+  // A buyer is (shop, buyer); a contact logged without a shop (before shops were kept
+  // apart) counts in every shop.
+  const auto counts = [&](const ContactRecord& c) {
+    return c.buyer == r.buyer && (c.shop.empty() || c.shop == r.shop) && c.at <= now;
+  };
+  const ContactRecord* last = nullptr;
+  int today = 0;
+  for (const auto& c : contacts) {
+    if (!counts(c)) continue;
+    if (!last || c.at > last->at) last = &c;
+    today += start_of_day(c.at) == start_of_day(now);
+  }
+  if (last && now - last->at < caps.min_gap) {
+    return fmt::format("only {} min since the previous contact at {} (min gap {} min)",
+                       std::chrono::duration_cast<Minutes>(now - last->at).count(), format_local_hm(last->at),
+                       caps.min_gap.count());
+  }
+  // Never the same channel twice in a row within one reminder sequence: the previous contact
+  // was about one of these orders, or came within the look-back (the planner's rule).
+  const bool same_sequence =
+      last && (now - last->at < caps.repeat_channel_lookback ||
+               std::any_of(r.order_ids.begin(), r.order_ids.end(), [&](const std::string& id) {
+                 return std::find(last->order_ids.begin(), last->order_ids.end(), id) != last->order_ids.end();
+               }));
+  if (last && caps.no_repeat_channel && last->channel == r.channel && same_sequence) {
+    return fmt::format("{} was the previous contact too (never the same channel twice in a row)", to_string(r.channel));
+  }
+  if (today >= caps.max_per_buyer_per_day) {
+    return fmt::format("{} contacts on {} already (cap {} a day)", today, format_local_date(now),
+                       caps.max_per_buyer_per_day);
+  }
+  for (const auto& id : r.order_ids) {
+    const auto n = std::count_if(contacts.begin(), contacts.end(), [&](const ContactRecord& c) {
+      return counts(c) && std::find(c.order_ids.begin(), c.order_ids.end(), id) != c.order_ids.end();
+    });
+    if (n >= caps.max_per_order) {
+      return fmt::format("order {} was reminded {} times already (cap {})", id, n, caps.max_per_order);
+    }
+  }
+  return {};
+}
+
+OrderView order_view(const Order& o, const Rules& rules) {
+  return {o.status, o.paid_at, o.closed_at ? *o.closed_at : o.created_at + rules.auto_close};
+}
+
+std::string payable_problem(const std::map<std::string, OrderView>& orders, const Outgoing& r, LocalTime now) {
+  for (const auto& id : r.order_ids) {
+    const auto it = orders.find(id);
+    if (it == orders.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
+    const OrderView& o = it->second;
+    if (o.status == OrderStatus::paid) {
+      return o.paid_at ? fmt::format("order {} paid at {}", id, format_local_hm(*o.paid_at))
+                       : fmt::format("order {} paid", id);
+    }
+    if (o.status == OrderStatus::closed) return fmt::format("order {} closed", id);
+    if (o.closes_at <= now) return fmt::format("order {} auto-closed at {}", id, format_local_hm(o.closes_at));
+  }
+  return {};
+}
+
+}  // namespace cuifu

@@ -1,0 +1,89 @@
+// The daemon's gate: one decision for every due row, first sends and resends alike.
+#include "app/send_gate.h"
+
+#include <gtest/gtest.h>
+
+#include "../core/test_rules.h"
+
+namespace cuifu {
+namespace {
+
+using testing::at;
+
+struct Fixture {
+  Fixture() {
+    set = testing::code_rule_set({testing::make_step(30, Channel::im, "t")});
+    in.paused = false;
+    in.rules = std::shared_ptr<const Rules>(std::shared_ptr<const Rules>{}, &set.rules);
+    auto orders = std::make_shared<std::map<std::string, OrderView>>();
+    (*orders)["1001"] = OrderView{OrderStatus::unpaid, {}, at("2026-11-26 10:00")};
+    in.orders = orders;
+    in.configured = {Channel::im, Channel::sms};
+    in.catch_up_limit = std::chrono::hours{1};
+    row.buyer = "tb_wang";
+    row.order_ids = {"1001"};
+    row.channel = Channel::im;
+    row.segment = "everyone";
+    row.send_at = at("2026-11-24 18:00");
+  }
+  testing::CodeRuleSet set;
+  GateInputs in;
+  Outgoing row;
+};
+
+TEST(SendGate, SendsARowOnTime) {
+  Fixture f;
+  EXPECT_TRUE(decide(f.in, f.row, {}, at("2026-11-24 18:00")).sends());
+}
+
+TEST(SendGate, AResendLaterThanTheCatchUpLimitIsNotSent) {
+  Fixture f;
+  const auto d = decide(f.in, f.row, {}, at("2026-11-24 19:01"));
+  EXPECT_EQ(d.kind, GateDecision::Kind::missed_slot);
+  EXPECT_NE(d.detail.find("catch-up limit"), std::string::npos) << d.detail;
+}
+
+TEST(SendGate, ARowOfAnOrderPaidInTheNewestSnapshotIsNotSent) {
+  Fixture f;
+  auto orders = std::make_shared<std::map<std::string, OrderView>>(*f.in.orders);
+  (*orders)["1001"].status = OrderStatus::paid;
+  f.in.orders = orders;
+  EXPECT_EQ(decide(f.in, f.row, {}, at("2026-11-24 18:00")).kind, GateDecision::Kind::not_payable);
+  EXPECT_NE(SendGate().last_look(f.row, at("2026-11-24 18:00")), "");  // nothing published: paused
+  SendGate g;
+  g.publish(std::make_shared<const GateInputs>(f.in));
+  EXPECT_NE(g.last_look(f.row, at("2026-11-24 18:00")).find("paid"), std::string::npos);
+}
+
+TEST(SendGate, CapsCountASendInFlight) {
+  Fixture f;
+  const std::vector<ContactRecord> in_flight = {{"tb_wang", Channel::sms, at("2026-11-24 17:59"), {"1001"}, 1}};
+  EXPECT_EQ(decide(f.in, f.row, in_flight, at("2026-11-24 18:00")).kind, GateDecision::Kind::caps);
+}
+
+TEST(SendGate, OptOutsQuietHoursAndPauseAllStopASend) {
+  Fixture f;
+  f.in.opted_out.insert({"", "tb_wang", Channel::im});
+  EXPECT_EQ(decide(f.in, f.row, {}, at("2026-11-24 18:00")).kind, GateDecision::Kind::opted_out);
+  f.in.opted_out.clear();
+  f.row.send_at = at("2026-11-24 21:59");
+  EXPECT_EQ(decide(f.in, f.row, {}, at("2026-11-24 22:05")).kind, GateDecision::Kind::send_time);
+  f.in.paused = true;
+  EXPECT_EQ(decide(f.in, f.row, {}, at("2026-11-24 21:59")).kind, GateDecision::Kind::paused);
+}
+
+TEST(SendGate, AnOptOutCountsInItsShopOrInEveryShopWhenLoggedWithoutOne) {
+  Outgoing row;
+  row.buyer = "tb_wang";
+  row.shop = "木森家具专营店";
+  row.channel = Channel::sms;
+  OptOutSet opted = {{"青禾家居旗舰店", "tb_wang", Channel::sms}};
+  EXPECT_FALSE(is_opted_out(opted, row));
+  opted.insert({"", "tb_wang", Channel::sms});
+  EXPECT_TRUE(is_opted_out(opted, row));
+  opted = {{"木森家具专营店", "tb_wang", Channel::sms}};
+  EXPECT_TRUE(is_opted_out(opted, row));
+}
+
+}  // namespace
+}  // namespace cuifu
