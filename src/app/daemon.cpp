@@ -170,13 +170,25 @@ struct Daemon::Impl {
 
   SendGate gate;  // read by the channel workers right before each request
 
-  // delivery: one lane per configured channel; at most one request in flight per lane
+  // delivery: one lane per configured channel with a few worker threads; each worker has at
+  // most one request in flight, so a row is claimed only when a worker is free to send it.
   struct Lane {
-    std::unique_ptr<ChannelWorker> worker;  // null: phone without a robot (the call task is the delivery)
+    // Empty: phone without a robot (the call task is the delivery).
+    std::vector<std::unique_ptr<ChannelWorker>> workers;
+    std::vector<std::optional<std::int64_t>> busy;  // the row in flight on each worker
     DeliveryPolicy policy;
     TokenBucket bucket;
-    std::optional<std::int64_t> busy;  // the row in flight on this lane
+    bool has_workers() const { return !workers.empty(); }
+    // The index of a worker with nothing in flight, or -1.
+    int free_worker() const {
+      for (std::size_t i = 0; i < busy.size(); ++i) {
+        if (!busy[i]) return static_cast<int>(i);
+      }
+      return -1;
+    }
   };
+  // Worker threads per channel: requests of one channel that may be in flight at once.
+  static constexpr int kWorkersPerChannel = 4;
   std::map<Channel, Lane> lanes;
   std::vector<std::unique_ptr<ChannelWorker>> retired;  // replaced on reload; joined once idle
   // Rows claimed ('sending') whose attempt has not reported yet, with the contact each is
@@ -237,17 +249,21 @@ void Daemon::Impl::load_everything(const DaemonConfig& c, std::shared_ptr<const 
 void Daemon::Impl::build_workers() {
   std::map<Channel, Lane> next;
   for (const auto& [ch, cc] : config.channels) {
-    auto sender = make_sender(ch, config);
-    auto worker = sender ? std::make_unique<ChannelWorker>(std::string(to_string(ch)), std::move(sender)) : nullptr;
-    Lane lane{std::move(worker), cc.policy,
-              TokenBucket(cc.policy.rate_per_second, cc.policy.burst, std::chrono::steady_clock::now()), std::nullopt};
-    if (const auto old = lanes.find(ch); old != lanes.end()) lane.busy = old->second.busy;
+    Lane lane{
+        {}, {}, cc.policy, TokenBucket(cc.policy.rate_per_second, cc.policy.burst, std::chrono::steady_clock::now())};
+    for (int i = 0; i < kWorkersPerChannel; ++i) {
+      auto sender = make_sender(ch, config);
+      if (!sender) break;
+      lane.workers.push_back(
+          std::make_unique<ChannelWorker>(fmt::format("{}.{}", to_string(ch), i), std::move(sender)));
+      lane.busy.emplace_back();
+    }
     next.emplace(ch, std::move(lane));
   }
   for (auto& [ch, lane] : lanes) {
-    if (lane.worker) {
-      lane.worker->stop();  // an attempt in progress finishes and reports
-      retired.push_back(std::move(lane.worker));
+    for (auto& w : lane.workers) {
+      w->stop();  // an attempt in progress finishes and reports
+      retired.push_back(std::move(w));
     }
   }
   lanes = std::move(next);
@@ -505,7 +521,7 @@ void Daemon::Impl::dispatch_due() {
       // request may be on its way. Phone without a robot: the call task is the delivery.
       std::set<std::int64_t> seen;
       bool lane_done = false;
-      while (!lane_done && !(lane.worker && lane.busy)) {
+      while (!lane_done && !(lane.has_workers() && lane.free_worker() < 0)) {
         const auto due = store->due(now, ch, 16);
         bool progressed = false;
         for (auto& row : due) {
@@ -528,7 +544,7 @@ void Daemon::Impl::dispatch_due() {
             replan = true;
             continue;
           }
-          if (lane.worker) {
+          if (lane.has_workers()) {
             const auto wait = lane.bucket.take(std::chrono::steady_clock::now());
             if (wait.count() > 0) {
               rate_wait = rate_wait ? std::min(*rate_wait, std::chrono::steady_clock::duration(wait))
@@ -537,7 +553,7 @@ void Daemon::Impl::dispatch_due() {
               break;
             }
           }
-          if (start_attempt(std::move(row), now) && lane.worker) {
+          if (start_attempt(std::move(row), now) && lane.has_workers() && lane.free_worker() < 0) {
             lane_done = true;
             break;
           }
@@ -572,7 +588,7 @@ bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
     store->add_call_task(t);
   }
   in_flight[row.id] = {row, DeliveryBook::contact_for(row, now)};
-  if (!lane.worker) {
+  if (!lane.has_workers()) {
     AttemptReport r;
     r.id = row.id;
     r.kind = AttemptReport::Kind::delivered;
@@ -580,12 +596,13 @@ bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
     on_attempt(row, r);
     return true;
   }
-  lane.busy = row.id;
+  const int w = lane.free_worker();  // dispatch claims only when one is free
+  lane.busy[static_cast<std::size_t>(w)] = row.id;
   spdlog::info("sending {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
                shown_contact(row.channel, row.contact), row.idempotency_key,
                row.attempts > 1 ? fmt::format(" attempt {}", row.attempts) : "");
   const Outgoing out = row;
-  lane.worker->submit(
+  lane.workers[static_cast<std::size_t>(w)]->submit(
       row.id, out,
       [this, row](AttemptReport r) { asio::post(io, [this, row, r = std::move(r)] { on_attempt(row, r); }); },
       [this](const Outgoing& o) { return gate.last_look(o, clock->now()); });
@@ -594,7 +611,11 @@ bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
 
 void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
   in_flight.erase(row.id);
-  if (const auto it = lanes.find(row.channel); it != lanes.end() && it->second.busy == row.id) it->second.busy.reset();
+  if (const auto it = lanes.find(row.channel); it != lanes.end()) {
+    for (auto& b : it->second.busy) {
+      if (b == row.id) b.reset();
+    }
+  }
   const LocalTime now = clock->now();
   const auto lane = lanes.find(row.channel);
   const DeliveryPolicy policy = lane != lanes.end() ? lane->second.policy : DeliveryPolicy{};
@@ -724,7 +745,7 @@ void Daemon::Impl::begin_shutdown(int sig) {
   poll_timer.cancel();
   send_timer.cancel();
   for (auto& [ch, lane] : lanes) {
-    if (lane.worker) lane.worker->stop();
+    for (auto& w : lane.workers) w->stop();
   }
   for (auto& w : retired) w->stop();
   if (in_flight.empty()) {
