@@ -60,6 +60,14 @@ HEADER = [
 ]
 
 SHOP = "青禾家居旗舰店"
+# A second shop exported together with the first (an agency or a seller with two shops):
+# a buyer is (shop, buyer), so its orders are never combined with the first shop's.
+SHOP2 = "木森家具专营店"
+# 大促 columns, appended to the default sample's header (not to the --small set): the order
+# type, and a pre-sale order's balance (尾款) window.
+PROMO_HEADER = ["订单类型", "尾款支付开始时间", "尾款支付结束时间"]
+OT_NORMAL, OT_PRESALE, OT_FLASH, OT_SECKILL = "普通订单", "预售订单", "聚划算", "秒杀"
+ORDER_TYPE_KIND = {OT_NORMAL: "normal", OT_PRESALE: "presale", OT_FLASH: "flash_sale", OT_SECKILL: "flash_sale"}
 
 ST_UNPAID = "等待买家付款"
 ST_PAID = "买家已付款，等待卖家发货"
@@ -479,15 +487,18 @@ class Gen:
         return o
 
 
-def csv_row(o):
-    return [
+def csv_row(o, promo=False):
+    row = [
         o["id"], o["buyer"], o["alipay"], o.get("goods_str") or fmt_money(o["goods"]),
         fmt_money(o["postage"]), o.get("total_str") or fmt_money(o["goods"] + o["postage"]),
         o["raw_status"], o["note"], o["name"], o["address"], o["ship"],
         ("'" + o["phone"]) if o["phone"] else "", o.get("created_str") or fmt_time(o["created"]),
         fmt_time(o["paid"]), o["item"], "1", o["logistics"], o["remark"], str(o["qty"]),
-        SHOP, fmt_time(o["closed"]), o["email"],
+        o.get("shop", SHOP), fmt_time(o["closed"]), o["email"],
     ]
+    if promo:
+        row += [o.get("otype", OT_NORMAL), fmt_time(o.get("bal_start")), fmt_time(o.get("bal_end"))]
+    return row
 
 
 def json_line(o):
@@ -502,14 +513,17 @@ def json_line(o):
         '"closed_at":' + (s(fmt_time(o["closed"])) if o["closed"] else "null"),
         '"note":' + s(o["note"]), '"receiver_name":' + s(o["name"]),
         '"address":' + s(o["address"]), '"phone":' + s(o["phone"]),
-        '"email":' + s(o["email"]), '"item":' + s(o["item"]), '"shop":' + s(SHOP),
+        '"email":' + s(o["email"]), '"item":' + s(o["item"]), '"shop":' + s(o.get("shop", SHOP)),
+        '"order_type":' + s(ORDER_TYPE_KIND[o.get("otype", OT_NORMAL)]),
+        '"balance_starts":' + (s(fmt_time(o["bal_start"])) if o.get("bal_start") else "null"),
+        '"balance_ends":' + (s(fmt_time(o["bal_end"])) if o.get("bal_end") else "null"),
     ]
     return "{" + ",".join(parts) + "}"
 
 
-def render_csv(records):
+def render_csv(records, header=HEADER):
     """records: list of field lists. Returns (text, start line of each record)."""
-    out = [",".join(HEADER) + "\r\n"]
+    out = [",".join(header) + "\r\n"]
     line = 2
     starts = []
     for fields in records:
@@ -639,6 +653,7 @@ def build_sample(seed, n_orders, now):
     r.shuffle(fill)
     fill = fill[: n_orders - len(edge)]
     orders = edge + [g.order(status=k) for k in fill]
+    orders += promo_and_second_shop_orders(g, seed, now, orders)
 
     # Taobao lists the newest order first.
     orders.sort(key=lambda o: (o["created"], o["id"]), reverse=True)
@@ -662,15 +677,59 @@ def build_sample(seed, n_orders, now):
         while bi < len(bad) and positions[bi] == i:
             # keep the newest-first order of the export around the malformed row
             bad[bi]["created"] = o["created"] + dt.timedelta(seconds=1)
-            row = csv_row(bad[bi])
+            row = csv_row(bad[bi], promo=True)
             if bad[bi]["malformed"] == "short_row":
                 row = row[:13]
             records.append(row)
             kinds.append(bad[bi])
             bi += 1
-        records.append(csv_row(o))
+        records.append(csv_row(o, promo=True))
         kinds.append(o)
     return orders, bad, records, kinds
+
+
+def promo_and_second_shop_orders(g, seed, now, orders):
+    """大促 orders (pre-sale, flash sale) and a second shop, drawn from their own random
+    stream so that the rest of the sample stays as it was."""
+    h = Gen(seed + 1000, now)
+    h.used_id_set = g.used_id_set
+    M = lambda m: now - dt.timedelta(minutes=m)  # noqa: E731
+    day = dt.datetime(now.year, now.month, now.day)
+    out = []
+
+    def add(o, **kw):
+        o.update(kw)
+        out.append(o)
+        return o
+
+    # Pre-sale (预售): the deposit was paid days ago (the order is older than 72 h and still
+    # open); the balance (尾款) window opens tomorrow at 20:00, or opened tonight at 20:00.
+    for created_min, opens, tag in ((4 * 24 * 60 + 35, day + dt.timedelta(days=1, hours=20), "presale_window_tomorrow"),
+                                    (3 * 24 * 60 + 200, day + dt.timedelta(days=1, hours=20), "presale_window_tomorrow"),
+                                    (5 * 24 * 60 + 10, day + dt.timedelta(hours=20), "presale_window_open")):
+        o = h.order(seg="residential", big=False, status="unpaid", reason="", created=M(created_min), tags=[tag])
+        add(o, otype=OT_PRESALE, bal_start=opens, bal_end=opens + dt.timedelta(days=2, hours=4) - dt.timedelta(seconds=1))
+    o = h.order(seg="residential", big=False, status="paid", created=M(4 * 24 * 60 + 80), paid=M(300),
+                reason="", tags=["presale_paid"])
+    add(o, otype=OT_PRESALE, bal_start=day + dt.timedelta(hours=20) - dt.timedelta(days=1),
+        bal_end=day + dt.timedelta(days=1, hours=20))
+
+    # Flash sale (聚划算 / 秒杀): the order closes 30 minutes after it was placed.
+    add(h.order(status="unpaid", reason="", created=M(8), tags=["flash_sale_open"]), otype=OT_FLASH)
+    add(h.order(status="unpaid", reason="", created=M(50), tags=["flash_sale_expired"]), otype=OT_SECKILL)
+    add(h.order(status="paid", reason="", created=M(120), paid=M(112), tags=["flash_sale_paid"]), otype=OT_SECKILL)
+
+    # The second shop: one buyer of the first shop also has an unpaid order there (two
+    # reminders, each signed by its own shop), plus a few orders of its own buyers.
+    first = next(o for o in orders if o["raw_status"] == ST_UNPAID and not o["tags"] and o["phone"]
+                 and o["seg"] == "residential" and now - o["created"] < dt.timedelta(hours=20))
+    twin = h.order(buyer=first["buyer"], seg="residential", status="unpaid", person=first["name"],
+                   created=M(95), reason="", tags=["second_shop_same_buyer"])
+    twin.update(address=first["address"], phone=first["phone"], alipay=first["alipay"])
+    add(twin, shop=SHOP2)
+    for status in ("unpaid", "unpaid", "unpaid", "paid", "closed"):
+        add(h.order(status=status, tags=["second_shop"]), shop=SHOP2)
+    return out
 
 
 def check_consistency(orders):
@@ -1114,7 +1173,7 @@ def main():
     out_dir.mkdir(parents=True, exist_ok=True)
     orders, bad, records, kinds = build_sample(a.seed, a.orders, now)
     check_consistency(orders)
-    text, starts = render_csv(records)
+    text, starts = render_csv(records, HEADER + PROMO_HEADER)
     (out_dir / "sample_orders.csv").write_bytes(text.encode(a.encoding))
     (out_dir / "sample_orders.jsonl").write_text("".join(json_line(o) + "\n" for o in orders),
                                                  encoding="utf-8", newline="\n")

@@ -228,6 +228,8 @@ int run_backtest(const BacktestOptions& o) {
       order.created_at = move(order.created_at);
       if (order.paid_at) order.paid_at = move(*order.paid_at);
       if (order.closed_at) order.closed_at = move(*order.closed_at);
+      if (order.balance_starts) order.balance_starts = move(*order.balance_starts);
+      if (order.balance_ends) order.balance_ends = move(*order.balance_ends);
     }
   }
   const auto logged = read_logged_contacts(o.log, feed_options);

@@ -35,8 +35,8 @@ Timeline timeline_of(const Order& o, const Rules& rules, LocalTime log_end) {
   }
   if (o.closed_at) {
     t.closed = std::max(*o.closed_at, o.created_at);
-  } else if (o.created_at + rules.auto_close <= log_end) {
-    t.closed = o.created_at + rules.auto_close;
+  } else if (closes_at(o, rules) <= log_end) {
+    t.closed = closes_at(o, rules);  // pre-sale: end of the balance window; flash sale: minutes after
   } else if (o.status == OrderStatus::closed) {
     t.closed = std::max(log_end, o.created_at);  // closed by the time the log was written
   }
@@ -109,8 +109,11 @@ std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
   for (const auto& t : orders_) {
     if (t.order->created_at <= now) visible.push_back(as_of(t, now));
   }
-  // The planner looks at most a week past the latest close for a slot.
-  const PlanRequest request{now, now, now + rules_.auto_close + days{8}, chat_};
+  // The planner looks at most a week past the latest close for a slot (a pre-sale order's
+  // balance window can end long after the usual auto-close).
+  LocalTime latest_close = now + rules_.auto_close;
+  for (const auto& o : visible) latest_close = std::max(latest_close, closes_at(o, rules_));
+  const PlanRequest request{now, now, latest_close + days{8}, chat_};
   Plan p = plan(visible, history_, rules_, templates_, request);
   ++result_.plan_calls;
   planned_.clear();

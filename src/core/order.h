@@ -20,6 +20,16 @@ enum class OrderStatus { unpaid, paid, closed };
 
 std::string_view to_string(OrderStatus s);
 
+// How the order was sold, from the export's 订单类型 (or the mapping / JSONL order_type):
+// presale (预售: a deposit now, the balance (尾款) in a window that opens later) or
+// flash_sale (聚划算 / 秒杀: the order closes about 30 minutes after it was placed).
+enum class OrderType { normal, presale, flash_sale };
+
+std::string_view to_string(OrderType t);
+// "presale", "预售", "预售订单", "定金" … -> presale; "flash_sale", "聚划算", "秒杀" … ->
+// flash_sale; anything else (一口价, 普通订单, "") -> normal.
+OrderType order_type_from_text(std::string_view text);
+
 // One order row from a feed. Plain value; copies are cheap enough.
 struct Order {
   std::string id;             // 订单编号; never empty
@@ -38,7 +48,10 @@ struct Order {
   LocalTime created_at{};
   std::optional<LocalTime> paid_at;    // 订单付款时间, when known
   std::optional<LocalTime> closed_at;  // when the order closed, or will auto-close, when the feed says
-  int source_line = 0;                 // 1-based line in the feed where the row starts
+  OrderType type = OrderType::normal;
+  std::optional<LocalTime> balance_starts;  // pre-sale: 尾款支付开始时间 (deposit paid, balance due from)
+  std::optional<LocalTime> balance_ends;    // pre-sale: 尾款支付结束时间 (closes unpaid after it)
+  int source_line = 0;                      // 1-based line in the feed where the row starts
 };
 
 // A row the feed reader could not use, with where and why.

@@ -129,6 +129,8 @@ class BuyerPlanner {
         intervals_(intervals),
         out_(out) {}
 
+  // Plans each kind of open order apart (flash sale, pre-sale, the rest): each is its own
+  // reminder sequence with its own timing; caps count every contact of the buyer.
   void run();
 
  private:
@@ -136,7 +138,10 @@ class BuyerPlanner {
     for (const Order* o : orders) out_.skipped.push_back({o->id, buyer_, shop_.shop, reason});
   }
   // When an order closes: the feed's close time, or auto-close after its creation.
-  LocalTime closes_at(const Order& o) const { return o.closed_at ? *o.closed_at : o.created_at + rules_.auto_close; }
+  LocalTime closes_at(const Order& o) const { return cuifu::closes_at(o, rules_); }
+  // One sequence: the open orders of type `kind`. `report_done` lists paid and closed orders
+  // among the skips (once per buyer).
+  void run_group(OrderType kind, bool report_done);
   int contacts_on_day(LocalTime day) const {
     int n = 0;
     for (const auto& c : contacts_) n += start_of_day(c.at) == day;
@@ -148,6 +153,14 @@ class BuyerPlanner {
   std::string unusable(Channel c, const Order& lead, LocalTime earliest,
                        const std::function<bool(const ContactRecord&)>& in_sequence) const;
   // Earliest allowed send time >= earliest, or nullopt within a week.
+  // The latest contact at or before t, or nullptr.
+  const ContactRecord* previous_contact(LocalTime t) const;
+  // The latest contact that was logged or planned for this sequence (not for the buyer's other
+  // sequences planned earlier in this run), or nullptr: the next step comes after it.
+  const ContactRecord* last_own_contact() const;
+  // Why channel c may not go out at t under "never the same channel twice in a row", or "".
+  std::string repeat_problem(Channel c, LocalTime t,
+                             const std::function<bool(const ContactRecord&)>& in_sequence) const;
   std::optional<LocalTime> find_slot(LocalTime earliest, const std::vector<DailyWindow>& channel_windows,
                                      const std::vector<DailyWindow>& step_windows, std::string* note) const;
 
@@ -156,6 +169,9 @@ class BuyerPlanner {
   const std::string& buyer_;
   std::vector<const Order*> orders_;
   std::vector<ContactRecord> contacts_;  // sorted by time; grows as the plan is simulated
+  // (time, channel) of the contacts planned in this run for the buyer's other sequences, and
+  // for the sequence being planned now.
+  std::vector<std::pair<LocalTime, Channel>> other_sequences_, this_sequence_;
   const ContactHistory& history_;
   const Rules& rules_;
   const TemplateSet& templates_;
@@ -178,18 +194,50 @@ std::string BuyerPlanner::unusable(Channel c, const Order& lead, LocalTime earli
     return fmt::format("no phone number for {}", to_string(c));
   }
   if (c == Channel::email && trim(lead.email).empty()) return "no e-mail address";
-  if (caps_.no_repeat_channel && !contacts_.empty() && contacts_.back().channel == c) {
-    // Only within one reminder sequence: the previous contact was about these orders, or
-    // lies within the look-back. An IM about an order of days ago does not block this one.
-    const ContactRecord& previous = contacts_.back();
-    if (in_sequence(previous)) {
+  return repeat_problem(c, earliest, in_sequence);
+}
+
+const ContactRecord* BuyerPlanner::previous_contact(LocalTime t) const {
+  const ContactRecord* previous = nullptr;
+  for (const auto& c : contacts_) {
+    if (c.at <= t) previous = &c;
+  }
+  return previous;
+}
+
+const ContactRecord* BuyerPlanner::last_own_contact() const {
+  for (auto it = contacts_.rbegin(); it != contacts_.rend(); ++it) {
+    if (std::find(other_sequences_.begin(), other_sequences_.end(), std::pair{it->at, it->channel}) ==
+        other_sequences_.end()) {
+      return &*it;
+    }
+  }
+  return nullptr;
+}
+
+std::string BuyerPlanner::repeat_problem(Channel c, LocalTime t,
+                                         const std::function<bool(const ContactRecord&)>& in_sequence) const {
+  if (!caps_.no_repeat_channel) return {};
+  // Only within one reminder sequence: the previous contact was about these orders, or lies
+  // within the look-back. An IM about an order of days ago does not block this one.
+  if (const ContactRecord* previous = previous_contact(t); previous && previous->channel == c) {
+    if (in_sequence(*previous)) {
       return fmt::format("{} was the previous contact in this reminder sequence ({}), never twice in a row",
-                         to_string(c), short_time(previous.at));
+                         to_string(c), short_time(previous->at));
     }
-    if (earliest - previous.at < caps_.repeat_channel_lookback) {
+    if (t - previous->at < caps_.repeat_channel_lookback) {
       return fmt::format("{} was the previous contact ({}, within the {} look-back), never twice in a row",
-                         to_string(c), short_time(previous.at), describe_delay(caps_.repeat_channel_lookback));
+                         to_string(c), short_time(previous->at), describe_delay(caps_.repeat_channel_lookback));
     }
+  }
+  // A contact already planned after t (another sequence of this buyer) must not repeat it either.
+  for (const auto& next : contacts_) {
+    if (next.at <= t) continue;
+    if (next.channel == c && next.at - t < caps_.repeat_channel_lookback) {
+      return fmt::format("{} is the next contact ({}, within the {} look-back), never twice in a row", to_string(c),
+                         short_time(next.at), describe_delay(caps_.repeat_channel_lookback));
+    }
+    break;
   }
   return {};
 }
@@ -210,7 +258,17 @@ std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest, const std::
       continue;
     }
     for (const auto& [s, e] : intervals) {
-      const LocalTime t = std::max(earliest, day + Minutes{s});
+      LocalTime t = std::max(earliest, day + Minutes{s});
+      // Keep the minimum gap to every contact, also to one planned later for another sequence.
+      for (bool moved = true; moved && t < day + Minutes{e};) {
+        moved = false;
+        for (const auto& c : contacts_) {
+          if (t > c.at - caps_.min_gap && t < c.at + caps_.min_gap) {
+            t = c.at + caps_.min_gap;
+            moved = true;
+          }
+        }
+      }
       if (t < day + Minutes{e}) return t;
     }
   }
@@ -218,10 +276,23 @@ std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest, const std::
 }
 
 void BuyerPlanner::run() {
-  const LocalTime now = req_.now;
   std::sort(orders_.begin(), orders_.end(), [](const Order* a, const Order* b) {
     return a->created_at < b->created_at || (a->created_at == b->created_at && a->id < b->id);
   });
+  bool first = true;
+  for (const OrderType kind : {OrderType::flash_sale, OrderType::presale, OrderType::normal}) {
+    const bool any = std::any_of(orders_.begin(), orders_.end(),
+                                 [&](const Order* o) { return o->status == OrderStatus::unpaid && o->type == kind; });
+    if (!any && !(first && kind == OrderType::normal)) continue;
+    run_group(kind, first);
+    first = false;
+  }
+}
+
+void BuyerPlanner::run_group(OrderType kind, bool report_done) {
+  const LocalTime now = req_.now;
+  other_sequences_.insert(other_sequences_.end(), this_sequence_.begin(), this_sequence_.end());
+  this_sequence_.clear();
 
   // 1. Which orders are still open and unpaid; a reason for every other one.
   std::vector<const Order*> open;
@@ -230,8 +301,10 @@ void BuyerPlanner::run() {
   LocalTime close_at = LocalTime::max();
   for (const Order* o : orders_) {
     if (o->status == OrderStatus::paid) {
-      out_.skipped.push_back(
-          {o->id, buyer_, shop_.shop, o->paid_at ? fmt::format("paid at {}", format_local_hm(*o->paid_at)) : "paid"});
+      if (report_done) {
+        out_.skipped.push_back(
+            {o->id, buyer_, shop_.shop, o->paid_at ? fmt::format("paid at {}", format_local_hm(*o->paid_at)) : "paid"});
+      }
       if (o->paid_at && *o->paid_at <= now && now - *o->paid_at < caps_.skip_if_paid_within &&
           (!recent_payment || *o->paid_at > *recent_payment->paid_at)) {
         recent_payment = o;
@@ -239,15 +312,24 @@ void BuyerPlanner::run() {
       continue;
     }
     if (o->status == OrderStatus::closed) {
-      out_.skipped.push_back({o->id, buyer_, shop_.shop, "closed"});
+      if (report_done) out_.skipped.push_back({o->id, buyer_, shop_.shop, "closed"});
       if (!o->paid_at) ++closed_unpaid;  // closed after payment is a refund, not 拍下不买
       continue;
     }
+    if (o->type != kind) continue;  // another sequence of this buyer
     const LocalTime closes = closes_at(*o);
     if (closes <= now) {
-      out_.skipped.push_back({o->id, buyer_, shop_.shop,
-                              fmt::format("auto-closed at {} ({} after the order)", format_local_hm(closes),
-                                          o->closed_at ? "feed close time" : describe_delay(rules_.auto_close))});
+      std::string why;
+      if (!o->closed_at && o->type == OrderType::presale && o->balance_ends) {
+        why = fmt::format("balance (尾款) window ended at {} unpaid", format_local_hm(closes));
+      } else if (!o->closed_at && o->type == OrderType::flash_sale) {
+        why = fmt::format("flash sale closed at {} ({} after the order)", format_local_hm(closes),
+                          describe_delay(rules_.flash_sale_close));
+      } else {
+        why = fmt::format("auto-closed at {} ({} after the order)", format_local_hm(closes),
+                          o->closed_at ? "feed close time" : describe_delay(rules_.auto_close));
+      }
+      out_.skipped.push_back({o->id, buyer_, shop_.shop, std::move(why)});
       continue;
     }
     close_at = std::min(close_at, closes);
@@ -365,13 +447,16 @@ void BuyerPlanner::run() {
       break;
     }
     const ReminderStep& step = seg.steps[i];
-    const LocalTime due = lead.created_at + step.delay;
+    // Pre-sale steps count from the balance window's opening; a before_close step from the close.
+    LocalTime anchor = LocalTime::max();
+    for (const Order* o : open) anchor = std::min(anchor, reminders_from(*o));
+    const LocalTime due = step.before_close ? close_at - *step.before_close : anchor + step.delay;
     LocalTime earliest = std::max(due, now);
     std::string gap_note;
-    if (!contacts_.empty() && contacts_.back().at + caps_.min_gap > earliest) {
-      earliest = contacts_.back().at + caps_.min_gap;
+    if (const ContactRecord* previous = last_own_contact(); previous && previous->at + caps_.min_gap > earliest) {
+      earliest = previous->at + caps_.min_gap;
       gap_note = fmt::format("{} after the previous contact at {} (min gap)", describe_delay(caps_.min_gap),
-                             short_time(contacts_.back().at));
+                             short_time(previous->at));
     }
 
     // The step's channel, or its fallback when the channel cannot reach the buyer or has
@@ -411,6 +496,10 @@ void BuyerPlanner::run() {
         why_not_all += (why_not_all.empty() ? "" : "; ") +
                        fmt::format("next allowed {} time {} is after the order auto-closes at {}", to_string(c),
                                    short_time(*s), short_time(close_at));
+        continue;
+      }
+      if (std::string why_not = repeat_problem(c, *s, covers_group); !why_not.empty()) {
+        why_not_all += (why_not_all.empty() ? "" : "; ") + why_not;
         continue;
       }
       if (c != step.channel)
@@ -505,9 +594,14 @@ void BuyerPlanner::run() {
     if (open.size() > 1) {
       r.why.push_back(fmt::format("combines {} unpaid orders of this buyer: {}", open.size(), f.order_ids));
     }
-    r.why.push_back(fmt::format("step {} of {}: {} {} after the order ({}), due {}", i + 1, seg.steps.size(),
-                                to_string(step.channel), describe_delay(step.delay), step.source.str(),
-                                short_time(due)));
+    const std::string timing =
+        step.before_close
+            ? fmt::format("{} before the order closes", describe_delay(*step.before_close))
+            : fmt::format(
+                  "{} after {}", describe_delay(step.delay),
+                  kind == OrderType::presale && lead.balance_starts ? "the balance (尾款) window opened" : "the order");
+    r.why.push_back(fmt::format("step {} of {}: {} {} ({}), due {}", i + 1, seg.steps.size(), to_string(step.channel),
+                                timing, step.source.str(), short_time(due)));
     if (!channel_note.empty()) r.why.push_back(channel_note);
     if (!greeting_note.empty()) r.why.push_back(greeting_note);
     if (category && !category->delivery.empty() && tpl->body.uses("delivery")) {
@@ -535,9 +629,15 @@ void BuyerPlanner::run() {
     } else {
       r.why.push_back(fmt::format("sent at {}: inside the allowed {} window", short_time(*slot), to_string(channel)));
     }
-    r.why.push_back(fmt::format("pay-by {} (auto-close)", short_time(close_at)));
+    r.why.push_back(fmt::format("pay-by {} ({})", short_time(close_at),
+                                kind == OrderType::presale && lead.balance_ends ? "end of the balance (尾款) window"
+                                : kind == OrderType::flash_sale                 ? "flash sale closes"
+                                                                                : "auto-close"));
 
-    contacts_.push_back({buyer_, channel, *slot, ids, static_cast<int>(i) + 1, shop_.shop});
+    const auto pos = std::upper_bound(contacts_.begin(), contacts_.end(), *slot,
+                                      [](LocalTime t, const ContactRecord& c) { return t < c.at; });
+    contacts_.insert(pos, {buyer_, channel, *slot, ids, static_cast<int>(i) + 1, shop_.shop});
+    this_sequence_.emplace_back(*slot, channel);
     ++done;
     if (*slot >= req_.from) out_.reminders.push_back(std::move(r));
   }
@@ -554,6 +654,18 @@ void BuyerPlanner::run() {
 }
 
 }  // namespace
+
+LocalTime closes_at(const Order& o, const Rules& rules) {
+  if (o.closed_at) return *o.closed_at;
+  if (o.type == OrderType::presale && o.balance_ends) return *o.balance_ends;
+  if (o.type == OrderType::flash_sale) return o.created_at + rules.flash_sale_close;
+  return o.created_at + rules.auto_close;
+}
+
+LocalTime reminders_from(const Order& o) {
+  if (o.type == OrderType::presale && o.balance_starts) return std::max(o.created_at, *o.balance_starts);
+  return o.created_at;
+}
 
 Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
           const TemplateSet& templates, const PlanRequest& request) {

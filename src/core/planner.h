@@ -109,6 +109,15 @@ AddressReading read_address(const Rules& rules, std::string_view address);
 // rules' gazetteer; only on positive evidence (see parse_address).
 bool is_overseas_address(const Rules& rules, std::string_view address);
 
+// When an unpaid order closes: the feed's close time; else a pre-sale order with a balance
+// window at the window's end, a flash-sale order rules.flash_sale_close after it was placed,
+// any other rules.auto_close after it was placed.
+LocalTime closes_at(const Order& o, const Rules& rules);
+
+// Where its reminder steps count from: a pre-sale order's balance window opening (the
+// deposit is paid; the balance cannot be paid before), else when it was placed.
+LocalTime reminders_from(const Order& o);
+
 // True for buyers in the holdout group: never reminded, so that lift can be measured. The
 // shop's own holdout (`shops:`) applies; a buyer of a named shop is drawn per (shop, buyer).
 bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buyer);

@@ -50,7 +50,7 @@ std::optional<DailyWindow> parse_daily_window(std::string_view text) {
 
 bool SegmentCondition::empty() const {
   return address_any.empty() && address_none.empty() && !min_amount && !max_amount && !overseas && note_any.empty() &&
-         !min_closed_unpaid && occupation.empty();
+         !min_closed_unpaid && occupation.empty() && !order_type;
 }
 
 const ChannelRule* Rules::channel(Channel c) const {
@@ -148,6 +148,7 @@ std::vector<std::string> validate(const Rules& rules) {
       }
     }
     Minutes last{-1};
+    bool before_close_seen = false;
     for (const auto& step : seg.steps) {
       const ChannelRule* ch = rules.channel(step.channel);
       if (!ch) {
@@ -157,10 +158,14 @@ std::vector<std::string> validate(const Rules& rules) {
       if (step.fallback && !rules.channel(*step.fallback)) {
         err(step.source, fmt::format("fallback channel '{}' is not defined under channels", to_string(*step.fallback)));
       }
-      if (step.delay < last) {
+      if (step.before_close) {
+        before_close_seen = true;
+      } else if (before_close_seen) {
+        err(step.source, "steps timed by 'after' must come before the steps timed by 'before_close'");
+      } else if (step.delay < last) {
         err(step.source, "steps must be in order of their delay");
       }
-      last = step.delay;
+      if (!step.before_close) last = step.delay;
       if (step.template_name.empty()) err(step.source, "step has no template");
       if (ch && !all_day_quiet && !any_minute_allowed(ch->windows, step.windows, rules.quiet_hours)) {
         err(step.source,
@@ -183,6 +188,7 @@ std::vector<std::string> validate(const Rules& rules) {
   if (rules.caps.max_per_buyer_per_day < 1) err(rules.caps_source, "caps.max_per_buyer_per_day must be at least 1");
   if (rules.caps.min_gap.count() < 0) err(rules.caps_source, "caps.min_gap must not be negative");
   if (rules.auto_close.count() <= 0) err({}, "auto_close must be positive");
+  if (rules.flash_sale_close.count() <= 0) err({}, "flash_sale_close must be positive");
   if (rules.holdout_percent < 0 || rules.holdout_percent > 100) {
     err({}, "holdout must be between 0 and 100 percent");
   }

@@ -70,17 +70,21 @@ struct SegmentCondition {
   std::vector<std::string> note_any;      // buyer note contains one of these
   std::optional<int> min_closed_unpaid;   // buyer's earlier orders that closed unpaid >= this
   std::vector<std::string> occupation;    // the address reads as one of these (office, student, home)
+  std::optional<OrderType> order_type;    // the orders are of this type (presale, flash_sale, normal)
   bool empty() const;
 };
 
 // One reminder in a segment's sequence.
 struct ReminderStep {
-  Minutes delay{0};  // after the buyer's oldest unpaid order was placed
+  // After the buyer's oldest unpaid order was placed (a pre-sale order: after its balance
+  // window opened); or, when before_close is set, that long before the orders close.
+  Minutes delay{0};
   Channel channel = Channel::im;
   std::optional<Channel> fallback;   // used when `channel` is unusable for this buyer
   std::vector<DailyWindow> windows;  // empty: the channel's own windows
   std::string template_name;         // base name; the reason picks a variant
   SourceRef source;
+  std::optional<Minutes> before_close;  // set: due this long before the orders close, not `delay` after
 };
 
 // How a segment addresses its buyers: 您 (formal, the default) or 你 (informal, e.g.
@@ -213,6 +217,7 @@ struct Rules {
   SourceRef quiet_hours_source;
   SourceRef caps_source;
   Minutes auto_close{72 * 60};
+  Minutes flash_sale_close{30};  // a flash-sale order without a close time closes this long after it was placed
   Caps caps;
   std::vector<ReasonRule> reasons;  // in priority order
   std::vector<StopRule> stops;      // in priority order

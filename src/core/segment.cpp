@@ -106,6 +106,10 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
       if (!hit) continue;
       because.push_back(fmt::format("note contains {}", *hit));
     }
+    if (c.order_type) {
+      if (orders.front()->type != *c.order_type) continue;
+      because.push_back(fmt::format("{} order", to_string(*c.order_type)));
+    }
     if (c.min_closed_unpaid) {
       if (closed_unpaid_before < *c.min_closed_unpaid) continue;
       because.push_back(fmt::format("{} earlier orders closed unpaid", closed_unpaid_before));

@@ -25,7 +25,7 @@ namespace cuifu {
 namespace {
 
 // Taobao export headers per field; the first one present wins.
-constexpr std::array<std::pair<Field, std::string_view>, 18> kTaobaoHeaders = {{
+constexpr std::array<std::pair<Field, std::string_view>, 24> kTaobaoHeaders = {{
     {kOrderId, "订单编号"},
     {kBuyer, "买家会员名"},
     {kAmount, "买家应付货款"},
@@ -44,6 +44,13 @@ constexpr std::array<std::pair<Field, std::string_view>, 18> kTaobaoHeaders = {{
     {kEmail, "邮箱"},
     {kItemCode, "商家编码"},
     {kStock, "库存"},
+    // 大促 orders: the order type (预售 / 聚划算 / 秒杀) and a pre-sale order's balance window.
+    {kOrderType, "订单类型"},
+    {kOrderType, "分阶段订单信息"},
+    {kBalanceStarts, "尾款支付开始时间"},
+    {kBalanceStarts, "尾款开始时间"},
+    {kBalanceEnds, "尾款支付结束时间"},
+    {kBalanceEnds, "尾款结束时间"},
 }};
 
 // One row's values by field; nullopt when the feed has no such column or key.
@@ -125,10 +132,20 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
   if (o.id.empty()) return missing(kOrderId);
   std::optional<LocalTime> created;
   if (value(kCreatedAt).empty()) return missing(kCreatedAt);
-  for (auto [field, slot] : {std::pair{kCreatedAt, &created}, {kPaidAt, &o.paid_at}, {kClosedAt, &o.closed_at}}) {
+  for (auto [field, slot] : {std::pair{kCreatedAt, &created},
+                             {kPaidAt, &o.paid_at},
+                             {kClosedAt, &o.closed_at},
+                             {kBalanceStarts, &o.balance_starts},
+                             {kBalanceEnds, &o.balance_ends}}) {
     if (auto error = read_time(field, *slot); !error.empty()) return error;
   }
   o.created_at = *created;
+  o.type = order_type_from_text(value(kOrderType));
+  if (o.balance_starts && o.balance_ends && *o.balance_ends <= *o.balance_starts) {
+    return fmt::format("{} must be after {}", rules.label[kBalanceEnds], rules.label[kBalanceStarts]);
+  }
+  // A pre-sale order still waiting for its balance: a payment time is the deposit's.
+  const bool deposit_only = o.type == OrderType::presale && (o.balance_starts || o.balance_ends);
   if (row[kAmount]) {
     const std::string v = value(kAmount);
     if (v.empty()) return missing(kAmount);
@@ -149,7 +166,9 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
     const auto s = rules.status_of(status);
     if (!s) return fmt::format("unknown status '{}' in {}", status, rules.label[kStatus]);
     o.status = *s;
-    if (o.paid_at && (rules.paid_at_always_paid || o.status == OrderStatus::unpaid)) {
+    if (deposit_only && o.status == OrderStatus::unpaid) {
+      o.paid_at.reset();
+    } else if (o.paid_at && (rules.paid_at_always_paid || o.status == OrderStatus::unpaid)) {
       o.status = OrderStatus::paid;
     }
   }

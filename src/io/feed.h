@@ -27,7 +27,8 @@ enum class FeedFormat { detect, taobao, csv, jsonl };
 // How a generic CSV maps to orders. Loaded from YAML (see data/olist-mapping.yaml).
 struct ColumnMapping {
   // canonical field -> column header. Fields: order_id, buyer, amount, status, created_at,
-  // paid_at, closed_at, note, receiver_name, address, phone, email, item, shop.
+  // paid_at, closed_at, note, receiver_name, address, phone, email, item, shop, item_code,
+  // stock, order_type (预售/聚划算/秒杀/presale/flash_sale), balance_starts, balance_ends.
   std::map<std::string, std::string> columns;
   // status column value -> unpaid|paid|closed. A non-empty paid_at always means paid.
   std::map<std::string, OrderStatus> status_values;

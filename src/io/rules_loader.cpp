@@ -75,7 +75,7 @@ void read_condition(YamlReader& r, const YAML::Node& n, SegmentCondition& c, con
   }
   r.check_keys(n,
                {"address_any", "address_none", "min_amount", "max_amount", "overseas", "note_any", "min_closed_unpaid",
-                "occupation"},
+                "occupation", "order_type"},
                ctx + ".when");
   c.address_any = r.str_list(n, "address_any");
   c.address_none = r.str_list(n, "address_none");
@@ -87,6 +87,18 @@ void read_condition(YamlReader& r, const YAML::Node& n, SegmentCondition& c, con
   c.occupation = r.str_list(n, "occupation");
   for (const auto& o : c.occupation) {
     if (!is_occupation(o)) r.error(n["occupation"], fmt::format("occupation '{}' is not office, student or home", o));
+  }
+  if (const auto t = r.str(n, "order_type")) {
+    if (*t == "presale") {
+      c.order_type = OrderType::presale;
+    } else if (*t == "flash_sale") {
+      c.order_type = OrderType::flash_sale;
+    } else if (*t == "normal") {
+      c.order_type = OrderType::normal;
+    } else {
+      r.error(n["order_type"],
+              fmt::format("{}.when: order_type is '{}'; must be presale, flash_sale or normal", ctx, *t));
+    }
   }
 }
 
@@ -248,11 +260,14 @@ void read_segments(YamlReader& r, const YAML::Node& node, Rules& rules) {
           r.error(s, ctx + ": each step must be a map with after, channel and template");
           continue;
         }
-        r.check_keys(s, {"after", "channel", "fallback", "windows", "template"}, ctx + " step");
-        if (const auto d = r.duration(s, "after")) {
+        r.check_keys(s, {"after", "before_close", "channel", "fallback", "windows", "template"}, ctx + " step");
+        step.before_close = r.duration(s, "before_close");
+        if (s["after"] && s["before_close"]) {
+          r.error(s, ctx + ": a step has either 'after' or 'before_close', not both");
+        } else if (const auto d = r.duration(s, "after")) {
           step.delay = *d;
-        } else if (!s["after"]) {
-          r.error(s, ctx + ": step needs 'after' (delay after the order, e.g. 30m)");
+        } else if (!s["after"] && !s["before_close"]) {
+          r.error(s, ctx + ": step needs 'after' (delay after the order, e.g. 30m) or 'before_close'");
         }
         if (const auto c = read_channel(r, s, "channel")) {
           step.channel = *c;
@@ -586,7 +601,7 @@ Rules load_rules(const std::string& dir) {
     } else {
       r.check_keys(doc,
                    {"shop", "shops", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops",
-                    "chat", "holdout", "facts", "claims", "items", "names", "lint", "address"},
+                    "chat", "holdout", "facts", "claims", "items", "names", "lint", "address", "flash_sale_close"},
                    "rules");
       for (const auto& kv : doc) {
         const std::string key = kv.first.as<std::string>("");
@@ -617,6 +632,9 @@ Rules load_rules(const std::string& dir) {
       if (doc["lint"]) read_lint(r, doc["lint"], rules.lint_allow, "lint");
       if (doc["quiet_hours"]) rules.quiet_hours = r.windows(doc, "quiet_hours");
       if (doc["auto_close"]) rules.auto_close = r.duration(doc, "auto_close").value_or(rules.auto_close);
+      if (doc["flash_sale_close"]) {
+        rules.flash_sale_close = r.duration(doc, "flash_sale_close").value_or(rules.flash_sale_close);
+      }
       if (doc["shop"]) rules.shop_name = r.str(doc, "shop").value_or("");
       if (const YAML::Node h = doc["holdout"]) {
         if (h.IsMap()) {

@@ -596,3 +596,70 @@ TEST(PlanE2eShops, AnExportWithRepeatedAndExcelProtectedRowsRemindsNobodyWhoPaid
 
 }  // namespace
 }  // namespace cuifu
+
+// ---- 大促 orders: pre-sale and flash sale from the export's columns ----------------------
+
+namespace cuifu {
+namespace {
+
+TEST(PlanE2ePromo, APresaleAndFlashSaleExportIsTimedByTheSaleNotByCreation) {
+  const testing::ScratchDir dir("promo");
+  const std::string header =
+      "订单编号,买家会员名,买家应付货款,订单状态,买家留言,收货人姓名,收货地址,联系手机,订单创建时间,"
+      "订单付款时间,宝贝标题,店铺名称,订单类型,尾款支付开始时间,尾款支付结束时间\n";
+  const std::string home = "江苏省 南京市 鼓楼区 中山北路 288号 颐和花园 3幢 502室";
+  // P1: deposit paid on 11-19 (its payment time is the deposit's), balance window 11-24 20:00
+  // to 11-26 23:59. F1: 聚划算 placed 20:55 tonight; F2: 秒杀 placed 20:20, closed at 20:50.
+  dir.write("orders.csv", header + "3001,tb_yushou,199.00,等待买家付款,,周杰," + home +
+                              ",'13800000003,2026-11-19 20:00:00,2026-11-19 20:05:00,北欧风格实木床头柜简约现代卧室,"
+                              "青禾家居旗舰店,预售订单,2026-11-24 20:00:00,2026-11-26 23:59:59\n"
+                              "3002,tb_jhs,39.90,等待买家付款,,吴敏," +
+                              home +
+                              ",'13800000004,2026-11-23 20:55:00,,加厚珊瑚绒毛毯冬季午睡盖毯,青禾家居旗舰店,聚划算,,\n"
+                              "3003,tb_ms,29.90,等待买家付款,,郑爽," +
+                              home + ",'13800000005,2026-11-23 20:20:00,,简约陶瓷马克杯带盖勺,青禾家居旗舰店,秒杀,,\n");
+  const auto run = [&](const std::string& date) {
+    const RunResult r =
+        run_cuifu({"plan", "--feed", dir.str("orders.csv"), "--now", "2026-11-23 21:00", "--date", date, "--rules",
+                   source_path("rules"), "--templates", source_path("templates"), "--format", "json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out);
+  };
+  const json tonight = run("2026-11-23");
+  const json tomorrow = run("2026-11-24");
+
+  // The flash sale: one IM at once (due 20:58), nothing after it closes at 21:25.
+  int flash = 0;
+  for (const auto& plan : {tonight, tomorrow}) {
+    for (const auto& r : plan["reminders"]) {
+      if (r["order_ids"][0] != "3002") continue;
+      ++flash;
+      EXPECT_EQ(r["channel"], "im");
+      EXPECT_EQ(r["segment"], "flash_sale");
+      EXPECT_EQ(r["send_at"].get<std::string>().substr(0, 16), "2026-11-23T21:00");
+    }
+    for (const auto& r : plan["reminders"]) EXPECT_NE(r["order_ids"][0], "3003") << r.dump();
+  }
+  EXPECT_EQ(flash, 1);
+  bool expired_said = false;
+  for (const auto& s : tonight["skipped"]) {
+    if (s["order_id"] == "3003")
+      expired_said = s["reason"].get<std::string>().find("flash sale closed") != std::string::npos;
+  }
+  EXPECT_TRUE(expired_said) << tonight["skipped"].dump();
+
+  // The pre-sale order: not auto-closed (placed > 72 h ago), not paid (the deposit's time);
+  // its first IM when the balance window opens tomorrow at 20:00.
+  const json* first = nullptr;
+  for (const auto& r : tomorrow["reminders"]) {
+    if (r["order_ids"][0] == "3001") first = &r;
+  }
+  ASSERT_NE(first, nullptr) << tomorrow["skipped"].dump();
+  EXPECT_EQ((*first)["send_at"].get<std::string>().substr(0, 16), "2026-11-24T20:00");
+  EXPECT_EQ((*first)["template"], "presale_open");
+  EXPECT_EQ((*first)["pay_by"].get<std::string>().substr(0, 16), "2026-11-26T23:59");
+  EXPECT_NE((*first)["message"].get<std::string>().find("尾款"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cuifu

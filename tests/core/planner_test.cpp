@@ -3,6 +3,7 @@
 // clock is fixed, so a simulated week runs in milliseconds.
 #include "core/planner.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -392,7 +393,18 @@ TEST(Planner, PlanPreviewMatchesWhatReplanningEveryFifteenMinutesSends) {
   std::sort(a.begin(), a.end());
   std::sort(b.begin(), b.end());
   EXPECT_EQ(a.size(), b.size());
-  EXPECT_TRUE(a == b) << "a one-shot preview and step-by-step replanning disagree";
+  std::string only;  // what one side has and the other does not, to see why they disagree
+  const auto describe = [](const char* side, const auto& k) {
+    return fmt::format("{} {} {} step {} {} {}\n", side, format_local_hm(std::get<0>(k)), std::get<1>(k),
+                       std::get<2>(k), to_string(std::get<3>(k)), std::get<4>(k));
+  };
+  for (const auto& k : a) {
+    if (!std::binary_search(b.begin(), b.end(), k)) only += describe("preview only:", k);
+  }
+  for (const auto& k : b) {
+    if (!std::binary_search(a.begin(), a.end(), k)) only += describe("replanning only:", k);
+  }
+  EXPECT_TRUE(a == b) << "a one-shot preview and step-by-step replanning disagree:\n" << only;
 }
 
 TEST(Planner, RemindsAnOrderAtMostThreeTimesEvenWhenTheRulesHaveMoreSteps) {

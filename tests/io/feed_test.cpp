@@ -450,6 +450,63 @@ TEST(GenericCsvFeed, ReadsOlistStyleMixedQuoting) {
   EXPECT_EQ(snap.orders[2].status, OrderStatus::closed);
 }
 
+// ---- 大促 orders: the order type and a pre-sale order's balance window, in every format ----
+
+TEST(PromoFeed, TaobaoExportReadsOrderTypeAndBalanceWindowAndTakesAPresalePaymentTimeAsTheDeposit) {
+  const std::string text =
+      "订单编号,买家会员名,买家应付货款,订单状态,订单创建时间,订单付款时间,订单类型,尾款支付开始时间,尾款支付结束时间\n"
+      "1,a,199.00,等待买家付款,2026-11-19 20:00:00,2026-11-19 20:05:00,预售订单,2026-11-24 20:00:00,2026-11-26 "
+      "23:59:59\n"
+      "2,b,39.90,等待买家付款,2026-11-23 20:55:00,,聚划算,,\n"
+      "3,c,29.90,等待买家付款,2026-11-23 20:20:00,,秒杀,,\n"
+      "4,d,9.90,等待买家付款,2026-11-23 20:20:00,,普通订单,,\n"
+      "5,e,9.90,等待买家付款,2026-11-23 20:20:00,,预售订单,2026-11-26 20:00:00,2026-11-24 20:00:00\n";
+  const auto snap = taobao(text);
+  ASSERT_EQ(snap.orders.size(), 4u);
+  const Order& pre = snap.orders[0];
+  EXPECT_EQ(pre.type, OrderType::presale);
+  EXPECT_EQ(pre.status, OrderStatus::unpaid);  // the payment time is the deposit's, not the order's
+  EXPECT_FALSE(pre.paid_at);
+  EXPECT_EQ(pre.balance_starts, at("2026-11-24 20:00:00"));
+  EXPECT_EQ(pre.balance_ends, at("2026-11-26 23:59:59"));
+  EXPECT_EQ(snap.orders[1].type, OrderType::flash_sale);
+  EXPECT_EQ(snap.orders[2].type, OrderType::flash_sale);
+  EXPECT_EQ(snap.orders[3].type, OrderType::normal);
+  ASSERT_EQ(snap.rejected.size(), 1u);
+  EXPECT_EQ(snap.rejected[0].line, 6);
+  EXPECT_EQ(snap.rejected[0].error, "尾款支付结束时间 must be after 尾款支付开始时间");
+}
+
+TEST(PromoFeed, JsonlAndMappedCsvReadTheSameFields) {
+  const auto jsonl = parse_feed(
+      R"({"order_id":"1","buyer":"a","status":"unpaid","created_at":"2026-11-19 20:00:00","order_type":"presale","balance_starts":"2026-11-24 20:00:00","balance_ends":"2026-11-26 23:59:59"})"
+      "\n"
+      R"({"order_id":"2","buyer":"b","status":"unpaid","created_at":"2026-11-23 20:55:00","order_type":"flash_sale"})"
+      "\n",
+      FeedOptions{}, "orders.jsonl");
+  ASSERT_EQ(jsonl.orders.size(), 2u) << jsonl.rejected[0].error;
+  EXPECT_EQ(jsonl.orders[0].type, OrderType::presale);
+  EXPECT_EQ(jsonl.orders[0].balance_ends, at("2026-11-26 23:59:59"));
+  EXPECT_EQ(jsonl.orders[1].type, OrderType::flash_sale);
+
+  ColumnMapping m;
+  m.columns = {{"order_id", "id"},     {"buyer", "who"},           {"created_at", "at"},
+               {"order_type", "kind"}, {"balance_starts", "from"}, {"balance_ends", "to"}};
+  const auto csv = mapped(
+      "id,who,at,kind,from,to\n"
+      "1,x,2026-11-19 20:00:00,presale,2026-11-24 20:00:00,2026-11-26 23:59:59\n"
+      "2,y,2026-11-19 20:00:00,一口价,,\n"
+      "3,z,2026-11-19 20:00:00,presale,2026-11-24 25:00:00,\n",
+      m);
+  ASSERT_EQ(csv.orders.size(), 2u);
+  EXPECT_EQ(csv.orders[0].type, OrderType::presale);
+  EXPECT_EQ(csv.orders[0].balance_starts, at("2026-11-24 20:00:00"));
+  EXPECT_EQ(csv.orders[1].type, OrderType::normal);  // an unknown kind is a normal order
+  ASSERT_EQ(csv.rejected.size(), 1u);
+  EXPECT_EQ(csv.rejected[0].line, 4);
+  EXPECT_NE(csv.rejected[0].error.find("from"), std::string::npos) << csv.rejected[0].error;
+}
+
 // ---- column mapping files ----
 
 TEST(FeedMappingFile, LoadsTheOlistMapping) {
@@ -501,7 +558,7 @@ INSTANTIATE_TEST_SUITE_P(
             "unknown_field", "columns:\n  order_id: id\n  ordr_id: x\n",
             "3:3: columns: unknown field 'ordr_id' (expected one of order_id, buyer, amount, status, "
             "created_at, paid_at, closed_at, note, receiver_name, address, phone, email, item, shop, item_code, "
-            "stock)"},
+            "stock, order_type, balance_starts, balance_ends)"},
         MappingErrorCase{"unknown_key", "columns:\n  order_id: id\ncolumn_map: 1\n",
                          "3:1: unknown key 'column_map' (expected columns, status_values, default_status, "
                          "delimiter or timezone)"},

@@ -474,5 +474,29 @@ TEST_F(RulesLoader, ReportsAMistakeInAShopWithFileLineAndKey) {
   EXPECT_NE(e.find("shops.木森家具专营店.caps"), std::string::npos) << e;
 }
 
+TEST_F(RulesLoader, RejectsAnUnknownOrderType) {
+  dir_.replace("rules/segments.yaml", "order_type: flash_sale", "order_type: groupbuy");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/segments.yaml", "groupbuy")), std::string::npos) << e;
+  EXPECT_NE(e.find("order_type is 'groupbuy'; must be presale, flash_sale or normal"), std::string::npos) << e;
+}
+
+TEST_F(RulesLoader, RejectsAnAfterStepBehindABeforeCloseStep) {
+  dir_.replace("rules/segments.yaml", "{before_close: 4h, channel: im, template: presale_last}",
+               "{after: 2h, channel: im, template: presale_last}");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(line_of("rules/segments.yaml", "{after: 2h, channel: im, template: presale_last}")),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("steps timed by 'after' must come before the steps timed by 'before_close'"), std::string::npos)
+      << e;
+}
+
+TEST_F(RulesLoader, RejectsAStepWithBothAfterAndBeforeClose) {
+  dir_.replace("rules/segments.yaml", "{before_close: 4h, channel: im", "{after: 1h, before_close: 4h, channel: im");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find("a step has either 'after' or 'before_close', not both"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace cuifu
