@@ -82,7 +82,7 @@ std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& co
 }
 
 OrderView order_view(const Order& o, const Rules& rules) {
-  return {o.status, o.paid_at, o.closed_at ? *o.closed_at : o.created_at + rules.auto_close};
+  return {o.status, o.paid_at, closes_at(o, rules)};  // the planner's close: pre-sale window, flash sale, auto-close
 }
 
 std::string payable_problem(const std::map<std::string, OrderView>& orders, const Outgoing& r, LocalTime now) {

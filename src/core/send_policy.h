@@ -54,7 +54,7 @@ std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& co
 struct OrderView {
   OrderStatus status = OrderStatus::unpaid;
   std::optional<LocalTime> paid_at;
-  LocalTime closes_at{};  // the feed's close time, or created + the rules' auto_close
+  LocalTime closes_at{};  // closes_at(order, rules): the feed's close time, a pre-sale window's end, or auto-close
 };
 
 // The view of `o` under `rules` (its auto-close time when the feed gives none).

@@ -209,5 +209,26 @@ TEST(SendPolicyPayable, RefusesAnOrderThatAutoClosedSinceTheSnapshot) {
             std::string::npos);
 }
 
+TEST(SendPolicyPayable, APresaleOrderIsPayableUntilItsBalanceWindowEndsAFlashSaleOnlyForItsMinutes) {
+  // The gate closes an order exactly where the planner does: a pre-sale order placed days ago
+  // is open while its balance (尾款) window is; a flash-sale order 30 minutes after it was placed.
+  const Rules rules = testing::default_rules();
+  Order pre;
+  pre.id = "P1";
+  pre.created_at = at("2026-11-19 20:00");
+  pre.type = OrderType::presale;
+  pre.balance_starts = at("2026-11-24 20:00");
+  pre.balance_ends = at("2026-11-26 23:59");
+  Order flash;
+  flash.id = "F1";
+  flash.created_at = at("2026-11-24 20:00");
+  flash.type = OrderType::flash_sale;
+  const std::map<std::string, OrderView> orders = {{"P1", order_view(pre, rules)}, {"F1", order_view(flash, rules)}};
+  EXPECT_EQ(payable_problem(orders, for_orders({"P1"}), at("2026-11-25 12:00")), "");
+  EXPECT_NE(payable_problem(orders, for_orders({"P1"}), at("2026-11-26 23:59")).find("closed"), std::string::npos);
+  EXPECT_EQ(payable_problem(orders, for_orders({"F1"}), at("2026-11-24 20:29")), "");
+  EXPECT_NE(payable_problem(orders, for_orders({"F1"}), at("2026-11-24 20:30")).find("closed"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cuifu
