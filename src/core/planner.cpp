@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "core/call_follow_up.h"
 #include "core/item_title.h"
 #include "core/names.h"
 #include "core/text.h"
@@ -347,6 +348,10 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   {
     std::vector<const Order*> go_on;
     for (const Order* o : open) {
+      if (std::string refused = refused_on_call(contacts_, o->id, now); !refused.empty()) {
+        out_.skipped.push_back({o->id, buyer_, shop_.shop, std::move(refused)});
+        continue;
+      }
       const StopFinding stop = find_stop(rules_, *o, open, chat, now);
       if (!stop.rule) {
         go_on.push_back(o);
@@ -458,6 +463,9 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       gap_note = fmt::format("{} after the previous contact at {} (min gap)", describe_delay(caps_.min_gap),
                              short_time(previous->at));
     }
+    // What the call desk recorded of a call about these orders (core/call_follow_up.h).
+    const auto call = follow_up_after_call(rules_.calls, contacts_, ids, now);
+    if (call) earliest = std::max(earliest, call->not_before);
 
     // The step's channel, or its fallback when the channel cannot reach the buyer or has
     // no allowed time before the order auto-closes.
@@ -614,6 +622,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     }
     for (auto& c : carried) r.why.push_back(std::move(c));
     carried.clear();
+    if (call) r.why.push_back(call->why);
     if (!gap_note.empty()) r.why.push_back(gap_note);
     if (!hold_note.empty()) r.why.push_back(hold_note);
     if (!cap_note.empty()) r.why.push_back(cap_note);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/call_outcome.h"
 #include "core/channel.h"
 #include "core/chat.h"
 #include "core/order.h"
@@ -26,6 +27,11 @@ struct ContactRecord {
   std::vector<std::string> order_ids;
   int step = 0;      // the segment step it carried out (1-based); 0 when unknown
   std::string shop;  // the feed's 店铺名称, "" when the feed has none; a buyer is (shop, buyer)
+  // A phone contact: what the call desk recorded of the call (the latest outcome), when and by
+  // whom. The planner honours it from outcome_at on (core/call_follow_up.h).
+  CallOutcome call_outcome = CallOutcome::none;
+  LocalTime outcome_at{};
+  std::string outcome_by;
 };
 
 // What the shops have already done: contacts made, and who opted out of what.

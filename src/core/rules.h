@@ -60,6 +60,16 @@ struct ChatRules {
   SourceRef look_back_source, recently_answered_source;
 };
 
+// How the call desk works phone reminders (rules `calls:` section).
+struct CallRules {
+  // A buyer who promised on a call to pay hears nothing more for this long after the call.
+  Minutes will_pay_grace{24 * 60};
+  // Calls the desk makes in a clock hour: `cuifu calls` spreads the day's call tasks over the
+  // phone window at this rate, the biggest orders first.
+  int per_hour = 6;
+  SourceRef will_pay_grace_source, per_hour_source;
+};
+
 // Conditions for a segment; every condition that is set must hold.
 struct SegmentCondition {
   std::vector<std::string> address_any;   // address contains one of these
@@ -227,6 +237,7 @@ struct Rules {
   std::string shop_name;  // the main shop; used when the feed has no 店铺名称
   AddressRules address;
   std::map<std::string, ShopRule, std::less<>> shops;  // by the feed's 店铺名称
+  CallRules calls;
 
   const ChannelRule* channel(Channel c) const;
   // The settings for orders of `shop` (the feed's 店铺名称, "" when it has none).

@@ -390,6 +390,27 @@ void read_chat(YamlReader& r, const YAML::Node& n, Rules& rules) {
   }
 }
 
+void read_calls(YamlReader& r, const YAML::Node& n, Rules& rules) {
+  if (!n.IsMap()) {
+    r.error(n, "'calls' must be a map: will_pay_grace, per_hour");
+    return;
+  }
+  r.check_keys(n, {"will_pay_grace", "per_hour"}, "calls");
+  auto& c = rules.calls;
+  if (const auto d = r.duration(n, "will_pay_grace")) {
+    c.will_pay_grace = *d;
+    c.will_pay_grace_source = source_of(r.file(), n["will_pay_grace"]);
+  }
+  if (const auto q = r.integer(n, "per_hour")) {
+    if (*q < 1 || *q > 60) {
+      r.error(n["per_hour"], fmt::format("calls.per_hour is {}; must be 1..60 calls an hour", *q));
+    } else {
+      c.per_hour = *q;
+      c.per_hour_source = source_of(r.file(), n["per_hour"]);
+    }
+  }
+}
+
 void read_lint(YamlReader& r, const YAML::Node& n, std::vector<std::string>& allow, const std::string& ctx) {
   if (!n.IsMap()) {
     r.error(n, ctx + " must be a map with 'allow: [kind, ...]'");
@@ -599,10 +620,11 @@ Rules load_rules(const std::string& dir) {
     if (!doc.IsMap()) {
       r.error(doc, "a rules file must be a map of sections");
     } else {
-      r.check_keys(doc,
-                   {"shop", "shops", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops",
-                    "chat", "holdout", "facts", "claims", "items", "names", "lint", "address", "flash_sale_close"},
-                   "rules");
+      r.check_keys(
+          doc,
+          {"shop", "shops", "channels", "segments", "quiet_hours", "auto_close", "caps", "reasons", "stops", "chat",
+           "holdout", "facts", "claims", "items", "names", "lint", "address", "flash_sale_close", "calls"},
+          "rules");
       for (const auto& kv : doc) {
         const std::string key = kv.first.as<std::string>("");
         if (auto it = seen.find(key); it != seen.end()) {
@@ -622,6 +644,7 @@ Rules load_rules(const std::string& dir) {
       if (doc["reasons"]) read_reasons(r, doc["reasons"], rules);
       if (doc["stops"]) read_stops(r, doc["stops"], rules);
       if (doc["chat"]) read_chat(r, doc["chat"], rules);
+      if (doc["calls"]) read_calls(r, doc["calls"], rules);
       if (doc["address"]) read_address(r, doc["address"], rules);
       if (doc["caps"]) read_caps(r, doc["caps"], rules.caps, "caps");
       if (doc["shops"]) read_shops(r, doc["shops"], rules, shop_caps);

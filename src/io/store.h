@@ -71,6 +71,18 @@ struct CallTask {
   LocalTime due_at{};
   LocalTime created_at{};
   std::string shop;  // whose customer the buyer is (the caller says which shop is calling)
+  Money amount = 0;  // of its orders, as last seen in the feed (0 when not seen)
+};
+
+// What the call desk recorded of one call task: who called, when, and what came of it. A task
+// may get several (no answer at 10:00, reached at 15:00); the latest counts.
+struct CallOutcomeRecord {
+  std::int64_t id = 0;
+  std::string idempotency_key;  // the call task's
+  CallOutcome outcome = CallOutcome::none;
+  LocalTime at{};
+  std::string agent;  // the 催付专员 who made the call ("" when not given)
+  std::string note;
 };
 
 struct OutboxFilter {
@@ -152,6 +164,13 @@ class ReminderStore {
   // Idempotent by key: adding the same task twice keeps one.
   virtual void add_call_task(const CallTask& t) = 0;
   virtual std::vector<CallTask> call_tasks(std::optional<LocalTime> day) const = 0;
+  // The call task with this idempotency key, else the latest task covering this order id.
+  virtual std::optional<CallTask> find_call_task(const std::string& key_or_order_id) const = 0;
+  // Stores an outcome of a call task (REQUIRES: the task exists); history() then carries it on
+  // the task's phone contact, for the planner.
+  virtual void record_call_outcome(const CallOutcomeRecord& r) = 0;
+  // Every outcome recorded for these tasks' keys (all tasks when empty), oldest first.
+  virtual std::vector<CallOutcomeRecord> call_outcomes(const std::vector<std::string>& keys) const = 0;
 
   // Row counts per (channel, state), for metrics.
   virtual std::map<std::pair<Channel, OutboxState>, std::int64_t> counts() const = 0;
@@ -162,7 +181,7 @@ class ReminderStore {
 // refused.
 class SqliteStore final : public ReminderStore {
  public:
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   SqliteStore(const std::string& path, ShopZone zone);
   ~SqliteStore() override;
@@ -199,6 +218,9 @@ class SqliteStore final : public ReminderStore {
   std::optional<OrderStatus> order_status(const std::string& order_id) const override;
   void add_call_task(const CallTask& t) override;
   std::vector<CallTask> call_tasks(std::optional<LocalTime> day) const override;
+  std::optional<CallTask> find_call_task(const std::string& key_or_order_id) const override;
+  void record_call_outcome(const CallOutcomeRecord& r) override;
+  std::vector<CallOutcomeRecord> call_outcomes(const std::vector<std::string>& keys) const override;
   std::map<std::pair<Channel, OutboxState>, std::int64_t> counts() const override;
 
  private:

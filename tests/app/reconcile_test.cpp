@@ -47,5 +47,38 @@ TEST(Reconcile, PlansNewRemindersOnceAndCancelsThoseOfAPaidOrder) {
   }
 }
 
+// The daemon honours the call desk: once a call's outcome `refused` is recorded, the next
+// reconcile cancels the planned reminders of that call's orders, naming the call.
+TEST(Reconcile, CancelsTheRemindersOfOrdersRefusedOnACall) {
+  testing::TempStore store("reconcile-call");
+  const RuleSet& rules = testing::default_rule_set();
+  FeedSnapshot snap;
+  snap.orders = {unpaid("G1", "gina", at("2026-11-24 08:30"))};
+  snap.orders[0].amount = 399900;  // big ticket: IM, a call after 3 h, an SMS after 24 h
+  snap.orders[0].address = testing::kHomeAddress;
+  reconcile(*store, snap, rules, at("2026-11-24 08:40"));
+  std::string call_key;
+  for (const auto& row : store->rows({})) {  // the IM and the call went out
+    ASSERT_TRUE(store->mark_sending(row.id, row.send_at));
+    store->mark_sent(row.id, row.send_at, {row.buyer, row.channel, row.send_at, row.order_ids, row.step, row.shop});
+    if (row.channel != Channel::phone) continue;
+    call_key = row.idempotency_key;
+    store->add_call_task({0, row.idempotency_key, row.buyer, "", row.contact, row.order_ids, row.message, row.send_at,
+                          row.send_at, row.shop});
+  }
+  ASSERT_FALSE(call_key.empty());
+  const auto before = reconcile(*store, snap, rules, at("2026-11-24 12:30"));
+  ASSERT_EQ(before.inserted, 1);  // the SMS of the next day
+  store->record_call_outcome({0, call_key, CallOutcome::refused, at("2026-11-24 12:35"), "小李", ""});
+  const auto after = reconcile(*store, snap, rules, at("2026-11-24 12:40"));
+  EXPECT_EQ(after.planned, 0);
+  EXPECT_EQ(after.cancelled, 1);
+  const auto cancelled = store->rows({std::nullopt, OutboxState::cancelled});
+  ASSERT_EQ(cancelled.size(), 1u);
+  EXPECT_EQ(cancelled[0].channel, Channel::sms);
+  EXPECT_NE(cancelled[0].last_error.find("buyer refused on the call of 2026-11-24 11:30 (小李)"), std::string::npos)
+      << cancelled[0].last_error;
+}
+
 }  // namespace
 }  // namespace cuifu

@@ -124,6 +124,24 @@ TEST_F(RulesLoader, ChatReasonAndStopMistakesAreLocated) {
   EXPECT_NE(e.find(at("rules/policy.yaml", "unless") + ": unknown key 'unless' in reason"), std::string::npos) << e;
 }
 
+TEST(RulesLoaderDefaults, ReadsTheCallDesksSectionWithItsSource) {
+  const Rules r = load_rules(testing::source_path("rules"));
+  EXPECT_EQ(r.calls.will_pay_grace, Minutes{24 * 60});
+  EXPECT_EQ(r.calls.per_hour, 6);
+  EXPECT_EQ(r.calls.will_pay_grace_source.file, testing::source_path("rules") + "/policy.yaml");
+  EXPECT_GT(r.calls.will_pay_grace_source.line, 0);
+}
+
+TEST_F(RulesLoader, CallDeskMistakesAreLocated) {
+  dir_.replace("rules/policy.yaml", "  will_pay_grace: 24h ", "  will_pay_grace: a day ");
+  dir_.replace("rules/policy.yaml", "  per_hour: 6 ", "  per_hour: 600 ");
+  const std::string e = load_error(dir_);
+  EXPECT_NE(e.find(at("rules/policy.yaml", "a day") + ": 'will_pay_grace' must be a duration"), std::string::npos) << e;
+  EXPECT_NE(e.find(at("rules/policy.yaml", "600") + ": calls.per_hour is 600; must be 1..60 calls an hour"),
+            std::string::npos)
+      << e;
+}
+
 TEST_F(RulesLoader, RejectsAReasonDefinedTwice) {
   dir_.replace("rules/policy.yaml", "  - name: forgot\n", "  - name: price\n");
   const std::string e = load_error(dir_);

@@ -95,6 +95,58 @@ TEST_F(StoreTest, MigratesAnOlderSchemaAndKeepsItsRows) {
   EXPECT_EQ(store.opt_outs()[0].buyer, "old-buyer");
   store.add_call_task({0, "k", "b", "", "138", {"A"}, "call", at("2026-11-24 10:00"), at("2026-11-24 09:00")});
   EXPECT_EQ(store.call_tasks(std::nullopt).size(), 1u);
+  // Schema 5: call outcomes can be recorded in the upgraded file.
+  store.record_call_outcome({0, "k", CallOutcome::reached, at("2026-11-24 10:05"), "小李", ""});
+  ASSERT_EQ(store.call_outcomes({}).size(), 1u);
+  EXPECT_EQ(store.call_outcomes({})[0].outcome, CallOutcome::reached);
+}
+
+// The call desk's outcomes: found by key or order id, kept in order, and the latest one carried
+// on the call's phone contact in history() (what the planner honours), not on other contacts.
+TEST_F(StoreTest, RecordsCallOutcomesAndHistoryCarriesTheLatestOnTheCallsContact) {
+  SqliteStore store(path_, zone_);
+  Order a;
+  a.id = "A1";
+  a.buyer = "buyer1";
+  a.amount = 399900;
+  Order b = a;
+  b.id = "A2";
+  b.amount = 100;
+  store.record_orders_seen({a, b}, at("2026-11-24 09:00"));
+  PlannedReminder call = reminder("2026-11-24 10:00");
+  call.channel = Channel::phone;
+  call.step = 2;
+  store.upsert_planned(call, at("2026-11-24 09:00"));
+  const auto row = store.rows({}).at(0);
+  ASSERT_TRUE(store.mark_sending(row.id, at("2026-11-24 10:00")));
+  store.mark_sent(row.id, at("2026-11-24 10:00"), {"buyer1", Channel::phone, at("2026-11-24 10:00"), {"A1", "A2"}, 2});
+  store.add_call_task({0,
+                       row.idempotency_key,
+                       "buyer1",
+                       "王",
+                       "138",
+                       {"A1", "A2"},
+                       "script",
+                       at("2026-11-24 10:00"),
+                       at("2026-11-24 10:00")});
+
+  EXPECT_FALSE(store.find_call_task("nope"));
+  ASSERT_TRUE(store.find_call_task("A2"));
+  EXPECT_EQ(store.find_call_task("A2")->idempotency_key, row.idempotency_key);
+  EXPECT_EQ(store.find_call_task(row.idempotency_key)->amount, 400000);  // A1 + A2 as last seen
+
+  store.record_call_outcome({0, row.idempotency_key, CallOutcome::no_answer, at("2026-11-24 10:02"), "小李", ""});
+  store.record_call_outcome({0, row.idempotency_key, CallOutcome::will_pay, at("2026-11-24 15:00"), "小王", "发工资"});
+  const auto all = store.call_outcomes({row.idempotency_key});
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].agent, "小王");
+  EXPECT_EQ(all[1].note, "发工资");
+
+  const ContactHistory h = store.history();
+  ASSERT_EQ(h.contacts.size(), 1u);
+  EXPECT_EQ(h.contacts[0].call_outcome, CallOutcome::will_pay);
+  EXPECT_EQ(h.contacts[0].outcome_at, at("2026-11-24 15:00"));
+  EXPECT_EQ(h.contacts[0].outcome_by, "小王");
 }
 
 // A store of schema 3 (several shops): its rows keep their shop, and a row 'sending' at the
