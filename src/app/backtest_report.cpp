@@ -8,6 +8,7 @@
 #include <functional>
 #include <set>
 
+#include "core/call_schedule.h"
 #include "core/text.h"
 
 namespace cuifu {
@@ -100,6 +101,18 @@ json run_to_json(const RuleSetRun& run) {
   }
   json details = json::array();
   for (std::size_t i = 0; i < f.violations.details.size() && i < 20; ++i) details.push_back(f.violations.details[i]);
+  // The phone reminders as the call desk's tasks (core/call_schedule.h); the log carries no
+  // call outcomes, so none are counted here.
+  json call_desk = nullptr;
+  if (run.rules) {
+    const CallDeskLoad d = call_desk_load(run.result.sent, *run.rules);
+    call_desk = {{"tasks", d.tasks},
+                 {"days", d.days},
+                 {"busiest_day", d.days ? json(format_local_date(d.busiest_day)) : json(nullptr)},
+                 {"busiest_day_tasks", d.busiest_day_tasks},
+                 {"per_hour", run.rules->calls.per_hour},
+                 {"without_slot", d.without_slot}};
+  }
   return {{"name", run.name},
           {"rules", run.rules_dir},
           {"templates", run.templates_dir},
@@ -131,6 +144,7 @@ json run_to_json(const RuleSetRun& run) {
           {"by_template", by_template},
           {"by_step", by_step},
           {"by_hour", by_hour},
+          {"call_desk", call_desk},
           {"uplift", uplift}};
 }
 
@@ -243,6 +257,24 @@ std::vector<FigureLine> figure_lines(const BacktestReport& r) {
       [&](const RuleSetRun& x) -> V { return yuan(double(F(x).paid_after_reminder_amount)); });
   add("  cost per paid order (CNY)", Kind::money,
       [&](const RuleSetRun& x) { return cost_per_paid_order(F(x).cost_milli, F(x).paid_after_reminder); });
+  // The call desk: the phone reminders as call tasks (the log carries no call outcomes; the
+  // daemon's are counted by `cuifu calls --summary`).
+  const auto desk = [](const RuleSetRun& x) -> std::optional<CallDeskLoad> {
+    if (!x.rules) return std::nullopt;
+    return call_desk_load(x.result.sent, *x.rules);
+  };
+  add("call tasks: busiest day", Kind::count, [&](const RuleSetRun& x) -> V {
+    const auto d = desk(x);
+    return d ? V(d->busiest_day_tasks) : std::nullopt;
+  });
+  add("  without a slot at calls.per_hour", Kind::count, [&](const RuleSetRun& x) -> V {
+    const auto d = desk(x);
+    return d ? V(d->without_slot) : std::nullopt;
+  });
+  add("  paid after a call (the last reminder)", Kind::count, [&](const RuleSetRun& x) -> V {
+    const auto it = F(x).by_channel.find(Channel::phone);
+    return it == F(x).by_channel.end() ? 0.0 : double(it->second.paid_after);
+  });
   add("avoided (paid before a reminder was due)", Kind::count,
       [&](const RuleSetRun& x) -> V { return double(F(x).avoided); });
   add("missed (closed, never reminded)", Kind::count, [&](const RuleSetRun& x) -> V { return double(F(x).missed); });

@@ -1,6 +1,7 @@
 #include "core/call_schedule.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 namespace cuifu {
@@ -44,6 +45,30 @@ std::vector<std::optional<LocalTime>> spread_calls(const std::vector<CallToSprea
     }
   }
   return out;
+}
+
+CallDeskLoad call_desk_load(const std::vector<PlannedReminder>& reminders, const Rules& rules) {
+  std::map<LocalTime, std::vector<CallToSpread>> by_day;
+  for (const auto& r : reminders) {
+    if (r.channel == Channel::phone)
+      by_day[start_of_day(r.send_at)].push_back({r.idempotency_key(), r.amount, r.send_at});
+  }
+  const ChannelRule* phone = rules.channel(Channel::phone);
+  const std::vector<DailyWindow> none;
+  CallDeskLoad load;
+  for (const auto& [day, calls] : by_day) {
+    load.tasks += static_cast<int>(calls.size());
+    ++load.days;
+    if (static_cast<int>(calls.size()) > load.busiest_day_tasks) {
+      load.busiest_day_tasks = static_cast<int>(calls.size());
+      load.busiest_day = day;
+    }
+    for (const auto& at :
+         spread_calls(calls, day, phone ? phone->windows : none, rules.quiet_hours, rules.calls.per_hour)) {
+      load.without_slot += !at;
+    }
+  }
+  return load;
 }
 
 }  // namespace cuifu

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/order.h"
+#include "core/planner.h"
 #include "core/rules.h"
 
 namespace cuifu {
@@ -29,5 +30,17 @@ struct CallToSpread {
 std::vector<std::optional<LocalTime>> spread_calls(const std::vector<CallToSpread>& calls, LocalTime day,
                                                    const std::vector<DailyWindow>& windows,
                                                    const std::vector<DailyWindow>& quiet, int per_hour);
+
+// What a set of phone reminders (a backtest's sends, a plan) asks of the call desk under
+// `rules`: the call tasks, the days they fall on, the busiest day, and how many would find no
+// slot on their day at calls.per_hour (spread as `cuifu calls` does).
+struct CallDeskLoad {
+  int tasks = 0;
+  int days = 0;
+  int busiest_day_tasks = 0;
+  LocalTime busiest_day{};
+  int without_slot = 0;
+};
+CallDeskLoad call_desk_load(const std::vector<PlannedReminder>& reminders, const Rules& rules);
 
 }  // namespace cuifu

@@ -190,6 +190,25 @@ TEST_F(BacktestE2E, JsonCarriesTheStableKeysWithConsistentFigures) {
   EXPECT_EQ(page.find("<script"), std::string::npos);
 }
 
+// The phone reminders of a replay counted as the call desk's tasks: as many as the phone
+// reminders, and how many would find no slot at the rules' calls.per_hour.
+TEST_F(BacktestE2E, CountsThePhoneRemindersAsTheCallDesksTasks) {
+  const fs::path log = write_log(240, true);
+  const Result r = run("backtest --log " + log.string() + common() + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json s = json::parse(r.out)["rule_sets"][0];
+  const json& desk = s["call_desk"];
+  ASSERT_TRUE(desk.is_object()) << s.dump();
+  EXPECT_GT(desk["tasks"].get<int>(), 0);
+  EXPECT_EQ(desk["tasks"], s["reminders"]["by_channel"]["phone"]);
+  EXPECT_EQ(desk["per_hour"], 6);
+  EXPECT_LE(desk["busiest_day_tasks"].get<int>(), desk["tasks"].get<int>());
+  EXPECT_GE(desk["without_slot"].get<int>(), 0);
+  const Result table = run("backtest --log " + log.string() + common());
+  EXPECT_NE(table.out.find("call tasks: busiest day"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("paid after a call"), std::string::npos) << table.out;
+}
+
 TEST_F(BacktestE2E, WithoutSendAndHoldoutDataUpliftIsNotMeasurable) {
   const fs::path log = write_log(80, false);
   const Result r = run("backtest --log " + log.string() + common() + " --format json");

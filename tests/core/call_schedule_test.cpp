@@ -59,5 +59,32 @@ TEST(CallSchedule, IsDeterministicForEqualAmounts) {
   EXPECT_EQ(spread_calls(calls, day, kPhone, kQuiet, 6), t);
 }
 
+TEST(CallSchedule, DeskLoadCountsTheCallsOfEachDayThatFindNoSlot) {
+  // 20 calls due at 17:00 on one day: at 6 an hour the 17:00-18:00 hour of the default phone
+  // window (09:30-18:00) holds 6 of them; the other 14 find no slot. One call the next day.
+  std::vector<PlannedReminder> sent;
+  for (int i = 0; i < 20; ++i) {
+    PlannedReminder r;
+    r.channel = Channel::phone;
+    r.buyer = "b" + std::to_string(i);
+    r.order_ids = {"A" + std::to_string(i)};
+    r.send_at = at("2026-11-24 17:00");
+    r.amount = 100000 + i;
+    sent.push_back(r);
+  }
+  PlannedReminder next = sent[0];
+  next.send_at = at("2026-11-25 10:00");
+  sent.push_back(next);
+  PlannedReminder sms = sent[0];
+  sms.channel = Channel::sms;
+  sent.push_back(sms);
+  const CallDeskLoad load = call_desk_load(sent, testing::default_rules());
+  EXPECT_EQ(load.tasks, 21);
+  EXPECT_EQ(load.days, 2);
+  EXPECT_EQ(load.busiest_day_tasks, 20);
+  EXPECT_EQ(load.busiest_day, at("2026-11-24 00:00"));
+  EXPECT_EQ(load.without_slot, 14);
+}
+
 }  // namespace
 }  // namespace cuifu
