@@ -443,6 +443,8 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     next_step = std::max(next_step + 1, c.step);
   }
 
+  // What the call desk recorded of a call about these orders (core/call_follow_up.h).
+  const auto call = follow_up_after_call(rules_.calls, contacts_, ids, now);
   const std::size_t planned_before = out_.reminders.size();
   std::string stop_reason;
   std::vector<std::string> carried;  // notes about skipped steps, shown on the next reminder
@@ -463,8 +465,6 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       gap_note = fmt::format("{} after the previous contact at {} (min gap)", describe_delay(caps_.min_gap),
                              short_time(previous->at));
     }
-    // What the call desk recorded of a call about these orders (core/call_follow_up.h).
-    const auto call = follow_up_after_call(rules_.calls, contacts_, ids, now);
     if (call) earliest = std::max(earliest, call->not_before);
 
     // The step's channel, or its fallback when the channel cannot reach the buyer or has
@@ -658,6 +658,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     }
     if (why.empty() && !carried.empty()) why = carried.back();
     if (why.empty()) why = fmt::format("next reminder falls outside this plan's window (segment {})", seg.name);
+    if (call && call->not_before > now) why = call->why + "; " + why;
     skip_all(open, why);
   }
 }

@@ -90,6 +90,20 @@ TEST(CallFollowUp, APromiseToPayHoldsTheNextReminderForTheGracePeriod) {
   EXPECT_TRUE(any_why(p.reminders[0], "/rules/policy.yaml:"));
 }
 
+TEST(CallFollowUp, AnOrderHeldByAPromiseSaysSoWhenNothingFallsInThePlan) {
+  const LocalTime now = at("2026-11-23 13:00");
+  const Plan p = plan({big_order("A1", at("2026-11-23 09:00"))}, called(CallOutcome::will_pay, "2026-11-23 12:30"),
+                      default_rules(), default_templates(), PlanRequest{now, now, at("2026-11-24 12:00")});
+  EXPECT_TRUE(p.reminders.empty());
+  const SkippedOrder* s = skipped(p, "A1");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->reason.rfind("buyer promised to pay on the call of 2026-11-23 12:00 (小李): nothing before "
+                            "2026-11-24 12:30",
+                            0),
+            0u)
+      << s->reason;
+}
+
 TEST(CallFollowUp, NoAnswerLetsTheSequenceGoOnAndSaysSo) {
   const Plan p = plan_from({big_order("A1", at("2026-11-23 09:00"))},
                            called(CallOutcome::no_answer, "2026-11-23 12:02"), "2026-11-23 13:00");
