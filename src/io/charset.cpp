@@ -152,6 +152,129 @@ std::string IconvConverter::convert(std::string_view bytes, std::vector<std::siz
   return out;
 }
 
+namespace {
+
+constexpr std::size_t kTrailFirst = 0x40, kTrailCount = 0xFF - 0x40;  // trail bytes 0x40..0xFE
+
+std::size_t two_byte_index(unsigned char lead, unsigned char trail) {
+  return (lead - 0x81u) * kTrailCount + (trail - kTrailFirst);
+}
+
+}  // namespace
+
+const Gb18030Decoder& Gb18030Decoder::instance() {
+  static const Gb18030Decoder decoder;
+  return decoder;
+}
+
+Gb18030Decoder::Gb18030Decoder() : two_byte_(126 * kTrailCount, 0), two_byte_length_(126 * kTrailCount, 0) {
+  IconvConverter converter("UTF-8", "gb18030");
+  for (unsigned lead = 0x81; lead <= 0xFE; ++lead) {
+    for (unsigned trail = kTrailFirst; trail <= 0xFE; ++trail) {
+      if (trail == 0x7F) continue;
+      const char pair[2] = {static_cast<char>(lead), static_cast<char>(trail)};
+      std::vector<std::size_t> bad;
+      const std::string utf8 = converter.convert(std::string_view(pair, 2), &bad);
+      if (!bad.empty() || utf8.empty() || utf8.size() > 4) continue;
+      std::uint32_t packed = 0;
+      for (std::size_t k = 0; k < utf8.size(); ++k) {
+        packed |= static_cast<std::uint32_t>(static_cast<unsigned char>(utf8[k])) << (8 * k);
+      }
+      const std::size_t index = two_byte_index(static_cast<unsigned char>(lead), static_cast<unsigned char>(trail));
+      two_byte_[index] = packed;
+      two_byte_length_[index] = static_cast<std::uint8_t>(utf8.size());
+    }
+  }
+}
+
+void Gb18030Decoder::append(std::string_view bytes, std::string& out, std::vector<std::size_t>& bad_offsets,
+                            std::size_t base) const {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  const auto bad = [&](std::size_t i) {
+    bad_offsets.push_back(base + i);
+    out += "\xEF\xBF\xBD";
+  };
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = b[i];
+    if (c < 0x80) {
+      std::size_t e = i + 1;
+      while (e < n && b[e] < 0x80) ++e;
+      out.append(bytes.data() + i, e - i);
+      i = e;
+      continue;
+    }
+    if (c == 0x80 || c == 0xFF || i + 1 >= n) {
+      bad(i++);
+      continue;
+    }
+    const unsigned char t = b[i + 1];
+    if (t >= 0x30 && t <= 0x39) {  // four bytes: rare, through iconv
+      if (i + 3 < n && b[i + 2] >= 0x81 && b[i + 2] <= 0xFE && b[i + 3] >= 0x30 && b[i + 3] <= 0x39) {
+        thread_local IconvConverter converter("UTF-8", "gb18030");
+        std::vector<std::size_t> four_bad;
+        const std::string utf8 = converter.convert(bytes.substr(i, 4), &four_bad);
+        if (four_bad.empty()) {
+          out += utf8;
+          i += 4;
+          continue;
+        }
+      }
+      bad(i++);
+      continue;
+    }
+    const bool trail_ok = t >= kTrailFirst && t != 0x7F && t != 0xFF;
+    const std::size_t index = trail_ok ? two_byte_index(c, t) : 0;
+    const std::size_t len = trail_ok ? two_byte_length_[index] : 0;
+    if (len == 0) {
+      bad(i++);
+      continue;
+    }
+    const std::uint32_t packed = two_byte_[index];
+    for (std::size_t k = 0; k < len; ++k) out.push_back(static_cast<char>((packed >> (8 * k)) & 0xFF));
+    i += 2;
+  }
+}
+
+std::size_t Gb18030Decoder::first_invalid(std::string_view bytes) const {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = b[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    if (c == 0x80 || c == 0xFF || i + 1 >= n) return i;
+    const unsigned char t = b[i + 1];
+    if (t >= 0x30 && t <= 0x39) {
+      std::string utf8;
+      std::vector<std::size_t> bad;
+      append(bytes.substr(i, 4), utf8, bad);
+      if (i + 3 >= n || !bad.empty()) return i;
+      i += 4;
+      continue;
+    }
+    if (t < kTrailFirst || t == 0x7F || t == 0xFF || two_byte_length_[two_byte_index(c, t)] == 0) return i;
+    i += 2;
+  }
+  return std::string_view::npos;
+}
+
+std::size_t first_invalid_utf8(std::string_view bytes) {
+  const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
+  for (std::size_t i = 0; i < bytes.size();) {
+    if (b[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t len = utf8_sequence_length(bytes, i);
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
 bool is_valid_utf8(std::string_view bytes) {
   for (std::size_t i = 0; i < bytes.size();) {
     const std::size_t len = utf8_sequence_length(bytes, i);

@@ -6,101 +6,126 @@
 
 namespace cuifu {
 
-namespace {
-
-// Walks the text once; `pos_` and `line_` always describe the next unread character.
-class CsvScanner {
- public:
-  CsvScanner(std::string_view text, char delimiter) : text_(text), delimiter_(delimiter) {}
-
-  std::vector<CsvRecord> run() {
-    std::vector<CsvRecord> records;
-    while (pos_ < text_.size()) {
-      if (at_newline()) {  // an empty line is not a record
-        consume_newline();
-        continue;
-      }
-      records.push_back(read_record());
-      if (!records.back().error.empty()) break;  // an open quote swallowed the rest
-    }
-    return records;
-  }
-
- private:
-  bool at_end() const { return pos_ >= text_.size(); }
-  bool at_newline() const { return !at_end() && (text_[pos_] == '\n' || text_[pos_] == '\r'); }
-
-  void consume_newline() {
-    if (text_[pos_] == '\r' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n') ++pos_;
+bool CsvReader::next(CsvRecordView& record) {
+  record.fields.clear();
+  record.error.clear();
+  scratch_used_ = 0;
+  const std::size_t size = text_.size();
+  const char* const t = text_.data();
+  while (!failed_ && pos_ < size && (t[pos_] == '\n' || t[pos_] == '\r')) {  // an empty line is not a record
+    if (t[pos_] == '\r' && pos_ + 1 < size && t[pos_ + 1] == '\n') ++pos_;
     ++pos_;
     ++line_;
   }
-
-  CsvRecord read_record() {
-    CsvRecord record;
-    record.line = line_;
-    while (true) {
-      std::string field;
-      if (text_[pos_] == '"' && !read_quoted(field)) {
-        record.fields.push_back(std::move(field));
-        record.error = fmt::format("unterminated quoted field (opened on line {})", quote_line_);
+  if (failed_ || pos_ >= size) return false;
+  record.line = line_;
+  record.begin = pos_;
+  while (true) {
+    if (t[pos_] == '"') {
+      if (!read_quoted(record)) {
+        failed_ = true;
         record.last_line = line_;
-        return record;
-      }
-      while (!at_end() && !at_newline() && text_[pos_] != delimiter_) field.push_back(text_[pos_++]);
-      record.fields.push_back(std::move(field));
-      if (!at_end() && text_[pos_] == delimiter_) {
-        ++pos_;
-        if (at_end() || at_newline()) {  // a delimiter right before the end: one more, empty field
-          record.fields.emplace_back();
-          break;
-        }
-        continue;
-      }
-      break;
-    }
-    record.last_line = line_;
-    if (!at_end()) consume_newline();
-    return record;
-  }
-
-  // At an opening quote: appends the unquoted content; false if the text ends inside it.
-  bool read_quoted(std::string& field) {
-    quote_line_ = line_;
-    ++pos_;
-    while (!at_end()) {
-      const char c = text_[pos_];
-      if (c == '"') {
-        if (pos_ + 1 < text_.size() && text_[pos_ + 1] == '"') {
-          field.push_back('"');
-          pos_ += 2;
-          continue;
-        }
-        ++pos_;
+        record.end = pos_;
         return true;
       }
-      if (at_newline()) {
-        consume_newline();
-        field.push_back('\n');
+    } else {
+      const std::size_t begin = pos_;
+      while (pos_ < size) {
+        const char c = t[pos_];
+        if (c == delimiter_ || c == '\n' || c == '\r') break;
+        ++pos_;
+      }
+      record.fields.emplace_back(t + begin, pos_ - begin);
+    }
+    if (pos_ < size && t[pos_] == delimiter_) {
+      ++pos_;
+      if (pos_ >= size || t[pos_] == '\n' ||
+          t[pos_] == '\r') {  // a delimiter right before the end: one more, empty field
+        record.fields.emplace_back();
+        break;
+      }
+      continue;
+    }
+    break;
+  }
+  record.last_line = line_;
+  record.end = pos_;
+  if (pos_ < size) {  // at a line end
+    if (t[pos_] == '\r' && pos_ + 1 < size && t[pos_ + 1] == '\n') ++pos_;
+    ++pos_;
+    ++line_;
+  }
+  return true;
+}
+
+// At an opening quote: appends the field (the unquoted content, then any text up to the
+// next delimiter or line end); false if the text ends inside the quotes.
+bool CsvReader::read_quoted(CsvRecordView& record) {
+  const std::size_t size = text_.size();
+  const char* const t = text_.data();
+  const int quote_line = line_;
+  const std::size_t begin = ++pos_;
+  // The common case: no doubled quote, no CR, the closing quote ends the field. A view.
+  std::size_t i = begin;
+  while (i < size && t[i] != '"' && t[i] != '\r') {
+    if (t[i] == '\n') ++line_;
+    ++i;
+  }
+  if (i < size && t[i] == '"' && (i + 1 >= size || t[i + 1] == delimiter_ || t[i + 1] == '\n' || t[i + 1] == '\r')) {
+    record.fields.emplace_back(t + begin, i - begin);
+    pos_ = i + 1;
+    return true;
+  }
+  // Otherwise rewrite it into a scratch string.
+  line_ = quote_line;
+  if (scratch_used_ == scratch_.size()) scratch_.emplace_back();
+  std::string& field = scratch_[scratch_used_++];
+  field.clear();
+  bool closed = false;
+  while (pos_ < size) {
+    const char c = t[pos_];
+    if (c == '"') {
+      if (pos_ + 1 < size && t[pos_ + 1] == '"') {
+        field.push_back('"');
+        pos_ += 2;
         continue;
       }
-      field.push_back(c);
       ++pos_;
+      closed = true;
+      break;
     }
+    if (c == '\n' || c == '\r') {
+      if (c == '\r' && pos_ + 1 < size && t[pos_ + 1] == '\n') ++pos_;
+      ++pos_;
+      ++line_;
+      field.push_back('\n');
+      continue;
+    }
+    field.push_back(c);
+    ++pos_;
+  }
+  if (!closed) {
+    record.fields.emplace_back(field);
+    record.error = fmt::format("unterminated quoted field (opened on line {})", quote_line);
     return false;
   }
-
-  std::string_view text_;
-  char delimiter_;
-  std::size_t pos_ = 0;
-  int line_ = 1;
-  int quote_line_ = 0;
-};
-
-}  // namespace
+  while (pos_ < size && t[pos_] != delimiter_ && t[pos_] != '\n' && t[pos_] != '\r') field.push_back(t[pos_++]);
+  record.fields.emplace_back(field);
+  return true;
+}
 
 std::vector<CsvRecord> parse_csv(std::string_view text, char delimiter) {
-  return CsvScanner(text, delimiter).run();
+  std::vector<CsvRecord> records;
+  CsvReader reader(text, delimiter);
+  CsvRecordView view;
+  while (reader.next(view)) {
+    CsvRecord& r = records.emplace_back();
+    r.line = view.line;
+    r.last_line = view.last_line;
+    r.fields.assign(view.fields.begin(), view.fields.end());
+    r.error = view.error;
+  }
+  return records;
 }
 
 std::vector<std::string> header_names(const CsvRecord& header) {

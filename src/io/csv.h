@@ -2,6 +2,7 @@
 // UTF-8, see io/charset.h).
 #pragma once
 
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,45 @@ struct CsvRecord {
   int last_line = 0;  // physical line where it ends (later than `line` when a quoted field holds newlines)
   std::vector<std::string> fields;
   std::string error;  // non-empty if malformed (an unterminated quote); `fields` then holds what was read
+};
+
+// One record as views: `fields` point into the text, or into the reader's own buffer for
+// a quoted field it had to rewrite (doubled quotes, CRLF inside, text after the closing
+// quote). Valid until the reader's next call to next().
+struct CsvRecordView {
+  int line = 0;
+  int last_line = 0;
+  std::size_t begin = 0;  // byte range of the record in the text, without its line end
+  std::size_t end = 0;
+  std::vector<std::string_view> fields;
+  std::string error;
+};
+
+// Streams the records of `text` one at a time, by the rules of parse_csv below, without a
+// string per field. Works on raw bytes: give it UTF-8, or any encoding in which no byte of
+// a multi-byte character equals the delimiter, a quote, CR or LF (GB18030 with , ; or tab).
+// Not thread-safe; cheap to construct.
+class CsvReader {
+ public:
+  CsvReader(std::string_view text, char delimiter = ',') : text_(text), delimiter_(delimiter) {}
+
+  // Reads the next record into `record`; false at the end of the text. After a record with
+  // an error (an unterminated quote) there is none.
+  bool next(CsvRecordView& record);
+
+  // Byte offset of the next unread character.
+  std::size_t offset() const { return pos_; }
+
+ private:
+  bool read_quoted(CsvRecordView& record);
+
+  std::string_view text_;
+  char delimiter_;
+  std::size_t pos_ = 0;
+  int line_ = 1;
+  bool failed_ = false;
+  std::deque<std::string> scratch_;  // rewritten quoted fields of the current record (stable addresses)
+  std::size_t scratch_used_ = 0;
 };
 
 // Splits `text` into records.

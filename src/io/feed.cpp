@@ -14,6 +14,11 @@
 #include <memory>
 #include <unordered_map>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "core/text.h"
 #include "io/charset.h"
 #include "io/csv.h"
@@ -53,8 +58,9 @@ constexpr std::array<std::pair<Field, std::string_view>, 24> kTaobaoHeaders = {{
     {kBalanceEnds, "尾款结束时间"},
 }};
 
-// One row's values by field; nullopt when the feed has no such column or key.
-using RawRow = std::array<std::optional<std::string>, kFieldCount>;
+// One row's values by field, as views into the feed (or a decoded copy of a field);
+// nullopt when the feed has no such column or key.
+using RawRow = std::array<std::optional<std::string_view>, kFieldCount>;
 
 // What differs between the feed formats when a row becomes an order.
 struct RowRules {
@@ -359,40 +365,92 @@ CsvLayout mapped_layout(const std::vector<std::string>& names, const ColumnMappi
   return layout;
 }
 
-void parse_csv_feed(const DecodedFeed& feed, const FeedOptions& options, const std::string& source,
+// The bytes a CSV feed is read from, and how its fields become UTF-8. Raw bytes are read
+// as they are, without decoding the whole file first: no byte of a multi-byte UTF-8 or
+// GB18030 character is a comma, quote, CR or LF, so the record structure is found on the
+// raw bytes, each record is checked for bad bytes, and only the fields that are used and
+// hold non-ASCII bytes are decoded.
+struct CsvSource {
+  std::string_view text;                      // what the CSV reader walks
+  std::size_t base = 0;                       // offset of `text` in the feed's bytes (a skipped BOM)
+  std::string encoding;                       // "utf-8" or "gb18030"
+  const Gb18030Decoder* gb = nullptr;         // set: `text` is raw GB18030
+  const DecodedFeed* decoded = nullptr;       // set: `text` was decoded in one piece (problems by line)
+  std::function<void(std::size_t)> consumed;  // told now and then how far the bytes have been read
+
+  // The decoding problem in a record, or "".
+  std::string problem(const CsvRecordView& r) const {
+    if (decoded) {
+      const auto* p = decoded->problem_in(r.line, r.last_line);
+      return p ? *p : std::string();
+    }
+    const std::string_view bytes = text.substr(r.begin, r.end - r.begin);
+    const std::size_t bad = gb ? gb->first_invalid(bytes) : first_invalid_utf8(bytes);
+    if (bad == std::string_view::npos) return {};
+    return fmt::format("invalid {} byte sequence at byte offset {}", encoding, base + r.begin + bad);
+  }
+
+  // A field as UTF-8: the view itself, or its decoding in `scratch`. REQUIRES: the record
+  // has no problem().
+  std::string_view field(std::string_view raw, std::string& scratch) const {
+    if (!gb || std::all_of(raw.begin(), raw.end(), [](char c) { return (c & 0x80) == 0; })) return raw;
+    scratch.clear();
+    std::vector<std::size_t> bad;
+    gb->append(raw, scratch, bad);
+    return scratch;
+  }
+};
+
+// A delimiter that can be the second byte of a GB18030 character makes raw reading unsafe.
+bool raw_safe(const std::string& encoding, char delimiter) {
+  const auto d = static_cast<unsigned char>(delimiter);
+  return encoding == "utf-8" ||
+         !(d >= 0x30 && d != 0x3A && d != 0x3B && d != 0x3C && d != 0x3D && d != 0x3E && d != 0x3F);
+}
+
+void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std::string& source,
                     SnapshotBuilder& out) {
   const bool mapped = options.format == FeedFormat::csv;
   if (mapped && !options.mapping) throw FeedError(fmt::format("{}: a generic CSV feed needs a column mapping", source));
-  const auto records = parse_csv(feed.text, mapped ? options.mapping->delimiter : ',');
-  if (records.empty()) throw FeedError(fmt::format("{}: no header row", source));
-  const CsvRecord& header = records.front();
-  if (!header.error.empty()) throw FeedError(fmt::format("{}:{}: header: {}", source, header.line, header.error));
-  if (const auto* problem = feed.problem_in(header.line, header.last_line)) {
-    throw FeedError(fmt::format("{}:{}: header: {} (is the encoding right?)", source, header.line, *problem));
+  CsvReader reader(feed.text, mapped ? options.mapping->delimiter : ',');
+  CsvRecordView record;
+  if (!reader.next(record)) throw FeedError(fmt::format("{}: no header row", source));
+  if (!record.error.empty()) throw FeedError(fmt::format("{}:{}: header: {}", source, record.line, record.error));
+  if (const std::string problem = feed.problem(record); !problem.empty()) {
+    throw FeedError(fmt::format("{}:{}: header: {} (is the encoding right?)", source, record.line, problem));
   }
+  CsvRecord header;
+  std::string scratch;
+  for (const auto field : record.fields) header.fields.emplace_back(feed.field(field, scratch));
   const auto names = header_names(header);
   const CsvLayout layout =
       mapped ? mapped_layout(names, *options.mapping, source) : taobao_layout(names, source, feed.encoding);
-  for (std::size_t r = 1; r < records.size(); ++r) {
-    const CsvRecord& record = records[r];
+  std::array<std::string, kFieldCount> decoded;  // fields that needed decoding, reused row after row
+  std::size_t reported = 0;
+  while (reader.next(record)) {
+    if (feed.consumed && record.end - reported >= (std::size_t{32} << 20)) {
+      feed.consumed(feed.base + record.begin);
+      reported = record.end;
+    }
     if (!record.error.empty()) {
       out.reject(record.line, record.error);
       continue;
     }
-    if (const auto* problem = feed.problem_in(record.line, record.last_line)) {
-      out.reject(record.line, *problem);
+    if (std::string problem = feed.problem(record); !problem.empty()) {
+      out.reject(record.line, std::move(problem));
       continue;
     }
     const auto& fields = record.fields;
     bool extra = false;  // extra empty fields (a trailing delimiter) are harmless
-    for (std::size_t i = names.size(); i < fields.size(); ++i) extra = extra || !trim(fields[i]).empty();
+    for (std::size_t i = names.size(); i < fields.size(); ++i)
+      extra = extra || !trim(feed.field(fields[i], scratch)).empty();
     if (fields.size() < names.size() || extra) {
       out.reject(record.line, fmt::format("expected {} fields, found {}", names.size(), fields.size()));
       continue;
     }
     RawRow row;
     for (std::size_t f = 0; f < kFieldCount; ++f) {
-      if (layout.column[f] >= 0) row[f] = fields[static_cast<std::size_t>(layout.column[f])];
+      if (layout.column[f] >= 0) row[f] = feed.field(fields[static_cast<std::size_t>(layout.column[f])], decoded[f]);
     }
     out.add(row, layout.rules, record.line);
   }
@@ -414,10 +472,14 @@ void parse_jsonl_feed(const DecodedFeed& feed, SnapshotBuilder& out) {
       out.reject(line, *problem);
       continue;
     }
-    RawRow row;
-    if (std::string error = read_jsonl_fields(content, kFieldNames, row); !error.empty()) {
+    std::array<std::optional<std::string>, kFieldCount> values;
+    if (std::string error = read_jsonl_fields(content, kFieldNames, values); !error.empty()) {
       out.reject(line, std::move(error));
       continue;
+    }
+    RawRow row;
+    for (std::size_t f = 0; f < kFieldCount; ++f) {
+      if (values[f]) row[f] = *values[f];
     }
     out.add(row, rules, line);
   }
@@ -478,24 +540,114 @@ std::optional<Money> parse_yuan(std::string_view text) {
   return yuan * 100 + fen;
 }
 
-FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source) {
+namespace {
+
+// parse_feed, telling `consumed` now and then how far into `bytes` it has read.
+FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options, const std::string& source,
+                              const std::function<void(std::size_t)>& consumed) {
   FeedSnapshot snapshot;
   snapshot.source = source;
   FeedOptions resolved = options;
   resolved.format = resolve_format(bytes, options, source);
-  const DecodedFeed feed = decode_feed(bytes, options.encoding, source);
-  snapshot.encoding = feed.encoding;
   SnapshotBuilder builder(snapshot);
+  const std::string encoding =
+      options.encoding.empty() ? detect_feed_encoding(bytes) : normalize_encoding(options.encoding);
+  const char delimiter = resolved.format == FeedFormat::csv && resolved.mapping ? resolved.mapping->delimiter : ',';
+  if (resolved.format != FeedFormat::jsonl && (encoding == "utf-8" || encoding == "gb18030") &&
+      raw_safe(encoding, delimiter)) {
+    CsvSource feed;
+    feed.encoding = encoding;
+    feed.text = bytes;
+    constexpr std::string_view kGbBom = "\x84\x31\x95\x33";
+    if (encoding == "gb18030") {
+      feed.gb = &Gb18030Decoder::instance();
+      if (bytes.starts_with(kGbBom)) feed.base = kGbBom.size();
+    } else {
+      feed.base = bytes.size() - strip_utf8_bom(bytes).size();
+    }
+    feed.text.remove_prefix(feed.base);
+    feed.consumed = consumed;
+    snapshot.encoding = encoding;
+    parse_csv_feed(feed, resolved, source, builder);
+    return snapshot;
+  }
+  const DecodedFeed decoded = decode_feed(bytes, encoding, source);
+  snapshot.encoding = decoded.encoding;
   if (resolved.format == FeedFormat::jsonl) {
-    parse_jsonl_feed(feed, builder);
+    parse_jsonl_feed(decoded, builder);
   } else {
+    CsvSource feed;
+    feed.text = decoded.text;
+    feed.encoding = decoded.encoding;
+    feed.decoded = &decoded;
     parse_csv_feed(feed, resolved, source, builder);
   }
   return snapshot;
 }
 
+// A regular file mapped into memory, read once from start to end (RAII: unmapped and closed in the
+// destructor). Pages already read are handed back, so a big feed never sits in memory whole.
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(err)));
+    }
+    size_ = static_cast<std::size_t>(st.st_size);
+    if (size_ == 0) return;
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+    if (p == MAP_FAILED) {
+      const int err = errno;
+      ::close(fd_);
+      throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(err)));
+    }
+    data_ = static_cast<const char*>(p);
+    ::madvise(p, size_, MADV_SEQUENTIAL);
+  }
+  ~MappedFile() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  std::string_view bytes() const { return {data_, size_}; }
+
+  // The bytes before `offset` will not be read again.
+  void release_before(std::size_t offset) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t end = offset / page * page;
+    if (data_ && end > released_) {
+      ::madvise(const_cast<char*>(data_) + released_, end - released_, MADV_DONTNEED);
+      released_ = end;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t released_ = 0;
+};
+
+}  // namespace
+
+FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source) {
+  return parse_feed_bytes(bytes, options, source, {});
+}
+
 FeedSnapshot read_feed_file(const std::string& path, const FeedOptions& options) {
-  return parse_feed(read_file_bytes(path), options, path);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {  // a pipe, a directory, or nothing
+    return parse_feed(read_file_bytes(path), options, path);
+  }
+  MappedFile file(path);
+  return parse_feed_bytes(file.bytes(), options, path, [&file](std::size_t offset) { file.release_before(offset); });
 }
 
 }  // namespace cuifu

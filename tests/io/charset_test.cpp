@@ -120,5 +120,49 @@ TEST(Charset, FromUtf8RefusesTextTheTargetCannotHold) {
   EXPECT_EQ(normalize_encoding("GB18030"), "gb18030");
 }
 
+TEST(Gb18030Decoder, DecodesEveryTwoByteCharacterAsIconvDoes) {
+  std::string all;  // every lead byte with every trail byte, ASCII between them
+  for (int lead = 0x81; lead <= 0xFE; ++lead) {
+    for (int trail = 0x40; trail <= 0xFE; ++trail) {
+      if (trail == 0x7F) continue;
+      all += static_cast<char>(lead);
+      all += static_cast<char>(trail);
+      if (trail % 16 == 0) all += 'a';
+    }
+  }
+  std::vector<std::size_t> want_bad, got_bad;
+  const std::string want = IconvConverter("UTF-8", "gb18030").convert(all, &want_bad);
+  std::string got;
+  Gb18030Decoder::instance().append(all, got, got_bad);
+  EXPECT_TRUE(got == want) << "the decodings differ";
+  EXPECT_EQ(got_bad, want_bad);
+  EXPECT_EQ(Gb18030Decoder::instance().first_invalid(all), want_bad.empty() ? std::string::npos : want_bad.front());
+}
+
+TEST(Gb18030Decoder, DecodesFourByteCharactersAndReportsBadBytesWithTheirOffsets) {
+  // 𠮷 (U+20BB7) is four bytes in GB18030; \xFF, a lone lead byte and a lead byte
+  // before a comma are not characters.
+  const std::string gb =
+      "A\x95\x34\xB2\x35"
+      "B\xB6\xA9\xFF,\x81,\x81";
+  std::vector<std::size_t> want_bad, got_bad;
+  const std::string want = IconvConverter("UTF-8", "gb18030").convert(gb, &want_bad);
+  std::string got = "x";
+  Gb18030Decoder::instance().append(gb, got, got_bad, 100);
+  EXPECT_EQ(got, "x" + want);
+  EXPECT_EQ(got, "xA\U00020BB7B订\uFFFD,\uFFFD,\uFFFD");
+  EXPECT_EQ(got_bad, (std::vector<std::size_t>{108, 110, 112}));
+  EXPECT_EQ(Gb18030Decoder::instance().first_invalid(gb), 8u);
+  EXPECT_EQ(Gb18030Decoder::instance().first_invalid("\xB6\xA9"
+                                                     "abc"),
+            std::string::npos);
+}
+
+TEST(Charset, FirstInvalidUtf8NamesTheOffset) {
+  EXPECT_EQ(first_invalid_utf8("订单 ok"), std::string::npos);
+  EXPECT_EQ(first_invalid_utf8("ab\xE8\xAE"), 2u);
+  EXPECT_EQ(first_invalid_utf8("订\xFF"), 3u);
+}
+
 }  // namespace
 }  // namespace cuifu

@@ -95,5 +95,43 @@ TEST(Csv, HeaderNamesAreTrimmedOfSpacesAndBom) {
   EXPECT_EQ(header_names(records[0]), (Fields{"订单编号", "买家会员名", "x"}));
 }
 
+TEST(CsvReader, StreamsRecordsWithFieldsAsViewsIntoTheText) {
+  const std::string text = "id,note\r\n1,\"a, b\"\r\n\r\n2,\"say \"\"hi\"\"\"x,\"two\nlines\"\n";
+  CsvReader reader(text);
+  CsvRecordView r;
+  ASSERT_TRUE(reader.next(r));
+  EXPECT_EQ(r.line, 1);
+  ASSERT_TRUE(reader.next(r));
+  EXPECT_EQ(r.line, 2);
+  ASSERT_EQ(r.fields.size(), 2u);
+  EXPECT_EQ(r.fields[1], "a, b");
+  // A plain quoted field is a view into the text; one with doubled quotes is rewritten.
+  EXPECT_GE(r.fields[1].data(), text.data());
+  EXPECT_LT(r.fields[1].data(), text.data() + text.size());
+  EXPECT_EQ(text.substr(r.begin, r.end - r.begin), "1,\"a, b\"");
+  ASSERT_TRUE(reader.next(r));
+  EXPECT_EQ(r.line, 4);
+  EXPECT_EQ(r.last_line, 5);
+  ASSERT_EQ(r.fields.size(), 3u);
+  EXPECT_EQ(r.fields[1], "say \"hi\"x");
+  EXPECT_EQ(r.fields[2], "two\nlines");
+  EXPECT_FALSE(reader.next(r));
+}
+
+TEST(CsvReader, GivesTheSameRecordsAsParseCsvOnGb18030Bytes) {
+  // 订单 in GB18030, a quoted field with CRLF inside, an unterminated quote at the end.
+  const std::string text = "\xB6\xA9,\xB5\xA5\r\n\"\xB6\xA9\r\n\xB5\xA5\",x\r\ny,\"open\n";
+  CsvReader reader(text);
+  CsvRecordView r;
+  std::vector<CsvRecordView> views;
+  while (reader.next(r)) views.push_back(r);
+  const auto records = parse_csv(text);
+  ASSERT_EQ(views.size(), 3u);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[1].fields, (Fields{"\xB6\xA9\n\xB5\xA5", "x"}));
+  EXPECT_EQ(records[2].error, "unterminated quoted field (opened on line 4)");
+  EXPECT_EQ(views[2].error, records[2].error);
+}
+
 }  // namespace
 }  // namespace cuifu
