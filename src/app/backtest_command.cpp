@@ -42,6 +42,7 @@ struct BacktestOptions {
   std::string zone;
   std::string chat;
   std::string chat_mapping;
+  unsigned threads = 0;  // 0: one per core
 };
 
 // What the log says really happened to an order, when it says so.
@@ -245,6 +246,7 @@ int run_backtest(const BacktestOptions& o) {
 
   BacktestConfig config;
   config.chat = chat ? &chat->chat : nullptr;
+  config.threads = o.threads;
   if (!o.from.empty()) config.from = parse_bound(o.from, "--from", false);
   if (!o.to.empty()) config.to = parse_bound(o.to, "--to", true);
 
@@ -309,6 +311,7 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
                   "The shop's chat export over the same period (CSV or .jsonl): reasons and stop signals, each seen "
                   "only from the moment it was written");
   cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
+  cmd->add_option("--threads", o->threads, "Replay buyers on this many threads (default: one per core); same results");
   cmd->callback([o, &action] { action = [o] { return run_backtest(*o); }; });
 }
 

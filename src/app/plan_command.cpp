@@ -34,6 +34,7 @@ struct PlanOptions {
   std::string chat;   // the shop's chat export: reasons and stop signals
   std::string chat_mapping;
   bool show_contacts = false;
+  unsigned threads = 0;  // 0: one per core
 };
 
 int run_plan(const PlanOptions& o) {
@@ -80,8 +81,9 @@ int run_plan(const PlanOptions& o) {
     for (const auto& row : chat->rejected)
       std::cerr << fmt::format("{}:{}: rejected: {}\n", o.chat, row.line, row.error);
   }
-  const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates,
-                                {now, from, to, chat ? &chat->chat : nullptr});
+  PlanRequest request{now, from, to, chat ? &chat->chat : nullptr};
+  request.threads = o.threads;
+  const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates, request);
 
   PlanReport report;
   report.plan = &plan;
@@ -134,6 +136,7 @@ void add_plan_command(CLI::App& app, CommandAction& action) {
                   "they will not buy");
   cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
   cmd->add_flag("--show-contacts", o->show_contacts, "Show phone numbers and e-mails unmasked");
+  cmd->add_option("--threads", o->threads, "Plan buyers on this many threads (default: one per core); same plan");
   cmd->callback([o, &action] { action = [o] { return run_plan(*o); }; });
 }
 

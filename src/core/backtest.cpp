@@ -4,7 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <iterator>
+#include <mutex>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 namespace cuifu {
@@ -66,11 +70,19 @@ Order as_of(const Timeline& t, LocalTime now) {
   return o;
 }
 
+// What one run of buyers produced; runs are joined in buyer order.
+struct ReplayPart {
+  std::vector<PlannedReminder> sent;
+  std::vector<OrderOutcome> orders;
+  int avoided = 0;
+  int plan_calls = 0;
+};
+
 // Replays one buyer; appends to `result`.
 class BuyerReplay {
  public:
   BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates, LocalTime log_end,
-              const ChatLog* chat, ReplayResult& result)
+              const ChatLog* chat, ReplayPart& result)
       : orders_(std::move(orders)),
         rules_(rules),
         templates_(templates),
@@ -97,7 +109,7 @@ class BuyerReplay {
   const TemplateSet& templates_;
   LocalTime log_end_;
   const ChatLog* chat_;
-  ReplayResult& result_;
+  ReplayPart& result_;
   ContactHistory history_;
   std::set<std::string> planned_;  // orders covered by the latest plan's reminders
   std::set<std::string> reached_;  // orders a sent reminder covered
@@ -113,7 +125,8 @@ std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
   // balance window can end long after the usual auto-close).
   LocalTime latest_close = now + rules_.auto_close;
   for (const auto& o : visible) latest_close = std::max(latest_close, closes_at(o, rules_));
-  const PlanRequest request{now, now, latest_close + days{8}, chat_};
+  PlanRequest request{now, now, latest_close + days{8}, chat_};
+  request.threads = 1;  // the replay runs buyers on all cores already
   Plan p = plan(visible, history_, rules_, templates_, request);
   ++result_.plan_calls;
   planned_.clear();
@@ -177,6 +190,60 @@ void BuyerReplay::run() {
   }
 }
 
+// Replays one buyer (its orders sorted here by creation, then id) and records what happened
+// to each of its orders.
+void replay_buyer(const std::string& shop, const std::string& buyer, std::vector<Timeline>& orders, const Rules& rules,
+                  const TemplateSet& templates, LocalTime log_end, const ChatLog* chat, ReplayPart& result) {
+  std::sort(orders.begin(), orders.end(), [](const Timeline& a, const Timeline& b) {
+    return a.order->created_at != b.order->created_at ? a.order->created_at < b.order->created_at
+                                                      : a.order->id < b.order->id;
+  });
+  const std::size_t sent_before = result.sent.size();
+  BuyerReplay buyer_replay(orders, rules, templates, log_end, chat, result);
+  buyer_replay.run();
+  // What happened to each of the buyer's orders.
+  const bool holdout = in_holdout(rules, shop, buyer);
+  for (const auto& t : orders) {
+    OrderOutcome out;
+    out.order_id = t.order->id;
+    out.buyer = buyer;
+    out.shop = shop;
+    out.amount = t.order->amount;
+    out.created_at = t.order->created_at;
+    out.paid_at = t.paid;
+    out.closed_at = t.closed;
+    out.holdout = holdout;
+    out.avoided = buyer_replay.avoided().count(out.order_id) > 0;
+    result.avoided += out.avoided;
+    const LocalTime end = t.paid ? *t.paid : (t.closed ? *t.closed : LocalTime::max());
+    for (std::size_t i = sent_before; i < result.sent.size(); ++i) {
+      const auto& r = result.sent[i];
+      if (std::find(r.order_ids.begin(), r.order_ids.end(), out.order_id) == r.order_ids.end()) continue;
+      if (out.reminders++ == 0) {
+        out.first_reminder_at = r.send_at;
+        out.segment = r.segment;
+      }
+      if (r.send_at < end) {
+        out.last_channel = r.channel;
+        out.last_template = r.template_name;
+        out.last_step = r.step;
+      }
+    }
+    if (out.segment.empty()) {
+      // Classified as the planner would have when it was placed.
+      int closed_before = 0;
+      for (const auto& other : orders) closed_before += other.closed_by(t.order->created_at);
+      const Order placed = as_of(t, t.order->created_at);
+      const SegmentMatch m = classify(rules, {&placed}, closed_before);
+      out.segment = m.rule ? m.rule->name : "-";
+    }
+    result.orders.push_back(std::move(out));
+  }
+}
+
+// Fewer buyers than this per thread are replayed on the calling thread alone.
+constexpr std::size_t kBuyersPerThread = 256;
+
 }  // namespace
 
 ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
@@ -199,60 +266,70 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   result.from = config.from ? *config.from : first.value_or(LocalTime{});
   result.to = config.to ? *config.to : (last ? *last + Seconds{1} : LocalTime{});
 
-  std::size_t done = 0, orders_done = 0;
-  for (auto& [key, orders] : by_buyer) {
-    const auto& [shop, buyer] = key;
-    std::sort(orders.begin(), orders.end(), [](const Timeline& a, const Timeline& b) {
-      return a.order->created_at != b.order->created_at ? a.order->created_at < b.order->created_at
-                                                        : a.order->id < b.order->id;
-    });
-    const std::size_t sent_before = result.sent.size();
-    BuyerReplay buyer_replay(orders, rules, templates, result.log_end, config.chat, result);
-    buyer_replay.run();
-
-    // What happened to each of the buyer's orders.
-    const bool holdout = in_holdout(rules, shop, buyer);
-    for (const auto& t : orders) {
-      OrderOutcome out;
-      out.order_id = t.order->id;
-      out.buyer = buyer;
-      out.shop = shop;
-      out.amount = t.order->amount;
-      out.created_at = t.order->created_at;
-      out.paid_at = t.paid;
-      out.closed_at = t.closed;
-      out.holdout = holdout;
-      out.avoided = buyer_replay.avoided().count(out.order_id) > 0;
-      result.avoided += out.avoided;
-      const LocalTime end = t.paid ? *t.paid : (t.closed ? *t.closed : LocalTime::max());
-      for (std::size_t i = sent_before; i < result.sent.size(); ++i) {
-        const auto& r = result.sent[i];
-        if (std::find(r.order_ids.begin(), r.order_ids.end(), out.order_id) == r.order_ids.end()) continue;
-        if (out.reminders++ == 0) {
-          out.first_reminder_at = r.send_at;
-          out.segment = r.segment;
-        }
-        if (r.send_at < end) {
-          out.last_channel = r.channel;
-          out.last_template = r.template_name;
-          out.last_step = r.step;
-        }
-      }
-      if (out.segment.empty()) {
-        // Classified as the planner would have when it was placed.
-        int closed_before = 0;
-        for (const auto& other : orders) closed_before += other.closed_by(t.order->created_at);
-        const Order placed = as_of(t, t.order->created_at);
-        const SegmentMatch m = classify(rules, {&placed}, closed_before);
-        out.segment = m.rule ? m.rule->name : "-";
-      }
-      result.orders.push_back(std::move(out));
+  // Buyers are independent: contiguous runs of them are replayed on several threads, each
+  // into its own part, and the parts are joined in buyer order before the sorts below, so the
+  // result is the single-threaded one.
+  using Group = std::pair<const std::pair<std::string, std::string>, std::vector<Timeline>>;
+  std::vector<Group*> groups;
+  groups.reserve(by_buyer.size());
+  std::size_t orders_in_all = 0;
+  for (auto& entry : by_buyer) {
+    groups.push_back(&entry);
+    orders_in_all += entry.second.size();
+  }
+  std::mutex progress_mutex;
+  std::size_t done = 0, orders_done = 0;  // guarded by progress_mutex
+  const auto replay_groups = [&](std::size_t first_group, std::size_t last_group, ReplayPart& part) {
+    for (std::size_t g = first_group; g < last_group; ++g) {
+      const auto& [shop, buyer] = groups[g]->first;
+      replay_buyer(shop, buyer, groups[g]->second, rules, templates, result.log_end, config.chat, part);
+      if (!config.progress) continue;
+      const std::lock_guard lock(progress_mutex);
+      ++done;
+      orders_done += groups[g]->second.size();
+      if (done % 256 == 0 || done == groups.size()) config.progress(done, groups.size(), orders_done);
     }
-    ++done;
-    orders_done += orders.size();
-    if (config.progress && (done % 256 == 0 || done == by_buyer.size())) {
-      config.progress(done, by_buyer.size(), orders_done);
+  };
+  std::size_t threads = config.threads;
+  if (threads == 0) {
+    threads = std::max(1u, std::thread::hardware_concurrency());
+    threads = std::min(threads, std::max<std::size_t>(1, groups.size() / kBuyersPerThread));
+  }
+  threads = std::max<std::size_t>(1, std::min(threads, groups.size()));
+  std::vector<ReplayPart> parts(threads);
+  if (threads == 1) {
+    replay_groups(0, groups.size(), parts.front());
+  } else {
+    // Runs of about equal numbers of orders, cut at buyer boundaries.
+    std::vector<std::size_t> cut{0};
+    std::size_t seen = 0;
+    for (std::size_t g = 0; g < groups.size() && cut.size() < threads; ++g) {
+      seen += groups[g]->second.size();
+      if (seen * threads >= orders_in_all * cut.size()) cut.push_back(g + 1);
     }
+    while (cut.size() <= threads) cut.push_back(groups.size());
+    std::vector<std::exception_ptr> errors(threads);
+    {
+      std::vector<std::jthread> workers;
+      for (std::size_t r = 0; r < threads; ++r) {
+        workers.emplace_back([&, r] {
+          try {
+            replay_groups(cut[r], cut[r + 1], parts[r]);
+          } catch (...) {
+            errors[r] = std::current_exception();
+          }
+        });
+      }
+    }
+    for (const auto& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+  }
+  for (auto& part : parts) {
+    std::move(part.sent.begin(), part.sent.end(), std::back_inserter(result.sent));
+    std::move(part.orders.begin(), part.orders.end(), std::back_inserter(result.orders));
+    result.avoided += part.avoided;
+    result.plan_calls += part.plan_calls;
   }
   std::stable_sort(result.sent.begin(), result.sent.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
     return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;

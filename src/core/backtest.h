@@ -37,12 +37,16 @@ struct BacktestConfig {
   // When the log was written; unset: the latest time it records (an order placed, paid or
   // closed). Nothing is replayed past it.
   std::optional<LocalTime> log_end;
-  // Called now and then with (buyers replayed, buyers in all, orders replayed). May be empty.
+  // Called now and then with (buyers replayed, buyers in all, orders replayed), from the
+  // replaying threads, one call at a time. May be empty.
   std::function<void(std::size_t, std::size_t, std::size_t)> progress;
   // The shop's chat over the period, when known: at each replayed moment the planner sees
   // the messages written up to then, and each message of a buyer is a moment to plan that
   // buyer again. Not owned; outlives replay().
   const ChatLog* chat = nullptr;
+  // Threads to replay on (buyers are independent); 0: one per core when there are enough
+  // buyers to be worth it. The result is the same for any number.
+  unsigned threads = 0;
 };
 
 // One order of the log, and what the replay did to it. Times are the log's, made

@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
 #include <functional>
+#include <iterator>
+#include <thread>
 
 #include "core/call_follow_up.h"
 #include "core/item_title.h"
@@ -663,6 +666,21 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   }
 }
 
+// Fewer orders than this per thread are planned on the calling thread alone (the backtest
+// calls plan() for a single buyer many times; a thread would cost more than it saves).
+constexpr std::size_t kOrdersPerThread = 4096;
+
+// How many runs plan() splits the groups into: `requested` (0: one per core, if there are
+// enough orders to be worth it), never more than there are groups, at least one.
+std::size_t plan_threads(unsigned requested, std::size_t orders, std::size_t groups) {
+  std::size_t threads = requested;
+  if (threads == 0) {
+    threads = std::max(1u, std::thread::hardware_concurrency());
+    threads = std::min(threads, std::max<std::size_t>(1, orders / kOrdersPerThread));
+  }
+  return std::max<std::size_t>(1, std::min(threads, groups));
+}
+
 }  // namespace
 
 LocalTime closes_at(const Order& o, const Rules& rules) {
@@ -698,15 +716,71 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
       contacts[key].push_back(c);
     }
   }
-  Plan out;
-  IntervalCache intervals(rules.quiet_hours);
-  std::map<std::string, ShopSettings> shops;
-  for (auto& [key, list] : by_buyer) {
-    auto shop = shops.find(key.first);
-    if (shop == shops.end()) shop = shops.emplace(key.first, rules.for_shop(key.first)).first;
-    auto& cs = contacts[key];
-    std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
-    BuyerPlanner(shop->second, key.second, list, cs, history, rules, templates, request, intervals, out).run();
+  // Buyers are independent (every cap is per buyer or per order), so contiguous runs of (shop, buyer)
+  // groups are planned on several threads, each into its own Plan, and the parts are joined in group
+  // order before the final sort: the result is the single-threaded one, byte for byte.
+  struct Group {
+    const BuyerKey* key;
+    const std::vector<const Order*>* orders;
+    std::vector<ContactRecord>* contacts;  // nullptr: no contact yet
+  };
+  std::vector<Group> groups;
+  groups.reserve(by_buyer.size());
+  for (const auto& [key, list] : by_buyer) {
+    const auto it = contacts.find(key);
+    groups.push_back({&key, &list, it == contacts.end() ? nullptr : &it->second});
+  }
+  // Each run keeps its own caches: nothing mutable is shared between threads.
+  const auto plan_groups = [&](std::size_t first, std::size_t last, Plan& out) {
+    IntervalCache intervals(rules.quiet_hours);
+    std::map<std::string, ShopSettings> shops;
+    for (std::size_t g = first; g < last; ++g) {
+      const BuyerKey& key = *groups[g].key;
+      auto shop = shops.find(key.first);
+      if (shop == shops.end()) shop = shops.emplace(key.first, rules.for_shop(key.first)).first;
+      std::vector<ContactRecord> none;
+      auto& cs = groups[g].contacts ? *groups[g].contacts : none;
+      std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
+      const auto& list = *groups[g].orders;
+      BuyerPlanner(shop->second, key.second, list, cs, history, rules, templates, request, intervals, out).run();
+    }
+  };
+  const std::size_t runs = plan_threads(request.threads, orders.size(), groups.size());
+  std::vector<Plan> parts(runs);
+  if (runs == 1) {
+    plan_groups(0, groups.size(), parts.front());
+  } else {
+    // Runs of about equal numbers of orders, cut at group boundaries. std::jthread, not a pool
+    // from a library: core depends on std and fmt only.
+    std::vector<std::size_t> cut{0};
+    std::size_t seen = 0;
+    for (std::size_t g = 0; g < groups.size() && cut.size() < runs; ++g) {
+      seen += groups[g].orders->size();
+      if (seen * runs >= orders.size() * cut.size()) cut.push_back(g + 1);
+    }
+    while (cut.size() <= runs) cut.push_back(groups.size());
+    cut.back() = groups.size();
+    std::vector<std::exception_ptr> errors(runs);
+    {
+      std::vector<std::jthread> workers;
+      for (std::size_t r = 0; r < runs; ++r) {
+        workers.emplace_back([&, r] {
+          try {
+            plan_groups(cut[r], cut[r + 1], parts[r]);
+          } catch (...) {
+            errors[r] = std::current_exception();
+          }
+        });
+      }
+    }
+    for (const auto& e : errors) {
+      if (e) std::rethrow_exception(e);
+    }
+  }
+  Plan out = std::move(parts.front());
+  for (std::size_t r = 1; r < parts.size(); ++r) {
+    std::move(parts[r].reminders.begin(), parts[r].reminders.end(), std::back_inserter(out.reminders));
+    std::move(parts[r].skipped.begin(), parts[r].skipped.end(), std::back_inserter(out.skipped));
   }
   std::sort(out.reminders.begin(), out.reminders.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
     if (a.send_at != b.send_at) return a.send_at < b.send_at;

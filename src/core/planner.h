@@ -90,6 +90,9 @@ struct PlanRequest {
   // The shop's chat with its buyers, when known: reasons, stop signals and "the shop is
   // talking with them" come from it (core/chat.h). Messages after `now` are not looked at.
   const ChatLog* chat = nullptr;
+  // Threads to plan on (buyers are independent); 0: one per core when there are enough
+  // orders to be worth it. The plan is the same, byte for byte, for any number.
+  unsigned threads = 0;
 };
 
 // Which segment an order group falls into, and the words that decided it.
