@@ -60,8 +60,11 @@ constexpr std::array<std::u32string_view, 68> kProductWords = {
     U"脚垫",   U"毛毯",   U"挂钟",   U"挂钩",   U"衣架",   U"书架",   U"鞋架",     U"餐具",   U"手机",   U"耳机",
     U"电脑",   U"键盘",   U"鼠标",   U"背包",   U"手表",   U"眼镜",   U"茶叶",     U"零食"};
 
+// Called for every word list entry at every position of every title: the first character
+// rejects nearly all of them before a compare.
 bool starts_with_at(const std::u32string& s, std::size_t i, std::u32string_view w) {
-  return s.size() >= i + w.size() && std::u32string_view(s).substr(i, w.size()) == w;
+  if (w.empty()) return s.size() >= i;
+  return s.size() >= i + w.size() && s[i] == w[0] && std::u32string_view(s).substr(i + 1, w.size() - 1) == w.substr(1);
 }
 
 std::u32string collapse_spaces(const std::u32string& s) {
