@@ -702,7 +702,11 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
   std::map<BuyerKey, std::vector<const Order*>> by_buyer;
   for (const auto& o : orders) by_buyer[{o.shop, o.buyer}].push_back(&o);
   std::map<std::string, std::vector<const BuyerKey*>> shops_of;  // buyer -> their (shop, buyer) keys
-  for (const auto& entry : by_buyer) shops_of[entry.first.second].push_back(&entry.first);
+  // Only a contact logged without a shop needs it: a map the size of the feed otherwise for nothing.
+  if (std::any_of(history.contacts.begin(), history.contacts.end(),
+                  [](const ContactRecord& c) { return c.shop.empty(); })) {
+    for (const auto& entry : by_buyer) shops_of[entry.first.second].push_back(&entry.first);
+  }
   std::map<BuyerKey, std::vector<ContactRecord>> contacts;
   for (const auto& c : history.contacts) {
     if (c.at > request.now) continue;
@@ -778,6 +782,13 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
     }
   }
   Plan out = std::move(parts.front());
+  std::size_t reminders = out.reminders.size(), skipped = out.skipped.size();
+  for (std::size_t r = 1; r < parts.size(); ++r) {
+    reminders += parts[r].reminders.size();
+    skipped += parts[r].skipped.size();
+  }
+  out.reminders.reserve(reminders);  // one allocation, not a doubling with both copies alive
+  out.skipped.reserve(skipped);
   for (std::size_t r = 1; r < parts.size(); ++r) {
     std::move(parts[r].reminders.begin(), parts[r].reminders.end(), std::back_inserter(out.reminders));
     std::move(parts[r].skipped.begin(), parts[r].skipped.end(), std::back_inserter(out.skipped));
