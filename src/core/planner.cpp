@@ -7,10 +7,12 @@
 #include <functional>
 #include <iterator>
 #include <thread>
+#include <utility>
 
 #include "core/call_follow_up.h"
 #include "core/item_title.h"
 #include "core/names.h"
+#include "core/send_policy.h"
 #include "core/text.h"
 
 namespace cuifu {
@@ -53,35 +55,6 @@ std::string short_time(LocalTime t) {
   return fmt::format("{:02d}-{:02d} {}", unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
 }
 
-// Minute intervals [start, end) within one day when sending is allowed: the windows
-// (or the whole day) minus quiet hours.
-std::vector<std::pair<int, int>> allowed_intervals(const std::vector<DailyWindow>& channel_windows,
-                                                   const std::vector<DailyWindow>& step_windows,
-                                                   const std::vector<DailyWindow>& quiet) {
-  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
-    return ws.empty() || std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
-  };
-  std::vector<bool> ok(1440);
-  for (int m = 0; m < 1440; ++m) ok[m] = in_any(channel_windows, m) && in_any(step_windows, m);
-  for (const auto& q : quiet) {
-    for (int m = 0; m < 1440; ++m) {
-      if (q.contains(m)) ok[m] = false;
-    }
-  }
-  std::vector<std::pair<int, int>> out;
-  for (int m = 0; m < 1440;) {
-    if (!ok[m]) {
-      ++m;
-      continue;
-    }
-    int e = m;
-    while (e < 1440 && ok[e]) ++e;
-    out.emplace_back(m, e);
-    m = e;
-  }
-  return out;
-}
-
 LocalTime ceil_minute(LocalTime t) {
   const auto f = std::chrono::floor<Minutes>(t);
   return f == t ? t : LocalTime{f + Minutes{1}};
@@ -106,7 +79,7 @@ class IntervalCache {
     const auto key = std::make_pair(&channel_windows, &step_windows);
     auto it = cache_.find(key);
     if (it == cache_.end()) {
-      it = cache_.emplace(key, allowed_intervals(channel_windows, step_windows, quiet_)).first;
+      it = cache_.emplace(key, allowed_minutes(quiet_, channel_windows, step_windows)).first;
     }
     return it->second;
   }
@@ -137,6 +110,9 @@ class BuyerPlanner {
   // reminder sequence with its own timing; caps count every contact of the buyer.
   void run();
 
+  // The buyer's contacts, logged and planned by run(), sorted by time.
+  const std::vector<ContactRecord>& contacts() const { return contacts_; }
+
  private:
   void skip_all(const std::vector<const Order*>& orders, const std::string& reason) {
     for (const Order* o : orders) out_.skipped.push_back({o->id, buyer_, shop_.shop, reason});
@@ -165,6 +141,10 @@ class BuyerPlanner {
   // Why channel c may not go out at t under "never the same channel twice in a row", or "".
   std::string repeat_problem(Channel c, LocalTime t,
                              const std::function<bool(const ContactRecord&)>& in_sequence) const;
+  // Why core/send_policy (the daemon's gate) would refuse this reminder at t, or "": the
+  // minute, the caps against every contact logged or planned before t, and the orders payable.
+  std::string policy_problem(Channel c, const SegmentRule& seg, int step, const std::vector<const Order*>& open,
+                             const std::vector<std::string>& ids, LocalTime t) const;
   std::optional<LocalTime> find_slot(LocalTime earliest, const std::vector<DailyWindow>& channel_windows,
                                      const std::vector<DailyWindow>& step_windows, std::string* note) const;
 
@@ -242,6 +222,25 @@ std::string BuyerPlanner::repeat_problem(Channel c, LocalTime t,
                          short_time(next.at), describe_delay(caps_.repeat_channel_lookback));
     }
     break;
+  }
+  return {};
+}
+
+std::string BuyerPlanner::policy_problem(Channel c, const SegmentRule& seg, int step,
+                                         const std::vector<const Order*>& open, const std::vector<std::string>& ids,
+                                         LocalTime t) const {
+  Outgoing r;
+  r.buyer = buyer_;
+  r.shop = shop_.shop;
+  r.order_ids = ids;
+  r.channel = c;
+  r.step = step;
+  r.segment = seg.name;
+  r.send_at = t;
+  if (std::string why = send_time_problem(rules_, r, t); !why.empty()) return why;
+  if (std::string why = cap_problem(rules_, contacts_, r, t); !why.empty()) return why;
+  for (const Order* o : open) {
+    if (std::string why = payable_problem(o->id, order_view(*o, rules_), t); !why.empty()) return why;
   }
   return {};
 }
@@ -486,7 +485,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
         continue;
       }
       // A fallback channel keeps to its own windows; the step's windows are for its channel.
-      const auto* sw = c == step.channel ? &step.windows : &kNone;
+      const auto* sw = &cuifu::step_windows(&seg, static_cast<int>(i) + 1, c);
       LocalTime from_time = earliest;
       std::string hold;
       if (c == Channel::im && answered && *answered + rules_.chat.recently_answered > earliest) {
@@ -511,6 +510,12 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       }
       if (std::string why_not = repeat_problem(c, *s, covers_group); !why_not.empty()) {
         why_not_all += (why_not_all.empty() ? "" : "; ") + why_not;
+        continue;
+      }
+      // The daemon's gate judges every send by core/send_policy; a slot it would refuse is
+      // never planned, so a preview cannot promise what the daemon will not send.
+      if (std::string why_not = policy_problem(c, seg, static_cast<int>(i) + 1, open, ids, *s); !why_not.empty()) {
+        why_not_all += (why_not_all.empty() ? "" : "; ") + fmt::format("send policy: {}", why_not);
         continue;
       }
       if (c != step.channel)
@@ -681,6 +686,108 @@ std::size_t plan_threads(unsigned requested, std::size_t orders, std::size_t gro
   return std::max<std::size_t>(1, std::min(threads, groups));
 }
 
+// A moment at which a buyer's plan changes by itself, and why.
+struct PlanChange {
+  LocalTime at{};
+  std::string why;
+};
+
+// The first moment in (after, to) at which a buyer's plan changes with no new snapshot and no
+// contact: an order of a combined group closes while another of its kind stays open (the rest
+// go on as a smaller group, timed from their own orders), or a payment leaves the "paid within"
+// window (the skip it caused expires). nullopt when there is none.
+std::optional<PlanChange> next_change(const std::vector<const Order*>& orders, const Rules& rules, const Caps& caps,
+                                      LocalTime after, LocalTime to) {
+  std::optional<PlanChange> first;
+  const auto consider = [&](LocalTime t, const auto& why) {
+    if (t > after && t < to && (!first || t < first->at)) first = PlanChange{t, why()};
+  };
+  LocalTime last_open = LocalTime::min();  // when the last still-open order closes
+  for (const Order* o : orders) {
+    if (o->status == OrderStatus::unpaid) last_open = std::max(last_open, closes_at(*o, rules));
+  }
+  for (const Order* o : orders) {
+    if (o->status == OrderStatus::paid && o->paid_at && *o->paid_at <= after) {
+      const LocalTime expires = *o->paid_at + caps.skip_if_paid_within;
+      if (last_open > expires) {
+        consider(expires, [&] {
+          return fmt::format("not before {}: the buyer paid order {} at {} (no reminder within {} of a payment)",
+                             short_time(expires), o->id, short_time(*o->paid_at),
+                             describe_delay(caps.skip_if_paid_within));
+        });
+      }
+    }
+    if (o->status != OrderStatus::unpaid) continue;
+    const LocalTime closes = closes_at(*o, rules);
+    const bool others_stay = std::any_of(orders.begin(), orders.end(), [&](const Order* p) {
+      return p != o && p->status == OrderStatus::unpaid && p->type == o->type && closes_at(*p, rules) > closes;
+    });
+    if (others_stay) {
+      consider(closes, [&] {
+        return fmt::format("planned as of {}, when order {} closes: the buyer's other orders go on without it",
+                           short_time(closes), o->id);
+      });
+    }
+  }
+  return first;
+}
+
+// Plans one buyer as the daemon will treat them: it re-plans every minute, and within this
+// plan's window a buyer's plan changes by itself at next_change(). So the buyer is planned
+// from `now`, what comes before the first change is kept as sent, and the buyer is planned
+// again from that moment with it; a preview lists every reminder the daemon will send when
+// no order is paid in between.
+void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::vector<const Order*>& orders,
+                std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
+                const TemplateSet& templates, const PlanRequest& request, IntervalCache& intervals, Plan& out) {
+  std::optional<PlanChange> change = next_change(orders, rules, *shop.caps, request.now, request.to);
+  if (!change) {
+    BuyerPlanner(shop, buyer, orders, std::move(contacts), history, rules, templates, request, intervals, out).run();
+    return;
+  }
+  PlanRequest at = request;
+  std::vector<PlannedReminder> kept;
+  // Why each order is skipped: as things stand now, or, for an order the simulation reminds
+  // outside this plan's window, as things stand after the last change.
+  std::map<std::string, SkippedOrder> now_reasons, last_reasons;
+  std::set<std::string> reminded_later;
+  std::string changed;  // why this pass starts later than now
+  for (bool first = true;; first = false) {
+    Plan part;
+    BuyerPlanner planner(shop, buyer, orders, contacts, history, rules, templates, at, intervals, part);
+    planner.run();
+    for (auto& s : part.skipped) (first ? now_reasons : last_reasons)[s.order_id] = std::move(s);
+    const LocalTime until = change ? change->at : LocalTime::max();
+    for (auto& r : part.reminders) {
+      if (r.send_at >= until) continue;
+      if (!changed.empty()) r.why.push_back(std::exchange(changed, {}));
+      kept.push_back(std::move(r));
+    }
+    if (!change) break;
+    contacts.clear();
+    for (const auto& c : planner.contacts()) {
+      if (c.at >= until) continue;
+      if (c.at >= request.now) reminded_later.insert(c.order_ids.begin(), c.order_ids.end());
+      contacts.push_back(c);
+    }
+    at.now = change->at;
+    changed = std::move(change->why);
+    change = next_change(orders, rules, *shop.caps, at.now, request.to);
+  }
+  // An order with a reminder in this window is not listed as skipped.
+  std::set<std::string> reminded;
+  for (const auto& r : kept) reminded.insert(r.order_ids.begin(), r.order_ids.end());
+  for (auto& [id, s] : now_reasons) {
+    if (reminded.count(id)) continue;
+    const auto last = last_reasons.find(id);
+    out.skipped.push_back(std::move(reminded_later.count(id) && last != last_reasons.end() ? last->second : s));
+  }
+  for (auto& [id, s] : last_reasons) {
+    if (!reminded.count(id) && !now_reasons.count(id)) out.skipped.push_back(std::move(s));
+  }
+  std::move(kept.begin(), kept.end(), std::back_inserter(out.reminders));
+}
+
 }  // namespace
 
 LocalTime closes_at(const Order& o, const Rules& rules) {
@@ -746,7 +853,7 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
       auto& cs = groups[g].contacts ? *groups[g].contacts : none;
       std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
       const auto& list = *groups[g].orders;
-      BuyerPlanner(shop->second, key.second, list, cs, history, rules, templates, request, intervals, out).run();
+      plan_buyer(shop->second, key.second, list, std::move(cs), history, rules, templates, request, intervals, out);
     }
   };
   const std::size_t runs = plan_threads(request.threads, orders.size(), groups.size());

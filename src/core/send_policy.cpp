@@ -14,6 +14,32 @@ bool in_any(const std::vector<DailyWindow>& ws, int m) {
 
 }  // namespace
 
+std::vector<std::pair<int, int>> allowed_minutes(const std::vector<DailyWindow>& quiet_hours,
+                                                 const std::vector<DailyWindow>& channel_windows,
+                                                 const std::vector<DailyWindow>& step_windows) {
+  const auto open = [](const std::vector<DailyWindow>& ws, int m) { return ws.empty() || in_any(ws, m); };
+  std::vector<std::pair<int, int>> out;
+  for (int m = 0; m < 1440;) {
+    const auto ok = [&](int x) { return open(channel_windows, x) && open(step_windows, x) && !in_any(quiet_hours, x); };
+    if (!ok(m)) {
+      ++m;
+      continue;
+    }
+    int e = m;
+    while (e < 1440 && ok(e)) ++e;
+    out.emplace_back(m, e);
+    m = e;
+  }
+  return out;
+}
+
+const std::vector<DailyWindow>& step_windows(const SegmentRule* segment, int step, Channel channel) {
+  static const std::vector<DailyWindow> kNone;
+  if (!segment || step < 1 || step > static_cast<int>(segment->steps.size())) return kNone;
+  const ReminderStep& s = segment->steps[static_cast<std::size_t>(step - 1)];
+  return s.channel == channel ? s.windows : kNone;
+}
+
 std::string send_time_problem(const Rules& rules, const Outgoing& r, LocalTime now) {
   const int m = minute_of_day(now);
   const std::string at = format_local_hm(now);
@@ -26,13 +52,8 @@ std::string send_time_problem(const Rules& rules, const Outgoing& r, LocalTime n
   if (!rule->windows.empty() && !in_any(rule->windows, m)) {
     return fmt::format("{} is outside the {} windows", at, ch);
   }
-  const SegmentRule* seg = rules.segment(r.segment);
-  if (seg && r.step >= 1 && r.step <= static_cast<int>(seg->steps.size())) {
-    const ReminderStep& step = seg->steps[static_cast<std::size_t>(r.step - 1)];
-    if (step.channel == r.channel && !step.windows.empty() && !in_any(step.windows, m)) {
-      return fmt::format("{} is outside step {}'s windows", at, r.step);
-    }
-  }
+  const auto& sw = step_windows(rules.segment(r.segment), r.step, r.channel);
+  if (!sw.empty() && !in_any(sw, m)) return fmt::format("{} is outside step {}'s windows", at, r.step);
   return {};
 }
 
@@ -85,17 +106,21 @@ OrderView order_view(const Order& o, const Rules& rules) {
   return {o.status, o.paid_at, closes_at(o, rules)};  // the planner's close: pre-sale window, flash sale, auto-close
 }
 
+std::string payable_problem(const std::string& id, const OrderView& o, LocalTime now) {
+  if (o.status == OrderStatus::paid) {
+    return o.paid_at ? fmt::format("order {} paid at {}", id, format_local_hm(*o.paid_at))
+                     : fmt::format("order {} paid", id);
+  }
+  if (o.status == OrderStatus::closed) return fmt::format("order {} closed", id);
+  if (o.closes_at <= now) return fmt::format("order {} auto-closed at {}", id, format_local_hm(o.closes_at));
+  return {};
+}
+
 std::string payable_problem(const std::map<std::string, OrderView>& orders, const Outgoing& r, LocalTime now) {
   for (const auto& id : r.order_ids) {
     const auto it = orders.find(id);
     if (it == orders.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
-    const OrderView& o = it->second;
-    if (o.status == OrderStatus::paid) {
-      return o.paid_at ? fmt::format("order {} paid at {}", id, format_local_hm(*o.paid_at))
-                       : fmt::format("order {} paid", id);
-    }
-    if (o.status == OrderStatus::closed) return fmt::format("order {} closed", id);
-    if (o.closes_at <= now) return fmt::format("order {} auto-closed at {}", id, format_local_hm(o.closes_at));
+    if (std::string why = payable_problem(id, it->second, now); !why.empty()) return why;
   }
   return {};
 }

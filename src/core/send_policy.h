@@ -11,6 +11,7 @@
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/channel.h"
@@ -39,6 +40,18 @@ struct Outgoing {
   LocalTime send_at{};
 };
 
+// The minutes of a day [start, end) when a reminder may go out under the channel's windows and
+// the step's windows (each: the whole day when empty), outside the quiet hours. The planner's
+// slot search walks these intervals; send_time_problem() judges a minute by the same rules.
+std::vector<std::pair<int, int>> allowed_minutes(const std::vector<DailyWindow>& quiet_hours,
+                                                 const std::vector<DailyWindow>& channel_windows,
+                                                 const std::vector<DailyWindow>& step_windows);
+
+// The windows of step `step` (1-based) of `segment` that bind a reminder sent on `channel`: the
+// step's own windows for its channel; none for a fallback channel (it keeps to its own windows)
+// or a step the segment does not have.
+const std::vector<DailyWindow>& step_windows(const SegmentRule* segment, int step, Channel channel);
+
 // Empty when `r` may be sent at `now` under `rules`; otherwise why not (quiet hours, the
 // channel's windows, the step's windows, a channel that is disabled or not in the rules).
 std::string send_time_problem(const Rules& rules, const Outgoing& r, LocalTime now);
@@ -59,6 +72,10 @@ struct OrderView {
 
 // The view of `o` under `rules` (its auto-close time when the feed gives none).
 OrderView order_view(const Order& o, const Rules& rules);
+
+// Empty when order `id` in state `o` is still payable at `now`; otherwise why not: paid (and
+// when), closed, or auto-closed by now.
+std::string payable_problem(const std::string& id, const OrderView& o, LocalTime now);
 
 // Empty when every order of `r` is in `orders` (the newest snapshot) and still payable at
 // `now`; otherwise why not: paid (and when), closed, auto-closed by now, or gone.

@@ -206,12 +206,26 @@ TEST(PlanE2e, TableAndCsvMaskContactsToo) {
   }
 }
 
-TEST(PlanE2e, BuyerWhoPaidTwentyMinutesAgoIsSkipped) {
-  const json* s = skip_of("3984217650000000003");
-  ASSERT_NE(s, nullptr);
-  EXPECT_NE((*s)["reason"].get<std::string>().find("paid"), std::string::npos) << s->dump();
-  EXPECT_NE((*s)["reason"].get<std::string>().find("3984217650000000004"), std::string::npos) << s->dump();
-  EXPECT_TRUE(reminders_of("悠悠的猫").empty());
+TEST(PlanE2e, BuyerWhoPaidTwentyMinutesAgoIsRemindedOnlyOnceTheHourIsOver) {
+  // Paid 3984217650000000004 at 20:40: nothing before 21:40 (tonight's IM goes out then, before
+  // tomorrow's plan begins); tomorrow shows the rest of the sequence, and says why it waited.
+  const auto rs = reminders_of("悠悠的猫");
+  ASSERT_FALSE(rs.empty()) << plan_json()["skipped"].dump(1);
+  EXPECT_EQ(rs.front()["send_at"].get<std::string>().substr(0, 10), "2026-11-24") << rs.front().dump(1);
+  const std::string why = rs.front()["why"].dump();
+  EXPECT_NE(why.find("paid order 3984217650000000004 at 11-23 20:40"), std::string::npos) << why;
+  EXPECT_EQ(skip_of("3984217650000000003"), nullptr);
+  // Tonight's plan: the first reminder goes out at 21:40, not at 21:00 when the IM was due.
+  const auto tonight = run_cuifu(plan_args("json", {"--date", "2026-11-23"}));
+  ASSERT_EQ(tonight.exit_code, 0) << tonight.err;
+  bool first = true;
+  const json tonight_plan = json::parse(tonight.out);
+  for (const auto& r : tonight_plan["reminders"]) {
+    if (r["buyer"] != "悠悠的猫" || !first) continue;
+    first = false;
+    EXPECT_EQ(r["send_at"].get<std::string>().substr(0, 16), "2026-11-23T21:40") << r.dump(1);
+  }
+  EXPECT_FALSE(first) << tonight.out;
 }
 
 TEST(PlanE2e, PaidClosedAndExpiredOrdersAreSkippedWithReasons) {

@@ -11,6 +11,7 @@
 #include <random>
 #include <set>
 
+#include "core/send_policy.h"
 #include "core/text.h"
 #include "test_rules.h"
 
@@ -407,6 +408,87 @@ TEST(Planner, PlanPreviewMatchesWhatReplanningEveryFifteenMinutesSends) {
   EXPECT_TRUE(a == b) << "a one-shot preview and step-by-step replanning disagree:\n" << only;
 }
 
+// The daemon re-plans every minute; two things change a buyer's plan with no new snapshot and
+// no contact: an order of a combined group closes (the rest go on as a smaller group, timed
+// from their own orders) and a payment leaves the "paid within the last hour" window. A
+// preview made before either must list what the daemon then sends, minute and text alike.
+TEST(Planner, APreviewListsWhatTheDaemonSendsAfterAGroupOrderClosesAndAPaySkipExpires) {
+  using testing::make_step;
+  const auto set = testing::code_rule_set({make_step(30, Channel::im, "t"), make_step(6 * 60, Channel::sms, "t")});
+  const LocalTime day = at("2026-11-23 00:00");
+  std::vector<Order> orders = {
+      // tb_combo: A's two steps are done when B is placed; {A, B} has nothing left, but once A
+      // auto-closes (72 h) B is a group of its own that was never reminded.
+      make_order("A1", "tb_combo", day + hours{9}),
+      make_order("B1", "tb_combo", day + hours{20}),
+      // tb_payer paid one order at 19:40: no reminder until 20:40, then U1's steps.
+      make_order("P1", "tb_payer", day + hours{19} + Minutes{30}),
+      make_order("U1", "tb_payer", day + hours{19} + Minutes{45}),
+  };
+  orders[2].status = OrderStatus::paid;
+  orders[2].paid_at = day + hours{19} + Minutes{40};
+  ContactHistory history;
+  history.add({"tb_combo", Channel::im, day + hours{9} + Minutes{30}, {"A1"}, 1, "青禾家居旗舰店"});
+  history.add({"tb_combo", Channel::sms, day + hours{15}, {"A1"}, 2, "青禾家居旗舰店"});
+
+  const LocalTime start = day + hours{20} + Minutes{5};
+  const LocalTime end = start + days{5};
+  const Plan preview = plan_between(orders, start, start, end, history, set.rules, set.templates);
+  const Simulation sim = simulate(orders, start, end, Minutes{1}, history, set.rules, set.templates);
+  const auto key = [](const PlannedReminder& r) {
+    return fmt::format("{} {} step {} {} [{}] {}", format_local_hm(r.send_at), r.buyer, r.step, to_string(r.channel),
+                       fmt::join(r.order_ids, ","), r.message);
+  };
+  std::vector<std::string> promised, sent;
+  for (const auto& r : preview.reminders) promised.push_back(key(r));
+  for (const auto& r : sim.sent) sent.push_back(key(r));
+  std::sort(promised.begin(), promised.end());
+  std::sort(sent.begin(), sent.end());
+  EXPECT_EQ(promised, sent) << "preview:\n" << describe(preview.reminders) << "sent:\n" << describe(sim.sent);
+
+  // The preview shows B1's own sequence starting when A1 closes (26 Nov 09:00) ...
+  const auto combo = of_buyer(preview, "tb_combo");
+  ASSERT_EQ(combo.size(), 2u) << describe(preview.reminders);
+  EXPECT_EQ(combo[0].send_at, at("2026-11-26 09:00"));
+  EXPECT_EQ(combo[0].order_ids, std::vector<std::string>{"B1"});
+  EXPECT_EQ(combo[0].channel, Channel::im);
+  EXPECT_EQ(combo[1].send_at, at("2026-11-26 11:00"));
+  EXPECT_EQ(combo[1].channel, Channel::sms);
+  // ... and tb_payer's first reminder once the hour after the payment is over.
+  const auto payer = of_buyer(preview, "tb_payer");
+  ASSERT_FALSE(payer.empty()) << describe(preview.reminders);
+  EXPECT_EQ(payer[0].send_at, at("2026-11-23 20:40")) << describe(payer[0]);
+  EXPECT_EQ(payer[0].order_ids, std::vector<std::string>{"U1"});
+  // An order the preview reminds is not also listed as skipped.
+  for (const char* id : {"B1", "U1"})
+    EXPECT_EQ(skipped(preview, id), nullptr) << id << ": " << skipped(preview, id)->reason;
+}
+
+// One send policy: whatever the planner plans, the daemon's gate (core/send_policy) lets
+// through at its minute, given every contact before it.
+TEST(Planner, EveryPlannedReminderPassesTheDaemonsSendPolicy) {
+  const LocalTime day = at("2026-11-23 00:00");
+  const auto orders = mixed_population(day);
+  const Plan p = plan_between(orders, day + hours{1}, day + hours{1}, day + days{5});
+  ASSERT_GT(p.reminders.size(), 200u);
+  std::map<std::string, OrderView> views;
+  for (const auto& o : orders) views[o.id] = order_view(o, default_rules());
+  std::vector<ContactRecord> before;
+  for (const auto& r : p.reminders) {  // sorted by send_at
+    Outgoing out;
+    out.buyer = r.buyer;
+    out.shop = r.shop;
+    out.order_ids = r.order_ids;
+    out.channel = r.channel;
+    out.step = r.step;
+    out.segment = r.segment;
+    EXPECT_EQ(send_time_problem(default_rules(), out, r.send_at), "") << describe(r);
+    EXPECT_EQ(cap_problem(default_rules(), before, out, r.send_at), "") << describe(r);
+    EXPECT_EQ(payable_problem(views, out, r.send_at), "") << describe(r);
+    before.push_back({r.buyer, r.channel, r.send_at, r.order_ids, r.step, r.shop});
+  }
+}
+
 TEST(Planner, RemindsAnOrderAtMostThreeTimesEvenWhenTheRulesHaveMoreSteps) {
   using testing::make_step;
   auto set = testing::code_rule_set({make_step(30, Channel::im, "t"), make_step(180, Channel::sms, "t"),
@@ -543,12 +625,19 @@ TEST(Planner, SkipsABuyerWhoPaidAnyOrderInTheLastHour) {
   Order paid = make_order("A4", "悠悠的猫", at("2026-11-23 20:31"));
   paid.status = OrderStatus::paid;
   paid.paid_at = at("2026-11-23 20:40");
-  Plan p = plan_all({unpaid, paid}, now);
+  // Nothing within the hour: a plan up to 21:40 is empty and says why.
+  Plan p = plan_between({unpaid, paid}, now, now, at("2026-11-23 21:40"));
   EXPECT_TRUE(p.reminders.empty()) << describe(p.reminders);
   const SkippedOrder* s = skipped(p, "A3");
   ASSERT_NE(s, nullptr);
   EXPECT_NE(s->reason.find("paid"), std::string::npos) << s->reason;
   EXPECT_NE(s->reason.find("A4"), std::string::npos) << s->reason;
+  // The hour is over at 21:40: the daemon reminds A3 then, and a longer plan shows it, saying why so late.
+  p = plan_all({unpaid, paid}, now);
+  ASSERT_FALSE(p.reminders.empty());
+  EXPECT_EQ(p.reminders.front().send_at, at("2026-11-23 21:40")) << describe(p.reminders);
+  EXPECT_TRUE(any_why(p.reminders.front(), "the buyer paid order A4 at 11-23 20:40")) << describe(p.reminders);
+  EXPECT_EQ(skipped(p, "A3"), nullptr);
 
   // Paid 70 minutes ago: the unpaid order is reminded again.
   paid.paid_at = at("2026-11-23 19:50");
