@@ -4,6 +4,7 @@ HTTP sink and a real SMTP server, all on 127.0.0.1 with free ports.
 
 usage: daemon_test.py CUIFU_BINARY SOURCE_DIR [unittest args]
 """
+import datetime
 import json
 import os
 import shutil
@@ -308,6 +309,91 @@ class DayRehearsal(DaemonTestCase):
         log = self.log_text()
         for secret in ("13800000001", "13800000004", "carol@example.com"):
             self.assertNotIn(secret, log)
+
+
+class WholeDayRehearsal(DaemonTestCase):
+    """A shop day, planned the evening before and again at midday, against what the daemon sent.
+
+    Nobody pays in between, so both plans must list exactly what goes out: the same reminders,
+    minute for minute and word for word, including the ones that only come about during the day
+    (a combined group one of whose orders auto-closes, a buyer whose "paid within the last hour"
+    skip is over by the morning)."""
+    speed = 1200 / SLOWDOWN
+    EVENING = "2026-11-23 22:00"
+    PREVIOUS = "2026-11-23"
+
+    def plan(self, now, state=False):
+        args = ["plan", "--feed", self.feed, "--rules", self.rules, "--templates", self.templates, "--now", now,
+                "--date", DAY, "--format", "json"]
+        if state:
+            args += ["--state", self.state]
+        return {r["idempotency_key"]: r for r in json.loads(self.cuifu(*args))["reminders"]}
+
+    def rehearse(self, simulate_from, until):
+        """Runs the daemon from `simulate_from` until about `until` (both "HH:MM" on DAY), then stops it."""
+        self.start_daemon(f"{DAY} {simulate_from}")
+        minutes = lambda hm: int(hm[:2]) * 60 + int(hm[3:])
+        deadline = self.started + (minutes(until) - minutes(simulate_from)) * 60 / self.speed
+        while time.time() < deadline:
+            time.sleep(0.5)
+            self.touch_feed()
+        self.assertEqual(self.stop_daemon(), 0, self.log_text())
+
+    def test_the_plans_made_the_evening_before_and_at_midday_list_what_was_sent(self):
+        home = "浙江省 杭州市 西湖区 文一路 100号 翠苑小区 3幢 201"
+        office = "上海市 浦东新区 陆家嘴环路 1000号 金茂大厦 10楼"
+        prev = self.PREVIOUS
+        self.write_feed([
+            order("A1", "alice", office, f"{prev} 20:00:00", phone="13800000001", name="王丽"),
+            order("D1", "dave", home, f"{prev} 19:00:00", amount=1599.0, phone="13800000004", name="赵强"),
+            # combo: C1 auto-closes at 11:00 today (72 h); C2 then goes on as its own sequence.
+            order("C1", "combo", home, "2026-11-21 11:00:00", phone="13800000006", name="孙悦"),
+            order("C2", "combo", home, "2026-11-22 20:00:00", phone="13800000006", name="孙悦"),
+            # payer paid P1 at 21:30 last night: nothing before 22:30, then U1's sequence.
+            order("P1", "payer", home, f"{prev} 21:20:00", status="paid", paid_at=f"{prev} 21:30:00",
+                  phone="13800000007", name="钱多"),
+            order("U1", "payer", home, f"{prev} 21:00:00", phone="13800000007", name="钱多"),
+        ])
+        self.write_config()
+        evening = self.plan(self.EVENING)
+        self.assertGreaterEqual(len(evening), 8, json.dumps(evening, ensure_ascii=False, indent=1))
+        self.assertTrue(any(r["order_ids"] == ["C2"] for r in evening.values()),
+                        "the plan must show C2's reminders after C1 auto-closes")
+        self.assertTrue(any(r["buyer"] == "payer" for r in evening.values()))
+        self.assertFalse(any("11:20" <= r["send_at"][11:16] < "12:00" for r in evening.values()),
+                         "the test stops the daemon at 11:30-11:40: nothing may be due then")
+
+        self.rehearse("07:45", "11:30")
+        midday = self.plan(f"{DAY} 12:00", state=True)
+        # Restarted from 11:40 with the feed as it was (aged past the poller's settle time, so
+        # read at once): the daemon plans at 11:40 what the midday plan shows from 12:00.
+        os.utime(self.feed, (time.time() - 0.4, time.time() - 0.4))
+        self.rehearse("11:40", "22:00")
+
+        rows = {r["idempotency_key"]: r for r in self.outbox()}
+        sent = {k: r for k, r in rows.items() if r["state"] == "sent"}
+        keys = self.delivered_keys()
+        self.assertEqual(sorted(keys), sorted(set(keys)), "a reminder arrived twice")
+        self.assertEqual(set(keys), set(sent))
+
+        def minute(text):
+            return datetime.datetime.strptime(text.replace("T", " ")[:16], "%Y-%m-%d %H:%M")
+
+        def compare(plan, since, what):
+            expected = {k: r for k, r in plan.items() if r["send_at"][11:16] >= since}
+            got = {k: r for k, r in sent.items() if r["send_at"][11:16] >= since}
+            self.assertEqual(set(got), set(expected), f"{what}: keys differ\n" + self.log_text()[-4000:])
+            for key, p in expected.items():
+                r = got[key]
+                self.assertEqual(r["send_at"].replace(" ", "T")[:16], p["send_at"][:16], (what, p, r))
+                self.assertEqual(r["channel"], p["channel"], (what, p, r))
+                self.assertEqual(r["message"], p["message"], (what, p, r))
+                # Sent when planned: a simulated minute is 50 ms here, so a few allow for a busy machine.
+                lateness = minute(r["sent_at"]) - minute(r["send_at"])
+                self.assertTrue(0 <= lateness.total_seconds() <= 5 * 60, (what, r))
+
+        compare(evening, "00:00", "the evening-before plan")
+        compare(midday, "12:00", "the midday plan with --state")
 
 
 class PaidBeforeItsSlot(DaemonTestCase):
