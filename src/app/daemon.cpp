@@ -27,6 +27,7 @@
 #include "io/channels/senders.h"
 #include "io/chat_feed.h"
 #include "io/feed_poller.h"
+#include "io/feed_trust.h"
 #include "io/rules_loader.h"
 #include "io/store.h"
 
@@ -102,6 +103,8 @@ struct Daemon::Impl {
   void load_everything(const DaemonConfig& c, std::shared_ptr<const RuleSet>& rules);
   void build_workers();
   void recover_in_doubt();
+  // May a request that possibly reached the buyer be sent again (same key) on channel `c`?
+  bool may_resend(Channel c) const;
 
   // --- feed
   void schedule_poll(std::chrono::duration<double> daemon_delay);
@@ -118,6 +121,9 @@ struct Daemon::Impl {
   void request_reconcile(const char* why);
   void request_dispatch();
   void dispatch_due();
+  // Right after sending resumes (start, or the end of a pause): rows past the catch-up limit
+  // go back to the planner, and the backlog that fell due meanwhile is spread (spread_catch_up).
+  void catch_up(const GateInputs& inputs, LocalTime now);
   // Claims `row` and starts its one attempt. False when it could not be claimed.
   bool start_attempt(OutboxRow row, LocalTime now);
   void on_attempt(const OutboxRow& row, const AttemptReport& r);
@@ -156,7 +162,12 @@ struct Daemon::Impl {
   // feed
   std::unique_ptr<FeedPoller> poller;  // used only on the runner thread
   bool poll_in_flight = false;
-  std::shared_ptr<const FeedSnapshot> snapshot;
+  std::shared_ptr<const FeedSnapshot> snapshot;  // what plans and the gate decide on
+  // The newest snapshot trusted to cancel (whole, and not far smaller than the one before it
+  // without a reason), and the newest one read (trusted or not), which the next is compared with.
+  std::shared_ptr<const FeedSnapshot> trusted;
+  std::shared_ptr<const FeedSnapshot> last_read;
+  std::string feed_suspect;  // why the newest snapshot read is not trusted; "" when it is
   std::shared_ptr<const std::map<std::string, OrderView>> order_views;
   std::optional<std::chrono::system_clock::time_point> produced_at;
   std::string feed_error;
@@ -167,6 +178,8 @@ struct Daemon::Impl {
   std::string chat_error;
   bool paused = true;
   std::string paused_reason = "no feed snapshot yet";
+  // Sending (re)starts: the first dispatch after it spreads the backlog. A start counts.
+  bool catch_up_pending = true;
 
   SendGate gate;  // read by the channel workers right before each request
 
@@ -261,8 +274,15 @@ void Daemon::Impl::build_workers() {
     next.emplace(ch, std::move(lane));
   }
   for (auto& [ch, lane] : lanes) {
+    // A request still out on a retired worker keeps its place among the channel's requests in
+    // flight, so a reload never lets more than kWorkersPerChannel out at once.
+    if (const auto it = next.find(ch); it != next.end()) {
+      for (std::size_t i = 0; i < lane.busy.size() && i < it->second.busy.size(); ++i) {
+        it->second.busy[i] = lane.busy[i];
+      }
+    }
     for (auto& w : lane.workers) {
-      w->stop();  // an attempt in progress finishes and reports
+      w->stop();  // an attempt in progress finishes and reports; reap_retired() joins it
       retired.push_back(std::move(w));
     }
   }
@@ -277,12 +297,14 @@ void Daemon::Impl::reap_retired() {
   });
 }
 
+bool Daemon::Impl::may_resend(Channel c) const {
+  const auto it = config.channels.find(c);
+  return drops_duplicates_by_key(c, config) || (it != config.channels.end() && it->second.policy.at_least_once);
+}
+
 void Daemon::Impl::recover_in_doubt() {
-  const auto may_resend = [this](Channel c) {
-    const auto it = config.channels.find(c);
-    return drops_duplicates_by_key(c, config) || (it != config.channels.end() && it->second.policy.at_least_once);
-  };
-  for (const auto& r : book->recover(clock->now(), config.catch_up_limit, may_resend)) {
+  for (const auto& r :
+       book->recover(clock->now(), config.catch_up_limit, [this](Channel c) { return may_resend(c); })) {
     if (r.resend) {
       spdlog::warn(
           "reminder {} ({} to {}) was being sent when cuifu stopped; it will be sent again with the same "
@@ -383,24 +405,45 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
   switch (p.kind) {
     case FeedPoll::Kind::fresh: {
       feed_error.clear();
-      produced_at = p.produced_at;
-      snapshot = p.snapshot;
-      for (const auto& r : snapshot->rejected) spdlog::warn("{}:{}: rejected: {}", snapshot->source, r.line, r.error);
-      try {
-        store->record_orders_seen(snapshot->orders, clock->now());
-      } catch (const StoreError& e) {
-        spdlog::error("{}", e.what());
+      std::string suspect = p.truncated;
+      if (suspect.empty() && last_read) suspect = shrink_sign(*last_read, *p.snapshot, rules->rules, clock->now());
+      last_read = p.snapshot;
+      for (const auto& r : p.snapshot->rejected) {
+        spdlog::warn("{}:{}: rejected: {}", p.snapshot->source, r.line, r.error);
       }
-      spdlog::info(
-          "feed snapshot: {} orders ({} rejected rows, {} superseded by a newer row of the same order) from {}",
-          snapshot->orders.size(), snapshot->rejected.size(), snapshot->superseded.size(), snapshot->source);
+      if (suspect.empty()) {
+        if (!feed_suspect.empty()) spdlog::warn("feed snapshot trusted again (it was not: {})", feed_suspect);
+        feed_suspect.clear();
+        trusted = p.snapshot;
+        snapshot = p.snapshot;
+        produced_at = p.produced_at;
+      } else {
+        // Not trusted to cancel anything: the last trusted snapshot stays in force for the
+        // orders missing from it, and what it does show (paid, new orders) is taken. The
+        // feed's age is not renewed: if no whole export follows, sending pauses.
+        feed_suspect = suspect;
+        spdlog::warn("feed snapshot NOT TRUSTED: {}; nothing is cancelled for the orders missing from it ({})", suspect,
+                     trusted ? "deciding on the last trusted snapshot, updated with the orders this one shows"
+                             : "no earlier snapshot to trust: sending stays paused");
+        if (trusted) snapshot = std::make_shared<const FeedSnapshot>(overlay(*trusted, *p.snapshot));
+      }
+      if (snapshot) {
+        try {
+          store->record_orders_seen(snapshot->orders, clock->now());
+        } catch (const StoreError& e) {
+          spdlog::error("{}", e.what());
+        }
+        spdlog::info(
+            "feed snapshot: {} orders ({} rejected rows, {} superseded by a newer row of the same order) from {}",
+            snapshot->orders.size(), snapshot->rejected.size(), snapshot->superseded.size(), snapshot->source);
+      }
       update_paused("feed snapshot");
       run_reconcile("new feed snapshot");
       break;
     }
     case FeedPoll::Kind::unchanged:
       feed_error.clear();
-      produced_at = p.produced_at;
+      if (feed_suspect.empty()) produced_at = p.produced_at;  // a suspect export does not renew the feed
       update_paused("feed unchanged");
       break;
     case FeedPoll::Kind::settling:
@@ -411,6 +454,14 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
       spdlog::error("feed: {}", p.error);
       update_paused("feed error");
       break;
+  }
+  // Sends whose retries ran out wait for their re-plan time; an unchanged feed re-plans too.
+  if (p.kind != FeedPoll::Kind::fresh && snapshot) {
+    try {
+      if (const auto t = store->next_replan(); t && *t <= clock->now()) run_reconcile("re-plan of failed sends");
+    } catch (const StoreError& e) {
+      spdlog::error("{}", e.what());
+    }
   }
   const bool settling = p.kind == FeedPoll::Kind::settling;
   schedule_poll(settling ? std::chrono::duration<double>(clock->to_daemon(std::chrono::milliseconds{200}))
@@ -427,7 +478,9 @@ std::optional<std::chrono::duration<double>> Daemon::Impl::feed_age() const {
 void Daemon::Impl::update_paused(const char* context) {
   std::string reason;
   const auto age = feed_age();
-  if (!snapshot) {
+  if (!snapshot && !feed_suspect.empty()) {
+    reason = "feed snapshot not trusted and none before it: " + feed_suspect;
+  } else if (!snapshot) {
     reason = feed_error.empty() ? "no feed snapshot yet" : "feed unreadable: " + feed_error;
   } else if (!feed_error.empty()) {
     reason = "feed unreadable: " + feed_error;
@@ -443,6 +496,7 @@ void Daemon::Impl::update_paused(const char* context) {
     spdlog::warn("sending resumed ({}): feed is {} old (max {}); it was paused: {}", context,
                  age ? minutes_text(*age) : "?", minutes_text(config.max_feed_age), paused_reason);
   }
+  if (!now_paused && paused) catch_up_pending = true;
   paused = now_paused;
   paused_reason = reason;
 }
@@ -516,6 +570,10 @@ void Daemon::Impl::dispatch_due() {
     }
     const auto inputs = gate.inputs();
     const LocalTime now = clock->now();
+    if (catch_up_pending) {
+      catch_up_pending = false;
+      catch_up(*inputs, now);
+    }
     for (auto& [ch, lane] : lanes) {
       // A lane with a worker takes one row at a time: a row is 'sending' only while its
       // request may be on its way. Phone without a robot: the call task is the delivery.
@@ -571,6 +629,35 @@ void Daemon::Impl::dispatch_due() {
   arm_send_timer(rate_wait);
 }
 
+void Daemon::Impl::catch_up(const GateInputs& inputs, LocalTime now) {
+  // Missed by more than the catch-up limit: back to the planner first (its next allowed slot,
+  // often now), so that those are spread too rather than sent at once after the re-plan.
+  std::set<std::int64_t> replanned;
+  for (const auto& row : store->due(now)) {
+    const GateDecision d = decide(inputs, row, {}, now);
+    if (d.kind == GateDecision::Kind::missed_slot && store->cancel(row.id, now, d.detail)) {
+      spdlog::info("cancelled {} to {} ({}): {}", to_string(row.channel), row.buyer, row.idempotency_key, d.detail);
+      replanned.insert(row.id);
+    }
+  }
+  if (!replanned.empty()) run_reconcile("catch-up");
+  std::vector<OutboxRow> backlog;
+  for (auto& row : store->due(now)) {
+    // Fell due while nothing was sent (a minute's grace: a slot of this minute is on time).
+    if (row.send_at < now - Minutes{1} || replanned.count(row.id)) backlog.push_back(std::move(row));
+  }
+  if (backlog.size() < 2) return;
+  const auto slots = spread_catch_up(backlog, now, config.catch_up_spread, config.catch_up_limit);
+  for (const auto& s : slots) {
+    store->hold_until(s.id, s.not_before,
+                      fmt::format("catching up after an outage: held until {} so that the {} reminders that fell due "
+                                  "are not sent at once",
+                                  format_local_time(s.not_before), backlog.size()));
+  }
+  spdlog::warn("catching up: {} reminders fell due while nothing was sent; spread over {} (each within {} of its slot)",
+               backlog.size(), minutes_text(config.catch_up_spread), minutes_text(config.catch_up_limit));
+}
+
 bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
   if (!book->claim(row, now)) return false;  // recorded durably before the request
   auto& lane = lanes.at(row.channel);
@@ -621,9 +708,10 @@ void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
   const DeliveryPolicy policy = lane != lanes.end() ? lane->second.policy : DeliveryPolicy{};
   const auto backoff = backoff_delay(row.attempts, policy, std::uniform_real_distribution<double>(0, 1)(rng));
   const LocalTime retry_at = now + std::chrono::ceil<Seconds>(clock->to_daemon(backoff));
+  const LocalTime replan_at = now + std::chrono::duration_cast<Seconds>(policy.replan_after);
   DeliveryBook::Recorded rec;
   try {
-    rec = book->record(row, r, now, policy.max_attempts, retry_at);
+    rec = book->record(row, r, now, policy.max_attempts, retry_at, replan_at, may_resend(row.channel));
   } catch (const StoreError& e) {
     spdlog::error("recording delivery of {}: {}", row.idempotency_key, e.what());
   }
@@ -641,6 +729,16 @@ void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
     case DeliveryBook::Outcome::retry:
       outcome = "retry";
       spdlog::warn("{} [{}]: {}", to_string(row.channel), row.idempotency_key, rec.detail);
+      break;
+    case DeliveryBook::Outcome::unknown:
+      outcome = "unknown";
+      spdlog::warn("{} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer, shown_contact(row.channel, row.contact),
+                   row.idempotency_key, rec.detail);
+      break;
+    case DeliveryBook::Outcome::replanned:
+      outcome = "replanned";
+      spdlog::warn("NOT SENT {} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
+                   shown_contact(row.channel, row.contact), row.idempotency_key, rec.detail);
       break;
     case DeliveryBook::Outcome::failed:
       outcome = "failed";
@@ -664,7 +762,8 @@ void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
   // The next step may now be plannable; a cancelled one re-planned into its next allowed
   // window. Coalesced: a burst of reports makes one re-plan.
   request_dispatch();  // the lane is free: its next due row first, then the re-plan
-  if (rec.outcome == DeliveryBook::Outcome::sent || rec.outcome == DeliveryBook::Outcome::cancelled) {
+  if (rec.outcome == DeliveryBook::Outcome::sent || rec.outcome == DeliveryBook::Outcome::cancelled ||
+      rec.outcome == DeliveryBook::Outcome::failed || rec.outcome == DeliveryBook::Outcome::unknown) {
     request_reconcile(rec.outcome == DeliveryBook::Outcome::sent ? "after a send" : "after a cancellation");
   }
 }
@@ -797,6 +896,7 @@ StatusFacts Daemon::Impl::facts() {
   f.feed = config.feed;
   if (const auto age = feed_age()) f.feed_age_seconds = age->count();
   f.feed_orders = snapshot ? snapshot->orders.size() : 0;
+  f.feed_suspect = feed_suspect;
   f.in_flight = in_flight.size();
   if (!config.chat.empty()) {
     f.chat = config.chat;

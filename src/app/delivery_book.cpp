@@ -50,7 +50,8 @@ bool DeliveryBook::claim(OutboxRow& row, LocalTime now) {
 }
 
 DeliveryBook::Recorded DeliveryBook::record(const OutboxRow& row, const AttemptReport& r, LocalTime now,
-                                            int max_attempts, LocalTime retry_at) {
+                                            int max_attempts, LocalTime retry_at, LocalTime replan_at,
+                                            bool resend_in_doubt) {
   using K = AttemptReport::Kind;
   switch (r.kind) {
     case K::delivered:
@@ -62,13 +63,27 @@ DeliveryBook::Recorded DeliveryBook::record(const OutboxRow& row, const AttemptR
       store_.mark_planned(row.id, now, "not sent: " + r.detail);
       return {Outcome::released, r.detail};
     case K::retry:
+      if (r.in_doubt && !resend_in_doubt) {
+        const std::string e = fmt::format(
+            "outcome unknown: {}; it may have reached the buyer, and its gateway keeps duplicates: not resent (set "
+            "at_least_once for the channel to resend)",
+            r.detail);
+        store_.mark_unknown(row.id, now, e, contact_for(row, row.updated_at));
+        return {Outcome::unknown, e};
+      }
       if (row.attempts < max_attempts) {
         const std::string e =
-            fmt::format("attempt {} failed ({}); retrying at {}", row.attempts, r.detail, format_local_time(retry_at));
-        store_.mark_retry(row.id, now, e, retry_at);
+            fmt::format("attempt {} failed ({}); retrying at {}{}", row.attempts, r.detail, format_local_time(retry_at),
+                        r.in_doubt ? " with the same idempotency key (possibly delivered)" : "");
+        store_.mark_retry(row.id, now, e, retry_at, r.in_doubt);
         return {Outcome::retry, e};
+      } else {
+        const std::string e =
+            fmt::format("gave up after {} attempts ({}); to be re-planned into its next allowed slot from {}",
+                        row.attempts, r.detail, format_local_hm(replan_at));
+        store_.give_up(row.id, now, e, replan_at);
+        return {Outcome::replanned, e};
       }
-      break;
     case K::permanent: break;
   }
   const std::string e = row.attempts > 1 ? fmt::format("{} (after {} attempts)", r.detail, row.attempts) : r.detail;

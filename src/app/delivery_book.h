@@ -42,14 +42,24 @@ class DeliveryBook {
   bool claim(OutboxRow& row, LocalTime now);
 
   // What record() did.
-  enum class Outcome { sent, retry, failed, cancelled, released };
+  enum class Outcome { sent, retry, replanned, failed, cancelled, released, unknown };
   struct Recorded {
     Outcome outcome = Outcome::released;
     std::string detail;
   };
   // Applies one attempt's report to the claimed `row` (row.attempts counts it). A retryable
   // failure goes back to planned until `retry_at` while attempts remain (`max_attempts`).
-  Recorded record(const OutboxRow& row, const AttemptReport& r, LocalTime now, int max_attempts, LocalTime retry_at);
+  // When they are used up (a gateway or SMTP server down longer than the retries) the send
+  // is not lost: the row is cancelled with the reason and left for the planner to re-plan
+  // into its next allowed slot, not before `replan_at` (replanned). Only a permanent error
+  // (the gateway refused this reminder) makes it 'failed'; its step then counts as done, so
+  // the buyer's later steps do not wait behind it.
+  // A request that got no answer after it left (a stalled gateway, then the timeout) may have
+  // been delivered: with `resend_in_doubt` (the gateway drops duplicates by key, or the channel
+  // is at_least_once) it is retried with the same key and the row stays in doubt (cancelled
+  // later, it becomes 'unknown', its contact logged); otherwise the row is 'unknown' at once.
+  Recorded record(const OutboxRow& row, const AttemptReport& r, LocalTime now, int max_attempts, LocalTime retry_at,
+                  LocalTime replan_at, bool resend_in_doubt = true);
 
   // A contact made at `now` for `row`: at its slot when on time (the contact log then agrees
   // with the plan to the minute), at the minute it really happened when late.

@@ -36,6 +36,9 @@ ReconcileResult reconcile(ReminderStore& store, const FeedSnapshot& snapshot, co
       }
     }
   });
+  // Rows whose retries ran out and whose re-plan time has come were revived above if the
+  // planner still wants them; the others stay cancelled, saying so.
+  store.close_replans(now, "not re-planned: the planner does not plan it within 24 h (paid, closed or skipped)");
   std::map<std::string, const Order*> orders;
   for (const auto& o : snapshot.orders) orders[o.id] = &o;
   std::map<std::string, std::string> skip_reason;

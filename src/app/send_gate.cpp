@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <tuple>
+
 namespace cuifu {
 
 namespace {
@@ -45,6 +48,26 @@ GateDecision decide(const GateInputs& in, const Outgoing& row, const std::vector
   if (GateDecision d = not_time_or_place(in, row, now); !d.sends()) return d;
   if (std::string p = cap_problem(*in.rules, contacts, row, now); !p.empty()) return {K::caps, std::move(p)};
   return {};
+}
+
+std::vector<CatchUpSlot> spread_catch_up(std::vector<OutboxRow> backlog, LocalTime now, std::chrono::seconds spread,
+                                         std::chrono::seconds catch_up_limit) {
+  std::map<Channel, std::vector<const OutboxRow*>> by_channel;
+  std::sort(backlog.begin(), backlog.end(), [](const OutboxRow& a, const OutboxRow& b) {
+    return std::tie(a.send_at, a.id) < std::tie(b.send_at, b.id);
+  });
+  for (const auto& r : backlog) by_channel[r.channel].push_back(&r);
+  std::vector<CatchUpSlot> out;
+  for (const auto& [channel, rows] : by_channel) {
+    const auto gap = std::chrono::duration<double>(spread) / static_cast<double>(rows.size());
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+      const LocalTime even = now + std::chrono::floor<Seconds>(gap * static_cast<double>(i));
+      const LocalTime latest = rows[i]->send_at + catch_up_limit - Minutes{1};
+      const LocalTime at = std::min(even, latest);
+      if (at > now) out.push_back({rows[i]->id, at});
+    }
+  }
+  return out;
 }
 
 void SendGate::publish(std::shared_ptr<const GateInputs> in) {

@@ -58,6 +58,20 @@ struct GateDecision {
 GateDecision decide(const GateInputs& in, const Outgoing& row, const std::vector<ContactRecord>& contacts,
                     LocalTime now);
 
+// Catch-up after an outage (the daemon down, or sending paused on a stale feed): the rows that
+// fell due meanwhile (`backlog`) are not all sent at the minute sending resumes. Each channel's
+// backlog, oldest slot first, is spread evenly over `spread` from `now` (row i of n not before
+// now + i * spread / n), and never later than its slot + catch_up_limit - 1 min, so none is
+// given up as missed for being spread. Quiet hours, windows and caps stay the gate's when each
+// one goes (a row spread past its window is re-planned by the planner, as any other).
+// Returns the rows to hold back, with the moment each may go; the first of a channel goes now.
+struct CatchUpSlot {
+  std::int64_t id = 0;
+  LocalTime not_before{};
+};
+std::vector<CatchUpSlot> spread_catch_up(std::vector<OutboxRow> backlog, LocalTime now, std::chrono::seconds spread,
+                                         std::chrono::seconds catch_up_limit);
+
 // A thread-safe holder of the newest GateInputs (replaced whole by the loop) for the channel
 // workers' last look right before a request. Caps are the loop's (it counts what is in flight).
 class SendGate {

@@ -35,8 +35,10 @@ StatusReply healthz_reply(const StatusFacts& f) {
       {"feed_age_seconds",
        f.feed_age_seconds ? nlohmann::json(static_cast<std::int64_t>(*f.feed_age_seconds)) : nlohmann::json(nullptr)},
       {"feed_orders", f.feed_orders},
+      {"feed_trusted", f.feed_suspect.empty()},
       {"outbox_depth", depth(f)},
       {"in_flight", f.in_flight}};
+  if (!f.feed_suspect.empty()) j["feed_suspect"] = f.feed_suspect;
   if (f.chat) {
     j["chat"] = *f.chat;
     j["chat_messages"] = f.chat_messages;

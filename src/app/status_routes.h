@@ -31,6 +31,8 @@ struct StatusFacts {
   std::string feed;
   std::optional<double> feed_age_seconds;  // daemon time
   std::size_t feed_orders = 0;
+  // Why the newest feed snapshot is not trusted to cancel anything ("" when it is).
+  std::string feed_suspect;
   std::size_t in_flight = 0;
   std::optional<std::string> chat;  // the chat export, when one is configured
   std::size_t chat_messages = 0;

@@ -36,8 +36,8 @@ class ConfigReader {
       r_.throw_if_errors();
     }
     r_.check_keys(root,
-                  {"feed", "chat", "rules", "templates", "state", "time_zone", "catch_up_limit", "status", "channels",
-                   "shutdown_deadline"},
+                  {"feed", "chat", "rules", "templates", "state", "time_zone", "catch_up_limit", "catch_up_spread",
+                   "status", "channels", "shutdown_deadline"},
                   "the config");
     read_feed(root, c);
     read_chat(root, c);
@@ -46,6 +46,7 @@ class ConfigReader {
     c.state = required_path(root, "state", "the state database");
     if (auto tz = r_.str(root, "time_zone")) c.time_zone = *tz;
     seconds(root, "catch_up_limit", c.catch_up_limit);
+    seconds(root, "catch_up_spread", c.catch_up_spread, true);
     seconds(root, "shutdown_deadline", c.shutdown_deadline);
     if (const YAML::Node s = root["status"]; s && !s.IsMap()) {
       r_.error(s, "'status' must be a map: listen, optout_token_env");
@@ -163,6 +164,7 @@ class ConfigReader {
     seconds(n, "backoff_initial", p.backoff_initial);
     seconds(n, "backoff_max", p.backoff_max);
     seconds(n, "timeout", p.timeout);
+    seconds(n, "replan_after", p.replan_after);
     if (auto v = r_.boolean(n, "at_least_once")) p.at_least_once = *v;
   }
 
@@ -199,8 +201,8 @@ class ConfigReader {
       r_.error(chs, "'channels' must be a map: im, sms, email, phone");
       return;
     }
-    const std::vector<std::string> policy_keys = {"rate_per_second", "burst",   "max_attempts", "backoff_initial",
-                                                  "backoff_max",     "timeout", "at_least_once"};
+    const std::vector<std::string> policy_keys = {"rate_per_second", "burst",   "max_attempts",  "backoff_initial",
+                                                  "backoff_max",     "timeout", "at_least_once", "replan_after"};
     auto keys = [&](std::vector<std::string> own) {
       own.insert(own.end(), policy_keys.begin(), policy_keys.end());
       return own;

@@ -27,6 +27,10 @@ struct DeliveryPolicy {
   SecondsD backoff_initial{1};
   SecondsD backoff_max{60};
   SecondsD timeout{10};
+  // When the retries are used up (the gateway or SMTP server is down longer than they last),
+  // the reminder is re-planned into its next allowed slot no sooner than this after the last
+  // attempt (daemon time), instead of being given up.
+  SecondsD replan_after{30 * 60};
   // After a crash while a request may have left: resend it (same key) even though the
   // channel's gateway does not drop duplicates by key (SMTP, Aliyun SendSms, group robots).
   // Off by default: the row's outcome is then 'unknown' and nothing is resent.
@@ -95,6 +99,9 @@ struct DaemonConfig {
   SecondsD poll_interval{60};
   SecondsD max_feed_age{30 * 60};
   SecondsD catch_up_limit{60 * 60};
+  // After an outage, the reminders that fell due meanwhile are spread over this much time
+  // (each still within catch_up_limit of its slot) instead of sent at once.
+  SecondsD catch_up_spread{30 * 60};
   SecondsD feed_timeout{20};
   SecondsD shutdown_deadline{10};  // real seconds in-flight sends get on SIGTERM
 

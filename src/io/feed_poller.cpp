@@ -9,6 +9,7 @@
 
 #include "io/channels/http_client.h"
 #include "io/feed_fields.h"
+#include "io/feed_trust.h"
 
 namespace cuifu {
 
@@ -38,12 +39,17 @@ FeedPoller::FeedPoller(std::string source, FeedOptions options, std::chrono::mil
 FeedPoll FeedPoller::poll() {
   FeedPoll p;
   SourcePoller::Result r = source_.poll([&](std::string_view bytes) {
-    p.snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source()));
+    auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source()));
+    p.truncated = truncation_sign(bytes, *snapshot);
+    p.snapshot = std::move(snapshot);
   });
   p.kind = r.kind;
   p.produced_at = r.produced_at;
   p.error = std::move(r.error);
-  if (p.kind != FeedPoll::Kind::fresh) p.snapshot.reset();
+  if (p.kind != FeedPoll::Kind::fresh) {
+    p.snapshot.reset();
+    p.truncated.clear();
+  }
   return p;
 }
 

@@ -19,6 +19,8 @@ struct FeedPoll {
   enum class Kind { fresh, unchanged, settling, error };
   Kind kind = Kind::error;
   std::shared_ptr<const FeedSnapshot> snapshot;  // for fresh
+  // For fresh: why the bytes look cut off (io/feed_trust.h truncation_sign), "" when whole.
+  std::string truncated;
   // When the feed's content was produced: the file's mtime, the HTTP Last-Modified, or
   // the fetch time when the server says nothing. Set for fresh and unchanged.
   std::optional<std::chrono::system_clock::time_point> produced_at;

@@ -358,7 +358,10 @@ void attach_call_outcomes(SQLite::Database& db, const ShopZone& z, std::vector<C
 ContactHistory SqliteStore::history() const {
   return guarded(path_, "read contact history", [&] {
     ContactHistory h;
-    SQLite::Statement q(impl_->db, "SELECT buyer, channel, at, order_ids, step, shop FROM contacts ORDER BY at, id");
+    SQLite::Statement q(impl_->db,
+                        "SELECT buyer, channel, at, order_ids, step, shop FROM (SELECT buyer, channel, at, order_ids, "
+                        "step, shop, id, 0 AS failed FROM contacts UNION ALL SELECT buyer, channel, updated_at, "
+                        "order_ids, step, shop, id, 1 FROM outbox WHERE state='failed') ORDER BY at, failed, id");
     while (q.executeStep()) {
       ContactRecord c;
       c.buyer = q.getColumn(0).getString();
@@ -408,7 +411,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     SQLite::Savepoint tx(db, "upsert");  // nests inside batch()
     SQLite::Statement find(db,
                            "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
-                           "segment, template, step, buyer FROM outbox WHERE idempotency_key = ?");
+                           "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
     find.bind(1, key);
     UpsertResult result;
     if (!find.executeStep()) {
@@ -433,17 +436,23 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
           find.getColumn(7).getString() == r.subject && find.getColumn(8).getString() == r.receiver_name &&
           find.getColumn(9).getString() == r.segment && find.getColumn(10).getString() == r.template_name &&
           find.getColumn(11).getInt() == r.step && find.getColumn(12).getString() == r.buyer;
-      if (state == OutboxState::planned || state == OutboxState::cancelled) {
+      // Retries used up: the row waits to be re-planned until then.
+      const bool waits =
+          state == OutboxState::cancelled && !find.getColumn(13).isNull() && find.getColumn(13).getInt64() > t;
+      if (!waits && (state == OutboxState::planned || state == OutboxState::cancelled)) {
         // A planned row that is already due keeps its slot: re-planning at a later `now`
         // would otherwise push a due reminder forward minute by minute.
         const std::int64_t slot = state == OutboxState::planned && old_send_at <= t ? old_send_at : send_at;
         if (state == OutboxState::planned && same) {
           result = UpsertResult::unchanged;
         } else {
+          // A revived row starts its attempts afresh (its retries were used up, or it was never tried).
           SQLite::Statement up(db,
                                "UPDATE outbox SET buyer=?, order_ids=?, channel=?, step=?, segment=?, template=?, "
                                "message=?, subject=?, contact=?, receiver_name=?, send_at=?, state='planned', "
-                               "last_error=?, updated_at=?, why=? WHERE id=?");
+                               "last_error=?, updated_at=?, why=?, attempts=CASE WHEN state='cancelled' THEN 0 ELSE "
+                               "attempts END, not_before=CASE WHEN state='cancelled' THEN NULL ELSE not_before END "
+                               "WHERE id=?");
           SQLite::bind(up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
                        r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t,
                        why.dump(), id);
@@ -574,12 +583,14 @@ void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord&
   });
 }
 
-void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before) {
+void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before,
+                             bool in_doubt) {
   guarded(path_, "mark for retry", [&] {
-    SQLite::Statement q(impl_->db,
-                        "UPDATE outbox SET state='planned', last_error=?, updated_at=?, not_before=? "
-                        "WHERE id=? AND state='sending'");
-    SQLite::bind(q, error, epoch(zone_, now), epoch(zone_, not_before), id);
+    SQLite::Statement q(
+        impl_->db,
+        "UPDATE outbox SET state='planned', last_error=?, not_before=?, doubt_at=CASE WHEN ? THEN "
+        "COALESCE(doubt_at, updated_at) ELSE doubt_at END, updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(q, error, epoch(zone_, not_before), in_doubt ? 1 : 0, epoch(zone_, now), id);
     q.exec();
     return 0;
   });
@@ -603,6 +614,48 @@ void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string&
     SQLite::Statement q(impl_->db, "UPDATE outbox SET state='failed', last_error=?, updated_at=? WHERE id=?");
     SQLite::bind(q, error, epoch(zone_, now), id);
     q.exec();
+    return 0;
+  });
+}
+
+std::optional<LocalTime> SqliteStore::next_replan() const {
+  return guarded(path_, "find the next re-plan", [&]() -> std::optional<LocalTime> {
+    SQLite::Statement q(impl_->db, "SELECT MIN(not_before) FROM outbox WHERE state='cancelled'");
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+    return local(zone_, q.getColumn(0).getInt64());
+  });
+}
+
+void SqliteStore::close_replans(LocalTime now, const std::string& reason) {
+  guarded(path_, "close re-plans", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET not_before=NULL, last_error=last_error || '; ' || ? "
+                        "WHERE state='cancelled' AND not_before IS NOT NULL AND not_before <= ?");
+    SQLite::bind(q, reason, epoch(zone_, now));
+    q.exec();
+    return 0;
+  });
+}
+
+void SqliteStore::hold_until(std::int64_t id, LocalTime not_before, const std::string& note) {
+  guarded(path_, "hold a reminder back", [&] {
+    SQLite::Statement q(impl_->db, "UPDATE outbox SET not_before=?, last_error=? WHERE id=? AND state='planned'");
+    SQLite::bind(q, epoch(zone_, not_before), note, id);
+    q.exec();
+    return 0;
+  });
+}
+
+void SqliteStore::give_up(std::int64_t id, LocalTime now, const std::string& reason, LocalTime replan_at) {
+  guarded(path_, "give up a reminder for a re-plan", [&] {
+    auto& db = impl_->db;
+    SQLite::Savepoint tx(db, "give_up");
+    if (cancel(id, now, reason)) {
+      SQLite::Statement q(db, "UPDATE outbox SET not_before=? WHERE id=? AND state='cancelled'");
+      SQLite::bind(q, epoch(zone_, replan_at), id);
+      q.exec();
+    }
+    tx.release();
     return 0;
   });
 }

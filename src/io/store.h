@@ -30,7 +30,9 @@ class StoreError : public std::runtime_error {
 // planned -> sending (its request is about to leave) -> sent | failed | planned (a retry,
 // after `not_before`); planned | sending -> cancelled. After a crash a `sending` row is in
 // doubt: back to planned (resent with the same key) on a channel that drops duplicates by
-// key, otherwise `unknown` (possibly delivered; never resent blindly).
+// key, otherwise `unknown` (possibly delivered; never resent blindly). A row whose retries
+// ran out is cancelled with `not_before` set: the planner revives it (same key) into its
+// next allowed slot from then on. A `failed` row (refused for good) counts as a step done.
 enum class OutboxState { planned, sending, sent, failed, cancelled, unknown };
 inline constexpr OutboxState kAllOutboxStates[] = {OutboxState::planned, OutboxState::sending,   OutboxState::sent,
                                                    OutboxState::failed,  OutboxState::cancelled, OutboxState::unknown};
@@ -99,7 +101,8 @@ class ReminderStore {
  public:
   virtual ~ReminderStore() = default;
 
-  // Contacts made (every one, for the planner's caps) and opt-outs.
+  // Contacts made (every one, for the planner's caps) and opt-outs. A step whose row failed
+  // for good counts as a contact at its failure, so the planner moves on to the next step.
   virtual ContactHistory history() const = 0;
 
   // Runs `fn` (which calls this store) in one transaction: many writes, one commit to disk.
@@ -108,7 +111,8 @@ class ReminderStore {
 
   // Inserts a planned reminder by idempotency key. An existing planned row gets the new
   // content; its slot moves only while the slot is still in the future (a due row keeps
-  // it). A cancelled row is revived as planned (the planner wants it again). Rows that are
+  // it). A cancelled row is revived as planned (the planner wants it again), its attempts
+  // counted afresh, unless it waits for a re-plan (`not_before` after `now`). Rows that are
   // sending, sent or failed are kept as they are.
   virtual UpsertResult upsert_planned(const PlannedReminder& r, LocalTime now) = 0;
 
@@ -133,11 +137,24 @@ class ReminderStore {
   virtual void mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) = 0;
   // sending -> planned again after a failed attempt, to be retried (through the gate) not
   // before `not_before`.
-  virtual void mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before) = 0;
+  // `in_doubt`: the failed request may have reached the buyer (no answer after it left): the
+  // row is in doubt from its attempt on, like after a crash.
+  virtual void mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before,
+                          bool in_doubt = false) = 0;
   // sending -> unknown: the request may have been delivered. The contact is logged (the caps
   // and the next steps count it as made), in one transaction.
   virtual void mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) = 0;
   virtual void mark_failed(std::int64_t id, LocalTime now, const std::string& error) = 0;
+  // The earliest re-plan time of a row cancelled by give_up() and not yet re-planned.
+  virtual std::optional<LocalTime> next_replan() const = 0;
+  // After a re-plan at `now`: rows given up whose re-plan time has come and that the planner
+  // did not revive stay cancelled for good, with `reason` added to theirs.
+  virtual void close_replans(LocalTime now, const std::string& reason) = 0;
+  // A planned row waits until `not_before` (catch-up spreading after an outage), with a note.
+  virtual void hold_until(std::int64_t id, LocalTime not_before, const std::string& note) = 0;
+  // sending -> cancelled, retries used up: revived by the planner (upsert_planned) at its next
+  // allowed slot from `replan_at` on. Like cancel(), a row in doubt becomes 'unknown'.
+  virtual void give_up(std::int64_t id, LocalTime now, const std::string& reason, LocalTime replan_at) = 0;
   // planned|sending -> planned again (a send interrupted by shutdown before any attempt ended).
   virtual void mark_planned(std::int64_t id, LocalTime now, const std::string& note) = 0;
   // planned|sending -> cancelled with a reason. False if the row was in another state.
@@ -203,9 +220,14 @@ class SqliteStore final : public ReminderStore {
   std::optional<OutboxRow> find(std::int64_t id) const override;
   bool mark_sending(std::int64_t id, LocalTime now) override;
   void mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) override;
-  void mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before) override;
+  void mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before,
+                  bool in_doubt = false) override;
   void mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) override;
   void mark_failed(std::int64_t id, LocalTime now, const std::string& error) override;
+  void hold_until(std::int64_t id, LocalTime not_before, const std::string& note) override;
+  std::optional<LocalTime> next_replan() const override;
+  void close_replans(LocalTime now, const std::string& reason) override;
+  void give_up(std::int64_t id, LocalTime now, const std::string& reason, LocalTime replan_at) override;
   void mark_planned(std::int64_t id, LocalTime now, const std::string& note) override;
   bool cancel(std::int64_t id, LocalTime now, const std::string& reason) override;
   void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) override;

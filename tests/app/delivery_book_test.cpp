@@ -122,7 +122,7 @@ TEST(DeliveryBook, ARetryableFailureGoesBackToPlannedUntilItsRetryTime) {
   DeliveryBook book(*store);
   auto row = store->due(now)[0];
   ASSERT_TRUE(book.claim(row, now));
-  const auto rec = book.record(row, report(AttemptReport::Kind::retry, "HTTP 503"), now, 4, now + Seconds{60});
+  const auto rec = book.record(row, report(AttemptReport::Kind::retry, "HTTP 503"), now, 4, now + Seconds{60}, now);
   EXPECT_EQ(rec.outcome, DeliveryBook::Outcome::retry);
   EXPECT_TRUE(store->in_state(OutboxState::sending).empty());
   EXPECT_TRUE(store->due(now + Seconds{59}).empty());
@@ -132,7 +132,7 @@ TEST(DeliveryBook, ARetryableFailureGoesBackToPlannedUntilItsRetryTime) {
   EXPECT_EQ(again[0].attempts, 1);
 }
 
-TEST(DeliveryBook, GivesUpAfterMaxAttemptsAndOnAPermanentError) {
+TEST(DeliveryBook, RetriesUsedUpLeaveTheRowToBeReplannedAndOnlyAPermanentErrorFails) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
   store->upsert_planned(planned(now, "b", "O1", Channel::sms), now);
@@ -141,12 +141,98 @@ TEST(DeliveryBook, GivesUpAfterMaxAttemptsAndOnAPermanentError) {
   auto rows = store->due(now);
   ASSERT_TRUE(book.claim(rows[0], now));
   rows[0].attempts = 4;
-  EXPECT_EQ(book.record(rows[0], report(AttemptReport::Kind::retry, "HTTP 500"), now, 4, now).outcome,
-            DeliveryBook::Outcome::failed);
+  const auto gave_up =
+      book.record(rows[0], report(AttemptReport::Kind::retry, "HTTP 500"), now, 4, now, now + Minutes{30});
+  EXPECT_EQ(gave_up.outcome, DeliveryBook::Outcome::replanned);
+  const auto waiting = row_of(*store, rows[0].idempotency_key);
+  EXPECT_EQ(waiting.state, OutboxState::cancelled);
+  EXPECT_NE(waiting.last_error.find("gave up after 4 attempts (HTTP 500)"), std::string::npos) << waiting.last_error;
+  EXPECT_NE(waiting.last_error.find("re-planned into its next allowed slot from 2026-11-24 10:30"), std::string::npos)
+      << waiting.last_error;
   ASSERT_TRUE(book.claim(rows[1], now));
-  EXPECT_EQ(book.record(rows[1], report(AttemptReport::Kind::permanent, "HTTP 400"), now, 4, now).outcome,
+  EXPECT_EQ(book.record(rows[1], report(AttemptReport::Kind::permanent, "HTTP 400"), now, 4, now, now).outcome,
             DeliveryBook::Outcome::failed);
-  EXPECT_EQ(store->in_state(OutboxState::failed).size(), 2u);
+  EXPECT_EQ(store->in_state(OutboxState::failed).size(), 1u);
+}
+
+TEST(DeliveryBook, AReminderWhoseRetriesRanOutIsRevivedByThePlannerOnlyFromItsReplanTime) {
+  TempStore store("book");
+  const LocalTime now = at("2026-11-24 10:00");
+  store->upsert_planned(planned(now, "b", "O1", Channel::sms), now);
+  DeliveryBook book(*store);
+  auto row = store->due(now)[0];
+  ASSERT_TRUE(book.claim(row, now));
+  row.attempts = 4;
+  book.record(row, report(AttemptReport::Kind::retry, "SMTP 0: Couldn't connect"), now, 4, now, now + Minutes{30});
+  // The planner still wants the step (the buyer has not paid): it waits until 10:30...
+  EXPECT_EQ(store->upsert_planned(planned(now + Minutes{10}, "b", "O1", Channel::sms), now + Minutes{10}),
+            UpsertResult::kept);
+  EXPECT_TRUE(store->due(now + Minutes{20}).empty());
+  // ...then comes back at the planner's next allowed slot, with its attempts counted afresh.
+  const LocalTime slot = at("2026-11-24 12:00");
+  EXPECT_EQ(store->upsert_planned(planned(slot, "b", "O1", Channel::sms), now + Minutes{31}), UpsertResult::revived);
+  const auto revived = row_of(*store, row.idempotency_key);
+  EXPECT_EQ(revived.state, OutboxState::planned);
+  EXPECT_EQ(revived.send_at, slot);
+  EXPECT_EQ(revived.attempts, 0);
+  EXPECT_FALSE(revived.not_before);
+  ASSERT_EQ(store->due(slot).size(), 1u);
+}
+
+TEST(DeliveryBook, AStepThatFailedForGoodCountsAsDoneForThePlanner) {
+  TempStore store("book");
+  const LocalTime now = at("2026-11-24 10:00");
+  auto r = planned(now, "b", "O1", Channel::sms);
+  store->upsert_planned(r, now);
+  DeliveryBook book(*store);
+  auto row = store->due(now)[0];
+  ASSERT_TRUE(book.claim(row, now));
+  book.record(row, report(AttemptReport::Kind::permanent, "HTTP 400: bad number"), now + Seconds{5}, 4, now, now);
+  const auto h = store->history();
+  ASSERT_EQ(h.contacts.size(), 1u);
+  EXPECT_EQ(h.contacts[0].buyer, "b");
+  EXPECT_EQ(h.contacts[0].step, r.step);
+  EXPECT_EQ(h.contacts[0].channel, Channel::sms);
+  // Only the planner's history: the caps before a send count real contacts.
+  EXPECT_TRUE(store->contacts_of({"b"}).empty());
+}
+
+TEST(DeliveryBook, AStalledRequestIsRetriedInDoubtAndNeverRecordedAsNotSent) {
+  TempStore store("book");
+  const LocalTime now = at("2026-11-24 10:00");
+  store->upsert_planned(planned(now, "b", "O1", Channel::im), now);
+  DeliveryBook book(*store);
+  auto row = store->due(now)[0];
+  ASSERT_TRUE(book.claim(row, now));
+  AttemptReport r = report(AttemptReport::Kind::retry, "no answer after the request was sent (timeout)");
+  r.in_doubt = true;
+  EXPECT_EQ(book.record(row, r, now + Seconds{10}, 4, now + Seconds{20}, now, true).outcome,
+            DeliveryBook::Outcome::retry);
+  const auto waiting = row_of(*store, row.idempotency_key);
+  EXPECT_EQ(waiting.state, OutboxState::planned);
+  EXPECT_TRUE(waiting.in_doubt_since);
+  EXPECT_NE(waiting.last_error.find("same idempotency key"), std::string::npos) << waiting.last_error;
+  // Paid before the retry: the stalled request may have reached the buyer, so not 'cancelled'.
+  store->cancel(waiting.id, now + Seconds{15}, "order O1 was paid");
+  EXPECT_EQ(row_of(*store, row.idempotency_key).state, OutboxState::unknown);
+  EXPECT_EQ(store->contacts_of({"b"}).size(), 1u);
+}
+
+TEST(DeliveryBook, AStalledRequestOnAGatewayKeepingDuplicatesIsUnknownAtOnce) {
+  TempStore store("book");
+  const LocalTime now = at("2026-11-24 10:00");
+  store->upsert_planned(planned(now, "b", "O1", Channel::email), now);
+  DeliveryBook book(*store);
+  auto row = store->due(now)[0];
+  ASSERT_TRUE(book.claim(row, now));
+  AttemptReport r = report(AttemptReport::Kind::retry, "no answer after the message was sent (SMTP 0: timeout)");
+  r.in_doubt = true;
+  const auto rec = book.record(row, r, now + Seconds{10}, 4, now + Seconds{20}, now, false);
+  EXPECT_EQ(rec.outcome, DeliveryBook::Outcome::unknown);
+  EXPECT_EQ(row_of(*store, row.idempotency_key).state, OutboxState::unknown);
+  EXPECT_NE(rec.detail.find("not resent"), std::string::npos) << rec.detail;
+  EXPECT_EQ(store->contacts_of({"b"}).size(), 1u);
+  EXPECT_TRUE(store->due(now + Minutes{5}).empty());
 }
 
 TEST(DeliveryBook, ADeliveryIsLoggedAtItsSlotWhenOnTime) {
@@ -156,7 +242,7 @@ TEST(DeliveryBook, ADeliveryIsLoggedAtItsSlotWhenOnTime) {
   DeliveryBook book(*store);
   auto row = store->due(slot)[0];
   ASSERT_TRUE(book.claim(row, slot + Seconds{20}));
-  EXPECT_EQ(book.record(row, report(AttemptReport::Kind::delivered), slot + Seconds{25}, 4, slot).outcome,
+  EXPECT_EQ(book.record(row, report(AttemptReport::Kind::delivered), slot + Seconds{25}, 4, slot, slot).outcome,
             DeliveryBook::Outcome::sent);
   const auto contacts = store->contacts_of({"b"});
   ASSERT_EQ(contacts.size(), 1u);
@@ -173,8 +259,8 @@ TEST(DeliveryBook, ARowNeverStartedIsReleasedAndARefusedOneCancelled) {
   auto rows = store->due(now);
   ASSERT_TRUE(book.claim(rows[0], now));
   ASSERT_TRUE(book.claim(rows[1], now));
-  book.record(rows[0], report(AttemptReport::Kind::not_started, "shutting down"), now, 4, now);
-  book.record(rows[1], report(AttemptReport::Kind::refused, "order O2 paid"), now, 4, now);
+  book.record(rows[0], report(AttemptReport::Kind::not_started, "shutting down"), now, 4, now, now);
+  book.record(rows[1], report(AttemptReport::Kind::refused, "order O2 paid"), now, 4, now, now);
   EXPECT_EQ(row_of(*store, rows[0].idempotency_key).state, OutboxState::planned);
   const auto refused = row_of(*store, rows[1].idempotency_key);
   EXPECT_EQ(refused.state, OutboxState::cancelled);

@@ -85,5 +85,45 @@ TEST(SendGate, AnOptOutCountsInItsShopOrInEveryShopWhenLoggedWithoutOne) {
   EXPECT_TRUE(is_opted_out(opted, row));
 }
 
+OutboxRow backlog_row(std::int64_t id, Channel c, const char* slot) {
+  OutboxRow r;
+  r.id = id;
+  r.channel = c;
+  r.send_at = at(slot);
+  return r;
+}
+
+TEST(CatchUp, TheBacklogOfEachChannelIsSpreadEvenlyOldestFirst) {
+  std::vector<OutboxRow> backlog;
+  for (int i = 0; i < 6; ++i) backlog.push_back(backlog_row(10 + i, Channel::im, "2026-11-24 09:00"));
+  backlog.push_back(backlog_row(99, Channel::sms, "2026-11-24 09:10"));
+  backlog[5].send_at = at("2026-11-24 08:59");  // the oldest goes first
+  const LocalTime now = at("2026-11-24 09:30");
+  const auto slots = spread_catch_up(backlog, now, std::chrono::minutes{30}, std::chrono::hours{1});
+  std::map<std::int64_t, LocalTime> at_of;
+  for (const auto& s : slots) at_of[s.id] = s.not_before;
+  EXPECT_FALSE(at_of.count(15));  // the oldest im: now
+  EXPECT_FALSE(at_of.count(99));  // alone on sms: now
+  ASSERT_EQ(at_of.size(), 5u);
+  EXPECT_EQ(at_of.at(10), at("2026-11-24 09:35"));
+  EXPECT_EQ(at_of.at(11), at("2026-11-24 09:40"));
+  EXPECT_EQ(at_of.at(14), at("2026-11-24 09:55"));
+}
+
+TEST(CatchUp, NoRowIsSpreadPastItsCatchUpLimit) {
+  std::vector<OutboxRow> backlog;
+  for (int i = 0; i < 4; ++i) backlog.push_back(backlog_row(i + 1, Channel::im, "2026-11-24 08:45"));
+  const LocalTime now = at("2026-11-24 09:30");
+  const auto slots = spread_catch_up(backlog, now, std::chrono::minutes{60}, std::chrono::hours{1});
+  ASSERT_EQ(slots.size(), 3u);
+  for (const auto& s : slots) {
+    EXPECT_LE(s.not_before, at("2026-11-24 09:44")) << format_local_time(s.not_before);
+    // What the gate decides when it goes: still within the catch-up limit.
+    Fixture f;
+    f.row.send_at = at("2026-11-24 08:45");
+    EXPECT_NE(decide(f.in, f.row, {}, s.not_before).kind, GateDecision::Kind::missed_slot);
+  }
+}
+
 }  // namespace
 }  // namespace cuifu

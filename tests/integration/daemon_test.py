@@ -139,7 +139,8 @@ class DaemonTestCase(unittest.TestCase):
         os.replace(path + ".tmp", path)
         os.utime(path, (time.time() - 0.4, time.time() - 0.4))
 
-    def write_config(self, max_age="1d", catch_up="60m", extra_im="", im_backoff=("1s", "2s"), chat=False):
+    def write_config(self, max_age="1d", catch_up="60m", extra_im="", im_backoff=("1s", "2s"), chat=False,
+                     extra=""):
         self.status_port = self.free_port()
         base = f"http://127.0.0.1:{self.http_port}"
         self.config = os.path.join(self.dir, "cuifu.yaml")
@@ -155,6 +156,7 @@ templates: templates
 state: state.db
 catch_up_limit: {catch_up}
 shutdown_deadline: 5s
+{extra}
 status:
   listen: 127.0.0.1:{self.status_port}
   optout_token_env: CUIFU_TEST_OPTOUT_TOKEN
@@ -182,6 +184,11 @@ channels:
     robot: wecom
     robot_webhook: {base}/robot
 """)
+
+    def control(self, settings):
+        """Tells the HTTP sink to fail or stall its next requests."""
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{self.http_port}/_control", data=json.dumps(settings).encode(), method="POST"))
 
     def env(self):
         e = dict(os.environ)
@@ -636,6 +643,154 @@ class PaidWhileWaitingForARetry(DaemonTestCase):
         self.assertTrue(rows)
         self.assertTrue(all(r["state"] == "cancelled" for r in rows), rows)
         self.assertIn("paid", rows[0]["last_error"])
+
+
+class FailedSendIsReplanned(DaemonTestCase):
+    speed = 600  # 10 simulated minutes per second
+
+    def test_a_send_failing_longer_than_its_retries_is_replanned_and_delivered_later(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("F1", "fay", home, f"{DAY} 07:30:00")])  # im due 08:00
+        self.write_config(extra_im="    max_attempts: 3\n    replan_after: 30m")
+        # The IM gateway is down for every attempt the retries make.
+        self.control({"fail_next": 3, "fail_status": 503, "fail_path": "/im"})
+        self.start_daemon(f"{DAY} 07:59")
+        wait_for(lambda: [r for r in self.outbox() if r["state"] == "cancelled"], 10, "the retries to run out")
+        row = self.outbox()[0]
+        self.assertIn("gave up after 3 attempts", row["last_error"])
+        self.assertIn("re-planned into its next allowed slot", row["last_error"])
+        key = row["idempotency_key"]
+        # Not lost: the planner re-plans it (same key) and it is delivered once the gateway is back.
+        wait_for(lambda: [r for r in self.http_requests("/im") if r["key"] == key and r["status"] == 200], 15,
+                 "the re-planned reminder to be delivered")
+        self.assertEqual(self.stop_daemon(), 0)
+        tries = [r["status"] for r in self.http_requests("/im") if r["key"] == key]
+        self.assertEqual(tries, [503, 503, 503, 200])
+        sent = [r for r in self.outbox() if r["idempotency_key"] == key]
+        self.assertEqual(sent[0]["state"], "sent", sent)
+        self.assertIn(f"re-planned im step 1 for fay", self.log_text())
+        self.assertIn("NOT SENT im to fay", self.log_text())
+
+
+class ReloadRetiresWorkers(DaemonTestCase):
+    speed = 60
+
+    def threads(self):
+        return len(os.listdir(f"/proc/{self.daemon.pid}/task"))
+
+    def test_many_sighups_leave_no_worker_threads_behind(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("G1", "gina", home, "2026-11-23 22:00:00")])
+        self.write_config()
+        self.start_daemon(f"{DAY} 07:58")
+        wait_for(lambda: "feed snapshot" in self.log_text(), 5, "the first snapshot")
+        time.sleep(0.5)
+        before = self.threads()
+        reloads = 40
+        for i in range(reloads):
+            self.daemon.send_signal(signal.SIGHUP)
+            wait_for(lambda: self.log_text().count("SIGHUP: reloaded") == i + 1, 5, f"reload {i + 1}")
+        wait_for(lambda: self.threads() <= before, 5, "the retired workers' threads to end")
+        self.assertIsNone(self.daemon.poll())
+        self.assertEqual(self.stop_daemon(), 0)
+
+
+class TruncatedSnapshot(DaemonTestCase):
+    speed = 120  # 2 simulated minutes per second
+
+    def test_an_export_caught_half_written_cancels_nothing_and_healthz_says_why(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        orders = [order(f"T{i}", f"buyer{i}", home, f"{DAY} 07:35:00") for i in range(1, 7)]  # im due 08:05
+        self.write_feed(orders)
+        self.write_config()
+        self.start_daemon(f"{DAY} 07:58")
+        wait_for(lambda: len([r for r in self.outbox() if r["state"] == "planned"]) == 6, 5, "six reminders planned")
+        # The exporter is caught mid-write: T1 now paid, T2 whole, T3 cut mid-row, T4-T6 not yet written.
+        lines = [json.dumps(dict(orders[0], status="paid", paid_at=f"{DAY} 07:59:00"), ensure_ascii=False),
+                 json.dumps(orders[1], ensure_ascii=False), json.dumps(orders[2], ensure_ascii=False)[:60]]
+        with open(self.feed, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines))
+        os.utime(self.feed, (time.time() - 0.4, time.time() - 0.4))
+
+        def suspect():
+            s = self.status("/healthz", ok_only=False)
+            return s and json.loads(s[1]).get("feed_suspect")
+        why = wait_for(suspect, 5, "healthz to say the snapshot is not trusted")
+        self.assertIn("cut off", why)
+        self.assertFalse(json.loads(self.status("/healthz", ok_only=False)[1])["feed_trusted"])
+        # Past the slot: the orders missing from the cut export are still reminded; the paid one is not.
+        wait_for(lambda: len(self.http_requests("/im")) >= 5, 8, "the five unpaid buyers' reminders")
+        time.sleep(0.5)
+        self.assertEqual(self.stop_daemon(), 0)
+        reminded = sorted(json.loads(r["body"])["buyer"] for r in self.http_requests("/im"))
+        self.assertEqual(reminded, ["buyer2", "buyer3", "buyer4", "buyer5", "buyer6"])
+        cancelled = [r for r in self.outbox() if r["state"] == "cancelled"]
+        self.assertEqual([r["buyer"] for r in cancelled], ["buyer1"], cancelled)
+        self.assertIn("paid", cancelled[0]["last_error"])
+        self.assertNotIn("no longer in the feed", json.dumps(self.outbox(), ensure_ascii=False))
+        self.assertIn("NOT TRUSTED", self.log_text())
+
+
+class StalledRequest(DaemonTestCase):
+    speed = 60  # 1 simulated minute per second
+
+    def test_a_stalled_request_times_out_and_is_retried_with_the_same_key_without_staying_sending(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("S1", "sue", home, f"{DAY} 07:30:00")])  # im due 08:00
+        self.write_config(extra_im="    timeout: 2s")
+        hold = 30 * SLOWDOWN
+        self.control({"stall_next": 1, "stall_seconds": hold})  # the gateway holds the first request
+        self.start_daemon(f"{DAY} 07:59")
+        wait_for(lambda: self.http_requests("/im"), 5, "the first request")
+        first = time.time()
+        wait_for(lambda: [r for r in self.outbox() if r["state"] == "sent"], 8, "the retry to be delivered")
+        self.assertLess(time.time() - first, hold, "the row waited for the stalled request")
+        self.assertEqual(self.stop_daemon(), 0)
+        keys = [r["key"] for r in self.http_requests("/im")]
+        self.assertEqual(len(keys), 2, keys)
+        self.assertEqual(keys[0], keys[1], "the retry must carry the same idempotency key")
+        self.assertIn("no answer after the request was sent", self.log_text())
+
+    def test_a_stalled_request_whose_order_is_then_paid_is_possibly_delivered_not_cancelled(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        sue = order("S1", "sue", home, f"{DAY} 07:30:00")  # im due 08:00
+        self.write_feed([sue])
+        self.write_config(extra_im="    timeout: 2s", im_backoff=("6s", "6s"))  # the retry 3-6 s after the timeout
+        self.control({"stall_next": 1, "stall_seconds": 30 * SLOWDOWN})
+        self.start_daemon(f"{DAY} 07:59")
+        wait_for(lambda: self.http_requests("/im"), 5, "the first request")
+        wait_for(lambda: "no answer after the request was sent" in self.log_text(), 5, "the request to time out")
+        self.write_feed([dict(sue, status="paid", paid_at=f"{DAY} 08:03:00")])
+        rows = wait_for(lambda: [r for r in self.outbox() if r["state"] not in ("planned", "sending")], 8,
+                        "the row to be settled")
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertEqual(len(self.http_requests("/im")), 1, "resent to a paid order")
+        # The stalled request may well have reached sue (the sink did receive it): never 'cancelled'.
+        self.assertEqual(rows[0]["state"], "unknown", rows)
+        self.assertIn("possibly delivered", rows[0]["last_error"])
+
+
+class CatchUpAfterAnOutage(DaemonTestCase):
+    def test_reminders_that_fell_due_while_the_daemon_was_down_are_spread_not_sent_at_once(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order(f"C{i}", f"buyer{i:02}", home, f"{DAY} 07:30:00") for i in range(12)])  # im due 08:00
+        self.write_config(extra="catch_up_spread: 20m")
+        self.start_daemon(f"{DAY} 07:50", speed=60)
+        wait_for(lambda: len([r for r in self.outbox() if r["state"] == "planned"]) == 12, 5, "twelve reminders")
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertEqual(self.http_requests("/im"), [])
+        # Down until 08:30: all twelve fell due meanwhile, 30 min ago (catch-up limit 60 min).
+        self.write_feed([order(f"C{i}", f"buyer{i:02}", home, f"{DAY} 07:30:00") for i in range(12)])
+        self.start_daemon(f"{DAY} 08:30", speed=300)
+        wait_for(lambda: len([r for r in self.outbox() if r["state"] == "sent"]) == 12, 12, "all twelve to be sent")
+        self.assertEqual(self.stop_daemon(), 0)
+        sent = sorted(r["sent_at"] for r in self.outbox())
+        self.assertGreaterEqual(sent[0], f"{DAY} 08:30")
+        self.assertLessEqual(sent[-1], f"{DAY} 08:59:59", "spread past the catch-up limit")
+        minutes = {t[:16] for t in sent}
+        self.assertGreaterEqual(len(minutes), 10, f"sent at once: {sent}")
+        self.assertGreaterEqual(sent[-1], f"{DAY} 08:45", f"not spread over the catch-up span: {sent}")
+        self.assertIn("catching up: 12 reminders fell due", self.log_text())
 
 
 if __name__ == "__main__":

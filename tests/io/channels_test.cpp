@@ -58,6 +58,16 @@ TEST(ClassifyHttp, RetriesServerErrorsAndTimeoutsButNotClientErrors) {
   EXPECT_EQ(classify_http(404, "", false, "").kind, AttemptResult::Kind::permanent);
 }
 
+TEST(ClassifyHttp, NoAnswerAfterTheRequestLeftIsARetryInDoubt) {
+  const auto refused = classify_http(0, "Couldn't connect to server", false, "", false);
+  EXPECT_EQ(refused.kind, AttemptResult::Kind::retry);
+  EXPECT_FALSE(refused.in_doubt);
+  const auto stalled = classify_http(0, "Operation timed out after 2000 milliseconds", true, "", true);
+  EXPECT_EQ(stalled.kind, AttemptResult::Kind::retry);
+  EXPECT_TRUE(stalled.in_doubt);
+  EXPECT_NE(stalled.detail.find("no answer after the request was sent"), std::string::npos) << stalled.detail;
+}
+
 TEST(AliyunSigning, SignsTheSortedPercentEncodedQuery) {
   SmsConfig c;
   c.sign_name = "青禾家居";

@@ -31,9 +31,14 @@ std::chrono::milliseconds backoff_delay(int retry, const DeliveryPolicy& p, doub
   return std::chrono::milliseconds{static_cast<std::int64_t>(exp * j)};
 }
 
-AttemptResult classify_http(long status, const std::string& error, bool timed_out, const std::string& body) {
+AttemptResult classify_http(long status, const std::string& error, bool timed_out, const std::string& body,
+                            bool request_sent) {
   const std::string snippet = body.size() > 200 ? body.substr(0, 200) + "…" : body;
-  if (status == 0) return AttemptResult::retry(timed_out ? "timeout: " + error : error);
+  if (status == 0) {
+    std::string d = timed_out ? "timeout: " + error : error;
+    if (request_sent) d = "no answer after the request was sent (" + d + ")";
+    return AttemptResult::retry(std::move(d), request_sent);
+  }
   if (status >= 200 && status < 300) return AttemptResult::delivered(fmt::format("HTTP {}", status));
   if (status == 408 || status == 429 || status >= 500) {
     return AttemptResult::retry(fmt::format("HTTP {}: {}", status, snippet));
@@ -107,7 +112,10 @@ void ChannelWorker::run() {
       report.detail = r.detail;
       switch (r.kind) {
         case AttemptResult::Kind::delivered: report.kind = AttemptReport::Kind::delivered; break;
-        case AttemptResult::Kind::retry: report.kind = AttemptReport::Kind::retry; break;
+        case AttemptResult::Kind::retry:
+          report.kind = AttemptReport::Kind::retry;
+          report.in_doubt = r.in_doubt;
+          break;
         case AttemptResult::Kind::permanent: report.kind = AttemptReport::Kind::permanent; break;
       }
     }

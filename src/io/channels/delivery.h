@@ -23,9 +23,12 @@ struct AttemptResult {
   enum class Kind { delivered, retry, permanent };
   Kind kind = Kind::permanent;
   std::string detail;  // "HTTP 503: ...", "timeout", "HTTP 200"
-  static AttemptResult delivered(std::string d = {}) { return {Kind::delivered, std::move(d)}; }
-  static AttemptResult retry(std::string d) { return {Kind::retry, std::move(d)}; }
-  static AttemptResult permanent(std::string d) { return {Kind::permanent, std::move(d)}; }
+  // No answer came after the request had left (a gateway that holds the connection, then a
+  // timeout): it may have been received and delivered.
+  bool in_doubt = false;
+  static AttemptResult delivered(std::string d = {}) { return {Kind::delivered, std::move(d), false}; }
+  static AttemptResult retry(std::string d, bool in_doubt = false) { return {Kind::retry, std::move(d), in_doubt}; }
+  static AttemptResult permanent(std::string d) { return {Kind::permanent, std::move(d), false}; }
 };
 
 // Sends one reminder once. Implementations are called from one worker thread at a time
@@ -59,16 +62,18 @@ class TokenBucket {
 std::chrono::milliseconds backoff_delay(int retry, const DeliveryPolicy& p, double jitter01);
 
 // HTTP status -> what to do: 2xx delivered; 408, 429 and 5xx retry; other 4xx permanent;
-// no response (refused, timeout) retry.
-AttemptResult classify_http(long status, const std::string& error, bool timed_out, const std::string& body);
+// no response (refused, timeout) retry, in doubt when the request had left (`request_sent`).
+AttemptResult classify_http(long status, const std::string& error, bool timed_out, const std::string& body,
+                            bool request_sent = false);
 
 // What became of one attempt handed to a ChannelWorker.
 struct AttemptReport {
   std::int64_t id = 0;
   enum class Kind { delivered, retry, permanent, refused, not_started };
   Kind kind = Kind::not_started;
-  std::string detail;  // the gateway's answer, or why the gate refused, or why it never started
-  double seconds = 0;  // the request's duration, real time
+  std::string detail;     // the gateway's answer, or why the gate refused, or why it never started
+  double seconds = 0;     // the request's duration, real time
+  bool in_doubt = false;  // retry: no answer after the request left (AttemptResult::in_doubt)
 };
 
 // One channel's worker thread: it performs the attempts the daemon hands it, one at a time,

@@ -88,6 +88,9 @@ HttpResponse http_request(const HttpRequest& request) {
   }
   const CURLcode rc = curl_easy_perform(h.get());
   curl_easy_getinfo(h.get(), CURLINFO_TOTAL_TIME, &out.seconds);
+  long request_size = 0;
+  curl_easy_getinfo(h.get(), CURLINFO_REQUEST_SIZE, &request_size);
+  out.request_sent = request_size > 0;
   if (rc != CURLE_OK) {
     out.status = 0;
     out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;

@@ -26,7 +26,8 @@ struct HttpResponse {
   std::map<std::string, std::string> headers;  // names lower-cased; the last value wins
   std::string error;                           // transport error, empty when a response arrived
   bool timed_out = false;
-  double seconds = 0;  // total time taken
+  bool request_sent = false;  // the request left (a failure after it may not mean it was not received)
+  double seconds = 0;         // total time taken
 };
 
 HttpResponse http_request(const HttpRequest& request);

@@ -53,7 +53,7 @@ HttpRequest json_post(const std::string& url, const Outgoing& row, std::string b
 
 AttemptResult perform(const HttpRequest& r) {
   const HttpResponse resp = http_request(r);
-  return classify_http(resp.status, resp.error, resp.timed_out, resp.body);
+  return classify_http(resp.status, resp.error, resp.timed_out, resp.body, resp.request_sent);
 }
 
 class WebhookSender final : public ChannelSender {
@@ -97,7 +97,7 @@ class AliyunSmsSender final : public ChannelSender {
     r.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(policy_.timeout);
     r.headers = {"X-Idempotency-Key: " + row.idempotency_key};
     const HttpResponse resp = http_request(r);
-    AttemptResult a = classify_http(resp.status, resp.error, resp.timed_out, resp.body);
+    AttemptResult a = classify_http(resp.status, resp.error, resp.timed_out, resp.body, resp.request_sent);
     if (a.kind != AttemptResult::Kind::delivered) return a;
     // Aliyun answers HTTP 200 with {"Code":"OK"} on success and a business code otherwise.
     const auto j = json::parse(resp.body, nullptr, false);
@@ -167,6 +167,10 @@ class EmailSender final : public ChannelSender {
     const std::string detail = fmt::format("SMTP {}: {}{}{}", code, curl_easy_strerror(rc), err[0] ? ": " : "", err);
     // SMTP 5xx (and a refused login or recipient) is permanent; 4xx and transport errors are transient.
     if (code >= 500 || rc == CURLE_LOGIN_DENIED) return AttemptResult::permanent(detail);
+    // The message was (partly) handed over before the server stopped answering: it may be delivered.
+    curl_off_t uploaded = 0;
+    curl_easy_getinfo(h.get(), CURLINFO_SIZE_UPLOAD_T, &uploaded);
+    if (uploaded > 0) return AttemptResult::retry("no answer after the message was sent (" + detail + ")", true);
     return AttemptResult::retry(detail);
   }
 

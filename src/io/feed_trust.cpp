@@ -1,0 +1,84 @@
+#include "io/feed_trust.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/planner.h"
+
+namespace cuifu {
+
+std::string truncation_sign(std::string_view bytes, const FeedSnapshot& snapshot) {
+  for (const auto& r : snapshot.rejected) {
+    if (r.error.find("unterminated quoted field") != std::string::npos) {
+      return fmt::format("line {}: the export ends inside a quoted field (cut off mid-quote?)", r.line);
+    }
+  }
+  if (bytes.empty() || bytes.back() == '\n' || snapshot.rejected.empty()) return {};
+  // The text ends without a line break: is its last row one that was rejected?
+  int last_line = 1;
+  int line = 1;
+  bool blank = true;
+  for (const char c : bytes) {
+    if (c == '\n') {
+      ++line;
+      blank = true;
+    } else if (blank && c != '\r' && c != ' ' && c != '\t') {
+      blank = false;
+      last_line = line;
+    }
+  }
+  const auto last_rejected =
+      std::max_element(snapshot.rejected.begin(), snapshot.rejected.end(),
+                       [](const RejectedRow& a, const RejectedRow& b) { return a.line < b.line; });
+  if (last_rejected->line != last_line) return {};
+  return fmt::format("line {}: the last row is cut off ({}) and the export does not end with a line break", last_line,
+                     last_rejected->error);
+}
+
+std::string shrink_sign(const FeedSnapshot& previous, const FeedSnapshot& next, const Rules& rules, LocalTime now,
+                        std::size_t min_vanished) {
+  std::set<std::string> shown;
+  for (const auto& o : next.orders) shown.insert(o.id);
+  std::size_t open = 0;
+  std::vector<std::string> vanished;
+  for (const auto& o : previous.orders) {
+    if (o.status != OrderStatus::unpaid || closes_at(o, rules) <= now) continue;
+    ++open;
+    if (!shown.count(o.id)) vanished.push_back(o.id);
+  }
+  if (vanished.size() < min_vanished || vanished.size() * 2 <= open) return {};
+  return fmt::format(
+      "{} orders, {} fewer than the previous snapshot: {} of its {} open unpaid orders are missing (e.g. {}) without "
+      "being shown paid or closed",
+      next.orders.size(), static_cast<long long>(previous.orders.size()) - static_cast<long long>(next.orders.size()),
+      vanished.size(), open,
+      fmt::join(vanished.begin(), vanished.begin() + std::min<std::size_t>(3, vanished.size()), ", "));
+}
+
+FeedSnapshot overlay(const FeedSnapshot& trusted, const FeedSnapshot& suspect) {
+  FeedSnapshot out;
+  std::map<std::string, const Order*> newest;
+  for (const auto& o : suspect.orders) newest[o.id] = &o;
+  for (const auto& o : trusted.orders) {
+    const auto it = newest.find(o.id);
+    // Paid or closed is never undone by an unpaid row (as within one export).
+    const bool keep =
+        it == newest.end() || (o.status != OrderStatus::unpaid && it->second->status == OrderStatus::unpaid);
+    out.orders.push_back(keep ? o : *it->second);
+  }
+  std::set<std::string> have;
+  for (const auto& o : trusted.orders) have.insert(o.id);
+  for (const auto& o : suspect.orders) {
+    if (!have.count(o.id)) out.orders.push_back(o);
+  }
+  out.rejected = suspect.rejected;
+  out.superseded = suspect.superseded;
+  out.source = suspect.source;
+  out.encoding = suspect.encoding;
+  return out;
+}
+
+}  // namespace cuifu
