@@ -4,12 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <iterator>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <unordered_map>
+
+#include "core/parallel.h"
 
 namespace cuifu {
 
@@ -272,11 +272,7 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   using Group = std::pair<const std::pair<std::string, std::string>, std::vector<Timeline>>;
   std::vector<Group*> groups;
   groups.reserve(by_buyer.size());
-  std::size_t orders_in_all = 0;
-  for (auto& entry : by_buyer) {
-    groups.push_back(&entry);
-    orders_in_all += entry.second.size();
-  }
+  for (auto& entry : by_buyer) groups.push_back(&entry);
   std::mutex progress_mutex;
   std::size_t done = 0, orders_done = 0;  // guarded by progress_mutex
   const auto replay_groups = [&](std::size_t first_group, std::size_t last_group, ReplayPart& part) {
@@ -290,41 +286,12 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
       if (done % 256 == 0 || done == groups.size()) config.progress(done, groups.size(), orders_done);
     }
   };
-  std::size_t threads = config.threads;
-  if (threads == 0) {
-    threads = std::max(1u, std::thread::hardware_concurrency());
-    threads = std::min(threads, std::max<std::size_t>(1, groups.size() / kBuyersPerThread));
-  }
-  threads = std::max<std::size_t>(1, std::min(threads, groups.size()));
-  std::vector<ReplayPart> parts(threads);
-  if (threads == 1) {
-    replay_groups(0, groups.size(), parts.front());
-  } else {
-    // Runs of about equal numbers of orders, cut at buyer boundaries.
-    std::vector<std::size_t> cut{0};
-    std::size_t seen = 0;
-    for (std::size_t g = 0; g < groups.size() && cut.size() < threads; ++g) {
-      seen += groups[g]->second.size();
-      if (seen * threads >= orders_in_all * cut.size()) cut.push_back(g + 1);
-    }
-    while (cut.size() <= threads) cut.push_back(groups.size());
-    std::vector<std::exception_ptr> errors(threads);
-    {
-      std::vector<std::jthread> workers;
-      for (std::size_t r = 0; r < threads; ++r) {
-        workers.emplace_back([&, r] {
-          try {
-            replay_groups(cut[r], cut[r + 1], parts[r]);
-          } catch (...) {
-            errors[r] = std::current_exception();
-          }
-        });
-      }
-    }
-    for (const auto& e : errors) {
-      if (e) std::rethrow_exception(e);
-    }
-  }
+  std::vector<std::size_t> weights;
+  weights.reserve(groups.size());
+  for (const Group* g : groups) weights.push_back(g->second.size());
+  std::vector<ReplayPart> parts(part_count(config.threads, groups.size(), kBuyersPerThread, groups.size()));
+  run_in_parts(weights, parts.size(),
+               [&](std::size_t first, std::size_t last, std::size_t part) { replay_groups(first, last, parts[part]); });
   for (auto& part : parts) {
     std::move(part.sent.begin(), part.sent.end(), std::back_inserter(result.sent));
     std::move(part.orders.begin(), part.orders.end(), std::back_inserter(result.orders));

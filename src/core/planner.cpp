@@ -3,15 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <exception>
 #include <functional>
 #include <iterator>
-#include <thread>
 #include <utility>
 
 #include "core/call_follow_up.h"
 #include "core/item_title.h"
 #include "core/names.h"
+#include "core/parallel.h"
 #include "core/send_policy.h"
 #include "core/text.h"
 
@@ -675,17 +674,6 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
 // calls plan() for a single buyer many times; a thread would cost more than it saves).
 constexpr std::size_t kOrdersPerThread = 4096;
 
-// How many runs plan() splits the groups into: `requested` (0: one per core, if there are
-// enough orders to be worth it), never more than there are groups, at least one.
-std::size_t plan_threads(unsigned requested, std::size_t orders, std::size_t groups) {
-  std::size_t threads = requested;
-  if (threads == 0) {
-    threads = std::max(1u, std::thread::hardware_concurrency());
-    threads = std::min(threads, std::max<std::size_t>(1, orders / kOrdersPerThread));
-  }
-  return std::max<std::size_t>(1, std::min(threads, groups));
-}
-
 // A moment at which a buyer's plan changes by itself, and why.
 struct PlanChange {
   LocalTime at{};
@@ -856,38 +844,12 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
       plan_buyer(shop->second, key.second, list, std::move(cs), history, rules, templates, request, intervals, out);
     }
   };
-  const std::size_t runs = plan_threads(request.threads, orders.size(), groups.size());
-  std::vector<Plan> parts(runs);
-  if (runs == 1) {
-    plan_groups(0, groups.size(), parts.front());
-  } else {
-    // Runs of about equal numbers of orders, cut at group boundaries. std::jthread, not a pool
-    // from a library: core depends on std and fmt only.
-    std::vector<std::size_t> cut{0};
-    std::size_t seen = 0;
-    for (std::size_t g = 0; g < groups.size() && cut.size() < runs; ++g) {
-      seen += groups[g].orders->size();
-      if (seen * runs >= orders.size() * cut.size()) cut.push_back(g + 1);
-    }
-    while (cut.size() <= runs) cut.push_back(groups.size());
-    cut.back() = groups.size();
-    std::vector<std::exception_ptr> errors(runs);
-    {
-      std::vector<std::jthread> workers;
-      for (std::size_t r = 0; r < runs; ++r) {
-        workers.emplace_back([&, r] {
-          try {
-            plan_groups(cut[r], cut[r + 1], parts[r]);
-          } catch (...) {
-            errors[r] = std::current_exception();
-          }
-        });
-      }
-    }
-    for (const auto& e : errors) {
-      if (e) std::rethrow_exception(e);
-    }
-  }
+  std::vector<std::size_t> weights;
+  weights.reserve(groups.size());
+  for (const auto& g : groups) weights.push_back(g.orders->size());
+  std::vector<Plan> parts(part_count(request.threads, orders.size(), kOrdersPerThread, groups.size()));
+  run_in_parts(weights, parts.size(),
+               [&](std::size_t first, std::size_t last, std::size_t part) { plan_groups(first, last, parts[part]); });
   Plan out = std::move(parts.front());
   std::size_t reminders = out.reminders.size(), skipped = out.skipped.size();
   for (std::size_t r = 1; r < parts.size(); ++r) {
