@@ -1,0 +1,54 @@
+// What the files of SqliteStore share (store.cpp: opening, schema, migrations;
+// store_outbox.cpp; store_buyers.cpp; store_calls.cpp). Private to them: include nowhere else.
+#pragma once
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/store.h"
+
+namespace cuifu {
+
+struct SqliteStore::Impl {
+  explicit Impl(const std::string& path)
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 5000) {}
+  mutable SQLite::Database db;
+};
+
+namespace store_detail {
+
+// Runs fn, translating SQLite errors into StoreError naming the file and the operation.
+template <typename F>
+auto guarded(const std::string& path, const char* what, F&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("{}: {}: {}", path, what, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    throw StoreError(fmt::format("{}: {}: {}", path, what, e.what()));
+  }
+}
+
+// Times are stored as seconds since the epoch (UTC), read back in the shop's zone.
+inline std::int64_t epoch(const ShopZone& z, LocalTime t) {
+  return z.to_sys(t).time_since_epoch().count();
+}
+inline LocalTime local(const ShopZone& z, std::int64_t e) {
+  return z.to_local(SysTime{Seconds{e}});
+}
+
+// Order ids as a JSON array in one column.
+std::string ids_json(const std::vector<std::string>& ids);
+std::vector<std::string> ids_from_json(const std::string& text);
+
+// The latest outcome of each call task onto the task's phone contact (store_calls.cpp).
+void attach_call_outcomes(SQLite::Database& db, const ShopZone& z, std::vector<ContactRecord>& contacts);
+
+}  // namespace store_detail
+}  // namespace cuifu

@@ -1,0 +1,348 @@
+// The outbox: planned reminders by idempotency key and their states (planned, sending, sent, failed,
+// cancelled, unknown), claims, retries, re-plans and the counts.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <SQLiteCpp/Savepoint.h>
+#include <SQLiteCpp/VariadicBind.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "io/store.h"
+#include "io/store_internal.h"
+
+namespace cuifu {
+
+using store_detail::epoch;
+using store_detail::guarded;
+using store_detail::ids_from_json;
+using store_detail::ids_json;
+using store_detail::local;
+
+namespace {
+
+const char* const kOutboxColumns =
+    "id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject, contact, "
+    "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop, not_before, doubt_at";
+
+OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
+  OutboxRow r;
+  r.id = q.getColumn(0).getInt64();
+  r.idempotency_key = q.getColumn(1).getString();
+  r.buyer = q.getColumn(2).getString();
+  r.order_ids = ids_from_json(q.getColumn(3).getString());
+  r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
+  r.step = q.getColumn(5).getInt();
+  r.segment = q.getColumn(6).getString();
+  r.template_name = q.getColumn(7).getString();
+  r.message = q.getColumn(8).getString();
+  r.subject = q.getColumn(9).getString();
+  r.contact = q.getColumn(10).getString();
+  r.receiver_name = q.getColumn(11).getString();
+  r.send_at = local(z, q.getColumn(12).getInt64());
+  r.state = parse_outbox_state(q.getColumn(13).getString()).value_or(OutboxState::failed);
+  r.attempts = q.getColumn(14).getInt();
+  r.last_error = q.getColumn(15).getString();
+  r.updated_at = local(z, q.getColumn(16).getInt64());
+  if (!q.getColumn(17).isNull()) r.sent_at = local(z, q.getColumn(17).getInt64());
+  r.why = ids_from_json(q.getColumn(18).getString());
+  r.shop = q.getColumn(19).getString();
+  if (!q.getColumn(20).isNull()) r.not_before = local(z, q.getColumn(20).getInt64());
+  if (!q.getColumn(21).isNull()) r.in_doubt_since = local(z, q.getColumn(21).getInt64());
+  return r;
+}
+
+void log_contact(SQLite::Database& db, const ShopZone& zone, const ContactRecord& contact) {
+  SQLite::Statement c(db, "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) VALUES (?,?,?,?,?,?)");
+  SQLite::bind(c, contact.buyer, std::string(to_string(contact.channel)), epoch(zone, contact.at),
+               ids_json(contact.order_ids), contact.step, contact.shop);
+  c.exec();
+}
+
+}  // namespace
+
+UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now) {
+  return guarded(path_, "upsert planned reminder", [&] {
+    auto& db = impl_->db;
+    const std::string key = r.idempotency_key();
+    const std::int64_t send_at = epoch(zone_, r.send_at);
+    const std::int64_t t = epoch(zone_, now);
+    nlohmann::json why = r.why;
+    SQLite::Savepoint tx(db, "upsert");  // nests inside batch()
+    SQLite::Statement find(db,
+                           "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
+                           "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
+    find.bind(1, key);
+    UpsertResult result;
+    if (!find.executeStep()) {
+      SQLite::Statement ins(db,
+                            "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
+                            "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
+                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
+      SQLite::bind(ins, key, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
+                   r.template_name, r.message, r.subject, r.contact, r.receiver_name, send_at, t, why.dump(), r.shop);
+      ins.exec();
+      result = UpsertResult::inserted;
+    } else {
+      const std::int64_t id = find.getColumn(0).getInt64();
+      const auto state = parse_outbox_state(find.getColumn(1).getString());
+      const std::int64_t old_send_at = find.getColumn(2).getInt64();
+      // Everything that is sent counts: a new phone number or a fallback channel with the
+      // same text must reach the row.
+      const bool same =
+          old_send_at == send_at && find.getColumn(3).getString() == r.message &&
+          find.getColumn(4).getString() == ids_json(r.order_ids) &&
+          find.getColumn(5).getString() == to_string(r.channel) && find.getColumn(6).getString() == r.contact &&
+          find.getColumn(7).getString() == r.subject && find.getColumn(8).getString() == r.receiver_name &&
+          find.getColumn(9).getString() == r.segment && find.getColumn(10).getString() == r.template_name &&
+          find.getColumn(11).getInt() == r.step && find.getColumn(12).getString() == r.buyer;
+      // Retries used up: the row waits to be re-planned until then.
+      const bool waits =
+          state == OutboxState::cancelled && !find.getColumn(13).isNull() && find.getColumn(13).getInt64() > t;
+      if (!waits && (state == OutboxState::planned || state == OutboxState::cancelled)) {
+        // A planned row that is already due keeps its slot: re-planning at a later `now`
+        // would otherwise push a due reminder forward minute by minute.
+        const std::int64_t slot = state == OutboxState::planned && old_send_at <= t ? old_send_at : send_at;
+        if (state == OutboxState::planned && same) {
+          result = UpsertResult::unchanged;
+        } else {
+          // A revived row starts its attempts afresh (its retries were used up, or it was never tried).
+          SQLite::Statement up(db,
+                               "UPDATE outbox SET buyer=?, order_ids=?, channel=?, step=?, segment=?, template=?, "
+                               "message=?, subject=?, contact=?, receiver_name=?, send_at=?, state='planned', "
+                               "last_error=?, updated_at=?, why=?, attempts=CASE WHEN state='cancelled' THEN 0 ELSE "
+                               "attempts END, not_before=CASE WHEN state='cancelled' THEN NULL ELSE not_before END "
+                               "WHERE id=?");
+          SQLite::bind(up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
+                       r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t,
+                       why.dump(), id);
+          up.exec();
+          result = state == OutboxState::cancelled ? UpsertResult::revived : UpsertResult::updated;
+        }
+      } else {
+        result = UpsertResult::kept;
+      }
+    }
+    tx.release();
+    return result;
+  });
+}
+
+std::vector<OutboxRow> SqliteStore::rows(const OutboxFilter& filter) const {
+  return guarded(path_, "list outbox", [&] {
+    std::string sql = fmt::format("SELECT {} FROM outbox WHERE 1=1", kOutboxColumns);
+    if (filter.day) sql += " AND send_at >= ? AND send_at < ?";
+    if (filter.state) sql += " AND state = ?";
+    sql += " ORDER BY send_at, buyer, id";
+    SQLite::Statement q(impl_->db, sql);
+    int i = 0;
+    if (filter.day) {
+      const LocalTime d = start_of_day(*filter.day);
+      q.bind(++i, epoch(zone_, d));
+      q.bind(++i, epoch(zone_, d + std::chrono::days{1}));
+    }
+    if (filter.state) q.bind(++i, std::string(to_string(*filter.state)));
+    std::vector<OutboxRow> out;
+    while (q.executeStep()) out.push_back(read_row(zone_, q));
+    return out;
+  });
+}
+
+std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const {
+  return rows({std::nullopt, s});
+}
+
+std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> channel, int limit) const {
+  return guarded(path_, "list due reminders", [&] {
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ?1 "
+                                               "AND (not_before IS NULL OR not_before <= ?1) {} "
+                                               "ORDER BY send_at, id LIMIT ?2",
+                                               kOutboxColumns, channel ? "AND channel = ?3" : ""));
+    SQLite::bind(q, epoch(zone_, now), limit);
+    if (channel) q.bind(3, std::string(to_string(*channel)));
+    std::vector<OutboxRow> out;
+    while (q.executeStep()) out.push_back(read_row(zone_, q));
+    return out;
+  });
+}
+
+std::optional<LocalTime> SqliteStore::next_due() const {
+  return guarded(path_, "find next due reminder", [&]() -> std::optional<LocalTime> {
+    SQLite::Statement q(impl_->db,
+                        "SELECT MIN(MAX(send_at, COALESCE(not_before, send_at))) FROM outbox WHERE state='planned'");
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+    return local(zone_, q.getColumn(0).getInt64());
+  });
+}
+
+std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
+  return guarded(path_, "read outbox row", [&]() -> std::optional<OutboxRow> {
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE id = ?", kOutboxColumns));
+    q.bind(1, id);
+    if (!q.executeStep()) return std::nullopt;
+    return read_row(zone_, q);
+  });
+}
+
+bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
+  return guarded(path_, "mark sending", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? "
+                        "WHERE id=? AND state='planned'");
+    SQLite::bind(q, epoch(zone_, now), id);
+    return q.exec() == 1;
+  });
+}
+
+void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) {
+  guarded(path_, "mark sent", [&] {
+    auto& db = impl_->db;
+    SQLite::Transaction tx(db);
+    SQLite::Statement q(db,
+                        "UPDATE outbox SET state='sent', last_error='', updated_at=?1, sent_at=?1, not_before=NULL "
+                        "WHERE id=?2 AND state IN ('sending','planned')");
+    SQLite::bind(q, epoch(zone_, now), id);
+    if (q.exec() == 1) log_contact(db, zone_, contact);
+    tx.commit();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before,
+                             bool in_doubt) {
+  guarded(path_, "mark for retry", [&] {
+    SQLite::Statement q(
+        impl_->db,
+        "UPDATE outbox SET state='planned', last_error=?, not_before=?, doubt_at=CASE WHEN ? THEN "
+        "COALESCE(doubt_at, updated_at) ELSE doubt_at END, updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(q, error, epoch(zone_, not_before), in_doubt ? 1 : 0, epoch(zone_, now), id);
+    q.exec();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) {
+  guarded(path_, "mark outcome unknown", [&] {
+    auto& db = impl_->db;
+    SQLite::Transaction tx(db);
+    SQLite::Statement q(db,
+                        "UPDATE outbox SET state='unknown', last_error=?, updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(q, note, epoch(zone_, now), id);
+    if (q.exec() == 1) log_contact(db, zone_, contact);
+    tx.commit();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string& error) {
+  guarded(path_, "mark failed", [&] {
+    SQLite::Statement q(impl_->db, "UPDATE outbox SET state='failed', last_error=?, updated_at=? WHERE id=?");
+    SQLite::bind(q, error, epoch(zone_, now), id);
+    q.exec();
+    return 0;
+  });
+}
+
+std::optional<LocalTime> SqliteStore::next_replan() const {
+  return guarded(path_, "find the next re-plan", [&]() -> std::optional<LocalTime> {
+    SQLite::Statement q(impl_->db, "SELECT MIN(not_before) FROM outbox WHERE state='cancelled'");
+    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
+    return local(zone_, q.getColumn(0).getInt64());
+  });
+}
+
+void SqliteStore::close_replans(LocalTime now, const std::string& reason) {
+  guarded(path_, "close re-plans", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET not_before=NULL, last_error=last_error || '; ' || ? "
+                        "WHERE state='cancelled' AND not_before IS NOT NULL AND not_before <= ?");
+    SQLite::bind(q, reason, epoch(zone_, now));
+    q.exec();
+    return 0;
+  });
+}
+
+void SqliteStore::hold_until(std::int64_t id, LocalTime not_before, const std::string& note) {
+  guarded(path_, "hold a reminder back", [&] {
+    SQLite::Statement q(impl_->db, "UPDATE outbox SET not_before=?, last_error=? WHERE id=? AND state='planned'");
+    SQLite::bind(q, epoch(zone_, not_before), note, id);
+    q.exec();
+    return 0;
+  });
+}
+
+void SqliteStore::give_up(std::int64_t id, LocalTime now, const std::string& reason, LocalTime replan_at) {
+  guarded(path_, "give up a reminder for a re-plan", [&] {
+    auto& db = impl_->db;
+    SQLite::Savepoint tx(db, "give_up");
+    if (cancel(id, now, reason)) {
+      SQLite::Statement q(db, "UPDATE outbox SET not_before=? WHERE id=? AND state='cancelled'");
+      SQLite::bind(q, epoch(zone_, replan_at), id);
+      q.exec();
+    }
+    tx.release();
+    return 0;
+  });
+}
+
+void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string& note) {
+  guarded(path_, "mark planned", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='planned', last_error=?, updated_at=? "
+                        "WHERE id=? AND state IN ('planned','sending')");
+    SQLite::bind(q, note, epoch(zone_, now), id);
+    q.exec();
+    return 0;
+  });
+}
+
+bool SqliteStore::cancel(std::int64_t id, LocalTime now, const std::string& reason) {
+  return guarded(path_, "cancel reminder", [&] {
+    auto& db = impl_->db;
+    SQLite::Savepoint tx(db, "cancel");  // nests inside batch()
+    // A row whose earlier request may have reached the buyer is never 'cancelled': it becomes
+    // 'unknown' and counts as a contact (at the attempt's minute, or its slot when on time).
+    SQLite::Statement contact(db,
+                              "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
+                              "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
+                              "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
+                              "WHERE id=? AND state IN ('planned','sending') AND doubt_at IS NOT NULL");
+    contact.bind(1, id);
+    const bool in_doubt = contact.exec() == 1;
+    SQLite::Statement q(db,
+                        "UPDATE outbox SET state=?, last_error=?, updated_at=? "
+                        "WHERE id=? AND state IN ('planned','sending')");
+    SQLite::bind(q, in_doubt ? "unknown" : "cancelled",
+                 in_doubt ? reason + " (possibly delivered before a restart: outcome unknown)" : reason,
+                 epoch(zone_, now), id);
+    const bool done = q.exec() == 1;
+    tx.release();
+    return done;
+  });
+}
+
+void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) {
+  guarded(path_, "mark in doubt", [&] {
+    SQLite::Statement q(impl_->db,
+                        "UPDATE outbox SET state='planned', last_error=?, doubt_at=COALESCE(doubt_at, updated_at), "
+                        "updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(q, note, epoch(zone_, now), id);
+    q.exec();
+    return 0;
+  });
+}
+
+std::map<std::pair<Channel, OutboxState>, std::int64_t> SqliteStore::counts() const {
+  return guarded(path_, "count outbox", [&] {
+    std::map<std::pair<Channel, OutboxState>, std::int64_t> out;
+    SQLite::Statement q(impl_->db, "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state");
+    while (q.executeStep()) {
+      const auto c = parse_channel(q.getColumn(0).getString());
+      const auto s = parse_outbox_state(q.getColumn(1).getString());
+      if (c && s) out[{*c, *s}] = q.getColumn(2).getInt64();
+    }
+    return out;
+  });
+}
+
+}  // namespace cuifu
