@@ -139,6 +139,49 @@ BuyerWords words_of(const Order& o, const std::string& keyword, const Rules& rul
 
 }  // namespace
 
+namespace {
+
+// Copies the run of digits at text[i] into `out`, masked when it holds 7 or more digits (a
+// phone number, allowing single spaces or dashes between groups: 138 1234 5678); returns
+// where the run ends.
+std::size_t copy_digit_run(std::string_view text, std::size_t i, std::string& out) {
+  std::string digits;
+  std::size_t end = i;
+  std::size_t last_digit = i;
+  while (end < text.size()) {
+    if (is_digit(text[end])) {
+      digits.push_back(text[end]);
+      last_digit = end;
+      ++end;
+    } else if ((text[end] == ' ' || text[end] == '-') && digit_group(text, end + 1) >= 3) {
+      ++end;  // a group of 3+ digits goes on the number; "2026-11-24" stops at "-11"
+    } else {
+      break;
+    }
+  }
+  if (digits.size() >= 7) {
+    out += mask_digits(digits);
+  } else {
+    out.append(text.substr(i, last_digit + 1 - i));
+  }
+  return last_digit + 1;
+}
+
+// `text` with every run of 7 or more digits masked.
+std::string mask_digit_runs(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    if (is_digit(text[i])) {
+      i = copy_digit_run(text, i, out);
+    } else {
+      out.push_back(text[i++]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string mask_contacts_in_text(std::string_view text) {
   std::string out;
   out.reserve(text.size());
@@ -155,34 +198,14 @@ std::string mask_contacts_in_text(std::string_view text) {
       if (local < out.size() && domain.find('.') != std::string_view::npos) {
         const std::string address = out.substr(local) + std::string(text.substr(i, end - i));
         out.resize(local);
-        out += mask_email(address);
+        // The domain is kept, but a phone number never hides in it (a@qq13812345678.com).
+        out += mask_digit_runs(mask_email(address));
         i = end;
         continue;
       }
     }
     if (is_digit(c)) {
-      // A run of digits, allowing single spaces or dashes between groups (138 1234 5678).
-      std::string digits;
-      std::size_t end = i;
-      std::size_t last_digit = i;
-      while (end < text.size()) {
-        if (is_digit(text[end])) {
-          digits.push_back(text[end]);
-          last_digit = end;
-          ++end;
-        } else if ((text[end] == ' ' || text[end] == '-') && digit_group(text, end + 1) >= 3) {
-          ++end;  // a group of 3+ digits goes on the number; "2026-11-24" stops at "-11"
-        } else {
-          break;
-        }
-      }
-      if (digits.size() >= 7) {
-        out += mask_digits(digits);
-        i = last_digit + 1;
-        continue;
-      }
-      out.append(text.substr(i, last_digit + 1 - i));
-      i = last_digit + 1;
+      i = copy_digit_run(text, i, out);
       continue;
     }
     out.push_back(c);

@@ -142,6 +142,8 @@ TEST(ChatQuote, ContactsInAQuotedMessageAreMaskedAndLongMessagesCut) {
             "电话138****5678，邮箱 z***@example.com 谢谢");
   EXPECT_EQ(mask_contacts_in_text("打 138 1234 5678 或 0571-88886666"), "打 138****5678 或 057*****6666");
   EXPECT_EQ(mask_contacts_in_text("QQ 12345678"), "QQ 12****78");
+  // An e-mail's domain is kept, but a phone number in it is not (found by the chat fuzzer).
+  EXPECT_EQ(mask_contacts_in_text("邮箱 a.b@qq13812345678.com"), "邮箱 a***@qq138****5678.com");
   // Dates, times, prices and short numbers are no contacts.
   EXPECT_EQ(mask_contacts_in_text("2026-11-24 10:00 前付 199.00 元，3件"), "2026-11-24 10:00 前付 199.00 元，3件");
   EXPECT_EQ(quote_text("第一行\n第二行", 40), "第一行 第二行");
