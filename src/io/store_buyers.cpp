@@ -19,6 +19,22 @@ using store_detail::ids_from_json;
 using store_detail::ids_json;
 using store_detail::local;
 
+namespace {
+
+// A contact from a row of (buyer, channel, at, order_ids, step, shop).
+ContactRecord read_contact(const ShopZone& z, SQLite::Statement& q) {
+  ContactRecord c;
+  c.buyer = q.getColumn(0).getString();
+  c.channel = parse_channel(q.getColumn(1).getString()).value_or(Channel::im);
+  c.at = local(z, q.getColumn(2).getInt64());
+  c.order_ids = ids_from_json(q.getColumn(3).getString());
+  c.step = q.getColumn(4).getInt();
+  c.shop = q.getColumn(5).getString();
+  return c;
+}
+
+}  // namespace
+
 ContactHistory SqliteStore::history() const {
   return guarded(path_, "read contact history", [&] {
     ContactHistory h;
@@ -26,16 +42,7 @@ ContactHistory SqliteStore::history() const {
                         "SELECT buyer, channel, at, order_ids, step, shop FROM (SELECT buyer, channel, at, order_ids, "
                         "step, shop, id, 0 AS failed FROM contacts UNION ALL SELECT buyer, channel, updated_at, "
                         "order_ids, step, shop, id, 1 FROM outbox WHERE state='failed') ORDER BY at, failed, id");
-    while (q.executeStep()) {
-      ContactRecord c;
-      c.buyer = q.getColumn(0).getString();
-      c.channel = parse_channel(q.getColumn(1).getString()).value_or(Channel::im);
-      c.at = local(zone_, q.getColumn(2).getInt64());
-      c.order_ids = ids_from_json(q.getColumn(3).getString());
-      c.step = q.getColumn(4).getInt();
-      c.shop = q.getColumn(5).getString();
-      h.add(std::move(c));
-    }
+    while (q.executeStep()) h.add(read_contact(zone_, q));
     attach_call_outcomes(impl_->db, zone_, h.contacts);
     SQLite::Statement o(impl_->db, "SELECT buyer, channel, shop FROM opt_outs");
     while (o.executeStep()) {
@@ -61,16 +68,7 @@ std::vector<ContactRecord> SqliteStore::contacts_of(const std::vector<std::strin
     for (const auto& b : buyers) {
       q.reset();
       q.bind(1, b);
-      while (q.executeStep()) {
-        ContactRecord c;
-        c.buyer = q.getColumn(0).getString();
-        c.channel = parse_channel(q.getColumn(1).getString()).value_or(Channel::im);
-        c.at = local(zone_, q.getColumn(2).getInt64());
-        c.order_ids = ids_from_json(q.getColumn(3).getString());
-        c.step = q.getColumn(4).getInt();
-        c.shop = q.getColumn(5).getString();
-        out.push_back(std::move(c));
-      }
+      while (q.executeStep()) out.push_back(read_contact(zone_, q));
     }
     return out;
   });
