@@ -16,6 +16,16 @@ bool is_occupation(std::string_view name) {
 
 namespace {
 
+constexpr std::size_t kMaxCueBytes = 512;
+
+// The longest prefix of `s` of at most `max` bytes that ends on a UTF-8 character boundary.
+std::string_view utf8_prefix(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return s;
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 // Full-width ASCII (８层, Ｂ座) as ASCII, so one pattern covers both.
 std::string halfwidth(std::string_view s) {
   std::u32string cps = utf8_decode(s);
@@ -57,7 +67,10 @@ std::string OccupationGuess::why_text() const {
 
 OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address) {
   OccupationGuess g;
-  std::string text = halfwidth(address);
+  // std::regex backtracks and recurses per character: the patterns read at most the first
+  // kMaxCueBytes of an address (a real one is far shorter), so a freak feed field cannot stall
+  // the planner or overflow its stack.
+  std::string text = halfwidth(utf8_prefix(address, kMaxCueBytes));
   for (const auto& m : rules.masks) {
     if (!m.re) continue;
     std::smatch sm;

@@ -55,6 +55,17 @@ TEST(Occupation, HomesAreKeptApartFromOfficeAndStudent) {
   }
 }
 
+// Found by the address fuzzer: a floor followed by a long run of digits sent std::regex into
+// exponential backtracking (the floor pattern repeated a 1-2 digit group), so reading this
+// address did not finish. The pattern repeats only Chinese numerals now, and the patterns read
+// at most the first 512 bytes of an address.
+TEST(Occupation, ALongRunOfDigitsAfterAFloorIsReadLikeAnyOtherAddress) {
+  const std::string office = "上海浦东新区张江高科技园区博云路1号浦软大厦10楼";
+  EXPECT_EQ(occupation_of(office + std::string(90, '0')), "office");
+  EXPECT_EQ(occupation_of(office + std::string(5000, '7')), "office");
+  EXPECT_EQ(occupation_of("上海市 浦东新区 陆家嘴环路 1000号 金茂大厦 十二楼"), "office");
+}
+
 TEST(Occupation, EveryCueInTheWhyNamesItsRulesLine) {
   const auto r = read_address(default_rules(), "建华南路商通大厦8层");
   ASSERT_FALSE(r.occupation.why.empty());
