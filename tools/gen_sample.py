@@ -1097,7 +1097,7 @@ def write_small(out_dir):
                  [s for d, s in zip(SMALL_ORDERS, starts) if d.get("malformed")][0]))
     md.append("- 联系手机 is written `'138...` (leading apostrophe); a reader returns the 11 digits. "
               "Amount = 买家应付货款 (goods), in fen internally.")
-    md.append("- Planner expectations assume the default rules of shared/DESIGN.md (office SMS "
+    md.append("- Planner expectations assume the default rules in rules/ (office SMS "
               "12:00-13:30 / 17:00-18:00; students and others in the evening before 22:00; no "
               "reminder at night; phone only for big-ticket orders in staff hours; e-mail for "
               "foreign buyers; skip a buyer who paid any order in the last hour; one combined "
