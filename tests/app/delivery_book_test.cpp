@@ -32,6 +32,15 @@ bool resend_only_im(Channel c) {
   return c == Channel::im;
 }
 
+// Plans one reminder due at `now` and claims it, as the daemon does right before its request;
+// the row comes back 'sending' only when the claim was granted.
+OutboxRow plan_and_claim(SqliteStore& store, DeliveryBook& book, const PlannedReminder& r, LocalTime now) {
+  store.upsert_planned(r, now);
+  auto row = store.due(now).at(0);
+  book.claim(row, now);
+  return row;
+}
+
 TEST(DeliveryBook, QueuedRowsStayPlannedOnlyTheClaimedOneIsSending) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
@@ -65,10 +74,9 @@ TEST(DeliveryBook, AClaimFailsForARowCancelledMeanwhile) {
 TEST(DeliveryBook, AfterACrashAnEmailInDoubtIsUnknownNeverResent) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
-  store->upsert_planned(planned(now, "carol", "C1", Channel::email), now);
   DeliveryBook book(*store);
-  auto row = store->due(now)[0];
-  ASSERT_TRUE(book.claim(row, now));
+  auto row = plan_and_claim(*store, book, planned(now, "carol", "C1", Channel::email), now);
+  ASSERT_EQ(row.state, OutboxState::sending);
   const auto rec = book.recover(now + Seconds{20}, std::chrono::hours{1}, resend_only_im);
   ASSERT_EQ(rec.size(), 1u);
   EXPECT_FALSE(rec[0].resend);
@@ -87,10 +95,9 @@ TEST(DeliveryBook, ARowInDoubtThatIsDroppedLaterBecomesUnknownNotCancelled) {
   // may have reached the buyer, so the row must not read 'cancelled' (never sent).
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
-  store->upsert_planned(planned(now, "gina", "G1", Channel::im), now);
   DeliveryBook book(*store);
-  auto row = store->due(now)[0];
-  ASSERT_TRUE(book.claim(row, now));
+  auto row = plan_and_claim(*store, book, planned(now, "gina", "G1", Channel::im), now);
+  ASSERT_EQ(row.state, OutboxState::sending);
   ASSERT_TRUE(book.recover(now + Seconds{30}, std::chrono::hours{1}, resend_only_im)[0].resend);
   EXPECT_TRUE(store->contacts_of({"gina"}).empty());
   ASSERT_TRUE(store->cancel(row.id, now + Seconds{40}, "no longer planned"));
@@ -105,10 +112,9 @@ TEST(DeliveryBook, ARowInDoubtThatIsDroppedLaterBecomesUnknownNotCancelled) {
 TEST(DeliveryBook, ARowInDoubtLongerThanTheCatchUpLimitIsNotResent) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
-  store->upsert_planned(planned(now, "gina", "G1", Channel::im), now);
   DeliveryBook book(*store);
-  auto row = store->due(now)[0];
-  ASSERT_TRUE(book.claim(row, now));
+  auto row = plan_and_claim(*store, book, planned(now, "gina", "G1", Channel::im), now);
+  ASSERT_EQ(row.state, OutboxState::sending);
   const auto rec = book.recover(now + std::chrono::hours{2}, std::chrono::hours{1}, resend_only_im);
   ASSERT_EQ(rec.size(), 1u);
   EXPECT_FALSE(rec[0].resend);
@@ -118,10 +124,9 @@ TEST(DeliveryBook, ARowInDoubtLongerThanTheCatchUpLimitIsNotResent) {
 TEST(DeliveryBook, ARetryableFailureGoesBackToPlannedUntilItsRetryTime) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
-  store->upsert_planned(planned(now, "b", "O1", Channel::sms), now);
   DeliveryBook book(*store);
-  auto row = store->due(now)[0];
-  ASSERT_TRUE(book.claim(row, now));
+  auto row = plan_and_claim(*store, book, planned(now, "b", "O1", Channel::sms), now);
+  ASSERT_EQ(row.state, OutboxState::sending);
   const auto rec = book.record(row, report(AttemptReport::Kind::retry, "HTTP 503"), now, 4, now + Seconds{60}, now);
   EXPECT_EQ(rec.outcome, DeliveryBook::Outcome::retry);
   EXPECT_TRUE(store->in_state(OutboxState::sending).empty());
@@ -158,10 +163,9 @@ TEST(DeliveryBook, RetriesUsedUpLeaveTheRowToBeReplannedAndOnlyAPermanentErrorFa
 TEST(DeliveryBook, AReminderWhoseRetriesRanOutIsRevivedByThePlannerOnlyFromItsReplanTime) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
-  store->upsert_planned(planned(now, "b", "O1", Channel::sms), now);
   DeliveryBook book(*store);
-  auto row = store->due(now)[0];
-  ASSERT_TRUE(book.claim(row, now));
+  auto row = plan_and_claim(*store, book, planned(now, "b", "O1", Channel::sms), now);
+  ASSERT_EQ(row.state, OutboxState::sending);
   row.attempts = 4;
   book.record(row, report(AttemptReport::Kind::retry, "SMTP 0: Couldn't connect"), now, 4, now, now + Minutes{30});
   // The planner still wants the step (the buyer has not paid): it waits until 10:30...
@@ -200,10 +204,9 @@ TEST(DeliveryBook, AStepThatFailedForGoodCountsAsDoneForThePlanner) {
 TEST(DeliveryBook, AStalledRequestIsRetriedInDoubtAndNeverRecordedAsNotSent) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
-  store->upsert_planned(planned(now, "b", "O1", Channel::im), now);
   DeliveryBook book(*store);
-  auto row = store->due(now)[0];
-  ASSERT_TRUE(book.claim(row, now));
+  auto row = plan_and_claim(*store, book, planned(now, "b", "O1", Channel::im), now);
+  ASSERT_EQ(row.state, OutboxState::sending);
   AttemptReport r = report(AttemptReport::Kind::retry, "no answer after the request was sent (timeout)");
   r.in_doubt = true;
   EXPECT_EQ(book.record(row, r, now + Seconds{10}, 4, now + Seconds{20}, now, true).outcome,
@@ -221,10 +224,9 @@ TEST(DeliveryBook, AStalledRequestIsRetriedInDoubtAndNeverRecordedAsNotSent) {
 TEST(DeliveryBook, AStalledRequestOnAGatewayKeepingDuplicatesIsUnknownAtOnce) {
   TempStore store("book");
   const LocalTime now = at("2026-11-24 10:00");
-  store->upsert_planned(planned(now, "b", "O1", Channel::email), now);
   DeliveryBook book(*store);
-  auto row = store->due(now)[0];
-  ASSERT_TRUE(book.claim(row, now));
+  auto row = plan_and_claim(*store, book, planned(now, "b", "O1", Channel::email), now);
+  ASSERT_EQ(row.state, OutboxState::sending);
   AttemptReport r = report(AttemptReport::Kind::retry, "no answer after the message was sent (SMTP 0: timeout)");
   r.in_doubt = true;
   const auto rec = book.record(row, r, now + Seconds{10}, 4, now + Seconds{20}, now, false);
