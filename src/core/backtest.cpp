@@ -96,13 +96,8 @@ class BuyerReplay {
   const std::set<std::string>& avoided() const { return avoided_; }
 
  private:
-  const Timeline* find(const std::string& id) const {
-    for (const auto& t : orders_) {
-      if (t.order->id == id) return &t;
-    }
-    return nullptr;
-  }
-  std::optional<PlannedReminder> next_reminder(LocalTime now);
+  // Plans the buyer from `now` with the orders as they stood then and the history so far.
+  Plan plan_from(LocalTime now);
 
   std::vector<Timeline> orders_;
   const Rules& rules_;
@@ -116,7 +111,7 @@ class BuyerReplay {
   std::set<std::string> avoided_;
 };
 
-std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
+Plan BuyerReplay::plan_from(LocalTime now) {
   std::vector<Order> visible;
   for (const auto& t : orders_) {
     if (t.order->created_at <= now) visible.push_back(as_of(t, now));
@@ -131,8 +126,7 @@ std::optional<PlannedReminder> BuyerReplay::next_reminder(LocalTime now) {
   ++result_.plan_calls;
   planned_.clear();
   for (const auto& r : p.reminders) planned_.insert(r.order_ids.begin(), r.order_ids.end());
-  if (p.reminders.empty()) return std::nullopt;
-  return std::move(p.reminders.front());
+  return p;
 }
 
 void BuyerReplay::run() {
@@ -150,43 +144,28 @@ void BuyerReplay::run() {
   std::sort(events.begin(), events.end());
   events.erase(std::unique(events.begin(), events.end()), events.end());
 
-  std::optional<PlannedReminder> pending;
-  std::size_t next = 0;
-  // Every step either consumes a log event or sends a reminder (at most max_per_order per
-  // order, steps per segment): the guard only stops a planner that would loop.
-  const std::size_t max_steps = events.size() * 4 + orders_.size() * 16 + 16;
-  for (std::size_t step = 0; step < max_steps; ++step) {
-    const LocalTime next_event = next < events.size() ? events[next] : LocalTime::max();
-    LocalTime now;
-    if (pending && pending->send_at < next_event) {
-      now = pending->send_at;
-      const bool open = std::all_of(pending->order_ids.begin(), pending->order_ids.end(), [&](const std::string& id) {
-        const Timeline* t = find(id);
-        return t && !t->paid_by(now) && !t->closed_by(now);
-      });
-      if (open) {
-        history_.add(
-            {pending->buyer, pending->channel, pending->send_at, pending->order_ids, pending->step, pending->shop});
-        reached_.insert(pending->order_ids.begin(), pending->order_ids.end());
-        result_.sent.push_back(std::move(*pending));
-      }
-      pending.reset();
-    } else if (next < events.size()) {
-      now = next_event;
-      while (next < events.size() && events[next] == now) ++next;
-      // Orders paid now that the last plan had a reminder for, none of which reached them yet.
-      for (const auto& t : orders_) {
-        const std::string& id = t.order->id;
-        if (t.paid && *t.paid == now && planned_.count(id) && !reached_.count(id)) avoided_.insert(id);
-      }
-      pending.reset();  // planned again below, with what is known now
-    } else {
-      break;
+  // Between two log events the buyer's orders stand still, and the planner's plan from a
+  // moment is what it sends when asked again after each of its reminders (it simulates its
+  // own sends, a group's order auto-closing and a pay-skip expiring: Planner tests
+  // "APreviewListsWhatTheDaemonSends…"). So the buyer is planned once per event, and every
+  // reminder of that plan due before the next event (and before the log ends) is sent.
+  for (std::size_t next = 0; next < events.size();) {
+    const LocalTime now = events[next];
+    while (next < events.size() && events[next] == now) ++next;
+    const LocalTime until = std::min(next < events.size() ? events[next] : LocalTime::max(), log_end_);
+    // Orders paid now that the last plan had a reminder for, none of which reached them yet.
+    for (const auto& t : orders_) {
+      const std::string& id = t.order->id;
+      if (t.paid && *t.paid == now && planned_.count(id) && !reached_.count(id)) avoided_.insert(id);
     }
-    pending = next_reminder(now);
-    if (pending && pending->send_at < now) pending.reset();  // never schedule into the past
-    // Nor past the log's end: what the buyer did then is not in the log.
-    if (pending && pending->send_at >= log_end_) pending.reset();
+    Plan p = plan_from(now);
+    for (auto& r : p.reminders) {
+      if (r.send_at < now) continue;  // never into the past
+      if (r.send_at >= until) break;  // the next event re-plans; nothing past the log's end
+      history_.add({r.buyer, r.channel, r.send_at, r.order_ids, r.step, r.shop});
+      reached_.insert(r.order_ids.begin(), r.order_ids.end());
+      result_.sent.push_back(std::move(r));
+    }
   }
 }
 

@@ -4,11 +4,11 @@
 // Pure: orders, rules and templates in, sent reminders and figures out. No I/O and no real
 // clock (progress is reported through a callback the caller may time). Buyers are
 // independent (every cap is per buyer or per order), so the replay runs buyer by buyer:
-// for each buyer the events are its orders' creation, payment and closing, plus the next
-// reminder the planner decides on. At every event plan() is asked again with now = the
-// event's time and the orders as they stood at that moment; the earliest reminder it
-// plans becomes the next event. When that reminder comes due with its orders still
-// unpaid and open it counts as sent and joins the buyer's contact history. An order paid
+// for each buyer the events are its orders' creation, payment and closing (and its chat
+// messages). At every event plan() is asked again with now = the event's time and the
+// orders as they stood at that moment; every reminder it plans before the next event
+// counts as sent and joins the buyer's contact history (the orders stand still in between,
+// and a plan from a moment is what re-planning after each of its sends gives). An order paid
 // while a reminder for it was planned but not yet due, before any reminder reached it, is
 // avoided: the buyer paid without being contacted.
 //

@@ -438,4 +438,116 @@ TEST(Percentile, NearestRank) {
 }
 
 }  // namespace
+namespace {
+
+// The replay as it was first written: the buyer planned again at every log event and after
+// every reminder sent, taking only the earliest reminder each time. Slow, and obviously
+// what a daemon re-planning after each send would do.
+std::vector<PlannedReminder> replay_one_send_at_a_time(const std::vector<Order>& orders, const Rules& rules,
+                                                       const TemplateSet& templates) {
+  struct Line {
+    const Order* order;
+    std::optional<LocalTime> paid, closed;
+  };
+  std::vector<Line> lines;
+  std::vector<LocalTime> events;
+  for (const auto& o : orders) {
+    Line l{&o, o.paid_at,
+           o.paid_at ? std::nullopt : std::optional<LocalTime>(o.closed_at.value_or(closes_at(o, rules)))};
+    lines.push_back(l);
+    events.push_back(o.created_at);
+    events.push_back(l.paid ? *l.paid : *l.closed);
+  }
+  std::sort(events.begin(), events.end());
+  events.erase(std::unique(events.begin(), events.end()), events.end());
+  const auto visible_at = [&](LocalTime now) {
+    std::vector<Order> v;
+    for (const auto& l : lines) {
+      if (l.order->created_at > now) continue;
+      Order o = *l.order;
+      o.paid_at.reset();
+      o.closed_at.reset();
+      o.status = OrderStatus::unpaid;
+      if (l.paid && *l.paid <= now) o.status = OrderStatus::paid, o.paid_at = l.paid;
+      if (l.closed && *l.closed <= now) o.status = OrderStatus::closed, o.closed_at = l.closed;
+      v.push_back(o);
+    }
+    return v;
+  };
+  ContactHistory history;
+  std::vector<PlannedReminder> sent;
+  std::optional<PlannedReminder> pending;
+  std::size_t next = 0;
+  for (int guard = 0; guard < 200; ++guard) {
+    const LocalTime next_event = next < events.size() ? events[next] : LocalTime::max();
+    LocalTime now;
+    if (pending && pending->send_at < next_event) {
+      now = pending->send_at;
+      history.add(
+          {pending->buyer, pending->channel, pending->send_at, pending->order_ids, pending->step, pending->shop});
+      sent.push_back(*pending);
+    } else if (next < events.size()) {
+      now = events[next++];
+    } else {
+      break;
+    }
+    pending.reset();
+    const auto visible = visible_at(now);
+    Plan p = plan(visible, history, rules, templates, {now, now, now + days{30}});
+    if (!p.reminders.empty() && p.reminders.front().send_at >= now) pending = p.reminders.front();
+  }
+  return sent;
+}
+
+}  // namespace
+
+// The replay plans a buyer once per log event and sends every reminder of that plan due
+// before the next event; that must be exactly what planning again after every send gives,
+// for buyers with one order or several, paying, closing, or paying one order of a group.
+TEST(Backtest, ReplayingOncePerEventSendsWhatReplanningAfterEverySendWould) {
+  Fixture f;
+  std::vector<Order> log;
+  const char* created[] = {"2026-11-23 07:50", "2026-11-23 10:00", "2026-11-23 13:10",
+                           "2026-11-23 19:40", "2026-11-23 21:55", "2026-11-24 02:30"};
+  for (int b = 0; b < 36; ++b) {
+    const std::string buyer = "buyer" + std::to_string(b);
+    const int n = 1 + b % 3;
+    for (int k = 0; k < n; ++k) {
+      Order o = order(buyer + "-" + std::to_string(k), buyer, created[(b + 2 * k) % 6]);
+      o.created_at += Minutes{7 * k};
+      switch ((b / 3 + k) % 4) {
+        case 0: break;  // never paid: auto-closes
+        case 1: o = paid(o, "2026-11-23 00:00"), o.paid_at = o.created_at + Minutes{50 + 40 * b}; break;
+        case 2: o = closed(o, "2026-11-23 00:00"), o.closed_at = o.created_at + hours{5 + b}; break;
+        case 3: o = paid(o, "2026-11-23 00:00"), o.paid_at = o.created_at + hours{26 + b % 5}; break;
+      }
+      log.push_back(o);
+    }
+  }
+  const auto r = f.run(log);
+  std::vector<PlannedReminder> expected;
+  for (int b = 0; b < 36; ++b) {
+    std::vector<Order> mine;
+    for (const auto& o : log) {
+      if (o.buyer == "buyer" + std::to_string(b)) mine.push_back(o);
+    }
+    const auto sent = replay_one_send_at_a_time(mine, f.rules, f.templates);
+    expected.insert(expected.end(), sent.begin(), sent.end());
+  }
+  std::stable_sort(expected.begin(), expected.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
+    return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;
+  });
+  ASSERT_EQ(r.sent.size(), expected.size());
+  EXPECT_GT(r.sent.size(), 36u);
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE(expected[i].buyer + " " + format_local_hm(expected[i].send_at));
+    EXPECT_EQ(r.sent[i].buyer, expected[i].buyer);
+    EXPECT_EQ(r.sent[i].send_at, expected[i].send_at);
+    EXPECT_EQ(r.sent[i].order_ids, expected[i].order_ids);
+    EXPECT_EQ(r.sent[i].channel, expected[i].channel);
+    EXPECT_EQ(r.sent[i].step, expected[i].step);
+    EXPECT_EQ(r.sent[i].message, expected[i].message);
+  }
+}
+
 }  // namespace cuifu
