@@ -45,35 +45,102 @@ json plan_summary(const Plan& plan) {
           {"currency", "CNY"}};
 }
 
+namespace {}  // namespace
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  std::size_t plain = 0;  // start of the run not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(plain, i - plain));
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+    }
+  }
+  out.append(s.substr(plain));
+  out += '"';
+}
+
 namespace {
 
-nlohmann::ordered_json reminder_json(const PlanReport& r, const PlannedReminder& p) {
-  nlohmann::ordered_json j = {{"send_at", r.zone->iso(p.send_at)},
-                              {"shop", p.shop},
-                              {"buyer", p.buyer},
-                              {"order_ids", p.order_ids},
-                              {"segment", p.segment},
-                              {"channel", to_string(p.channel)},
-                              {"step", p.step},
-                              {"template", p.template_name},
-                              {"message", p.message},
-                              {"contact", shown_contact(p, r.show_contacts)},
-                              {"amount", format_money(p.amount)},
-                              {"pay_by", r.zone->iso(p.pay_by)},
-                              {"idempotency_key", p.idempotency_key()},
-                              {"why", p.why}};
-  if (!p.subject.empty()) j["subject"] = p.subject;
-  return j;
+void append_json(std::string& out, std::string_view s) {
+  append_json_string(out, s);
+}
+
+void append_json(std::string& out, const std::vector<std::string>& list) {
+  out += '[';
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i) out += ',';
+    append_json(out, list[i]);
+  }
+  out += ']';
+}
+
+// `"key":value` pairs of one object, in the order they are added.
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
+  template <typename T>
+  JsonObject& add(std::string_view key, const T& value) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    append_json(out_, key);
+    out_ += ':';
+    if constexpr (std::is_integral_v<T>) {
+      fmt::format_to(std::back_inserter(out_), "{}", value);
+    } else {
+      append_json(out_, value);
+    }
+    return *this;
+  }
+  void close() { out_ += '}'; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+void reminder_json(std::string& line, const PlanReport& r, const PlannedReminder& p) {
+  JsonObject j(line);
+  j.add("send_at", r.zone->iso(p.send_at))
+      .add("shop", p.shop)
+      .add("buyer", p.buyer)
+      .add("order_ids", p.order_ids)
+      .add("segment", p.segment)
+      .add("channel", to_string(p.channel))
+      .add("step", p.step)
+      .add("template", p.template_name)
+      .add("message", p.message)
+      .add("contact", shown_contact(p, r.show_contacts))
+      .add("amount", format_money(p.amount))
+      .add("pay_by", r.zone->iso(p.pay_by))
+      .add("idempotency_key", p.idempotency_key())
+      .add("why", p.why);
+  if (!p.subject.empty()) j.add("subject", p.subject);
+  j.close();
 }
 
 // Writes `"key": [` then one compact element per line, so a plan of 100,000 reminders never
 // exists as one JSON document in memory.
 template <typename Range, typename ToJson>
 void write_array(std::ostream& out, std::string_view key, const Range& items, ToJson to_json, bool last = false) {
-  out << "  " << json(key).dump() << ": [";
+  std::string line;
+  append_json(line, key);
+  out << "  " << line << ": [";
   bool first = true;
   for (const auto& item : items) {
-    out << (first ? "\n    " : ",\n    ") << to_json(item).dump();
+    line.assign(first ? "\n    " : ",\n    ");
+    to_json(line, item);
+    out << line;
     first = false;
   }
   out << (first ? "]" : "\n  ]") << (last ? "\n" : ",\n");
@@ -94,17 +161,25 @@ void write_plan_json(std::ostream& out, const PlanReport& r) {
   field("feed", r.feed);
   field("orders_read", r.orders);
   field("rows_superseded", r.superseded ? r.superseded->size() : 0);
-  write_array(out, "reminders", r.plan->reminders, [&](const PlannedReminder& p) { return reminder_json(r, p); });
-  write_array(out, "skipped", r.plan->skipped, [](const SkippedOrder& s) {
-    return nlohmann::ordered_json{{"order_id", s.order_id}, {"shop", s.shop}, {"buyer", s.buyer}, {"reason", s.reason}};
+  write_array(out, "reminders", r.plan->reminders,
+              [&](std::string& line, const PlannedReminder& p) { reminder_json(line, r, p); });
+  write_array(out, "skipped", r.plan->skipped, [](std::string& line, const SkippedOrder& s) {
+    JsonObject(line)
+        .add("order_id", s.order_id)
+        .add("shop", s.shop)
+        .add("buyer", s.buyer)
+        .add("reason", s.reason)
+        .close();
   });
-  write_array(out, "rejected_rows", r.rejected ? *r.rejected : kNoRows, [](const RejectedRow& row) {
-    return nlohmann::ordered_json{{"line", row.line}, {"error", row.error}};
+  write_array(out, "rejected_rows", r.rejected ? *r.rejected : kNoRows, [](std::string& line, const RejectedRow& row) {
+    JsonObject(line).add("line", row.line).add("error", row.error).close();
   });
   static const std::vector<SupersededRow> kNoSuperseded;
-  write_array(out, "superseded_rows", r.superseded ? *r.superseded : kNoSuperseded, [](const SupersededRow& row) {
-    return nlohmann::ordered_json{{"line", row.line}, {"order_id", row.order_id}, {"kept_line", row.kept_line}};
-  });
+  write_array(
+      out, "superseded_rows", r.superseded ? *r.superseded : kNoSuperseded,
+      [](std::string& line, const SupersededRow& row) {
+        JsonObject(line).add("line", row.line).add("order_id", row.order_id).add("kept_line", row.kept_line).close();
+      });
   out << "  \"summary\": " << plan_summary(*r.plan).dump() << "\n}\n";
 }
 

@@ -33,6 +33,11 @@ nlohmann::json plan_summary(const Plan& plan);
 
 // JSON streamed one reminder per line: valid JSON, stable keys, bounded memory.
 void write_plan_json(std::ostream& out, const PlanReport& r);
+
+// Appends `s` as a JSON string, exactly as nlohmann::json's dump() writes it (UTF-8 kept,
+// quotes, backslashes and control characters escaped): a plan of a million reminders is
+// written line by line without building a JSON value for each.
+void append_json_string(std::string& out, std::string_view s);
 // CSV for a spreadsheet (UTF-8, LF line ends): one row per reminder with its pay-by time and
 // e-mail subject. Cells of digits Excel would mangle (order ids of more than 11 digits, a
 // leading zero) are written as ="…" so they stay text.

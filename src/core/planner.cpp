@@ -792,80 +792,110 @@ LocalTime reminders_from(const Order& o) {
 
 Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
           const TemplateSet& templates, const PlanRequest& request) {
-  // A buyer is (shop, buyer): the same nickname in two shops is two buyers.
-  using BuyerKey = std::pair<std::string, std::string>;
-  std::map<BuyerKey, std::vector<const Order*>> by_buyer;
-  for (const auto& o : orders) by_buyer[{o.shop, o.buyer}].push_back(&o);
-  std::map<std::string, std::vector<const BuyerKey*>> shops_of;  // buyer -> their (shop, buyer) keys
+  // A buyer is (shop, buyer): the same nickname in two shops is two buyers. The orders are
+  // grouped by sorting pointers to them (feed order kept within a buyer): no copy of a key.
+  std::vector<const Order*> sorted;
+  sorted.reserve(orders.size());
+  for (const auto& o : orders) sorted.push_back(&o);
+  const auto buyer_less = [](const Order* a, const Order* b) {
+    const int shop = a->shop.compare(b->shop);
+    return shop != 0 ? shop < 0 : a->buyer < b->buyer;
+  };
+  std::stable_sort(sorted.begin(), sorted.end(), buyer_less);
+  // Buyers are independent (every cap is per buyer or per order), so contiguous runs of (shop, buyer)
+  // groups are planned on several threads, each into its own Plan, and the parts are joined in group
+  // order before the final sort: the result is the single-threaded one, byte for byte.
+  struct Group {
+    std::size_t first = 0, count = 0;                // in `sorted`
+    std::vector<ContactRecord>* contacts = nullptr;  // nullptr: no contact yet
+  };
+  std::vector<Group> groups;
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (i == 0 || buyer_less(sorted[i - 1], sorted[i])) groups.push_back({i, 0, nullptr});
+    ++groups.back().count;
+  }
+  const auto group_of = [&](std::string_view shop, std::string_view buyer) -> Group* {
+    const auto it = std::lower_bound(groups.begin(), groups.end(), std::pair{shop, buyer},
+                                     [&](const Group& g, const std::pair<std::string_view, std::string_view>& k) {
+                                       const Order& o = *sorted[g.first];
+                                       const int c = std::string_view(o.shop).compare(k.first);
+                                       return c != 0 ? c < 0 : std::string_view(o.buyer) < k.second;
+                                     });
+    if (it == groups.end() || sorted[it->first]->shop != shop || sorted[it->first]->buyer != buyer) return nullptr;
+    return &*it;
+  };
+  std::map<std::string_view, std::vector<Group*>> shops_of;  // buyer -> their groups, one per shop
   // Only a contact logged without a shop needs it: a map the size of the feed otherwise for nothing.
   if (std::any_of(history.contacts.begin(), history.contacts.end(),
                   [](const ContactRecord& c) { return c.shop.empty(); })) {
-    for (const auto& entry : by_buyer) shops_of[entry.first.second].push_back(&entry.first);
+    for (auto& g : groups) shops_of[sorted[g.first]->buyer].push_back(&g);
   }
-  std::map<BuyerKey, std::vector<ContactRecord>> contacts;
+  std::map<Group*, std::vector<ContactRecord>> contacts;
   for (const auto& c : history.contacts) {
     if (c.at > request.now) continue;
     if (c.shop.empty()) {
       // Logged without a shop (before shops were kept apart): it counts in every shop of the
       // buyer, so an upgrade never resets anybody's caps.
       if (const auto it = shops_of.find(c.buyer); it != shops_of.end()) {
-        for (const BuyerKey* key : it->second) contacts[*key].push_back(c);
+        for (Group* g : it->second) contacts[g].push_back(c);
       }
-    } else if (const BuyerKey key{c.shop, c.buyer}; by_buyer.count(key)) {
-      contacts[key].push_back(c);
+    } else if (Group* g = group_of(c.shop, c.buyer)) {
+      contacts[g].push_back(c);
     }
   }
-  // Buyers are independent (every cap is per buyer or per order), so contiguous runs of (shop, buyer)
-  // groups are planned on several threads, each into its own Plan, and the parts are joined in group
-  // order before the final sort: the result is the single-threaded one, byte for byte.
-  struct Group {
-    const BuyerKey* key;
-    const std::vector<const Order*>* orders;
-    std::vector<ContactRecord>* contacts;  // nullptr: no contact yet
-  };
-  std::vector<Group> groups;
-  groups.reserve(by_buyer.size());
-  for (const auto& [key, list] : by_buyer) {
-    const auto it = contacts.find(key);
-    groups.push_back({&key, &list, it == contacts.end() ? nullptr : &it->second});
-  }
+  for (auto& [g, list] : contacts) g->contacts = &list;
   // Each run keeps its own caches: nothing mutable is shared between threads.
   const auto plan_groups = [&](std::size_t first, std::size_t last, Plan& out) {
     IntervalCache intervals(rules.quiet_hours);
     std::map<std::string, ShopSettings> shops;
     for (std::size_t g = first; g < last; ++g) {
-      const BuyerKey& key = *groups[g].key;
-      auto shop = shops.find(key.first);
-      if (shop == shops.end()) shop = shops.emplace(key.first, rules.for_shop(key.first)).first;
+      const std::vector<const Order*> list(
+          sorted.begin() + static_cast<std::ptrdiff_t>(groups[g].first),
+          sorted.begin() + static_cast<std::ptrdiff_t>(groups[g].first + groups[g].count));
+      const Order& lead = *list.front();
+      auto shop = shops.find(lead.shop);
+      if (shop == shops.end()) shop = shops.emplace(lead.shop, rules.for_shop(lead.shop)).first;
       std::vector<ContactRecord> none;
       auto& cs = groups[g].contacts ? *groups[g].contacts : none;
       std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
-      const auto& list = *groups[g].orders;
-      plan_buyer(shop->second, key.second, list, std::move(cs), history, rules, templates, request, intervals, out);
+      plan_buyer(shop->second, lead.buyer, list, std::move(cs), history, rules, templates, request, intervals, out);
     }
   };
   std::vector<std::size_t> weights;
   weights.reserve(groups.size());
-  for (const auto& g : groups) weights.push_back(g.orders->size());
+  for (const auto& g : groups) weights.push_back(g.count);
   std::vector<Plan> parts(part_count(request.threads, orders.size(), kOrdersPerThread, groups.size()));
   run_in_parts(weights, parts.size(),
                [&](std::size_t first, std::size_t last, std::size_t part) { plan_groups(first, last, parts[part]); });
-  Plan out = std::move(parts.front());
-  std::size_t reminders = out.reminders.size(), skipped = out.skipped.size();
-  for (std::size_t r = 1; r < parts.size(); ++r) {
-    reminders += parts[r].reminders.size();
-    skipped += parts[r].skipped.size();
+  // The parts' reminders are ordered through small references and then each moved once into
+  // place: sorting the reminders themselves would move each of them some twenty times.
+  struct Ref {
+    LocalTime send_at;
+    std::uint32_t part, index;
+  };
+  std::vector<Ref> refs;
+  std::size_t skipped = 0;
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    for (std::size_t i = 0; i < parts[p].reminders.size(); ++i) {
+      refs.push_back({parts[p].reminders[i].send_at, static_cast<std::uint32_t>(p), static_cast<std::uint32_t>(i)});
+    }
+    skipped += parts[p].skipped.size();
   }
-  out.reminders.reserve(reminders);  // one allocation, not a doubling with both copies alive
-  out.skipped.reserve(skipped);
-  for (std::size_t r = 1; r < parts.size(); ++r) {
-    std::move(parts[r].reminders.begin(), parts[r].reminders.end(), std::back_inserter(out.reminders));
-    std::move(parts[r].skipped.begin(), parts[r].skipped.end(), std::back_inserter(out.skipped));
-  }
-  std::sort(out.reminders.begin(), out.reminders.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
+  std::stable_sort(refs.begin(), refs.end(), [&](const Ref& a, const Ref& b) {
     if (a.send_at != b.send_at) return a.send_at < b.send_at;
-    return a.buyer != b.buyer ? a.buyer < b.buyer : a.shop < b.shop;
+    const PlannedReminder& x = parts[a.part].reminders[a.index];
+    const PlannedReminder& y = parts[b.part].reminders[b.index];
+    return x.buyer != y.buyer ? x.buyer < y.buyer : x.shop < y.shop;
   });
+  Plan out;
+  out.reminders.reserve(refs.size());  // one allocation, not a doubling with both copies alive
+  for (const Ref& r : refs) out.reminders.push_back(std::move(parts[r.part].reminders[r.index]));
+  out.skipped.reserve(skipped);
+  for (auto& part : parts) {
+    std::vector<PlannedReminder>().swap(part.reminders);
+    std::move(part.skipped.begin(), part.skipped.end(), std::back_inserter(out.skipped));
+    std::vector<SkippedOrder>().swap(part.skipped);
+  }
   std::sort(out.skipped.begin(), out.skipped.end(),
             [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id < b.order_id; });
   return out;
