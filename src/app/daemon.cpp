@@ -212,6 +212,10 @@ struct Daemon::Impl {
   bool stopping = false;
   bool dispatch_posted = false;
   bool reconcile_posted = false;
+  // Plans again only the buyers whose inputs changed (or whose plan's moment came); `touched`
+  // are the buyers whose rows the send path changed since the last reconcile.
+  Reconciler reconciler;
+  std::set<BuyerKey> touched;
   int exit_code = 0;
 
   std::unique_ptr<BackgroundRunner> runner;  // destroyed first (declared last)
@@ -521,9 +525,13 @@ void Daemon::Impl::run_reconcile(const char* why) {
     auto views = std::make_shared<std::map<std::string, OrderView>>();
     for (const auto& o : snapshot->orders) (*views)[o.id] = order_view(o, rules->rules);
     order_views = std::move(views);
-    const auto r = reconcile(*store, *snapshot, *rules, clock->now(), chat ? &chat->chat : nullptr);
-    spdlog::debug("reconciled ({}): {} planned, {} new, {} re-planned, {} cancelled", why, r.planned, r.inserted,
-                  r.revived, r.cancelled);
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = reconciler.run(*store, *snapshot, *rules, clock->now(), chat ? &chat->chat : nullptr, touched);
+    touched.clear();
+    spdlog::debug(
+        "reconciled ({}) in {} ms: {} of {} buyers planned again: {} planned, {} new, {} re-planned, {} cancelled", why,
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
+        r.buyers_planned, r.buyers, r.planned, r.inserted, r.revived, r.cancelled);
   } catch (const StoreError& e) {
     spdlog::error("reconcile: {}", e.what());
   }
@@ -599,6 +607,7 @@ void Daemon::Impl::dispatch_due() {
               spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
                            row.idempotency_key, d.detail);
             }
+            touched.insert({row.shop, row.buyer});
             replan = true;
             continue;
           }
@@ -636,6 +645,7 @@ void Daemon::Impl::catch_up(const GateInputs& inputs, LocalTime now) {
   for (const auto& row : store->due(now)) {
     const GateDecision d = decide(inputs, row, {}, now);
     if (d.kind == GateDecision::Kind::missed_slot && store->cancel(row.id, now, d.detail)) {
+      touched.insert({row.shop, row.buyer});
       spdlog::info("cancelled {} to {} ({}): {}", to_string(row.channel), row.buyer, row.idempotency_key, d.detail);
       replanned.insert(row.id);
     }
@@ -648,6 +658,7 @@ void Daemon::Impl::catch_up(const GateInputs& inputs, LocalTime now) {
   }
   if (backlog.size() < 2) return;
   const auto slots = spread_catch_up(backlog, now, config.catch_up_spread, config.catch_up_limit);
+  for (const auto& b : backlog) touched.insert({b.shop, b.buyer});
   for (const auto& s : slots) {
     store->hold_until(s.id, s.not_before,
                       fmt::format("catching up after an outage: held until {} so that the {} reminders that fell due "
@@ -698,6 +709,7 @@ bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
 
 void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
   in_flight.erase(row.id);
+  touched.insert({row.shop, row.buyer});  // its row changed: the buyer is planned again
   if (const auto it = lanes.find(row.channel); it != lanes.end()) {
     for (auto& b : it->second.busy) {
       if (b == row.id) b.reset();
@@ -827,6 +839,7 @@ void Daemon::Impl::reload() {
     next.time_zone = config.time_zone;
     config = std::move(next);
     rules = std::move(next_rules);
+    reconciler.invalidate();  // new rules: every buyer is planned again
     build_workers();
     publish_gate();
     spdlog::info("SIGHUP: reloaded: {} segments, {} templates", rules->rules.segments.size(),

@@ -3,23 +3,249 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <functional>
 #include <map>
-#include <set>
+#include <string_view>
 
 #include "core/planner.h"
 
 namespace cuifu {
 
-ReconcileResult reconcile(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
-                          const ChatLog* chat) {
+namespace {
+
+// Reminders are upserted for [now, now + kWindow); the buyer is planned up to now + 2 kWindow
+// so that the moment the next reminder enters the window is known.
+constexpr auto kWindow = std::chrono::hours{24};
+
+// A hash of the values fed to it, in order (each field delimited by its length).
+class Fingerprint {
+ public:
+  void add(std::string_view s) {
+    mix(s.size());
+    mix(std::hash<std::string_view>{}(s));
+  }
+  void add(std::int64_t v) { mix(static_cast<std::uint64_t>(v)); }
+  void add(LocalTime t) { add(static_cast<std::int64_t>(t.time_since_epoch().count())); }
+  void add(const std::optional<LocalTime>& t) {
+    add(static_cast<std::int64_t>(t.has_value()));
+    if (t) add(*t);
+  }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  void mix(std::uint64_t v) {
+    h_ ^= v + 0x9e3779b97f4a7c15ULL + (h_ << 6) + (h_ >> 2);
+    h_ *= 0xff51afd7ed558ccdULL;
+  }
+  std::uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+// Every field of an order the planner may read (not its line in the file: a row that moved
+// plans the same).
+void add_order(Fingerprint& f, const Order& o) {
+  f.add(o.id);
+  f.add(o.buyer);
+  f.add(o.receiver_name);
+  f.add(o.address);
+  f.add(o.phone);
+  f.add(o.email);
+  f.add(o.note);
+  f.add(o.item);
+  f.add(o.shop);
+  f.add(o.item_code);
+  f.add(static_cast<std::int64_t>(o.stock.has_value()));
+  f.add(static_cast<std::int64_t>(o.stock.value_or(0)));
+  f.add(o.amount);
+  f.add(static_cast<std::int64_t>(o.status));
+  f.add(o.created_at);
+  f.add(o.paid_at);
+  f.add(o.closed_at);
+  f.add(static_cast<std::int64_t>(o.type));
+  f.add(o.balance_starts);
+  f.add(o.balance_ends);
+}
+
+void add_contact(Fingerprint& f, const ContactRecord& c) {
+  f.add(c.buyer);
+  f.add(static_cast<std::int64_t>(c.channel));
+  f.add(c.at);
+  for (const auto& id : c.order_ids) f.add(id);
+  f.add(static_cast<std::int64_t>(c.order_ids.size()));
+  f.add(static_cast<std::int64_t>(c.step));
+  f.add(c.shop);
+  f.add(static_cast<std::int64_t>(c.call_outcome));
+  f.add(c.outcome_at);
+  f.add(c.outcome_by);
+}
+
+// What a buyer's plan is made from, and the earliest moment after `now` at which it changes
+// by itself, without new data: an order is placed, closes, is paid, a balance window opens or
+// ends, the hour after a payment ends, a contact, call outcome or chat line dated later than
+// now comes into view. (The buyer's reminders are added to it once planned.) A superset of
+// the planner's change points is harmless: the buyer is only planned again sooner.
+struct BuyerInputs {
+  std::uint64_t hash = 0;
+  LocalTime moment{};
+  const Caps* caps = nullptr;  // the buyer's shop's
+};
+
+// A contact (logged, or a reminder planned) changes what the planner allows later: the
+// channel may repeat after the look-back, the next contact after the minimum gap, the day cap
+// counts per day, a will-pay call holds reminders back for its grace. A step left out at `now`
+// because of it is planned once that moment passes.
+void consider_contact(LocalTime at, const Caps& caps, const std::function<void(LocalTime)>& consider) {
+  consider(at);
+  consider(at + caps.repeat_channel_lookback);
+  consider(at + caps.min_gap);
+  consider(start_of_day(at) + std::chrono::days{1});
+}
+
+BuyerInputs inputs_of(const std::vector<const Order*>& orders, const std::vector<const ContactRecord*>& contacts,
+                      const ContactHistory& history, const ChatLog* chat, const Caps& caps, const Rules& rules,
+                      LocalTime now) {
+  BuyerInputs in;
+  LocalTime moment = now + kWindow;  // beyond the extended window nothing is known
+  const auto consider = [&](LocalTime t) {
+    if (t > now && t < moment) moment = t;
+  };
+  Fingerprint f;
+  std::vector<const Order*> sorted(orders);
+  std::sort(sorted.begin(), sorted.end(), [](const Order* a, const Order* b) { return a->id < b->id; });
+  for (const Order* o : sorted) {
+    add_order(f, *o);
+    consider(o->created_at);
+    if (o->status == OrderStatus::unpaid) consider(closes_at(*o, rules));
+    if (o->paid_at) {
+      consider(*o->paid_at);
+      consider(*o->paid_at + caps.skip_if_paid_within);
+    }
+    if (o->closed_at) consider(*o->closed_at);
+    if (o->balance_starts) consider(*o->balance_starts);
+    if (o->balance_ends) consider(*o->balance_ends);
+  }
+  f.add(static_cast<std::int64_t>(sorted.size()));
+  for (const ContactRecord* c : contacts) {
+    add_contact(f, *c);
+    consider_contact(c->at, caps, consider);
+    if (c->call_outcome != CallOutcome::none) {
+      consider(c->outcome_at);
+      consider(c->outcome_at + rules.calls.will_pay_grace);
+    }
+  }
+  f.add(static_cast<std::int64_t>(contacts.size()));
+  const Order& any = *orders.front();
+  if (const auto it = history.opted_out.find(any.buyer); it != history.opted_out.end()) {
+    for (Channel c : it->second) f.add(static_cast<std::int64_t>(c) + 100);
+  }
+  if (const auto it = history.shop_opted_out.find({any.shop, any.buyer}); it != history.shop_opted_out.end()) {
+    for (Channel c : it->second) f.add(static_cast<std::int64_t>(c) + 200);
+  }
+  if (chat) {
+    for (const auto& m : chat->of(any.buyer)) {
+      f.add(m.shop);
+      f.add(m.at);
+      f.add(static_cast<std::int64_t>(m.sender));
+      f.add(m.text);
+      f.add(m.order_id);
+      consider(m.at);
+      consider(m.at + rules.chat.recently_answered);
+    }
+  }
+  in.hash = f.value();
+  in.moment = moment;
+  in.caps = &caps;
+  return in;
+}
+
+}  // namespace
+
+std::size_t Reconciler::KeyHash::operator()(const BuyerKey& k) const noexcept {
+  const std::size_t a = std::hash<std::string>{}(k.first);
+  return a ^ (std::hash<std::string>{}(k.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+}
+
+ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
+                                const ChatLog* chat, const std::set<BuyerKey>& touched) {
   ReconcileResult out;
+  const bool full = full_;
   const ContactHistory history = store.history();
-  const Plan plan = cuifu::plan(snapshot.orders, history, rules.rules, rules.templates,
-                                {now, now, now + std::chrono::hours{24}, chat});
-  out.planned = static_cast<int>(plan.reminders.size());
+
+  // The snapshot by buyer, and each buyer's contacts (a contact logged without a shop counts in
+  // every shop of the buyer, as in the planner).
+  std::unordered_map<BuyerKey, std::vector<const Order*>, KeyHash> by_buyer;
+  by_buyer.reserve(snapshot.orders.size());
+  for (const auto& o : snapshot.orders) by_buyer[{o.shop, o.buyer}].push_back(&o);
+  std::unordered_map<BuyerKey, std::vector<const ContactRecord*>, KeyHash> contacts;
+  std::unordered_map<std::string, std::vector<const ContactRecord*>> shopless;
+  for (const auto& c : history.contacts) {
+    if (c.shop.empty()) {
+      shopless[c.buyer].push_back(&c);
+    } else if (const BuyerKey key{c.shop, c.buyer}; by_buyer.count(key)) {
+      contacts[key].push_back(&c);
+    }
+  }
+  out.buyers = static_cast<int>(by_buyer.size());
+
+  // Which buyers to plan again: changed, their moment come, touched by the send path, or with a
+  // given-up row whose re-plan time came.
+  std::set<BuyerKey> wanted(touched.begin(), touched.end());
+  for (auto& k : store.replans_due(now)) wanted.insert(std::move(k));
+  std::map<std::string, Caps> caps_of_shop;
+  std::unordered_map<BuyerKey, BuyerInputs, KeyHash> dirty;
+  std::vector<const ContactRecord*> own;
+  for (const auto& [key, orders] : by_buyer) {
+    auto caps = caps_of_shop.find(key.first);
+    if (caps == caps_of_shop.end()) caps = caps_of_shop.emplace(key.first, *rules.rules.for_shop(key.first).caps).first;
+    own.clear();
+    if (const auto it = contacts.find(key); it != contacts.end()) own = it->second;
+    if (const auto it = shopless.find(key.second); it != shopless.end()) {
+      own.insert(own.end(), it->second.begin(), it->second.end());
+      std::stable_sort(own.begin(), own.end(),
+                       [](const ContactRecord* a, const ContactRecord* b) { return a < b; });  // history order
+    }
+    const BuyerInputs in = inputs_of(orders, own, history, chat, caps->second, rules.rules, now);
+    const auto seen = buyers_.find(key);
+    if (full || seen == buyers_.end() || seen->second.hash != in.hash || seen->second.valid_until <= now ||
+        wanted.count(key)) {
+      dirty.emplace(key, in);
+    }
+  }
+  // Buyers gone from the feed: their planned rows are cancelled below.
+  std::vector<BuyerKey> look_at;
+  for (auto it = buyers_.begin(); it != buyers_.end();) {
+    if (!by_buyer.count(it->first)) {
+      look_at.push_back(it->first);
+      it = buyers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  out.buyers_planned = static_cast<int>(dirty.size());
+
+  // Plan the buyers that need it, over twice the window.
+  std::vector<Order> subset;
+  if (!full && dirty.size() < by_buyer.size()) {
+    for (const auto& [key, in] : dirty) {
+      for (const Order* o : by_buyer.at(key)) subset.push_back(*o);
+    }
+  }
+  const std::vector<Order>& to_plan = !full && dirty.size() < by_buyer.size() ? subset : snapshot.orders;
+  const LocalTime window_end = now + kWindow;
+  const Plan plan = cuifu::plan(to_plan, history, rules.rules, rules.templates, {now, now, window_end + kWindow, chat});
+
   std::set<std::string> keys;
   store.batch([&] {
     for (const auto& r : plan.reminders) {
+      auto& in = dirty.at({r.shop, r.buyer});
+      // The buyer's plan changes when this reminder is due, or enters the window.
+      const LocalTime t = r.send_at < window_end ? r.send_at : r.send_at - kWindow;
+      in.moment = std::min(in.moment, t);
+      consider_contact(r.send_at, *in.caps, [&](LocalTime m) {
+        if (m > now) in.moment = std::min(in.moment, m);
+      });
+      if (r.send_at >= window_end) continue;
+      ++out.planned;
       keys.insert(r.idempotency_key());
       switch (store.upsert_planned(r, now)) {
         case UpsertResult::inserted:
@@ -39,21 +265,43 @@ ReconcileResult reconcile(ReminderStore& store, const FeedSnapshot& snapshot, co
   // Rows whose retries ran out and whose re-plan time has come were revived above if the
   // planner still wants them; the others stay cancelled, saying so.
   store.close_replans(now, "not re-planned: the planner does not plan it within 24 h (paid, closed or skipped)");
-  std::map<std::string, const Order*> orders;
-  for (const auto& o : snapshot.orders) orders[o.id] = &o;
+
+  // The planned rows of the buyers planned again (every planned row on a full run) that the
+  // planner no longer wants, with the reason.
+  std::vector<OutboxRow> rows;
+  if (full) {
+    rows = store.in_state(OutboxState::planned);
+  } else {
+    for (const auto& [key, in] : dirty) look_at.push_back(key);
+    rows = store.planned_of(look_at);
+  }
   std::map<std::string, std::string> skip_reason;
   for (const auto& s : plan.skipped) skip_reason.emplace(s.order_id, s.reason);
+  std::unordered_map<std::string_view, const Order*> all_orders;  // built only when needed
+  const auto find_order = [&](const OutboxRow& row, const std::string& id) -> const Order* {
+    if (const auto it = by_buyer.find({row.shop, row.buyer}); it != by_buyer.end()) {
+      for (const Order* o : it->second) {
+        if (o->id == id) return o;
+      }
+    }
+    if (all_orders.empty()) {
+      all_orders.reserve(snapshot.orders.size());
+      for (const auto& o : snapshot.orders) all_orders.emplace(o.id, &o);
+    }
+    const auto it = all_orders.find(id);
+    return it == all_orders.end() ? nullptr : it->second;
+  };
   store.batch([&] {
-    for (const auto& row : store.in_state(OutboxState::planned)) {
+    for (const auto& row : rows) {
       if (keys.count(row.idempotency_key)) continue;
       std::string reason;
       for (const auto& id : row.order_ids) {
-        const auto it = orders.find(id);
-        if (it == orders.end()) {
+        const Order* o = find_order(row, id);
+        if (!o) {
           reason = fmt::format("order {} is no longer in the feed", id);
-        } else if (it->second->status == OrderStatus::paid) {
+        } else if (o->status == OrderStatus::paid) {
           reason = fmt::format("order {} was paid", id);
-        } else if (it->second->status == OrderStatus::closed) {
+        } else if (o->status == OrderStatus::closed) {
           reason = fmt::format("order {} was closed", id);
         } else if (skip_reason.count(id)) {
           reason = "no longer planned: " + skip_reason.at(id);
@@ -68,7 +316,17 @@ ReconcileResult reconcile(ReminderStore& store, const FeedSnapshot& snapshot, co
       }
     }
   });
+
+  if (full) buyers_.clear();
+  for (const auto& [key, in] : dirty) buyers_[key] = {in.hash, in.moment};
+  full_ = false;
   return out;
+}
+
+ReconcileResult reconcile(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
+                          const ChatLog* chat) {
+  Reconciler fresh;
+  return fresh.run(store, snapshot, rules, now, chat);
 }
 
 }  // namespace cuifu

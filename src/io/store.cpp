@@ -183,6 +183,12 @@ CREATE TABLE call_outcomes (
 CREATE INDEX call_outcomes_key ON call_outcomes(idempotency_key, at);
 ALTER TABLE orders_seen ADD COLUMN amount INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 6: an incremental reconcile reads the planned rows of the buyers it plans again, and the
+    // rows given up whose re-plan time came, without reading the whole outbox.
+    R"sql(
+CREATE INDEX outbox_buyer_state ON outbox(shop, buyer, state);
+CREATE INDEX outbox_replans ON outbox(not_before) WHERE state='cancelled' AND not_before IS NOT NULL;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 

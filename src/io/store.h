@@ -118,6 +118,12 @@ class ReminderStore {
 
   virtual std::vector<OutboxRow> rows(const OutboxFilter& filter) const = 0;
   virtual std::vector<OutboxRow> in_state(OutboxState s) const = 0;
+  // The planned rows of these buyers (shop, buyer), through the (shop, buyer, state) index:
+  // what an incremental reconcile looks at instead of every planned row.
+  virtual std::vector<OutboxRow> planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const = 0;
+  // The buyers (shop, buyer) of rows given up whose re-plan time has come (not_before <= now):
+  // the planner looks at them again before close_replans().
+  virtual std::vector<std::pair<std::string, std::string>> replans_due(LocalTime now) const = 0;
   // Planned rows with send_at <= now (and not waiting for a retry), oldest first; at most
   // `limit` of them, only of `channel` when given.
   virtual std::vector<OutboxRow> due(LocalTime now, std::optional<Channel> channel = std::nullopt,
@@ -198,7 +204,7 @@ class ReminderStore {
 // refused.
 class SqliteStore final : public ReminderStore {
  public:
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   SqliteStore(const std::string& path, ShopZone zone);
   ~SqliteStore() override;
@@ -213,6 +219,8 @@ class SqliteStore final : public ReminderStore {
   UpsertResult upsert_planned(const PlannedReminder& r, LocalTime now) override;
   std::vector<OutboxRow> rows(const OutboxFilter& filter) const override;
   std::vector<OutboxRow> in_state(OutboxState s) const override;
+  std::vector<OutboxRow> planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const override;
+  std::vector<std::pair<std::string, std::string>> replans_due(LocalTime now) const override;
   std::vector<OutboxRow> due(LocalTime now, std::optional<Channel> channel = std::nullopt,
                              int limit = 1 << 30) const override;
   std::vector<ContactRecord> contacts_of(const std::vector<std::string>& buyers) const override;

@@ -152,6 +152,34 @@ std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const {
   return rows({std::nullopt, s});
 }
 
+std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const {
+  return guarded(path_, "list planned reminders of buyers", [&] {
+    // One statement, bound again per buyer, inside one read transaction.
+    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE shop = ? AND buyer = ? AND state = "
+                                               "'planned' ORDER BY send_at, id",
+                                               kOutboxColumns));
+    std::vector<OutboxRow> out;
+    for (const auto& [shop, buyer] : buyers) {
+      q.reset();
+      SQLite::bind(q, shop, buyer);
+      while (q.executeStep()) out.push_back(read_row(zone_, q));
+    }
+    return out;
+  });
+}
+
+std::vector<std::pair<std::string, std::string>> SqliteStore::replans_due(LocalTime now) const {
+  return guarded(path_, "list re-plans due", [&] {
+    SQLite::Statement q(impl_->db,
+                        "SELECT DISTINCT shop, buyer FROM outbox WHERE state='cancelled' AND not_before IS NOT NULL "
+                        "AND not_before <= ?");
+    q.bind(1, epoch(zone_, now));
+    std::vector<std::pair<std::string, std::string>> out;
+    while (q.executeStep()) out.emplace_back(q.getColumn(0).getString(), q.getColumn(1).getString());
+    return out;
+  });
+}
+
 std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> channel, int limit) const {
   return guarded(path_, "list due reminders", [&] {
     SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ?1 "

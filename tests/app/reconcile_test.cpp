@@ -2,7 +2,11 @@
 // the planner no longer wants are cancelled with the reason.
 #include "app/reconcile.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
 
 #include "../core/test_rules.h"
 #include "temp_store.h"
@@ -78,6 +82,177 @@ TEST(Reconcile, CancelsTheRemindersOfOrdersRefusedOnACall) {
   EXPECT_EQ(cancelled[0].channel, Channel::sms);
   EXPECT_NE(cancelled[0].last_error.find("buyer refused on the call of 2026-11-24 11:30 (小李)"), std::string::npos)
       << cancelled[0].last_error;
+}
+
+// ---------------------------------------------------------------- incremental
+
+// A feed of many buyers with what makes plans change by themselves: combined orders that close
+// at different times, flash sales, a payment within the hour, big tickets (calls), emails.
+std::vector<Order> varied_feed(LocalTime now, int buyers) {
+  const char* addresses[] = {testing::kOfficeAddress, testing::kStudentAddress, testing::kHomeAddress,
+                             testing::kSingaporeAddress};
+  std::vector<Order> out;
+  for (int b = 0; b < buyers; ++b) {
+    const std::string buyer = fmt::format("buyer{:02}", b);
+    Order o = unpaid(fmt::format("O{:02}a", b), buyer, now - Minutes{13 * b} - std::chrono::hours{(b * 7) % 70});
+    o.address = addresses[b % 4];
+    o.phone = fmt::format("138{:08}", b);
+    if (b % 4 == 3) o.email = fmt::format("{}@example.com", buyer);
+    if (b % 5 == 0) o.amount = 399900;  // a call
+    if (b % 6 == 1) o.shop = "二店";
+    out.push_back(o);
+    if (b % 3 == 0) {  // a second order: a combined group whose first order closes first
+      Order second = o;
+      second.id = fmt::format("O{:02}b", b);
+      second.created_at = now - Minutes{7 * b};
+      out.push_back(second);
+    }
+    if (b % 7 == 2) {  // a flash sale of its own
+      Order flash = o;
+      flash.id = fmt::format("O{:02}f", b);
+      flash.type = OrderType::flash_sale;
+      flash.created_at = now - Minutes{b % 25};  // closes within the half hour
+      out.push_back(flash);
+    }
+    if (b % 8 == 5) {  // paid another order 20 minutes ago: left alone for the hour
+      Order paid = o;
+      paid.id = fmt::format("O{:02}p", b);
+      paid.status = OrderStatus::paid;
+      paid.paid_at = now - Minutes{20};
+      out.push_back(paid);
+    }
+  }
+  return out;
+}
+
+// Every column of every row, by idempotency key (ids differ: rows are inserted in another order).
+std::map<std::string, std::string> outbox_of(ReminderStore& store) {
+  std::map<std::string, std::string> out;
+  for (const auto& r : store.rows({})) {
+    out[r.idempotency_key] =
+        fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", r.shop, r.buyer,
+                    fmt::join(r.order_ids, ","), to_string(r.channel), r.step, r.segment, r.template_name, r.message,
+                    r.subject, r.contact, r.receiver_name, format_local_time(r.send_at), to_string(r.state), r.attempts,
+                    r.last_error, format_local_time(r.updated_at), r.sent_at ? format_local_time(*r.sent_at) : "-",
+                    fmt::join(r.why, "/"), r.not_before ? format_local_time(*r.not_before) : "-");
+  }
+  return out;
+}
+
+void expect_same_outbox(ReminderStore& incremental, ReminderStore& full, const std::string& when) {
+  const auto a = outbox_of(incremental), b = outbox_of(full);
+  EXPECT_EQ(a.size(), b.size()) << when;
+  for (const auto& [key, row] : b) {
+    const auto it = a.find(key);
+    if (it == a.end()) {
+      ADD_FAILURE() << when << ": the incremental outbox lacks " << key << ": " << row;
+    } else {
+      EXPECT_EQ(it->second, row) << when << ": " << key;
+    }
+  }
+  for (const auto& [key, row] : a) {
+    if (!b.count(key)) ADD_FAILURE() << when << ": the incremental outbox has an extra " << key << ": " << row;
+  }
+}
+
+// The same reminders go out from both stores: what is due at `now` is sent, in the full
+// store's order, and the incremental side is told whose rows changed.
+void send_due(ReminderStore& incremental, ReminderStore& full, LocalTime now, std::set<BuyerKey>& touched) {
+  std::map<std::string, std::int64_t> ids;
+  for (const auto& r : incremental.in_state(OutboxState::planned)) ids[r.idempotency_key] = r.id;
+  for (const auto& r : full.due(now)) {
+    const auto contact = ContactRecord{r.buyer, r.channel, r.send_at, r.order_ids, r.step, r.shop};
+    ASSERT_TRUE(full.mark_sending(r.id, now));
+    full.mark_sent(r.id, now, contact);
+    ASSERT_TRUE(ids.count(r.idempotency_key)) << r.idempotency_key;
+    ASSERT_TRUE(incremental.mark_sending(ids[r.idempotency_key], now));
+    incremental.mark_sent(ids[r.idempotency_key], now, contact);
+    touched.insert({r.shop, r.buyer});
+  }
+}
+
+// An incremental reconcile leaves the outbox exactly as a full one would, at the same `now`:
+// when only some buyers changed (paid, a new order, a new address), when rows moved in the file,
+// when a buyer vanished, and as time passes over the moments a plan changes by itself (a
+// combined order closes, the hour after a payment ends, a flash sale closes, reminders fall due
+// and are sent, new reminders enter the 24 h window).
+TEST(Reconcile, IncrementalEqualsFullAsBuyersChangeAndTimePasses) {
+  testing::TempStore incremental_store("reconcile-incremental");
+  testing::TempStore full_store("reconcile-full");
+  const RuleSet& rules = testing::default_rule_set();
+  LocalTime now = at("2026-11-24 09:00");
+  FeedSnapshot snap;
+  snap.orders = varied_feed(now, 60);
+  Reconciler reconciler;
+  std::set<BuyerKey> touched;
+  int replanned_at_most = 0, steps = 0;
+  for (int step = 0; step < 64; ++step) {
+    const std::string when = fmt::format("step {} at {}", step, format_local_time(now));
+    if (step == 5) {  // some buyers pay
+      for (auto& o : snap.orders) {
+        if (o.id == "O03a" || o.id == "O10a" || o.id == "O21b" || o.id == "O33a") {
+          o.status = OrderStatus::paid;
+          o.paid_at = now - Minutes{2};
+        }
+      }
+    }
+    if (step == 8) std::reverse(snap.orders.begin(), snap.orders.end());  // rows moved in the file
+    if (step == 11) {                                                     // a buyer vanished
+      std::erase_if(snap.orders, [](const Order& o) { return o.buyer == "buyer07" || o.buyer == "buyer12"; });
+    }
+    if (step == 14) {  // a new buyer, a new address
+      snap.orders.push_back(unpaid("N1", "newcomer", now - Minutes{3}));
+      for (auto& o : snap.orders) {
+        if (o.buyer == "buyer20") o.address = testing::kOfficeAddress;
+      }
+    }
+    if (step == 17) std::rotate(snap.orders.begin(), snap.orders.begin() + 7, snap.orders.end());
+    const auto a = reconciler.run(*incremental_store, snap, rules, now, nullptr, touched);
+    touched.clear();
+    reconcile(*full_store, snap, rules, now);
+    expect_same_outbox(*incremental_store, *full_store, when);
+    if (step > 0) {
+      replanned_at_most = std::max(replanned_at_most, a.buyers_planned);
+      ++steps;
+    }
+    if (::testing::Test::HasFailure()) return;
+    now += Minutes{step < 20 ? 7 : 41};  // short steps, then most of two days
+    send_due(*incremental_store, *full_store, now, touched);
+  }
+  // Not everybody each time: unchanged buyers are left alone.
+  EXPECT_LT(replanned_at_most, 61);
+  EXPECT_GT(steps, 0);
+}
+
+// Between two snapshots in which one buyer of many changed, only that buyer is planned again,
+// and the others' rows are not touched.
+TEST(Reconcile, PlansOnlyTheBuyersWhoseRowsChanged) {
+  testing::TempStore store("reconcile-only-changed");
+  const RuleSet& rules = testing::default_rule_set();
+  const LocalTime now = at("2026-11-24 23:00");  // quiet hours: few reminders are due right now
+  FeedSnapshot snap;
+  snap.orders = varied_feed(now, 40);
+  Reconciler reconciler;
+  const auto first = reconciler.run(*store, snap, rules, now);
+  EXPECT_EQ(first.buyers_planned, first.buyers);
+  const auto before = store->rows({});
+  std::reverse(snap.orders.begin(), snap.orders.end());  // the same rows, elsewhere in the file
+  for (auto& o : snap.orders) {
+    if (o.id == "O04a") o.address = testing::kStudentAddress;
+  }
+  // Planned again besides: the buyers with a reminder due right now (due rows are re-planned
+  // until they go out).
+  std::set<BuyerKey> due{{"", "buyer04"}};
+  for (const auto& r : store->due(now)) due.insert({r.shop, r.buyer});
+  const auto second = reconciler.run(*store, snap, rules, now);
+  EXPECT_EQ(second.buyers_planned, static_cast<int>(due.size()));
+  EXPECT_LT(second.buyers_planned, first.buyers / 2);
+  for (const auto& r : store->rows({})) {
+    if (r.buyer == "buyer04") continue;
+    const auto it = std::find_if(before.begin(), before.end(), [&](const OutboxRow& b) { return b.id == r.id; });
+    ASSERT_NE(it, before.end()) << r.idempotency_key;
+    EXPECT_EQ(it->updated_at, r.updated_at) << r.idempotency_key;
+  }
 }
 
 }  // namespace
