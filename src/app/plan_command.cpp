@@ -3,7 +3,6 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "app/commands.h"
 #include "app/paths.h"
@@ -83,10 +82,11 @@ int run_plan(const PlanOptions& o) {
   }
   PlanRequest request{now, from, to, chat ? &chat->chat : nullptr};
   request.threads = o.threads;
-  const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates, request);
+  const auto run = [&](PlanSink& sink) {
+    plan_into(feed.orders, history, rule_set.rules, rule_set.templates, request, sink);
+  };
 
   PlanReport report;
-  report.plan = &plan;
   report.rejected = &feed.rejected;
   report.superseded = &feed.superseded;
   report.rules = &rule_set.rules;
@@ -98,13 +98,15 @@ int run_plan(const PlanOptions& o) {
   report.orders = feed.orders.size() + feed.rejected.size();
   report.show_contacts = o.show_contacts;
   report.width = table_width_from_environment();
+  // JSON and CSV are written buyer by buyer (a plan of a million reminders never exists as
+  // values); the table, for a person to read, from the whole plan.
   if (o.format == "json") {
-    write_plan_json(std::cout, report);
+    write_plan_json(std::cout, report, run);
   } else if (o.format == "csv") {
-    std::ostringstream csv;
-    write_plan_csv(csv, report);
-    std::cout << encode_csv(csv.str(), o.csv_encoding);
+    write_plan_csv(std::cout, report, run, o.csv_encoding);
   } else {
+    const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates, request);
+    report.plan = &plan;
     write_plan_table(std::cout, report);
   }
   return kExitOk;

@@ -10,6 +10,7 @@
 
 #include "core/text.h"
 #include "io/charset.h"
+#include "io/external_sort.h"
 
 namespace cuifu {
 
@@ -21,28 +22,45 @@ std::string shown_contact(const PlannedReminder& r, bool show_contacts) {
   return r.channel == Channel::email ? mask_email(r.contact) : mask_phone(r.contact);
 }
 
-json plan_summary(const Plan& plan) {
-  json by_channel = json::object(), by_segment = json::object(), by_hour = json::object();
-  std::int64_t cost = 0;
-  for (Channel c : kAllChannels) by_channel[std::string(to_string(c))] = {{"reminders", 0}, {"cost", 0.0}};
-  std::map<std::string, std::int64_t> channel_cost;
-  for (const auto& r : plan.reminders) {
-    const std::string ch(to_string(r.channel));
-    by_channel[ch]["reminders"] = by_channel[ch]["reminders"].get<int>() + 1;
-    channel_cost[ch] += r.cost_milli;
-    by_segment[r.segment] = by_segment.value(r.segment, 0) + 1;
-    const std::string hour = fmt::format("{:02d}", hour_of_day(r.send_at));
-    by_hour[hour] = by_hour.value(hour, 0) + 1;
-    cost += r.cost_milli;
+void PlanTally::count(const PlannedReminder& r) {
+  ++reminders;
+  auto& ch = by_channel[std::string(to_string(r.channel))];
+  ++ch.first;
+  ch.second += r.cost_milli;
+  ++by_segment[r.segment];
+  ++by_hour[hour_of_day(r.send_at)];
+  cost_milli += r.cost_milli;
+}
+
+void PlanTally::merge(const PlanTally& o) {
+  reminders += o.reminders;
+  skipped += o.skipped;
+  for (const auto& [k, v] : o.by_channel) {
+    by_channel[k].first += v.first;
+    by_channel[k].second += v.second;
   }
-  for (const auto& [ch, c] : channel_cost) by_channel[ch]["cost"] = static_cast<double>(c) / 1000.0;
-  return {{"reminders", plan.reminders.size()},
-          {"skipped", plan.skipped.size()},
-          {"by_channel", by_channel},
-          {"by_segment", by_segment},
-          {"by_hour", by_hour},
-          {"estimated_cost", static_cast<double>(cost) / 1000.0},
+  for (const auto& [k, v] : o.by_segment) by_segment[k] += v;
+  for (const auto& [k, v] : o.by_hour) by_hour[k] += v;
+  cost_milli += o.cost_milli;
+}
+
+json PlanTally::to_json() const {
+  json channels = json::object(), segments = json::object(), hours = json::object();
+  for (Channel c : kAllChannels) channels[std::string(to_string(c))] = {{"reminders", 0}, {"cost", 0.0}};
+  for (const auto& [ch, v] : by_channel)
+    channels[ch] = {{"reminders", v.first}, {"cost", static_cast<double>(v.second) / 1000.0}};
+  for (const auto& [seg, n] : by_segment) segments[seg] = n;
+  for (const auto& [hour, n] : by_hour) hours[fmt::format("{:02d}", hour)] = n;
+  return {{"reminders", reminders}, {"skipped", skipped}, {"by_channel", channels},
+          {"by_segment", segments}, {"by_hour", hours},   {"estimated_cost", static_cast<double>(cost_milli) / 1000.0},
           {"currency", "CNY"}};
+}
+
+json plan_summary(const Plan& plan) {
+  PlanTally t;
+  for (const auto& r : plan.reminders) t.count(r);
+  t.skipped = plan.skipped.size();
+  return t.to_json();
 }
 
 namespace {}  // namespace
@@ -148,7 +166,102 @@ void write_array(std::ostream& out, std::string_view key, const Range& items, To
 
 }  // namespace
 
+namespace {
+
+// Memory for the reminders' and skipped orders' lines of a streamed plan before they go to a
+// temporary file (sorted runs, merged at the end): a plan of any size stays within it.
+constexpr std::size_t kReminderLinesInMemory = std::size_t{64} << 20;
+constexpr std::size_t kSkippedLinesInMemory = std::size_t{16} << 20;
+
+// Takes each buyer's plan as it is made: tallies it and renders its reminders and skipped
+// orders into sorted lines (reminders by send_at, buyer, shop; skipped orders by order id).
+class LinesSink : public PlanSink {
+ public:
+  using Render = std::function<void(std::string&, const PlannedReminder&)>;
+  LinesSink(Render reminder, bool skipped_lines) : render_(std::move(reminder)), skipped_lines_(skipped_lines) {}
+
+  void start(std::size_t parts) override {
+    reminders_ = std::make_unique<ExternalSorter>(parts, kReminderLinesInMemory);
+    skipped_ = std::make_unique<ExternalSorter>(parts, kSkippedLinesInMemory);
+    scratch_.resize(parts);
+  }
+  void add(std::size_t part, Plan& buyer) override {
+    Scratch& s = scratch_[part];
+    for (const auto& r : buyer.reminders) {
+      s.tally.count(r);
+      s.line.clear();
+      render_(s.line, r);
+      s.key.clear();
+      s.key.number(r.send_at.time_since_epoch().count()).text(r.buyer).text(r.shop);
+      reminders_->add(part, s.key.bytes(), s.line);
+    }
+    s.tally.skipped += buyer.skipped.size();
+    if (!skipped_lines_) return;
+    for (const auto& k : buyer.skipped) {
+      s.line.clear();
+      JsonObject(s.line)
+          .add("order_id", k.order_id)
+          .add("shop", k.shop)
+          .add("buyer", k.buyer)
+          .add("reason", k.reason)
+          .close();
+      s.key.clear();
+      s.key.text(k.order_id);
+      skipped_->add(part, s.key.bytes(), s.line);
+    }
+  }
+
+  PlanTally tally() const {
+    PlanTally t;
+    for (const auto& s : scratch_) t.merge(s.tally);
+    return t;
+  }
+  ExternalSorter& reminders() { return *reminders_; }
+  ExternalSorter& skipped() { return *skipped_; }
+
+ private:
+  struct Scratch {  // one per part: touched by that part's thread only
+    std::string line;
+    SortKey key;
+    PlanTally tally;
+  };
+  Render render_;
+  bool skipped_lines_;
+  std::unique_ptr<ExternalSorter> reminders_, skipped_;
+  std::vector<Scratch> scratch_;
+};
+
+// `"key": [` then one line per element, then `]`.
+void write_lines(std::ostream& out, std::string_view key, ExternalSorter& lines) {
+  std::string head;
+  append_json_string(head, key);
+  out << "  " << head << ": [";
+  bool first = true;
+  lines.drain([&](std::string_view line) {
+    out << (first ? "\n    " : ",\n    ") << line;
+    first = false;
+  });
+  out << (first ? "]" : "\n  ]") << ",\n";
+}
+
+// Hands an already made plan to a sink, as one buyer.
+PlanRun replay_plan(const Plan& plan) {
+  return [&plan](PlanSink& sink) {
+    Plan copy = plan;
+    sink.start(1);
+    sink.add(0, copy);
+  };
+}
+
+}  // namespace
+
 void write_plan_json(std::ostream& out, const PlanReport& r) {
+  write_plan_json(out, r, replay_plan(*r.plan));
+}
+
+void write_plan_json(std::ostream& out, const PlanReport& r, const PlanRun& run) {
+  LinesSink sink([&](std::string& line, const PlannedReminder& p) { reminder_json(line, r, p); }, true);
+  run(sink);
   static const std::vector<RejectedRow> kNoRows;
   out << "{\n";
   const auto field = [&](std::string_view key, const json& value) {
@@ -161,16 +274,8 @@ void write_plan_json(std::ostream& out, const PlanReport& r) {
   field("feed", r.feed);
   field("orders_read", r.orders);
   field("rows_superseded", r.superseded ? r.superseded->size() : 0);
-  write_array(out, "reminders", r.plan->reminders,
-              [&](std::string& line, const PlannedReminder& p) { reminder_json(line, r, p); });
-  write_array(out, "skipped", r.plan->skipped, [](std::string& line, const SkippedOrder& s) {
-    JsonObject(line)
-        .add("order_id", s.order_id)
-        .add("shop", s.shop)
-        .add("buyer", s.buyer)
-        .add("reason", s.reason)
-        .close();
-  });
+  write_lines(out, "reminders", sink.reminders());
+  write_lines(out, "skipped", sink.skipped());
   write_array(out, "rejected_rows", r.rejected ? *r.rejected : kNoRows, [](std::string& line, const RejectedRow& row) {
     JsonObject(line).add("line", row.line).add("error", row.error).close();
   });
@@ -180,7 +285,7 @@ void write_plan_json(std::ostream& out, const PlanReport& r) {
       [](std::string& line, const SupersededRow& row) {
         JsonObject(line).add("line", row.line).add("order_id", row.order_id).add("kept_line", row.kept_line).close();
       });
-  out << "  \"summary\": " << plan_summary(*r.plan).dump() << "\n}\n";
+  out << "  \"summary\": " << sink.tally().to_json().dump() << "\n}\n";
 }
 
 namespace {
@@ -226,16 +331,38 @@ std::string excel_text(std::string s) {
 
 }  // namespace
 
-void write_plan_csv(std::ostream& out, const PlanReport& r) {
-  out << "send_at,buyer,order_ids,segment,channel,step,template,contact,amount,pay_by,subject,message,why\n";
-  for (const auto& p : r.plan->reminders) {
-    out << fmt::format(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.zone->iso(p.send_at), csv_field(excel_text(p.buyer)),
-        csv_field(excel_text(fmt::format("{}", fmt::join(p.order_ids, " ")))), csv_field(p.segment),
-        to_string(p.channel), p.step, csv_field(p.template_name),
-        csv_field(excel_text(shown_contact(p, r.show_contacts))), format_money(p.amount), r.zone->iso(p.pay_by),
-        csv_field(p.subject), csv_field(p.message), csv_field(fmt::format("{}", fmt::join(p.why, "; "))));
-  }
+void write_plan_csv(std::ostream& out, const PlanReport& r, const std::string& encoding) {
+  write_plan_csv(out, r, replay_plan(*r.plan), encoding);
+}
+
+void write_plan_csv(std::ostream& out, const PlanReport& r, const PlanRun& run, const std::string& encoding) {
+  LinesSink sink(
+      [&](std::string& line, const PlannedReminder& p) {
+        fmt::format_to(
+            std::back_inserter(line), "{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.zone->iso(p.send_at),
+            csv_field(excel_text(p.buyer)), csv_field(excel_text(fmt::format("{}", fmt::join(p.order_ids, " ")))),
+            csv_field(p.segment), to_string(p.channel), p.step, csv_field(p.template_name),
+            csv_field(excel_text(shown_contact(p, r.show_contacts))), format_money(p.amount), r.zone->iso(p.pay_by),
+            csv_field(p.subject), csv_field(p.message), csv_field(fmt::format("{}", fmt::join(p.why, "; "))));
+      },
+      false);
+  run(sink);
+  // Encoded a block of whole lines at a time: a GB18030 file is written as it goes.
+  std::string block =
+      "send_at,buyer,order_ids,segment,channel,step,template,contact,amount,pay_by,subject,message,why\n";
+  const std::string e = normalize_encoding(encoding);
+  const std::string after_first = e == "utf-8-bom" || e == "utf-8-sig" ? "utf-8" : encoding;  // one BOM
+  bool first_block = true;
+  const auto flush = [&] {
+    out << encode_csv(block, first_block ? encoding : after_first);
+    first_block = false;
+    block.clear();
+  };
+  sink.reminders().drain([&](std::string_view line) {
+    block += line;
+    if (block.size() >= (std::size_t{1} << 20)) flush();
+  });
+  flush();
 }
 
 std::string encode_csv(std::string utf8_text, const std::string& encoding) {

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -28,11 +30,29 @@ struct PlanReport {
   int width = 100;             // terminal columns for the table (shown within 80..120)
 };
 
-// Counts and cost per channel, segment and hour of the day.
+// Counts and cost per channel, segment and hour of the day, added up reminder by reminder.
+struct PlanTally {
+  std::size_t reminders = 0, skipped = 0;
+  std::map<std::string, std::pair<std::size_t, std::int64_t>> by_channel;  // reminders, cost in milli-yuan
+  std::map<std::string, std::size_t> by_segment;
+  std::map<int, std::size_t> by_hour;
+  std::int64_t cost_milli = 0;
+
+  void count(const PlannedReminder& r);
+  void merge(const PlanTally& other);
+  nlohmann::json to_json() const;
+};
 nlohmann::json plan_summary(const Plan& plan);
 
-// JSON streamed one reminder per line: valid JSON, stable keys, bounded memory.
+// Runs the planner for a report into a sink: plan_into() with the report's inputs.
+using PlanRun = std::function<void(PlanSink&)>;
+
+// JSON streamed one reminder per line: valid JSON, stable keys, bounded memory. With a
+// PlanRun, r.plan is not used: each buyer's reminders are rendered as soon as the buyer is
+// planned and kept as sorted lines, in memory up to a budget and beyond it in temporary files
+// ($TMPDIR, else /tmp), so a plan of millions of reminders never exists as values.
 void write_plan_json(std::ostream& out, const PlanReport& r);
+void write_plan_json(std::ostream& out, const PlanReport& r, const PlanRun& run);
 
 // Appends `s` as a JSON string, exactly as nlohmann::json's dump() writes it (UTF-8 kept,
 // quotes, backslashes and control characters escaped): a plan of a million reminders is
@@ -41,7 +61,9 @@ void append_json_string(std::string& out, std::string_view s);
 // CSV for a spreadsheet (UTF-8, LF line ends): one row per reminder with its pay-by time and
 // e-mail subject. Cells of digits Excel would mangle (order ids of more than 11 digits, a
 // leading zero) are written as ="…" so they stay text.
-void write_plan_csv(std::ostream& out, const PlanReport& r);
+// `encoding` as for encode_csv(); streamed like the JSON.
+void write_plan_csv(std::ostream& out, const PlanReport& r, const std::string& encoding);
+void write_plan_csv(std::ostream& out, const PlanReport& r, const PlanRun& run, const std::string& encoding);
 // The bytes to write for CSV `utf8_text` in `encoding`: "utf-8-bom" (what Excel on a Chinese
 // Windows needs to see UTF-8), "utf-8", or "gb18030" (through iconv).
 std::string encode_csv(std::string utf8_text, const std::string& encoding);

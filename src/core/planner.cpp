@@ -790,8 +790,8 @@ LocalTime reminders_from(const Order& o) {
   return o.created_at;
 }
 
-Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
-          const TemplateSet& templates, const PlanRequest& request) {
+void plan_into(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+               const TemplateSet& templates, const PlanRequest& request, PlanSink& sink) {
   // A buyer is (shop, buyer): the same nickname in two shops is two buyers. The orders are
   // grouped by sorting pointers to them (feed order kept within a buyer): no copy of a key.
   std::vector<const Order*> sorted;
@@ -845,7 +845,8 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
   }
   for (auto& [g, list] : contacts) g->contacts = &list;
   // Each run keeps its own caches: nothing mutable is shared between threads.
-  const auto plan_groups = [&](std::size_t first, std::size_t last, Plan& out) {
+  const auto plan_groups = [&](std::size_t first, std::size_t last, std::size_t part) {
+    Plan out;
     IntervalCache intervals(rules.quiet_hours);
     std::map<std::string, ShopSettings> shops;
     for (std::size_t g = first; g < last; ++g) {
@@ -859,14 +860,32 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
       auto& cs = groups[g].contacts ? *groups[g].contacts : none;
       std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
       plan_buyer(shop->second, lead.buyer, list, std::move(cs), history, rules, templates, request, intervals, out);
+      sink.add(part, out);
+      out.reminders.clear();
+      out.skipped.clear();
     }
   };
   std::vector<std::size_t> weights;
   weights.reserve(groups.size());
   for (const auto& g : groups) weights.push_back(g.count);
-  std::vector<Plan> parts(part_count(request.threads, orders.size(), kOrdersPerThread, groups.size()));
-  run_in_parts(weights, parts.size(),
-               [&](std::size_t first, std::size_t last, std::size_t part) { plan_groups(first, last, parts[part]); });
+  const std::size_t parts = part_count(request.threads, orders.size(), kOrdersPerThread, groups.size());
+  sink.start(parts);
+  run_in_parts(weights, parts, plan_groups);
+}
+
+Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+          const TemplateSet& templates, const PlanRequest& request) {
+  struct Collect : PlanSink {
+    std::vector<Plan> parts;
+    void start(std::size_t n) override { parts.resize(n); }
+    void add(std::size_t part, Plan& buyer) override {
+      Plan& p = parts[part];
+      std::move(buyer.reminders.begin(), buyer.reminders.end(), std::back_inserter(p.reminders));
+      std::move(buyer.skipped.begin(), buyer.skipped.end(), std::back_inserter(p.skipped));
+    }
+  } collect;
+  plan_into(orders, history, rules, templates, request, collect);
+  auto& parts = collect.parts;
   // The parts' reminders are ordered through small references and then each moved once into
   // place: sorting the reminders themselves would move each of them some twenty times.
   struct Ref {

@@ -140,4 +140,23 @@ inline bool in_holdout(const Rules& rules, std::string_view buyer) {
 Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
           const TemplateSet& templates, const PlanRequest& request);
 
+// Where plan_into() hands each buyer's plan as soon as it is made, so that a caller writing a
+// plan of millions of reminders never holds them all as PlannedReminder values.
+class PlanSink {
+ public:
+  virtual ~PlanSink() = default;
+  // Called once, before any buyer: the buyers are planned in `parts` runs, at once on several
+  // threads, each run in (shop, buyer) order and the runs one after another in that order.
+  virtual void start(std::size_t parts) = 0;
+  // One buyer's reminders (by send_at) and skipped orders, from the thread of run `part`. Calls
+  // for different parts come at the same time; those of one part one after another. May move
+  // from `buyer`.
+  virtual void add(std::size_t part, Plan& buyer) = 0;
+};
+
+// The planner, buyer by buyer into `sink`: plan() is plan_into() with a sink that collects the
+// buyers and then sorts their reminders by send_at, then buyer, then shop (ties in the order made).
+void plan_into(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+               const TemplateSet& templates, const PlanRequest& request, PlanSink& sink);
+
 }  // namespace cuifu

@@ -1,0 +1,277 @@
+#include "io/external_sort.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <queue>
+#include <stdexcept>
+
+namespace cuifu {
+
+namespace {
+
+// A record: [key length u32][line length u32][sequence u64][key][line].
+constexpr std::size_t kHeader = 16;
+
+struct RecordView {
+  std::string_view key, line;
+  std::uint64_t seq = 0;
+};
+
+RecordView read_record(const char* p) {
+  std::uint32_t key_len = 0, line_len = 0;
+  RecordView r;
+  std::memcpy(&key_len, p, 4);
+  std::memcpy(&line_len, p + 4, 4);
+  std::memcpy(&r.seq, p + 8, 8);
+  r.key = {p + kHeader, key_len};
+  r.line = {p + kHeader + key_len, line_len};
+  return r;
+}
+
+void append_record(std::string& out, std::string_view key, std::string_view line, std::uint64_t seq) {
+  if (key.size() > UINT32_MAX || line.size() > UINT32_MAX) throw std::runtime_error("sort record over 4 GB");
+  const auto key_len = static_cast<std::uint32_t>(key.size());
+  const auto line_len = static_cast<std::uint32_t>(line.size());
+  char header[kHeader];
+  std::memcpy(header, &key_len, 4);
+  std::memcpy(header + 4, &line_len, 4);
+  std::memcpy(header + 8, &seq, 8);
+  out.append(header, kHeader);
+  out.append(key);
+  out.append(line);
+}
+
+bool before(const RecordView& a, std::size_t part_a, const RecordView& b, std::size_t part_b) {
+  if (const int c = a.key.compare(b.key); c != 0) return c < 0;
+  return part_a != part_b ? part_a < part_b : a.seq < b.seq;
+}
+
+void write_all(int fd, const char* data, std::size_t size, const std::string& what) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(fmt::format("cannot write {}: {}", what, std::strerror(errno)));
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace
+
+struct ExternalSorter::Run {
+  std::uint64_t offset = 0, size = 0;
+};
+
+struct ExternalSorter::Part {
+  std::string arena;                 // records not yet spilled
+  std::vector<std::size_t> offsets;  // where each starts in `arena`
+  std::uint64_t seq = 0;
+  std::size_t records = 0;
+  int fd = -1;  // the part's run file, once it spilled
+  std::uint64_t file_size = 0;
+  std::vector<Run> runs;
+
+  ~Part() {
+    if (fd >= 0) ::close(fd);
+  }
+  // The unspilled records, sorted.
+  std::vector<std::size_t> sorted() const {
+    std::vector<std::size_t> order = offsets;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return before(read_record(arena.data() + a), 0, read_record(arena.data() + b), 0);
+    });
+    return order;
+  }
+};
+
+ExternalSorter::ExternalSorter(std::size_t parts, std::size_t memory_budget, std::string temp_dir)
+    : part_budget_(std::max<std::size_t>(memory_budget / std::max<std::size_t>(parts, 1), 1 << 16)),
+      temp_dir_(std::move(temp_dir)) {
+  if (temp_dir_.empty()) {
+    const char* env = std::getenv("TMPDIR");
+    temp_dir_ = env && *env ? env : "/tmp";
+  }
+  for (std::size_t i = 0; i < std::max<std::size_t>(parts, 1); ++i) parts_.push_back(std::make_unique<Part>());
+}
+
+ExternalSorter::~ExternalSorter() = default;
+
+void ExternalSorter::add(std::size_t part_index, std::string_view key, std::string_view line) {
+  Part& part = *parts_.at(part_index);
+  // The whole share at once: growing by doubling would hold two copies while it copies, and
+  // pages not yet written take no memory.
+  if (part.arena.capacity() < part_budget_) part.arena.reserve(part_budget_ + (1 << 16));
+  part.offsets.push_back(part.arena.size());
+  append_record(part.arena, key, line, part.seq++);
+  ++part.records;
+  if (part.arena.size() >= part_budget_) spill(part);
+}
+
+void ExternalSorter::spill(Part& part) {
+  if (part.offsets.empty()) return;
+  if (part.fd < 0) {
+    std::string path = temp_dir_ + "/cuifu-sort-XXXXXX";
+    part.fd = ::mkstemp(path.data());
+    if (part.fd < 0) {
+      throw std::runtime_error(
+          fmt::format("cannot create a temporary file in {} (set TMPDIR): {}", temp_dir_, std::strerror(errno)));
+    }
+    ::unlink(path.c_str());  // gone when closed, even after a crash
+  }
+  // Written through a small buffer: a second copy of the run would double the memory.
+  std::string out;
+  std::uint64_t written = 0;
+  const auto flush = [&] {
+    write_all(part.fd, out.data(), out.size(), temp_dir_ + " (temporary sort file)");
+    written += out.size();
+    out.clear();
+  };
+  for (std::size_t at : part.sorted()) {
+    const RecordView r = read_record(part.arena.data() + at);
+    append_record(out, r.key, r.line, r.seq);
+    if (out.size() >= (std::size_t{1} << 20)) flush();
+  }
+  flush();
+  part.runs.push_back({part.file_size, written});
+  part.file_size += written;
+  part.arena.clear();
+  part.offsets.clear();
+}
+
+std::size_t ExternalSorter::records() const {
+  std::size_t n = 0;
+  for (const auto& p : parts_) n += p->records;
+  return n;
+}
+
+std::size_t ExternalSorter::runs_spilled() const {
+  std::size_t n = 0;
+  for (const auto& p : parts_) n += p->runs.size();
+  return n;
+}
+
+namespace {
+
+// Reads one sorted run front to back through a buffer.
+class RunReader {
+ public:
+  RunReader(int fd, std::uint64_t offset, std::uint64_t size, std::size_t part)
+      : fd_(fd), next_(offset), end_(offset + size), part_(part) {}
+
+  std::size_t part() const { return part_; }
+  const RecordView& record() const { return record_; }
+
+  // Moves to the next record; false at the end of the run.
+  bool advance() {
+    pos_ += record_size_;
+    record_size_ = 0;
+    if (!fill(kHeader)) return false;
+    std::uint32_t key_len = 0, line_len = 0;
+    std::memcpy(&key_len, buffer_.data() + pos_, 4);
+    std::memcpy(&line_len, buffer_.data() + pos_ + 4, 4);
+    const std::size_t size = kHeader + key_len + line_len;
+    if (!fill(size)) throw std::runtime_error("temporary sort file ends inside a record");
+    record_size_ = size;
+    record_ = read_record(buffer_.data() + pos_);
+    return true;
+  }
+
+ private:
+  // Makes `n` bytes from pos_ available; false if the run has none left at all.
+  bool fill(std::size_t n) {
+    if (buffer_.size() - pos_ >= n) return true;
+    buffer_.erase(0, pos_);
+    pos_ = 0;
+    while (buffer_.size() < n && next_ < end_) {
+      const std::size_t want = static_cast<std::size_t>(
+          std::min<std::uint64_t>(end_ - next_, std::max<std::size_t>(kChunk, n - buffer_.size())));
+      const std::size_t old = buffer_.size();
+      buffer_.resize(old + want);
+      const ssize_t got = ::pread(fd_, buffer_.data() + old, want, static_cast<off_t>(next_));
+      if (got <= 0) {
+        if (got < 0 && errno == EINTR) {
+          buffer_.resize(old);
+          continue;
+        }
+        throw std::runtime_error(fmt::format("cannot read the temporary sort file: {}", std::strerror(errno)));
+      }
+      buffer_.resize(old + static_cast<std::size_t>(got));
+      next_ += static_cast<std::uint64_t>(got);
+    }
+    return buffer_.size() >= n;
+  }
+
+  static constexpr std::size_t kChunk = 1 << 18;
+  int fd_;
+  std::uint64_t next_, end_;
+  std::size_t part_;
+  std::string buffer_;
+  std::size_t pos_ = 0, record_size_ = 0;
+  RecordView record_;
+};
+
+}  // namespace
+
+void ExternalSorter::drain(const std::function<void(std::string_view line)>& out) {
+  if (runs_spilled() == 0) {
+    // Everything is in memory: one sort over all parts.
+    struct Ref {
+      std::size_t part, offset;
+    };
+    std::vector<Ref> refs;
+    refs.reserve(records());
+    for (std::size_t p = 0; p < parts_.size(); ++p) {
+      for (std::size_t at : parts_[p]->offsets) refs.push_back({p, at});
+    }
+    std::sort(refs.begin(), refs.end(), [&](const Ref& a, const Ref& b) {
+      return before(read_record(parts_[a.part]->arena.data() + a.offset), a.part,
+                    read_record(parts_[b.part]->arena.data() + b.offset), b.part);
+    });
+    for (const Ref& r : refs) out(read_record(parts_[r.part]->arena.data() + r.offset).line);
+  } else {
+    for (auto& p : parts_) spill(*p);
+    for (auto& p : parts_) std::string().swap(p->arena);
+    std::vector<RunReader> readers;
+    for (std::size_t p = 0; p < parts_.size(); ++p) {
+      for (const Run& run : parts_[p]->runs) readers.emplace_back(parts_[p]->fd, run.offset, run.size, p);
+    }
+    const auto later = [&](std::size_t a, std::size_t b) {
+      return before(readers[b].record(), readers[b].part(), readers[a].record(), readers[a].part());
+    };
+    std::priority_queue<std::size_t, std::vector<std::size_t>, decltype(later)> heap(later);
+    for (std::size_t i = 0; i < readers.size(); ++i) {
+      if (readers[i].advance()) heap.push(i);
+    }
+    while (!heap.empty()) {
+      const std::size_t i = heap.top();
+      heap.pop();
+      out(readers[i].record().line);
+      if (readers[i].advance()) heap.push(i);
+    }
+  }
+  for (auto& p : parts_) p = std::make_unique<Part>();
+}
+
+SortKey& SortKey::text(std::string_view s) {
+  for (char c : s) {
+    bytes_ += c;
+    if (c == '\0') bytes_ += '\x01';  // an escaped zero sorts after the terminator
+  }
+  bytes_ += '\0';
+  bytes_ += '\0';
+  return *this;
+}
+
+SortKey& SortKey::number(std::int64_t n) {
+  const auto u = static_cast<std::uint64_t>(n) ^ (std::uint64_t{1} << 63);  // signed order as unsigned
+  for (int shift = 56; shift >= 0; shift -= 8) bytes_ += static_cast<char>((u >> shift) & 0xFF);
+  return *this;
+}
+
+}  // namespace cuifu
