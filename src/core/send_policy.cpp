@@ -18,17 +18,26 @@ std::vector<std::pair<int, int>> allowed_minutes(const std::vector<DailyWindow>&
                                                  const std::vector<DailyWindow>& channel_windows,
                                                  const std::vector<DailyWindow>& step_windows) {
   const auto open = [](const std::vector<DailyWindow>& ws, int m) { return ws.empty() || in_any(ws, m); };
-  std::vector<std::pair<int, int>> out;
-  for (int m = 0; m < 1440;) {
-    const auto ok = [&](int x) { return open(channel_windows, x) && open(step_windows, x) && !in_any(quiet_hours, x); };
-    if (!ok(m)) {
-      ++m;
-      continue;
+  const auto ok = [&](int x) { return open(channel_windows, x) && open(step_windows, x) && !in_any(quiet_hours, x); };
+  // Whether a minute is allowed changes only where a window starts or ends: each stretch
+  // between two such minutes is judged by its first minute.
+  std::vector<int> edges = {0, 1440};
+  for (const auto* ws : {&quiet_hours, &channel_windows, &step_windows}) {
+    for (const DailyWindow& w : *ws) {
+      edges.push_back(std::clamp(w.start, 0, 1440));
+      edges.push_back(std::clamp(w.end, 0, 1440));
     }
-    int e = m;
-    while (e < 1440 && ok(e)) ++e;
-    out.emplace_back(m, e);
-    m = e;
+  }
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  std::vector<std::pair<int, int>> out;
+  for (std::size_t i = 0; i + 1 < edges.size(); ++i) {
+    if (!ok(edges[i])) continue;
+    if (!out.empty() && out.back().second == edges[i]) {
+      out.back().second = edges[i + 1];
+    } else {
+      out.emplace_back(edges[i], edges[i + 1]);
+    }
   }
   return out;
 }

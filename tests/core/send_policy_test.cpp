@@ -230,5 +230,47 @@ TEST(SendPolicyPayable, APresaleOrderIsPayableUntilItsBalanceWindowEndsAFlashSal
   EXPECT_NE(payable_problem(orders, for_orders({"F1"}), at("2026-11-24 20:30")).find("closed"), std::string::npos);
 }
 
+// The allowed stretches of a day are exactly the minutes that no quiet hour covers and every
+// given window set holds, for windows that wrap over midnight, touch, overlap or cover all day.
+TEST(SendPolicyMinutes, AllowedStretchesAreTheMinutesEveryWindowAllows) {
+  const std::vector<std::vector<std::string>> sets = {
+      {},
+      {"22:00-08:00"},
+      {"08:00-21:00"},
+      {"12:00-13:30", "17:00-22:00"},
+      {"09:00-12:00", "11:00-14:00"},
+      {"23:30-00:30"},
+      {"00:00-24:00"},
+      {"10:00-10:00"},
+      {"06:00-06:01", "06:01-07:00"},
+  };
+  const auto windows = [](const std::vector<std::string>& texts) {
+    std::vector<DailyWindow> ws;
+    for (const auto& t : texts) ws.push_back(*parse_daily_window(t));
+    return ws;
+  };
+  const auto in = [](const std::vector<DailyWindow>& ws, int m) {
+    return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
+  };
+  for (const auto& q : sets) {
+    for (const auto& c : sets) {
+      for (const auto& s : sets) {
+        const auto quiet = windows(q), channel = windows(c), step = windows(s);
+        std::vector<bool> got(1440, false);
+        int last_end = -1;
+        for (const auto& [from, to] : allowed_minutes(quiet, channel, step)) {
+          EXPECT_LT(last_end, from) << "stretches must be sorted, apart and not touching";
+          last_end = to;
+          for (int m = from; m < to; ++m) got[static_cast<std::size_t>(m)] = true;
+        }
+        for (int m = 0; m < 1440; ++m) {
+          const bool want = (channel.empty() || in(channel, m)) && (step.empty() || in(step, m)) && !in(quiet, m);
+          ASSERT_EQ(got[static_cast<std::size_t>(m)], want) << "minute " << m;
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cuifu
