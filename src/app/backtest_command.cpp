@@ -247,6 +247,7 @@ int run_backtest(const BacktestOptions& o) {
   BacktestConfig config;
   config.chat = chat ? &chat->chat : nullptr;
   config.threads = o.threads;
+  config.keep_texts = false;  // no report shows a sent reminder's text
   if (!o.from.empty()) config.from = parse_bound(o.from, "--from", false);
   if (!o.to.empty()) config.to = parse_bound(o.to, "--to", true);
 

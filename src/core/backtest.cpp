@@ -76,6 +76,7 @@ struct ReplayPart {
   std::vector<OrderOutcome> orders;
   int avoided = 0;
   int plan_calls = 0;
+  bool keep_texts = true;  // BacktestConfig::keep_texts
 };
 
 // Replays one buyer; appends to `result`.
@@ -164,6 +165,13 @@ void BuyerReplay::run() {
       if (r.send_at >= until) break;  // the next event re-plans; nothing past the log's end
       history_.add({r.buyer, r.channel, r.send_at, r.order_ids, r.step, r.shop});
       reached_.insert(r.order_ids.begin(), r.order_ids.end());
+      if (!result_.keep_texts) {
+        r.message = {};
+        r.subject = {};
+        r.why = {};
+        r.contact = {};
+        r.receiver_name = {};
+      }
       result_.sent.push_back(std::move(r));
     }
   }
@@ -269,6 +277,7 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   weights.reserve(groups.size());
   for (const Group* g : groups) weights.push_back(g->second.size());
   std::vector<ReplayPart> parts(part_count(config.threads, groups.size(), kBuyersPerThread, groups.size()));
+  for (auto& part : parts) part.keep_texts = config.keep_texts;
   run_in_parts(weights, parts.size(),
                [&](std::size_t first, std::size_t last, std::size_t part) { replay_groups(first, last, parts[part]); });
   for (auto& part : parts) {

@@ -47,6 +47,10 @@ struct BacktestConfig {
   // Threads to replay on (buyers are independent); 0: one per core when there are enough
   // buyers to be worth it. The result is the same for any number.
   unsigned threads = 0;
+  // Keep each sent reminder's message, subject, why lines, contact and receiver name. The
+  // figures and the rule checker never read them: `cuifu backtest` drops them, so a log of a
+  // million orders does not hold a million messages.
+  bool keep_texts = true;
 };
 
 // One order of the log, and what the replay did to it. Times are the log's, made

@@ -329,6 +329,34 @@ TEST(Backtest, PaidAfterAReminderIsCountedPerTemplateAndStep) {
   EXPECT_FALSE(cost_per_paid_order(0, 0).has_value());
 }
 
+// `cuifu backtest` drops the texts of the reminders it replays: the same reminders and the
+// same figures, without a message held per reminder.
+TEST(Backtest, DroppingTheTextsKeepsEveryReminderAndFigure) {
+  Fixture f;
+  const std::vector<Order> log = {order("A", "ann", "2026-11-23 10:00"),
+                                  paid(order("B", "bob", "2026-11-23 10:00"), "2026-11-23 18:00"),
+                                  closed(order("C", "cai", "2026-11-23 11:00"), "2026-11-24 12:00")};
+  BacktestConfig lean;
+  lean.keep_texts = false;
+  const auto with = f.run(log);
+  const auto without = f.run(log, lean);
+  ASSERT_EQ(with.sent.size(), without.sent.size());
+  ASSERT_FALSE(with.sent.empty());
+  for (std::size_t i = 0; i < with.sent.size(); ++i) {
+    EXPECT_FALSE(with.sent[i].message.empty());
+    EXPECT_TRUE(without.sent[i].message.empty());
+    EXPECT_TRUE(without.sent[i].why.empty());
+    EXPECT_EQ(with.sent[i].idempotency_key(), without.sent[i].idempotency_key());
+    EXPECT_EQ(with.sent[i].send_at, without.sent[i].send_at);
+  }
+  const auto a = summarize(with, f.rules), b = summarize(without, f.rules);
+  EXPECT_EQ(a.reminders, b.reminders);
+  EXPECT_EQ(a.paid_after_reminder, b.paid_after_reminder);
+  EXPECT_EQ(a.cost_milli, b.cost_milli);
+  EXPECT_EQ(a.reminders_by_channel, b.reminders_by_channel);
+  EXPECT_EQ(a.violations.total(), b.violations.total());
+}
+
 TEST(Backtest, BuyerWithTwoUnpaidOrdersGetsOneCombinedReminder) {
   Fixture f;
   const auto r = f.run({order("A", "ann", "2026-11-23 10:00"), order("B", "ann", "2026-11-23 10:10")});
