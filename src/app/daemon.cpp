@@ -109,7 +109,10 @@ struct Daemon::Impl {
   // --- feed
   void schedule_poll(std::chrono::duration<double> daemon_delay);
   void start_poll();
-  void on_poll(FeedPoll p, std::optional<ChatPoll> c);
+  // `views`: the gate's view of a fresh snapshot, built on the poll thread with the rules `with`.
+  void on_poll(FeedPoll p, std::optional<ChatPoll> c,
+               std::shared_ptr<const std::map<std::string, OrderView>> views = nullptr,
+               std::shared_ptr<const RuleSet> with = nullptr);
   // A new chat snapshot, or an error reading it; true when the plan must be redone.
   bool on_chat_poll(ChatPoll c);
   void update_paused(const char* context);
@@ -117,13 +120,23 @@ struct Daemon::Impl {
   void publish_gate();
 
   // --- planning and sending
+  // Plans on the reconcile thread (the loop goes on answering and sending meanwhile); the
+  // result comes back through on_reconciled(). Coalesced: a request while one runs makes one
+  // more run after it, with the newest snapshot.
   void run_reconcile(const char* why);
+  void apply_reconcile(const char* why, std::shared_ptr<ReconcileChanges> changes,
+                       std::chrono::steady_clock::time_point started);
+  void on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took);
+  // The gate's view of each order of the snapshot (paid, closed, when it closes).
+  static std::shared_ptr<const std::map<std::string, OrderView>> views_of(const FeedSnapshot& s, const Rules& rules);
   void request_reconcile(const char* why);
   void request_dispatch();
   void dispatch_due();
   // Right after sending resumes (start, or the end of a pause): rows past the catch-up limit
   // go back to the planner, and the backlog that fell due meanwhile is spread (spread_catch_up).
   void catch_up(const GateInputs& inputs, LocalTime now);
+  // The rows that fell due while nothing was sent are held back at even steps.
+  void spread_backlog(LocalTime now);
   // Claims `row` and starts its one attempt. False when it could not be claimed.
   bool start_attempt(OutboxRow row, LocalTime now);
   void on_attempt(const OutboxRow& row, const AttemptReport& r);
@@ -212,13 +225,28 @@ struct Daemon::Impl {
   bool stopping = false;
   bool dispatch_posted = false;
   bool reconcile_posted = false;
-  // Plans again only the buyers whose inputs changed (or whose plan's moment came); `touched`
-  // are the buyers whose rows the send path changed since the last reconcile.
-  Reconciler reconciler;
+  // Reconcile: `touched` are the buyers whose rows the send path changed since the last
+  // reconcile was started; `replan_all` is set by a reload (new rules: every buyer again).
   std::set<BuyerKey> touched;
+  bool replan_all = false;
+  bool reconcile_in_flight = false;
+  std::size_t reconcile_slice = 100;      // rows written per turn of the loop (apply_reconcile)
+  const char* reconcile_again = nullptr;  // why another run is wanted after the one in flight
+  // Catch-up waits for the re-plan of the rows that missed their slot before it spreads the
+  // backlog; nothing is sent meanwhile.
+  bool catch_up_waits_for_plan = false;
+  std::set<std::int64_t> catch_up_replanned;
   int exit_code = 0;
 
-  std::unique_ptr<BackgroundRunner> runner;  // destroyed first (declared last)
+  // Used on the reconcile thread only: its own connection to the state database, for reading
+  // (WAL: the loop writes meanwhile; it alone writes), and the per-buyer memory of the
+  // incremental reconcile.
+  std::unique_ptr<SqliteStore> reconcile_store;
+  Reconciler reconciler;
+  std::atomic<bool> reconcile_stop{false};  // set when stopping: a plan in progress is abandoned
+
+  std::unique_ptr<BackgroundRunner> runner;            // feed polls
+  std::unique_ptr<BackgroundRunner> reconcile_runner;  // plans; destroyed first (declared last)
 };
 
 Daemon::Impl::Impl(const DaemonOptions& o)
@@ -240,7 +268,10 @@ Daemon::Impl::Impl(const DaemonOptions& o)
   status =
       std::make_unique<StatusServer>(io, config.listen, [this](const StatusRequest& r) { return handle_status(r); });
   build_workers();
+  reconcile_store = std::make_unique<SqliteStore>(config.state, zone);
+  reconciler.stop_when(&reconcile_stop);
   runner = std::make_unique<BackgroundRunner>();
+  reconcile_runner = std::make_unique<BackgroundRunner>();
 }
 
 void Daemon::Impl::load_everything(const DaemonConfig& c, std::shared_ptr<const RuleSet>& out) {
@@ -374,12 +405,16 @@ void Daemon::Impl::start_poll() {
   poll_in_flight = true;
   FeedPoller* p = poller.get();
   ChatPoller* cp = chat_poller.get();
-  runner->post([this, p, cp] {
+  runner->post([this, p, cp, with = rules] {
     FeedPoll result = p->poll();
+    // The gate's view of a new snapshot is built here too, off the loop.
+    std::shared_ptr<const std::map<std::string, OrderView>> views;
+    if (result.kind == FeedPoll::Kind::fresh) views = views_of(*result.snapshot, with->rules);
     std::optional<ChatPoll> chat_result;
     if (cp) chat_result = cp->poll();
-    asio::post(io, [this, result = std::move(result), chat_result = std::move(chat_result)]() mutable {
-      on_poll(std::move(result), std::move(chat_result));
+    asio::post(io, [this, result = std::move(result), chat_result = std::move(chat_result), views = std::move(views),
+                    with = std::move(with)]() mutable {
+      on_poll(std::move(result), std::move(chat_result), std::move(views), std::move(with));
     });
   });
 }
@@ -401,7 +436,16 @@ bool Daemon::Impl::on_chat_poll(ChatPoll c) {
   }
 }
 
-void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
+std::shared_ptr<const std::map<std::string, OrderView>> Daemon::Impl::views_of(const FeedSnapshot& s,
+                                                                               const Rules& rules) {
+  auto views = std::make_shared<std::map<std::string, OrderView>>();
+  for (const auto& o : s.orders) views->emplace_hint(views->end(), o.id, order_view(o, rules));
+  return views;
+}
+
+void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c,
+                           std::shared_ptr<const std::map<std::string, OrderView>> views,
+                           std::shared_ptr<const RuleSet> with) {
   poll_in_flight = false;
   if (stopping) return;
   const bool chat_changed = c && on_chat_poll(std::move(*c));
@@ -432,11 +476,11 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c) {
         if (trusted) snapshot = std::make_shared<const FeedSnapshot>(overlay(*trusted, *p.snapshot));
       }
       if (snapshot) {
-        try {
-          store->record_orders_seen(snapshot->orders, clock->now());
-        } catch (const StoreError& e) {
-          spdlog::error("{}", e.what());
-        }
+        // The gate decides on the new snapshot from now on (built off the loop unless it is an
+        // overlay of a suspect one, or the rules were reloaded meanwhile).
+        order_views =
+            views && snapshot == p.snapshot && with == rules ? std::move(views) : views_of(*snapshot, rules->rules);
+        publish_gate();
         spdlog::info(
             "feed snapshot: {} orders ({} rejected rows, {} superseded by a newer row of the same order) from {}",
             snapshot->orders.size(), snapshot->rejected.size(), snapshot->superseded.size(), snapshot->source);
@@ -521,20 +565,82 @@ void Daemon::Impl::publish_gate() {
 
 void Daemon::Impl::run_reconcile(const char* why) {
   if (!snapshot || stopping) return;
-  try {
-    auto views = std::make_shared<std::map<std::string, OrderView>>();
-    for (const auto& o : snapshot->orders) (*views)[o.id] = order_view(o, rules->rules);
-    order_views = std::move(views);
+  if (reconcile_in_flight) {
+    reconcile_again = why;
+    return;
+  }
+  reconcile_in_flight = true;
+  // Planned on the reconcile thread, which only reads the database; the loop writes the result.
+  reconcile_runner->post([this, why, snap = snapshot, with = rules, talk = chat, now = clock->now(),
+                          buyers = std::exchange(touched, {}), all = std::exchange(replan_all, false)] {
     const auto started = std::chrono::steady_clock::now();
-    const auto r = reconciler.run(*store, *snapshot, *rules, clock->now(), chat ? &chat->chat : nullptr, touched);
-    touched.clear();
-    spdlog::debug(
-        "reconciled ({}) in {} ms: {} of {} buyers planned again: {} planned, {} new, {} re-planned, {} cancelled", why,
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
-        r.buyers_planned, r.buyers, r.planned, r.inserted, r.revived, r.cancelled);
+    auto changes = std::make_shared<ReconcileChanges>();
+    bool ok = true;
+    try {
+      if (all) reconciler.invalidate();
+      *changes = reconciler.prepare(*reconcile_store, *snap, *with, now, talk ? &talk->chat : nullptr, buyers);
+    } catch (const StoreError& e) {
+      spdlog::error("reconcile: {}", e.what());
+      reconciler.invalidate();
+      ok = false;
+    } catch (const ReconcileStopped& e) {
+      spdlog::info("{}", e.what());
+      ok = false;
+    }
+    asio::post(io, [this, why, changes, ok, started] {
+      if (ok) {
+        apply_reconcile(why, changes, started);
+      } else {
+        on_reconciled(why, {}, std::chrono::steady_clock::now() - started);
+      }
+    });
+  });
+}
+
+void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileChanges> changes,
+                                   std::chrono::steady_clock::time_point started) {
+  if (stopping) {
+    reconcile_in_flight = false;
+    return;
+  }
+  // A slice at a time, so that status requests, claims and reports are served in between: about
+  // 20 ms of writing each (one commit), the number of rows adjusted to how long the last took.
+  bool done = true;
+  try {
+    const auto t0 = std::chrono::steady_clock::now();
+    done = apply_some(*store, *changes, reconcile_slice);
+    const auto took = std::chrono::steady_clock::now() - t0;
+    if (took < std::chrono::milliseconds{10}) reconcile_slice = std::min<std::size_t>(reconcile_slice * 2, 5000);
+    if (took > std::chrono::milliseconds{40}) reconcile_slice = std::max<std::size_t>(reconcile_slice / 2, 10);
   } catch (const StoreError& e) {
     spdlog::error("reconcile: {}", e.what());
+    replan_all = true;  // what was written is not known: every buyer again next time
   }
+  if (!done) {
+    asio::post(io, [this, why, changes, started] { apply_reconcile(why, changes, started); });
+    return;
+  }
+  on_reconciled(why, changes->result, std::chrono::steady_clock::now() - started);
+}
+
+void Daemon::Impl::on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took) {
+  reconcile_in_flight = false;
+  if (stopping) return;
+  spdlog::log(took > std::chrono::seconds{1} ? spdlog::level::info : spdlog::level::debug,
+              "reconciled ({}) in {} ms: {} of {} buyers planned again: {} planned, {} new, {} re-planned, {} "
+              "cancelled",
+              why, std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), r.buyers_planned, r.buyers,
+              r.planned, r.inserted, r.revived, r.cancelled);
+  if (const char* again = std::exchange(reconcile_again, nullptr)) run_reconcile(again);
+  if (catch_up_waits_for_plan && !reconcile_in_flight) {
+    catch_up_waits_for_plan = false;
+    try {
+      spread_backlog(clock->now());
+    } catch (const StoreError& e) {
+      spdlog::error("catch-up: {}", e.what());
+    }
+  }
+  request_dispatch();  // re-planned rows may be due at once
   arm_send_timer();
 }
 
@@ -572,7 +678,7 @@ void Daemon::Impl::dispatch_due() {
   bool replan = false;
   try {
     publish_gate();
-    if (paused) {
+    if (paused || catch_up_waits_for_plan) {
       arm_send_timer();
       return;
     }
@@ -581,6 +687,10 @@ void Daemon::Impl::dispatch_due() {
     if (catch_up_pending) {
       catch_up_pending = false;
       catch_up(*inputs, now);
+      if (catch_up_waits_for_plan) {
+        arm_send_timer();
+        return;
+      }
     }
     for (auto& [ch, lane] : lanes) {
       // A lane with a worker takes one row at a time: a row is 'sending' only while its
@@ -631,31 +741,38 @@ void Daemon::Impl::dispatch_due() {
   } catch (const StoreError& e) {
     spdlog::error("dispatch: {}", e.what());
   }
-  if (replan) {
-    run_reconcile("after cancellations");
-    request_dispatch();  // re-planned rows may be due at once
-  }
+  if (replan) run_reconcile("after cancellations");  // its rows may be due at once: dispatched after it
   arm_send_timer(rate_wait);
 }
 
 void Daemon::Impl::catch_up(const GateInputs& inputs, LocalTime now) {
   // Missed by more than the catch-up limit: back to the planner first (its next allowed slot,
   // often now), so that those are spread too rather than sent at once after the re-plan.
-  std::set<std::int64_t> replanned;
+  catch_up_replanned.clear();
   for (const auto& row : store->due(now)) {
     const GateDecision d = decide(inputs, row, {}, now);
     if (d.kind == GateDecision::Kind::missed_slot && store->cancel(row.id, now, d.detail)) {
       touched.insert({row.shop, row.buyer});
       spdlog::info("cancelled {} to {} ({}): {}", to_string(row.channel), row.buyer, row.idempotency_key, d.detail);
-      replanned.insert(row.id);
+      catch_up_replanned.insert(row.id);
     }
   }
-  if (!replanned.empty()) run_reconcile("catch-up");
+  if (catch_up_replanned.empty()) {
+    spread_backlog(now);
+    return;
+  }
+  // Nothing is sent until the re-plan is back; then the backlog is spread (on_reconciled).
+  catch_up_waits_for_plan = true;
+  run_reconcile("catch-up");
+}
+
+void Daemon::Impl::spread_backlog(LocalTime now) {
   std::vector<OutboxRow> backlog;
   for (auto& row : store->due(now)) {
     // Fell due while nothing was sent (a minute's grace: a slot of this minute is on time).
-    if (row.send_at < now - Minutes{1} || replanned.count(row.id)) backlog.push_back(std::move(row));
+    if (row.send_at < now - Minutes{1} || catch_up_replanned.count(row.id)) backlog.push_back(std::move(row));
   }
+  catch_up_replanned.clear();
   if (backlog.size() < 2) return;
   const auto slots = spread_catch_up(backlog, now, config.catch_up_spread, config.catch_up_limit);
   for (const auto& b : backlog) touched.insert({b.shop, b.buyer});
@@ -839,13 +956,13 @@ void Daemon::Impl::reload() {
     next.time_zone = config.time_zone;
     config = std::move(next);
     rules = std::move(next_rules);
-    reconciler.invalidate();  // new rules: every buyer is planned again
+    replan_all = true;  // new rules: every buyer is planned again
+    if (snapshot) order_views = views_of(*snapshot, rules->rules);
     build_workers();
     publish_gate();
     spdlog::info("SIGHUP: reloaded: {} segments, {} templates", rules->rules.segments.size(),
                  rules->templates.all().size());
     run_reconcile("reload");
-    request_dispatch();
   } catch (const std::exception& e) {
     spdlog::error("SIGHUP: reload failed, keeping the old config, rules and templates:\n{}", e.what());
   }
@@ -854,6 +971,7 @@ void Daemon::Impl::reload() {
 void Daemon::Impl::begin_shutdown(int sig) {
   spdlog::info("signal {}: stopping; {} send{} in flight", sig, in_flight.size(), in_flight.size() == 1 ? "" : "s");
   stopping = true;
+  reconcile_stop = true;
   poll_timer.cancel();
   send_timer.cancel();
   for (auto& [ch, lane] : lanes) {

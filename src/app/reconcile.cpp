@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <string_view>
 
@@ -17,6 +18,9 @@ namespace {
 // Reminders are upserted for [now, now + kWindow); the buyer is planned up to now + 2 kWindow
 // so that the moment the next reminder enters the window is known.
 constexpr auto kWindow = std::chrono::hours{24};
+// Writes go in transactions of this many rows: few commits, and the daemon's loop (which
+// claims and records sends on its own connection) never waits long for the write lock.
+constexpr std::size_t kRowsPerBatch = 2000;
 
 // A hash of the values fed to it, in order (each field delimited by its length).
 class Fingerprint {
@@ -165,9 +169,11 @@ std::size_t Reconciler::KeyHash::operator()(const BuyerKey& k) const noexcept {
   return a ^ (std::hash<std::string>{}(k.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
 }
 
-ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
-                                const ChatLog* chat, const std::set<BuyerKey>& touched) {
-  ReconcileResult out;
+ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules,
+                                     LocalTime now, const ChatLog* chat, const std::set<BuyerKey>& touched) {
+  ReconcileChanges changes;
+  changes.now = now;
+  ReconcileResult& out = changes.result;
   const bool full = full_;
   const ContactHistory history = store.history();
 
@@ -232,42 +238,53 @@ ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapsh
   }
   const std::vector<Order>& to_plan = !full && dirty.size() < by_buyer.size() ? subset : snapshot.orders;
   const LocalTime window_end = now + kWindow;
-  const Plan plan = cuifu::plan(to_plan, history, rules.rules, rules.templates, {now, now, window_end + kWindow, chat});
-
-  std::set<std::string> keys;
-  store.batch([&] {
-    for (const auto& r : plan.reminders) {
-      auto& in = dirty.at({r.shop, r.buyer});
-      // The buyer's plan changes when this reminder is due, or enters the window.
-      const LocalTime t = r.send_at < window_end ? r.send_at : r.send_at - kWindow;
-      in.moment = std::min(in.moment, t);
-      consider_contact(r.send_at, *in.caps, [&](LocalTime m) {
-        if (m > now) in.moment = std::min(in.moment, m);
-      });
-      if (r.send_at >= window_end) continue;
-      ++out.planned;
-      keys.insert(r.idempotency_key());
-      switch (store.upsert_planned(r, now)) {
-        case UpsertResult::inserted:
-          ++out.inserted;
-          spdlog::info("planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                       format_local_hm(r.send_at), r.idempotency_key());
-          break;
-        case UpsertResult::revived:
-          ++out.revived;
-          spdlog::info("re-planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                       format_local_hm(r.send_at), r.idempotency_key());
-          break;
-        default: break;
+  // A large set in parts of whole buyers (buyers are planned apart: the same decisions), so that
+  // a daemon stopping does not wait for the whole of it.
+  constexpr std::size_t kOrdersPerPart = 5000;
+  Plan plan;
+  const auto plan_part = [&](const std::vector<Order>& part) {
+    if (stop_ && stop_->load()) {
+      invalidate();
+      throw ReconcileStopped("reconcile abandoned: stopping");
+    }
+    Plan p = cuifu::plan(part, history, rules.rules, rules.templates, {now, now, window_end + kWindow, chat});
+    std::move(p.reminders.begin(), p.reminders.end(), std::back_inserter(plan.reminders));
+    std::move(p.skipped.begin(), p.skipped.end(), std::back_inserter(plan.skipped));
+  };
+  if (to_plan.size() <= kOrdersPerPart) {
+    plan_part(to_plan);
+  } else {
+    std::vector<Order> part;
+    for (const auto& [key, in] : dirty) {
+      for (const Order* o : by_buyer.at(key)) part.push_back(*o);
+      if (part.size() >= kOrdersPerPart) {
+        plan_part(part);
+        part.clear();
       }
     }
-  });
-  // Rows whose retries ran out and whose re-plan time has come were revived above if the
-  // planner still wants them; the others stay cancelled, saying so.
-  store.close_replans(now, "not re-planned: the planner does not plan it within 24 h (paid, closed or skipped)");
+    if (!part.empty()) plan_part(part);
+  }
 
-  // The planned rows of the buyers planned again (every planned row on a full run) that the
-  // planner no longer wants, with the reason.
+  std::set<std::string> keys;
+  for (auto& r : plan.reminders) {
+    auto& in = dirty.at({r.shop, r.buyer});
+    // The buyer's plan changes when this reminder is due, or enters the window.
+    const LocalTime t = r.send_at < window_end ? r.send_at : r.send_at - kWindow;
+    in.moment = std::min(in.moment, t);
+    consider_contact(r.send_at, *in.caps, [&](LocalTime m) {
+      if (m > now) in.moment = std::min(in.moment, m);
+    });
+    if (r.send_at >= window_end) continue;
+    ++out.planned;
+    keys.insert(r.idempotency_key());
+    changes.upserts.push_back(std::move(r));
+  }
+  // What the daemon knows of the orders (for opt-out replies by phone, `cuifu state`): those of
+  // the buyers planned again (their rows changed), every order on a full run.
+  changes.orders_seen = to_plan;
+
+  // The planned rows of the buyers planned again (of every buyer with a planned row on a full
+  // run) that the planner no longer wants, with the reason.
   std::vector<OutboxRow> rows;
   if (full) {
     rows = store.in_state(OutboxState::planned);
@@ -291,24 +308,74 @@ ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapsh
     const auto it = all_orders.find(id);
     return it == all_orders.end() ? nullptr : it->second;
   };
-  store.batch([&] {
-    for (const auto& row : rows) {
-      if (keys.count(row.idempotency_key)) continue;
-      std::string reason;
-      for (const auto& id : row.order_ids) {
-        const Order* o = find_order(row, id);
-        if (!o) {
-          reason = fmt::format("order {} is no longer in the feed", id);
-        } else if (o->status == OrderStatus::paid) {
-          reason = fmt::format("order {} was paid", id);
-        } else if (o->status == OrderStatus::closed) {
-          reason = fmt::format("order {} was closed", id);
-        } else if (skip_reason.count(id)) {
-          reason = "no longer planned: " + skip_reason.at(id);
-        }
-        if (!reason.empty()) break;
+  for (auto& row : rows) {
+    if (keys.count(row.idempotency_key)) continue;
+    std::string reason;
+    for (const auto& id : row.order_ids) {
+      const Order* o = find_order(row, id);
+      if (!o) {
+        reason = fmt::format("order {} is no longer in the feed", id);
+      } else if (o->status == OrderStatus::paid) {
+        reason = fmt::format("order {} was paid", id);
+      } else if (o->status == OrderStatus::closed) {
+        reason = fmt::format("order {} was closed", id);
+      } else if (skip_reason.count(id)) {
+        reason = "no longer planned: " + skip_reason.at(id);
       }
-      if (reason.empty()) reason = "no longer planned within the next 24 h";
+      if (!reason.empty()) break;
+    }
+    if (reason.empty()) reason = "no longer planned within the next 24 h";
+    changes.cancels.push_back({std::move(row), std::move(reason)});
+  }
+
+  if (full) buyers_.clear();
+  for (const auto& [key, in] : dirty) buyers_[key] = {in.hash, in.moment};
+  full_ = false;
+  return changes;
+}
+
+bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
+  const LocalTime now = c.now;
+  ReconcileResult& out = c.result;
+  std::size_t budget = limit;
+  if (c.next_upsert == c.upserts.size() && c.next_seen < c.orders_seen.size()) {
+    // In a transaction of its own.
+    const std::size_t last = std::min(c.orders_seen.size(), c.next_seen + 20 * limit);  // cheap rows
+    store.record_orders_seen({c.orders_seen.begin() + static_cast<std::ptrdiff_t>(c.next_seen),
+                              c.orders_seen.begin() + static_cast<std::ptrdiff_t>(last)},
+                             now);
+    c.next_seen = last;
+    return false;
+  }
+  store.batch([&] {
+    for (; c.next_upsert < c.upserts.size() && budget > 0; ++c.next_upsert, --budget) {
+      const auto& r = c.upserts[c.next_upsert];
+      switch (store.upsert_planned(r, now)) {
+        case UpsertResult::inserted:
+          ++out.inserted;
+          spdlog::info("planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
+                       format_local_hm(r.send_at), r.idempotency_key());
+          break;
+        case UpsertResult::revived:
+          ++out.revived;
+          spdlog::info("re-planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
+                       format_local_hm(r.send_at), r.idempotency_key());
+          break;
+        default: break;
+      }
+    }
+    if (budget == 0 || c.next_seen < c.orders_seen.size()) return;
+    if (!c.replans_closed) {
+      // Rows whose retries ran out and whose re-plan time has come were revived above if the
+      // planner still wants them; the others stay cancelled, saying so.
+      store.close_replans(now, "not re-planned: the planner does not plan it within 24 h (paid, closed or skipped)");
+      c.replans_closed = true;
+    }
+    for (; c.next_cancel < c.cancels.size() && budget > 0; ++c.next_cancel, --budget) {
+      const auto& [row, reason] = c.cancels[c.next_cancel];
+      // Read when the plan was made: a row claimed (sending) or sent since is left alone.
+      const auto now_row = store.find(row.id);
+      if (!now_row || now_row->state != OutboxState::planned) continue;
       if (store.cancel(row.id, now, reason)) {
         ++out.cancelled;
         spdlog::info("cancelled {} step {} for {} ({}): {}", to_string(row.channel), row.step, row.buyer,
@@ -316,11 +383,16 @@ ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapsh
       }
     }
   });
+  return c.next_upsert == c.upserts.size() && c.next_seen == c.orders_seen.size() && c.replans_closed &&
+         c.next_cancel == c.cancels.size();
+}
 
-  if (full) buyers_.clear();
-  for (const auto& [key, in] : dirty) buyers_[key] = {in.hash, in.moment};
-  full_ = false;
-  return out;
+ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
+                                const ChatLog* chat, const std::set<BuyerKey>& touched) {
+  ReconcileChanges c = prepare(store, snapshot, rules, now, chat, touched);
+  while (!apply_some(store, c, kRowsPerBatch)) {
+  }
+  return c.result;
 }
 
 ReconcileResult reconcile(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,

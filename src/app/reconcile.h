@@ -15,8 +15,10 @@
 // at the same `now` (tests/app/reconcile_test.cpp checks it).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -37,8 +39,31 @@ struct ReconcileResult {
   int buyers_planned = 0;  // of them, planned again this time
 };
 
+struct ReconcileStopped : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // A buyer: (shop, buyer).
 using BuyerKey = std::pair<std::string, std::string>;
+
+// What a reconcile decided, to be written to the outbox: decided off the daemon's loop (reads
+// only), written on it a slice at a time (apply_some), so the loop is never held for long and
+// only one connection writes.
+struct ReconcileChanges {
+  LocalTime now{};
+  std::vector<PlannedReminder> upserts;
+  std::vector<Order> orders_seen;
+  std::vector<std::pair<OutboxRow, std::string>> cancels;  // planned rows no longer wanted, and why
+  ReconcileResult result;                                  // counts; inserted, revived, cancelled once applied
+  // How far apply_some() got.
+  std::size_t next_upsert = 0, next_seen = 0, next_cancel = 0;
+  bool replans_closed = false;
+};
+
+// Writes at most about `limit` rows of `c` in one transaction, from where the last call
+// stopped; true when everything is written. A row to cancel that was claimed or sent since
+// the plan was made is left alone.
+bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit);
 
 // Keeps what the last plan of each buyer was made from. Not thread-safe: one thread at a time
 // (the daemon runs it on its reconcile thread).
@@ -51,9 +76,16 @@ class Reconciler {
   // plans every buyer and looks at every planned row.
   ReconcileResult run(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
                       const ChatLog* chat = nullptr, const std::set<BuyerKey>& touched = {});
+  // The same in two halves: what to write (reading the store only; any thread with its own
+  // connection), then apply_some() until it returns true. The Reconciler assumes the changes
+  // will be written; if writing fails, invalidate() it.
+  ReconcileChanges prepare(const ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules,
+                           LocalTime now, const ChatLog* chat = nullptr, const std::set<BuyerKey>& touched = {});
 
   // The rules or templates changed: the next run plans every buyer again.
   void invalidate() { buyers_.clear(), full_ = true; }
+  // prepare() throws ReconcileStopped between parts of a large plan once `*flag` is true.
+  void stop_when(const std::atomic<bool>* flag) { stop_ = flag; }
 
  private:
   struct KeyHash {
@@ -65,6 +97,7 @@ class Reconciler {
   };
   std::unordered_map<BuyerKey, BuyerState, KeyHash> buyers_;
   bool full_ = true;
+  const std::atomic<bool>* stop_ = nullptr;
 };
 
 // A full reconcile: every buyer planned, every planned row looked at (a fresh Reconciler).

@@ -216,7 +216,14 @@ std::vector<std::string> ids_from_json(const std::string& text) {
 SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), zone_(std::move(zone)) {
   // Create the file with mode 0600 ourselves: it holds buyers' phone numbers. SQLite
   // gives the -wal and -shm files the same mode.
-  {
+  // An existing file is not opened here: closing a descriptor of it would drop the POSIX locks
+  // of every other connection of this process to it (the daemon has two), and another process
+  // could then check the WAL into the file and delete it under them.
+  if (struct stat st; ::stat(path.c_str(), &st) == 0) {
+    if ((st.st_mode & 0777) != 0600 && ::chmod(path.c_str(), 0600) != 0) {
+      throw StoreError(fmt::format("{}: cannot set mode 0600: {}", path, std::strerror(errno)));
+    }
+  } else {
     const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) throw StoreError(fmt::format("{}: cannot open the state database: {}", path, std::strerror(errno)));
     const int rc = ::fchmod(fd, 0600);
@@ -254,7 +261,9 @@ int SqliteStore::schema_version() const {
 void SqliteStore::batch(const std::function<void()>& fn) {
   std::optional<SQLite::Transaction> tx;
   guarded(path_, "begin a transaction", [&] {
-    tx.emplace(impl_->db);
+    // IMMEDIATE: the write lock is taken at once, so that what `fn` reads stays true until it
+    // writes, even with another connection (the daemon's loop) writing between batches.
+    tx.emplace(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
     return 0;
   });
   fn();

@@ -7,6 +7,7 @@ usage: daemon_test.py CUIFU_BINARY SOURCE_DIR [unittest args]
 import datetime
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -791,6 +792,34 @@ class CatchUpAfterAnOutage(DaemonTestCase):
         self.assertGreaterEqual(len(minutes), 10, f"sent at once: {sent}")
         self.assertGreaterEqual(sent[-1], f"{DAY} 08:45", f"not spread over the catch-up span: {sent}")
         self.assertIn("catching up: 12 reminders fell due", self.log_text())
+
+
+class StatusAnswersDuringABigReconcile(DaemonTestCase):
+    def test_healthz_answers_while_a_large_snapshot_is_planned(self):
+        # 20,000 buyers: planning them takes seconds; the status server is not on that thread.
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order(f"B{i}", f"buyer{i:05}", home, f"{DAY} 07:30:00") for i in range(20000)])
+        self.write_config()
+        self.start_daemon(f"{DAY} 07:50", speed=60)
+        answers, slowest = 0, 0.0
+        deadline = time.time() + 300 * SLOWDOWN
+        while "reconciled (new feed snapshot)" not in self.log_text():
+            self.assertLess(time.time(), deadline, "the first reconcile did not finish")
+            started = time.time()
+            got = self.status("/healthz", ok_only=False)  # None: no answer within 2 s
+            took = time.time() - started
+            self.assertIsNotNone(got, f"/healthz did not answer within 2 s ({answers} answers before)")
+            answers += 1
+            slowest = max(slowest, took)
+            time.sleep(0.1)
+        took_ms = int(re.search(r"reconciled \(new feed snapshot\) in (\d+) ms", self.log_text()).group(1))
+        # Meaningful only when the reconcile outlasted a few polls.
+        self.assertGreater(took_ms, 1000, "the reconcile was too quick to show anything")
+        self.assertGreaterEqual(answers, 3, f"{answers} answers during a {took_ms} ms reconcile")
+        print(f"{answers} /healthz answers during a {took_ms} ms reconcile, slowest {slowest * 1000:.0f} ms",
+              file=sys.stderr)
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertEqual(len([r for r in self.outbox() if r["buyer"].startswith("buyer")]), 20000)
 
 
 if __name__ == "__main__":
