@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <regex>
 #include <utility>
 
 #include "core/text.h"
@@ -26,8 +28,10 @@ std::string_view utf8_prefix(std::string_view s, std::size_t max) {
   return s.substr(0, n);
 }
 
-// Full-width ASCII (８层, Ｂ座) as ASCII, so one pattern covers both.
-std::string halfwidth(std::string_view s) {
+// Full-width ASCII (８层, Ｂ座) as ASCII, so one pattern covers both. The same as decoding
+// the text, mapping U+FF01..U+FF5E and U+3000, and encoding it again, done on the bytes: an
+// address is nearly always well-formed UTF-8, and anything else takes that slow road.
+std::string halfwidth_slow(std::string_view s) {
   std::u32string cps = utf8_decode(s);
   for (char32_t& c : cps) {
     if (c >= 0xFF01 && c <= 0xFF5E) c = c - 0xFF01 + 0x21;
@@ -36,9 +40,67 @@ std::string halfwidth(std::string_view s) {
   return utf8_encode(cps);
 }
 
+std::string halfwidth(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    const std::size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return halfwidth_slow(s);
+    char32_t cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return halfwidth_slow(s);
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // An overlong form would come back shorter from utf8_encode.
+    const std::size_t canonical = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    if (canonical != len) return halfwidth_slow(s);
+    if (cp >= 0xFF01 && cp <= 0xFF5E) {
+      out.push_back(static_cast<char>(cp - 0xFF01 + 0x21));
+    } else if (cp == 0x3000) {
+      out.push_back(' ');
+    } else {
+      out.append(s.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
+// The reference CuePattern on std::regex (see the header).
+class StdRegexPattern final : public CuePattern {
+ public:
+  explicit StdRegexPattern(const std::string& pattern) : re_(pattern, std::regex::ECMAScript | std::regex::optimize) {}
+  std::optional<std::pair<std::size_t, std::size_t>> search(std::string_view text) const override {
+    std::match_results<std::string_view::const_iterator> m;
+    if (!std::regex_search(text.begin(), text.end(), m, re_)) return std::nullopt;
+    const auto begin = static_cast<std::size_t>(m[0].first - text.begin());
+    return std::make_pair(begin, begin + static_cast<std::size_t>(m.length(0)));
+  }
+
+ private:
+  std::regex re_;
+};
+
+// Cues are tried words first, longest first, then patterns, in file order otherwise.
+std::pair<bool, std::size_t> search_key(const OccupationCue& c) {
+  return {c.is_pattern, c.is_pattern ? 0 : SIZE_MAX - c.text.size()};
+}
+
+std::size_t occupation_index(std::string_view occupation) {
+  const auto it = std::find(std::begin(kOccupations), std::end(kOccupations), occupation);
+  return static_cast<std::size_t>(it - std::begin(kOccupations));
+}
+
 }  // namespace
 
-std::shared_ptr<const std::regex> compile_cue_pattern(const std::string& pattern, std::string* error) {
+std::shared_ptr<const CuePattern> compile_cue_pattern(const std::string& pattern, std::string* error) {
   bool in_class = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     const char c = pattern[i];
@@ -54,7 +116,7 @@ std::shared_ptr<const std::regex> compile_cue_pattern(const std::string& pattern
     }
   }
   try {
-    return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript | std::regex::optimize);
+    return std::make_shared<const StdRegexPattern>(pattern);
   } catch (const std::regex_error& e) {
     if (error) *error = fmt::format("not a valid pattern: {}", e.what());
     return nullptr;
@@ -65,48 +127,58 @@ std::string OccupationGuess::why_text() const {
   return fmt::format("{}", fmt::join(why, "; "));
 }
 
+void sort_cues_for_search(OccupationRules& rules) {
+  std::stable_sort(rules.cues.begin(), rules.cues.end(),
+                   [](const OccupationCue& a, const OccupationCue& b) { return search_key(a) < search_key(b); });
+}
+
 OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address) {
   OccupationGuess g;
   // std::regex backtracks and recurses per character: the patterns read at most the first
   // kMaxCueBytes of an address (a real one is far shorter), so a freak feed field cannot stall
-  // the planner or overflow its stack.
+  // the planner or overflow its stack. (PCRE2 has its own limits; the cut keeps the results.)
   std::string text = halfwidth(utf8_prefix(address, kMaxCueBytes));
   for (const auto& m : rules.masks) {
     if (!m.re) continue;
-    std::smatch sm;
     std::string out;
-    std::string::const_iterator from = text.cbegin();
+    std::size_t from = 0;
     bool any = false;
-    while (std::regex_search(from, text.cend(), sm, *m.re) && sm.length(0) > 0) {
-      g.why.push_back(fmt::format("{} not counted: {} ({})", sm.str(0), m.why, m.source.str()));
-      out.append(from, sm[0].first);
+    for (auto found = m.re->search(text); found && found->second > found->first;
+         found = m.re->search(std::string_view(text).substr(from))) {
+      const std::size_t begin = from + found->first, end = from + found->second;
+      g.why.push_back(fmt::format("{} not counted: {} ({})", std::string_view(text).substr(begin, end - begin), m.why,
+                                  m.source.str()));
+      out.append(text, from, begin - from);
       out += ' ';
-      from = sm[0].second;
+      from = end;
       any = true;
     }
     if (any) {
-      out.append(from, text.cend());
-      text = out;
+      out.append(text, from);
+      text = std::move(out);
     }
   }
-  for (const auto& occ : kOccupations) g.scores[std::string(occ)] = 0;
+  std::array<int, std::size(kOccupations)> scores{};
   // Words longest first, each taking the text it covers, so 产业园区 counts as 产业园 and not
-  // also as 产业 and 园区, and 学生公寓 not also as 公寓. Patterns read the whole text.
+  // also as 产业 and 园区, and 学生公寓 not also as 公寓. Patterns read the whole text. The
+  // rules loader keeps the cues in that order (sort_cues_for_search); others are sorted here.
   std::vector<const OccupationCue*> order;
-  for (const auto& cue : rules.cues) order.push_back(&cue);
-  std::stable_sort(order.begin(), order.end(), [](const OccupationCue* a, const OccupationCue* b) {
-    const auto key = [](const OccupationCue* c) {
-      return std::pair<bool, std::size_t>(c->is_pattern, c->is_pattern ? 0 : SIZE_MAX - c->text.size());
-    };
-    return key(a) < key(b);
-  });
+  const bool in_order = std::is_sorted(rules.cues.begin(), rules.cues.end(),
+                                       [](const auto& a, const auto& b) { return search_key(a) < search_key(b); });
+  if (!in_order) {
+    for (const auto& cue : rules.cues) order.push_back(&cue);
+    std::stable_sort(order.begin(), order.end(),
+                     [](const OccupationCue* a, const OccupationCue* b) { return search_key(*a) < search_key(*b); });
+  }
   std::string words_left = text;
-  for (const OccupationCue* c : order) {
-    const OccupationCue& cue = *c;
-    std::string found;
+  const std::size_t n = rules.cues.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    const OccupationCue& cue = in_order ? rules.cues[k] : *order[k];
+    std::string_view found;
     if (cue.is_pattern) {
-      std::smatch sm;
-      if (cue.re && std::regex_search(text, sm, *cue.re)) found = sm.str(0);
+      if (!cue.re) continue;
+      const auto m = cue.re->search(text);
+      if (m) found = std::string_view(text).substr(m->first, m->second - m->first);
     } else if (contains(words_left, cue.text)) {
       found = cue.text;
       for (auto at = words_left.find(found); at != std::string::npos; at = words_left.find(found, at + 1)) {
@@ -114,9 +186,15 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
       }
     }
     if (found.empty()) continue;
-    g.scores[cue.occupation] += cue.weight;
+    const std::size_t occ = occupation_index(cue.occupation);
+    if (occ < scores.size()) {
+      scores[occ] += cue.weight;
+    } else {
+      g.scores[cue.occupation] += cue.weight;  // not one of kOccupations: the loader refuses it
+    }
     g.why.push_back(fmt::format("{} {:+d} {} ({})", cue.occupation, cue.weight, found, cue.source.str()));
   }
+  for (std::size_t i = 0; i < scores.size(); ++i) g.scores[std::string(kOccupations[i])] += scores[i];
   std::string best;
   int best_score = 0;
   const auto rank = [&](const std::string& o) {

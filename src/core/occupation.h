@@ -4,11 +4,13 @@
 // Pure; an OccupationRules value is immutable once loaded and may be shared across threads.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <memory>
-#include <regex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/source_ref.h"
@@ -19,15 +21,29 @@ namespace cuifu {
 inline constexpr std::string_view kOccupations[] = {"office", "student", "home"};
 bool is_occupation(std::string_view name);
 
-// One cue: a word (found as is) or a pattern (ECMAScript regex over the UTF-8 bytes) that
-// adds `weight` to its occupation's score when the address holds it.
+// A compiled cue or mask pattern: an ECMAScript regex over the UTF-8 bytes (leftmost match,
+// first alternative first, `\d` ASCII, `[^ ]` one byte). compile_cue_pattern below builds one
+// on std::regex (the reference); io/cue_pattern_pcre2 builds the same on PCRE2's JIT, which the
+// rules loader uses (std::regex was a fifth of the planning time and can backtrack forever).
+// Immutable once built; search() may be called from any number of threads at once.
+class CuePattern {
+ public:
+  virtual ~CuePattern() = default;
+  // The first match in `text` as [begin, end) byte offsets, nullopt when there is none. `text`
+  // is the whole subject: `^` and `\b` see its start as the start of the input. A search that
+  // gives up (an implementation's backtracking limit) counts as no match.
+  virtual std::optional<std::pair<std::size_t, std::size_t>> search(std::string_view text) const = 0;
+};
+
+// One cue: a word (found as is) or a pattern (see CuePattern) that adds `weight` to its
+// occupation's score when the address holds it.
 struct OccupationCue {
   std::string occupation;
   std::string text;  // the word, or the pattern as written
   bool is_pattern = false;
   int weight = 1;
   SourceRef source;
-  std::shared_ptr<const std::regex> re;  // set for patterns
+  std::shared_ptr<const CuePattern> re;  // set for patterns
 };
 
 // Text cut out of the address before the cues are looked for: street and area names that
@@ -36,7 +52,7 @@ struct OccupationMask {
   std::string pattern;
   std::string why;
   SourceRef source;
-  std::shared_ptr<const std::regex> re;
+  std::shared_ptr<const CuePattern> re;
 };
 
 struct OccupationRules {
@@ -54,12 +70,16 @@ struct OccupationGuess {
   std::string why_text() const;
 };
 
+// Puts the cues in the order guess_occupation tries them (words longest first, then the
+// patterns; file order otherwise), which spares it sorting them for every address.
+void sort_cues_for_search(OccupationRules& rules);
+
 // Scores every occupation on `address` (after the masks) and picks the highest score of at
 // least min_score; equal scores go to the first in `prefer`. Each cue counts once.
 OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address);
 
-// Compiles a rules pattern; empty optional + `error` when it is not a valid regex or uses a
-// bracket class with non-ASCII characters (which std::regex would split into bytes).
-std::shared_ptr<const std::regex> compile_cue_pattern(const std::string& pattern, std::string* error);
+// Compiles a rules pattern on std::regex; nullptr + `error` when it is not a valid regex or
+// uses a bracket class with non-ASCII characters (which would match single bytes).
+std::shared_ptr<const CuePattern> compile_cue_pattern(const std::string& pattern, std::string* error);
 
 }  // namespace cuifu

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/text.h"
+#include "io/cue_pattern_pcre2.h"
 #include "io/gazetteer_loader.h"
 
 namespace cuifu {
@@ -142,7 +143,10 @@ void read_address(YamlReader& r, const YAML::Node& n, Rules& rules) {
   }
   const auto compile = [&](const YAML::Node& at, const std::string& pattern) {
     std::string error;
-    auto re = compile_cue_pattern(pattern, &error);
+    // std::regex checks the pattern (the rules' own checks, its error messages); the planner
+    // searches with PCRE2, which finds the same matches much faster (io/cue_pattern_pcre2.h).
+    std::shared_ptr<const CuePattern> re = compile_cue_pattern(pattern, &error);
+    if (re) re = compile_pcre2_pattern(pattern, &error);
     if (!re) r.error(at, fmt::format("pattern '{}': {}", pattern, error));
     return re;
   };
@@ -208,6 +212,7 @@ void read_address(YamlReader& r, const YAML::Node& n, Rules& rules) {
       }
     }
   }
+  sort_cues_for_search(occ);
   if (!occ.cues.empty() && occ.prefer.size() != std::size(kOccupations)) {
     r.error(n["prefer"] ? n["prefer"] : n, "'prefer' must list office, student and home once each (the tie order)");
   }
