@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
+#include <vector>
 
 #include "core/text.h"
 
@@ -60,12 +62,62 @@ constexpr std::array<std::u32string_view, 68> kProductWords = {
     U"脚垫",   U"毛毯",   U"挂钟",   U"挂钩",   U"衣架",   U"书架",   U"鞋架",     U"餐具",   U"手机",   U"耳机",
     U"电脑",   U"键盘",   U"鼠标",   U"背包",   U"手表",   U"眼镜",   U"茶叶",     U"零食"};
 
-// Called for every word list entry at every position of every title: the first character
-// rejects nearly all of them before a compare.
 bool starts_with_at(const std::u32string& s, std::size_t i, std::u32string_view w) {
   if (w.empty()) return s.size() >= i;
   return s.size() >= i + w.size() && s[i] == w[0] && std::u32string_view(s).substr(i + 1, w.size() - 1) == w.substr(1);
 }
+
+// A word list grouped by first character, each group in list order (the first word that
+// matches wins where that matters): a title position is compared only with the words that
+// can start there, not with the whole list.
+class WordIndex {
+ public:
+  template <std::size_t N>
+  explicit WordIndex(const std::array<std::u32string_view, N>& words) {
+    for (const auto w : words) by_first_[w.at(0)].push_back(w);
+  }
+  // The words that may start at s[i] (none at the end of s).
+  const std::vector<std::u32string_view>& at(const std::u32string& s, std::size_t i) const {
+    static const std::vector<std::u32string_view> kNone;
+    if (i >= s.size()) return kNone;
+    const auto it = by_first_.find(s[i]);
+    return it == by_first_.end() ? kNone : it->second;
+  }
+
+ private:
+  std::unordered_map<char32_t, std::vector<std::u32string_view>> by_first_;
+};
+
+const WordIndex& units() {
+  static const WordIndex index(kUnits);
+  return index;
+}
+const WordIndex& selling_words() {
+  static const WordIndex index(kSellingWords);
+  return index;
+}
+const WordIndex& product_words() {
+  static const WordIndex index(kProductWords);
+  return index;
+}
+
+// Item titles repeat across orders (a shop sells a catalogue, and its buyers' orders name the
+// same items again and again), and the same title always tidies and shortens to the same text:
+// each thread keeps the results it has worked out. Keyed by the title (and limits), never by a
+// buyer or an address; cleared when full, so memory stays bounded.
+class TitleMemo {
+ public:
+  template <class Make>
+  const std::string& get(const std::string& key, Make make) {
+    if (const auto it = memo_.find(key); it != memo_.end()) return it->second;
+    if (memo_.size() >= kMaxEntries) memo_.clear();
+    return memo_.emplace(key, make()).first->second;
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 8192;
+  std::unordered_map<std::string, std::string> memo_;
+};
 
 std::u32string collapse_spaces(const std::u32string& s) {
   std::u32string out;
@@ -77,9 +129,7 @@ std::u32string collapse_spaces(const std::u32string& s) {
   return out;
 }
 
-}  // namespace
-
-std::string tidy_item_title(std::string_view title) {
+std::string tidy_item_title_uncached(std::string_view title) {
   const std::u32string in = utf8_decode(trim(title));
   std::u32string out;
   for (std::size_t i = 0; i < in.size();) {
@@ -94,7 +144,7 @@ std::string tidy_item_title(std::string_view title) {
       }
     }
     bool dropped = false;
-    for (const auto w : kSellingWords) {
+    for (const auto w : selling_words().at(in, i)) {
       if (starts_with_at(in, i, w)) {
         out.push_back(U' ');
         i += w.size();
@@ -109,7 +159,7 @@ std::string tidy_item_title(std::string_view title) {
     if (starts_number && (out.empty() || !is_ascii_alnum(out.back()))) {
       std::size_t j = i + 1;
       while (j < in.size() && (is_ascii_alnum(in[j]) || in[j] == U'.' || in[j] == U'*' || in[j] == U'×')) ++j;
-      for (const auto u : kUnits) {
+      for (const auto u : units().at(in, j)) {
         if (starts_with_at(in, j, u)) {
           j += u.size();
           break;
@@ -126,7 +176,7 @@ std::string tidy_item_title(std::string_view title) {
   return utf8_encode(collapse_spaces(out));
 }
 
-std::string shorten_title(std::string_view title, std::size_t max_chars, std::size_t min_chars) {
+std::string shorten_title_uncached(std::string_view title, std::size_t max_chars, std::size_t min_chars) {
   const std::u32string t = utf8_decode(tidy_item_title(title));
   if (t.size() <= max_chars) return utf8_encode(t);
   if (max_chars == 0) return {};
@@ -138,14 +188,14 @@ std::string shorten_title(std::string_view title, std::size_t max_chars, std::si
     if ((is_cjk(a) && is_ascii_alnum(b)) || (is_ascii_alnum(a) && is_cjk(b))) cut[k] = true;
   }
   for (std::size_t i = 0; i < t.size(); ++i) {
-    for (const auto w : kProductWords) {
+    for (const auto w : product_words().at(t, i)) {
       if (starts_with_at(t, i, w)) cut[i + w.size()] = true;
     }
   }
   // A known word must not be split: no cut strictly inside one.
   std::vector<bool> inside(t.size() + 1, false);
   for (std::size_t i = 0; i < t.size(); ++i) {
-    for (const auto w : kProductWords) {
+    for (const auto w : product_words().at(t, i)) {
       if (starts_with_at(t, i, w)) {
         for (std::size_t k = i + 1; k < i + w.size(); ++k) {
           cut[k] = false;
@@ -164,6 +214,23 @@ std::string shorten_title(std::string_view title, std::size_t max_chars, std::si
   std::size_t k = max_chars - 1;
   while (k > 1 && inside[k]) --k;
   return utf8_encode(t.substr(0, k)) + "…";
+}
+
+}  // namespace
+
+std::string tidy_item_title(std::string_view title) {
+  thread_local TitleMemo memo;
+  return memo.get(std::string(title), [&] { return tidy_item_title_uncached(title); });
+}
+
+std::string shorten_title(std::string_view title, std::size_t max_chars, std::size_t min_chars) {
+  thread_local TitleMemo memo;
+  std::string key(title);
+  key += '\0';
+  key += std::to_string(max_chars);
+  key += '/';
+  key += std::to_string(min_chars);
+  return memo.get(key, [&] { return shorten_title_uncached(title, max_chars, min_chars); });
 }
 
 std::string item_display_name(const Order& order, const std::vector<ItemShortName>& short_names) {
