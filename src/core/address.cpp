@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -105,7 +106,7 @@ struct Match {
 // The longest spelling at `pos` (not followed by a street word), its hits filtered by `keep`.
 template <class Keep>
 std::optional<Match> match_at(const Gazetteer& g, std::string_view a, std::size_t pos, Keep keep) {
-  for (const std::size_t len : g.key_lengths()) {
+  for (const std::size_t len : g.key_lengths_at(a.substr(pos))) {
     if (pos + len > a.size()) continue;
     const auto* hits = g.lookup(a.substr(pos, len));
     if (!hits || followed_by_street(a, pos + len)) continue;
@@ -406,6 +407,20 @@ Gazetteer::Gazetteer(std::vector<Place> places) : places_(std::move(places)) {
     for (const auto& a : places_[i].aliases) add(a, false);
   }
   key_lengths_.assign(lengths.rbegin(), lengths.rend());
+  std::map<std::string, std::set<std::size_t>, std::less<>> by_lead;
+  std::set<std::size_t> short_lengths;
+  for (const auto& [key, hits] : by_key_) {
+    if (key.size() < kLeadBytes) {
+      short_lengths.insert(key.size());
+    } else {
+      by_lead[key.substr(0, kLeadBytes)].insert(key.size());
+    }
+  }
+  for (const auto& [lead, ls] : by_lead)
+    lengths_by_lead_.emplace(lead, std::vector<std::size_t>(ls.rbegin(), ls.rend()));
+  short_key_lengths_.assign(short_lengths.rbegin(), short_lengths.rend());
+  // Longest first: the spellings of kLeadBytes or more, then the shorter ones.
+  for (auto& [lead, ls] : lengths_by_lead_) ls.insert(ls.end(), short_key_lengths_.begin(), short_key_lengths_.end());
   // Longer Latin spellings first, so "new taipei" is found before "taipei".
   std::stable_sort(latin_.begin(), latin_.end(),
                    [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
@@ -427,8 +442,16 @@ bool Gazetteer::inside(const Place& p, const Place& ancestor) const {
   return false;
 }
 
+const std::vector<std::size_t>& Gazetteer::key_lengths_at(std::string_view text) const {
+  if (text.size() >= kLeadBytes) {
+    const auto it = lengths_by_lead_.find(text.substr(0, kLeadBytes));
+    if (it != lengths_by_lead_.end()) return it->second;
+  }
+  return short_key_lengths_;
+}
+
 const std::vector<Gazetteer::Hit>* Gazetteer::lookup(std::string_view key) const {
-  const auto it = by_key_.find(std::string(key));
+  const auto it = by_key_.find(key);
   return it == by_key_.end() ? nullptr : &it->second;
 }
 

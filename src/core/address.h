@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -51,14 +52,26 @@ class Gazetteer {
   const std::vector<Hit>* lookup(std::string_view key) const;
   // Byte lengths of the non-Latin spellings, longest first.
   const std::vector<std::size_t>& key_lengths() const { return key_lengths_; }
+  // The same, only of the spellings that `text` could start with (those that share its first
+  // three bytes, then the shorter ones): an address is probed at every character, and most
+  // characters start no place name at all.
+  const std::vector<std::size_t>& key_lengths_at(std::string_view text) const;
   // Latin spellings, lower-case, with their places.
   const std::vector<std::pair<std::string, Hit>>& latin() const { return latin_; }
 
  private:
   std::vector<Place> places_;
   std::unordered_map<std::string, std::size_t> by_code_;
-  std::unordered_map<std::string, std::vector<Hit>> by_key_;
+  // Looked up by string_view, without building a string per probe.
+  struct KeyHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<Hit>, KeyHash, std::equal_to<>> by_key_;
   std::vector<std::size_t> key_lengths_;
+  std::unordered_map<std::string, std::vector<std::size_t>, KeyHash, std::equal_to<>> lengths_by_lead_;
+  std::vector<std::size_t> short_key_lengths_;  // spellings of fewer than kLeadBytes bytes
+  static constexpr std::size_t kLeadBytes = 3;
   std::vector<std::pair<std::string, Hit>> latin_;
 };
 

@@ -169,3 +169,26 @@ TEST(Address, IsOverseasAddressUsesTheRulesGazetteer) {
 
 }  // namespace
 }  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+// The planner probes an address at every character with only the spellings that can start
+// there; a length missing from that list would lose a place, a wrong order the longest match.
+TEST(Address, ProbesOnlyTheSpellingsThatShareTheTextsFirstCharacter) {
+  Gazetteer g({{PlaceKind::province, "330000", "浙江省", {"浙江"}, ""},
+               {PlaceKind::city, "330200", "宁波市", {"宁波"}, "330000"},
+               {PlaceKind::county, "330212", "鄞州区", {"鄞州"}, "330200"},
+               {PlaceKind::county, "330213", "宁海县", {"宁海"}, "330200"},
+               {PlaceKind::outside, "HK", "香港特别行政区", {"港", "Hong Kong"}, ""}});
+  EXPECT_EQ(g.key_lengths_at("宁波市鄞州区"), (std::vector<std::size_t>{9, 6}));  // 宁波市 宁海县, 宁波 宁海
+  EXPECT_EQ(g.key_lengths_at("浙江"), (std::vector<std::size_t>{9, 6}));
+  EXPECT_EQ(g.key_lengths_at("港岛"), (std::vector<std::size_t>{3}));  // 香港特别行政区 starts with 香
+  EXPECT_EQ(g.key_lengths_at("路12号"), (std::vector<std::size_t>{}));
+  EXPECT_EQ(g.key_lengths_at("ab"), (std::vector<std::size_t>{}));
+  EXPECT_EQ(parse_address(g, "宁海县跃龙街道").county, "宁海县");
+  EXPECT_EQ(parse_address(g, "宁波鄞州区首南街道").county, "鄞州区");
+}
+
+}  // namespace
+}  // namespace cuifu
