@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <condition_variable>
 #include <deque>
@@ -131,15 +132,35 @@ struct Daemon::Impl {
   static std::shared_ptr<const std::map<std::string, OrderView>> views_of(const FeedSnapshot& s, const Rules& rules);
   void request_reconcile(const char* why);
   void request_dispatch();
-  void dispatch_due();
+  void dispatch_due() { (void)dispatch({}); }
+  // Sends what is due on every lane with room. `record` (the outcomes of finished attempts)
+  // runs in the same transaction as the claims of the rows about to leave: one commit (one
+  // fsync) per round, made before any of those requests leaves. False when that commit
+  // failed (rolled back: nothing recorded, nothing claimed).
+  bool dispatch(const std::function<void()>& record);
+  // Due rows that pass the gate, per lane, no more than the lane has free workers (through
+  // the rate limit: `rate_wait` says when the next token comes). Rows the gate refuses are
+  // cancelled (`replan`: the planner must look again).
+  using Batches = std::vector<std::pair<Channel, std::vector<OutboxRow>>>;
+  void select_due(LocalTime now, Batches& batches, std::optional<std::chrono::steady_clock::duration>& rate_wait,
+                  bool& replan);
   // Right after sending resumes (start, or the end of a pause): rows past the catch-up limit
   // go back to the planner, and the backlog that fell due meanwhile is spread (spread_catch_up).
   void catch_up(const GateInputs& inputs, LocalTime now);
   // The rows that fell due while nothing was sent are held back at even steps.
   void spread_backlog(LocalTime now);
-  // Claims `row` and starts its one attempt. False when it could not be claimed.
+  // Claims `row` and starts its one attempt, on a lane without workers (the call task is the
+  // delivery). False when it could not be claimed.
   bool start_attempt(OutboxRow row, LocalTime now);
+  // Hands each claimed row of `rows` to a free worker of its lane (its claim committed).
+  // REQUIRES: the lane has at least rows.size() free workers.
+  void start_attempts(Channel ch, const std::vector<OutboxRow>& rows, LocalTime now);
+  // A claimed phone row's call task (for the staff's list); nothing for other channels.
+  void add_call_task(const OutboxRow& row, LocalTime now);
+  // A worker's report, queued on the loop; record_reports() writes what has queued in one
+  // transaction (group commit, with the next claims) and logs it.
   void on_attempt(const OutboxRow& row, const AttemptReport& r);
+  void record_reports();
   void arm_send_timer(std::optional<std::chrono::steady_clock::duration> rate_wait = std::nullopt);
   void reap_retired();
 
@@ -212,9 +233,16 @@ struct Daemon::Impl {
       }
       return -1;
     }
+    std::size_t free_workers() const {
+      return static_cast<std::size_t>(std::count(busy.begin(), busy.end(), std::nullopt));
+    }
   };
-  // Worker threads per channel: requests of one channel that may be in flight at once.
+  // Worker threads per channel: requests of one channel that may be in flight at once, each
+  // on its own kept-alive connection. A crash leaves at most that many rows in doubt. On a
+  // gateway that drops duplicates by key they are resent (same key), so more may be in flight
+  // there; elsewhere each becomes 'unknown', so few.
   static constexpr int kWorkersPerChannel = 4;
+  static constexpr int kWorkersPerDedupChannel = 16;
   std::map<Channel, Lane> lanes;
   std::vector<std::unique_ptr<ChannelWorker>> retired;  // replaced on reload; joined once idle
   // Rows claimed ('sending') whose attempt has not reported yet, with the contact each is
@@ -222,6 +250,9 @@ struct Daemon::Impl {
   std::map<std::int64_t, std::pair<OutboxRow, ContactRecord>> in_flight;
   std::mt19937 rng{std::random_device{}()};
   StatusFacts counters;  // latency and attempt outcomes
+  // Reports of attempts not yet recorded (record_reports() is posted once for all of them).
+  std::vector<std::pair<OutboxRow, AttemptReport>> reports;
+  bool record_posted = false;
   bool stopping = false;
   bool dispatch_posted = false;
   bool reconcile_posted = false;
@@ -299,7 +330,8 @@ void Daemon::Impl::build_workers() {
   for (const auto& [ch, cc] : config.channels) {
     Lane lane{
         {}, {}, cc.policy, TokenBucket(cc.policy.rate_per_second, cc.policy.burst, std::chrono::steady_clock::now())};
-    for (int i = 0; i < kWorkersPerChannel; ++i) {
+    const int workers = drops_duplicates_by_key(ch, config) ? kWorkersPerDedupChannel : kWorkersPerChannel;
+    for (int i = 0; i < workers; ++i) {
       auto sender = make_sender(ch, config);
       if (!sender) break;
       lane.workers.push_back(
@@ -670,79 +702,118 @@ void Daemon::Impl::request_dispatch() {
 
 // ---------------------------------------------------------------- sending
 
-void Daemon::Impl::dispatch_due() {
-  if (stopping) return;
-  reap_retired();
-  update_paused("dispatch");
+bool Daemon::Impl::dispatch(const std::function<void()>& record) {
   std::optional<std::chrono::steady_clock::duration> rate_wait;
   bool replan = false;
+  Batches batches;  // passed the gate
+  const LocalTime now = clock->now();
   try {
-    publish_gate();
-    if (paused || catch_up_waits_for_plan) {
-      arm_send_timer();
-      return;
-    }
-    const auto inputs = gate.inputs();
-    const LocalTime now = clock->now();
-    if (catch_up_pending) {
-      catch_up_pending = false;
-      catch_up(*inputs, now);
-      if (catch_up_waits_for_plan) {
-        arm_send_timer();
-        return;
-      }
-    }
-    for (auto& [ch, lane] : lanes) {
-      // A lane with a worker takes one row at a time: a row is 'sending' only while its
-      // request may be on its way. Phone without a robot: the call task is the delivery.
-      std::set<std::int64_t> seen;
-      bool lane_done = false;
-      while (!lane_done && !(lane.has_workers() && lane.free_worker() < 0)) {
-        const auto due = store->due(now, ch, 16);
-        bool progressed = false;
-        for (auto& row : due) {
-          if (!seen.insert(row.id).second) continue;
-          progressed = true;
-          std::vector<ContactRecord> contacts = store->contacts_of({row.buyer});
-          for (const auto& [id, f] : in_flight) {
-            if (f.second.buyer == row.buyer && f.second.shop == row.shop) contacts.push_back(f.second);
-          }
-          const GateDecision d = decide(*inputs, row, contacts, now);
-          if (d.kind == GateDecision::Kind::paused) {
-            lane_done = true;
-            break;
-          }
-          if (!d.sends()) {
-            if (store->cancel(row.id, now, d.detail)) {
-              spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
-                           row.idempotency_key, d.detail);
-            }
-            touched.insert({row.shop, row.buyer});
-            replan = true;
-            continue;
-          }
-          if (lane.has_workers()) {
-            const auto wait = lane.bucket.take(std::chrono::steady_clock::now());
-            if (wait.count() > 0) {
-              rate_wait = rate_wait ? std::min(*rate_wait, std::chrono::steady_clock::duration(wait))
-                                    : std::chrono::steady_clock::duration(wait);
-              lane_done = true;
-              break;
-            }
-          }
-          if (start_attempt(std::move(row), now) && lane.has_workers() && lane.free_worker() < 0) {
-            lane_done = true;
-            break;
-          }
-        }
-        if (!progressed || due.size() < 16) lane_done = true;
-      }
+    if (!stopping) {
+      reap_retired();
+      update_paused("dispatch");
+      publish_gate();
+      if (!paused && !catch_up_waits_for_plan) select_due(now, batches, rate_wait, replan);
     }
   } catch (const StoreError& e) {
     spdlog::error("dispatch: {}", e.what());
   }
+  // One commit for the outcomes that came in and the claims of the rows about to leave; a row
+  // cancelled meanwhile is not claimed. Nothing leaves before the commit.
+  Batches claimed;
+  bool committed = true;
+  try {
+    if (record || !batches.empty()) {
+      store->batch([&] {
+        if (record) record();
+        for (auto& [ch, rows] : batches) {
+          std::vector<OutboxRow> mine;
+          for (auto& row : rows) {
+            if (!book->claim(row, now)) continue;
+            add_call_task(row, now);
+            mine.push_back(std::move(row));
+          }
+          if (!mine.empty()) claimed.emplace_back(ch, std::move(mine));
+        }
+      });
+    }
+  } catch (const StoreError& e) {
+    spdlog::error("dispatch: {}", e.what());
+    claimed.clear();  // rolled back: nothing claimed, no outcome recorded (the rows stay in doubt)
+    committed = false;
+  }
+  for (const auto& [ch, rows] : claimed) start_attempts(ch, rows, now);
+  if (stopping) return committed;
   if (replan) run_reconcile("after cancellations");  // its rows may be due at once: dispatched after it
   arm_send_timer(rate_wait);
+  return committed;
+}
+
+void Daemon::Impl::select_due(LocalTime now, Batches& batches,
+                              std::optional<std::chrono::steady_clock::duration>& rate_wait, bool& replan) {
+  const auto inputs = gate.inputs();
+  if (catch_up_pending) {
+    catch_up_pending = false;
+    catch_up(*inputs, now);
+    if (catch_up_waits_for_plan) return;
+  }
+  for (auto& [ch, lane] : lanes) {
+    // A lane with workers claims only as many rows as it has free workers: a row is
+    // 'sending' only while its request may be on its way. Those rows are claimed together
+    // (one commit) before any of them leaves. Phone without a robot: the call task is the
+    // delivery, one row at a time.
+    std::set<std::int64_t> seen;
+    std::vector<OutboxRow> batch;  // passed the gate, to be claimed together
+    const std::size_t room = lane.has_workers() ? lane.free_workers() : 0;
+    bool lane_done = lane.has_workers() && room == 0;
+    while (!lane_done) {
+      const int limit = static_cast<int>(std::max<std::size_t>(16, room - batch.size()));
+      const auto due = store->due(now, ch, limit);
+      bool progressed = false;
+      for (auto& row : due) {
+        if (!seen.insert(row.id).second) continue;
+        progressed = true;
+        std::vector<ContactRecord> contacts = store->contacts_of({row.buyer});
+        for (const auto& [id, f] : in_flight) {
+          if (f.second.buyer == row.buyer && f.second.shop == row.shop) contacts.push_back(f.second);
+        }
+        for (const auto& b : batch) {  // about to be in flight: they count for the caps too
+          if (b.buyer == row.buyer && b.shop == row.shop) contacts.push_back(DeliveryBook::contact_for(b, now));
+        }
+        const GateDecision d = decide(*inputs, row, contacts, now);
+        if (d.kind == GateDecision::Kind::paused) {
+          lane_done = true;
+          break;
+        }
+        if (!d.sends()) {
+          if (store->cancel(row.id, now, d.detail)) {
+            spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
+                         row.idempotency_key, d.detail);
+          }
+          touched.insert({row.shop, row.buyer});
+          replan = true;
+          continue;
+        }
+        if (!lane.has_workers()) {
+          start_attempt(std::move(row), now);
+          continue;
+        }
+        const auto wait = lane.bucket.take(std::chrono::steady_clock::now());
+        if (wait.count() > 0) {
+          rate_wait = rate_wait ? std::min(*rate_wait, std::chrono::steady_clock::duration(wait))
+                                : std::chrono::steady_clock::duration(wait);
+          lane_done = true;
+          break;
+        }
+        batch.push_back(std::move(row));
+        if (batch.size() >= room) {
+          lane_done = true;
+          break;
+        }
+      }
+      if (!progressed || static_cast<int>(due.size()) < limit) lane_done = true;
+    }
+    if (!batch.empty()) batches.emplace_back(ch, std::move(batch));
+  }
 }
 
 void Daemon::Impl::catch_up(const GateInputs& inputs, LocalTime now) {
@@ -786,9 +857,7 @@ void Daemon::Impl::spread_backlog(LocalTime now) {
                backlog.size(), minutes_text(config.catch_up_spread), minutes_text(config.catch_up_limit));
 }
 
-bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
-  if (!book->claim(row, now)) return false;  // recorded durably before the request
-  auto& lane = lanes.at(row.channel);
+void Daemon::Impl::add_call_task(const OutboxRow& row, LocalTime now) {
   if (row.channel == Channel::phone) {
     CallTask t;
     t.idempotency_key = row.idempotency_key;
@@ -802,98 +871,138 @@ bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
     t.created_at = now;
     store->add_call_task(t);
   }
+}
+
+bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
+  if (!book->claim(row, now)) return false;  // recorded durably before the request
+  add_call_task(row, now);
   in_flight[row.id] = {row, DeliveryBook::contact_for(row, now)};
-  if (!lane.has_workers()) {
-    AttemptReport r;
-    r.id = row.id;
-    r.kind = AttemptReport::Kind::delivered;
-    r.detail = "call task created";
-    on_attempt(row, r);
-    return true;
-  }
-  const int w = lane.free_worker();  // dispatch claims only when one is free
-  lane.busy[static_cast<std::size_t>(w)] = row.id;
-  spdlog::info("sending {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
-               shown_contact(row.channel, row.contact), row.idempotency_key,
-               row.attempts > 1 ? fmt::format(" attempt {}", row.attempts) : "");
-  const Outgoing out = row;
-  lane.workers[static_cast<std::size_t>(w)]->submit(
-      row.id, out,
-      [this, row](AttemptReport r) { asio::post(io, [this, row, r = std::move(r)] { on_attempt(row, r); }); },
-      [this](const Outgoing& o) { return gate.last_look(o, clock->now()); });
+  AttemptReport r;
+  r.id = row.id;
+  r.kind = AttemptReport::Kind::delivered;
+  r.detail = "call task created";
+  on_attempt(row, r);  // recorded with the next round's claims
   return true;
 }
 
+void Daemon::Impl::start_attempts(Channel ch, const std::vector<OutboxRow>& rows, LocalTime now) {
+  auto& lane = lanes.at(ch);
+  for (const OutboxRow& row : rows) {
+    const int w = lane.free_worker();  // the caller claimed no more rows than workers are free
+    lane.busy[static_cast<std::size_t>(w)] = row.id;
+    in_flight[row.id] = {row, DeliveryBook::contact_for(row, now)};
+    spdlog::info("sending {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
+                 shown_contact(row.channel, row.contact), row.idempotency_key,
+                 row.attempts > 1 ? fmt::format(" attempt {}", row.attempts) : "");
+    const Outgoing out = row;
+    lane.workers[static_cast<std::size_t>(w)]->submit(
+        row.id, out,
+        [this, row](AttemptReport r) { asio::post(io, [this, row, r = std::move(r)] { on_attempt(row, r); }); },
+        [this](const Outgoing& o) { return gate.last_look(o, clock->now()); });
+  }
+}
+
 void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
-  in_flight.erase(row.id);
-  touched.insert({row.shop, row.buyer});  // its row changed: the buyer is planned again
-  if (const auto it = lanes.find(row.channel); it != lanes.end()) {
-    for (auto& b : it->second.busy) {
-      if (b == row.id) b.reset();
+  reports.emplace_back(row, r);
+  if (record_posted) return;
+  record_posted = true;
+  // Posted behind the reports already queued on the loop: they are recorded together.
+  asio::post(io, [this] { record_reports(); });
+}
+
+void Daemon::Impl::record_reports() {
+  record_posted = false;
+  if (reports.empty()) return;
+  auto done = std::move(reports);
+  reports.clear();
+  const LocalTime now = clock->now();
+  // The workers that reported are free for the next claims; the rows stay in_flight (their
+  // contacts count for the caps) until their outcomes are recorded.
+  for (const auto& [row, r] : done) {
+    if (const auto it = lanes.find(row.channel); it != lanes.end()) {
+      for (auto& b : it->second.busy) {
+        if (b == row.id) b.reset();
+      }
     }
   }
-  const LocalTime now = clock->now();
-  const auto lane = lanes.find(row.channel);
-  const DeliveryPolicy policy = lane != lanes.end() ? lane->second.policy : DeliveryPolicy{};
-  const auto backoff = backoff_delay(row.attempts, policy, std::uniform_real_distribution<double>(0, 1)(rng));
-  const LocalTime retry_at = now + std::chrono::ceil<Seconds>(clock->to_daemon(backoff));
-  const LocalTime replan_at = now + std::chrono::duration_cast<Seconds>(policy.replan_after);
-  DeliveryBook::Recorded rec;
-  try {
-    rec = book->record(row, r, now, policy.max_attempts, retry_at, replan_at, may_resend(row.channel));
-  } catch (const StoreError& e) {
-    spdlog::error("recording delivery of {}: {}", row.idempotency_key, e.what());
+  std::vector<DeliveryBook::Recorded> recs(done.size());
+  const auto record = [&] {
+    for (std::size_t i = 0; i < done.size(); ++i) {
+      const auto& [row, r] = done[i];
+      const auto lane = lanes.find(row.channel);
+      const DeliveryPolicy policy = lane != lanes.end() ? lane->second.policy : DeliveryPolicy{};
+      const auto backoff = backoff_delay(row.attempts, policy, std::uniform_real_distribution<double>(0, 1)(rng));
+      const LocalTime retry_at = now + std::chrono::ceil<Seconds>(clock->to_daemon(backoff));
+      const LocalTime replan_at = now + std::chrono::duration_cast<Seconds>(policy.replan_after);
+      recs[i] = book->record(row, r, now, policy.max_attempts, retry_at, replan_at, may_resend(row.channel));
+    }
+  };
+  // Group commit: every outcome that arrived meanwhile, with the next round's claims. A row
+  // stays 'sending' until then (in doubt after a crash, as while its request is out).
+  if (!dispatch(record)) {
+    spdlog::error("the outcome of {} send{} could not be recorded; they stay in doubt", done.size(),
+                  done.size() == 1 ? "" : "s");
+    recs.assign(done.size(), DeliveryBook::Recorded{});
   }
-  if (r.kind != AttemptReport::Kind::not_started && r.kind != AttemptReport::Kind::refused) {
-    counters.latency.observe(r.seconds);
+  bool reconcile_after_send = false, reconcile_after_cancel = false;
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    const auto& [row, r] = done[i];
+    const auto& rec = recs[i];
+    in_flight.erase(row.id);
+    touched.insert({row.shop, row.buyer});  // its row changed: the buyer is planned again
+    if (r.kind != AttemptReport::Kind::not_started && r.kind != AttemptReport::Kind::refused) {
+      counters.latency.observe(r.seconds);
+    }
+    const char* outcome = "released";
+    switch (rec.outcome) {
+      case DeliveryBook::Outcome::sent:
+        outcome = "sent";
+        spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
+                     shown_contact(row.channel, row.contact), row.idempotency_key,
+                     row.attempts > 1 ? fmt::format(" after {} attempts", row.attempts) : "");
+        break;
+      case DeliveryBook::Outcome::retry:
+        outcome = "retry";
+        spdlog::warn("{} [{}]: {}", to_string(row.channel), row.idempotency_key, rec.detail);
+        break;
+      case DeliveryBook::Outcome::unknown:
+        outcome = "unknown";
+        spdlog::warn("{} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
+                     shown_contact(row.channel, row.contact), row.idempotency_key, rec.detail);
+        break;
+      case DeliveryBook::Outcome::replanned:
+        outcome = "replanned";
+        spdlog::warn("NOT SENT {} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
+                     shown_contact(row.channel, row.contact), row.idempotency_key, rec.detail);
+        break;
+      case DeliveryBook::Outcome::failed:
+        outcome = "failed";
+        spdlog::error("FAILED {} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
+                      shown_contact(row.channel, row.contact), row.idempotency_key, rec.detail);
+        break;
+      case DeliveryBook::Outcome::cancelled:
+        outcome = "cancelled";
+        spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
+                     row.idempotency_key, rec.detail);
+        break;
+      case DeliveryBook::Outcome::released:
+        spdlog::info("reminder {} not sent ({}); it stays planned", row.idempotency_key, rec.detail);
+        break;
+    }
+    ++counters.attempts[outcome];
+    reconcile_after_send |= rec.outcome == DeliveryBook::Outcome::sent;
+    reconcile_after_cancel |= rec.outcome == DeliveryBook::Outcome::cancelled ||
+                              rec.outcome == DeliveryBook::Outcome::failed ||
+                              rec.outcome == DeliveryBook::Outcome::unknown;
   }
-  const char* outcome = "released";
-  switch (rec.outcome) {
-    case DeliveryBook::Outcome::sent:
-      outcome = "sent";
-      spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
-                   shown_contact(row.channel, row.contact), row.idempotency_key,
-                   row.attempts > 1 ? fmt::format(" after {} attempts", row.attempts) : "");
-      break;
-    case DeliveryBook::Outcome::retry:
-      outcome = "retry";
-      spdlog::warn("{} [{}]: {}", to_string(row.channel), row.idempotency_key, rec.detail);
-      break;
-    case DeliveryBook::Outcome::unknown:
-      outcome = "unknown";
-      spdlog::warn("{} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer, shown_contact(row.channel, row.contact),
-                   row.idempotency_key, rec.detail);
-      break;
-    case DeliveryBook::Outcome::replanned:
-      outcome = "replanned";
-      spdlog::warn("NOT SENT {} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
-                   shown_contact(row.channel, row.contact), row.idempotency_key, rec.detail);
-      break;
-    case DeliveryBook::Outcome::failed:
-      outcome = "failed";
-      spdlog::error("FAILED {} to {} ({}) [{}]: {}", to_string(row.channel), row.buyer,
-                    shown_contact(row.channel, row.contact), row.idempotency_key, rec.detail);
-      break;
-    case DeliveryBook::Outcome::cancelled:
-      outcome = "cancelled";
-      spdlog::info("cancelled {} to {} right before sending ({}): {}", to_string(row.channel), row.buyer,
-                   row.idempotency_key, rec.detail);
-      break;
-    case DeliveryBook::Outcome::released:
-      spdlog::info("reminder {} not sent ({}); it stays planned", row.idempotency_key, rec.detail);
-      break;
-  }
-  ++counters.attempts[outcome];
   if (stopping) {
     if (in_flight.empty()) finish_shutdown();
     return;
   }
   // The next step may now be plannable; a cancelled one re-planned into its next allowed
   // window. Coalesced: a burst of reports makes one re-plan.
-  request_dispatch();  // the lane is free: its next due row first, then the re-plan
-  if (rec.outcome == DeliveryBook::Outcome::sent || rec.outcome == DeliveryBook::Outcome::cancelled ||
-      rec.outcome == DeliveryBook::Outcome::failed || rec.outcome == DeliveryBook::Outcome::unknown) {
-    request_reconcile(rec.outcome == DeliveryBook::Outcome::sent ? "after a send" : "after a cancellation");
+  if (reconcile_after_send || reconcile_after_cancel) {
+    request_reconcile(reconcile_after_send ? "after a send" : "after a cancellation");
   }
 }
 

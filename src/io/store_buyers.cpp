@@ -62,13 +62,13 @@ ContactHistory SqliteStore::history() const {
 std::vector<ContactRecord> SqliteStore::contacts_of(const std::vector<std::string>& buyers) const {
   return guarded(path_, "read contacts", [&] {
     std::vector<ContactRecord> out;
-    SQLite::Statement q(impl_->db,
-                        "SELECT buyer, channel, at, order_ids, step, shop FROM contacts WHERE buyer = ? "
-                        "ORDER BY at, id");
+    auto q = impl_->cached(
+        "SELECT buyer, channel, at, order_ids, step, shop FROM contacts WHERE buyer = ? "
+        "ORDER BY at, id");
     for (const auto& b : buyers) {
-      q.reset();
-      q.bind(1, b);
-      while (q.executeStep()) out.push_back(read_contact(zone_, q));
+      q->reset();
+      q->bind(1, b);
+      while (q->executeStep()) out.push_back(read_contact(zone_, *q));
     }
     return out;
   });

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +21,34 @@ struct SqliteStore::Impl {
   explicit Impl(const std::string& path)
       : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 5000) {}
   mutable SQLite::Database db;
+
+  // A statement prepared once and reused (the daemon runs some of them for every send, and
+  // preparing costs more than running them). The lease resets it when it goes out of scope,
+  // so no read stays open between calls.
+  class Lease {
+   public:
+    explicit Lease(SQLite::Statement& s) : s_(s) {}
+    ~Lease() { s_.tryReset(); }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    SQLite::Statement& operator*() const { return s_; }
+    SQLite::Statement* operator->() const { return &s_; }
+
+   private:
+    SQLite::Statement& s_;
+  };
+  // Bindings of the previous use are cleared.
+  Lease cached(const std::string& sql) const {
+    auto& s = statements[sql];
+    if (!s) {
+      s = std::make_unique<SQLite::Statement>(db, sql);
+    } else {
+      s->clearBindings();
+    }
+    return Lease(*s);
+  }
+  // Declared after db: finalized before it closes.
+  mutable std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements;
 };
 
 namespace store_detail {

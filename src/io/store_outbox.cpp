@@ -52,8 +52,11 @@ OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
   return r;
 }
 
-void log_contact(SQLite::Database& db, const ShopZone& zone, const ContactRecord& contact) {
-  SQLite::Statement c(db, "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) VALUES (?,?,?,?,?,?)");
+const char* const kInsertContact =
+    "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) VALUES (?,?,?,?,?,?)";
+
+// `c`: a statement of kInsertContact.
+void log_contact(SQLite::Statement& c, const ShopZone& zone, const ContactRecord& contact) {
   SQLite::bind(c, contact.buyer, std::string(to_string(contact.channel)), epoch(zone, contact.at),
                ids_json(contact.order_ids), contact.step, contact.shop);
   c.exec();
@@ -183,24 +186,35 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::replans_due(LocalT
 
 std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> channel, int limit) const {
   return guarded(path_, "list due reminders", [&] {
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ?1 "
-                                               "AND (not_before IS NULL OR not_before <= ?1) {} "
-                                               "ORDER BY send_at, id LIMIT ?2",
-                                               kOutboxColumns, channel ? "AND channel = ?3" : ""));
-    SQLite::bind(q, epoch(zone_, now), limit);
-    if (channel) q.bind(3, std::string(to_string(*channel)));
+    auto q =
+        impl_->cached(fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ?1 "
+                                  "AND (not_before IS NULL OR not_before <= ?1) {} "
+                                  "ORDER BY send_at, id LIMIT ?2",
+                                  kOutboxColumns, channel ? "AND channel = ?3" : ""));
+    SQLite::bind(*q, epoch(zone_, now), limit);
+    if (channel) q->bind(3, std::string(to_string(*channel)));
     std::vector<OutboxRow> out;
-    while (q.executeStep()) out.push_back(read_row(zone_, q));
+    while (q->executeStep()) out.push_back(read_row(zone_, *q));
     return out;
   });
 }
 
 std::optional<LocalTime> SqliteStore::next_due() const {
   return guarded(path_, "find next due reminder", [&]() -> std::optional<LocalTime> {
-    SQLite::Statement q(impl_->db,
-                        "SELECT MIN(MAX(send_at, COALESCE(not_before, send_at))) FROM outbox WHERE state='planned'");
-    if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
-    return local(zone_, q.getColumn(0).getInt64());
+    // Two index searches (outbox_state_send_at, outbox_held) rather than one pass over every
+    // planned row: this runs after every dispatch.
+    auto free = impl_->cached(
+        "SELECT send_at FROM outbox WHERE state='planned' AND not_before IS NULL ORDER BY send_at LIMIT 1");
+    auto held = impl_->cached(
+        "SELECT MIN(MAX(send_at, not_before)) FROM outbox WHERE state='planned' AND not_before IS NOT NULL");
+    std::optional<std::int64_t> first;
+    if (free->executeStep()) first = free->getColumn(0).getInt64();
+    if (held->executeStep() && !held->getColumn(0).isNull()) {
+      const std::int64_t h = held->getColumn(0).getInt64();
+      first = first ? std::min(*first, h) : h;
+    }
+    if (!first) return std::nullopt;
+    return local(zone_, *first);
   });
 }
 
@@ -215,24 +229,23 @@ std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
 
 bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
   return guarded(path_, "mark sending", [&] {
-    SQLite::Statement q(impl_->db,
-                        "UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? "
-                        "WHERE id=? AND state='planned'");
-    SQLite::bind(q, epoch(zone_, now), id);
-    return q.exec() == 1;
+    auto q = impl_->cached(
+        "UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? WHERE id=? AND state='planned'");
+    SQLite::bind(*q, epoch(zone_, now), id);
+    return q->exec() == 1;
   });
 }
 
 void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) {
   guarded(path_, "mark sent", [&] {
     auto& db = impl_->db;
-    SQLite::Transaction tx(db);
-    SQLite::Statement q(db,
-                        "UPDATE outbox SET state='sent', last_error='', updated_at=?1, sent_at=?1, not_before=NULL "
-                        "WHERE id=?2 AND state IN ('sending','planned')");
-    SQLite::bind(q, epoch(zone_, now), id);
-    if (q.exec() == 1) log_contact(db, zone_, contact);
-    tx.commit();
+    SQLite::Savepoint tx(db, "mark_sent");  // nests inside batch()
+    auto q = impl_->cached(
+        "UPDATE outbox SET state='sent', last_error='', updated_at=?1, sent_at=?1, not_before=NULL "
+        "WHERE id=?2 AND state IN ('sending','planned')");
+    SQLite::bind(*q, epoch(zone_, now), id);
+    if (q->exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
+    tx.release();
     return 0;
   });
 }
@@ -253,12 +266,12 @@ void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& 
 void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) {
   guarded(path_, "mark outcome unknown", [&] {
     auto& db = impl_->db;
-    SQLite::Transaction tx(db);
+    SQLite::Savepoint tx(db, "mark_unknown");  // nests inside batch()
     SQLite::Statement q(db,
                         "UPDATE outbox SET state='unknown', last_error=?, updated_at=? WHERE id=? AND state='sending'");
     SQLite::bind(q, note, epoch(zone_, now), id);
-    if (q.exec() == 1) log_contact(db, zone_, contact);
-    tx.commit();
+    if (q.exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
+    tx.release();
     return 0;
   });
 }

@@ -822,6 +822,102 @@ class StatusAnswersDuringABigReconcile(DaemonTestCase):
         self.assertEqual(len([r for r in self.outbox() if r["buyer"].startswith("buyer")]), 20000)
 
 
+class SendBurst(DaemonTestCase):
+    """Many reminders due at once, several requests in flight on kept-alive connections, claims
+    and outcomes committed in groups: the daemon is killed the instant the gateway receives a
+    request (three times, mid-burst), restarted, and finishes."""
+    buyers = 1500
+    kill_every = 400  # the sink kills the daemon on receiving requests 400, 800 and 1200
+
+    def start_fast_sink(self):
+        """cuifu_sink (built with cuifu), killing the daemon whose pid is in daemon.pid."""
+        self.fast_log = os.path.join(self.dir, "fast_sink.log")
+        port_file = os.path.join(self.dir, "fast_sink.port")
+        self.pid_file = os.path.join(self.dir, "daemon.pid")
+        sink = os.path.join(os.path.dirname(CUIFU), "cuifu_sink")
+        self.procs.append(subprocess.Popen([sink, "--log", self.fast_log, "--port-file", port_file, "--kill-every",
+                                            str(self.kill_every), "--kill-pid-file", self.pid_file]))
+        wait_for(lambda: os.path.exists(port_file), 10, "cuifu_sink to listen")
+        with open(port_file) as f:
+            self.fast_port = int(f.read())
+
+    def sink_records(self):
+        """The keys of every request the sink received so far, in order (a resend twice)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.fast_port}/_flush", timeout=10) as r:
+            r.read()
+        with open(self.fast_log) as f:
+            return [p[1] for p in (line.split() for line in f) if len(p) == 3]
+
+    def rows(self):
+        import sqlite3
+        db = sqlite3.connect(self.state, timeout=10)
+        try:
+            return {key: state for key, state in db.execute("SELECT idempotency_key, state FROM outbox WHERE step = 1")}
+        finally:
+            db.close()
+
+    def start_and_get_killed(self, at):
+        self.start_daemon(at, speed=1)
+        with open(self.pid_file + ".tmp", "w") as f:
+            f.write(str(self.daemon.pid))
+        os.replace(self.pid_file + ".tmp", self.pid_file)
+        self.assertEqual(self.daemon.wait(timeout=60 * SLOWDOWN), -signal.SIGKILL, "not killed by the sink")
+
+    def test_kills_in_the_middle_of_a_burst_lose_nothing_and_duplicate_only_what_was_in_flight(self):
+        self.start_fast_sink()
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        # IM 30 min after the order: every first reminder is due at 10:00, the minute the daemon starts.
+        self.write_feed([order(f"S{i}", f"burst{i:05}", home, f"{DAY} 09:30:00", phone=f"139{i:08}")
+                         for i in range(self.buyers)])
+        self.status_port = self.free_port()
+        self.config = os.path.join(self.dir, "cuifu.yaml")
+        with open(self.config, "w", encoding="utf-8") as f:
+            f.write(f"""
+feed:
+  source: orders.jsonl
+  poll_interval: 1m
+  max_age: 1d
+rules: rules
+templates: templates
+state: state.db
+status:
+  listen: 127.0.0.1:{self.status_port}
+channels:
+  im:
+    webhook: http://127.0.0.1:{self.fast_port}/im
+    rate_per_second: 1000000
+    burst: 100000
+""")
+        in_doubt = []  # rows left 'sending' by each kill
+        # Restarted within the minute: the rows due at 10:00 are on time, not a backlog to spread.
+        for k, at in enumerate(["10:00:00", "10:00:15", "10:00:30"]):
+            self.start_and_get_killed(f"{DAY} {at}")
+            rows, received = self.rows(), set(self.sink_records())
+            self.assertEqual(len(rows), self.buyers)
+            self.assertLess(len(received), self.buyers, "the burst was over before the kill: it proves nothing")
+            # Claimed durably before the request left: a key the gateway got is never 'planned'.
+            early = sorted(key for key in received if rows.get(key) not in ("sending", "sent"))
+            self.assertEqual(early, [], f"kill {k + 1}: requests left before their claim was committed")
+            # Recorded after the answer: a row marked sent reached the gateway.
+            unsent = sorted(key for key, st in rows.items() if st == "sent" and key not in received)
+            self.assertEqual(unsent, [], f"kill {k + 1}: rows marked sent that never reached the gateway")
+            doubt = {key for key, st in rows.items() if st == "sending"}
+            # The requests in flight (16 workers) and answers not yet committed, no more.
+            self.assertLessEqual(len(doubt), 2 * 16, f"kill {k + 1}: {len(doubt)} rows left 'sending'")
+            in_doubt.append(doubt)
+
+        self.start_daemon(f"{DAY} 10:00:40", speed=1)
+        wait_for(lambda: all(st == "sent" for st in self.rows().values()), 60, "every reminder to be sent")
+        self.assertEqual(self.stop_daemon(), 0)
+        copies = {}
+        for key in self.sink_records():
+            copies[key] = copies.get(key, 0) + 1
+        self.assertEqual(set(copies), set(self.rows()), "a reminder never reached the gateway")
+        # Only rows in doubt at a kill went again (with the same key: the gateway drops the copy).
+        for key, n in copies.items():
+            self.assertLessEqual(n, 1 + sum(key in d for d in in_doubt), key)
+
+
 if __name__ == "__main__":
     CUIFU = os.path.abspath(sys.argv[1])
     SOURCE = os.path.abspath(sys.argv[2])

@@ -11,13 +11,9 @@ namespace cuifu {
 
 namespace {
 
-struct EasyDeleter {
-  void operator()(CURL* h) const { curl_easy_cleanup(h); }
-};
 struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
-using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using Slist = std::unique_ptr<curl_slist, SlistDeleter>;
 
 std::size_t on_body(char* data, std::size_t size, std::size_t n, void* user) {
@@ -47,14 +43,28 @@ void curl_global_setup() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-HttpResponse http_request(const HttpRequest& request) {
+HttpSession::HttpSession() {
   curl_global_setup();
+  handle_ = curl_easy_init();
+}
+
+HttpSession::~HttpSession() {
+  if (handle_) curl_easy_cleanup(static_cast<CURL*>(handle_));
+}
+
+HttpResponse http_request(const HttpRequest& request) {
+  return HttpSession().perform(request);
+}
+
+HttpResponse HttpSession::perform(const HttpRequest& request) {
   HttpResponse out;
-  EasyHandle h(curl_easy_init());
-  if (!h) {
+  if (!handle_) {
     out.error = "curl_easy_init failed";
     return out;
   }
+  CURL* const h = static_cast<CURL*>(handle_);
+  // Options from the previous request go; the connection (and its cache) stays.
+  curl_easy_reset(h);
   Slist headers;
   for (const auto& line : request.headers) {
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
@@ -66,30 +76,29 @@ HttpResponse http_request(const HttpRequest& request) {
     headers.reset(next);
   }
   char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(h.get(), CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(h.get(), CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(h.get(), CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<long long>(request.timeout.count(), 5000)));
-  curl_easy_setopt(h.get(), CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h.get(), CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h.get(), CURLOPT_USERAGENT, "cuifu/0.1");
-  curl_easy_setopt(h.get(), CURLOPT_ACCEPT_ENCODING, "");
-  curl_easy_setopt(h.get(), CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(h.get(), CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(h.get(), CURLOPT_WRITEDATA, &out.body);
-  curl_easy_setopt(h.get(), CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h.get(), CURLOPT_HEADERDATA, &out.headers);
+  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(request.timeout.count(), 5000)));
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "cuifu/0.1");
+  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &out.headers);
   if (request.method == "POST") {
-    curl_easy_setopt(h.get(), CURLOPT_POST, 1L);
-    curl_easy_setopt(h.get(), CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(h.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }
-  const CURLcode rc = curl_easy_perform(h.get());
-  curl_easy_getinfo(h.get(), CURLINFO_TOTAL_TIME, &out.seconds);
+  const CURLcode rc = curl_easy_perform(h);
+  curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &out.seconds);
   long request_size = 0;
-  curl_easy_getinfo(h.get(), CURLINFO_REQUEST_SIZE, &request_size);
+  curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_size);
   out.request_sent = request_size > 0;
   if (rc != CURLE_OK) {
     out.status = 0;
@@ -97,7 +106,7 @@ HttpResponse http_request(const HttpRequest& request) {
     out.error = fmt::format("{}{}{}", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
     return out;
   }
-  curl_easy_getinfo(h.get(), CURLINFO_RESPONSE_CODE, &out.status);
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
   return out;
 }
 

@@ -1,6 +1,8 @@
 // A blocking HTTP(S) client on libcurl, for worker threads (never the event loop).
 //
-// Each call uses its own easy handle, owned by an RAII object, so calls on different
+// An HttpSession owns one easy handle (RAII) and keeps its connection alive between
+// requests, so a channel worker sending to one gateway pays the TCP (and TLS) set-up once,
+// not per reminder. A session is used by one thread at a time; sessions on different
 // threads never share curl state. Transport failures (refused, timeout) come back as a
 // response with status 0 and `error` set; nothing throws.
 #pragma once
@@ -30,6 +32,21 @@ struct HttpResponse {
   double seconds = 0;         // total time taken
 };
 
+// One connection (re)used for the requests made through it, one after the other.
+// Not thread-safe: one thread at a time.
+class HttpSession {
+ public:
+  HttpSession();
+  ~HttpSession();
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
+  HttpResponse perform(const HttpRequest& request);
+
+ private:
+  void* handle_ = nullptr;  // CURL*, owned
+};
+
+// A one-off request on a fresh connection.
 HttpResponse http_request(const HttpRequest& request);
 
 // Percent-encoding per RFC 3986 (unreserved characters kept; space is %20).

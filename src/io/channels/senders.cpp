@@ -51,36 +51,48 @@ HttpRequest json_post(const std::string& url, const Outgoing& row, std::string b
   return r;
 }
 
-AttemptResult perform(const HttpRequest& r) {
-  const HttpResponse resp = http_request(r);
+AttemptResult perform(HttpSession& session, const HttpRequest& r) {
+  const HttpResponse resp = session.perform(r);
   return classify_http(resp.status, resp.error, resp.timed_out, resp.body, resp.request_sent);
 }
 
 class WebhookSender final : public ChannelSender {
  public:
-  WebhookSender(std::string url, std::string bearer, DeliveryPolicy p, std::string (*payload)(const Outgoing&))
-      : url_(std::move(url)), bearer_(std::move(bearer)), policy_(p), payload_(payload) {}
+  // `keep_alive`: only for a gateway that drops duplicates by key. libcurl sends a request
+  // again, once, when a kept-alive connection turns out closed before any answer came, and
+  // the first copy may have arrived; a robot keeps every copy, so it gets a fresh connection.
+  WebhookSender(std::string url, std::string bearer, DeliveryPolicy p, std::string (*payload)(const Outgoing&),
+                bool keep_alive)
+      : url_(std::move(url)), bearer_(std::move(bearer)), policy_(p), payload_(payload), keep_alive_(keep_alive) {}
   AttemptResult send(const Outgoing& row) override {
-    return perform(json_post(url_, row, payload_(row), policy_, bearer_));
+    const HttpRequest r = json_post(url_, row, payload_(row), policy_, bearer_);
+    if (!keep_alive_) {
+      const HttpResponse resp = http_request(r);
+      return classify_http(resp.status, resp.error, resp.timed_out, resp.body, resp.request_sent);
+    }
+    return perform(session_, r);
   }
 
  private:
   std::string url_, bearer_;
   DeliveryPolicy policy_;
   std::string (*payload_)(const Outgoing&);
+  bool keep_alive_;
+  HttpSession session_;  // keep-alive to the webhook
 };
 
 class GenericSmsSender final : public ChannelSender {
  public:
   GenericSmsSender(SmsConfig c, DeliveryPolicy p) : c_(std::move(c)), policy_(p), token_(secret(c_.token_env)) {}
   AttemptResult send(const Outgoing& row) override {
-    return perform(json_post(c_.url, row, sms_generic_payload(row, c_), policy_, token_));
+    return perform(session_, json_post(c_.url, row, sms_generic_payload(row, c_), policy_, token_));
   }
 
  private:
   SmsConfig c_;
   DeliveryPolicy policy_;
   std::string token_;
+  HttpSession session_;  // keep-alive to the gateway
 };
 
 class AliyunSmsSender final : public ChannelSender {
@@ -96,6 +108,7 @@ class AliyunSmsSender final : public ChannelSender {
     r.url = c_.url + (c_.url.find('?') == std::string::npos ? "?" : "&") + aliyun_signed_query(params, key_);
     r.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(policy_.timeout);
     r.headers = {"X-Idempotency-Key: " + row.idempotency_key};
+    // A fresh connection each time: Aliyun keeps every copy (see WebhookSender).
     const HttpResponse resp = http_request(r);
     AttemptResult a = classify_http(resp.status, resp.error, resp.timed_out, resp.body, resp.request_sent);
     if (a.kind != AttemptResult::Kind::delivered) return a;
@@ -299,14 +312,16 @@ std::unique_ptr<ChannelSender> make_sender(Channel c, const DaemonConfig& config
   const DeliveryPolicy& p = it->second.policy;
   switch (c) {
     case Channel::im:
-      return std::make_unique<WebhookSender>(config.im.webhook, secret(config.im.token_env), p, &im_payload);
+      return std::make_unique<WebhookSender>(config.im.webhook, secret(config.im.token_env), p, &im_payload,
+                                             drops_duplicates_by_key(c, config));
     case Channel::sms:
       if (config.sms.provider == SmsProvider::aliyun) return std::make_unique<AliyunSmsSender>(config.sms, p);
       return std::make_unique<GenericSmsSender>(config.sms, p);
     case Channel::email: return std::make_unique<EmailSender>(config.email, p);
     case Channel::phone:
       if (config.phone.robot == RobotKind::none) return nullptr;
-      return std::make_unique<WebhookSender>(config.phone.robot_webhook, std::string{}, p, &robot_payload);
+      return std::make_unique<WebhookSender>(config.phone.robot_webhook, std::string{}, p, &robot_payload,
+                                             drops_duplicates_by_key(c, config));
   }
   return nullptr;
 }
