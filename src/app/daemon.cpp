@@ -934,7 +934,12 @@ void Daemon::Impl::record_reports() {
       const auto backoff = backoff_delay(row.attempts, policy, std::uniform_real_distribution<double>(0, 1)(rng));
       const LocalTime retry_at = now + std::chrono::ceil<Seconds>(clock->to_daemon(backoff));
       const LocalTime replan_at = now + std::chrono::duration_cast<Seconds>(policy.replan_after);
-      recs[i] = book->record(row, r, now, policy.max_attempts, retry_at, replan_at, may_resend(row.channel));
+      std::optional<LocalTime> left;
+      if (r.left) {
+        const auto ago = clock->to_daemon(std::chrono::steady_clock::now() - *r.left);
+        left = now - std::chrono::ceil<Seconds>(ago);
+      }
+      recs[i] = book->record(row, r, now, policy.max_attempts, retry_at, replan_at, may_resend(row.channel), left);
     }
   };
   // Group commit: every outcome that arrived meanwhile, with the next round's claims. A row

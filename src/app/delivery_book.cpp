@@ -51,12 +51,13 @@ bool DeliveryBook::claim(OutboxRow& row, LocalTime now) {
 
 DeliveryBook::Recorded DeliveryBook::record(const OutboxRow& row, const AttemptReport& r, LocalTime now,
                                             int max_attempts, LocalTime retry_at, LocalTime replan_at,
-                                            bool resend_in_doubt) {
+                                            bool resend_in_doubt, std::optional<LocalTime> left) {
   using K = AttemptReport::Kind;
+  const LocalTime contacted = left ? std::max(*left, row.updated_at) : row.updated_at;
   switch (r.kind) {
     case K::delivered:
-      // The buyer was contacted when the request left (the claim), not when the answer came.
-      store_.mark_sent(row.id, now, contact_for(row, row.updated_at));
+      // The buyer was contacted when the request left, not when the answer came.
+      store_.mark_sent(row.id, now, contact_for(row, contacted));
       return {Outcome::sent, r.detail};
     case K::refused: store_.cancel(row.id, now, r.detail); return {Outcome::cancelled, r.detail};
     case K::not_started:
@@ -68,7 +69,7 @@ DeliveryBook::Recorded DeliveryBook::record(const OutboxRow& row, const AttemptR
             "outcome unknown: {}; it may have reached the buyer, and its gateway keeps duplicates: not resent (set "
             "at_least_once for the channel to resend)",
             r.detail);
-        store_.mark_unknown(row.id, now, e, contact_for(row, row.updated_at));
+        store_.mark_unknown(row.id, now, e, contact_for(row, contacted));
         return {Outcome::unknown, e};
       }
       if (row.attempts < max_attempts) {

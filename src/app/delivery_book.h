@@ -58,8 +58,10 @@ class DeliveryBook {
   // been delivered: with `resend_in_doubt` (the gateway drops duplicates by key, or the channel
   // is at_least_once) it is retried with the same key and the row stays in doubt (cancelled
   // later, it becomes 'unknown', its contact logged); otherwise the row is 'unknown' at once.
+  // `left`: when the request left, in the daemon's time (the contact dates from then); unset:
+  // from the claim.
   Recorded record(const OutboxRow& row, const AttemptReport& r, LocalTime now, int max_attempts, LocalTime retry_at,
-                  LocalTime replan_at, bool resend_in_doubt = true);
+                  LocalTime replan_at, bool resend_in_doubt = true, std::optional<LocalTime> left = std::nullopt);
 
   // A contact made at `now` for `row`: at its slot when on time (the contact log then agrees
   // with the plan to the minute), at the minute it really happened when late.

@@ -340,7 +340,8 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
   std::size_t budget = limit;
   if (c.next_upsert == c.upserts.size() && c.next_seen < c.orders_seen.size()) {
     // In a transaction of its own.
-    const std::size_t last = std::min(c.orders_seen.size(), c.next_seen + 20 * limit);  // cheap rows
+    // As many rows as the slice allows (they are cheaper: the slice grows while it stays short).
+    const std::size_t last = std::min(c.orders_seen.size(), c.next_seen + limit);
     store.record_orders_seen({c.orders_seen.begin() + static_cast<std::ptrdiff_t>(c.next_seen),
                               c.orders_seen.begin() + static_cast<std::ptrdiff_t>(last)},
                              now);

@@ -207,7 +207,8 @@ channels:
 
     def status(self, path, ok_only=True):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.status_port}{path}", timeout=2) as r:
+            # 2 s, longer under a sanitizer (CUIFU_TEST_TIMEOUT_SCALE), which slows the daemon down.
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.status_port}{path}", timeout=2 * SLOWDOWN) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return None if ok_only else (e.code, e.read().decode())
@@ -806,9 +807,9 @@ class StatusAnswersDuringABigReconcile(DaemonTestCase):
         while "reconciled (new feed snapshot)" not in self.log_text():
             self.assertLess(time.time(), deadline, "the first reconcile did not finish")
             started = time.time()
-            got = self.status("/healthz", ok_only=False)  # None: no answer within 2 s
+            got = self.status("/healthz", ok_only=False)  # None: no answer within 2 s (x SLOWDOWN)
             took = time.time() - started
-            self.assertIsNotNone(got, f"/healthz did not answer within 2 s ({answers} answers before)")
+            self.assertIsNotNone(got, f"/healthz did not answer within {2 * SLOWDOWN} s ({answers} answers before)")
             answers += 1
             slowest = max(slowest, took)
             time.sleep(0.1)

@@ -108,6 +108,7 @@ void ChannelWorker::run() {
       report.kind = AttemptReport::Kind::refused;
       report.detail = std::move(why);
     } else {
+      report.left = std::chrono::steady_clock::now();
       const AttemptResult r = sender_->send(item.out);
       report.detail = r.detail;
       switch (r.kind) {

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -74,6 +75,9 @@ struct AttemptReport {
   std::string detail;     // the gateway's answer, or why the gate refused, or why it never started
   double seconds = 0;     // the request's duration, real time
   bool in_doubt = false;  // retry: no answer after the request left (AttemptResult::in_doubt)
+  // When the request left (real time; unset when none did): the buyer's contact dates from then,
+  // not from the claim, which may be a loop round earlier.
+  std::optional<std::chrono::steady_clock::time_point> left;
 };
 
 // One channel's worker thread: it performs the attempts the daemon hands it, one at a time,
