@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -72,9 +73,22 @@ std::optional<std::unordered_map<std::string, LoggedContact>> read_logged_contac
   std::ifstream in(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string encoding = feed.encoding.empty() ? detect_encoding(bytes) : feed.encoding;
+  const char delimiter = feed.mapping ? feed.mapping->delimiter : ',';
   std::vector<std::size_t> bad;
+  // The header alone says whether the columns are there; most logs have neither, and then
+  // the rest of the file is not decoded and parsed a second time. (A newline byte is never
+  // part of a GB18030 character, so the header ends at the first one.)
+  const std::string_view header_bytes = std::string_view(bytes).substr(0, bytes.find('\n'));
+  const auto header = parse_csv(to_utf8_replacing(header_bytes, encoding, bad), delimiter);
+  if (header.empty()) return std::nullopt;
+  const auto has_column = [](const std::string& name) {
+    const std::string n = lower(name);
+    return n == "reminded" || n == "holdout";
+  };
+  const auto header_list = header_names(header.front());
+  if (std::none_of(header_list.begin(), header_list.end(), has_column)) return std::nullopt;
   const std::string text = to_utf8_replacing(bytes, encoding, bad);
-  const auto records = parse_csv(text, feed.mapping ? feed.mapping->delimiter : ',');
+  const auto records = parse_csv(text, delimiter);
   if (records.empty()) return std::nullopt;
   const auto names = header_names(records.front());
   std::string id_header = "订单编号";

@@ -7,6 +7,8 @@
 #include <iterator>
 #include <mutex>
 #include <set>
+#include <span>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/parallel.h"
@@ -54,9 +56,9 @@ LocalTime latest_time(const Order& o) {
   return t;
 }
 
-// The order as a feed read at `now` would have shown it: future payments and closes unknown.
-Order as_of(const Timeline& t, LocalTime now) {
-  Order o = *t.order;
+// Sets `o` (a copy of t.order) to what a feed read at `now` would have shown: future payments
+// and closes unknown.
+void show_as_of(Order& o, const Timeline& t, LocalTime now) {
   o.paid_at.reset();
   o.closed_at.reset();
   o.status = OrderStatus::unpaid;
@@ -67,6 +69,11 @@ Order as_of(const Timeline& t, LocalTime now) {
     o.status = OrderStatus::closed;
     o.closed_at = t.closed;
   }
+}
+
+Order as_of(const Timeline& t, LocalTime now) {
+  Order o = *t.order;
+  show_as_of(o, t, now);
   return o;
 }
 
@@ -100,7 +107,8 @@ class BuyerReplay {
   // Plans the buyer from `now` with the orders as they stood then and the history so far.
   Plan plan_from(LocalTime now);
 
-  std::vector<Timeline> orders_;
+  std::vector<Timeline> orders_;  // by creation
+  std::vector<Order> visible_;    // copies of the orders created so far, shown as of the latest plan
   const Rules& rules_;
   const TemplateSet& templates_;
   LocalTime log_end_;
@@ -113,10 +121,12 @@ class BuyerReplay {
 };
 
 Plan BuyerReplay::plan_from(LocalTime now) {
-  std::vector<Order> visible;
-  for (const auto& t : orders_) {
-    if (t.order->created_at <= now) visible.push_back(as_of(t, now));
+  // Orders are copied once, when they appear; each plan only updates what it knows of them.
+  while (visible_.size() < orders_.size() && orders_[visible_.size()].order->created_at <= now) {
+    visible_.push_back(*orders_[visible_.size()].order);
   }
+  for (std::size_t i = 0; i < visible_.size(); ++i) show_as_of(visible_[i], orders_[i], now);
+  const std::vector<Order>& visible = visible_;
   // The planner looks at most a week past the latest close for a slot (a pre-sale order's
   // balance window can end long after the usual auto-close).
   LocalTime latest_close = now + rules_.auto_close;
@@ -228,6 +238,30 @@ void replay_buyer(const std::string& shop, const std::string& buyer, std::vector
   }
 }
 
+// Stable-sorts `items` by `less` through an index and then moves each element once into
+// place, following the permutation's cycles: std::stable_sort would take a buffer as large as
+// the vector itself, and a replayed reminder is a few hundred bytes.
+template <class T, class Less>
+void sort_in_place(std::vector<T>& items, Less less) {
+  std::vector<std::size_t> order(items.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return less(items[a], items[b]); });
+  // order[i] is the index of the element that belongs at i.
+  for (std::size_t start = 0; start < order.size(); ++start) {
+    if (order[start] == start) continue;
+    T held = std::move(items[start]);
+    std::size_t at = start;
+    while (order[at] != start) {
+      const std::size_t from = order[at];
+      items[at] = std::move(items[from]);
+      order[at] = at;
+      at = from;
+    }
+    items[at] = std::move(held);
+    order[at] = at;
+  }
+}
+
 // Fewer buyers than this per thread are replayed on the calling thread alone.
 constexpr std::size_t kBuyersPerThread = 256;
 
@@ -280,16 +314,27 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   for (auto& part : parts) part.keep_texts = config.keep_texts;
   run_in_parts(weights, parts.size(),
                [&](std::size_t first, std::size_t last, std::size_t part) { replay_groups(first, last, parts[part]); });
+  // Joined into vectors of the exact size, each part freed as soon as it is moved: a doubling
+  // vector of a million reminders would hold twice what it needs at the moment it grows.
+  std::size_t sent_count = 0, order_count = 0;
+  for (const auto& part : parts) {
+    sent_count += part.sent.size();
+    order_count += part.orders.size();
+  }
+  result.sent.reserve(sent_count);
+  result.orders.reserve(order_count);
   for (auto& part : parts) {
     std::move(part.sent.begin(), part.sent.end(), std::back_inserter(result.sent));
     std::move(part.orders.begin(), part.orders.end(), std::back_inserter(result.orders));
+    std::vector<PlannedReminder>().swap(part.sent);
+    std::vector<OrderOutcome>().swap(part.orders);
     result.avoided += part.avoided;
     result.plan_calls += part.plan_calls;
   }
-  std::stable_sort(result.sent.begin(), result.sent.end(), [](const PlannedReminder& a, const PlannedReminder& b) {
+  sort_in_place(result.sent, [](const PlannedReminder& a, const PlannedReminder& b) {
     return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;
   });
-  std::sort(result.orders.begin(), result.orders.end(), [](const OrderOutcome& a, const OrderOutcome& b) {
+  sort_in_place(result.orders, [](const OrderOutcome& a, const OrderOutcome& b) {
     return a.created_at != b.created_at ? a.created_at < b.created_at : a.order_id < b.order_id;
   });
   return result;
@@ -300,26 +345,40 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
   const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
     return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
   };
-  std::unordered_map<std::string, const OrderOutcome*> outcome;
+  std::unordered_map<std::string_view, const OrderOutcome*> outcome;
+  outcome.reserve(result.orders.size());
   for (const auto& o : result.orders) outcome[o.order_id] = &o;
 
-  std::map<std::pair<std::string, std::string>, std::vector<const PlannedReminder*>> by_buyer;  // (shop, buyer)
-  for (const auto& r : result.sent) by_buyer[{r.shop, r.buyer}].push_back(&r);
-  for (auto& [key, list] : by_buyer) {
-    const std::string& buyer = key.second;
-    const Caps& caps = *rules.for_shop(key.first).caps;
-    std::stable_sort(list.begin(), list.end(),
-                     [](const PlannedReminder* a, const PlannedReminder* b) { return a->send_at < b->send_at; });
-    std::map<LocalTime, int> per_day;
-    std::map<std::string, int> per_order;
+  // Buyer by buyer, (shop, buyer) in order, each buyer's reminders by send time.
+  std::vector<const PlannedReminder*> sent;
+  sent.reserve(result.sent.size());
+  for (const auto& r : result.sent) sent.push_back(&r);
+  std::stable_sort(sent.begin(), sent.end(), [](const PlannedReminder* a, const PlannedReminder* b) {
+    if (a->shop != b->shop) return a->shop < b->shop;
+    if (a->buyer != b->buyer) return a->buyer < b->buyer;
+    return a->send_at < b->send_at;
+  });
+  for (std::size_t first = 0; first < sent.size();) {
+    std::size_t last = first + 1;
+    while (last < sent.size() && sent[last]->shop == sent[first]->shop && sent[last]->buyer == sent[first]->buyer)
+      ++last;
+    const std::span<const PlannedReminder* const> list(sent.data() + first, last - first);
+    first = last;
+    const std::string& buyer = list.front()->buyer;
+    const Caps& caps = *rules.for_shop(list.front()->shop).caps;
+    LocalTime day{};
+    int on_day = 0;
+    std::map<std::string_view, int> per_order;
     const PlannedReminder* previous = nullptr;
     for (const PlannedReminder* r : list) {
       const int m = minute_of_day(r->send_at);
-      const std::string at = format_local_hm(r->send_at);
-      const std::string ch(to_string(r->channel));
+      const auto detail = [&](std::string_view what) {
+        v.details.push_back(
+            fmt::format("{} {} {}: {}", format_local_hm(r->send_at), buyer, to_string(r->channel), what));
+      };
       if (in_any(rules.quiet_hours, m)) {
         ++v.quiet_hours;
-        v.details.push_back(fmt::format("{} {} {}: inside quiet hours", at, buyer, ch));
+        detail("inside quiet hours");
       }
       const ChannelRule* rule = rules.channel(r->channel);
       const SegmentRule* seg = rules.segment(r->segment);
@@ -327,17 +386,21 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
           seg && r->step >= 1 && r->step <= static_cast<int>(seg->steps.size()) ? &seg->steps[r->step - 1] : nullptr;
       if (!rule || !rule->enabled) {
         ++v.windows;
-        v.details.push_back(fmt::format("{} {} {}: channel not configured or disabled", at, buyer, ch));
+        detail("channel not configured or disabled");
       } else if (!rule->windows.empty() && !in_any(rule->windows, m)) {
         ++v.windows;
-        v.details.push_back(fmt::format("{} {} {}: outside the channel's windows", at, buyer, ch));
+        detail("outside the channel's windows");
       } else if (step && step->channel == r->channel && !step->windows.empty() && !in_any(step->windows, m)) {
         ++v.windows;
-        v.details.push_back(fmt::format("{} {} {}: outside step {}'s windows", at, buyer, ch, r->step));
+        detail(fmt::format("outside step {}'s windows", r->step));
       }
       bool over_cap = false;
       std::string cap_why;
-      if (++per_day[start_of_day(r->send_at)] > caps.max_per_buyer_per_day) {
+      if (start_of_day(r->send_at) != day) {
+        day = start_of_day(r->send_at);
+        on_day = 0;
+      }
+      if (++on_day > caps.max_per_buyer_per_day) {
         over_cap = true;
         cap_why = "over the per-day cap";
       }
@@ -364,7 +427,7 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
       }
       if (over_cap) {
         ++v.caps;
-        v.details.push_back(fmt::format("{} {} {}: {}", at, buyer, ch, cap_why));
+        detail(cap_why);
       }
       for (const auto& id : r->order_ids) {
         const auto it = outcome.find(id);
@@ -372,7 +435,7 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
         const OrderOutcome& o = *it->second;
         if ((o.paid_at && *o.paid_at <= r->send_at) || (o.closed_at && *o.closed_at <= r->send_at)) {
           ++v.paid_or_closed;
-          v.details.push_back(fmt::format("{} {} {}: order {} already paid or closed", at, buyer, ch, id));
+          detail(fmt::format("order {} already paid or closed", id));
           break;
         }
       }
@@ -458,7 +521,7 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
     f.reminders_by_channel[c] = 0;
     f.by_channel[c] = {};
   }
-  std::map<std::pair<std::string, std::string>, int> per_buyer;  // (shop, buyer)
+  std::map<std::pair<std::string_view, std::string_view>, int> per_buyer;  // (shop, buyer)
   for (const auto& o : result.orders) per_buyer[{o.shop, o.buyer}];
   f.buyers = per_buyer.size();
   for (const auto& r : result.sent) {

@@ -420,6 +420,44 @@ TEST(Violations, CheckerFindsEveryKindOfBreachOnItsOwn) {
   EXPECT_EQ(v.details.size(), 7u);
 }
 
+TEST(Violations, CapsAreCountedPerBuyerAndPerDayAndReportedBuyerByBuyer) {
+  Rules rules = test_rules();
+  rules.caps.max_per_buyer_per_day = 2;
+  rules.caps.max_per_order = 10;
+  rules.caps.min_gap = Minutes{60};
+  rules.caps.no_repeat_channel = false;
+  ReplayResult r;
+  const auto sent = [&](const char* shop, const char* buyer, const char* order_id, const char* when) {
+    PlannedReminder p;
+    p.shop = shop;
+    p.buyer = buyer;
+    p.order_ids = {order_id};
+    p.segment = "default";
+    p.channel = Channel::im;
+    p.send_at = at(when);
+    r.sent.push_back(p);
+  };
+  // Sorted by time as a replay leaves them, two buyers interleaved. Two a day each is within
+  // the cap; zoe's third on the 24th is over it, and so is ann's 10:30 (30 min after her 10:00).
+  sent("b-shop", "zoe", "Z", "2026-11-23 10:00");
+  sent("a-shop", "ann", "A", "2026-11-23 11:00");
+  sent("b-shop", "zoe", "Z", "2026-11-23 15:00");
+  sent("a-shop", "ann", "A", "2026-11-23 16:00");
+  sent("b-shop", "zoe", "Z", "2026-11-24 09:00");
+  sent("a-shop", "ann", "A", "2026-11-24 10:00");
+  sent("a-shop", "ann", "A", "2026-11-24 10:30");
+  sent("b-shop", "zoe", "Z", "2026-11-24 12:00");
+  sent("b-shop", "zoe", "Z", "2026-11-24 18:00");
+  const Violations v = check_violations(r, rules);
+  EXPECT_EQ(v.caps, 2);
+  EXPECT_EQ(v.total(), 2);
+  // a-shop's buyer first, then b-shop's: a report lists them buyer by buyer.
+  EXPECT_EQ(v.details, (std::vector<std::string>{
+                           "2026-11-24 10:30 ann im: closer than the minimum gap to the previous contact",
+                           "2026-11-24 18:00 zoe im: over the per-day cap",
+                       }));
+}
+
 TEST(Uplift, IntervalMatchesAHandComputation) {
   // 100 reminded orders, 30 paid; 50 held out, 10 paid.
   // p1 = 0.3, p2 = 0.2, uplift = 0.1
