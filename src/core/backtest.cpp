@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <iterator>
+#include <deque>
 #include <mutex>
 #include <set>
 #include <span>
@@ -78,9 +78,10 @@ Order as_of(const Timeline& t, LocalTime now) {
 }
 
 // What one run of buyers produced; runs are joined in buyer order.
+// Deques: they grow without copying and give back their blocks as the join takes from them.
 struct ReplayPart {
-  std::vector<PlannedReminder> sent;
-  std::vector<OrderOutcome> orders;
+  std::deque<PlannedReminder> sent;
+  std::deque<OrderOutcome> orders;
   int avoided = 0;
   int plan_calls = 0;
   bool keep_texts = true;  // BacktestConfig::keep_texts
@@ -176,11 +177,12 @@ void BuyerReplay::run() {
       history_.add({r.buyer, r.channel, r.send_at, r.order_ids, r.step, r.shop});
       reached_.insert(r.order_ids.begin(), r.order_ids.end());
       if (!result_.keep_texts) {
-        r.message = {};
-        r.subject = {};
-        r.why = {};
-        r.contact = {};
-        r.receiver_name = {};
+        // Swapped with empties: assigning "" to a string keeps its buffer.
+        std::string().swap(r.message);
+        std::string().swap(r.subject);
+        std::string().swap(r.contact);
+        std::string().swap(r.receiver_name);
+        std::vector<std::string>().swap(r.why);
       }
       result_.sent.push_back(std::move(r));
     }
@@ -314,20 +316,22 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   for (auto& part : parts) part.keep_texts = config.keep_texts;
   run_in_parts(weights, parts.size(),
                [&](std::size_t first, std::size_t last, std::size_t part) { replay_groups(first, last, parts[part]); });
-  // Joined into vectors of the exact size, each part freed as soon as it is moved: a doubling
-  // vector of a million reminders would hold twice what it needs at the moment it grows.
+  // Joined into vectors of the exact size, taking from the front of each part so that its
+  // memory is given back as the result grows: a doubling vector of a million reminders would
+  // hold twice what it needs at the moment it grows.
   std::size_t sent_count = 0, order_count = 0;
   for (const auto& part : parts) {
     sent_count += part.sent.size();
     order_count += part.orders.size();
   }
+  const auto take_all = [](auto& from, auto& into) {
+    for (; !from.empty(); from.pop_front()) into.push_back(std::move(from.front()));
+  };
   result.sent.reserve(sent_count);
+  for (auto& part : parts) take_all(part.sent, result.sent);
   result.orders.reserve(order_count);
   for (auto& part : parts) {
-    std::move(part.sent.begin(), part.sent.end(), std::back_inserter(result.sent));
-    std::move(part.orders.begin(), part.orders.end(), std::back_inserter(result.orders));
-    std::vector<PlannedReminder>().swap(part.sent);
-    std::vector<OrderOutcome>().swap(part.orders);
+    take_all(part.orders, result.orders);
     result.avoided += part.avoided;
     result.plan_calls += part.plan_calls;
   }
