@@ -128,6 +128,11 @@ Plan BuyerReplay::plan_from(LocalTime now) {
   }
   for (std::size_t i = 0; i < visible_.size(); ++i) show_as_of(visible_[i], orders_[i], now);
   const std::vector<Order>& visible = visible_;
+  if (std::none_of(visible.begin(), visible.end(), [](const Order& o) { return o.status == OrderStatus::unpaid; })) {
+    // Everything placed so far is paid or closed: the planner has nothing to remind of.
+    planned_.clear();
+    return {};
+  }
   // The planner looks at most a week past the latest close for a slot (a pre-sale order's
   // balance window can end long after the usual auto-close).
   LocalTime latest_close = now + rules_.auto_close;

@@ -85,7 +85,7 @@ struct ReplayResult {
   std::vector<PlannedReminder> sent;  // sorted by send time, then buyer
   std::vector<OrderOutcome> orders;   // sorted by creation time, then id
   int avoided = 0;                    // orders with OrderOutcome::avoided
-  int plan_calls = 0;
+  int plan_calls = 0;                 // plans made (none at a moment when all the buyer's orders are paid or closed)
   LocalTime from{};
   LocalTime to{};
   LocalTime log_end{};  // the latest time the whole log records; nothing is replayed past it
