@@ -44,6 +44,15 @@ class CsvReader {
   // Byte offset of the next unread character.
   std::size_t offset() const { return pos_; }
 
+  // Continues from a record that an earlier reader of the same text found at byte `offset`,
+  // on physical line `line` (its CsvRecordView::begin and ::line): the records read from there
+  // are the ones that reader read. Lets several readers take turns of one text.
+  void seek(std::size_t offset, int line) {
+    pos_ = offset;
+    line_ = line;
+    failed_ = false;
+  }
+
  private:
   bool read_quoted(CsvRecordView& record);
 

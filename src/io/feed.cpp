@@ -12,6 +12,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/parallel.h"
 #include "core/text.h"
 #include "io/charset.h"
 #include "io/csv.h"
@@ -227,6 +229,11 @@ class SnapshotBuilder {
   void add(const RawRow& row, const RowRules& rules, int line) {
     Order order;
     if (auto error = build_order(row, rules, order); !error.empty()) return reject(line, std::move(error));
+    keep(std::move(order), line);
+  }
+
+  // An order built from the row on `line`.
+  void keep(Order order, int line) {
     order.source_line = line;
     const auto [it, inserted] = index_.emplace(order.id, snapshot_.orders.size());
     if (inserted) {
@@ -408,6 +415,9 @@ bool raw_safe(const std::string& encoding, char delimiter) {
          !(d >= 0x30 && d != 0x3A && d != 0x3B && d != 0x3C && d != 0x3D && d != 0x3E && d != 0x3F);
 }
 
+// Rows one thread turns into orders per round; a round holds this many per thread.
+constexpr std::size_t kRowsPerThreadAndRound = 8192;
+
 void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std::string& source,
                     SnapshotBuilder& out) {
   const bool mapped = options.format == FeedFormat::csv;
@@ -425,34 +435,79 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   const auto names = header_names(header);
   const CsvLayout layout =
       mapped ? mapped_layout(names, *options.mapping, source) : taobao_layout(names, source, feed.encoding);
-  std::array<std::string, kFieldCount> decoded;  // fields that needed decoding, reused row after row
+  // Rows become orders in rounds. Each round the reader finds where the next records start
+  // (cheap: views, nothing decoded), threads turn contiguous runs of them into orders, each
+  // with its own reader sought to its first record, and the orders are then kept or rejected
+  // here in row order: the snapshot is the one a single thread makes.
+  struct RowResult {
+    int line = 0;
+    std::string error;  // set: rejected
+    Order order;
+  };
+  struct RecordStart {
+    std::size_t offset = 0;
+    int line = 0;
+  };
+  const char delimiter = mapped ? options.mapping->delimiter : ',';
+  const auto read_rows = [&](const std::vector<RecordStart>& starts, std::size_t first, std::size_t last,
+                             std::vector<RowResult>& results) {
+    if (first == last) return;
+    CsvReader rows(feed.text, delimiter);
+    rows.seek(starts[first].offset, starts[first].line);
+    CsvRecordView rec;
+    std::string field_scratch;
+    std::array<std::string, kFieldCount> decoded;  // fields that needed decoding, reused row after row
+    for (std::size_t i = first; i < last && rows.next(rec); ++i) {
+      RowResult& result = results[i];
+      result.line = rec.line;
+      result.error.clear();
+      if (!rec.error.empty()) {
+        result.error = rec.error;
+        continue;
+      }
+      if (std::string problem = feed.problem(rec); !problem.empty()) {
+        result.error = std::move(problem);
+        continue;
+      }
+      const auto& fields = rec.fields;
+      bool extra = false;  // extra empty fields (a trailing delimiter) are harmless
+      for (std::size_t f = names.size(); f < fields.size(); ++f)
+        extra = extra || !trim(feed.field(fields[f], field_scratch)).empty();
+      if (fields.size() < names.size() || extra) {
+        result.error = fmt::format("expected {} fields, found {}", names.size(), fields.size());
+        continue;
+      }
+      RawRow row;
+      for (std::size_t f = 0; f < kFieldCount; ++f) {
+        if (layout.column[f] >= 0) row[f] = feed.field(fields[static_cast<std::size_t>(layout.column[f])], decoded[f]);
+      }
+      result.error = build_order(row, layout.rules, result.order);
+    }
+  };
+  const std::size_t threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::size_t round_rows = kRowsPerThreadAndRound * threads;
+  std::vector<RecordStart> starts;
+  std::vector<RowResult> results;
   std::size_t reported = 0;
-  while (reader.next(record)) {
-    if (feed.consumed && record.end - reported >= (std::size_t{32} << 20)) {
-      feed.consumed(feed.base + record.begin);
-      reported = record.end;
+  while (true) {
+    starts.clear();
+    while (starts.size() < round_rows && reader.next(record)) starts.push_back({record.begin, record.line});
+    if (starts.empty()) break;
+    results.resize(starts.size());
+    const std::size_t parts = part_count(options.threads, starts.size(), kRowsPerThreadAndRound / 4, starts.size());
+    run_in_parts(std::vector<std::size_t>(starts.size(), 1), parts,
+                 [&](std::size_t first, std::size_t last, std::size_t) { read_rows(starts, first, last, results); });
+    for (auto& result : results) {
+      if (!result.error.empty()) {
+        out.reject(result.line, std::move(result.error));
+      } else {
+        out.keep(std::move(result.order), result.line);
+      }
     }
-    if (!record.error.empty()) {
-      out.reject(record.line, record.error);
-      continue;
+    if (feed.consumed && reader.offset() - reported >= (std::size_t{32} << 20)) {
+      reported = reader.offset();
+      feed.consumed(feed.base + reported);  // the next round starts past it
     }
-    if (std::string problem = feed.problem(record); !problem.empty()) {
-      out.reject(record.line, std::move(problem));
-      continue;
-    }
-    const auto& fields = record.fields;
-    bool extra = false;  // extra empty fields (a trailing delimiter) are harmless
-    for (std::size_t i = names.size(); i < fields.size(); ++i)
-      extra = extra || !trim(feed.field(fields[i], scratch)).empty();
-    if (fields.size() < names.size() || extra) {
-      out.reject(record.line, fmt::format("expected {} fields, found {}", names.size(), fields.size()));
-      continue;
-    }
-    RawRow row;
-    for (std::size_t f = 0; f < kFieldCount; ++f) {
-      if (layout.column[f] >= 0) row[f] = feed.field(fields[static_cast<std::size_t>(layout.column[f])], decoded[f]);
-    }
-    out.add(row, layout.rules, record.line);
   }
 }
 

@@ -45,6 +45,9 @@ struct FeedOptions {
   FeedFormat format = FeedFormat::detect;  // detect: .jsonl/.ndjson -> jsonl, mapping -> csv, else taobao
   std::string encoding;                    // "", "utf-8" or "gb18030"; "" detects
   std::optional<ColumnMapping> mapping;    // required for FeedFormat::csv
+  // Threads that turn CSV rows into orders; 0: one per core for a feed big enough to be
+  // worth it. The snapshot is the same for any number.
+  unsigned threads = 0;
 };
 
 // A row of an order that appears more than once (concatenated exports, a JSONL feed of

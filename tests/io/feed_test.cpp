@@ -1,7 +1,9 @@
 #include "io/feed.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -339,6 +341,78 @@ TEST(TaobaoFeed, UnterminatedQuoteRejectsItsRowAndKeepsEarlierOnes) {
   ASSERT_EQ(snap.rejected.size(), 1u);
   EXPECT_EQ(snap.rejected[0].line, 3);
   EXPECT_NE(snap.rejected[0].error.find("unterminated"), std::string::npos);
+}
+
+// Everything a snapshot holds, one line per order, rejection and superseded row.
+std::string describe(const FeedSnapshot& snap) {
+  std::string out = snap.encoding + "\n";
+  for (const Order& o : snap.orders) {
+    out +=
+        fmt::format("order {} line {} buyer {} amount {} status {} created {} paid {} note [{}] address {} shop {}\n",
+                    o.id, o.source_line, o.buyer, o.amount, static_cast<int>(o.status), format_local_time(o.created_at),
+                    o.paid_at ? format_local_time(*o.paid_at) : "-", o.note, o.address, o.shop);
+  }
+  for (const auto& r : snap.rejected) out += fmt::format("rejected line {}: {}\n", r.line, r.error);
+  for (const auto& r : snap.superseded)
+    out += fmt::format("superseded line {} order {} kept line {}\n", r.line, r.order_id, r.kept_line);
+  return out;
+}
+
+// 30,000 rows: quoted notes with newlines and doubled quotes, blank lines, bad amounts, short
+// rows, an undecodable byte, orders repeated 20,000 rows later (paid by then), and a quote left
+// open at the very end. More rows than one round of 2 or 3 threads reads at once.
+std::string big_feed(const std::string& encoding) {
+  std::string text = kHeader;
+  for (int i = 1; i <= 30000; ++i) {
+    const bool repeat = i > 20000 && i % 3 == 0;
+    const int id = repeat ? i - 20000 : i;
+    const std::string status = repeat ? "买家已付款，等待卖家发货" : "等待买家付款";
+    const std::string paid = repeat ? "2026-11-24 12:00:00" : "";
+    std::string note = fmt::format("留言{}", i);
+    if (i % 97 == 0) note = fmt::format("\"第一行\n第二行 \"\"加急\"\" {}\"", i);
+    std::string amount = fmt::format("{}.{:02}", 10 + i % 500, i % 100);
+    if (i % 89 == 0) amount = "12x.00";
+    std::string row = fmt::format(
+        "{},买家{},{},{},{},收货人{},浙江省杭州市西湖区文三路{}号,138{:08},2026-11-24 10:{:02}:00,{},宝贝,店铺{}",
+        3000000000 + id, id % 7000, amount, status, note, i, i, i, i % 60, paid, i % 3);
+    if (i % 101 == 0) row = fmt::format("{},短行", 3000000000 + id);
+    text += row + (i % 2 ? "\r\n" : "\n");
+    if (i % 1000 == 0) text += "\n";  // a blank line is not a row but counts as a line
+  }
+  text += "4000000000,b,1,等待买家付款,\"open,,,,2026-11-24 10:00:00,,,\n";
+  std::string bytes = encoding == "utf-8" ? text : from_utf8(text, encoding);
+  // One byte that is not text in either encoding, in the middle of a row far down.
+  const std::size_t at = bytes.find("3000025000");
+  bytes.insert(at + 10 + 1, "\xFF");
+  return bytes;
+}
+
+TEST(TaobaoFeed, ABigFeedReadOnSeveralThreadsIsTheOneReadOnOne) {
+  for (const std::string encoding : {"utf-8", "gb18030"}) {
+    const std::string bytes = big_feed(encoding);
+    FeedOptions one;
+    one.threads = 1;
+    const FeedSnapshot reference = parse_feed(bytes, one, "orders.csv");
+    // The reference itself read what the rows say.
+    EXPECT_EQ(reference.encoding, encoding);
+    EXPECT_GT(reference.orders.size(), 20000u);
+    EXPECT_GT(reference.superseded.size(), 3000u);
+    ASSERT_GT(reference.rejected.size(), 600u);
+    EXPECT_NE(reference.rejected.back().error.find("unterminated"), std::string::npos);
+    const auto undecodable = std::find_if(reference.rejected.begin(), reference.rejected.end(),
+                                          [](const auto& r) { return r.error.find("invalid") != std::string::npos; });
+    ASSERT_NE(undecodable, reference.rejected.end()) << encoding;
+    const auto noted = std::find_if(reference.orders.begin(), reference.orders.end(),
+                                    [](const Order& o) { return o.id == "3000000194"; });
+    ASSERT_NE(noted, reference.orders.end());
+    EXPECT_EQ(noted->note, "第一行\n第二行 \"加急\" 194");  // not repeated: 194 % 3 != 1
+    for (const unsigned threads : {2u, 3u}) {
+      FeedOptions several;
+      several.threads = threads;
+      EXPECT_EQ(describe(parse_feed(bytes, several, "orders.csv")), describe(reference))
+          << encoding << ", " << threads << " threads";
+    }
+  }
 }
 
 TEST(FeedAmount, ReadsShopAmountsAsFen) {
