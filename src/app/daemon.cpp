@@ -157,9 +157,9 @@ struct Daemon::Impl {
   void start_attempts(Channel ch, const std::vector<OutboxRow>& rows, LocalTime now);
   // A claimed phone row's call task (for the staff's list); nothing for other channels.
   void add_call_task(const OutboxRow& row, LocalTime now);
-  // A worker's report, queued on the loop; record_reports() writes what has queued in one
-  // transaction (group commit, with the next claims) and logs it.
-  void on_attempt(const OutboxRow& row, const AttemptReport& r);
+  // A worker's report (r.id: a row in in_flight), queued on the loop; record_reports() writes
+  // what has queued in one transaction (group commit, with the next claims) and logs it.
+  void on_attempt(AttemptReport r);
   void record_reports();
   void arm_send_timer(std::optional<std::chrono::steady_clock::duration> rate_wait = std::nullopt);
   void reap_retired();
@@ -242,7 +242,7 @@ struct Daemon::Impl {
   // gateway that drops duplicates by key they are resent (same key), so more may be in flight
   // there; elsewhere each becomes 'unknown', so few.
   static constexpr int kWorkersPerChannel = 4;
-  static constexpr int kWorkersPerDedupChannel = 16;
+  static constexpr int kWorkersPerDedupChannel = 64;
   std::map<Channel, Lane> lanes;
   std::vector<std::unique_ptr<ChannelWorker>> retired;  // replaced on reload; joined once idle
   // Rows claimed ('sending') whose attempt has not reported yet, with the contact each is
@@ -250,8 +250,9 @@ struct Daemon::Impl {
   std::map<std::int64_t, std::pair<OutboxRow, ContactRecord>> in_flight;
   std::mt19937 rng{std::random_device{}()};
   StatusFacts counters;  // latency and attempt outcomes
-  // Reports of attempts not yet recorded (record_reports() is posted once for all of them).
-  std::vector<std::pair<OutboxRow, AttemptReport>> reports;
+  // Reports of attempts not yet recorded (record_reports() is posted once for all of them);
+  // each one's row is in in_flight until it is recorded.
+  std::vector<AttemptReport> reports;
   bool record_posted = false;
   bool stopping = false;
   bool dispatch_posted = false;
@@ -881,7 +882,7 @@ bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
   r.id = row.id;
   r.kind = AttemptReport::Kind::delivered;
   r.detail = "call task created";
-  on_attempt(row, r);  // recorded with the next round's claims
+  on_attempt(std::move(r));  // recorded with the next round's claims
   return true;
 }
 
@@ -891,19 +892,20 @@ void Daemon::Impl::start_attempts(Channel ch, const std::vector<OutboxRow>& rows
     const int w = lane.free_worker();  // the caller claimed no more rows than workers are free
     lane.busy[static_cast<std::size_t>(w)] = row.id;
     in_flight[row.id] = {row, DeliveryBook::contact_for(row, now)};
-    spdlog::info("sending {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
-                 shown_contact(row.channel, row.contact), row.idempotency_key,
-                 row.attempts > 1 ? fmt::format(" attempt {}", row.attempts) : "");
-    const Outgoing out = row;
+    if (spdlog::should_log(spdlog::level::info)) {  // its arguments cost more than the send's bookkeeping
+      spdlog::info("sending {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
+                   shown_contact(row.channel, row.contact), row.idempotency_key,
+                   row.attempts > 1 ? fmt::format(" attempt {}", row.attempts) : "");
+    }
     lane.workers[static_cast<std::size_t>(w)]->submit(
-        row.id, out,
-        [this, row](AttemptReport r) { asio::post(io, [this, row, r = std::move(r)] { on_attempt(row, r); }); },
+        row.id, row,
+        [this](AttemptReport r) { asio::post(io, [this, r = std::move(r)]() mutable { on_attempt(std::move(r)); }); },
         [this](const Outgoing& o) { return gate.last_look(o, clock->now()); });
   }
 }
 
-void Daemon::Impl::on_attempt(const OutboxRow& row, const AttemptReport& r) {
-  reports.emplace_back(row, r);
+void Daemon::Impl::on_attempt(AttemptReport r) {
+  reports.push_back(std::move(r));
   if (record_posted) return;
   record_posted = true;
   // Posted behind the reports already queued on the loop: they are recorded together.
@@ -918,17 +920,23 @@ void Daemon::Impl::record_reports() {
   const LocalTime now = clock->now();
   // The workers that reported are free for the next claims; the rows stay in_flight (their
   // contacts count for the caps) until their outcomes are recorded.
-  for (const auto& [row, r] : done) {
-    if (const auto it = lanes.find(row.channel); it != lanes.end()) {
+  // The claimed rows reported on, in the order of `done` (in_flight's nodes stay put while
+  // dispatch() adds the next claims; they are erased at the end).
+  std::vector<const OutboxRow*> rows;
+  rows.reserve(done.size());
+  for (const auto& r : done) rows.push_back(&in_flight.at(r.id).first);
+  for (const OutboxRow* row : rows) {
+    if (const auto it = lanes.find(row->channel); it != lanes.end()) {
       for (auto& b : it->second.busy) {
-        if (b == row.id) b.reset();
+        if (b == row->id) b.reset();
       }
     }
   }
   std::vector<DeliveryBook::Recorded> recs(done.size());
   const auto record = [&] {
     for (std::size_t i = 0; i < done.size(); ++i) {
-      const auto& [row, r] = done[i];
+      const OutboxRow& row = *rows[i];
+      const AttemptReport& r = done[i];
       const auto lane = lanes.find(row.channel);
       const DeliveryPolicy policy = lane != lanes.end() ? lane->second.policy : DeliveryPolicy{};
       const auto backoff = backoff_delay(row.attempts, policy, std::uniform_real_distribution<double>(0, 1)(rng));
@@ -951,9 +959,9 @@ void Daemon::Impl::record_reports() {
   }
   bool reconcile_after_send = false, reconcile_after_cancel = false;
   for (std::size_t i = 0; i < done.size(); ++i) {
-    const auto& [row, r] = done[i];
+    const OutboxRow& row = *rows[i];
+    const AttemptReport& r = done[i];
     const auto& rec = recs[i];
-    in_flight.erase(row.id);
     touched.insert({row.shop, row.buyer});  // its row changed: the buyer is planned again
     if (r.kind != AttemptReport::Kind::not_started && r.kind != AttemptReport::Kind::refused) {
       counters.latency.observe(r.seconds);
@@ -962,9 +970,11 @@ void Daemon::Impl::record_reports() {
     switch (rec.outcome) {
       case DeliveryBook::Outcome::sent:
         outcome = "sent";
-        spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
-                     shown_contact(row.channel, row.contact), row.idempotency_key,
-                     row.attempts > 1 ? fmt::format(" after {} attempts", row.attempts) : "");
+        if (spdlog::should_log(spdlog::level::info)) {
+          spdlog::info("sent {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
+                       shown_contact(row.channel, row.contact), row.idempotency_key,
+                       row.attempts > 1 ? fmt::format(" after {} attempts", row.attempts) : "");
+        }
         break;
       case DeliveryBook::Outcome::retry:
         outcome = "retry";
@@ -999,6 +1009,7 @@ void Daemon::Impl::record_reports() {
     reconcile_after_cancel |= rec.outcome == DeliveryBook::Outcome::cancelled ||
                               rec.outcome == DeliveryBook::Outcome::failed ||
                               rec.outcome == DeliveryBook::Outcome::unknown;
+    in_flight.erase(row.id);  // `row` goes with it
   }
   if (stopping) {
     if (in_flight.empty()) finish_shutdown();

@@ -10,9 +10,10 @@
 // with the setup (config, secrets, rules, templates, database, listen address) fails in the
 // constructor, before the loop starts, so errors reach the terminal.
 //
-// Delivery: one request in flight per channel. A row is 'sending' only while its request may
-// be on its way; after a crash it is resent with the same idempotency key where the gateway
-// drops duplicates, and reported 'unknown' (never resent) where it would not.
+// Delivery: up to 64 requests in flight on a channel whose gateway drops duplicates by key, 4 on
+// the others (one per worker). A row is 'sending' only while its request may be on its way;
+// after a crash it is resent with the same idempotency key where the gateway drops
+// duplicates, and reported 'unknown' (never resent) where it would not.
 #pragma once
 
 #include <memory>

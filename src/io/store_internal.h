@@ -49,6 +49,35 @@ struct SqliteStore::Impl {
   }
   // Declared after db: finalized before it closes.
   mutable std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements;
+
+  // A savepoint (nests inside batch()) like SQLite::Savepoint, through cached statements: the
+  // send path opens one per recorded outcome, and parsing its SQL each time cost more than the
+  // savepoint itself. Rolled back and released when it goes out of scope unreleased.
+  class Savepoint {
+   public:
+    Savepoint(const Impl& impl, const std::string& name) : impl_(impl), name_(name) {
+      impl_.cached("SAVEPOINT " + name_)->exec();
+    }
+    ~Savepoint() {
+      if (released_) return;
+      try {
+        impl_.cached("ROLLBACK TO SAVEPOINT " + name_)->exec();
+        impl_.cached("RELEASE SAVEPOINT " + name_)->exec();
+      } catch (const SQLite::Exception&) {  // nothing more to undo; never throw from a destructor
+      }
+    }
+    Savepoint(const Savepoint&) = delete;
+    Savepoint& operator=(const Savepoint&) = delete;
+    void release() {
+      impl_.cached("RELEASE SAVEPOINT " + name_)->exec();
+      released_ = true;
+    }
+
+   private:
+    const Impl& impl_;
+    std::string name_;
+    bool released_ = false;
+  };
 };
 
 namespace store_detail {

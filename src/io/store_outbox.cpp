@@ -238,8 +238,7 @@ bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
 
 void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) {
   guarded(path_, "mark sent", [&] {
-    auto& db = impl_->db;
-    SQLite::Savepoint tx(db, "mark_sent");  // nests inside batch()
+    Impl::Savepoint tx(*impl_, "mark_sent");  // nests inside batch()
     auto q = impl_->cached(
         "UPDATE outbox SET state='sent', last_error='', updated_at=?1, sent_at=?1, not_before=NULL "
         "WHERE id=?2 AND state IN ('sending','planned')");
@@ -265,12 +264,11 @@ void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& 
 
 void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) {
   guarded(path_, "mark outcome unknown", [&] {
-    auto& db = impl_->db;
-    SQLite::Savepoint tx(db, "mark_unknown");  // nests inside batch()
-    SQLite::Statement q(db,
-                        "UPDATE outbox SET state='unknown', last_error=?, updated_at=? WHERE id=? AND state='sending'");
-    SQLite::bind(q, note, epoch(zone_, now), id);
-    if (q.exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
+    Impl::Savepoint tx(*impl_, "mark_unknown");  // nests inside batch()
+    auto q =
+        impl_->cached("UPDATE outbox SET state='unknown', last_error=?, updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(*q, note, epoch(zone_, now), id);
+    if (q->exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
     tx.release();
     return 0;
   });

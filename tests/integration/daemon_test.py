@@ -823,6 +823,39 @@ class StatusAnswersDuringABigReconcile(DaemonTestCase):
         self.assertEqual(len([r for r in self.outbox() if r["buyer"].startswith("buyer")]), 20000)
 
 
+class ManyRequestsInFlight(DaemonTestCase):
+    """On a gateway that drops duplicates by key, up to 64 requests are in flight at once (each
+    on its own kept-alive connection), never more: a crash leaves at most that many in doubt."""
+    buyers = 80
+
+    def test_a_gateway_holding_its_requests_gets_64_at_once_and_no_more(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        # IM 30 min after the order: every first reminder is due at 10:00, the minute the daemon starts.
+        self.write_feed([order(f"M{i}", f"many{i:03}", home, f"{DAY} 09:30:00", phone=f"139{i:08}")
+                         for i in range(self.buyers)])
+        hold = 20 * SLOWDOWN
+        self.write_config(extra_im=f"    timeout: {int(3 * hold)}s")
+        with open(self.config, encoding="utf-8") as f:
+            text = f.read()
+        with open(self.config, "w", encoding="utf-8") as f:  # no rate limit in the way
+            f.write(text.replace("rate_per_second: 50\n    burst: 20\n    backoff", "rate_per_second: 100000\n"
+                                 "    burst: 100000\n    backoff", 1))
+        self.control({"stall_next": 64, "stall_seconds": hold})  # no answer for `hold` seconds
+        self.start_daemon(f"{DAY} 10:00:00", speed=1)
+        started = time.time()
+        # 16 in flight (the limit before) would wait here until the first answers came back.
+        wait_for(lambda: len(self.http_requests("/im")) >= 64, hold / 2, "64 requests in flight at once")
+        time.sleep(1)
+        self.assertLess(time.time() - started, hold, "a stalled request was answered: this proves nothing")
+        self.assertEqual(len(self.http_requests("/im")), 64, "more requests out at once than may be in doubt")
+        self.assertEqual(len([r for r in self.outbox() if r["state"] == "sending"]), 64)
+        wait_for(lambda: len([r for r in self.outbox() if r["state"] == "sent"]) == self.buyers, 3 * hold,
+                 "every reminder to be sent")
+        self.assertEqual(self.stop_daemon(), 0)
+        keys = [r["key"] for r in self.http_requests("/im")]
+        self.assertEqual(len(keys), self.buyers, "a reminder went twice")
+
+
 class SendBurst(DaemonTestCase):
     """Many reminders due at once, several requests in flight on kept-alive connections, claims
     and outcomes committed in groups: the daemon is killed the instant the gateway receives a
@@ -903,8 +936,8 @@ channels:
             unsent = sorted(key for key, st in rows.items() if st == "sent" and key not in received)
             self.assertEqual(unsent, [], f"kill {k + 1}: rows marked sent that never reached the gateway")
             doubt = {key for key, st in rows.items() if st == "sending"}
-            # The requests in flight (16 workers) and answers not yet committed, no more.
-            self.assertLessEqual(len(doubt), 2 * 16, f"kill {k + 1}: {len(doubt)} rows left 'sending'")
+            # The requests in flight (64 workers) and answers not yet committed, no more.
+            self.assertLessEqual(len(doubt), 2 * 64, f"kill {k + 1}: {len(doubt)} rows left 'sending'")
             in_doubt.append(doubt)
 
         self.start_daemon(f"{DAY} 10:00:40", speed=1)

@@ -78,6 +78,9 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--port-file", required=True)
     args = ap.parse_args()
+    # A backlog for many connections opened at once (the daemon's workers; the default 5 would
+    # leave the rest waiting for SYN retries of 1, 3, 7... s).
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.log))
     server.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as f:
