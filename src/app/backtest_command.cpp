@@ -204,6 +204,7 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
 int run_backtest(const BacktestOptions& o) {
   FeedOptions feed_options;
   feed_options.encoding = o.encoding;
+  feed_options.threads = o.threads;
   if (!o.mapping.empty()) {
     feed_options.mapping = load_column_mapping(o.mapping);
     feed_options.format = FeedFormat::csv;
@@ -326,7 +327,7 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
                   "The shop's chat export over the same period (CSV or .jsonl): reasons and stop signals, each seen "
                   "only from the moment it was written");
   cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
-  cmd->add_option("--threads", o->threads, "Replay buyers on this many threads (default: one per core); same results");
+  cmd->add_option("--threads", o->threads, "Read the log and replay buyers on this many threads (default: one per core); same results");
   cmd->callback([o, &action] { action = [o] { return run_backtest(*o); }; });
 }
 

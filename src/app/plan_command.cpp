@@ -58,6 +58,7 @@ int run_plan(const PlanOptions& o) {
                                          o.templates_dir.empty() ? default_dir("templates") : o.templates_dir);
   FeedOptions feed_options;
   feed_options.encoding = o.encoding;
+  feed_options.threads = o.threads;
   if (!o.mapping.empty()) {
     feed_options.mapping = load_column_mapping(o.mapping);
     feed_options.format = FeedFormat::csv;
@@ -138,7 +139,7 @@ void add_plan_command(CLI::App& app, CommandAction& action) {
                   "they will not buy");
   cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
   cmd->add_flag("--show-contacts", o->show_contacts, "Show phone numbers and e-mails unmasked");
-  cmd->add_option("--threads", o->threads, "Plan buyers on this many threads (default: one per core); same plan");
+  cmd->add_option("--threads", o->threads, "Read the feed and plan buyers on this many threads (default: one per core); same plan");
   cmd->callback([o, &action] { action = [o] { return run_plan(*o); }; });
 }
 
