@@ -417,6 +417,7 @@ bool raw_safe(const std::string& encoding, char delimiter) {
 
 // Rows one thread turns into orders per round; a round holds this many per thread.
 constexpr std::size_t kRowsPerThreadAndRound = 8192;
+constexpr std::size_t kMaxFeedThreads = 8;
 
 void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std::string& source,
                     SnapshotBuilder& out) {
@@ -484,7 +485,10 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       result.error = build_order(row, layout.rules, result.order);
     }
   };
-  const std::size_t threads = options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  // At most kMaxFeedThreads: past that the merge here is the bottleneck, and a round's orders
+  // in flight (about 6 MB per thread) would grow with the machine.
+  const std::size_t threads = std::min<std::size_t>(
+      kMaxFeedThreads, options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency()));
   const std::size_t round_rows = kRowsPerThreadAndRound * threads;
   std::vector<RecordStart> starts;
   std::vector<RowResult> results;
@@ -494,7 +498,8 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     while (starts.size() < round_rows && reader.next(record)) starts.push_back({record.begin, record.line});
     if (starts.empty()) break;
     results.resize(starts.size());
-    const std::size_t parts = part_count(options.threads, starts.size(), kRowsPerThreadAndRound / 4, starts.size());
+    const std::size_t parts =
+        std::min(threads, part_count(options.threads, starts.size(), kRowsPerThreadAndRound / 4, starts.size()));
     run_in_parts(std::vector<std::size_t>(starts.size(), 1), parts,
                  [&](std::size_t first, std::size_t last, std::size_t) { read_rows(starts, first, last, results); });
     for (auto& result : results) {

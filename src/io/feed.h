@@ -45,8 +45,8 @@ struct FeedOptions {
   FeedFormat format = FeedFormat::detect;  // detect: .jsonl/.ndjson -> jsonl, mapping -> csv, else taobao
   std::string encoding;                    // "", "utf-8" or "gb18030"; "" detects
   std::optional<ColumnMapping> mapping;    // required for FeedFormat::csv
-  // Threads that turn CSV rows into orders; 0: one per core for a feed big enough to be
-  // worth it. The snapshot is the same for any number.
+  // Threads that turn CSV rows into orders (at most 8); 0: one per core for a feed big enough
+  // to be worth it. The snapshot is the same for any number.
   unsigned threads = 0;
 };
 
