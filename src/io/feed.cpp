@@ -498,8 +498,8 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     while (starts.size() < round_rows && reader.next(record)) starts.push_back({record.begin, record.line});
     if (starts.empty()) break;
     results.resize(starts.size());
-    const std::size_t parts =
-        std::min(threads, part_count(options.threads, starts.size(), kRowsPerThreadAndRound / 4, starts.size()));
+    // A thread for each 2,048 rows at most: fewer and it costs more than it saves.
+    const std::size_t parts = std::clamp<std::size_t>(starts.size() / (kRowsPerThreadAndRound / 4), 1, threads);
     run_in_parts(std::vector<std::size_t>(starts.size(), 1), parts,
                  [&](std::size_t first, std::size_t last, std::size_t) { read_rows(starts, first, last, results); });
     for (auto& result : results) {
