@@ -237,6 +237,10 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     // FULL: a "sent" mark must survive a power cut, or a restart would send the reminder again.
     db.exec("PRAGMA synchronous=FULL");
     db.exec("PRAGMA foreign_keys=ON");
+    // The daemon's loop writes an outcome and a claim per send: with SQLite's default 2 MB page
+    // cache it read most index pages back from disk each time (20,000 sends: 96,000 preads on
+    // the loop; 21,000 with this). Up to 64 MB, taken only as the database grows.
+    db.exec("PRAGMA cache_size=-65536");
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version > kSchemaVersion) {
       throw StoreError(fmt::format("{}: schema version {} is newer than this cuifu understands ({})", path, version,
