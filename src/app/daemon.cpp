@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <condition_variable>
+#include <ctime>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -38,6 +39,13 @@ namespace asio = boost::asio;
 using nlohmann::json;
 
 namespace {
+
+// The CPU time the calling thread used so far.
+std::chrono::nanoseconds thread_cpu_time() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds{ts.tv_sec} + std::chrono::nanoseconds{ts.tv_nsec};
+}
 
 // One background thread running blocking jobs in order (feed polls).
 class BackgroundRunner {
@@ -110,10 +118,12 @@ struct Daemon::Impl {
   // --- feed
   void schedule_poll(std::chrono::duration<double> daemon_delay);
   void start_poll();
-  // `views`: the gate's view of a fresh snapshot, built on the poll thread with the rules `with`.
+  // `views`: the gate's view of a fresh snapshot, built on the poll thread with the rules `with`;
+  // `shrunk`: shrink_sign() against the snapshot read before it, also made there (a set of every
+  // order id: seconds at a million orders, not for the loop).
   void on_poll(FeedPoll p, std::optional<ChatPoll> c,
                std::shared_ptr<const std::map<std::string, OrderView>> views = nullptr,
-               std::shared_ptr<const RuleSet> with = nullptr);
+               std::shared_ptr<const RuleSet> with = nullptr, std::optional<std::string> shrunk = std::nullopt);
   // A new chat snapshot, or an error reading it; true when the plan must be redone.
   bool on_chat_poll(ChatPoll c);
   void update_paused(const char* context);
@@ -182,6 +192,7 @@ struct Daemon::Impl {
   asio::steady_timer send_timer{io};
   asio::steady_timer deadline_timer{io};
   asio::steady_timer reconcile_timer{io};
+  asio::steady_timer apply_timer{io};  // the pause between two slices of a reconcile's writing
 
   // Everything below is touched on the loop thread only, except `gate` (its own mutex).
   DaemonOptions options;
@@ -262,7 +273,7 @@ struct Daemon::Impl {
   std::set<BuyerKey> touched;
   bool replan_all = false;
   bool reconcile_in_flight = false;
-  std::size_t reconcile_slice = 100;      // rows written per turn of the loop (apply_reconcile)
+  std::size_t reconcile_slice = 250;      // rows written per turn of the loop (apply_reconcile)
   const char* reconcile_again = nullptr;  // why another run is wanted after the one in flight
   // Catch-up waits for the re-plan of the rows that missed their slot before it spreads the
   // backlog; nothing is sent meanwhile.
@@ -438,16 +449,25 @@ void Daemon::Impl::start_poll() {
   poll_in_flight = true;
   FeedPoller* p = poller.get();
   ChatPoller* cp = chat_poller.get();
-  runner->post([this, p, cp, with = rules] {
+  // last_read changes only in on_poll(), after this poll.
+  runner->post([this, p, cp, with = rules, previous = last_read] {
     FeedPoll result = p->poll();
-    // The gate's view of a new snapshot is built here too, off the loop.
+    // The gate's view of a new snapshot is built here too, off the loop, and its comparison with
+    // the snapshot read before it.
     std::shared_ptr<const std::map<std::string, OrderView>> views;
-    if (result.kind == FeedPoll::Kind::fresh) views = views_of(*result.snapshot, with->rules);
+    std::optional<std::string> shrunk;
+    if (result.kind == FeedPoll::Kind::fresh) {
+      views = views_of(*result.snapshot, with->rules);
+      if (result.truncated.empty() && previous) {
+        shrunk = previous == result.snapshot ? std::string{}
+                                             : shrink_sign(*previous, *result.snapshot, with->rules, clock->now());
+      }
+    }
     std::optional<ChatPoll> chat_result;
     if (cp) chat_result = cp->poll();
     asio::post(io, [this, result = std::move(result), chat_result = std::move(chat_result), views = std::move(views),
-                    with = std::move(with)]() mutable {
-      on_poll(std::move(result), std::move(chat_result), std::move(views), std::move(with));
+                    with = std::move(with), shrunk = std::move(shrunk)]() mutable {
+      on_poll(std::move(result), std::move(chat_result), std::move(views), std::move(with), std::move(shrunk));
     });
   });
 }
@@ -478,7 +498,7 @@ std::shared_ptr<const std::map<std::string, OrderView>> Daemon::Impl::views_of(c
 
 void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c,
                            std::shared_ptr<const std::map<std::string, OrderView>> views,
-                           std::shared_ptr<const RuleSet> with) {
+                           std::shared_ptr<const RuleSet> with, std::optional<std::string> shrunk) {
   poll_in_flight = false;
   if (stopping) return;
   const bool chat_changed = c && on_chat_poll(std::move(*c));
@@ -487,7 +507,9 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c,
     case FeedPoll::Kind::fresh: {
       feed_error.clear();
       std::string suspect = p.truncated;
-      if (suspect.empty() && last_read) suspect = shrink_sign(*last_read, *p.snapshot, rules->rules, clock->now());
+      if (suspect.empty() && last_read) {
+        suspect = shrunk && with == rules ? *shrunk : shrink_sign(*last_read, *p.snapshot, rules->rules, clock->now());
+      }
       last_read = p.snapshot;
       for (const auto& r : p.snapshot->rejected) {
         spdlog::warn("{}:{}: rejected: {}", p.snapshot->source, r.line, r.error);
@@ -640,17 +662,29 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
   // 20 ms of writing each (one commit), the number of rows adjusted to how long the last took.
   bool done = true;
   try {
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = thread_cpu_time();
     done = apply_some(*store, *changes, reconcile_slice);
-    const auto took = std::chrono::steady_clock::now() - t0;
-    if (took < std::chrono::milliseconds{10}) reconcile_slice = std::min<std::size_t>(reconcile_slice * 2, 5000);
-    if (took > std::chrono::milliseconds{40}) reconcile_slice = std::max<std::size_t>(reconcile_slice / 2, 10);
+    const auto took = thread_cpu_time() - t0;
+    // Towards 20 ms of the loop's CPU: in proportion (at most x2 or /2 a turn), never below
+    // kMinSlice rows. CPU, not wall time: on a loaded machine the wall time of a slice is mostly
+    // waiting for a core, and a slice cut by it shrank to a few rows whose commit (its flush, its
+    // index pages written again) cost more than the rows: 100,000 rows took minutes.
+    constexpr std::size_t kMinSlice = 250, kMaxSlice = 20000;
+    const double ratio = std::chrono::duration<double>(std::chrono::milliseconds{20}) /
+                         std::max<std::chrono::duration<double>>(took, std::chrono::microseconds{100});
+    reconcile_slice = std::clamp<std::size_t>(
+        static_cast<std::size_t>(static_cast<double>(reconcile_slice) * std::clamp(ratio, 0.5, 2.0)), kMinSlice,
+        kMaxSlice);
   } catch (const StoreError& e) {
     spdlog::error("reconcile: {}", e.what());
     replan_all = true;  // what was written is not known: every buyer again next time
   }
   if (!done) {
-    asio::post(io, [this, why, changes, started] { apply_reconcile(why, changes, started); });
+    // The next slice after a short pause, not merely queued: a queued slice would run between
+    // every two steps of a status request (accept, read, write), each one slice later.
+    apply_timer.expires_after(std::chrono::milliseconds{2});
+    apply_timer.async_wait(
+        [this, why, changes, started](const boost::system::error_code&) { apply_reconcile(why, changes, started); });
     return;
   }
   on_reconciled(why, changes->result, std::chrono::steady_clock::now() - started);
@@ -1123,6 +1157,7 @@ void Daemon::Impl::finish_shutdown() {
   poll_timer.cancel();
   send_timer.cancel();
   reconcile_timer.cancel();
+  apply_timer.cancel();
   io.stop();  // the runner may still be polling; its result is dropped
 }
 

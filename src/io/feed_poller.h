@@ -57,6 +57,9 @@ class SourcePoller {
   std::optional<std::chrono::system_clock::time_point> produced_at_;
 };
 
+// An export rewritten (or touched) with the same bytes as the last one read is not parsed again:
+// the poll is fresh (the feed renewed, everything downstream as for a new export) and carries
+// the same snapshot object as the last one.
 class FeedPoller {
  public:
   FeedPoller(std::string source, FeedOptions options, std::chrono::milliseconds timeout,
@@ -66,6 +69,11 @@ class FeedPoller {
  private:
   SourcePoller source_;
   FeedOptions options_;
+  // The last bytes parsed (their size and hash) and what they gave.
+  std::size_t last_size_ = 0;
+  std::size_t last_hash_ = 0;
+  std::shared_ptr<const FeedSnapshot> last_;
+  std::string last_truncated_;
 };
 
 // The shop's chat export, polled like the feed (same file settling, same conditional GET).

@@ -192,6 +192,54 @@ CREATE INDEX outbox_replans ON outbox(not_before) WHERE state='cancelled' AND no
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
+// The outbox's rows per (channel, state), kept by triggers on every insert, update and delete
+// whichever program writes: counts() (/healthz, /metrics, polled while a reconcile writes
+// thousands of rows) reads a few rows instead of counting the outbox. Not part of a schema
+// version: the first open by a build that knows it creates the triggers and fills the table
+// from the outbox (again whenever a trigger is missing, e.g. after the outbox was rebuilt), in
+// one transaction, so the count is exact from then on.
+const char* const kOutboxCountTriggers = R"sql(
+CREATE TABLE IF NOT EXISTS outbox_counts (
+  channel TEXT NOT NULL,
+  state TEXT NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (channel, state)
+) WITHOUT ROWID;
+DROP TRIGGER IF EXISTS outbox_count_insert;
+DROP TRIGGER IF EXISTS outbox_count_delete;
+DROP TRIGGER IF EXISTS outbox_count_update;
+DELETE FROM outbox_counts;
+INSERT INTO outbox_counts (channel, state, n) SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state;
+CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox BEGIN
+  INSERT INTO outbox_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1)
+    ON CONFLICT (channel, state) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN
+  UPDATE outbox_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state;
+END;
+CREATE TRIGGER outbox_count_update AFTER UPDATE OF channel, state ON outbox
+WHEN OLD.channel IS NOT NEW.channel OR OLD.state IS NOT NEW.state BEGIN
+  UPDATE outbox_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state;
+  INSERT INTO outbox_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1)
+    ON CONFLICT (channel, state) DO UPDATE SET n = n + 1;
+END;
+)sql";
+
+void keep_outbox_counts(SQLite::Database& db) {
+  const auto triggers = [&] {
+    return db
+        .execAndGet(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type='trigger' AND name IN "
+            "('outbox_count_insert','outbox_count_delete','outbox_count_update')")
+        .getInt();
+  };
+  if (triggers() == 3) return;
+  SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+  if (triggers() == 3) return;  // another process did it meanwhile
+  db.exec(kOutboxCountTriggers);
+  tx.commit();
+}
+
 }  // namespace
 
 namespace store_detail {
@@ -255,6 +303,7 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     // Rows held back (a retry's backoff, a catch-up spread): next_due() finds the first of them
     // without reading every planned row. Not part of a schema version: any version may have it.
     db.exec("CREATE INDEX IF NOT EXISTS outbox_held ON outbox(state, not_before) WHERE not_before IS NOT NULL");
+    keep_outbox_counts(db);
     return 0;
   });
 }

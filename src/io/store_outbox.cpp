@@ -4,8 +4,10 @@
 #include <SQLiteCpp/Savepoint.h>
 #include <SQLiteCpp/VariadicBind.h>
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "io/store.h"
@@ -71,20 +73,25 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     const std::int64_t send_at = epoch(zone_, r.send_at);
     const std::int64_t t = epoch(zone_, now);
     nlohmann::json why = r.why;
-    SQLite::Savepoint tx(db, "upsert");  // nests inside batch()
-    SQLite::Statement find(db,
-                           "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
-                           "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
+    // Inside batch() (a reconcile writes thousands in one transaction) no savepoint of its own:
+    // the statements are prepared once (cached), and the look-up and the write share batch()'s
+    // transaction. Alone, the pair is one transaction.
+    std::optional<SQLite::Savepoint> tx;
+    if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db, "upsert");
+    auto find_q = impl_->cached(
+        "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
+        "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
+    auto& find = *find_q;
     find.bind(1, key);
     UpsertResult result;
     if (!find.executeStep()) {
-      SQLite::Statement ins(db,
-                            "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
-                            "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
-      SQLite::bind(ins, key, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
+      auto ins = impl_->cached(
+          "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
+          "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
+          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
+      SQLite::bind(*ins, key, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
                    r.template_name, r.message, r.subject, r.contact, r.receiver_name, send_at, t, why.dump(), r.shop);
-      ins.exec();
+      ins->exec();
       result = UpsertResult::inserted;
     } else {
       const std::int64_t id = find.getColumn(0).getInt64();
@@ -110,23 +117,23 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
           result = UpsertResult::unchanged;
         } else {
           // A revived row starts its attempts afresh (its retries were used up, or it was never tried).
-          SQLite::Statement up(db,
-                               "UPDATE outbox SET buyer=?, order_ids=?, channel=?, step=?, segment=?, template=?, "
-                               "message=?, subject=?, contact=?, receiver_name=?, send_at=?, state='planned', "
-                               "last_error=?, updated_at=?, why=?, attempts=CASE WHEN state='cancelled' THEN 0 ELSE "
-                               "attempts END, not_before=CASE WHEN state='cancelled' THEN NULL ELSE not_before END "
-                               "WHERE id=?");
-          SQLite::bind(up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
+          auto up = impl_->cached(
+              "UPDATE outbox SET buyer=?, order_ids=?, channel=?, step=?, segment=?, template=?, "
+              "message=?, subject=?, contact=?, receiver_name=?, send_at=?, state='planned', "
+              "last_error=?, updated_at=?, why=?, attempts=CASE WHEN state='cancelled' THEN 0 ELSE "
+              "attempts END, not_before=CASE WHEN state='cancelled' THEN NULL ELSE not_before END "
+              "WHERE id=?");
+          SQLite::bind(*up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
                        r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t,
                        why.dump(), id);
-          up.exec();
+          up->exec();
           result = state == OutboxState::cancelled ? UpsertResult::revived : UpsertResult::updated;
         }
       } else {
         result = UpsertResult::kept;
       }
     }
-    tx.release();
+    if (tx) tx->release();
     return result;
   });
 }
@@ -220,10 +227,10 @@ std::optional<LocalTime> SqliteStore::next_due() const {
 
 std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
   return guarded(path_, "read outbox row", [&]() -> std::optional<OutboxRow> {
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE id = ?", kOutboxColumns));
-    q.bind(1, id);
-    if (!q.executeStep()) return std::nullopt;
-    return read_row(zone_, q);
+    auto q = impl_->cached(fmt::format("SELECT {} FROM outbox WHERE id = ?", kOutboxColumns));
+    q->bind(1, id);
+    if (!q->executeStep()) return std::nullopt;
+    return read_row(zone_, *q);
   });
 }
 
@@ -339,24 +346,25 @@ void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string
 bool SqliteStore::cancel(std::int64_t id, LocalTime now, const std::string& reason) {
   return guarded(path_, "cancel reminder", [&] {
     auto& db = impl_->db;
-    SQLite::Savepoint tx(db, "cancel");  // nests inside batch()
+    std::optional<SQLite::Savepoint> tx;  // inside batch() or give_up(), theirs
+    if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db, "cancel");
     // A row whose earlier request may have reached the buyer is never 'cancelled': it becomes
     // 'unknown' and counts as a contact (at the attempt's minute, or its slot when on time).
-    SQLite::Statement contact(db,
-                              "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
-                              "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
-                              "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
-                              "WHERE id=? AND state IN ('planned','sending') AND doubt_at IS NOT NULL");
-    contact.bind(1, id);
-    const bool in_doubt = contact.exec() == 1;
-    SQLite::Statement q(db,
-                        "UPDATE outbox SET state=?, last_error=?, updated_at=? "
-                        "WHERE id=? AND state IN ('planned','sending')");
-    SQLite::bind(q, in_doubt ? "unknown" : "cancelled",
+    auto contact = impl_->cached(
+        "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
+        "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
+        "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
+        "WHERE id=? AND state IN ('planned','sending') AND doubt_at IS NOT NULL");
+    contact->bind(1, id);
+    const bool in_doubt = contact->exec() == 1;
+    auto q = impl_->cached(
+        "UPDATE outbox SET state=?, last_error=?, updated_at=? "
+        "WHERE id=? AND state IN ('planned','sending')");
+    SQLite::bind(*q, in_doubt ? "unknown" : "cancelled",
                  in_doubt ? reason + " (possibly delivered before a restart: outcome unknown)" : reason,
                  epoch(zone_, now), id);
-    const bool done = q.exec() == 1;
-    tx.release();
+    const bool done = q->exec() == 1;
+    if (tx) tx->release();
     return done;
   });
 }
@@ -375,11 +383,12 @@ void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::strin
 std::map<std::pair<Channel, OutboxState>, std::int64_t> SqliteStore::counts() const {
   return guarded(path_, "count outbox", [&] {
     std::map<std::pair<Channel, OutboxState>, std::int64_t> out;
-    SQLite::Statement q(impl_->db, "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state");
-    while (q.executeStep()) {
-      const auto c = parse_channel(q.getColumn(0).getString());
-      const auto s = parse_outbox_state(q.getColumn(1).getString());
-      if (c && s) out[{*c, *s}] = q.getColumn(2).getInt64();
+    // Kept by triggers (store.cpp): a few rows, however big the outbox.
+    auto q = impl_->cached("SELECT channel, state, n FROM outbox_counts WHERE n > 0");
+    while (q->executeStep()) {
+      const auto c = parse_channel(q->getColumn(0).getString());
+      const auto s = parse_outbox_state(q->getColumn(1).getString());
+      if (c && s) out[{*c, *s}] = q->getColumn(2).getInt64();
     }
     return out;
   });

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -436,6 +437,114 @@ PRAGMA user_version = 2;
   EXPECT_EQ(store.history().contacts[0].shop, "");
   store.add_opt_out({"buyer1", Channel::sms, at("2026-11-24 08:00"), "cli", "木森家具专营店"});
   EXPECT_EQ(store.opt_outs().size(), 2u);
+}
+
+}  // namespace
+}  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+// ---- Counts per (channel, state): kept as rows change, not counted on each request ---------
+
+// What counting the outbox itself says (another connection, as `sqlite3` would).
+std::map<std::pair<Channel, OutboxState>, std::int64_t> recount(const std::string& path) {
+  SQLite::Database db(path);
+  SQLite::Statement q(db, "SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state");
+  std::map<std::pair<Channel, OutboxState>, std::int64_t> out;
+  while (q.executeStep()) {
+    out[{*parse_channel(q.getColumn(0).getString()), *parse_outbox_state(q.getColumn(1).getString())}] =
+        q.getColumn(2).getInt64();
+  }
+  return out;
+}
+
+TEST_F(StoreTest, CountsStayRightThroughSendsCancellationsRetriesAndRevivals) {
+  SqliteStore store(path_, zone_);
+  const LocalTime now = at("2026-11-24 12:00");
+  const auto same = [&](const char* after) {
+    SCOPED_TRACE(after);
+    EXPECT_EQ(store.counts(), recount(path_));
+  };
+  auto im = reminder("2026-11-24 11:00", "b1");
+  im.channel = Channel::im;
+  store.batch([&] {
+    store.upsert_planned(im, now);
+    store.upsert_planned(reminder("2026-11-24 11:30", "b2"), now);
+    store.upsert_planned(reminder("2026-11-24 11:40", "b3"), now);
+    store.upsert_planned(reminder("2026-11-24 11:50", "b4"), now);
+  });
+  same("planned in one batch");
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 3);
+  EXPECT_EQ((store.counts()[{Channel::im, OutboxState::planned}]), 1);
+  // Planned again with the same content or a new text: no change in the counts.
+  EXPECT_EQ(store.upsert_planned(reminder("2026-11-24 11:30", "b2"), now), UpsertResult::unchanged);
+  auto changed = reminder("2026-11-24 11:40", "b3");
+  changed.message = "新的文案";
+  EXPECT_EQ(store.upsert_planned(changed, now), UpsertResult::updated);
+  same("re-planned");
+
+  const auto due = store.due(now);
+  ASSERT_EQ(due.size(), 4u);
+  ASSERT_TRUE(store.mark_sending(due[0].id, now));
+  same("sending");
+  store.mark_sent(due[0].id, now, {"b1", Channel::im, now, {"A1", "A2"}, 1});
+  same("sent");
+  ASSERT_TRUE(store.mark_sending(due[1].id, now));
+  store.mark_retry(due[1].id, now, "timeout", now + std::chrono::minutes{5});
+  same("retry");
+  ASSERT_TRUE(store.mark_sending(due[1].id, now + std::chrono::minutes{5}));
+  store.give_up(due[1].id, now, "retries used up", now + std::chrono::hours{1});
+  same("given up");
+  EXPECT_EQ(store.upsert_planned(reminder("2026-11-24 11:30", "b2"), now + std::chrono::hours{2}),
+            UpsertResult::revived);
+  same("revived");
+  EXPECT_TRUE(store.cancel(due[2].id, now, "order paid"));
+  same("cancelled");
+  ASSERT_TRUE(store.mark_sending(due[3].id, now));
+  store.mark_failed(due[3].id, now, "refused");
+  same("failed");
+  EXPECT_EQ((store.counts()[{Channel::im, OutboxState::sent}]), 1);
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 1);
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::cancelled}]), 1);
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::failed}]), 1);
+  EXPECT_EQ(store.counts().count({Channel::im, OutboxState::planned}), 0u);  // none left: not listed
+
+  // A batch that throws writes nothing, its counts included.
+  EXPECT_THROW(store.batch([&] {
+    store.upsert_planned(reminder("2026-11-24 18:00", "b9"), now);
+    throw StoreError("stop");
+  }),
+               StoreError);
+  same("rolled back");
+  // Another connection (another process: `cuifu state`, a second daemon) changes them too.
+  {
+    SqliteStore other(path_, zone_);
+    other.upsert_planned(reminder("2026-11-24 19:00", "b8"), now);
+  }
+  same("written by another connection");
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 2);
+}
+
+TEST_F(StoreTest, CountsAreRightForAnOutboxWrittenBeforeTheyWereKept) {
+  {
+    SqliteStore store(path_, zone_);
+    store.upsert_planned(reminder("2026-11-24 11:30", "b1"), at("2026-11-24 08:00"));
+    store.upsert_planned(reminder("2026-11-24 11:40", "b2"), at("2026-11-24 08:00"));
+  }
+  {
+    // As an older build left it: no kept counts, and rows written without them.
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec(
+        "DROP TRIGGER outbox_count_insert; DROP TRIGGER outbox_count_update; DROP TRIGGER outbox_count_delete;"
+        "DROP TABLE outbox_counts;"
+        "UPDATE outbox SET state='sent' WHERE buyer='b1';");
+  }
+  SqliteStore store(path_, zone_);
+  EXPECT_EQ(store.counts(), recount(path_));
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::sent}]), 1);
+  store.upsert_planned(reminder("2026-11-24 11:50", "b3"), at("2026-11-24 08:00"));
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 2);
 }
 
 }  // namespace
