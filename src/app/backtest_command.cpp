@@ -327,7 +327,8 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
                   "The shop's chat export over the same period (CSV or .jsonl): reasons and stop signals, each seen "
                   "only from the moment it was written");
   cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
-  cmd->add_option("--threads", o->threads, "Read the log and replay buyers on this many threads (default: one per core); same results");
+  cmd->add_option("--threads", o->threads,
+                  "Read the log and replay buyers on this many threads (default: one per core); same results");
   cmd->callback([o, &action] { action = [o] { return run_backtest(*o); }; });
 }
 

@@ -139,7 +139,8 @@ void add_plan_command(CLI::App& app, CommandAction& action) {
                   "they will not buy");
   cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
   cmd->add_flag("--show-contacts", o->show_contacts, "Show phone numbers and e-mails unmasked");
-  cmd->add_option("--threads", o->threads, "Read the feed and plan buyers on this many threads (default: one per core); same plan");
+  cmd->add_option("--threads", o->threads,
+                  "Read the feed and plan buyers on this many threads (default: one per core); same plan");
   cmd->callback([o, &action] { action = [o] { return run_plan(*o); }; });
 }
 
