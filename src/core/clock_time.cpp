@@ -75,14 +75,41 @@ int minute_of_day(LocalTime t) {
   return static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(t - start_of_day(t)).count());
 }
 
+namespace {
+
+// Two digits, zero-padded. REQUIRES: n < 100.
+void put2(char* at, unsigned n) {
+  at[0] = static_cast<char>('0' + n / 10);
+  at[1] = static_cast<char>('0' + n % 10);
+}
+
+}  // namespace
+
+// Written digit by digit: the planner formats a time into nearly every why line.
 std::string format_local_date(LocalTime t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<std::chrono::days>(t)};
-  return fmt::format("{:04d}-{:02d}-{:02d}", int(ymd.year()), unsigned(ymd.month()), unsigned(ymd.day()));
+  const int year = int(ymd.year());
+  if (year < 0 || year > 9999) {
+    return fmt::format("{:04d}-{:02d}-{:02d}", year, unsigned(ymd.month()), unsigned(ymd.day()));
+  }
+  std::string out(10, '-');
+  put2(out.data(), static_cast<unsigned>(year) / 100);
+  put2(out.data() + 2, static_cast<unsigned>(year) % 100);
+  put2(out.data() + 5, unsigned(ymd.month()));
+  put2(out.data() + 8, unsigned(ymd.day()));
+  return out;
 }
 
 std::string format_local_hm(LocalTime t) {
   const int m = minute_of_day(t);
-  return fmt::format("{} {:02d}:{:02d}", format_local_date(t), m / 60, m % 60);
+  std::string out = format_local_date(t);
+  const std::size_t at = out.size();
+  out.resize(at + 6);
+  out[at] = ' ';
+  put2(out.data() + at + 1, static_cast<unsigned>(m / 60));
+  out[at + 3] = ':';
+  put2(out.data() + at + 4, static_cast<unsigned>(m % 60));
+  return out;
 }
 
 std::string format_local_time(LocalTime t) {

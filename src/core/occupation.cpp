@@ -20,6 +20,9 @@ namespace {
 
 constexpr std::size_t kMaxCueBytes = 512;
 
+// Marks address text a longer word has taken (see guess_occupation).
+constexpr char kTaken = '\x1f';
+
 // The longest prefix of `s` of at most `max` bytes that ends on a UTF-8 character boundary.
 std::string_view utf8_prefix(std::string_view s, std::size_t max) {
   if (s.size() <= max) return s;
@@ -130,6 +133,16 @@ std::string OccupationGuess::why_text() const {
 void sort_cues_for_search(OccupationRules& rules) {
   std::stable_sort(rules.cues.begin(), rules.cues.end(),
                    [](const OccupationCue& a, const OccupationCue& b) { return search_key(a) < search_key(b); });
+  std::vector<std::string> words;
+  words.reserve(rules.cues.size());
+  bool one_pass = true;
+  for (const auto& cue : rules.cues) {
+    words.push_back(cue.is_pattern ? std::string() : cue.text);
+    // A word holding the byte that marks taken text could match across it: only the word by
+    // word search handles that.
+    if (words.back().find(kTaken) != std::string::npos) one_pass = false;
+  }
+  rules.words = one_pass ? std::make_shared<const WordSet>(words) : nullptr;
 }
 
 OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address) {
@@ -170,8 +183,26 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     std::stable_sort(order.begin(), order.end(),
                      [](const OccupationCue* a, const OccupationCue* b) { return search_key(*a) < search_key(*b); });
   }
-  std::string words_left = text;
   const std::size_t n = rules.cues.size();
+  // Either all the words' occurrences found in one pass (sorted by cue, then offset) and a map
+  // of the bytes taken, or the text with the taken bytes overwritten, searched word by word.
+  // Both give the same: a word counts when one of its occurrences covers no taken byte, and
+  // then takes, left to right, each of its occurrences that still covers none.
+  const bool one_pass = in_order && rules.words && rules.words->size() == n;
+  thread_local std::vector<WordSet::Hit> hits;
+  thread_local std::vector<char> taken;
+  std::size_t next_hit = 0;
+  std::string words_left;
+  if (one_pass) {
+    hits.clear();
+    rules.words->find_all(text, hits);
+    std::sort(hits.begin(), hits.end(), [](const WordSet::Hit& a, const WordSet::Hit& b) {
+      return a.word != b.word ? a.word < b.word : a.at < b.at;
+    });
+    taken.assign(text.size(), 0);
+  } else {
+    words_left = text;
+  }
   for (std::size_t k = 0; k < n; ++k) {
     const OccupationCue& cue = in_order ? rules.cues[k] : *order[k];
     std::string_view found;
@@ -179,10 +210,18 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
       if (!cue.re) continue;
       const auto m = cue.re->search(text);
       if (m) found = std::string_view(text).substr(m->first, m->second - m->first);
+    } else if (one_pass) {
+      for (; next_hit < hits.size() && hits[next_hit].word == k; ++next_hit) {
+        const auto at = static_cast<std::ptrdiff_t>(hits[next_hit].at);
+        const auto end = at + static_cast<std::ptrdiff_t>(cue.text.size());
+        if (std::find(taken.begin() + at, taken.begin() + end, 1) != taken.begin() + end) continue;
+        std::fill(taken.begin() + at, taken.begin() + end, 1);
+        found = cue.text;
+      }
     } else if (contains(words_left, cue.text)) {
       found = cue.text;
       for (auto at = words_left.find(found); at != std::string::npos; at = words_left.find(found, at + 1)) {
-        words_left.replace(at, found.size(), found.size(), '\x1f');
+        words_left.replace(at, found.size(), found.size(), kTaken);
       }
     }
     if (found.empty()) continue;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/source_ref.h"
+#include "core/word_set.h"
 
 namespace cuifu {
 
@@ -60,6 +61,10 @@ struct OccupationRules {
   std::vector<OccupationCue> cues;
   int min_score = 3;                // a score below this decides nothing
   std::vector<std::string> prefer;  // on equal scores, the first of these wins
+  // Set by sort_cues_for_search: the cues' words (a pattern's slot is empty), looked for in one
+  // pass over the address. guess_occupation uses it only while it still has one slot per cue;
+  // call sort_cues_for_search again after changing the cues.
+  std::shared_ptr<const WordSet> words;
   bool empty() const { return cues.empty(); }
 };
 
@@ -71,7 +76,8 @@ struct OccupationGuess {
 };
 
 // Puts the cues in the order guess_occupation tries them (words longest first, then the
-// patterns; file order otherwise), which spares it sorting them for every address.
+// patterns; file order otherwise), which spares it sorting them for every address, and builds
+// `words` from them.
 void sort_cues_for_search(OccupationRules& rules);
 
 // Scores every occupation on `address` (after the masks) and picks the highest score of at

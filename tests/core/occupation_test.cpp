@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "core/planner.h"
 #include "test_rules.h"
 
@@ -97,6 +99,41 @@ TEST(Occupation, TiesGoToThePreferOrder) {
   rules.prefer = {"office", "student", "home"};
   EXPECT_EQ(guess_occupation(rules, "A B").occupation, "office");
   EXPECT_EQ(guess_occupation(rules, "nothing").occupation, "");
+}
+
+// The shipped cues' words are looked for in one pass (OccupationRules::words); the word by word
+// search is the reference. Addresses strung together from the cue words, their halves and
+// digits overlap in every way (产业园区 holds 产业园 and 园区, 学生公寓 holds 公寓).
+TEST(Occupation, OnePassWordSearchReadsEveryAddressAsTheWordByWordSearch) {
+  const OccupationRules& shipped = default_rules().address.occupation;
+  ASSERT_NE(shipped.words, nullptr);
+  OccupationRules word_by_word = shipped;
+  word_by_word.words = nullptr;
+  std::vector<std::string> pieces = {"1",  "12", "305", " ", "号", "路",   "栋",
+                                     "层", "室", "F",   "A", "座", "社区", "大学城"};
+  for (const auto& cue : shipped.cues) {
+    if (cue.is_pattern) continue;
+    pieces.push_back(cue.text);
+    // Its first and last characters alone, so that pieces join into longer and shorter words.
+    std::size_t cut = 1;
+    while (cut < cue.text.size() && (static_cast<unsigned char>(cue.text[cut]) & 0xC0) == 0x80) ++cut;
+    pieces.push_back(cue.text.substr(0, cut));
+    pieces.push_back(cue.text.substr(cut));
+  }
+  std::mt19937 rng(5);
+  int with_occupation = 0;
+  for (int i = 0; i < 4000; ++i) {
+    std::string address = i % 2 ? "北京市海淀区" : "";
+    const unsigned n = 1 + rng() % 7;
+    for (unsigned k = 0; k < n; ++k) address += pieces[rng() % pieces.size()];
+    const OccupationGuess fast = guess_occupation(shipped, address);
+    const OccupationGuess slow = guess_occupation(word_by_word, address);
+    ASSERT_EQ(fast.why, slow.why) << address;
+    ASSERT_EQ(fast.scores, slow.scores) << address;
+    ASSERT_EQ(fast.occupation, slow.occupation) << address;
+    with_occupation += !fast.occupation.empty();
+  }
+  EXPECT_GT(with_occupation, 1000);  // the addresses do reach decisions
 }
 
 TEST(Occupation, PatternsRejectChineseInsideBracketClasses) {
