@@ -114,7 +114,12 @@ std::string format_local_hm(LocalTime t) {
 
 std::string format_local_time(LocalTime t) {
   const auto secs = (t - start_of_day(t)).count() % 60;
-  return fmt::format("{}:{:02d}", format_local_hm(t), secs);
+  if (secs < 0) return fmt::format("{}:{:02d}", format_local_hm(t), secs);
+  std::string out = format_local_hm(t);
+  out += ':';
+  out.resize(out.size() + 2);
+  put2(out.data() + out.size() - 2, static_cast<unsigned>(secs));
+  return out;
 }
 
 }  // namespace cuifu

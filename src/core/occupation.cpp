@@ -1,5 +1,6 @@
 #include "core/occupation.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -121,13 +122,13 @@ std::shared_ptr<const CuePattern> compile_cue_pattern(const std::string& pattern
   try {
     return std::make_shared<const StdRegexPattern>(pattern);
   } catch (const std::regex_error& e) {
-    if (error) *error = fmt::format("not a valid pattern: {}", e.what());
+    if (error) *error = fmt::format(FMT_COMPILE("not a valid pattern: {}"), e.what());
     return nullptr;
   }
 }
 
 std::string OccupationGuess::why_text() const {
-  return fmt::format("{}", fmt::join(why, "; "));
+  return fmt::format(FMT_COMPILE("{}"), fmt::join(why, "; "));
 }
 
 void sort_cues_for_search(OccupationRules& rules) {
@@ -159,8 +160,8 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     for (auto found = m.re->search(text); found && found->second > found->first;
          found = m.re->search(std::string_view(text).substr(from))) {
       const std::size_t begin = from + found->first, end = from + found->second;
-      g.why.push_back(fmt::format("{} not counted: {} ({})", std::string_view(text).substr(begin, end - begin), m.why,
-                                  m.source.str()));
+      g.why.push_back(fmt::format(FMT_COMPILE("{} not counted: {} ({})"),
+                                  std::string_view(text).substr(begin, end - begin), m.why, m.source.str()));
       out.append(text, from, begin - from);
       out += ' ';
       from = end;
@@ -231,7 +232,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     } else {
       g.scores[cue.occupation] += cue.weight;  // not one of kOccupations: the loader refuses it
     }
-    g.why.push_back(fmt::format("{} {:+d} {} ({})", cue.occupation, cue.weight, found, cue.source.str()));
+    g.why.push_back(fmt::format(FMT_COMPILE("{} {:+d} {} ({})"), cue.occupation, cue.weight, found, cue.source.str()));
   }
   for (std::size_t i = 0; i < scores.size(); ++i) g.scores[std::string(kOccupations[i])] += scores[i];
   std::string best;
@@ -249,9 +250,9 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
   }
   g.occupation = best;
   if (best.empty()) {
-    g.why.push_back(fmt::format("no occupation reaches {}", rules.min_score));
+    g.why.push_back(fmt::format(FMT_COMPILE("no occupation reaches {}"), rules.min_score));
   } else {
-    g.why.push_back(fmt::format("{} wins with {}", best, best_score));
+    g.why.push_back(fmt::format(FMT_COMPILE("{} wins with {}"), best, best_score));
   }
   return g;
 }

@@ -1,5 +1,6 @@
 #include "core/order.h"
 
+#include <fmt/compile.h>
 #include <fmt/format.h>
 
 namespace cuifu {
@@ -7,7 +8,7 @@ namespace cuifu {
 std::string format_money(Money fen) {
   const char* sign = fen < 0 ? "-" : "";
   const Money a = fen < 0 ? -fen : fen;
-  return fmt::format("{}{}.{:02d}", sign, a / 100, a % 100);
+  return fmt::format(FMT_COMPILE("{}{}.{:02d}"), sign, a / 100, a % 100);
 }
 
 std::string_view to_string(OrderStatus s) {

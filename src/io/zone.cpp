@@ -43,9 +43,16 @@ std::string ShopZone::iso(SysTime t) const {
   const auto info = tz(zone_)->get_info(date::sys_seconds{t.time_since_epoch()});
   const LocalTime local{t.time_since_epoch() + info.offset};
   const auto off = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
-  const std::string date_part = format_local_time(local);
-  return fmt::format("{}T{}{}{:02d}:{:02d}", date_part.substr(0, 10), date_part.substr(11), off < 0 ? '-' : '+',
-                     std::abs(off) / 60, std::abs(off) % 60);
+  std::string out = format_local_time(local);
+  const auto h = static_cast<int>(std::abs(off) / 60), m = static_cast<int>(std::abs(off) % 60);
+  if (out.size() == 19 && h < 100) {  // YYYY-MM-DD HH:MM:SS, written without a format string (one per reminder)
+    out[10] = 'T';
+    out += off < 0 ? '-' : '+';
+    out += {static_cast<char>('0' + h / 10), static_cast<char>('0' + h % 10), ':', static_cast<char>('0' + m / 10),
+            static_cast<char>('0' + m % 10)};
+    return out;
+  }
+  return fmt::format("{}T{}{}{:02d}:{:02d}", out.substr(0, 10), out.substr(11), off < 0 ? '-' : '+', h, m);
 }
 
 std::string ShopZone::iso(LocalTime t) const {
