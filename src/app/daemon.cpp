@@ -1067,10 +1067,13 @@ void Daemon::Impl::arm_send_timer(std::optional<std::chrono::steady_clock::durat
     spdlog::error("{}", e.what());
   }
   std::optional<std::chrono::steady_clock::duration> wait;
-  if (next) {
-    const auto w = std::max(std::chrono::duration<double>(0), std::chrono::duration<double>(*next - clock->now()));
-    // +1 s of daemon time: the simulated clock counts whole seconds.
-    wait = clock->to_real(w + std::chrono::seconds{1});
+  if (next && *next <= clock->now()) {
+    // Due already but not sent (no free worker, a pause the gate saw): reports and polls
+    // dispatch again; the timer only looks once more a second later.
+    wait = clock->to_real(std::chrono::seconds{1});
+  } else if (next) {
+    // To the moment it falls due (+1 ms: the clock's arithmetic may round a hair short).
+    wait = clock->until(*next) + std::chrono::milliseconds{1};
   }
   if (rate_wait) wait = wait ? std::min(*wait, *rate_wait) : *rate_wait;
   if (!wait) return;

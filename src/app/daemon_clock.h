@@ -4,6 +4,7 @@
 // timers are scaled down by N and a day can be rehearsed in minutes.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/clock_time.h"
@@ -19,6 +20,9 @@ class DaemonClock : public Clock {
   // How much daemon time passes in `d` of real time.
   virtual std::chrono::duration<double> to_daemon(std::chrono::duration<double> d) const = 0;
   virtual bool simulated() const = 0;
+  // How long a timer must wait in real time until now() reaches `t` (0 when it has), to the
+  // moment: a send timer armed with it wakes as a reminder falls due, not up to a second later.
+  virtual RealDuration until(LocalTime t) const = 0;
   // Called when the loop starts: a simulated clock begins running here, so that setup
   // time does not count as simulated time.
   virtual void start() {}
@@ -26,8 +30,13 @@ class DaemonClock : public Clock {
 
 class RealDaemonClock final : public DaemonClock {
  public:
-  explicit RealDaemonClock(ShopZone zone) : clock_(std::move(zone)) {}
+  explicit RealDaemonClock(ShopZone zone) : zone_(zone), clock_(std::move(zone)) {}
   LocalTime now() const override { return clock_.now(); }
+  RealDuration until(LocalTime t) const override {
+    // now() is the system time floored to the second: it reaches t when the system time does.
+    const auto left = zone_.to_sys(t) - std::chrono::system_clock::now();
+    return std::max(RealDuration::zero(), std::chrono::duration_cast<RealDuration>(left));
+  }
   RealDuration to_real(std::chrono::duration<double> d) const override {
     return std::chrono::duration_cast<RealDuration>(d);
   }
@@ -35,6 +44,7 @@ class RealDaemonClock final : public DaemonClock {
   bool simulated() const override { return false; }
 
  private:
+  ShopZone zone_;
   SystemClock clock_;
 };
 
@@ -52,6 +62,12 @@ class SimulatedClock final : public DaemonClock {
   }
   std::chrono::duration<double> to_daemon(std::chrono::duration<double> d) const override { return d * speed_; }
   bool simulated() const override { return true; }
+  RealDuration until(LocalTime t) const override {
+    // now() reaches t when the real time since the start, times the speed, reaches t - start.
+    const auto at =
+        real_start_ + std::chrono::duration_cast<RealDuration>(std::chrono::duration<double>(t - start_) / speed_);
+    return std::max(RealDuration::zero(), at - std::chrono::steady_clock::now());
+  }
   void start() override { real_start_ = std::chrono::steady_clock::now(); }
 
  private:
