@@ -71,6 +71,16 @@ std::optional<std::unordered_map<std::string, LoggedContact>> read_logged_contac
   const std::string ext = lower(fs::path(path).extension().string());
   if (ext == ".jsonl" || ext == ".ndjson") return std::nullopt;
   std::ifstream in(path, std::ios::binary);
+  // Most logs have neither column: their first line is all that is read here. A column name
+  // decoded from the header is made of the header's own ASCII bytes, so a header whose bytes
+  // do not hold either name cannot name either column.
+  std::string first_line;
+  std::getline(in, first_line);
+  const std::string lowered = lower(first_line);
+  if (lowered.find("reminded") == std::string::npos && lowered.find("holdout") == std::string::npos) {
+    return std::nullopt;
+  }
+  in.seekg(0);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const std::string encoding = feed.encoding.empty() ? detect_encoding(bytes) : feed.encoding;
   const char delimiter = feed.mapping ? feed.mapping->delimiter : ',';
