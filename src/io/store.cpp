@@ -189,6 +189,12 @@ ALTER TABLE orders_seen ADD COLUMN amount INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX outbox_buyer_state ON outbox(shop, buyer, state);
 CREATE INDEX outbox_replans ON outbox(not_before) WHERE state='cancelled' AND not_before IS NOT NULL;
 )sql",
+    // 7: the contact log had two indexes that begin with the buyer: (shop, buyer, at), which no
+    // query reads (the caps look a buyer up in every shop: contacts_of), and (buyer, at), which
+    // contacts_of reads. Every send wrote both; the unread one goes.
+    R"sql(
+DROP INDEX IF EXISTS contacts_shop_buyer;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
@@ -289,6 +295,11 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     // cache it read most index pages back from disk each time (20,000 sends: 96,000 preads on
     // the loop; 21,000 with this). Up to 64 MB, taken only as the database grows.
     db.exec("PRAGMA cache_size=-65536");
+    // Statement journals (every UPDATE of the outbox fires the counts' trigger, so each needs
+    // one inside the daemon's round transaction) and transient tables in memory: in a temporary
+    // file, each claim and outcome wrote its pages there too (a third of the loop's writes
+    // during a burst). Nothing durable is kept there; the WAL is what a crash leaves.
+    db.exec("PRAGMA temp_store=MEMORY");
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version > kSchemaVersion) {
       throw StoreError(fmt::format("{}: schema version {} is newer than this cuifu understands ({})", path, version,

@@ -205,7 +205,7 @@ class ReminderStore {
 // refused.
 class SqliteStore final : public ReminderStore {
  public:
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   SqliteStore(const std::string& path, ShopZone zone);
   ~SqliteStore() override;

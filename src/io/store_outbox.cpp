@@ -245,13 +245,17 @@ bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
 
 void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) {
   guarded(path_, "mark sent", [&] {
-    Impl::Savepoint tx(*impl_, "mark_sent");  // nests inside batch()
+    // The mark and its contact together. Inside batch() (the daemon's round of outcomes and
+    // claims) its transaction does that, and a failure rolls the whole round back: no
+    // savepoint of its own, whose journal of the pages it touched cost more than the writes.
+    std::optional<Impl::Savepoint> tx;
+    if (sqlite3_get_autocommit(impl_->db.getHandle())) tx.emplace(*impl_, "mark_sent");
     auto q = impl_->cached(
         "UPDATE outbox SET state='sent', last_error='', updated_at=?1, sent_at=?1, not_before=NULL "
-        "WHERE id=?2 AND state IN ('sending','planned')");
+        "WHERE id=?2 AND (state='sending' OR state='planned')");
     SQLite::bind(*q, epoch(zone_, now), id);
     if (q->exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
-    tx.release();
+    if (tx) tx->release();
     return 0;
   });
 }
@@ -271,12 +275,13 @@ void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& 
 
 void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) {
   guarded(path_, "mark outcome unknown", [&] {
-    Impl::Savepoint tx(*impl_, "mark_unknown");  // nests inside batch()
+    std::optional<Impl::Savepoint> tx;  // as in mark_sent()
+    if (sqlite3_get_autocommit(impl_->db.getHandle())) tx.emplace(*impl_, "mark_unknown");
     auto q =
         impl_->cached("UPDATE outbox SET state='unknown', last_error=?, updated_at=? WHERE id=? AND state='sending'");
     SQLite::bind(*q, note, epoch(zone_, now), id);
     if (q->exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
-    tx.release();
+    if (tx) tx->release();
     return 0;
   });
 }

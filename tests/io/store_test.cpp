@@ -261,6 +261,73 @@ TEST_F(StoreTest, SentAndContactAreRecordedTogether) {
   EXPECT_EQ(store.upsert_planned(reminder("2026-11-24 13:00"), at("2026-11-24 12:30")), UpsertResult::kept);
 }
 
+// The daemon records a round of outcomes and the next claims in one transaction (batch()): a
+// round that fails is rolled back whole (no row 'sent' without its contact, no claim), and one
+// that commits is on disk, every outcome with its contact, when the store is opened again.
+TEST_F(StoreTest, ARoundOfOutcomesAndClaimsIsRecordedWholeOrNotAtAll) {
+  std::int64_t first = 0, second = 0;
+  {
+    SqliteStore store(path_, zone_);
+    store.upsert_planned(reminder("2026-11-24 12:00", "buyer1"), at("2026-11-24 08:00"));
+    store.upsert_planned(reminder("2026-11-24 12:00", "buyer2"), at("2026-11-24 08:00"));
+    const auto due = store.due(at("2026-11-24 12:00"));
+    ASSERT_EQ(due.size(), 2u);
+    first = due[0].id;
+    second = due[1].id;
+    ASSERT_TRUE(store.mark_sending(first, at("2026-11-24 12:00")));
+    EXPECT_THROW(store.batch([&] {
+      store.mark_sent(first, at("2026-11-24 12:00:02"),
+                      {due[0].buyer, Channel::sms, at("2026-11-24 12:00"), {"A1"}, 1});
+      ASSERT_TRUE(store.mark_sending(second, at("2026-11-24 12:00:02")));
+      throw StoreError("the disk is full");
+    }),
+                 StoreError);
+    EXPECT_EQ(store.find(first)->state, OutboxState::sending);  // still in doubt, as before the round
+    EXPECT_EQ(store.find(second)->state, OutboxState::planned);
+    EXPECT_TRUE(store.history().contacts.empty());
+    store.batch([&] {
+      store.mark_sent(first, at("2026-11-24 12:00:03"),
+                      {due[0].buyer, Channel::sms, at("2026-11-24 12:00"), {"A1"}, 1});
+      ASSERT_TRUE(store.mark_sending(second, at("2026-11-24 12:00:03")));
+    });
+  }
+  SqliteStore reopened(path_, zone_);
+  EXPECT_EQ(reopened.find(first)->state, OutboxState::sent);
+  EXPECT_EQ(reopened.find(second)->state, OutboxState::sending);
+  ASSERT_EQ(reopened.history().contacts.size(), 1u);
+  EXPECT_EQ(reopened.history().contacts[0].buyer, reopened.find(first)->buyer);
+}
+
+// Every send logs a contact; the log is read by buyer (contacts_of, for the caps right before a
+// send) and whole (history). Version 7 dropped a second index that begins with the buyer, which
+// every contact was written into and no query read.
+TEST_F(StoreTest, TheContactLogHasOneIndexByBuyerAndContactsOfUsesIt) {
+  const auto indexes = [&] {
+    SQLite::Database db(path_);
+    SQLite::Statement q(
+        db, "SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='contacts' AND sql IS NOT NULL");
+    std::set<std::string> out;
+    while (q.executeStep()) out.insert(q.getColumn(0).getString());
+    return out;
+  };
+  { SqliteStore store(path_, zone_); }
+  EXPECT_EQ(indexes(), std::set<std::string>{"contacts_buyer_at"});
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    SQLite::Statement plan(db,
+                           "EXPLAIN QUERY PLAN SELECT buyer, channel, at, order_ids, step, shop FROM contacts "
+                           "WHERE buyer = ? ORDER BY at, id");
+    ASSERT_TRUE(plan.executeStep());
+    EXPECT_NE(plan.getColumn(3).getString().find("contacts_buyer_at"), std::string::npos)
+        << plan.getColumn(3).getString();
+    // A version 6 store, as the previous release left it.
+    db.exec("CREATE INDEX contacts_shop_buyer ON contacts(shop, buyer, at); PRAGMA user_version = 6;");
+  }
+  SqliteStore store(path_, zone_);
+  EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
+  EXPECT_EQ(indexes(), std::set<std::string>{"contacts_buyer_at"});
+}
+
 TEST_F(StoreTest, CancelledRowIsRevivedWhenPlannedAgain) {
   SqliteStore store(path_, zone_);
   store.upsert_planned(reminder("2026-11-24 12:00"), at("2026-11-24 08:00"));
