@@ -125,6 +125,46 @@ AttemptReport attempt(ChannelWorker& w, ChannelWorker::Gate gate = {}) {
   return done.get_future().get();
 }
 
+// The IM webhook's body, written directly, is byte for byte what nlohmann::json wrote before.
+TEST(ImPayload, IsTheJsonObjectNlohmannWritesForAnyText) {
+  const auto reference = [](const Outgoing& row) {
+    return nlohmann::json{{"idempotency_key", row.idempotency_key},
+                          {"buyer", row.buyer},
+                          {"order_ids", row.order_ids},
+                          {"step", row.step},
+                          {"segment", row.segment},
+                          {"template", row.template_name},
+                          {"message", row.message}}
+        .dump();
+  };
+  Outgoing row = sample_row();
+  row.template_name = "office";
+  EXPECT_EQ(im_payload(row), reference(row));
+  EXPECT_EQ(nlohmann::json::parse(im_payload(row))["message"], "王先生，您好");
+  const std::string texts[] = {"", "say \"hi\" \\ back/slash",
+                               std::string("tab\tnl\ncr\rbs\bff\fnul") + std::string(1, '\0') + "\x01\x1f\x7f end",
+                               "【青禾家居】王磊，您在本店拍下的记忆棉靠垫还未付款 😀 回T退订",
+                               "\u00e9\u0800\uffff\U0010FFFF"};
+  for (const auto& t : texts) {
+    Outgoing r = row;
+    r.message = t;
+    r.buyer = t + "b";
+    r.order_ids = {t, "A2"};
+    r.segment = t;
+    r.template_name = t;
+    r.idempotency_key = t + "k";
+    r.step = -3;
+    EXPECT_EQ(im_payload(r), reference(r)) << t;
+  }
+  row.order_ids.clear();
+  EXPECT_EQ(im_payload(row), reference(row));
+  // Text that is not UTF-8 is refused as nlohmann::json refuses it (never sent garbled).
+  for (const std::string bad : {"\xff", "\xc3", "\xe4\xb8", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    row.message = "ok " + bad;
+    EXPECT_THROW(im_payload(row), nlohmann::json::exception) << bad.size();
+  }
+}
+
 TEST(ChannelWorker, MakesExactlyOneAttemptPerHandedRow) {
   // Retries are the daemon's, through the outbox and the gate: the worker never repeats a request.
   auto sender = std::make_unique<ScriptedSender>(
