@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <condition_variable>
+#include <cstdlib>
 #include <ctime>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -127,6 +129,10 @@ struct Daemon::Impl {
   // A new chat snapshot, or an error reading it; true when the plan must be redone.
   bool on_chat_poll(ChatPoll c);
   void update_paused(const char* context);
+  // Why sending is paused ("" when it is not), from the feed's state and `age`.
+  static std::string pause_reason(bool have_snapshot, const std::string& suspect, const std::string& error,
+                                  std::optional<std::chrono::duration<double>> age,
+                                  std::chrono::duration<double> max_age);
   std::optional<std::chrono::duration<double>> feed_age() const;
   void publish_gate();
 
@@ -181,8 +187,13 @@ struct Daemon::Impl {
   void await_signal();
 
   // --- status
-  StatusReply handle_status(const StatusRequest& r);
-  StatusFacts facts();
+  // On the status server's thread: /healthz and /metrics from what the loop last published
+  // (publish_status) and the outbox's counts read through status_store; /optout is passed to the
+  // loop (it writes).
+  void handle_status(const StatusRequest& r, StatusServer::Respond respond);
+  StatusReply status_reply(const std::string& path);
+  // What the status routes show of the loop's state, copied for the status thread.
+  void publish_status();
   StatusReply optout(const StatusRequest& r);
 
   // Declared first: destroyed last, after everything that posts to it.
@@ -192,7 +203,6 @@ struct Daemon::Impl {
   asio::steady_timer send_timer{io};
   asio::steady_timer deadline_timer{io};
   asio::steady_timer reconcile_timer{io};
-  asio::steady_timer apply_timer{io};  // the pause between two slices of a reconcile's writing
 
   // Everything below is touched on the loop thread only, except `gate` (its own mutex).
   DaemonOptions options;
@@ -202,7 +212,19 @@ struct Daemon::Impl {
   std::shared_ptr<const RuleSet> rules;
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<DeliveryBook> book;
-  std::unique_ptr<StatusServer> status;
+  // The loop's state as the status thread sees it (publish_status), and the status thread's own
+  // connection to the state database (it reads only the outbox's counts, kept by triggers).
+  struct Published {
+    StatusFacts facts;  // all but now, the feed's age and the counts
+    bool have_snapshot = false;
+    std::string feed_error;
+    std::optional<std::chrono::system_clock::time_point> produced_at;
+    std::chrono::duration<double> max_feed_age{};
+  };
+  std::mutex published_mu;
+  std::shared_ptr<const Published> published;
+  std::unique_ptr<SqliteStore> status_store;
+  std::unique_ptr<StatusServer> status;  // after what its thread reads: destroyed (joined) first
 
   // feed
   std::unique_ptr<FeedPoller> poller;  // used only on the runner thread
@@ -287,6 +309,9 @@ struct Daemon::Impl {
   std::unique_ptr<SqliteStore> reconcile_store;
   Reconciler reconciler;
   std::atomic<bool> reconcile_stop{false};  // set when stopping: a plan in progress is abandoned
+  // Tests only (CUIFU_TEST_HOLD_RECONCILE): while this file exists, the loop waits before writing
+  // a reconcile's result, holding the loop itself, as a long slice would.
+  std::string hold_reconcile_file;
 
   std::unique_ptr<BackgroundRunner> runner;            // feed polls
   std::unique_ptr<BackgroundRunner> reconcile_runner;  // plans; destroyed first (declared last)
@@ -308,8 +333,11 @@ Daemon::Impl::Impl(const DaemonOptions& o)
   store = std::make_unique<SqliteStore>(config.state, zone);
   book = std::make_unique<DeliveryBook>(*store);
   curl_global_setup();
-  status =
-      std::make_unique<StatusServer>(io, config.listen, [this](const StatusRequest& r) { return handle_status(r); });
+  if (const char* hold = std::getenv("CUIFU_TEST_HOLD_RECONCILE")) hold_reconcile_file = hold;
+  publish_status();
+  status_store = std::make_unique<SqliteStore>(config.state, zone);
+  status = std::make_unique<StatusServer>(
+      config.listen, [this](const StatusRequest& r, StatusServer::Respond respond) { handle_status(r, respond); });
   build_workers();
   reconcile_store = std::make_unique<SqliteStore>(config.state, zone);
   reconciler.stop_when(&reconcile_stop);
@@ -578,18 +606,21 @@ std::optional<std::chrono::duration<double>> Daemon::Impl::feed_age() const {
   return clock->to_daemon(std::max(real, std::chrono::duration<double>(0)));
 }
 
-void Daemon::Impl::update_paused(const char* context) {
-  std::string reason;
-  const auto age = feed_age();
-  if (!snapshot && !feed_suspect.empty()) {
-    reason = "feed snapshot not trusted and none before it: " + feed_suspect;
-  } else if (!snapshot) {
-    reason = feed_error.empty() ? "no feed snapshot yet" : "feed unreadable: " + feed_error;
-  } else if (!feed_error.empty()) {
-    reason = "feed unreadable: " + feed_error;
-  } else if (!age || *age > config.max_feed_age) {
-    reason = fmt::format("feed is {} old (max {})", age ? minutes_text(*age) : "?", minutes_text(config.max_feed_age));
+std::string Daemon::Impl::pause_reason(bool have_snapshot, const std::string& suspect, const std::string& error,
+                                       std::optional<std::chrono::duration<double>> age,
+                                       std::chrono::duration<double> max_age) {
+  if (!have_snapshot && !suspect.empty()) return "feed snapshot not trusted and none before it: " + suspect;
+  if (!have_snapshot) return error.empty() ? "no feed snapshot yet" : "feed unreadable: " + error;
+  if (!error.empty()) return "feed unreadable: " + error;
+  if (!age || *age > max_age) {
+    return fmt::format("feed is {} old (max {})", age ? minutes_text(*age) : "?", minutes_text(max_age));
   }
+  return {};
+}
+
+void Daemon::Impl::update_paused(const char* context) {
+  const auto age = feed_age();
+  const std::string reason = pause_reason(snapshot != nullptr, feed_suspect, feed_error, age, config.max_feed_age);
   const bool now_paused = !reason.empty();
   // Every pause and resume is a warning with its reason, a stale feed at start-up included.
   if (now_paused && (!paused || pause_kind(reason) != pause_kind(paused_reason))) {
@@ -602,6 +633,7 @@ void Daemon::Impl::update_paused(const char* context) {
   if (!now_paused && paused) catch_up_pending = true;
   paused = now_paused;
   paused_reason = reason;
+  publish_status();
 }
 
 void Daemon::Impl::publish_gate() {
@@ -658,19 +690,30 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
     reconcile_in_flight = false;
     return;
   }
-  // A slice at a time, so that status requests, claims and reports are served in between: about
+  if (!hold_reconcile_file.empty() && changes->next_upsert == 0 && changes->next_seen == 0) {
+    spdlog::warn("reconcile held on the loop while {} exists (CUIFU_TEST_HOLD_RECONCILE)", hold_reconcile_file);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::minutes{5};
+    while (std::filesystem::exists(hold_reconcile_file) && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+  }
+  // A slice at a time, so that claims and reports are served in between: about
   // 20 ms of writing each (one commit), the number of rows adjusted to how long the last took.
   bool done = true;
   try {
     const auto t0 = thread_cpu_time();
-    done = apply_some(*store, *changes, reconcile_slice);
+    // Not flushed commit by commit: the rows can be planned again from the feed; the next claim's
+    // commit flushes them.
+    store->unflushed([&] { done = apply_some(*store, *changes, reconcile_slice); });
     const auto took = thread_cpu_time() - t0;
-    // Towards 20 ms of the loop's CPU: in proportion (at most x2 or /2 a turn), never below
-    // kMinSlice rows. CPU, not wall time: on a loaded machine the wall time of a slice is mostly
-    // waiting for a core, and a slice cut by it shrank to a few rows whose commit (its flush, its
-    // index pages written again) cost more than the rows: 100,000 rows took minutes.
-    constexpr std::size_t kMinSlice = 250, kMaxSlice = 20000;
-    const double ratio = std::chrono::duration<double>(std::chrono::milliseconds{20}) /
+    // Towards 50 ms of the loop's CPU (the status server has its own thread; claims and reports
+    // wait at most one slice): in proportion (at most x2 or /2 a turn), never below kMinSlice
+    // rows. CPU, not wall time: on a loaded machine the wall time of a slice is mostly waiting
+    // for a core, and a slice cut by it shrank to a few rows whose commit (its index pages written
+    // again) cost more than the rows: 100,000 rows took minutes. At most 10,000 rows: their dirty
+    // pages stay within the page cache (more spill to the WAL in the middle of the transaction).
+    constexpr std::size_t kMinSlice = 250, kMaxSlice = 10000;
+    const double ratio = std::chrono::duration<double>(std::chrono::milliseconds{50}) /
                          std::max<std::chrono::duration<double>>(took, std::chrono::microseconds{100});
     reconcile_slice = std::clamp<std::size_t>(
         static_cast<std::size_t>(static_cast<double>(reconcile_slice) * std::clamp(ratio, 0.5, 2.0)), kMinSlice,
@@ -680,11 +723,8 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
     replan_all = true;  // what was written is not known: every buyer again next time
   }
   if (!done) {
-    // The next slice after a short pause, not merely queued: a queued slice would run between
-    // every two steps of a status request (accept, read, write), each one slice later.
-    apply_timer.expires_after(std::chrono::milliseconds{2});
-    apply_timer.async_wait(
-        [this, why, changes, started](const boost::system::error_code&) { apply_reconcile(why, changes, started); });
+    // Queued behind what is ready on the loop (reports, due sends): they go first.
+    asio::post(io, [this, why, changes, started] { apply_reconcile(why, changes, started); });
     return;
   }
   on_reconciled(why, changes->result, std::chrono::steady_clock::now() - started);
@@ -777,6 +817,7 @@ bool Daemon::Impl::dispatch(const std::function<void()>& record) {
     committed = false;
   }
   for (const auto& [ch, rows] : claimed) start_attempts(ch, rows, now);
+  if (!claimed.empty()) publish_status();  // in flight
   if (stopping) return committed;
   if (replan) run_reconcile("after cancellations");  // its rows may be due at once: dispatched after it
   arm_send_timer(rate_wait);
@@ -1045,6 +1086,7 @@ void Daemon::Impl::record_reports() {
                               rec.outcome == DeliveryBook::Outcome::unknown;
     in_flight.erase(row.id);  // `row` goes with it
   }
+  publish_status();
   if (stopping) {
     if (in_flight.empty()) finish_shutdown();
     return;
@@ -1122,6 +1164,7 @@ void Daemon::Impl::reload() {
     if (snapshot) order_views = views_of(*snapshot, rules->rules);
     build_workers();
     publish_gate();
+    publish_status();
     spdlog::info("SIGHUP: reloaded: {} segments, {} templates", rules->rules.segments.size(),
                  rules->templates.all().size());
     run_reconcile("reload");
@@ -1160,35 +1203,70 @@ void Daemon::Impl::finish_shutdown() {
   poll_timer.cancel();
   send_timer.cancel();
   reconcile_timer.cancel();
-  apply_timer.cancel();
   io.stop();  // the runner may still be polling; its result is dropped
 }
 
 // ---------------------------------------------------------------- status
 
-StatusReply Daemon::Impl::handle_status(const StatusRequest& r) {
+void Daemon::Impl::handle_status(const StatusRequest& r, StatusServer::Respond respond) {
   const std::string path = r.target.substr(0, r.target.find('?'));
+  if (path == "/optout" && r.method == "POST") {
+    // Written on the loop (its connection, the gate it publishes).
+    asio::post(io, [this, r, respond = std::move(respond)] {
+      try {
+        respond(optout(r));
+      } catch (const StoreError& e) {
+        spdlog::error("status /optout: {}", e.what());
+        respond({500, "text/plain", "state database error\n"});
+      }
+    });
+    return;
+  }
+  if ((path == "/healthz" || path == "/metrics") && r.method == "GET") {
+    respond(status_reply(path));
+  } else if (path == "/healthz" || path == "/metrics" || path == "/optout") {
+    respond({405, "text/plain", "method not allowed\n"});
+  } else {
+    respond({404, "text/plain", "not found\n"});
+  }
+}
+
+StatusReply Daemon::Impl::status_reply(const std::string& path) {
+  std::shared_ptr<const Published> p;
+  {
+    std::lock_guard lock(published_mu);
+    p = published;
+  }
+  StatusFacts f = p->facts;
+  f.now = format_local_time(clock->now());
+  std::optional<std::chrono::duration<double>> age;
+  if (p->produced_at) {
+    const std::chrono::duration<double> real = std::chrono::system_clock::now() - *p->produced_at;
+    age = clock->to_daemon(std::max(real, std::chrono::duration<double>(0)));
+    f.feed_age_seconds = age->count();
+  }
+  // The feed may have grown stale since the loop last looked (it pauses at its next step).
+  if (!f.paused) {
+    f.paused_reason = pause_reason(p->have_snapshot, f.feed_suspect, p->feed_error, age, p->max_feed_age);
+    f.paused = !f.paused_reason.empty();
+  }
   try {
-    if (path == "/healthz" && r.method == "GET") return healthz_reply(facts());
-    if (path == "/metrics" && r.method == "GET") return metrics_reply(facts());
-    if (path == "/optout" && r.method == "POST") return optout(r);
+    f.counts = status_store->counts();
   } catch (const StoreError& e) {
     spdlog::error("status {}: {}", path, e.what());
     return {500, "text/plain", "state database error\n"};
   }
-  if (path == "/healthz" || path == "/metrics" || path == "/optout") return {405, "text/plain", "method not allowed\n"};
-  return {404, "text/plain", "not found\n"};
+  return path == "/healthz" ? healthz_reply(f) : metrics_reply(f);
 }
 
-StatusFacts Daemon::Impl::facts() {
-  update_paused("status");
-  StatusFacts f = counters;
+void Daemon::Impl::publish_status() {
+  auto p = std::make_shared<Published>();
+  StatusFacts& f = p->facts;
+  f = counters;
   f.paused = paused;
   f.paused_reason = paused_reason;
-  f.now = format_local_time(clock->now());
   f.simulated = clock->simulated();
   f.feed = config.feed;
-  if (const auto age = feed_age()) f.feed_age_seconds = age->count();
   f.feed_orders = snapshot ? snapshot->orders.size() : 0;
   f.feed_suspect = feed_suspect;
   f.in_flight = in_flight.size();
@@ -1197,8 +1275,12 @@ StatusFacts Daemon::Impl::facts() {
     f.chat_messages = chat ? chat->chat.size() : 0;
     f.chat_error = chat_error;
   }
-  f.counts = store->counts();
-  return f;
+  p->have_snapshot = snapshot != nullptr;
+  p->feed_error = feed_error;
+  p->produced_at = produced_at;
+  p->max_feed_age = config.max_feed_age;
+  std::lock_guard lock(published_mu);
+  published = std::move(p);
 }
 
 StatusReply Daemon::Impl::optout(const StatusRequest& r) {

@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <thread>
 
 namespace cuifu {
 
@@ -16,11 +17,11 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// One connection: read one request, answer it, close.
+// One connection: read one request, answer it (now, or when the daemon's loop responds), close.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, StatusServer::Handler handler)
-      : stream_(std::move(socket)), handler_(std::move(handler)) {}
+  Session(tcp::socket socket, const StatusServer::Handler& handler)
+      : stream_(std::move(socket)), waiting_(stream_.get_executor()), handler_(handler) {}
 
   void start() {
     parser_.body_limit(64 * 1024);
@@ -33,25 +34,44 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_read(beast::error_code ec) {
     if (ec) return;
     const auto& req = parser_.get();
+    version_ = req.version();
     StatusRequest r;
     r.method = std::string(req.method_string());
     r.target = std::string(req.target());
     r.authorization = std::string(req[http::field::authorization]);
     r.body = req.body();
-    StatusReply reply;
+    // Kept alive by this wait until the answer comes (from this thread or another) or the wait
+    // ends; nothing holds the session once the server's io_context is gone.
+    stream_.expires_never();
+    waiting_.expires_after(std::chrono::seconds(30));
+    waiting_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e) self->write({503, "text/plain; charset=utf-8", "no answer in time\n"});
+    });
+    StatusServer::Respond respond = [weak = weak_from_this(), ex = stream_.get_executor()](StatusReply reply) {
+      asio::post(ex, [weak, reply = std::move(reply)]() mutable {
+        if (const auto self = weak.lock()) self->write(std::move(reply));
+      });
+    };
     try {
-      reply = handler_(r);
+      handler_(r, std::move(respond));
     } catch (const std::exception& e) {
       spdlog::error("status: {} {}: {}", r.method, r.target, e.what());
-      reply = {500, "text/plain; charset=utf-8", "internal error\n"};
+      write({500, "text/plain; charset=utf-8", "internal error\n"});
     }
-    response_.version(req.version());
+  }
+
+  void write(StatusReply reply) {
+    if (answered_) return;
+    answered_ = true;
+    waiting_.cancel();
+    response_.version(version_);
     response_.result(static_cast<http::status>(reply.status));
     response_.set(http::field::server, "cuifu");
     response_.set(http::field::content_type, reply.content_type);
     response_.keep_alive(false);
     response_.body() = std::move(reply.body);
     response_.prepare_payload();
+    stream_.expires_after(std::chrono::seconds(10));
     http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code, std::size_t) {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -59,31 +79,37 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  asio::steady_timer waiting_;
   beast::flat_buffer buffer_;
   http::request_parser<http::string_body> parser_;
   http::response<http::string_body> response_;
-  StatusServer::Handler handler_;
+  unsigned version_ = 11;
+  bool answered_ = false;
+  const StatusServer::Handler& handler_;  // the server's, which outlives its io_context's handlers
 };
 
 }  // namespace
 
-struct StatusServer::Impl : std::enable_shared_from_this<StatusServer::Impl> {
-  Impl(asio::io_context& io, Handler h) : acceptor(io), handler(std::move(h)) {}
+struct StatusServer::Impl {
+  explicit Impl(Handler h) : handler(std::move(h)), acceptor(io) {}
 
   void accept() {
-    acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), self->handler)->start();
-      self->accept();
+    acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec) std::make_shared<Session>(std::move(socket), handler)->start();
+      accept();
     });
   }
 
-  tcp::acceptor acceptor;
+  // Declared first: destroyed last (the sessions it still holds refer to `handler`).
   Handler handler;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::thread thread;
 };
 
-StatusServer::StatusServer(asio::io_context& io, const std::string& listen, Handler handler)
-    : impl_(std::make_shared<Impl>(io, std::move(handler))) {
+StatusServer::StatusServer(const std::string& listen, Handler handler)
+    : impl_(std::make_unique<Impl>(std::move(handler))) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos) throw std::runtime_error(fmt::format("status listen '{}' is not HOST:PORT", listen));
   std::string host = listen.substr(0, colon);
@@ -99,15 +125,24 @@ StatusServer::StatusServer(asio::io_context& io, const std::string& listen, Hand
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error(fmt::format("status listen {}: {}", listen, ec.message()));
   impl_->accept();
+  impl_->thread = std::thread([io = &impl_->io] {
+    const auto guard = asio::make_work_guard(*io);  // runs until stopped, even with nothing pending
+    io->run();
+  });
 }
 
 StatusServer::~StatusServer() {
   stop();
+  impl_->io.stop();
+  impl_->thread.join();
 }
 
 void StatusServer::stop() {
-  beast::error_code ignored;
-  if (impl_->acceptor.is_open()) impl_->acceptor.close(ignored);
+  // On the server's thread: the acceptor is used there only.
+  asio::post(impl_->io, [impl = impl_.get()] {
+    beast::error_code ignored;
+    if (impl->acceptor.is_open()) impl->acceptor.close(ignored);
+  });
 }
 
 }  // namespace cuifu

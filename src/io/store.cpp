@@ -9,6 +9,7 @@
 #include <SQLiteCpp/VariadicBind.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -338,6 +339,24 @@ void SqliteStore::batch(const std::function<void()>& fn) {
     tx->commit();
     return 0;
   });
+}
+
+void SqliteStore::unflushed(const std::function<void()>& fn) {
+  guarded(path_, "relax flushing", [&] {
+    impl_->db.exec("PRAGMA synchronous=NORMAL");
+    return 0;
+  });
+  struct Restore {
+    SqliteStore* self;
+    ~Restore() {
+      try {
+        self->impl_->db.exec("PRAGMA synchronous=FULL");
+      } catch (const std::exception& e) {
+        spdlog::error("{}: cannot set synchronous=FULL again: {}", self->path_, e.what());
+      }
+    }
+  } restore{this};
+  fn();
 }
 
 }  // namespace cuifu

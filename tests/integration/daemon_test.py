@@ -823,6 +823,49 @@ class StatusAnswersDuringABigReconcile(DaemonTestCase):
         self.assertEqual(len([r for r in self.outbox() if r["buyer"].startswith("buyer")]), 20000)
 
 
+class StatusAnswersWhileTheLoopIsHeld(DaemonTestCase):
+    """The status endpoints answer while the daemon's loop is busy writing a reconcile: held
+    there by the test hook CUIFU_TEST_HOLD_RECONCILE (the loop waits while the file exists)."""
+
+    def env(self):
+        e = super().env()
+        e["CUIFU_TEST_HOLD_RECONCILE"] = self.hold
+        return e
+
+    def test_healthz_and_metrics_answer_while_the_loop_is_held_and_optout_after(self):
+        self.hold = os.path.join(self.dir, "hold")
+        open(self.hold, "w").close()
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order(f"H{i}", f"held{i:02}", home, f"{DAY} 07:30:00", phone=f"139{i:08}")
+                         for i in range(20)])
+        self.write_config()
+        self.start_daemon(f"{DAY} 07:50", speed=1)
+        wait_for(lambda: "reconcile held on the loop" in self.log_text(), 30 * SLOWDOWN, "the reconcile to be held")
+        time.sleep(0.2)
+        for _ in range(3):
+            got = self.status("/healthz", ok_only=False)
+            self.assertIsNotNone(got, "/healthz did not answer while the loop was held")
+            health = json.loads(got[1])
+            self.assertEqual(health["feed_orders"], 20)
+            self.assertEqual(health["outbox_depth"], 0, "nothing is written while the loop is held")
+            metrics = self.status("/metrics")
+            self.assertIsNotNone(metrics, "/metrics did not answer while the loop was held")
+            self.assertIn("cuifu_outbox_depth 0", metrics[1])
+        self.assertNotIn("reconciled (new feed snapshot)", self.log_text())
+        os.remove(self.hold)
+        wait_for(lambda: "reconciled (new feed snapshot)" in self.log_text(), 30 * SLOWDOWN, "the reconcile")
+        depth = json.loads(self.status("/healthz", ok_only=False)[1])["outbox_depth"]
+        self.assertGreater(depth, 0, "the reconcile planned nothing")
+        # /optout is answered by the loop, passed on from the status thread.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.status_port}/optout", method="POST",
+            data=json.dumps({"phone": "13900000003", "text": "退订"}).encode(),
+            headers={"Authorization": "Bearer s3cret", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5 * SLOWDOWN) as r:
+            self.assertEqual(json.loads(r.read())["opted_out"], True)
+        self.assertEqual(self.stop_daemon(), 0)
+
+
 class ManyRequestsInFlight(DaemonTestCase):
     """On a gateway that drops duplicates by key, up to 64 requests are in flight at once (each
     on its own kept-alive connection), never more: a crash leaves at most that many in doubt."""
