@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <functional>
 #include <iterator>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 
 #include "core/call_follow_up.h"
@@ -457,7 +459,9 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   const auto call = follow_up_after_call(rules_.calls, contacts_, ids, now);
   const std::size_t planned_before = out_.reminders.size();
   std::string stop_reason;
-  std::vector<std::string> carried;  // notes about skipped steps, shown on the next reminder
+  std::vector<std::string> carried;        // notes about skipped steps, shown on the next reminder
+  std::optional<MessageFields> fields;     // all but the step's own facts, once the first step renders
+  const ItemCategory* category = nullptr;  // set with `fields`
   for (std::size_t i = static_cast<std::size_t>(next_step); i < seg.steps.size(); ++i) {
     if (done >= caps_.max_per_order) {
       stop_reason = fmt::format(FMT_COMPILE("reminded {} times already (cap {} per order)"), done, caps_.max_per_order);
@@ -555,28 +559,34 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
                                     step.template_name));
       continue;
     }
-    MessageFields f;
-    f.salutation = salutation_for(newest, seg, rules_.names);
-    f.name = clean_receiver_name(newest.receiver_name);
-    f.nickname = buyer_;
-    // A person names the item in a few words: the shop's short name, or the tidied title cut
-    // at a word boundary (an SMS may cut it shorter still).
-    f.item = shorten_title(item_display_name(lead, rules_.item_short_names), kMessageItemChars, 4);
-    f.amount = format_money(amount);
-    f.order_count = std::to_string(open.size());
-    f.order_ids = fmt::format(FMT_COMPILE("{}"), fmt::join(ids, "、"));
-    f.shop = shop_.display_name;
-    f.pay_by = pay_by_text(close_at);
+    // What a message says of the buyer, the orders and the item is the same for every step of
+    // the sequence: worked out for its first message only.
+    if (!fields) {
+      fields.emplace();
+      MessageFields& g = *fields;
+      g.salutation = salutation_for(newest, seg, rules_.names);
+      g.name = clean_receiver_name(newest.receiver_name);
+      g.nickname = buyer_;
+      // A person names the item in a few words: the shop's short name, or the tidied title cut
+      // at a word boundary (an SMS may cut it shorter still).
+      g.item = shorten_title(item_display_name(lead, rules_.item_short_names), kMessageItemChars, 4);
+      g.amount = format_money(amount);
+      g.order_count = std::to_string(open.size());
+      g.order_ids = fmt::format(FMT_COMPILE("{}"), fmt::join(ids, "、"));
+      g.shop = shop_.display_name;
+      g.pay_by = pay_by_text(close_at);
+      if (lead.stock && rules_.facts.low_stock_at > 0 && *lead.stock > 0 && *lead.stock <= rules_.facts.low_stock_at) {
+        g.low_stock = fmt::format(FMT_COMPILE("仅剩{}件"), *lead.stock);
+      }
+      g.shipping = rules_.facts.shipping;
+      category = item_category(lead.item, rules_.item_categories);
+      if (category) g.delivery = category->delivery;
+    }
+    MessageFields f = *fields;
     // Facts a message may state, only when the rules or the feed know them.
     if (rules_.facts.promotion_ends && *rules_.facts.promotion_ends > *slot) {
       f.promotion_ends = pay_by_text(*rules_.facts.promotion_ends);
     }
-    if (lead.stock && rules_.facts.low_stock_at > 0 && *lead.stock > 0 && *lead.stock <= rules_.facts.low_stock_at) {
-      f.low_stock = fmt::format(FMT_COMPILE("仅剩{}件"), *lead.stock);
-    }
-    f.shipping = rules_.facts.shipping;
-    const ItemCategory* category = item_category(lead.item, rules_.item_categories);
-    if (category) f.delivery = category->delivery;
     std::string greeting_note;
     if (channel == Channel::sms && char_count(f.salutation) > kSmsNameWithin - 3) {
       // The name must end within the first characters of an SMS; a long nickname or Latin
@@ -793,7 +803,53 @@ void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::v
   std::move(kept.begin(), kept.end(), std::back_inserter(out.reminders));
 }
 
+// The first 8 bytes of s as a big-endian number, zero-padded: when two of these differ they
+// order their strings as std::string's compare does (bytes as unsigned char, shorter first).
+std::uint64_t leading_bytes(std::string_view s) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
+  return v;
+}
+
 }  // namespace
+
+std::vector<const Order*> by_shop_and_buyer(const std::vector<Order>& orders) {
+  // The same order as std::stable_sort of pointers by (shop, buyer), without comparing the
+  // strings at every step: shops (few) are ranked once, buyers compare by their first bytes and
+  // only on a tie by the whole name, and the position breaks the remaining ties.
+  std::unordered_map<std::string_view, std::uint32_t> shop_ids;
+  std::vector<std::string_view> shops;
+  std::vector<std::uint32_t> shop_of(orders.size());
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    const auto [it, added] = shop_ids.try_emplace(orders[i].shop, static_cast<std::uint32_t>(shops.size()));
+    if (added) shops.push_back(orders[i].shop);
+    shop_of[i] = it->second;
+  }
+  std::vector<std::uint32_t> by_name(shops.size());
+  for (std::uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+  std::sort(by_name.begin(), by_name.end(), [&](std::uint32_t a, std::uint32_t b) { return shops[a] < shops[b]; });
+  std::vector<std::uint32_t> rank(shops.size());
+  for (std::uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
+  struct Key {
+    std::uint64_t buyer;  // leading_bytes of the buyer
+    std::uint32_t shop;   // rank of the shop
+    std::uint32_t index;  // in `orders`
+  };
+  std::vector<Key> keys(orders.size());
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    keys[i] = {leading_bytes(orders[i].buyer), rank[shop_of[i]], static_cast<std::uint32_t>(i)};
+  }
+  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+    if (a.shop != b.shop) return a.shop < b.shop;
+    if (a.buyer != b.buyer) return a.buyer < b.buyer;
+    if (const int c = orders[a.index].buyer.compare(orders[b.index].buyer); c != 0) return c < 0;
+    return a.index < b.index;
+  });
+  std::vector<const Order*> sorted;
+  sorted.reserve(orders.size());
+  for (const Key& k : keys) sorted.push_back(&orders[k.index]);
+  return sorted;
+}
 
 LocalTime closes_at(const Order& o, const Rules& rules) {
   if (o.closed_at) return *o.closed_at;
@@ -811,14 +867,11 @@ void plan_into(const std::vector<Order>& orders, const ContactHistory& history, 
                const TemplateSet& templates, const PlanRequest& request, PlanSink& sink) {
   // A buyer is (shop, buyer): the same nickname in two shops is two buyers. The orders are
   // grouped by sorting pointers to them (feed order kept within a buyer): no copy of a key.
-  std::vector<const Order*> sorted;
-  sorted.reserve(orders.size());
-  for (const auto& o : orders) sorted.push_back(&o);
   const auto buyer_less = [](const Order* a, const Order* b) {
     const int shop = a->shop.compare(b->shop);
     return shop != 0 ? shop < 0 : a->buyer < b->buyer;
   };
-  std::stable_sort(sorted.begin(), sorted.end(), buyer_less);
+  const std::vector<const Order*> sorted = by_shop_and_buyer(orders);
   // Buyers are independent (every cap is per buyer or per order), so contiguous runs of (shop, buyer)
   // groups are planned on several threads, each into its own Plan, and the parts are joined in group
   // order before the final sort: the result is the single-threaded one, byte for byte.
@@ -866,17 +919,21 @@ void plan_into(const std::vector<Order>& orders, const ContactHistory& history, 
     Plan out;
     IntervalCache intervals(rules.quiet_hours);
     std::map<std::string, ShopSettings> shops;
+    const ShopSettings* settings = nullptr;  // of the previous group's shop (groups come by shop)
     for (std::size_t g = first; g < last; ++g) {
       const std::vector<const Order*> list(
           sorted.begin() + static_cast<std::ptrdiff_t>(groups[g].first),
           sorted.begin() + static_cast<std::ptrdiff_t>(groups[g].first + groups[g].count));
       const Order& lead = *list.front();
-      auto shop = shops.find(lead.shop);
-      if (shop == shops.end()) shop = shops.emplace(lead.shop, rules.for_shop(lead.shop)).first;
+      if (!settings || settings->shop != lead.shop) {
+        auto shop = shops.find(lead.shop);
+        if (shop == shops.end()) shop = shops.emplace(lead.shop, rules.for_shop(lead.shop)).first;
+        settings = &shop->second;
+      }
       std::vector<ContactRecord> none;
       auto& cs = groups[g].contacts ? *groups[g].contacts : none;
       std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
-      plan_buyer(shop->second, lead.buyer, list, std::move(cs), history, rules, templates, request, intervals, out);
+      plan_buyer(*settings, lead.buyer, list, std::move(cs), history, rules, templates, request, intervals, out);
       sink.add(part, out);
       out.reminders.clear();
       out.skipped.clear();
