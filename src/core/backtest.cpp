@@ -271,13 +271,16 @@ void sort_in_place(std::vector<T>& items, Less less) {
 
 // Fewer buyers than this per thread are replayed on the calling thread alone.
 constexpr std::size_t kBuyersPerThread = 256;
+// Fewer orders than this per thread are grouped by buyer on the calling thread alone.
+constexpr std::size_t kOrdersPerSortThread = 4096;
 
 }  // namespace
 
 ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
                     const BacktestConfig& config) {
   ReplayResult result;
-  std::map<std::pair<std::string, std::string>, std::vector<Timeline>> by_buyer;  // (shop, buyer)
+  std::vector<const Order*> in_range;  // then grouped by buyer
+  in_range.reserve(log.size());
   std::optional<LocalTime> first, last;
   if (config.log_end) {
     result.log_end = *config.log_end;
@@ -287,36 +290,48 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   for (const auto& o : log) {
     if (config.from && o.created_at < *config.from) continue;
     if (config.to && o.created_at >= *config.to) continue;
-    by_buyer[{o.shop, o.buyer}].push_back(timeline_of(o, rules, result.log_end));
+    in_range.push_back(&o);
     if (!first || o.created_at < *first) first = o.created_at;
     if (!last || o.created_at > *last) last = o.created_at;
   }
   result.from = config.from ? *config.from : first.value_or(LocalTime{});
   result.to = config.to ? *config.to : (last ? *last + Seconds{1} : LocalTime{});
+  sort_by_buyer(in_range, part_count(config.threads, in_range.size(), kOrdersPerSortThread, in_range.size()));
 
   // Buyers are independent: contiguous runs of them are replayed on several threads, each
   // into its own part, and the parts are joined in buyer order before the sorts below, so the
   // result is the single-threaded one.
-  using Group = std::pair<const std::pair<std::string, std::string>, std::vector<Timeline>>;
-  std::vector<Group*> groups;
-  groups.reserve(by_buyer.size());
-  for (auto& entry : by_buyer) groups.push_back(&entry);
+  struct Group {
+    std::size_t first = 0, count = 0;  // in `in_range`
+  };
+  std::vector<Group> groups;
+  for (std::size_t i = 0; i < in_range.size(); ++i) {
+    if (i == 0 || in_range[i]->shop != in_range[i - 1]->shop || in_range[i]->buyer != in_range[i - 1]->buyer) {
+      groups.push_back({i, 0});
+    }
+    ++groups.back().count;
+  }
   std::mutex progress_mutex;
   std::size_t done = 0, orders_done = 0;  // guarded by progress_mutex
   const auto replay_groups = [&](std::size_t first_group, std::size_t last_group, ReplayPart& part) {
+    std::vector<Timeline> timelines;
     for (std::size_t g = first_group; g < last_group; ++g) {
-      const auto& [shop, buyer] = groups[g]->first;
-      replay_buyer(shop, buyer, groups[g]->second, rules, templates, result.log_end, config.chat, part);
+      timelines.clear();
+      for (std::size_t i = groups[g].first; i < groups[g].first + groups[g].count; ++i) {
+        timelines.push_back(timeline_of(*in_range[i], rules, result.log_end));
+      }
+      const Order& lead = *in_range[groups[g].first];
+      replay_buyer(lead.shop, lead.buyer, timelines, rules, templates, result.log_end, config.chat, part);
       if (!config.progress) continue;
       const std::lock_guard lock(progress_mutex);
       ++done;
-      orders_done += groups[g]->second.size();
+      orders_done += groups[g].count;
       if (done % 256 == 0 || done == groups.size()) config.progress(done, groups.size(), orders_done);
     }
   };
   std::vector<std::size_t> weights;
   weights.reserve(groups.size());
-  for (const Group* g : groups) weights.push_back(g->second.size());
+  for (const Group& g : groups) weights.push_back(g.count);
   std::vector<ReplayPart> parts(part_count(config.threads, groups.size(), kBuyersPerThread, groups.size()));
   for (auto& part : parts) part.keep_texts = config.keep_texts;
   run_in_parts(weights, parts.size(),

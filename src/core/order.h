@@ -1,6 +1,7 @@
 // The order as cuifu sees it, whatever feed it came from.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,6 +54,11 @@ struct Order {
   std::optional<LocalTime> balance_ends;    // pre-sale: 尾款支付结束时间 (closes unpaid after it)
   int source_line = 0;                      // 1-based line in the feed where the row starts
 };
+
+// Puts `orders` in buyer order, (shop, buyer) by their bytes, each buyer's orders in the order
+// they came: what std::stable_sort by (shop, buyer) gives, sorted on `threads` threads (a
+// buyer is (shop, buyer): the same nickname in two shops is two buyers).
+void sort_by_buyer(std::vector<const Order*>& orders, std::size_t threads);
 
 // A row the feed reader could not use, with where and why.
 struct RejectedRow {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <exception>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -60,6 +61,39 @@ void run_in_parts(const std::vector<std::size_t>& weights, std::size_t parts, Wo
   }
   for (const auto& e : errors) {
     if (e) std::rethrow_exception(e);
+  }
+}
+
+// Sorts `items` by `less` as std::stable_sort does (equal items keep their order), on `parts`
+// threads: each sorts a contiguous slice, then neighbouring slices are merged in rounds, the
+// merges of a round on threads of their own. One part sorts on the calling thread.
+template <class T, class Less>
+void parallel_stable_sort(std::vector<T>& items, std::size_t parts, Less less) {
+  parts = std::max<std::size_t>(1, std::min(parts, items.size()));
+  if (parts == 1) {
+    std::stable_sort(items.begin(), items.end(), less);
+    return;
+  }
+  std::vector<std::size_t> cut;
+  for (std::size_t p = 0; p <= parts; ++p) cut.push_back(items.size() * p / parts);
+  const auto at = [&](std::size_t i) { return items.begin() + static_cast<std::ptrdiff_t>(i); };
+  const std::vector<std::size_t> ones(parts, 1);
+  run_in_parts(ones, parts, [&](std::size_t first, std::size_t, std::size_t) {
+    std::stable_sort(at(cut[first]), at(cut[first + 1]), less);
+  });
+  // Slice 2k and 2k+1 merge into one; the first slice's items come first among equals.
+  while (cut.size() > 2) {
+    std::vector<std::size_t> next;
+    for (std::size_t i = 0; i < cut.size(); i += 2) next.push_back(cut[i]);
+    if (next.back() != cut.back()) next.push_back(cut.back());
+    const std::size_t merges = (cut.size() - 1) / 2;
+    const std::vector<std::size_t> each(merges, 1);
+    run_in_parts(each, merges, [&](std::size_t first, std::size_t last, std::size_t) {
+      for (std::size_t m = first; m < last; ++m) {
+        std::inplace_merge(at(cut[2 * m]), at(cut[2 * m + 1]), at(cut[2 * m + 2]), less);
+      }
+    });
+    cut = std::move(next);
   }
 }
 

@@ -7,7 +7,6 @@
 #include <functional>
 #include <iterator>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
 #include "core/call_follow_up.h"
@@ -803,53 +802,7 @@ void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::v
   std::move(kept.begin(), kept.end(), std::back_inserter(out.reminders));
 }
 
-// The first 8 bytes of s as a big-endian number, zero-padded: when two of these differ they
-// order their strings as std::string's compare does (bytes as unsigned char, shorter first).
-std::uint64_t leading_bytes(std::string_view s) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0u);
-  return v;
-}
-
 }  // namespace
-
-std::vector<const Order*> by_shop_and_buyer(const std::vector<Order>& orders) {
-  // The same order as std::stable_sort of pointers by (shop, buyer), without comparing the
-  // strings at every step: shops (few) are ranked once, buyers compare by their first bytes and
-  // only on a tie by the whole name, and the position breaks the remaining ties.
-  std::unordered_map<std::string_view, std::uint32_t> shop_ids;
-  std::vector<std::string_view> shops;
-  std::vector<std::uint32_t> shop_of(orders.size());
-  for (std::size_t i = 0; i < orders.size(); ++i) {
-    const auto [it, added] = shop_ids.try_emplace(orders[i].shop, static_cast<std::uint32_t>(shops.size()));
-    if (added) shops.push_back(orders[i].shop);
-    shop_of[i] = it->second;
-  }
-  std::vector<std::uint32_t> by_name(shops.size());
-  for (std::uint32_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
-  std::sort(by_name.begin(), by_name.end(), [&](std::uint32_t a, std::uint32_t b) { return shops[a] < shops[b]; });
-  std::vector<std::uint32_t> rank(shops.size());
-  for (std::uint32_t r = 0; r < by_name.size(); ++r) rank[by_name[r]] = r;
-  struct Key {
-    std::uint64_t buyer;  // leading_bytes of the buyer
-    std::uint32_t shop;   // rank of the shop
-    std::uint32_t index;  // in `orders`
-  };
-  std::vector<Key> keys(orders.size());
-  for (std::size_t i = 0; i < orders.size(); ++i) {
-    keys[i] = {leading_bytes(orders[i].buyer), rank[shop_of[i]], static_cast<std::uint32_t>(i)};
-  }
-  std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-    if (a.shop != b.shop) return a.shop < b.shop;
-    if (a.buyer != b.buyer) return a.buyer < b.buyer;
-    if (const int c = orders[a.index].buyer.compare(orders[b.index].buyer); c != 0) return c < 0;
-    return a.index < b.index;
-  });
-  std::vector<const Order*> sorted;
-  sorted.reserve(orders.size());
-  for (const Key& k : keys) sorted.push_back(&orders[k.index]);
-  return sorted;
-}
 
 LocalTime closes_at(const Order& o, const Rules& rules) {
   if (o.closed_at) return *o.closed_at;
@@ -865,13 +818,16 @@ LocalTime reminders_from(const Order& o) {
 
 void plan_into(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
                const TemplateSet& templates, const PlanRequest& request, PlanSink& sink) {
-  // A buyer is (shop, buyer): the same nickname in two shops is two buyers. The orders are
-  // grouped by sorting pointers to them (feed order kept within a buyer): no copy of a key.
+  // The orders are grouped by sorting pointers to them (feed order kept within a buyer): no
+  // copy of a key.
+  std::vector<const Order*> sorted;
+  sorted.reserve(orders.size());
+  for (const auto& o : orders) sorted.push_back(&o);
+  sort_by_buyer(sorted, part_count(request.threads, orders.size(), kOrdersPerThread, orders.size()));
   const auto buyer_less = [](const Order* a, const Order* b) {
     const int shop = a->shop.compare(b->shop);
     return shop != 0 ? shop < 0 : a->buyer < b->buyer;
   };
-  const std::vector<const Order*> sorted = by_shop_and_buyer(orders);
   // Buyers are independent (every cap is per buyer or per order), so contiguous runs of (shop, buyer)
   // groups are planned on several threads, each into its own Plan, and the parts are joined in group
   // order before the final sort: the result is the single-threaded one, byte for byte.

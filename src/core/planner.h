@@ -154,10 +154,6 @@ class PlanSink {
   virtual void add(std::size_t part, Plan& buyer) = 0;
 };
 
-// Pointers to `orders` grouped by buyer: ordered by shop, then buyer (std::string order), and
-// in feed order within a buyer, as std::stable_sort by (shop, buyer) orders them.
-std::vector<const Order*> by_shop_and_buyer(const std::vector<Order>& orders);
-
 // The planner, buyer by buyer into `sink`: plan() is plan_into() with a sink that collects the
 // buyers and then sorts their reminders by send_at, then buyer, then shop (ties in the order made).
 void plan_into(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,

@@ -1055,39 +1055,3 @@ TEST(Planner, KeepsIdempotencyKeysStableAcrossReplans) {
 
 }  // namespace
 }  // namespace cuifu
-
-namespace cuifu {
-namespace {
-
-// by_shop_and_buyer compares ranked shops and the buyers' first bytes; it must give exactly what
-// a stable sort by the whole (shop, buyer) strings gives, on names that share long prefixes,
-// are prefixes of each other, hold zero and high bytes, and repeat far apart.
-TEST(Planner, GroupsOrdersByShopAndBuyerAsAStableSortByTheirNames) {
-  const std::vector<std::string> shops = {"", "青禾家居旗舰店", "青禾家居旗舰", "A", std::string("A\0", 2), "B"};
-  const std::vector<std::string> stems = {
-      "",     "a",    "amy_1987", "amy_19870", "amy_1988", "张", "张三", "张三丰", std::string("amy\0", 4),
-      "\xff", "\x7f", "Zoe"};
-  std::mt19937 rng(11);
-  for (int round = 0; round < 20; ++round) {
-    std::vector<Order> orders;
-    const int n = 1 + static_cast<int>(rng() % 3000);
-    for (int i = 0; i < n; ++i) {
-      Order o;
-      o.id = std::to_string(i);
-      o.shop = shops[rng() % shops.size()];
-      o.buyer = stems[rng() % stems.size()];
-      if (rng() % 2) o.buyer += std::to_string(rng() % 40);
-      orders.push_back(std::move(o));
-    }
-    std::vector<const Order*> expected;
-    for (const auto& o : orders) expected.push_back(&o);
-    std::stable_sort(expected.begin(), expected.end(), [](const Order* a, const Order* b) {
-      const int shop = a->shop.compare(b->shop);
-      return shop != 0 ? shop < 0 : a->buyer < b->buyer;
-    });
-    ASSERT_EQ(by_shop_and_buyer(orders), expected) << "round " << round;
-  }
-}
-
-}  // namespace
-}  // namespace cuifu
