@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "core/text.h"
 
 namespace cuifu {
@@ -56,6 +58,65 @@ bool CsvReader::next(CsvRecordView& record) {
     ++line_;
   }
   return true;
+}
+
+bool CsvReader::skip(std::size_t& begin, int& line) {
+  const std::size_t size = text_.size();
+  const char* const t = text_.data();
+  while (!failed_ && pos_ < size && (t[pos_] == '\n' || t[pos_] == '\r')) {  // as in next()
+    if (t[pos_] == '\r' && pos_ + 1 < size && t[pos_ + 1] == '\n') ++pos_;
+    ++pos_;
+    ++line_;
+  }
+  if (failed_ || pos_ >= size) return false;
+  begin = pos_;
+  line = line_;
+  const auto find = [&](char c, std::size_t from, std::size_t to) {
+    const void* at = std::memchr(t + from, c, to - from);
+    return at ? static_cast<std::size_t>(static_cast<const char*>(at) - t) : to;
+  };
+  while (true) {
+    // The record ends at the first CR or LF outside quotes; a quote opens a quoted field only
+    // where a field starts (elsewhere it is a character like any other).
+    const std::size_t lf = find('\n', pos_, size);
+    const std::size_t cr = find('\r', pos_, lf);
+    const std::size_t end = std::min(lf, cr);
+    std::size_t quote = find('"', pos_, end);
+    while (quote < end && quote != begin && t[quote - 1] != delimiter_) quote = find('"', quote + 1, end);
+    if (quote == end) {
+      pos_ = end;
+      if (pos_ < size) {
+        if (t[pos_] == '\r' && pos_ + 1 < size && t[pos_ + 1] == '\n') ++pos_;
+        ++pos_;
+        ++line_;
+      }
+      return true;
+    }
+    // A quoted field: up to the quote not followed by another, counting the lines inside.
+    std::size_t i = quote + 1;
+    while (true) {
+      if (i >= size) {  // still open at the end: the last record, with an error in next()
+        pos_ = size;
+        failed_ = true;
+        return true;
+      }
+      const char c = t[i];
+      if (c == '"') {
+        if (i + 1 < size && t[i + 1] == '"') {
+          i += 2;
+          continue;
+        }
+        ++i;
+        break;
+      }
+      if (c == '\n' || c == '\r') {
+        if (c == '\r' && i + 1 < size && t[i + 1] == '\n') ++i;
+        ++line_;
+      }
+      ++i;
+    }
+    pos_ = i;  // what follows the closing quote up to the delimiter belongs to the field
+  }
 }
 
 // At an opening quote: appends the field (the unquoted content, then any text up to the

@@ -437,7 +437,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   const CsvLayout layout =
       mapped ? mapped_layout(names, *options.mapping, source) : taobao_layout(names, source, feed.encoding);
   // Rows become orders in rounds. Each round the reader finds where the next records start
-  // (cheap: views, nothing decoded), threads turn contiguous runs of them into orders, each
+  // (cheap: memchr for line ends, nothing split or decoded), threads turn contiguous runs of them into orders, each
   // with its own reader sought to its first record, and the orders are then kept or rejected
   // here in row order: the snapshot is the one a single thread makes.
   struct RowResult {
@@ -495,7 +495,8 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   std::size_t reported = 0;
   while (true) {
     starts.clear();
-    while (starts.size() < round_rows && reader.next(record)) starts.push_back({record.begin, record.line});
+    RecordStart start;
+    while (starts.size() < round_rows && reader.skip(start.offset, start.line)) starts.push_back(start);
     if (starts.empty()) break;
     results.resize(starts.size());
     // A thread for each 2,048 rows at most: fewer and it costs more than it saves.

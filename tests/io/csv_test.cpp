@@ -133,5 +133,52 @@ TEST(CsvReader, GivesTheSameRecordsAsParseCsvOnGb18030Bytes) {
   EXPECT_EQ(views[2].error, records[2].error);
 }
 
+// Where each record starts, as next() finds it and as skip() does.
+std::vector<std::pair<std::size_t, int>> starts(std::string_view text, char delimiter, bool skipping) {
+  CsvReader reader(text, delimiter);
+  std::vector<std::pair<std::size_t, int>> out;
+  CsvRecordView record;
+  std::size_t begin = 0;
+  int line = 0;
+  while (skipping ? reader.skip(begin, line) : reader.next(record)) {
+    out.emplace_back(skipping ? begin : record.begin, skipping ? line : record.line);
+  }
+  out.emplace_back(reader.offset(), -1);  // and where each stopped
+  return out;
+}
+
+TEST(CsvReader, SkipFindsTheRecordsNextReadsWhateverTheQuotesAndLineEnds) {
+  // Hand-picked: quotes that open a field and quotes that do not, doubled quotes, line ends
+  // of every kind inside quotes and between records, empty lines, text after a closing quote,
+  // a quote open at the end.
+  const std::vector<std::string> cases{
+      "a,b\n1,2\n",
+      "a,\"b,\nc\"\r\n\r\n\n\"x\"\"\ny\",z\rq",
+      "\"ab\"cd\"ef\",\"g\"\n2",
+      "x\"y,\"z\n\"\n,\"\"\"\"\r\n",
+      "a,\"b\r\nc\rd\ne\"\"\"\r\n1",
+      "a,\"open\nnever closed",
+      "\n\r\n\r",
+      "",
+      "a;\"b;c\";d\n\"e\"",
+  };
+  for (const auto& text : cases) {
+    for (const char delimiter : {',', ';'}) {
+      EXPECT_EQ(starts(text, delimiter, true), starts(text, delimiter, false))
+          << "delimiter " << delimiter << " text: " << text;
+    }
+  }
+  // Random texts of the characters that matter.
+  std::uint32_t state = 12345;
+  const auto random = [&] { return state = state * 1664525u + 1013904223u; };
+  const std::string alphabet = "\"\",,\n\r\"ab \xe6\x99";
+  for (int n = 0; n < 20000; ++n) {
+    std::string text;
+    const std::size_t length = random() % 40;
+    for (std::size_t i = 0; i < length; ++i) text.push_back(alphabet[(random() >> 8) % alphabet.size()]);
+    ASSERT_EQ(starts(text, ',', true), starts(text, ',', false)) << "text: " << text;
+  }
+}
+
 }  // namespace
 }  // namespace cuifu
