@@ -1,5 +1,5 @@
-// Fuzzes the CSV reader: parse_csv and header_names. Input: one byte choosing the
-// delimiter, then the text.
+// Fuzzes the CSV reader: parse_csv, header_names, and CsvReader::skip against next. Input:
+// one byte choosing the delimiter, then the text.
 #include <cstdint>
 
 #include "fuzz_util.h"
@@ -24,5 +24,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto names = header_names(r);
     check(names.size() == r.fields.size(), "one header name per field");
   }
+  // skip() finds the records next() reads, where next() finds them.
+  CsvReader reading(text, delimiter), skipping(text, delimiter);
+  CsvRecordView record;
+  std::size_t begin = 0;
+  int line = 0;
+  while (reading.next(record)) {
+    check(skipping.skip(begin, line), "skip finds every record");
+    check(begin == record.begin && line == record.line, "skip finds a record where next does");
+  }
+  check(!skipping.skip(begin, line), "skip finds no record after the last");
+  check(skipping.offset() == reading.offset(), "skip stops where next does");
   return 0;
 }
