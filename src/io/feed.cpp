@@ -8,12 +8,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <thread>
-#include <unordered_map>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -232,15 +232,24 @@ class SnapshotBuilder {
     keep(std::move(order), line);
   }
 
-  // An order built from the row on `line`.
+  static std::uint64_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); }
+
+  // An order built from the row on `line`; `hash`: hash_of(order.id), worked out beforehand
+  // (the feed's threads do it for their rows).
   void keep(Order order, int line) {
+    const std::uint64_t hash = hash_of(order.id);
+    keep(std::move(order), line, hash);
+  }
+  void keep(Order order, int line, std::uint64_t hash) {
     order.source_line = line;
-    const auto [it, inserted] = index_.emplace(order.id, snapshot_.orders.size());
-    if (inserted) {
+    std::uint32_t& slot = find(order.id, hash);
+    if (slot == 0) {
       snapshot_.orders.push_back(std::move(order));
+      slot = static_cast<std::uint32_t>(snapshot_.orders.size());
+      if (++used_ * 2 > slots_.size()) grow();
       return;
     }
-    Order& kept = snapshot_.orders[it->second];
+    Order& kept = snapshot_.orders[slot - 1];
     // A payment time seen on any row is kept: a refunded (closed) order that was paid is not
     // a buyer who never paid.
     const std::optional<LocalTime> paid_at = kept.paid_at ? kept.paid_at : order.paid_at;
@@ -254,8 +263,36 @@ class SnapshotBuilder {
   }
 
  private:
+  // Order id -> its row in snapshot_.orders: open addressing over (hash, row + 1) slots, row 0
+  // free, at most half full. No copy of an id is kept (a std::unordered_map<std::string> took
+  // one allocation per order and most of the main thread's time on a big feed).
+  std::uint32_t& find(std::string_view id, std::uint64_t hash) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      auto& [h, row] = slots_[i];
+      if (row == 0) {
+        h = hash;
+        return row;
+      }
+      if (h == hash && snapshot_.orders[row - 1].id == id) return row;
+    }
+  }
+  void grow() {
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> old(slots_.size() * 2);
+    old.swap(slots_);
+    const std::size_t mask = slots_.size() - 1;
+    for (const auto& [h, row] : old) {
+      if (row == 0) continue;
+      std::size_t i = h & mask;
+      while (slots_[i].second != 0) i = (i + 1) & mask;
+      slots_[i] = {h, row};
+    }
+  }
+
   FeedSnapshot& snapshot_;
-  std::unordered_map<std::string, std::size_t> index_;  // order id -> its row in snapshot_.orders
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> slots_ =
+      std::vector<std::pair<std::uint64_t, std::uint32_t>>(1024);
+  std::size_t used_ = 0;
 };
 
 // The feed as UTF-8, with the lines that held undecodable bytes.
@@ -444,6 +481,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     int line = 0;
     std::string error;  // set: rejected
     Order order;
+    std::uint64_t id_hash = 0;  // SnapshotBuilder::hash_of(order.id)
   };
   struct RecordStart {
     std::size_t offset = 0;
@@ -483,6 +521,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
         if (layout.column[f] >= 0) row[f] = feed.field(fields[static_cast<std::size_t>(layout.column[f])], decoded[f]);
       }
       result.error = build_order(row, layout.rules, result.order);
+      if (result.error.empty()) result.id_hash = SnapshotBuilder::hash_of(result.order.id);
     }
   };
   // At most kMaxFeedThreads: past that the merge here is the bottleneck, and a round's orders
@@ -507,7 +546,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       if (!result.error.empty()) {
         out.reject(result.line, std::move(result.error));
       } else {
-        out.keep(std::move(result.order), result.line);
+        out.keep(std::move(result.order), result.line, result.id_hash);
       }
     }
     if (feed.consumed && reader.offset() - reported >= (std::size_t{32} << 20)) {
