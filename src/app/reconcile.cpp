@@ -8,6 +8,7 @@
 #include <iterator>
 #include <map>
 #include <string_view>
+#include <thread>
 
 #include "core/planner.h"
 
@@ -247,7 +248,11 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
       invalidate();
       throw ReconcileStopped("reconcile abandoned: stopping");
     }
-    Plan p = cuifu::plan(part, history, rules.rules, rules.templates, {now, now, window_end + kWindow, chat});
+    PlanRequest request{now, now, window_end + kWindow, chat};
+    // On every core, even for a part of a few thousand orders (the planner alone would keep
+    // such a part on one thread): a whole new snapshot of a big shop is mostly planning.
+    request.threads = std::max(1u, std::thread::hardware_concurrency());
+    Plan p = cuifu::plan(part, history, rules.rules, rules.templates, request);
     std::move(p.reminders.begin(), p.reminders.end(), std::back_inserter(plan.reminders));
     std::move(p.skipped.begin(), p.skipped.end(), std::back_inserter(plan.skipped));
   };
