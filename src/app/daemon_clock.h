@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 
 #include "core/clock_time.h"
@@ -52,9 +53,9 @@ class SimulatedClock final : public DaemonClock {
  public:
   // REQUIRES: speed > 0.
   SimulatedClock(LocalTime start, double speed)
-      : start_(start), speed_(speed), real_start_(std::chrono::steady_clock::now()) {}
+      : start_(start), speed_(speed), real_start_(std::chrono::steady_clock::now().time_since_epoch().count()) {}
   LocalTime now() const override {
-    const std::chrono::duration<double> real = std::chrono::steady_clock::now() - real_start_;
+    const std::chrono::duration<double> real = std::chrono::steady_clock::now() - real_start();
     return start_ + std::chrono::floor<Seconds>(real * speed_);
   }
   RealDuration to_real(std::chrono::duration<double> d) const override {
@@ -65,15 +66,20 @@ class SimulatedClock final : public DaemonClock {
   RealDuration until(LocalTime t) const override {
     // now() reaches t when the real time since the start, times the speed, reaches t - start.
     const auto at =
-        real_start_ + std::chrono::duration_cast<RealDuration>(std::chrono::duration<double>(t - start_) / speed_);
+        real_start() + std::chrono::duration_cast<RealDuration>(std::chrono::duration<double>(t - start_) / speed_);
     return std::max(RealDuration::zero(), at - std::chrono::steady_clock::now());
   }
-  void start() override { real_start_ = std::chrono::steady_clock::now(); }
+  void start() override { real_start_ = std::chrono::steady_clock::now().time_since_epoch().count(); }
 
  private:
+  std::chrono::steady_clock::time_point real_start() const {
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(real_start_.load()));
+  }
+
   LocalTime start_;
   double speed_;
-  std::chrono::steady_clock::time_point real_start_;
+  // Set again by start() on the loop's thread while the status thread may read the clock.
+  std::atomic<std::chrono::steady_clock::rep> real_start_;
 };
 
 }  // namespace cuifu
