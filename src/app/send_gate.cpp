@@ -32,6 +32,7 @@ GateDecision not_time_or_place(const GateInputs& in, const Outgoing& row, LocalT
 }  // namespace
 
 bool is_opted_out(const OptOutSet& opted_out, const Outgoing& row) {
+  if (opted_out.empty()) return false;  // no key built (two strings copied) for every send
   return opted_out.count({"", row.buyer, row.channel}) > 0 ||
          (!row.shop.empty() && opted_out.count({row.shop, row.buyer, row.channel}) > 0);
 }

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_text.h"
 #include "io/store_internal.h"
 
 namespace cuifu {
@@ -252,10 +253,47 @@ void keep_outbox_counts(SQLite::Database& db) {
 namespace store_detail {
 
 std::string ids_json(const std::vector<std::string>& ids) {
-  return nlohmann::json(ids).dump();
+  // By hand (the same bytes as nlohmann::json(ids).dump(), which refuses text that is not UTF-8
+  // and stays the way for it): written for every row planned and every contact logged.
+  if (!std::all_of(ids.begin(), ids.end(), [](const std::string& id) { return json_text::valid_utf8(id); })) {
+    return nlohmann::json(ids).dump();
+  }
+  std::string out = "[";
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    json_text::append_string(out, ids[i]);
+  }
+  out += ']';
+  return out;
 }
 
 std::vector<std::string> ids_from_json(const std::string& text) {
+  // What ids_json() writes for plain ids and why lines, ["a","b"] with no escape, control
+  // character or space, is split by hand (every outbox row read, every due row sent); anything
+  // else goes through nlohmann::json.
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']' && json_text::valid_utf8(text)) {
+    std::vector<std::string> out;
+    std::size_t i = 1;
+    bool plain = true;
+    while (plain && i + 1 < text.size()) {
+      const std::size_t end = text[i] == '"' ? text.find('"', i + 1) : std::string::npos;
+      if (end == std::string::npos || end + 1 >= text.size()) {
+        plain = false;
+        break;
+      }
+      const std::string_view item(text.data() + i + 1, end - i - 1);
+      plain = std::none_of(item.begin(), item.end(),
+                           [](char c) { return c == '\\' || static_cast<unsigned char>(c) < 0x20; });
+      out.emplace_back(item);
+      i = end + 1;
+      if (text[i] == ',' && i + 2 < text.size()) {
+        ++i;
+      } else if (i + 1 != text.size()) {
+        plain = false;  // not the closing bracket
+      }
+    }
+    if (plain) return out;
+  }
   const auto j = nlohmann::json::parse(text, nullptr, false);
   std::vector<std::string> out;
   if (j.is_array()) {

@@ -9,6 +9,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <nlohmann/json.hpp>
+
+#include "io/store_internal.h"
+
 namespace cuifu {
 namespace {
 
@@ -326,6 +330,57 @@ TEST_F(StoreTest, TheContactLogHasOneIndexByBuyerAndContactsOfUsesIt) {
   SqliteStore store(path_, zone_);
   EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
   EXPECT_EQ(indexes(), std::set<std::string>{"contacts_buyer_at"});
+}
+
+// The outbox's id lists (order ids, why lines) are written and split by hand on the send path;
+// the text and what is read back are nlohmann::json's, whatever the ids hold.
+TEST(StoreIdLists, AreWrittenAndReadAsNlohmannJsonWritesAndReadsThem) {
+  using store_detail::ids_from_json;
+  using store_detail::ids_json;
+  const std::vector<std::vector<std::string>> lists = {
+      {},
+      {"A1"},
+      {"A1", "A2", ""},
+      {"segment office: 写字楼", "SMS 12:00–13:30, 回T退订"},
+      {"say \"hi\"", "back\\slash", std::string("nul") + std::string(1, '\0') + "\x01\ttab\nnl", "😀 \x7f"}};
+  for (const auto& ids : lists) {
+    const std::string text = ids_json(ids);
+    EXPECT_EQ(text, nlohmann::json(ids).dump());
+    EXPECT_EQ(ids_from_json(text), ids) << text;
+  }
+  const auto reference = [](const std::string& text) {
+    std::vector<std::string> out;
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_array()) {
+      for (const auto& v : j) {
+        if (v.is_string()) out.push_back(v.get<std::string>());
+      }
+    }
+    return out;
+  };
+  for (const std::string text : {"[]",
+                                 "[\"a\"]",
+                                 "[\"a\",\"b\"]",
+                                 "[ \"a\" , \"b\" ]",
+                                 "[\"a\",]",
+                                 "[\"a\"]]",
+                                 "[[\"a\"]]",
+                                 "[1,\"a\"]",
+                                 "[\"a\"",
+                                 "\"a\"",
+                                 "",
+                                 "[\"a\\\"b\"]",
+                                 "[\"\\u00e9\"]",
+                                 "[\"\x01\"]",
+                                 "[\"\xff\"]",
+                                 "[\"\xe4\xb8\"]",
+                                 "[\"\",\"\"]",
+                                 "[,]",
+                                 "[\"a\"\"b\"]",
+                                 "{\"a\":1}",
+                                 "[\"写\",\"字\"]"}) {
+    EXPECT_EQ(ids_from_json(text), reference(text)) << text;
+  }
 }
 
 TEST_F(StoreTest, CancelledRowIsRevivedWhenPlannedAgain) {

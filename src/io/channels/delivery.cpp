@@ -59,13 +59,18 @@ void ChannelWorker::join() {
 }
 
 void ChannelWorker::submit(std::int64_t id, Outgoing out, Done done, Gate gate) {
+  bool queued = false;
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
       queue_.push_back(Item{id, std::move(out), std::move(done), std::move(gate)});
-      cv_.notify_all();
-      return;
+      queued = true;
     }
+  }
+  if (queued) {
+    // After the lock is released: the worker woken does not block on it at once.
+    cv_.notify_one();
+    return;
   }
   AttemptReport r;
   r.id = id;

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "io/channels/http_client.h"
+#include "io/json_text.h"
 
 namespace cuifu {
 
@@ -197,82 +198,15 @@ class EmailSender final : public ChannelSender {
 
 }  // namespace
 
-namespace {
-
-// `s` as a JSON string, written as nlohmann::json's dump() writes it: UTF-8 kept as it is,
-// '"' and '\\' escaped, control characters as \b \f \n \r \t or \u00xx.
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kHex[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t n = 0;
-    char32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;  // cut short
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff))) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
-
-}  // namespace
-
 std::string im_payload(const Outgoing& row) {
   // Written directly (it is built for every IM sent: a JSON object of std::map nodes cost more
   // than the request's own bookkeeping), keys in the order nlohmann::json sorts them, so the
   // bytes are the same as json{...}.dump()'s. Text that is not valid UTF-8 goes through
   // nlohmann::json, which refuses it as before.
   const std::string_view texts[] = {row.idempotency_key, row.buyer, row.segment, row.template_name, row.message};
-  bool valid =
-      std::all_of(std::begin(texts), std::end(texts), valid_utf8) &&
-      std::all_of(row.order_ids.begin(), row.order_ids.end(), [](const std::string& id) { return valid_utf8(id); });
+  const bool valid = std::all_of(std::begin(texts), std::end(texts), json_text::valid_utf8) &&
+                     std::all_of(row.order_ids.begin(), row.order_ids.end(),
+                                 [](const std::string& id) { return json_text::valid_utf8(id); });
   if (!valid) {
     return json{{"idempotency_key", row.idempotency_key},
                 {"buyer", row.buyer},
@@ -286,22 +220,22 @@ std::string im_payload(const Outgoing& row) {
   std::string out;
   out.reserve(128 + row.message.size() + row.idempotency_key.size() + row.buyer.size() + 24 * row.order_ids.size());
   out += "{\"buyer\":";
-  append_json_string(out, row.buyer);
+  json_text::append_string(out, row.buyer);
   out += ",\"idempotency_key\":";
-  append_json_string(out, row.idempotency_key);
+  json_text::append_string(out, row.idempotency_key);
   out += ",\"message\":";
-  append_json_string(out, row.message);
+  json_text::append_string(out, row.message);
   out += ",\"order_ids\":[";
   for (std::size_t i = 0; i < row.order_ids.size(); ++i) {
     if (i) out += ',';
-    append_json_string(out, row.order_ids[i]);
+    json_text::append_string(out, row.order_ids[i]);
   }
   out += "],\"segment\":";
-  append_json_string(out, row.segment);
+  json_text::append_string(out, row.segment);
   out += ",\"step\":";
   out += std::to_string(row.step);
   out += ",\"template\":";
-  append_json_string(out, row.template_name);
+  json_text::append_string(out, row.template_name);
   out += '}';
   return out;
 }
