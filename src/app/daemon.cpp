@@ -753,11 +753,12 @@ void Daemon::Impl::on_reconciled(const char* why, const ReconcileResult& r, std:
 
 void Daemon::Impl::request_reconcile(const char* why) {
   // After a send or a cancellation the buyer's next step is at least the min gap away: a
-  // re-plan a minute later (and at most one per minute, or per 300 ms of real time in a
-  // fast rehearsal) keeps a burst of sends from re-planning the whole feed after each one.
+  // re-plan at the next half-minute 20-80 s later (about one per minute, or per 300 ms of real
+  // time in a fast rehearsal) keeps a burst of sends from re-planning the whole feed after each
+  // one, and stays out of the way of the next minute's reminders as they fall due.
   if (reconcile_posted) return;
   reconcile_posted = true;
-  const auto delay = std::max<std::chrono::steady_clock::duration>(clock->to_real(std::chrono::seconds{60}),
+  const auto delay = std::max<std::chrono::steady_clock::duration>(clock->until(replan_moment(clock->now())),
                                                                    std::chrono::milliseconds{300});
   reconcile_timer.expires_after(delay);
   reconcile_timer.async_wait([this, why](const boost::system::error_code& ec) {

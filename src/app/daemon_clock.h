@@ -82,4 +82,15 @@ class SimulatedClock final : public DaemonClock {
   std::atomic<std::chrono::steady_clock::rep> real_start_;
 };
 
+// When the re-plan that follows sends runs: the first half-minute (hh:mm:30) at least 20 s after
+// `now`. Reminders fall due on whole minutes, so the sends of a minute start at its first second;
+// a re-plan a whole minute after them (as it was) ran exactly when the next minute's reminders
+// fell due, and delayed them. Between 20 and 80 s later, so a burst of sends still makes one
+// re-plan, not one per send.
+inline LocalTime replan_moment(LocalTime now) {
+  LocalTime t = std::chrono::floor<std::chrono::minutes>(now) + std::chrono::seconds{30};
+  while (t - now < std::chrono::seconds{20}) t += std::chrono::minutes{1};
+  return t;
+}
+
 }  // namespace cuifu
