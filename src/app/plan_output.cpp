@@ -11,6 +11,7 @@
 #include "core/text.h"
 #include "io/charset.h"
 #include "io/external_sort.h"
+#include "io/json_text.h"
 
 namespace cuifu {
 
@@ -66,26 +67,7 @@ json plan_summary(const Plan& plan) {
 namespace {}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t plain = 0;  // start of the run not yet copied
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.substr(plain, i - plain));
-    plain = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-    }
-  }
-  out.append(s.substr(plain));
-  out += '"';
+  json_text::append_string(out, s);
 }
 
 namespace {
