@@ -197,6 +197,20 @@ CREATE INDEX outbox_replans ON outbox(not_before) WHERE state='cancelled' AND no
     R"sql(
 DROP INDEX IF EXISTS contacts_shop_buyer;
 )sql",
+    // 8: the outbox's indexes by state hold only the rows the queries look for. Every send
+    // changes its row's state twice (planned -> sending -> sent), and each change moved the row
+    // in three indexes that began with the state, for rows no query reads by state again. Now a
+    // claim only takes the row out of the due and per-buyer indexes, and its outcome touches
+    // neither. next_due() asks each channel in turn (outbox_due); the failed rows (history())
+    // have a small index of their own.
+    R"sql(
+DROP INDEX IF EXISTS outbox_state_send_at;
+DROP INDEX IF EXISTS outbox_channel_due;
+DROP INDEX IF EXISTS outbox_buyer_state;
+CREATE INDEX IF NOT EXISTS outbox_due ON outbox(channel, send_at) WHERE state='planned';
+CREATE INDEX IF NOT EXISTS outbox_buyer_planned ON outbox(shop, buyer) WHERE state='planned';
+CREATE INDEX IF NOT EXISTS outbox_failed ON outbox(updated_at) WHERE state='failed';
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 

@@ -210,7 +210,7 @@ class ReminderStore {
 // refused.
 class SqliteStore final : public ReminderStore {
  public:
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   SqliteStore(const std::string& path, ShopZone zone);
   ~SqliteStore() override;

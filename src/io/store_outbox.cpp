@@ -208,14 +208,21 @@ std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> ch
 
 std::optional<LocalTime> SqliteStore::next_due() const {
   return guarded(path_, "find next due reminder", [&]() -> std::optional<LocalTime> {
-    // Two index searches (outbox_state_send_at, outbox_held) rather than one pass over every
+    // Index searches (outbox_due per channel, outbox_held) rather than one pass over every
     // planned row: this runs after every dispatch.
-    auto free = impl_->cached(
-        "SELECT send_at FROM outbox WHERE state='planned' AND not_before IS NULL ORDER BY send_at LIMIT 1");
+    std::optional<std::int64_t> first;
+    for (const Channel c : kAllChannels) {
+      auto free = impl_->cached(
+          "SELECT send_at FROM outbox WHERE state='planned' AND channel=? AND not_before IS NULL "
+          "ORDER BY send_at LIMIT 1");
+      free->bind(1, std::string(to_string(c)));
+      if (free->executeStep()) {
+        const std::int64_t t = free->getColumn(0).getInt64();
+        first = first ? std::min(*first, t) : t;
+      }
+    }
     auto held = impl_->cached(
         "SELECT MIN(MAX(send_at, not_before)) FROM outbox WHERE state='planned' AND not_before IS NOT NULL");
-    std::optional<std::int64_t> first;
-    if (free->executeStep()) first = free->getColumn(0).getInt64();
     if (held->executeStep() && !held->getColumn(0).isNull()) {
       const std::int64_t h = held->getColumn(0).getInt64();
       first = first ? std::min(*first, h) : h;
@@ -297,7 +304,8 @@ void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string&
 
 std::optional<LocalTime> SqliteStore::next_replan() const {
   return guarded(path_, "find the next re-plan", [&]() -> std::optional<LocalTime> {
-    SQLite::Statement q(impl_->db, "SELECT MIN(not_before) FROM outbox WHERE state='cancelled'");
+    SQLite::Statement q(impl_->db,
+                        "SELECT MIN(not_before) FROM outbox WHERE state='cancelled' AND not_before IS NOT NULL");
     if (!q.executeStep() || q.getColumn(0).isNull()) return std::nullopt;
     return local(zone_, q.getColumn(0).getInt64());
   });

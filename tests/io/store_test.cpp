@@ -467,6 +467,68 @@ TEST_F(StoreTest, DueSkipsARowWaitingForItsRetryAndFiltersByChannel) {
   EXPECT_EQ(store.find(row.id)->attempts, 1);
 }
 
+// Every send moves its row planned -> sending -> sent. Since version 8 the outbox's indexes by
+// state hold only the rows their queries look for (planned; failed), so a claim only takes the
+// row out of them and its outcome touches none: the queries still find what they did, through them.
+TEST_F(StoreTest, TheOutboxIndexesByStateHoldOnlyTheRowsLookedUp) {
+  const LocalTime now = at("2026-11-24 12:00");
+  {
+    SqliteStore store(path_, zone_);
+    auto im = reminder("2026-11-24 11:50", "b1");
+    im.channel = Channel::im;
+    store.upsert_planned(im, now);
+    store.upsert_planned(reminder("2026-11-24 11:40", "b2"), now);
+    store.upsert_planned(reminder("2026-11-24 12:30", "b3"), now);
+    // The earliest planned row of any channel, whichever channel it is on.
+    EXPECT_EQ(store.next_due(), at("2026-11-24 11:40"));
+    const auto sms = store.due(now, Channel::sms);
+    ASSERT_EQ(sms.size(), 1u);
+    ASSERT_TRUE(store.mark_sending(sms[0].id, now));
+    EXPECT_EQ(store.next_due(), at("2026-11-24 11:50"));  // the claimed row is no longer due
+    store.mark_sent(sms[0].id, now, {"b2", Channel::sms, now, {"A1"}, 1});
+    EXPECT_EQ(store.due(now).size(), 1u);
+    EXPECT_EQ(store.planned_of({{"", "b2"}}).size(), 0u);
+    EXPECT_EQ(store.planned_of({{"", "b3"}}).size(), 1u);
+    store.mark_failed(store.due(now, Channel::im)[0].id, now, "HTTP 400");
+    EXPECT_EQ(store.next_due(), at("2026-11-24 12:30"));
+    EXPECT_EQ(store.history().contacts.size(), 2u);  // the send and the failed step
+  }
+  SQLite::Database db(path_);
+  const auto plan = [&](const std::string& sql) {
+    SQLite::Statement q(db, "EXPLAIN QUERY PLAN " + sql);
+    std::string out;
+    while (q.executeStep()) out += q.getColumn(3).getString() + "; ";
+    return out;
+  };
+  const auto uses = [&](const std::string& sql, const std::string& index) {
+    const std::string p = plan(sql);
+    EXPECT_NE(p.find(index), std::string::npos) << sql << ": " << p;
+    EXPECT_EQ(p.find("SCAN outbox; "), std::string::npos) << sql << ": " << p;  // not the whole table
+  };
+  uses("SELECT id FROM outbox WHERE state='planned' AND send_at <= 1 AND channel = 'sms' ORDER BY send_at, id LIMIT 5",
+       "outbox_due");
+  uses(
+      "SELECT send_at FROM outbox WHERE state='planned' AND channel='im' AND not_before IS NULL ORDER BY send_at "
+      "LIMIT 1",
+      "outbox_due");
+  uses("SELECT id FROM outbox WHERE shop = 's' AND buyer = 'b' AND state = 'planned'", "outbox_buyer_planned");
+  uses("SELECT id FROM outbox WHERE state='failed'", "outbox_failed");
+  uses("SELECT MIN(not_before) FROM outbox WHERE state='cancelled' AND not_before IS NOT NULL", "INDEX outbox_");
+  // The sent and the failed rows are in no index of planned rows; the planned one is in both.
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM outbox INDEXED BY outbox_due WHERE state='planned'").getInt(), 1);
+  EXPECT_EQ(db.execAndGet("SELECT COUNT(*) FROM outbox INDEXED BY outbox_buyer_planned WHERE state='planned'").getInt(),
+            1);
+  // No index of the outbox begins with its state but the held rows' (partial: not_before set).
+  SQLite::Statement q(db,
+                      "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name='outbox' AND sql NOT NULL");
+  while (q.executeStep()) {
+    const std::string sql = q.getColumn(1).getString();
+    if (q.getColumn(0).getString() != "outbox_held") {
+      EXPECT_EQ(sql.find("(state"), std::string::npos) << sql;
+    }
+  }
+}
+
 TEST_F(StoreTest, AnUnknownOutcomeIsLoggedAsAContactAndNeverRevived) {
   SqliteStore store(path_, zone_);
   const LocalTime now = at("2026-11-24 12:00");

@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 
+static_assert(CURL_ERROR_SIZE == 256, "HttpSession::errbuf_ is CURL_ERROR_SIZE bytes");
+
 namespace cuifu {
 
 namespace {
@@ -63,8 +65,6 @@ HttpResponse HttpSession::perform(const HttpRequest& request) {
     return out;
   }
   CURL* const h = static_cast<CURL*>(handle_);
-  // Options from the previous request go; the connection (and its cache) stays.
-  curl_easy_reset(h);
   Slist headers;
   for (const auto& line : request.headers) {
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
@@ -75,27 +75,38 @@ HttpResponse HttpSession::perform(const HttpRequest& request) {
     (void)headers.release();
     headers.reset(next);
   }
-  char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(request.timeout.count(), 5000)));
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "cuifu/0.1");
-  curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+  if (!configured_ || request.url != url_ || request.method != method_ || request.timeout != timeout_) {
+    // Options from the previous request go; the connection (and its cache) stays.
+    curl_easy_reset(h);
+    url_ = request.url;
+    method_ = request.method;
+    timeout_ = request.timeout;
+    curl_easy_setopt(h, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf_);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(timeout_.count(), 5000)));
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "cuifu/0.1");
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    if (method_ == "POST") curl_easy_setopt(h, CURLOPT_POST, 1L);
+    configured_ = true;
+  }
+  errbuf_[0] = '\0';
+  // Per request: what points into it (its headers, body and answer).
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &out.body);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &out.headers);
-  if (request.method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, request.keep_headers ? on_header : nullptr);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, request.keep_headers ? &out.headers : nullptr);
+  if (method_ == "POST") {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
   }
   const CURLcode rc = curl_easy_perform(h);
+  // The header list goes with this request: the handle must not keep pointing at it.
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
   curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &out.seconds);
   long request_size = 0;
   curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_size);
@@ -103,7 +114,7 @@ HttpResponse HttpSession::perform(const HttpRequest& request) {
   if (rc != CURLE_OK) {
     out.status = 0;
     out.timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-    out.error = fmt::format("{}{}{}", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+    out.error = fmt::format("{}{}{}", curl_easy_strerror(rc), errbuf_[0] ? ": " : "", errbuf_);
     return out;
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);

@@ -20,6 +20,9 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::string body;
   std::chrono::milliseconds timeout{10000};
+  // False: the response's headers are not kept (HttpResponse::headers stays empty), which spares
+  // parsing them on a path that never reads them (a reminder's post).
+  bool keep_headers = true;
 };
 
 struct HttpResponse {
@@ -32,7 +35,9 @@ struct HttpResponse {
   double seconds = 0;         // total time taken
 };
 
-// One connection (re)used for the requests made through it, one after the other.
+// One connection (re)used for the requests made through it, one after the other. The options
+// that stay the same from one request to the next (URL, method, timeout) are set again only when
+// they change: a channel worker posts every reminder to the same URL.
 // Not thread-safe: one thread at a time.
 class HttpSession {
  public:
@@ -44,6 +49,12 @@ class HttpSession {
 
  private:
   void* handle_ = nullptr;  // CURL*, owned
+  // What the handle is set up for (valid when configured_): the options of the last request
+  // that are kept between requests.
+  bool configured_ = false;
+  std::string url_, method_;
+  std::chrono::milliseconds timeout_{0};
+  char errbuf_[256] = {};  // CURL_ERROR_SIZE; handed to curl once per set-up
 };
 
 // A one-off request on a fresh connection.

@@ -49,6 +49,7 @@ HttpRequest json_post(const std::string& url, const Outgoing& row, std::string b
   r.url = url;
   r.body = std::move(body);
   r.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(p.timeout);
+  r.keep_headers = false;  // only the status and the body are read
   r.headers = {"Content-Type: application/json; charset=utf-8", "X-Idempotency-Key: " + row.idempotency_key};
   if (!bearer.empty()) r.headers.push_back("Authorization: Bearer " + bearer);
   return r;
