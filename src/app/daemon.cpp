@@ -479,17 +479,26 @@ void Daemon::Impl::start_poll() {
   ChatPoller* cp = chat_poller.get();
   // last_read changes only in on_poll(), after this poll.
   runner->post([this, p, cp, with = rules, previous = last_read] {
+    const auto t0 = std::chrono::steady_clock::now();
     FeedPoll result = p->poll();
     // The gate's view of a new snapshot is built here too, off the loop, and its comparison with
     // the snapshot read before it.
     std::shared_ptr<const std::map<std::string, OrderView>> views;
     std::optional<std::string> shrunk;
     if (result.kind == FeedPoll::Kind::fresh) {
+      const auto t1 = std::chrono::steady_clock::now();
       views = views_of(*result.snapshot, with->rules);
+      const auto t2 = std::chrono::steady_clock::now();
       if (result.truncated.empty() && previous) {
         shrunk = previous == result.snapshot ? std::string{}
                                              : shrink_sign(*previous, *result.snapshot, with->rules, clock->now());
       }
+      const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+      spdlog::debug(
+          "feed poll: read and parsed in {} ms ({} of {} orders' rows as before), gate views {} ms, "
+          "compared {} ms",
+          ms(t1 - t0), result.rows_reused, result.snapshot->orders.size(), ms(t2 - t1),
+          ms(std::chrono::steady_clock::now() - t2));
     }
     std::optional<ChatPoll> chat_result;
     if (cp) chat_result = cp->poll();

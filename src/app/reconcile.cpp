@@ -4,12 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <iterator>
 #include <map>
 #include <string_view>
 #include <thread>
 
+#include "core/parallel.h"
 #include "core/planner.h"
 
 namespace cuifu {
@@ -176,7 +178,11 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   changes.now = now;
   ReconcileResult& out = changes.result;
   const bool full = full_;
+  using Clock = std::chrono::steady_clock;
+  std::vector<std::pair<const char*, Clock::time_point>> laps{{"", Clock::now()}};
+  const auto lap = [&](const char* what) { laps.emplace_back(what, Clock::now()); };
   const ContactHistory history = store.history();
+  lap("history");
 
   // The snapshot by buyer, and each buyer's contacts (a contact logged without a shop counts in
   // every shop of the buyer, as in the planner).
@@ -193,25 +199,43 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     }
   }
   out.buyers = static_cast<int>(by_buyer.size());
+  lap("grouped");
 
   // Which buyers to plan again: changed, their moment come, touched by the send path, or with a
   // given-up row whose re-plan time came.
   std::set<BuyerKey> wanted(touched.begin(), touched.end());
   for (auto& k : store.replans_due(now)) wanted.insert(std::move(k));
   std::map<std::string, Caps> caps_of_shop;
+  std::vector<const std::pair<const BuyerKey, std::vector<const Order*>>*> entries;
+  entries.reserve(by_buyer.size());
+  for (const auto& e : by_buyer) {
+    if (!caps_of_shop.count(e.first.first))
+      caps_of_shop.emplace(e.first.first, *rules.rules.for_shop(e.first.first).caps);
+    entries.push_back(&e);
+  }
+  // Every buyer's inputs, on all cores (a million buyers' orders take seconds on one); only read
+  // here: the snapshot, the history, the chat, the caps.
+  std::vector<BuyerInputs> inputs(entries.size());
+  const std::size_t threads = entries.size() >= 8192 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+  run_in_parts(
+      std::vector<std::size_t>(entries.size(), 1), threads, [&](std::size_t first, std::size_t last, std::size_t) {
+        std::vector<const ContactRecord*> own;
+        for (std::size_t i = first; i < last; ++i) {
+          const auto& [key, orders] = *entries[i];
+          own.clear();
+          if (const auto it = contacts.find(key); it != contacts.end()) own = it->second;
+          if (const auto it = shopless.find(key.second); it != shopless.end()) {
+            own.insert(own.end(), it->second.begin(), it->second.end());
+            std::stable_sort(own.begin(), own.end(),
+                             [](const ContactRecord* a, const ContactRecord* b) { return a < b; });  // history order
+          }
+          inputs[i] = inputs_of(orders, own, history, chat, caps_of_shop.at(key.first), rules.rules, now);
+        }
+      });
   std::unordered_map<BuyerKey, BuyerInputs, KeyHash> dirty;
-  std::vector<const ContactRecord*> own;
-  for (const auto& [key, orders] : by_buyer) {
-    auto caps = caps_of_shop.find(key.first);
-    if (caps == caps_of_shop.end()) caps = caps_of_shop.emplace(key.first, *rules.rules.for_shop(key.first).caps).first;
-    own.clear();
-    if (const auto it = contacts.find(key); it != contacts.end()) own = it->second;
-    if (const auto it = shopless.find(key.second); it != shopless.end()) {
-      own.insert(own.end(), it->second.begin(), it->second.end());
-      std::stable_sort(own.begin(), own.end(),
-                       [](const ContactRecord* a, const ContactRecord* b) { return a < b; });  // history order
-    }
-    const BuyerInputs in = inputs_of(orders, own, history, chat, caps->second, rules.rules, now);
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const BuyerKey& key = entries[i]->first;
+    const BuyerInputs& in = inputs[i];
     const auto seen = buyers_.find(key);
     if (full || seen == buyers_.end() || seen->second.hash != in.hash || seen->second.valid_until <= now ||
         wanted.count(key)) {
@@ -229,6 +253,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     }
   }
   out.buyers_planned = static_cast<int>(dirty.size());
+  lap("hashed");
 
   // Plan the buyers that need it, over twice the window.
   std::vector<Order> subset;
@@ -270,6 +295,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     if (!part.empty()) plan_part(part);
   }
 
+  lap("planned");
   std::set<std::string> keys;
   for (auto& r : plan.reminders) {
     auto& in = dirty.at({r.shop, r.buyer});
@@ -336,6 +362,14 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   if (full) buyers_.clear();
   for (const auto& [key, in] : dirty) buyers_[key] = {in.hash, in.moment};
   full_ = false;
+  lap("rows");
+  std::string times;
+  for (std::size_t i = 1; i < laps.size(); ++i) {
+    times +=
+        fmt::format(" {} {} ms", laps[i].first,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(laps[i].second - laps[i - 1].second).count());
+  }
+  spdlog::debug("reconcile prepared:{}", times);
   return changes;
 }
 

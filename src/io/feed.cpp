@@ -233,6 +233,7 @@ class SnapshotBuilder {
   }
 
   static std::uint64_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); }
+  std::size_t size() const { return snapshot_.orders.size(); }
 
   // An order built from the row on `line`; `hash`: hash_of(order.id), worked out beforehand
   // (the feed's threads do it for their rows).
@@ -240,16 +241,19 @@ class SnapshotBuilder {
     const std::uint64_t hash = hash_of(order.id);
     keep(std::move(order), line, hash);
   }
-  void keep(Order order, int line, std::uint64_t hash) {
+  // Returns the order's index in the snapshot (new, or the one this row supersedes or not).
+  std::uint32_t keep(Order order, int line, std::uint64_t hash) {
     order.source_line = line;
     std::uint32_t& slot = find(order.id, hash);
     if (slot == 0) {
       snapshot_.orders.push_back(std::move(order));
       slot = static_cast<std::uint32_t>(snapshot_.orders.size());
+      const std::uint32_t index = slot - 1;  // `slot` moves when the table grows
       if (++used_ * 2 > slots_.size()) grow();
-      return;
+      return index;
     }
-    Order& kept = snapshot_.orders[slot - 1];
+    const std::uint32_t index = slot - 1;
+    Order& kept = snapshot_.orders[index];
     // A payment time seen on any row is kept: a refunded (closed) order that was paid is not
     // a buyer who never paid.
     const std::optional<LocalTime> paid_at = kept.paid_at ? kept.paid_at : order.paid_at;
@@ -260,6 +264,7 @@ class SnapshotBuilder {
       snapshot_.superseded.push_back({line, kept.id, kept.source_line});
     }
     if (!kept.paid_at && paid_at && kept.status != OrderStatus::unpaid) kept.paid_at = paid_at;
+    return index;
   }
 
  private:
@@ -456,8 +461,9 @@ bool raw_safe(const std::string& encoding, char delimiter) {
 constexpr std::size_t kRowsPerThreadAndRound = 8192;
 constexpr std::size_t kMaxFeedThreads = 8;
 
-void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std::string& source,
-                    SnapshotBuilder& out) {
+// `memo` (raw bytes only): rows seen by the last parse are not built again (FeedMemo).
+void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std::string& source, SnapshotBuilder& out,
+                    FeedMemo* memo = nullptr) {
   const bool mapped = options.format == FeedFormat::csv;
   if (mapped && !options.mapping) throw FeedError(fmt::format("{}: a generic CSV feed needs a column mapping", source));
   CsvReader reader(feed.text, mapped ? options.mapping->delimiter : ',');
@@ -473,6 +479,16 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   const auto names = header_names(header);
   const CsvLayout layout =
       mapped ? mapped_layout(names, *options.mapping, source) : taobao_layout(names, source, feed.encoding);
+  // Rows are reused only under the same header, encoding and options.
+  const FeedMemo::Table* reuse = nullptr;
+  std::vector<FeedMemo::Slot> seen;  // each kept row: its bytes and its order's index
+  if (memo) {
+    memo->next_.layout =
+        fmt::format("{}\n{}\n{}\n{}", feed.text.substr(record.begin, record.end - record.begin), feed.encoding,
+                    static_cast<int>(options.format), mapped ? options.mapping->source : "");
+    if (memo->snapshot_ && memo->current_.layout == memo->next_.layout) reuse = &memo->current_;
+  }
+  std::size_t reused = 0;
   // Rows become orders in rounds. Each round the reader finds where the next records start
   // (cheap: memchr for line ends, nothing split or decoded), threads turn contiguous runs of them into orders, each
   // with its own reader sought to its first record, and the orders are then kept or rejected
@@ -481,23 +497,48 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     int line = 0;
     std::string error;  // set: rejected
     Order order;
-    std::uint64_t id_hash = 0;  // SnapshotBuilder::hash_of(order.id)
+    std::uint64_t id_hash = 0;   // SnapshotBuilder::hash_of(order.id)
+    std::uint64_t row_hash = 0;  // with a memo: the row's bytes
+    std::uint32_t row_size = 0;
+    bool reused = false;  // the order was copied from the memo's snapshot
   };
   struct RecordStart {
     std::size_t offset = 0;
     int line = 0;
   };
   const char delimiter = mapped ? options.mapping->delimiter : ',';
+  // `round_end`: where the round's last record ends (its bytes are up to the next record's start).
   const auto read_rows = [&](const std::vector<RecordStart>& starts, std::size_t first, std::size_t last,
-                             std::vector<RowResult>& results) {
+                             std::size_t round_end, std::vector<RowResult>& results) {
     if (first == last) return;
     CsvReader rows(feed.text, delimiter);
-    rows.seek(starts[first].offset, starts[first].line);
+    bool placed = false;  // `rows` is at record i
     CsvRecordView rec;
     std::string field_scratch;
     std::array<std::string, kFieldCount> decoded;  // fields that needed decoding, reused row after row
-    for (std::size_t i = first; i < last && rows.next(rec); ++i) {
+    for (std::size_t i = first; i < last; ++i) {
       RowResult& result = results[i];
+      result.reused = false;
+      if (memo) {
+        const std::size_t end = i + 1 < starts.size() ? starts[i + 1].offset : round_end;
+        const std::string_view bytes = feed.text.substr(starts[i].offset, end - starts[i].offset);
+        result.row_hash = std::hash<std::string_view>{}(bytes);
+        result.row_size = static_cast<std::uint32_t>(bytes.size());
+        if (const Order* o = reuse ? memo->find(*reuse, result.row_hash, bytes.size()) : nullptr) {
+          result.line = starts[i].line;
+          result.error.clear();
+          result.order = *o;
+          result.id_hash = SnapshotBuilder::hash_of(o->id);
+          result.reused = true;
+          placed = false;
+          continue;
+        }
+      }
+      if (!placed) {
+        rows.seek(starts[i].offset, starts[i].line);
+        placed = true;
+      }
+      if (!rows.next(rec)) break;
       result.line = rec.line;
       result.error.clear();
       if (!rec.error.empty()) {
@@ -537,21 +578,42 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     RecordStart start;
     while (starts.size() < round_rows && reader.skip(start.offset, start.line)) starts.push_back(start);
     if (starts.empty()) break;
+    const std::size_t round_end = reader.offset();
     results.resize(starts.size());
     // A thread for each 2,048 rows at most: fewer and it costs more than it saves.
     const std::size_t parts = std::clamp<std::size_t>(starts.size() / (kRowsPerThreadAndRound / 4), 1, threads);
-    run_in_parts(std::vector<std::size_t>(starts.size(), 1), parts,
-                 [&](std::size_t first, std::size_t last, std::size_t) { read_rows(starts, first, last, results); });
+    run_in_parts(
+        std::vector<std::size_t>(starts.size(), 1), parts,
+        [&](std::size_t first, std::size_t last, std::size_t) { read_rows(starts, first, last, round_end, results); });
     for (auto& result : results) {
       if (!result.error.empty()) {
         out.reject(result.line, std::move(result.error));
       } else {
-        out.keep(std::move(result.order), result.line, result.id_hash);
+        const std::uint32_t index = out.keep(std::move(result.order), result.line, result.id_hash);
+        if (memo) seen.push_back({result.row_hash, result.row_size, index});
+        reused += result.reused;
       }
     }
     if (feed.consumed && reader.offset() - reported >= (std::size_t{32} << 20)) {
       reported = reader.offset();
       feed.consumed(feed.base + reported);  // the next round starts past it
+    }
+  }
+  if (memo) {
+    memo->reused_ = reused;
+    // Remembered: the rows whose order no other row states (an order's rows merged or
+    // superseded make an order no single row gives).
+    std::vector<std::uint8_t> rows_of(out.size(), 0);
+    for (const auto& s : seen) rows_of[s.order] = static_cast<std::uint8_t>(std::min(2, rows_of[s.order] + 1));
+    std::size_t capacity = 16;
+    while (capacity < seen.size() * 2) capacity *= 2;
+    auto& slots = memo->next_.slots;
+    slots.assign(capacity, {});
+    for (const auto& s : seen) {
+      if (rows_of[s.order] != 1) continue;
+      std::size_t i = s.hash & (capacity - 1);
+      while (slots[i].order != 0) i = (i + 1) & (capacity - 1);
+      slots[i] = {s.hash, s.size, s.order + 1};
     }
   }
 }
@@ -601,6 +663,12 @@ std::string read_file_bytes(const std::string& path) {
   const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!file) throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
   std::string bytes;
+  // Sized once: a 300 MB export grown by appending is reallocated (mremap) again and again,
+  // each time holding the process's memory map, which stalls the other threads' page faults
+  // (the status server's answers among them).
+  if (struct stat st{}; ::fstat(::fileno(file.get()), &st) == 0 && S_ISREG(st.st_mode)) {
+    bytes.reserve(static_cast<std::size_t>(st.st_size));
+  }
   char buffer[65536];
   std::size_t n = 0;
   while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) bytes.append(buffer, n);
@@ -644,7 +712,11 @@ namespace {
 
 // parse_feed, telling `consumed` now and then how far into `bytes` it has read.
 FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options, const std::string& source,
-                              const std::function<void(std::size_t)>& consumed) {
+                              const std::function<void(std::size_t)>& consumed, FeedMemo* memo = nullptr) {
+  if (memo) {
+    memo->next_ = {};
+    memo->reused_ = 0;
+  }
   FeedSnapshot snapshot;
   snapshot.source = source;
   // As many orders as lines at most: the vector is allocated once, not grown by doubling with
@@ -679,7 +751,7 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
     feed.text.remove_prefix(feed.base);
     feed.consumed = consumed;
     snapshot.encoding = encoding;
-    parse_csv_feed(feed, resolved, source, builder);
+    parse_csv_feed(feed, resolved, source, builder, memo);
     return snapshot;
   }
   const DecodedFeed decoded = decode_feed(bytes, encoding, source);
@@ -750,6 +822,26 @@ class MappedFile {
 
 FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source) {
   return parse_feed_bytes(bytes, options, source, {});
+}
+
+FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source, FeedMemo& memo) {
+  return parse_feed_bytes(bytes, options, source, {}, &memo);
+}
+
+void FeedMemo::remember(std::shared_ptr<const FeedSnapshot> snapshot) {
+  current_ = std::move(next_);
+  next_ = {};
+  snapshot_ = current_.layout.empty() ? nullptr : std::move(snapshot);
+}
+
+const Order* FeedMemo::find(const Table& in, std::uint64_t hash, std::size_t size) const {
+  if (in.slots.empty()) return nullptr;
+  const std::size_t mask = in.slots.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    const Slot& s = in.slots[i];
+    if (s.order == 0) return nullptr;
+    if (s.hash == hash && s.size == size && s.order <= snapshot_->orders.size()) return &snapshot_->orders[s.order - 1];
+  }
 }
 
 FeedSnapshot read_feed_file(const std::string& path, const FeedOptions& options) {

@@ -48,7 +48,10 @@ FeedPoll FeedPoller::poll() {
       p.truncated = last_truncated_;
       return;
     }
-    auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source()));
+    // The rows the last export had are not built again (FeedMemo).
+    auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source(), memo_));
+    memo_.remember(snapshot);
+    p.rows_reused = memo_.reused();
     p.truncated = truncation_sign(bytes, *snapshot);
     p.snapshot = std::move(snapshot);
     last_size_ = bytes.size();

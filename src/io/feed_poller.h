@@ -25,6 +25,7 @@ struct FeedPoll {
   // the fetch time when the server says nothing. Set for fresh and unchanged.
   std::optional<std::chrono::system_clock::time_point> produced_at;
   std::string error;
+  std::size_t rows_reused = 0;  // for fresh: rows whose order came from the last export's (FeedMemo)
 };
 
 // The file / URL half of a poller, shared by the order feed and the chat export: finds new
@@ -74,6 +75,7 @@ class FeedPoller {
   std::size_t last_hash_ = 0;
   std::shared_ptr<const FeedSnapshot> last_;
   std::string last_truncated_;
+  FeedMemo memo_;  // the rows of the last export parsed
 };
 
 // The shop's chat export, polled like the feed (same file settling, same conditional GET).

@@ -62,6 +62,9 @@ TEST_F(FeedPollerTest, TheSameBytesRewrittenAreNotParsedAgainButRenewTheFeed) {
   EXPECT_NE(changed.snapshot.get(), first.snapshot.get());
   ASSERT_EQ(changed.snapshot->orders.size(), 2u);
   EXPECT_NE(changed.snapshot->orders[0].amount, first.snapshot->orders[0].amount);
+  // Only the changed row was built again; the other order is the one the last export gave.
+  EXPECT_EQ(changed.rows_reused, 1u);
+  EXPECT_EQ(changed.snapshot->orders[1].id, first.snapshot->orders[1].id);
 
   // Back to the first bytes: parsed again (only the last bytes read are remembered).
   write(kHeader + kRows, 180);

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "io/charset.h"
@@ -411,6 +412,66 @@ TEST(TaobaoFeed, ABigFeedReadOnSeveralThreadsIsTheOneReadOnOne) {
       several.threads = threads;
       EXPECT_EQ(describe(parse_feed(bytes, several, "orders.csv")), describe(reference))
           << encoding << ", " << threads << " threads";
+    }
+  }
+}
+
+// The bytes of the record that starts with `id` and a comma, up to the next record's start.
+std::string cut_row(std::string& bytes, const std::string& id, const std::string& next_id) {
+  const std::size_t from = bytes.find("\n" + id + ",") + 1;
+  const std::size_t to = bytes.find("\n" + next_id + ",", from) + 1;
+  std::string row = bytes.substr(from, to - from);
+  bytes.erase(from, to - from);
+  return row;
+}
+
+// An export rewritten with a few rows changed, moved, gone or added is read from the memo of
+// the last one: only the new rows are built, and the snapshot is the one a whole read gives.
+TEST(TaobaoFeed, ANewExportBuildsOnlyTheRowsItHadNotSeenAndIsTheOneReadWhole) {
+  for (const std::string encoding : {"utf-8", "gb18030"}) {
+    for (const unsigned threads : {1u, 2u}) {
+      const std::string before = big_feed(encoding);
+      FeedOptions options;
+      options.threads = threads;
+      FeedMemo memo;
+      const auto first = std::make_shared<const FeedSnapshot>(parse_feed(before, options, "orders.csv", memo));
+      EXPECT_EQ(memo.reused(), 0u);
+      EXPECT_EQ(describe(*first), describe(parse_feed(before, options, "orders.csv")));
+      memo.remember(first);
+
+      std::string after = before;
+      // An amount changed (order 5), a bad amount put right (order 89: rejected before).
+      after.replace(after.find("15.05", after.find("\n3000000005,")), 5, "99.05");
+      after.replace(after.find("12x.00", after.find("\n3000000089,")), 6, "12.00");
+      // A row gone (order 7), fifty rows moved to the end, a new order.
+      cut_row(after, "3000000006", "3000000007");
+      std::string moved;
+      for (int i = 1000; i < 1050; ++i) {
+        moved += cut_row(after, fmt::format("{}", 3000000000 + i), fmt::format("{}", 3000000001 + i));
+      }
+      std::string added = cut_row(after, "3000000011", "3000000012");
+      after.insert(after.find("\n3000000012,") + 1, added);
+      added.replace(0, 10, "5000000011");
+      moved += added;
+      after.insert(after.find("\n4000000000,") + 1, moved);
+
+      const FeedSnapshot whole = parse_feed(after, options, "orders.csv");
+      ASSERT_EQ(describe(whole).find("order 3000000006 "), std::string::npos);
+      ASSERT_NE(describe(whole).find("order 5000000011 "), std::string::npos);
+      const FeedSnapshot second = parse_feed(after, options, "orders.csv", memo);
+      EXPECT_EQ(describe(second), describe(whole)) << encoding << ", " << threads << " threads";
+      // Most rows were copied; the changed and new ones (and those the memo does not keep:
+      // orders stated by two rows) were built.
+      EXPECT_GT(memo.reused(), 15000u) << encoding;
+      EXPECT_LT(memo.reused(), whole.orders.size() - 3000) << encoding;
+      memo.remember(std::make_shared<const FeedSnapshot>(second));
+
+      // Another header: nothing is reused (the shop column is not found any more).
+      std::string renamed = after;
+      renamed.insert(renamed.find('\r'), "x");
+      const FeedSnapshot other = parse_feed(renamed, options, "orders.csv", memo);
+      EXPECT_EQ(memo.reused(), 0u);
+      EXPECT_EQ(describe(other), describe(parse_feed(renamed, options, "orders.csv")));
     }
   }
 }
