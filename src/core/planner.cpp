@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <iterator>
 #include <string_view>
@@ -29,9 +30,17 @@ std::string PlannedReminder::idempotency_key() const {
   // The buyer's oldest order and the step identify the decision; the slot and the
   // set of combined orders may move when it is re-planned, the key must not.
   // A feed without shops keeps the keys it always had, so an existing outbox still matches.
-  const std::string anchor = order_ids.empty() ? std::string{} : order_ids.front();
-  const std::string who = shop.empty() ? buyer : fmt::format(FMT_COMPILE("{}|{}"), shop, buyer);
-  return fmt::format(FMT_COMPILE("cf-{:016x}"), stable_hash(fmt::format(FMT_COMPILE("{}|{}|{}"), who, anchor, step)));
+  // Hashed piece by piece: the same as stable_hash("shop|buyer|anchor|step") (no shop: "buyer|...").
+  StableHash h;
+  if (!shop.empty()) h.add(shop).add("|");
+  h.add(buyer).add("|").add(order_ids.empty() ? std::string_view{} : std::string_view(order_ids.front())).add("|");
+  char digits[16];
+  const auto end = std::to_chars(std::begin(digits), std::end(digits), step).ptr;
+  h.add(std::string_view(digits, static_cast<std::size_t>(end - digits)));
+  std::string key = "cf-0000000000000000";
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (std::uint64_t v = h.value(), i = 0; i < 16; ++i, v >>= 4) key[key.size() - 1 - i] = kHex[v & 0xF];
+  return key;
 }
 
 namespace {

@@ -200,12 +200,7 @@ std::vector<std::string> split(std::string_view s, char sep) {
 }
 
 std::uint64_t stable_hash(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ULL;  // the FNV-1a 64 offset basis
-  for (char c : s) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  return h;
+  return StableHash().add(s).value();
 }
 
 }  // namespace cuifu

@@ -42,4 +42,21 @@ std::vector<std::string> split(std::string_view s, char sep);
 // 64-bit FNV-1a: stable across runs, platforms and versions (used for holdout).
 std::uint64_t stable_hash(std::string_view s);
 
+// stable_hash of a text given in pieces, without joining them:
+// StableHash().add(a).add(b).value() == stable_hash(a + b).
+class StableHash {
+ public:
+  StableHash& add(std::string_view s) {
+    for (const char c : s) {
+      h_ ^= static_cast<unsigned char>(c);
+      h_ *= 1099511628211ULL;  // the FNV-1a 64 prime
+    }
+    return *this;
+  }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = 14695981039346656037ULL;  // the FNV-1a 64 offset basis
+};
+
 }  // namespace cuifu

@@ -3,10 +3,21 @@
 // bytes as nlohmann::json's dump() and the same checks.
 #pragma once
 
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace cuifu::json_text {
+
+// True when one of the 8 bytes in x is below 0x20, '"' or '\\' (the bytes JSON escapes): the
+// exact "has a byte less than n / equal to 0" tests on a 64-bit word, so a message's runs of
+// Chinese text are skipped 8 bytes at a time.
+inline bool any_escaped_byte(std::uint64_t x) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+  const std::uint64_t quote = x ^ (kOnes * '"'), backslash = x ^ (kOnes * '\\');
+  return (((x - kOnes * 0x20) & ~x) | ((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash)) & kHighs;
+}
 
 // True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
 // U+10FFFF): what nlohmann::json accepts in a string.
@@ -51,6 +62,11 @@ inline void append_string(std::string& out, std::string_view s) {
   out += '"';
   std::size_t plain = 0;  // start of the run not yet copied: plain runs are copied whole
   for (std::size_t i = 0; i < s.size(); ++i) {
+    for (std::uint64_t word; i + 8 <= s.size(); i += 8) {
+      std::memcpy(&word, s.data() + i, 8);
+      if (any_escaped_byte(word)) break;
+    }
+    if (i >= s.size()) break;
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.substr(plain, i - plain));

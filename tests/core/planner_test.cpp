@@ -1055,3 +1055,27 @@ TEST(Planner, KeepsIdempotencyKeysStableAcrossReplans) {
 
 }  // namespace
 }  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+// The key is hashed piece by piece; it must stay the hash of the joined text it always was
+// (an outbox written by an older version matches its reminders by these keys).
+TEST(Planner, IdempotencyKeyIsTheHashOfShopBuyerFirstOrderAndStep) {
+  std::mt19937 rng(2);
+  const std::vector<std::string> words = {"", "青禾家居旗舰店", "amy_1987", "4564592927847796543", "|", "张三"};
+  for (int i = 0; i < 2000; ++i) {
+    PlannedReminder r;
+    r.shop = words[rng() % words.size()];
+    r.buyer = words[rng() % words.size()];
+    for (unsigned k = rng() % 3; k > 0; --k) r.order_ids.push_back(words[rng() % words.size()]);
+    r.step = static_cast<int>(rng() % 2000) - 1000;
+    const std::string who = r.shop.empty() ? r.buyer : fmt::format("{}|{}", r.shop, r.buyer);
+    const std::string anchor = r.order_ids.empty() ? std::string{} : r.order_ids.front();
+    ASSERT_EQ(r.idempotency_key(),
+              fmt::format("cf-{:016x}", stable_hash(fmt::format("{}|{}|{}", who, anchor, r.step))));
+  }
+}
+
+}  // namespace
+}  // namespace cuifu
