@@ -391,6 +391,8 @@ class Parser {
 
 Gazetteer::Gazetteer(std::vector<Place> places) : places_(std::move(places)) {
   std::set<std::size_t> lengths;
+  // Spelling -> its index in spellings_; the views point into places_, which stays put.
+  std::unordered_map<std::string_view, std::size_t> spelling_of;
   for (std::size_t i = 0; i < places_.size(); ++i) {
     by_code_.emplace(places_[i].code, i);
     const auto add = [&](const std::string& key, bool full) {
@@ -399,21 +401,39 @@ Gazetteer::Gazetteer(std::vector<Place> places) : places_(std::move(places)) {
         latin_.emplace_back(ascii_lower(key), Hit{i, full});
         return;
       }
-      auto& v = by_key_[key];
+      auto it = spelling_of.find(key);
+      if (it == spelling_of.end()) {
+        it = spelling_of.emplace(std::string_view(key), spellings_.size()).first;
+        spellings_.push_back({key, std::hash<std::string_view>{}(key), {}});
+      }
+      auto& v = spellings_[it->second].hits;
       if (std::none_of(v.begin(), v.end(), [&](const Hit& h) { return h.index == i; })) v.push_back({i, full});
       lengths.insert(key.size());
     };
     add(places_[i].name, true);
     for (const auto& a : places_[i].aliases) add(a, false);
   }
+  parents_.assign(places_.size(), kNoParent);
+  for (std::size_t i = 0; i < places_.size(); ++i) {
+    if (places_[i].parent.empty()) continue;
+    if (const auto it = by_code_.find(places_[i].parent); it != by_code_.end()) parents_[i] = it->second;
+  }
+  std::size_t capacity = 16;
+  while (capacity < spellings_.size() * 2) capacity *= 2;
+  slots_.assign(capacity, 0);
+  for (std::size_t k = 0; k < spellings_.size(); ++k) {
+    std::size_t slot = spellings_[k].hash & (capacity - 1);
+    while (slots_[slot] != 0) slot = (slot + 1) & (capacity - 1);
+    slots_[slot] = static_cast<std::uint32_t>(k + 1);
+  }
   key_lengths_.assign(lengths.rbegin(), lengths.rend());
-  std::map<std::string, std::set<std::size_t>, std::less<>> by_lead;
+  std::map<std::uint32_t, std::set<std::size_t>> by_lead;
   std::set<std::size_t> short_lengths;
-  for (const auto& [key, hits] : by_key_) {
-    if (key.size() < kLeadBytes) {
-      short_lengths.insert(key.size());
+  for (const auto& sp : spellings_) {
+    if (sp.key.size() < kLeadBytes) {
+      short_lengths.insert(sp.key.size());
     } else {
-      by_lead[key.substr(0, kLeadBytes)].insert(key.size());
+      by_lead[lead_of(sp.key)].insert(sp.key.size());
     }
   }
   for (const auto& [lead, ls] : by_lead)
@@ -426,13 +446,23 @@ Gazetteer::Gazetteer(std::vector<Place> places) : places_(std::move(places)) {
                    [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
 }
 
+std::uint32_t Gazetteer::lead_of(std::string_view text) {
+  std::uint32_t lead = 0;
+  for (std::size_t k = 0; k < kLeadBytes; ++k) lead = (lead << 8) | static_cast<unsigned char>(text[k]);
+  return lead;
+}
+
 const Place* Gazetteer::by_code(std::string_view code) const {
   const auto it = by_code_.find(std::string(code));
   return it == by_code_.end() ? nullptr : &places_[it->second];
 }
 
 const Place* Gazetteer::parent_of(const Place& p) const {
-  return p.parent.empty() ? nullptr : by_code(p.parent);
+  if (places_.empty() || &p < places_.data() || &p >= places_.data() + places_.size()) {
+    return p.parent.empty() ? nullptr : by_code(p.parent);  // not one of places()
+  }
+  const std::size_t parent = parents_[static_cast<std::size_t>(&p - places_.data())];
+  return parent == kNoParent ? nullptr : &places_[parent];
 }
 
 bool Gazetteer::inside(const Place& p, const Place& ancestor) const {
@@ -444,15 +474,21 @@ bool Gazetteer::inside(const Place& p, const Place& ancestor) const {
 
 const std::vector<std::size_t>& Gazetteer::key_lengths_at(std::string_view text) const {
   if (text.size() >= kLeadBytes) {
-    const auto it = lengths_by_lead_.find(text.substr(0, kLeadBytes));
+    const auto it = lengths_by_lead_.find(lead_of(text));
     if (it != lengths_by_lead_.end()) return it->second;
   }
   return short_key_lengths_;
 }
 
 const std::vector<Gazetteer::Hit>* Gazetteer::lookup(std::string_view key) const {
-  const auto it = by_key_.find(key);
-  return it == by_key_.end() ? nullptr : &it->second;
+  if (slots_.empty()) return nullptr;
+  const std::size_t hash = std::hash<std::string_view>{}(key), mask = slots_.size() - 1;
+  for (std::size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+    const std::uint32_t s = slots_[slot];
+    if (s == 0) return nullptr;
+    const Spelling& sp = spellings_[s - 1];
+    if (sp.hash == hash && sp.key == key) return &sp.hits;
+  }
 }
 
 std::string ParsedAddress::why_text() const {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -60,16 +61,25 @@ class Gazetteer {
   const std::vector<std::pair<std::string, Hit>>& latin() const { return latin_; }
 
  private:
+  static constexpr std::size_t kNoParent = static_cast<std::size_t>(-1);
+  // The first kLeadBytes bytes of a text as one number (kLeadBytes <= 4).
+  static std::uint32_t lead_of(std::string_view text);
+
   std::vector<Place> places_;
   std::unordered_map<std::string, std::size_t> by_code_;
-  // Looked up by string_view, without building a string per probe.
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  std::vector<std::size_t> parents_;  // per place: its parent's index, or kNoParent
+  // The non-Latin spellings in an open-addressing table probed by string_view, each slot the
+  // spelling's index + 1 (0: empty), the table's size a power of two. (A std::unordered_map
+  // with a string_view hash hashed the keys of a bucket's other nodes again at every probe.)
+  struct Spelling {
+    std::string key;
+    std::size_t hash = 0;
+    std::vector<Hit> hits;
   };
-  std::unordered_map<std::string, std::vector<Hit>, KeyHash, std::equal_to<>> by_key_;
+  std::vector<Spelling> spellings_;
+  std::vector<std::uint32_t> slots_;
   std::vector<std::size_t> key_lengths_;
-  std::unordered_map<std::string, std::vector<std::size_t>, KeyHash, std::equal_to<>> lengths_by_lead_;
+  std::unordered_map<std::uint32_t, std::vector<std::size_t>> lengths_by_lead_;  // by lead_of
   std::vector<std::size_t> short_key_lengths_;  // spellings of fewer than kLeadBytes bytes
   static constexpr std::size_t kLeadBytes = 3;
   std::vector<std::pair<std::string, Hit>> latin_;

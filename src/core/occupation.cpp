@@ -176,15 +176,18 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
   // Words longest first, each taking the text it covers, so 产业园区 counts as 产业园 and not
   // also as 产业 and 园区, and 学生公寓 not also as 公寓. Patterns read the whole text. The
   // rules loader keeps the cues in that order (sort_cues_for_search); others are sorted here.
+  // `words` with a slot per cue says sort_cues_for_search put them in order: no need to check
+  // that again for every address.
   std::vector<const OccupationCue*> order;
-  const bool in_order = std::is_sorted(rules.cues.begin(), rules.cues.end(),
+  const std::size_t n = rules.cues.size();
+  const bool in_order = (rules.words && rules.words->size() == n) ||
+                        std::is_sorted(rules.cues.begin(), rules.cues.end(),
                                        [](const auto& a, const auto& b) { return search_key(a) < search_key(b); });
   if (!in_order) {
     for (const auto& cue : rules.cues) order.push_back(&cue);
     std::stable_sort(order.begin(), order.end(),
                      [](const OccupationCue* a, const OccupationCue* b) { return search_key(*a) < search_key(*b); });
   }
-  const std::size_t n = rules.cues.size();
   // Either all the words' occurrences found in one pass (sorted by cue, then offset) and a map
   // of the bytes taken, or the text with the taken bytes overwritten, searched word by word.
   // Both give the same: a word counts when one of its occurrences covers no taken byte, and

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "core/planner.h"
 #include "test_rules.h"
 
@@ -188,6 +191,55 @@ TEST(Address, ProbesOnlyTheSpellingsThatShareTheTextsFirstCharacter) {
   EXPECT_EQ(g.key_lengths_at("ab"), (std::vector<std::size_t>{}));
   EXPECT_EQ(parse_address(g, "宁海县跃龙街道").county, "宁海县");
   EXPECT_EQ(parse_address(g, "宁波鄞州区首南街道").county, "鄞州区");
+}
+
+}  // namespace
+}  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+// Gazetteer::lookup probes its own open-addressing table and parent_of a table of indices; the
+// places' own spellings and codes are the reference: every spelling finds exactly the places
+// that carry it (full name first when it is one), anything else finds nothing.
+TEST(Address, EverySpellingFindsItsPlacesAndParentsFollowTheCodes) {
+  const Gazetteer& g = *default_rules().address.gazetteer;
+  std::map<std::string, std::vector<std::pair<std::size_t, bool>>> expected;
+  const auto latin = [](const std::string& s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  };
+  for (std::size_t i = 0; i < g.places().size(); ++i) {
+    const Place& p = g.places()[i];
+    const auto add = [&](const std::string& key, bool full) {
+      if (key.empty() || latin(key)) return;
+      auto& v = expected[key];
+      if (std::none_of(v.begin(), v.end(), [&](const auto& h) { return h.first == i; })) v.emplace_back(i, full);
+    };
+    add(p.name, true);
+    for (const auto& a : p.aliases) add(a, false);
+    const Place* parent = g.parent_of(p);
+    EXPECT_EQ(parent, p.parent.empty() ? nullptr : g.by_code(p.parent)) << p.code;
+    const Place copy = p;  // not one of places(): found by its code
+    EXPECT_EQ(g.parent_of(copy), parent) << p.code;
+  }
+  ASSERT_GT(expected.size(), 3000u);
+  for (const auto& [key, hits] : expected) {
+    const auto* found = g.lookup(key);
+    ASSERT_NE(found, nullptr) << key;
+    ASSERT_EQ(found->size(), hits.size()) << key;
+    for (std::size_t k = 0; k < hits.size(); ++k) {
+      EXPECT_EQ((*found)[k].index, hits[k].first) << key;
+      EXPECT_EQ((*found)[k].full_name, hits[k].second) << key;
+    }
+    // The key cut short or run on is a key only when the places say so.
+    for (const std::string& other : {key.substr(0, key.size() - 1), key + "路", "x" + key}) {
+      EXPECT_EQ(g.lookup(other) != nullptr, expected.count(other) > 0) << other;
+    }
+  }
+  EXPECT_EQ(g.lookup(""), nullptr);
+  EXPECT_EQ(g.lookup("Beijing"), nullptr);  // Latin spellings are in latin()
+  EXPECT_EQ(Gazetteer().lookup("北京"), nullptr);
+  EXPECT_TRUE(Gazetteer().key_lengths_at("北京").empty());
 }
 
 }  // namespace
