@@ -10,6 +10,7 @@
 #include <span>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 
 #include "core/parallel.h"
 
@@ -19,6 +20,15 @@ namespace {
 
 using std::chrono::days;
 using std::chrono::hours;
+
+// A buyer: (shop, buyer).
+using BuyerKey = std::pair<std::string_view, std::string_view>;
+struct BuyerKeyHash {
+  std::size_t operator()(const BuyerKey& k) const {
+    const std::size_t h = std::hash<std::string_view>{}(k.first);
+    return h ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+  }
+};
 
 // One order of the log with its payment and close made explicit.
 struct Timeline {
@@ -97,12 +107,15 @@ class BuyerReplay {
         templates_(templates),
         log_end_(log_end),
         chat_(chat),
-        result_(result) {}
+        result_(result),
+        addresses_(rules) {}
 
   void run();
 
   // Orders paid while a reminder for them was planned, before any reminder reached them.
   const std::set<std::string>& avoided() const { return avoided_; }
+  // The buyer's addresses as read by the plans so far.
+  AddressReadings& addresses() { return addresses_; }
 
  private:
   // Plans the buyer from `now` with the orders as they stood then and the history so far.
@@ -119,6 +132,8 @@ class BuyerReplay {
   std::set<std::string> planned_;  // orders covered by the latest plan's reminders
   std::set<std::string> reached_;  // orders a sent reminder covered
   std::set<std::string> avoided_;
+  // Read once for all the buyer's events: its orders keep their addresses.
+  AddressReadings addresses_;
 };
 
 Plan BuyerReplay::plan_from(LocalTime now) {
@@ -139,6 +154,8 @@ Plan BuyerReplay::plan_from(LocalTime now) {
   for (const auto& o : visible) latest_close = std::max(latest_close, closes_at(o, rules_));
   PlanRequest request{now, now, latest_close + days{8}, chat_};
   request.threads = 1;  // the replay runs buyers on all cores already
+  request.addresses = &addresses_;
+  request.explain = result_.keep_texts;  // why lines are dropped with the texts
   Plan p = plan(visible, history_, rules_, templates_, request);
   ++result_.plan_calls;
   planned_.clear();
@@ -238,7 +255,7 @@ void replay_buyer(const std::string& shop, const std::string& buyer, std::vector
       int closed_before = 0;
       for (const auto& other : orders) closed_before += other.closed_by(t.order->created_at);
       const Order placed = as_of(t, t.order->created_at);
-      const SegmentMatch m = classify(rules, {&placed}, closed_before);
+      const SegmentMatch m = classify(rules, {&placed}, closed_before, &buyer_replay.addresses());
       out.segment = m.rule ? m.rule->name : "-";
     }
     result.orders.push_back(std::move(out));
@@ -373,22 +390,33 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
   outcome.reserve(result.orders.size());
   for (const auto& o : result.orders) outcome[o.order_id] = &o;
 
-  // Buyer by buyer, (shop, buyer) in order, each buyer's reminders by send time.
-  std::vector<const PlannedReminder*> sent;
-  sent.reserve(result.sent.size());
-  for (const auto& r : result.sent) sent.push_back(&r);
-  std::stable_sort(sent.begin(), sent.end(), [](const PlannedReminder* a, const PlannedReminder* b) {
-    if (a->shop != b->shop) return a->shop < b->shop;
-    if (a->buyer != b->buyer) return a->buyer < b->buyer;
-    return a->send_at < b->send_at;
-  });
-  for (std::size_t first = 0; first < sent.size();) {
-    std::size_t last = first + 1;
-    while (last < sent.size() && sent[last]->shop == sent[first]->shop && sent[last]->buyer == sent[first]->buyer)
-      ++last;
-    const std::span<const PlannedReminder* const> list(sent.data() + first, last - first);
-    first = last;
+  // Buyer by buyer, each buyer's reminders by send time: the reminders are numbered by buyer
+  // in the order buyers first appear and moved into place by counting (no string sort of a
+  // million reminders); the details are listed by (shop, buyer) at the end.
+  std::unordered_map<BuyerKey, std::size_t, BuyerKeyHash> buyer_index;
+  std::vector<std::size_t> buyer_of;  // per reminder of result.sent
+  buyer_of.reserve(result.sent.size());
+  std::vector<std::size_t> starts;  // reminders per buyer, then where each buyer's run starts
+  for (const auto& r : result.sent) {
+    const auto [it, added] = buyer_index.try_emplace(BuyerKey{r.shop, r.buyer}, starts.size());
+    if (added) starts.push_back(0);
+    ++starts[it->second];
+    buyer_of.push_back(it->second);
+  }
+  std::size_t at = 0;
+  for (auto& n : starts) at += std::exchange(n, at);
+  std::vector<const PlannedReminder*> sent(result.sent.size());
+  std::vector<std::size_t> next = starts;
+  for (std::size_t i = 0; i < result.sent.size(); ++i) sent[next[buyer_of[i]]++] = &result.sent[i];
+  starts.push_back(sent.size());
+  // Details per buyer, listed by (shop, buyer) once all are checked.
+  std::vector<std::pair<BuyerKey, std::vector<std::string>>> details_by_buyer;
+  for (std::size_t b = 0; b + 1 < starts.size(); ++b) {
+    const std::span<const PlannedReminder*> list(sent.data() + starts[b], starts[b + 1] - starts[b]);
+    std::stable_sort(list.begin(), list.end(),
+                     [](const PlannedReminder* x, const PlannedReminder* y) { return x->send_at < y->send_at; });
     const std::string& buyer = list.front()->buyer;
+    std::vector<std::string> details;
     const Caps& caps = *rules.for_shop(list.front()->shop).caps;
     LocalTime day{};
     int on_day = 0;
@@ -397,8 +425,7 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
     for (const PlannedReminder* r : list) {
       const int m = minute_of_day(r->send_at);
       const auto detail = [&](std::string_view what) {
-        v.details.push_back(
-            fmt::format("{} {} {}: {}", format_local_hm(r->send_at), buyer, to_string(r->channel), what));
+        details.push_back(fmt::format("{} {} {}: {}", format_local_hm(r->send_at), buyer, to_string(r->channel), what));
       };
       if (in_any(rules.quiet_hours, m)) {
         ++v.quiet_hours;
@@ -465,6 +492,12 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
       }
       previous = r;
     }
+    if (!details.empty()) details_by_buyer.emplace_back(BuyerKey{list.front()->shop, buyer}, std::move(details));
+  }
+  std::sort(details_by_buyer.begin(), details_by_buyer.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [key, lines] : details_by_buyer) {
+    for (auto& line : lines) v.details.push_back(std::move(line));
   }
   return v;
 }
@@ -545,7 +578,8 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
     f.reminders_by_channel[c] = 0;
     f.by_channel[c] = {};
   }
-  std::map<std::pair<std::string_view, std::string_view>, int> per_buyer;  // (shop, buyer)
+  std::unordered_map<BuyerKey, int, BuyerKeyHash> per_buyer;  // reminders per buyer
+  per_buyer.reserve(result.orders.size());
   for (const auto& o : result.orders) per_buyer[{o.shop, o.buyer}];
   f.buyers = per_buyer.size();
   for (const auto& r : result.sent) {

@@ -415,7 +415,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   }
 
   // 2. Who the buyer is and why they have not paid.
-  const SegmentMatch match = classify(rules_, open, closed_unpaid);
+  const SegmentMatch match = classify(rules_, open, closed_unpaid, req_.addresses);
   if (!match.rule) {
     skip_all(open, "no segment matches (the rules have no catch-all)");
     return;
@@ -626,62 +626,66 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.amount = amount;
     r.cost_milli = ch.cost_milli;
     r.pay_by = close_at;
-    r.why.push_back(fmt::format(FMT_COMPILE("segment {} ({}): {}"), seg.name, seg.source.str(), match.because));
-    if (shop_.rule)
-      r.why.push_back(fmt::format(FMT_COMPILE("shop {}: its own settings ({})"), shop_.shop, shop_.rule->source.str()));
-    if (found.rule) {
-      r.why.push_back(fmt::format(FMT_COMPILE("reason {} ({}): {} (keyword {})"), reason, found.rule->source.str(),
-                                  found.words.describe(), found.words.keyword));
-      const bool variant = tpl->name != step.template_name;
-      r.why.push_back(variant ? fmt::format(FMT_COMPILE("template {}: the variant for reason {}"), tpl->name, reason)
-                              : fmt::format(FMT_COMPILE("template {}: no {} variant {}.{}, the base template"),
-                                            tpl->name, to_string(channel), step.template_name, reason));
+    if (req_.explain) {
+      r.why.push_back(fmt::format(FMT_COMPILE("segment {} ({}): {}"), seg.name, seg.source.str(), match.because));
+      if (shop_.rule)
+        r.why.push_back(
+            fmt::format(FMT_COMPILE("shop {}: its own settings ({})"), shop_.shop, shop_.rule->source.str()));
+      if (found.rule) {
+        r.why.push_back(fmt::format(FMT_COMPILE("reason {} ({}): {} (keyword {})"), reason, found.rule->source.str(),
+                                    found.words.describe(), found.words.keyword));
+        const bool variant = tpl->name != step.template_name;
+        r.why.push_back(variant ? fmt::format(FMT_COMPILE("template {}: the variant for reason {}"), tpl->name, reason)
+                                : fmt::format(FMT_COMPILE("template {}: no {} variant {}.{}, the base template"),
+                                              tpl->name, to_string(channel), step.template_name, reason));
+      }
+      if (open.size() > 1) {
+        r.why.push_back(
+            fmt::format(FMT_COMPILE("combines {} unpaid orders of this buyer: {}"), open.size(), f.order_ids));
+      }
+      const std::string timing =
+          step.before_close
+              ? fmt::format(FMT_COMPILE("{} before the order closes"), describe_delay(*step.before_close))
+              : fmt::format(FMT_COMPILE("{} after {}"), describe_delay(step.delay),
+                            kind == OrderType::presale && lead.balance_starts ? "the balance (尾款) window opened"
+                                                                              : "the order");
+      r.why.push_back(fmt::format(FMT_COMPILE("step {} of {}: {} {} ({}), due {}"), i + 1, seg.steps.size(),
+                                  to_string(step.channel), timing, step.source.str(), short_time(due)));
+      if (!channel_note.empty()) r.why.push_back(channel_note);
+      if (!greeting_note.empty()) r.why.push_back(greeting_note);
+      if (category && !category->delivery.empty() && tpl->body.uses("delivery")) {
+        r.why.push_back(fmt::format(FMT_COMPILE("says {}: item is {} ({})"), category->delivery, category->name,
+                                    category->source.str()));
+      }
+      if (!f.low_stock.empty() && tpl->body.uses("low_stock")) {
+        r.why.push_back(fmt::format(FMT_COMPILE("says {}: the feed's stock is {} (facts.low_stock_at {})"), f.low_stock,
+                                    *lead.stock, rules_.facts.low_stock_at));
+      }
+      for (auto& c : carried) r.why.push_back(std::move(c));
+      if (call) r.why.push_back(call->why);
+      if (!gap_note.empty()) r.why.push_back(gap_note);
+      if (!hold_note.empty()) r.why.push_back(hold_note);
+      if (!cap_note.empty()) r.why.push_back(cap_note);
+      if (*slot != ceil_minute(slot_earliest)) {
+        const auto& shown = windows.empty() ? std::string("any time outside quiet hours") : [&] {
+          std::vector<std::string> ws;
+          for (const auto& w : windows) ws.push_back(w.str());
+          return fmt::format(FMT_COMPILE("window {}"), fmt::join(ws, ", "));
+        }();
+        r.why.push_back(
+            fmt::format(FMT_COMPILE("moved to {}: first allowed {} time ({}, quiet hours {})"), short_time(*slot),
+                        to_string(channel), shown,
+                        rules_.quiet_hours.empty() ? std::string("none") : rules_.quiet_hours.front().str()));
+      } else {
+        r.why.push_back(fmt::format(FMT_COMPILE("sent at {}: inside the allowed {} window"), short_time(*slot),
+                                    to_string(channel)));
+      }
+      r.why.push_back(fmt::format(FMT_COMPILE("pay-by {} ({})"), short_time(close_at),
+                                  kind == OrderType::presale && lead.balance_ends ? "end of the balance (尾款) window"
+                                  : kind == OrderType::flash_sale                 ? "flash sale closes"
+                                                                                  : "auto-close"));
     }
-    if (open.size() > 1) {
-      r.why.push_back(
-          fmt::format(FMT_COMPILE("combines {} unpaid orders of this buyer: {}"), open.size(), f.order_ids));
-    }
-    const std::string timing =
-        step.before_close
-            ? fmt::format(FMT_COMPILE("{} before the order closes"), describe_delay(*step.before_close))
-            : fmt::format(
-                  FMT_COMPILE("{} after {}"), describe_delay(step.delay),
-                  kind == OrderType::presale && lead.balance_starts ? "the balance (尾款) window opened" : "the order");
-    r.why.push_back(fmt::format(FMT_COMPILE("step {} of {}: {} {} ({}), due {}"), i + 1, seg.steps.size(),
-                                to_string(step.channel), timing, step.source.str(), short_time(due)));
-    if (!channel_note.empty()) r.why.push_back(channel_note);
-    if (!greeting_note.empty()) r.why.push_back(greeting_note);
-    if (category && !category->delivery.empty() && tpl->body.uses("delivery")) {
-      r.why.push_back(fmt::format(FMT_COMPILE("says {}: item is {} ({})"), category->delivery, category->name,
-                                  category->source.str()));
-    }
-    if (!f.low_stock.empty() && tpl->body.uses("low_stock")) {
-      r.why.push_back(fmt::format(FMT_COMPILE("says {}: the feed's stock is {} (facts.low_stock_at {})"), f.low_stock,
-                                  *lead.stock, rules_.facts.low_stock_at));
-    }
-    for (auto& c : carried) r.why.push_back(std::move(c));
     carried.clear();
-    if (call) r.why.push_back(call->why);
-    if (!gap_note.empty()) r.why.push_back(gap_note);
-    if (!hold_note.empty()) r.why.push_back(hold_note);
-    if (!cap_note.empty()) r.why.push_back(cap_note);
-    if (*slot != ceil_minute(slot_earliest)) {
-      const auto& shown = windows.empty() ? std::string("any time outside quiet hours") : [&] {
-        std::vector<std::string> ws;
-        for (const auto& w : windows) ws.push_back(w.str());
-        return fmt::format(FMT_COMPILE("window {}"), fmt::join(ws, ", "));
-      }();
-      r.why.push_back(fmt::format(FMT_COMPILE("moved to {}: first allowed {} time ({}, quiet hours {})"),
-                                  short_time(*slot), to_string(channel), shown,
-                                  rules_.quiet_hours.empty() ? std::string("none") : rules_.quiet_hours.front().str()));
-    } else {
-      r.why.push_back(
-          fmt::format(FMT_COMPILE("sent at {}: inside the allowed {} window"), short_time(*slot), to_string(channel)));
-    }
-    r.why.push_back(fmt::format(FMT_COMPILE("pay-by {} ({})"), short_time(close_at),
-                                kind == OrderType::presale && lead.balance_ends ? "end of the balance (尾款) window"
-                                : kind == OrderType::flash_sale                 ? "flash sale closes"
-                                                                                : "auto-close"));
 
     const auto pos = std::upper_bound(contacts_.begin(), contacts_.end(), *slot,
                                       [](LocalTime t, const ContactRecord& c) { return t < c.at; });
@@ -879,7 +883,11 @@ void plan_into(const std::vector<Order>& orders, const ContactHistory& history, 
     }
   }
   for (auto& [g, list] : contacts) g->contacts = &list;
-  // Each run keeps its own caches: nothing mutable is shared between threads.
+  // Each run keeps its own caches: nothing mutable is shared between threads (the caller's
+  // address readings serve a plan on one thread only).
+  const std::size_t parts = part_count(request.threads, orders.size(), kOrdersPerThread, groups.size());
+  PlanRequest each = request;
+  if (parts > 1) each.addresses = nullptr;
   const auto plan_groups = [&](std::size_t first, std::size_t last, std::size_t part) {
     Plan out;
     IntervalCache intervals(rules.quiet_hours);
@@ -898,7 +906,7 @@ void plan_into(const std::vector<Order>& orders, const ContactHistory& history, 
       std::vector<ContactRecord> none;
       auto& cs = groups[g].contacts ? *groups[g].contacts : none;
       std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
-      plan_buyer(*settings, lead.buyer, list, std::move(cs), history, rules, templates, request, intervals, out);
+      plan_buyer(*settings, lead.buyer, list, std::move(cs), history, rules, templates, each, intervals, out);
       sink.add(part, out);
       out.reminders.clear();
       out.skipped.clear();
@@ -907,7 +915,6 @@ void plan_into(const std::vector<Order>& orders, const ContactHistory& history, 
   std::vector<std::size_t> weights;
   weights.reserve(groups.size());
   for (const auto& g : groups) weights.push_back(g.count);
-  const std::size_t parts = part_count(request.threads, orders.size(), kOrdersPerThread, groups.size());
   sink.start(parts);
   run_in_parts(weights, parts, plan_groups);
 }

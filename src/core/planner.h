@@ -5,6 +5,7 @@
 // through plan(), which is what makes a preview and a backtest faithful to the daemon.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -83,6 +84,8 @@ struct Plan {
   std::vector<SkippedOrder> skipped;       // sorted by order id
 };
 
+class AddressReadings;
+
 struct PlanRequest {
   LocalTime now{};
   LocalTime from{};  // plan reminders with send_at in [from, to)
@@ -93,6 +96,13 @@ struct PlanRequest {
   // Threads to plan on (buyers are independent); 0: one per core when there are enough
   // orders to be worth it. The plan is the same, byte for byte, for any number.
   unsigned threads = 0;
+  // Address readings to reuse, for a caller that plans the same buyer again and again (the
+  // backtest plans a buyer at every event of its log). Read and filled only when the plan
+  // runs on one thread; the plan is the same with or without it.
+  AddressReadings* addresses = nullptr;
+  // False: the reminders come without why lines, for a caller that shows none (the
+  // backtest's figures); every decision and message is the same.
+  bool explain = true;
 };
 
 // Which segment an order group falls into, and the words that decided it.
@@ -103,8 +113,10 @@ struct SegmentMatch {
 
 // Picks the first segment of `rules` whose conditions all hold for `orders` (one buyer's
 // unpaid orders: combined amount, newest address, all notes), given how many of the
-// buyer's earlier orders closed unpaid. REQUIRES: orders non-empty.
-SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before);
+// buyer's earlier orders closed unpaid. The address is read through `addresses` when given
+// (readings of the same rules). REQUIRES: orders non-empty.
+SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before,
+                      AddressReadings* addresses = nullptr);
 
 // How the rules read an address: where it is (province / city / county / rest, overseas or
 // not) and, for a mainland address, the occupation it suggests. Each part says why.
@@ -113,6 +125,24 @@ struct AddressReading {
   OccupationGuess occupation;  // empty for overseas addresses and rules without occupation cues
 };
 AddressReading read_address(const Rules& rules, std::string_view address);
+
+// The readings of one buyer's addresses, made once each: a buyer replayed event after event
+// keeps its address, and reading it (parse_address, guess_occupation) is most of classifying
+// the buyer. Meant for one buyer at a time (a buyer has few addresses: they are looked up
+// one by one), on one thread; clear() before the next buyer.
+class AddressReadings {
+ public:
+  explicit AddressReadings(const Rules& rules) : rules_(&rules) {}
+  // read_address(rules, address), made the first time it is asked for; the reference stays
+  // good until clear().
+  const AddressReading& read(std::string_view address);
+  const Rules& rules() const { return *rules_; }
+  void clear() { readings_.clear(); }
+
+ private:
+  const Rules* rules_;
+  std::deque<std::pair<std::string, AddressReading>> readings_;  // a deque: readings never move
+};
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad), read with the
 // rules' gazetteer; only on positive evidence (see parse_address).

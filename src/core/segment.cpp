@@ -36,6 +36,14 @@ AddressReading read_address(const Rules& rules, std::string_view address) {
   return r;
 }
 
+const AddressReading& AddressReadings::read(std::string_view address) {
+  for (const auto& [text, reading] : readings_) {
+    if (text == address) return reading;
+  }
+  readings_.emplace_back(std::string(address), read_address(*rules_, address));
+  return readings_.back().second;
+}
+
 bool is_overseas_address(const Rules& rules, std::string_view address) {
   return parse_address(gazetteer_of(rules), address).overseas;
 }
@@ -50,7 +58,8 @@ bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buye
   return static_cast<int>(h % 100) < percent;
 }
 
-SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before) {
+SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before,
+                      AddressReadings* addresses) {
   Money amount = 0;
   std::string notes;
   const Order* newest = orders.front();
@@ -62,9 +71,15 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
   }
   const std::string& address = newest->address;
   std::optional<AddressReading> reading;  // read once, when a segment first asks
+  const AddressReading* known = nullptr;
   const auto read = [&]() -> const AddressReading& {
-    if (!reading) reading = read_address(rules, address);
-    return *reading;
+    if (known) return *known;
+    if (addresses && &addresses->rules() == &rules) {
+      known = &addresses->read(address);
+    } else {
+      known = &reading.emplace(read_address(rules, address));
+    }
+    return *known;
   };
 
   for (const auto& seg : rules.segments) {

@@ -75,6 +75,24 @@ TEST_P(BacktestBundled, BundledLogReplaysTheSameOnFourThreadsAsOnOne) {
   EXPECT_TRUE(serialized(one) == serialized(replay_on(feed.orders, 4))) << "the replays differ";
 }
 
+// `cuifu backtest` keeps no texts: its plans make no why lines and read each buyer's address
+// once. Every reminder (but its text) and every outcome is that of the full replay.
+TEST_P(BacktestBundled, BundledLogReplaysTheSameWithoutTexts) {
+  const FeedSnapshot feed = read_feed_file(testing::source_path(GetParam()), {});
+  ReplayResult full = replay_on(feed.orders, 1);
+  BacktestConfig lean;
+  lean.threads = 1;
+  lean.keep_texts = false;
+  const ReplayResult without = replay(feed.orders, testing::default_rules(), testing::default_templates(), lean);
+  ASSERT_GT(full.sent.size(), 100u);
+  for (auto& s : full.sent) {
+    EXPECT_FALSE(s.why.empty());
+    s.message.clear();
+    s.why.clear();
+  }
+  EXPECT_TRUE(serialized(full) == serialized(without)) << "the replays differ";
+}
+
 INSTANTIATE_TEST_SUITE_P(SampleLogs, BacktestBundled,
                          ::testing::Values("data/sample_orders.csv", "data/sample_orders.jsonl"));
 

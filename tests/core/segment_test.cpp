@@ -2,7 +2,10 @@
 // mainland vs overseas addresses, and the holdout group.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "core/planner.h"
+#include "generated_orders.h"
 #include "test_rules.h"
 
 namespace cuifu {
@@ -160,6 +163,36 @@ TEST(Segment, HoldoutGroupChangesWithTheSalt) {
     differ += in_holdout(a, buyer) != in_holdout(b, buyer);
   }
   EXPECT_GT(differ, 300);
+}
+
+// The backtest classifies a buyer at every event of its log and reads its address once, through
+// AddressReadings: the segment and the words that decided it are those of a fresh reading.
+TEST(Segment, ClassifyingThroughAddressReadingsGivesTheSameSegmentAndWords) {
+  const Rules& rules = default_rules();
+  const auto orders = testing::generated_orders(600, at("2026-11-23 21:00"));
+  AddressReadings readings(rules);
+  std::map<std::string, int> segments;
+  for (const auto& o : orders) {
+    const std::vector<const Order*> one{&o};
+    const SegmentMatch fresh = classify(rules, one, 0);
+    for (int again = 0; again < 2; ++again) {
+      const SegmentMatch kept = classify(rules, one, 0, &readings);
+      ASSERT_EQ(fresh.rule, kept.rule) << o.address;
+      EXPECT_EQ(fresh.because, kept.because) << o.address;
+    }
+    if (fresh.rule) ++segments[fresh.rule->name];
+    readings.clear();
+  }
+  EXPECT_GE(segments.size(), 4u) << "the generated orders reach several segments";
+  // One buyer's two addresses are read once each and kept apart.
+  const AddressReading& office = readings.read("上海市浦东新区世纪大道100号环球金融中心45层");
+  const AddressReading& campus = readings.read("北京市海淀区中关村大街59号中国人民大学东区宿舍3号楼");
+  EXPECT_EQ(&office, &readings.read("上海市浦东新区世纪大道100号环球金融中心45层"));
+  EXPECT_EQ(office.occupation.occupation,
+            read_address(rules, "上海市浦东新区世纪大道100号环球金融中心45层").occupation.occupation);
+  EXPECT_EQ(campus.occupation.occupation,
+            read_address(rules, "北京市海淀区中关村大街59号中国人民大学东区宿舍3号楼").occupation.occupation);
+  EXPECT_NE(office.occupation.occupation, campus.occupation.occupation);
 }
 
 }  // namespace
