@@ -1,4 +1,5 @@
 #include "core/occupation.h"
+#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -122,13 +123,13 @@ std::shared_ptr<const CuePattern> compile_cue_pattern(const std::string& pattern
   try {
     return std::make_shared<const StdRegexPattern>(pattern);
   } catch (const std::regex_error& e) {
-    if (error) *error = fmt::format(FMT_COMPILE("not a valid pattern: {}"), e.what());
+    if (error) *error = format_text(FMT_COMPILE("not a valid pattern: {}"), e.what());
     return nullptr;
   }
 }
 
 std::string OccupationGuess::why_text() const {
-  return fmt::format(FMT_COMPILE("{}"), fmt::join(why, "; "));
+  return format_text(FMT_COMPILE("{}"), fmt::join(why, "; "));
 }
 
 void sort_cues_for_search(OccupationRules& rules) {
@@ -160,7 +161,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     for (auto found = m.re->search(text); found && found->second > found->first;
          found = m.re->search(std::string_view(text).substr(from))) {
       const std::size_t begin = from + found->first, end = from + found->second;
-      g.why.push_back(fmt::format(FMT_COMPILE("{} not counted: {} ({})"),
+      g.why.push_back(format_text(FMT_COMPILE("{} not counted: {} ({})"),
                                   std::string_view(text).substr(begin, end - begin), m.why, m.source.str()));
       out.append(text, from, begin - from);
       out += ' ';
@@ -235,7 +236,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     } else {
       g.scores[cue.occupation] += cue.weight;  // not one of kOccupations: the loader refuses it
     }
-    g.why.push_back(fmt::format(FMT_COMPILE("{} {:+d} {} ({})"), cue.occupation, cue.weight, found, cue.source.str()));
+    g.why.push_back(format_text(FMT_COMPILE("{} {:+d} {} ({})"), cue.occupation, cue.weight, found, cue.source.str()));
   }
   for (std::size_t i = 0; i < scores.size(); ++i) g.scores[std::string(kOccupations[i])] += scores[i];
   std::string best;
@@ -253,9 +254,9 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
   }
   g.occupation = best;
   if (best.empty()) {
-    g.why.push_back(fmt::format(FMT_COMPILE("no occupation reaches {}"), rules.min_score));
+    g.why.push_back(format_text(FMT_COMPILE("no occupation reaches {}"), rules.min_score));
   } else {
-    g.why.push_back(fmt::format(FMT_COMPILE("{} wins with {}"), best, best_score));
+    g.why.push_back(format_text(FMT_COMPILE("{} wins with {}"), best, best_score));
   }
   return g;
 }

@@ -1,4 +1,5 @@
 #include "core/order.h"
+#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -15,7 +16,7 @@ namespace cuifu {
 std::string format_money(Money fen) {
   const char* sign = fen < 0 ? "-" : "";
   const Money a = fen < 0 ? -fen : fen;
-  return fmt::format(FMT_COMPILE("{}{}.{:02d}"), sign, a / 100, a % 100);
+  return format_text(FMT_COMPILE("{}{}.{:02d}"), sign, a / 100, a % 100);
 }
 
 std::string_view to_string(OrderStatus s) {

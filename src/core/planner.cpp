@@ -1,4 +1,5 @@
 #include "core/planner.h"
+#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -58,14 +59,14 @@ std::string hm(int minute) {
 }
 
 std::string describe_delay(Minutes d) {
-  if (d.count() % 60 == 0) return fmt::format(FMT_COMPILE("{} h"), d.count() / 60);
-  if (d.count() > 60) return fmt::format(FMT_COMPILE("{} h {} min"), d.count() / 60, d.count() % 60);
-  return fmt::format(FMT_COMPILE("{} min"), d.count());
+  if (d.count() % 60 == 0) return format_text(FMT_COMPILE("{} h"), d.count() / 60);
+  if (d.count() > 60) return format_text(FMT_COMPILE("{} h {} min"), d.count() / 60, d.count() % 60);
+  return format_text(FMT_COMPILE("{} min"), d.count());
 }
 
 std::string short_time(LocalTime t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<days>(t)};
-  return fmt::format(FMT_COMPILE("{:02d}-{:02d} {}"), unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
+  return format_text(FMT_COMPILE("{:02d}-{:02d} {}"), unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
 }
 
 LocalTime ceil_minute(LocalTime t) {
@@ -78,7 +79,7 @@ constexpr std::size_t kMessageItemChars = 20;
 
 std::string pay_by_text(LocalTime t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<days>(t)};
-  return fmt::format(FMT_COMPILE("{}月{}日{}"), unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
+  return format_text(FMT_COMPILE("{}月{}日{}"), unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
 }
 
 // Plans one buyer. Buyers are independent (every cap is per buyer or per order), which
@@ -180,16 +181,16 @@ class BuyerPlanner {
 std::string BuyerPlanner::unusable(Channel c, const Order& lead, LocalTime earliest,
                                    const std::function<bool(const ContactRecord&)>& in_sequence) const {
   const ChannelRule* ch = rules_.channel(c);
-  if (!ch) return fmt::format(FMT_COMPILE("{} is not configured"), to_string(c));
-  if (!ch->enabled) return fmt::format(FMT_COMPILE("{} is disabled"), to_string(c));
+  if (!ch) return format_text(FMT_COMPILE("{} is not configured"), to_string(c));
+  if (!ch->enabled) return format_text(FMT_COMPILE("{} is disabled"), to_string(c));
   if (history_.is_opted_out(shop_.shop, buyer_, c))
-    return fmt::format(FMT_COMPILE("buyer opted out of {}"), to_string(c));
+    return format_text(FMT_COMPILE("buyer opted out of {}"), to_string(c));
   if (c == Channel::sms && shop_.sms_signature.empty()) {
-    return fmt::format(FMT_COMPILE("no SMS signature for shop {} (set shops: {}: sms_signature in the rules)"),
+    return format_text(FMT_COMPILE("no SMS signature for shop {} (set shops: {}: sms_signature in the rules)"),
                        shop_.shop, shop_.shop);
   }
   if ((c == Channel::sms || c == Channel::phone) && trim(lead.phone).empty()) {
-    return fmt::format(FMT_COMPILE("no phone number for {}"), to_string(c));
+    return format_text(FMT_COMPILE("no phone number for {}"), to_string(c));
   }
   if (c == Channel::email && trim(lead.email).empty()) return "no e-mail address";
   return repeat_problem(c, earliest, in_sequence);
@@ -220,12 +221,12 @@ std::string BuyerPlanner::repeat_problem(Channel c, LocalTime t,
   // within the look-back. An IM about an order of days ago does not block this one.
   if (const ContactRecord* previous = previous_contact(t); previous && previous->channel == c) {
     if (in_sequence(*previous)) {
-      return fmt::format(
+      return format_text(
           FMT_COMPILE("{} was the previous contact in this reminder sequence ({}), never twice in a row"), to_string(c),
           short_time(previous->at));
     }
     if (t - previous->at < caps_.repeat_channel_lookback) {
-      return fmt::format(FMT_COMPILE("{} was the previous contact ({}, within the {} look-back), never twice in a row"),
+      return format_text(FMT_COMPILE("{} was the previous contact ({}, within the {} look-back), never twice in a row"),
                          to_string(c), short_time(previous->at), describe_delay(caps_.repeat_channel_lookback));
     }
   }
@@ -233,7 +234,7 @@ std::string BuyerPlanner::repeat_problem(Channel c, LocalTime t,
   for (const auto& next : contacts_) {
     if (next.at <= t) continue;
     if (next.channel == c && next.at - t < caps_.repeat_channel_lookback) {
-      return fmt::format(FMT_COMPILE("{} is the next contact ({}, within the {} look-back), never twice in a row"),
+      return format_text(FMT_COMPILE("{} is the next contact ({}, within the {} look-back), never twice in a row"),
                          to_string(c), short_time(next.at), describe_delay(caps_.repeat_channel_lookback));
     }
     break;
@@ -270,7 +271,7 @@ std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest, const std::
     const LocalTime day = first_day + days{d};
     if (contacts_on_day(day) >= caps_.max_per_buyer_per_day) {
       if (note->empty()) {
-        *note = fmt::format(FMT_COMPILE("{} already has {} contacts on {} (cap {} a day)"), buyer_,
+        *note = format_text(FMT_COMPILE("{} already has {} contacts on {} (cap {} a day)"), buyer_,
                             contacts_on_day(day), format_local_date(day), caps_.max_per_buyer_per_day);
       }
       continue;
@@ -322,7 +323,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       if (report_done) {
         out_.skipped.push_back(
             {o->id, buyer_, shop_.shop,
-             o->paid_at ? fmt::format(FMT_COMPILE("paid at {}"), format_local_hm(*o->paid_at)) : "paid"});
+             o->paid_at ? format_text(FMT_COMPILE("paid at {}"), format_local_hm(*o->paid_at)) : "paid"});
       }
       if (o->paid_at && *o->paid_at <= now && now - *o->paid_at < caps_.skip_if_paid_within &&
           (!recent_payment || *o->paid_at > *recent_payment->paid_at)) {
@@ -340,12 +341,12 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     if (closes <= now) {
       std::string why;
       if (!o->closed_at && o->type == OrderType::presale && o->balance_ends) {
-        why = fmt::format(FMT_COMPILE("balance (尾款) window ended at {} unpaid"), format_local_hm(closes));
+        why = format_text(FMT_COMPILE("balance (尾款) window ended at {} unpaid"), format_local_hm(closes));
       } else if (!o->closed_at && o->type == OrderType::flash_sale) {
-        why = fmt::format(FMT_COMPILE("flash sale closed at {} ({} after the order)"), format_local_hm(closes),
+        why = format_text(FMT_COMPILE("flash sale closed at {} ({} after the order)"), format_local_hm(closes),
                           describe_delay(rules_.flash_sale_close));
       } else {
-        why = fmt::format(FMT_COMPILE("auto-closed at {} ({} after the order)"), format_local_hm(closes),
+        why = format_text(FMT_COMPILE("auto-closed at {} ({} after the order)"), format_local_hm(closes),
                           o->closed_at ? "feed close time" : describe_delay(rules_.auto_close));
       }
       out_.skipped.push_back({o->id, buyer_, shop_.shop, std::move(why)});
@@ -356,7 +357,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   }
   if (open.empty()) return;
   if (recent_payment) {
-    skip_all(open, fmt::format(FMT_COMPILE("buyer paid order {} at {}, within the last {}"), recent_payment->id,
+    skip_all(open, format_text(FMT_COMPILE("buyer paid order {} at {}, within the last {}"), recent_payment->id,
                                format_local_hm(*recent_payment->paid_at), describe_delay(caps_.skip_if_paid_within)));
     return;
   }
@@ -376,7 +377,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
         continue;
       }
       out_.skipped.push_back({o->id, buyer_, shop_.shop,
-                              fmt::format(FMT_COMPILE("stop {} ({}): {}; not reminded"), stop.rule->name,
+                              format_text(FMT_COMPILE("stop {} ({}): {}; not reminded"), stop.rule->name,
                                           stop.rule->source.str(), stop.words.describe())});
     }
     if (go_on.empty()) return;
@@ -387,7 +388,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     }
   }
   if (in_holdout(rules_, shop_.shop, buyer_)) {
-    skip_all(open, fmt::format(FMT_COMPILE("holdout: buyer is in the {}% never reminded, to measure lift"),
+    skip_all(open, format_text(FMT_COMPILE("holdout: buyer is in the {}% never reminded, to measure lift"),
                                shop_.holdout_percent));
     return;
   }
@@ -402,7 +403,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     if (n >= caps_.max_per_order) {
       out_.skipped.push_back(
           {o->id, buyer_, shop_.shop,
-           fmt::format(FMT_COMPILE("reminded {} times already (cap {} per order)"), n, caps_.max_per_order)});
+           format_text(FMT_COMPILE("reminded {} times already (cap {} per order)"), n, caps_.max_per_order)});
     } else {
       remindable.push_back(o);
     }
@@ -472,7 +473,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   const ItemCategory* category = nullptr;  // set with `fields`
   for (std::size_t i = static_cast<std::size_t>(next_step); i < seg.steps.size(); ++i) {
     if (done >= caps_.max_per_order) {
-      stop_reason = fmt::format(FMT_COMPILE("reminded {} times already (cap {} per order)"), done, caps_.max_per_order);
+      stop_reason = format_text(FMT_COMPILE("reminded {} times already (cap {} per order)"), done, caps_.max_per_order);
       break;
     }
     const ReminderStep& step = seg.steps[i];
@@ -484,7 +485,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     std::string gap_note;
     if (const ContactRecord* previous = last_own_contact(); previous && previous->at + caps_.min_gap > earliest) {
       earliest = previous->at + caps_.min_gap;
-      gap_note = fmt::format(FMT_COMPILE("{} after the previous contact at {} (min gap)"),
+      gap_note = format_text(FMT_COMPILE("{} after the previous contact at {} (min gap)"),
                              describe_delay(caps_.min_gap), short_time(previous->at));
     }
     if (call) earliest = std::max(earliest, call->not_before);
@@ -510,7 +511,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       std::string hold;
       if (c == Channel::im && answered && *answered + rules_.chat.recently_answered > earliest) {
         from_time = *answered + rules_.chat.recently_answered;
-        hold = fmt::format(
+        hold = format_text(
             FMT_COMPILE(
                 "im waits until {}: the shop answered the buyer in the chat at {} (chat.recently_answered {}, {})"),
             short_time(from_time), short_time(*answered), describe_delay(rules_.chat.recently_answered),
@@ -520,12 +521,12 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       const auto s = find_slot(from_time, rules_.channel(c)->windows, *sw, &note);
       if (!s) {
         why_not_all += (why_not_all.empty() ? "" : "; ") +
-                       fmt::format(FMT_COMPILE("no allowed {} time within a week"), to_string(c));
+                       format_text(FMT_COMPILE("no allowed {} time within a week"), to_string(c));
         continue;
       }
       if (*s >= close_at) {
         why_not_all += (why_not_all.empty() ? "" : "; ") +
-                       fmt::format(FMT_COMPILE("next allowed {} time {} is after the order auto-closes at {}"),
+                       format_text(FMT_COMPILE("next allowed {} time {} is after the order auto-closes at {}"),
                                    to_string(c), short_time(*s), short_time(close_at));
         continue;
       }
@@ -536,12 +537,12 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       // The daemon's gate judges every send by core/send_policy; a slot it would refuse is
       // never planned, so a preview cannot promise what the daemon will not send.
       if (std::string why_not = policy_problem(c, seg, static_cast<int>(i) + 1, open, ids, *s); !why_not.empty()) {
-        why_not_all += (why_not_all.empty() ? "" : "; ") + fmt::format(FMT_COMPILE("send policy: {}"), why_not);
+        why_not_all += (why_not_all.empty() ? "" : "; ") + format_text(FMT_COMPILE("send policy: {}"), why_not);
         continue;
       }
       if (c != step.channel)
         channel_note =
-            fmt::format(FMT_COMPILE("{} instead of {}: {}"), to_string(c), to_string(step.channel), why_not_all);
+            format_text(FMT_COMPILE("{} instead of {}: {}"), to_string(c), to_string(step.channel), why_not_all);
       channel = c;
       slot = s;
       slot_earliest = from_time;
@@ -552,7 +553,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     }
     if (!slot) {
       carried.push_back(
-          fmt::format(FMT_COMPILE("step {} ({}) left out: {}"), i + 1, to_string(step.channel), why_not_all));
+          format_text(FMT_COMPILE("step {} ({}) left out: {}"), i + 1, to_string(step.channel), why_not_all));
       continue;
     }
     ChannelRule ch = *rules_.channel(channel);
@@ -563,7 +564,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     // 3. Render the message.
     const MessageTemplate* tpl = templates_.find(channel, step.template_name, reason);
     if (!tpl) {
-      carried.push_back(fmt::format(FMT_COMPILE("step {} left out: no {} template '{}'"), i + 1, to_string(channel),
+      carried.push_back(format_text(FMT_COMPILE("step {} left out: no {} template '{}'"), i + 1, to_string(channel),
                                     step.template_name));
       continue;
     }
@@ -580,11 +581,11 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       g.item = shorten_title(item_display_name(lead, rules_.item_short_names), kMessageItemChars, 4);
       g.amount = format_money(amount);
       g.order_count = std::to_string(open.size());
-      g.order_ids = fmt::format(FMT_COMPILE("{}"), fmt::join(ids, "、"));
+      g.order_ids = format_text(FMT_COMPILE("{}"), fmt::join(ids, "、"));
       g.shop = shop_.display_name;
       g.pay_by = pay_by_text(close_at);
       if (lead.stock && rules_.facts.low_stock_at > 0 && *lead.stock > 0 && *lead.stock <= rules_.facts.low_stock_at) {
-        g.low_stock = fmt::format(FMT_COMPILE("仅剩{}件"), *lead.stock);
+        g.low_stock = format_text(FMT_COMPILE("仅剩{}件"), *lead.stock);
       }
       g.shipping = rules_.facts.shipping;
       category = item_category(lead.item, rules_.item_categories);
@@ -600,13 +601,13 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       // The name must end within the first characters of an SMS; a long nickname or Latin
       // name would push it out, so the SMS greets without it.
       greeting_note =
-          fmt::format(FMT_COMPILE("SMS greets without the name: '{}' is too long for its first {} characters"),
+          format_text(FMT_COMPILE("SMS greets without the name: '{}' is too long for its first {} characters"),
                       f.salutation, kSmsNameWithin);
       f.salutation.clear();
     }
     const auto msg = render(*tpl, f, &ch);
     if (!msg) {
-      carried.push_back(fmt::format(FMT_COMPILE("step {} left out: message does not fit one SMS"), i + 1));
+      carried.push_back(format_text(FMT_COMPILE("step {} left out: message does not fit one SMS"), i + 1));
       continue;
     }
 
@@ -627,38 +628,38 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.cost_milli = ch.cost_milli;
     r.pay_by = close_at;
     if (req_.explain) {
-      r.why.push_back(fmt::format(FMT_COMPILE("segment {} ({}): {}"), seg.name, seg.source.str(), match.because));
+      r.why.push_back(format_text(FMT_COMPILE("segment {} ({}): {}"), seg.name, seg.source.str(), match.because));
       if (shop_.rule)
         r.why.push_back(
-            fmt::format(FMT_COMPILE("shop {}: its own settings ({})"), shop_.shop, shop_.rule->source.str()));
+            format_text(FMT_COMPILE("shop {}: its own settings ({})"), shop_.shop, shop_.rule->source.str()));
       if (found.rule) {
-        r.why.push_back(fmt::format(FMT_COMPILE("reason {} ({}): {} (keyword {})"), reason, found.rule->source.str(),
+        r.why.push_back(format_text(FMT_COMPILE("reason {} ({}): {} (keyword {})"), reason, found.rule->source.str(),
                                     found.words.describe(), found.words.keyword));
         const bool variant = tpl->name != step.template_name;
-        r.why.push_back(variant ? fmt::format(FMT_COMPILE("template {}: the variant for reason {}"), tpl->name, reason)
-                                : fmt::format(FMT_COMPILE("template {}: no {} variant {}.{}, the base template"),
+        r.why.push_back(variant ? format_text(FMT_COMPILE("template {}: the variant for reason {}"), tpl->name, reason)
+                                : format_text(FMT_COMPILE("template {}: no {} variant {}.{}, the base template"),
                                               tpl->name, to_string(channel), step.template_name, reason));
       }
       if (open.size() > 1) {
         r.why.push_back(
-            fmt::format(FMT_COMPILE("combines {} unpaid orders of this buyer: {}"), open.size(), f.order_ids));
+            format_text(FMT_COMPILE("combines {} unpaid orders of this buyer: {}"), open.size(), f.order_ids));
       }
       const std::string timing =
           step.before_close
-              ? fmt::format(FMT_COMPILE("{} before the order closes"), describe_delay(*step.before_close))
-              : fmt::format(FMT_COMPILE("{} after {}"), describe_delay(step.delay),
+              ? format_text(FMT_COMPILE("{} before the order closes"), describe_delay(*step.before_close))
+              : format_text(FMT_COMPILE("{} after {}"), describe_delay(step.delay),
                             kind == OrderType::presale && lead.balance_starts ? "the balance (尾款) window opened"
                                                                               : "the order");
-      r.why.push_back(fmt::format(FMT_COMPILE("step {} of {}: {} {} ({}), due {}"), i + 1, seg.steps.size(),
+      r.why.push_back(format_text(FMT_COMPILE("step {} of {}: {} {} ({}), due {}"), i + 1, seg.steps.size(),
                                   to_string(step.channel), timing, step.source.str(), short_time(due)));
       if (!channel_note.empty()) r.why.push_back(channel_note);
       if (!greeting_note.empty()) r.why.push_back(greeting_note);
       if (category && !category->delivery.empty() && tpl->body.uses("delivery")) {
-        r.why.push_back(fmt::format(FMT_COMPILE("says {}: item is {} ({})"), category->delivery, category->name,
+        r.why.push_back(format_text(FMT_COMPILE("says {}: item is {} ({})"), category->delivery, category->name,
                                     category->source.str()));
       }
       if (!f.low_stock.empty() && tpl->body.uses("low_stock")) {
-        r.why.push_back(fmt::format(FMT_COMPILE("says {}: the feed's stock is {} (facts.low_stock_at {})"), f.low_stock,
+        r.why.push_back(format_text(FMT_COMPILE("says {}: the feed's stock is {} (facts.low_stock_at {})"), f.low_stock,
                                     *lead.stock, rules_.facts.low_stock_at));
       }
       for (auto& c : carried) r.why.push_back(std::move(c));
@@ -670,17 +671,17 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
         const auto& shown = windows.empty() ? std::string("any time outside quiet hours") : [&] {
           std::vector<std::string> ws;
           for (const auto& w : windows) ws.push_back(w.str());
-          return fmt::format(FMT_COMPILE("window {}"), fmt::join(ws, ", "));
+          return format_text(FMT_COMPILE("window {}"), fmt::join(ws, ", "));
         }();
         r.why.push_back(
-            fmt::format(FMT_COMPILE("moved to {}: first allowed {} time ({}, quiet hours {})"), short_time(*slot),
+            format_text(FMT_COMPILE("moved to {}: first allowed {} time ({}, quiet hours {})"), short_time(*slot),
                         to_string(channel), shown,
                         rules_.quiet_hours.empty() ? std::string("none") : rules_.quiet_hours.front().str()));
       } else {
-        r.why.push_back(fmt::format(FMT_COMPILE("sent at {}: inside the allowed {} window"), short_time(*slot),
+        r.why.push_back(format_text(FMT_COMPILE("sent at {}: inside the allowed {} window"), short_time(*slot),
                                     to_string(channel)));
       }
-      r.why.push_back(fmt::format(FMT_COMPILE("pay-by {} ({})"), short_time(close_at),
+      r.why.push_back(format_text(FMT_COMPILE("pay-by {} ({})"), short_time(close_at),
                                   kind == OrderType::presale && lead.balance_ends ? "end of the balance (尾款) window"
                                   : kind == OrderType::flash_sale                 ? "flash sale closes"
                                                                                   : "auto-close"));
@@ -698,11 +699,11 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     // Nothing in this plan's window: say why for each order.
     std::string why = stop_reason;
     if (why.empty() && next_step >= static_cast<int>(seg.steps.size())) {
-      why = fmt::format(FMT_COMPILE("all {} steps of segment {} done"), seg.steps.size(), seg.name);
+      why = format_text(FMT_COMPILE("all {} steps of segment {} done"), seg.steps.size(), seg.name);
     }
     if (why.empty() && !carried.empty()) why = carried.back();
     if (why.empty())
-      why = fmt::format(FMT_COMPILE("next reminder falls outside this plan's window (segment {})"), seg.name);
+      why = format_text(FMT_COMPILE("next reminder falls outside this plan's window (segment {})"), seg.name);
     if (call && call->not_before > now) why = call->why + "; " + why;
     skip_all(open, why);
   }
@@ -737,7 +738,7 @@ std::optional<PlanChange> next_change(const std::vector<const Order*>& orders, c
       const LocalTime expires = *o->paid_at + caps.skip_if_paid_within;
       if (last_open > expires) {
         consider(expires, [&] {
-          return fmt::format(
+          return format_text(
               FMT_COMPILE("not before {}: the buyer paid order {} at {} (no reminder within {} of a payment)"),
               short_time(expires), o->id, short_time(*o->paid_at), describe_delay(caps.skip_if_paid_within));
         });
@@ -750,7 +751,7 @@ std::optional<PlanChange> next_change(const std::vector<const Order*>& orders, c
     });
     if (others_stay) {
       consider(closes, [&] {
-        return fmt::format(
+        return format_text(
             FMT_COMPILE("planned as of {}, when order {} closes: the buyer's other orders go on without it"),
             short_time(closes), o->id);
       });

@@ -1,4 +1,5 @@
 #include "core/rules.h"
+#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -10,12 +11,12 @@ namespace cuifu {
 
 std::string SourceRef::str() const {
   if (file.empty()) return "<rules>";
-  return line > 0 ? fmt::format(FMT_COMPILE("{}:{}"), file, line) : file;
+  return line > 0 ? format_text(FMT_COMPILE("{}:{}"), file, line) : file;
 }
 
 std::string SourceRef::located() const {
   if (line <= 0 || column <= 0) return str();
-  return fmt::format(FMT_COMPILE("{}:{}:{}"), file, line, column);
+  return format_text(FMT_COMPILE("{}:{}:{}"), file, line, column);
 }
 
 bool DailyWindow::contains(int m) const {
@@ -25,7 +26,7 @@ bool DailyWindow::contains(int m) const {
 }
 
 std::string DailyWindow::str() const {
-  return fmt::format(FMT_COMPILE("{:02d}:{:02d}-{:02d}:{:02d}"), start / 60, start % 60, end / 60, end % 60);
+  return format_text(FMT_COMPILE("{:02d}:{:02d}-{:02d}:{:02d}"), start / 60, start % 60, end / 60, end % 60);
 }
 
 std::optional<DailyWindow> parse_daily_window(std::string_view text) {
@@ -95,7 +96,7 @@ bool any_minute_allowed(const std::vector<DailyWindow>& a, const std::vector<Dai
 std::string windows_str(const std::vector<DailyWindow>& ws) {
   std::vector<std::string> out;
   for (const auto& w : ws) out.push_back(w.str());
-  return fmt::format(FMT_COMPILE("{}"), fmt::join(out, ", "));
+  return format_text(FMT_COMPILE("{}"), fmt::join(out, ", "));
 }
 
 }  // namespace
@@ -122,7 +123,7 @@ ShopSettings Rules::for_shop(std::string_view shop) const {
 std::vector<std::string> validate(const Rules& rules) {
   std::vector<std::string> errors;
   auto err = [&](const SourceRef& at, std::string msg) {
-    errors.push_back(fmt::format(FMT_COMPILE("{}: {}"), at.located(), msg));
+    errors.push_back(format_text(FMT_COMPILE("{}: {}"), at.located(), msg));
   };
   if (rules.segments.empty()) {
     err(rules.segments_source, "no segments defined: nobody would ever be reminded (add at least a catch-all)");
@@ -130,7 +131,7 @@ std::vector<std::string> validate(const Rules& rules) {
   const bool all_day_quiet = !rules.quiet_hours.empty() && !any_minute_allowed({}, {}, rules.quiet_hours);
   if (all_day_quiet) {
     err(rules.quiet_hours_source,
-        fmt::format(FMT_COMPILE("quiet hours {} cover the whole day: no reminder could ever be sent"),
+        format_text(FMT_COMPILE("quiet hours {} cover the whole day: no reminder could ever be sent"),
                     windows_str(rules.quiet_hours)));
   }
   if (!rules.segments.empty() && !rules.segments.back().when.empty()) {
@@ -142,14 +143,14 @@ std::vector<std::string> validate(const Rules& rules) {
   for (std::size_t i = 0; i + 1 < rules.segments.size(); ++i) {
     if (rules.segments[i].when.empty()) {
       err(rules.segments[i].source,
-          fmt::format(FMT_COMPILE("segment '{}' has no conditions, so the segments after it never match"),
+          format_text(FMT_COMPILE("segment '{}' has no conditions, so the segments after it never match"),
                       rules.segments[i].name));
     }
   }
   for (const auto& seg : rules.segments) {
     for (const auto& other : rules.segments) {
       if (&other != &seg && other.name == seg.name && &other < &seg) {
-        err(seg.source, fmt::format(FMT_COMPILE("segment '{}' is defined twice"), seg.name));
+        err(seg.source, format_text(FMT_COMPILE("segment '{}' is defined twice"), seg.name));
       }
     }
     Minutes last{-1};
@@ -157,12 +158,12 @@ std::vector<std::string> validate(const Rules& rules) {
     for (const auto& step : seg.steps) {
       const ChannelRule* ch = rules.channel(step.channel);
       if (!ch) {
-        err(step.source, fmt::format(FMT_COMPILE("step uses channel '{}' which is not defined under channels"),
+        err(step.source, format_text(FMT_COMPILE("step uses channel '{}' which is not defined under channels"),
                                      to_string(step.channel)));
       }
       if (step.fallback && !rules.channel(*step.fallback)) {
         err(step.source,
-            fmt::format(FMT_COMPILE("fallback channel '{}' is not defined under channels"), to_string(*step.fallback)));
+            format_text(FMT_COMPILE("fallback channel '{}' is not defined under channels"), to_string(*step.fallback)));
       }
       if (step.before_close) {
         before_close_seen = true;
@@ -201,23 +202,23 @@ std::vector<std::string> validate(const Rules& rules) {
   for (const auto& [name, shop] : rules.shops) {
     if (shop.caps && (shop.caps->max_per_order < 1 || shop.caps->max_per_buyer_per_day < 1)) {
       err(shop.source,
-          fmt::format(FMT_COMPILE("shop {}: caps.max_per_order and caps.max_per_buyer_per_day must be at least 1"),
+          format_text(FMT_COMPILE("shop {}: caps.max_per_order and caps.max_per_buyer_per_day must be at least 1"),
                       name));
     }
     if (shop.caps && shop.caps->min_gap.count() < 0)
-      err(shop.source, fmt::format(FMT_COMPILE("shop {}: caps.min_gap must not be negative"), name));
+      err(shop.source, format_text(FMT_COMPILE("shop {}: caps.min_gap must not be negative"), name));
     if (shop.holdout_percent && (*shop.holdout_percent < 0 || *shop.holdout_percent > 100)) {
-      err(shop.source, fmt::format(FMT_COMPILE("shop {}: holdout must be between 0 and 100 percent"), name));
+      err(shop.source, format_text(FMT_COMPILE("shop {}: holdout must be between 0 and 100 percent"), name));
     }
   }
   for (const auto& [c, ch] : rules.channels) {
     if (ch.cost_milli < 0) {
       err(ch.source,
-          fmt::format(FMT_COMPILE("{} cost is negative ({:.3f} yuan): a cost is what a message costs the shop, >= 0"),
+          format_text(FMT_COMPILE("{} cost is negative ({:.3f} yuan): a cost is what a message costs the shop, >= 0"),
                       to_string(c), static_cast<double>(ch.cost_milli) / 1000.0));
     }
     if (!all_day_quiet && !ch.windows.empty() && !any_minute_allowed(ch.windows, {}, rules.quiet_hours)) {
-      err(ch.source, fmt::format(FMT_COMPILE("{} windows {} lie wholly inside quiet hours {}"), to_string(c),
+      err(ch.source, format_text(FMT_COMPILE("{} windows {} lie wholly inside quiet hours {}"), to_string(c),
                                  windows_str(ch.windows), windows_str(rules.quiet_hours)));
     }
     if (c == Channel::sms && ch.sms_signature.empty()) {

@@ -1,4 +1,5 @@
 // Segment classification, region and holdout: the "who is this buyer"
+#include "core/format_text.h"
 // half of the planner.
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -88,7 +89,7 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
     if (!c.address_any.empty()) {
       const std::string* hit = first_contained(address, c.address_any);
       if (!hit) continue;
-      because.push_back(fmt::format(FMT_COMPILE("address contains {}"), *hit));
+      because.push_back(format_text(FMT_COMPILE("address contains {}"), *hit));
     }
     if (!c.address_none.empty()) {
       if (const std::string* hit = first_contained(address, c.address_none)) {
@@ -98,17 +99,17 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
     }
     if (c.min_amount) {
       if (amount < *c.min_amount) continue;
-      because.push_back(fmt::format(FMT_COMPILE("amount {} >= {}"), format_money(amount), format_money(*c.min_amount)));
+      because.push_back(format_text(FMT_COMPILE("amount {} >= {}"), format_money(amount), format_money(*c.min_amount)));
     }
     if (c.max_amount) {
       if (amount >= *c.max_amount) continue;
-      because.push_back(fmt::format(FMT_COMPILE("amount {} < {}"), format_money(amount), format_money(*c.max_amount)));
+      because.push_back(format_text(FMT_COMPILE("amount {} < {}"), format_money(amount), format_money(*c.max_amount)));
     }
     if (c.overseas) {
       const ParsedAddress& parsed = read().parsed;
       if (parsed.overseas != *c.overseas) continue;
       because.push_back(parsed.overseas
-                            ? fmt::format(FMT_COMPILE("address outside mainland China ({})"), parsed.why_text())
+                            ? format_text(FMT_COMPILE("address outside mainland China ({})"), parsed.why_text())
                             : "address in mainland China");
     }
     if (!c.occupation.empty()) {
@@ -116,23 +117,23 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
       if (r.parsed.overseas) continue;
       const std::string& occ = r.occupation.occupation;
       if (occ.empty() || std::find(c.occupation.begin(), c.occupation.end(), occ) == c.occupation.end()) continue;
-      because.push_back(fmt::format(FMT_COMPILE("address reads as {} ({})"), occ, r.occupation.why_text()));
+      because.push_back(format_text(FMT_COMPILE("address reads as {} ({})"), occ, r.occupation.why_text()));
     }
     if (!c.note_any.empty()) {
       const std::string* hit = first_contained(notes, c.note_any);
       if (!hit) continue;
-      because.push_back(fmt::format(FMT_COMPILE("note contains {}"), *hit));
+      because.push_back(format_text(FMT_COMPILE("note contains {}"), *hit));
     }
     if (c.order_type) {
       if (orders.front()->type != *c.order_type) continue;
-      because.push_back(fmt::format(FMT_COMPILE("{} order"), to_string(*c.order_type)));
+      because.push_back(format_text(FMT_COMPILE("{} order"), to_string(*c.order_type)));
     }
     if (c.min_closed_unpaid) {
       if (closed_unpaid_before < *c.min_closed_unpaid) continue;
-      because.push_back(fmt::format(FMT_COMPILE("{} earlier orders closed unpaid"), closed_unpaid_before));
+      because.push_back(format_text(FMT_COMPILE("{} earlier orders closed unpaid"), closed_unpaid_before));
     }
     if (because.empty()) because.push_back("no other segment matched");
-    return {&seg, fmt::format(FMT_COMPILE("{}"), fmt::join(because, ", "))};
+    return {&seg, format_text(FMT_COMPILE("{}"), fmt::join(because, ", "))};
   }
   return {};
 }
