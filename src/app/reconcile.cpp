@@ -296,8 +296,13 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   }
 
   lap("planned");
-  std::set<std::string> keys;
-  for (auto& r : plan.reminders) {
+  // The reminders to write, with their idempotency keys, in the order of the keys: the outbox's
+  // key index is the one every insert looks up and extends, and keys in order put a slice's rows
+  // into a few neighbouring pages of it instead of one page each all over the index, pages that
+  // every slice's commit wrote again (a first reconcile wrote ~10 KB to disk per row).
+  std::vector<std::pair<std::string, std::size_t>> keys;  // (key, index in plan.reminders)
+  for (std::size_t i = 0; i < plan.reminders.size(); ++i) {
+    const PlannedReminder& r = plan.reminders[i];
     auto& in = dirty.at({r.shop, r.buyer});
     // The buyer's plan changes when this reminder is due, or enters the window.
     const LocalTime t = r.send_at < window_end ? r.send_at : r.send_at - kWindow;
@@ -307,9 +312,16 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     });
     if (r.send_at >= window_end) continue;
     ++out.planned;
-    keys.insert(r.idempotency_key());
-    changes.upserts.push_back(std::move(r));
+    keys.emplace_back(r.idempotency_key(), i);
   }
+  std::sort(keys.begin(), keys.end());
+  changes.upserts.reserve(keys.size());
+  for (const auto& [key, i] : keys) changes.upserts.push_back(std::move(plan.reminders[i]));
+  const auto wanted_key = [&](const std::string& key) {
+    const auto it = std::lower_bound(keys.begin(), keys.end(), key,
+                                     [](const auto& e, const std::string& k) { return e.first < k; });
+    return it != keys.end() && it->first == key;
+  };
   // What the daemon knows of the orders (for opt-out replies by phone, `cuifu state`): those of
   // the buyers planned again (their rows changed), every order on a full run.
   changes.orders_seen = to_plan;
@@ -340,7 +352,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     return it == all_orders.end() ? nullptr : it->second;
   };
   for (auto& row : rows) {
-    if (keys.count(row.idempotency_key)) continue;
+    if (wanted_key(row.idempotency_key)) continue;
     std::string reason;
     for (const auto& id : row.order_ids) {
       const Order* o = find_order(row, id);

@@ -396,6 +396,10 @@ void SqliteStore::batch(const std::function<void()>& fn) {
 void SqliteStore::unflushed(const std::function<void()>& fn) {
   guarded(path_, "relax flushing", [&] {
     impl_->db.exec("PRAGMA synchronous=NORMAL");
+    // The WAL is copied into the database every 16,384 pages (64 MB) instead of every 1,000
+    // meanwhile: a reconcile's slices write the same index pages again and again, and a page is
+    // copied once per checkpoint however many commits wrote it.
+    impl_->db.exec("PRAGMA wal_autocheckpoint=16384");
     return 0;
   });
   struct Restore {
@@ -403,6 +407,7 @@ void SqliteStore::unflushed(const std::function<void()>& fn) {
     ~Restore() {
       try {
         self->impl_->db.exec("PRAGMA synchronous=FULL");
+        self->impl_->db.exec("PRAGMA wal_autocheckpoint=1000");
       } catch (const std::exception& e) {
         spdlog::error("{}: cannot set synchronous=FULL again: {}", self->path_, e.what());
       }

@@ -72,7 +72,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     const std::string key = r.idempotency_key();
     const std::int64_t send_at = epoch(zone_, r.send_at);
     const std::int64_t t = epoch(zone_, now);
-    nlohmann::json why = r.why;
+    const std::string why = ids_json(r.why);  // the same bytes as nlohmann::json(r.why).dump()
     // Inside batch() (a reconcile writes thousands in one transaction) no savepoint of its own:
     // the statements are prepared once (cached), and the look-up and the write share batch()'s
     // transaction. Alone, the pair is one transaction.
@@ -90,7 +90,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
           "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
       SQLite::bind(*ins, key, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
-                   r.template_name, r.message, r.subject, r.contact, r.receiver_name, send_at, t, why.dump(), r.shop);
+                   r.template_name, r.message, r.subject, r.contact, r.receiver_name, send_at, t, why, r.shop);
       ins->exec();
       result = UpsertResult::inserted;
     } else {
@@ -124,8 +124,8 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
               "attempts END, not_before=CASE WHEN state='cancelled' THEN NULL ELSE not_before END "
               "WHERE id=?");
           SQLite::bind(*up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
-                       r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t,
-                       why.dump(), id);
+                       r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t, why,
+                       id);
           up->exec();
           result = state == OutboxState::cancelled ? UpsertResult::revived : UpsertResult::updated;
         }

@@ -255,5 +255,33 @@ TEST(Reconcile, PlansOnlyTheBuyersWhoseRowsChanged) {
   }
 }
 
+// A reconcile's reminders are written in the order of their idempotency keys (neighbouring pages
+// of the outbox's key index, not one page each all over it), and written a row per slice they
+// leave the same outbox as a whole run.
+TEST(Reconcile, WritesRemindersInKeyOrderAndSlicesLeaveTheSameOutbox) {
+  testing::TempStore sliced_store("reconcile-sliced");
+  testing::TempStore whole_store("reconcile-whole");
+  const RuleSet& rules = testing::default_rule_set();
+  const LocalTime now = at("2026-11-24 09:00");
+  FeedSnapshot snap;
+  snap.orders = varied_feed(now, 60);
+  Reconciler reconciler;
+  ReconcileChanges changes = reconciler.prepare(*sliced_store, snap, rules, now);
+  ASSERT_GT(changes.upserts.size(), 20u);
+  for (std::size_t i = 1; i < changes.upserts.size(); ++i) {
+    ASSERT_LT(changes.upserts[i - 1].idempotency_key(), changes.upserts[i].idempotency_key()) << i;
+  }
+  int slices = 0;
+  while (!apply_some(*sliced_store, changes, 1)) ++slices;
+  EXPECT_GT(slices, 20);
+  const auto whole = reconcile(*whole_store, snap, rules, now);
+  EXPECT_EQ(changes.result.inserted, whole.inserted);
+  expect_same_outbox(*sliced_store, *whole_store, "sliced");
+  // The ids follow the keys: rows were inserted in key order.
+  auto rows = sliced_store->rows({});
+  std::sort(rows.begin(), rows.end(), [](const OutboxRow& a, const OutboxRow& b) { return a.id < b.id; });
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_LT(rows[i - 1].idempotency_key, rows[i].idempotency_key);
+}
+
 }  // namespace
 }  // namespace cuifu
