@@ -4,6 +4,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <map>
 #include <sstream>
@@ -96,7 +97,10 @@ class JsonObject {
     append_json(out_, key);
     out_ += ':';
     if constexpr (std::is_integral_v<T>) {
-      fmt::format_to(std::back_inserter(out_), "{}", value);
+      static_assert(!std::is_same_v<T, bool> && !std::is_same_v<T, char>, "written as a number");
+      char digits[24];  // any 64-bit integer
+      out_.append(digits,
+                  static_cast<std::size_t>(std::to_chars(std::begin(digits), std::end(digits), value).ptr - digits));
     } else {
       append_json(out_, value);
     }

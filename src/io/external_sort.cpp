@@ -52,6 +52,37 @@ bool before(const RecordView& a, std::size_t part_a, const RecordView& b, std::s
   return part_a != part_b ? part_a < part_b : a.seq < b.seq;
 }
 
+// A record to sort, with the first 16 bytes of its key as two big-endian numbers (zeros past
+// its end): when they differ they order the keys as std::string_view does (bytes unsigned, a
+// key before every longer key it begins), so the bytes are compared only when they are equal.
+// Most keys of a plan differ within them (send_at, then the buyer's first 8 bytes).
+struct SortEntry {
+  std::uint64_t hi = 0, lo = 0;
+  std::size_t part = 0, offset = 0;
+};
+
+std::uint64_t load_big_endian(const unsigned char* b) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | b[i];
+  return v;
+}
+
+SortEntry sort_entry(std::string_view key, std::size_t part, std::size_t offset) {
+  unsigned char bytes[16] = {};
+  std::memcpy(bytes, key.data(), std::min<std::size_t>(key.size(), sizeof bytes));
+  return {load_big_endian(bytes), load_big_endian(bytes + 8), part, offset};
+}
+
+// Sorts entries of records held in `arena_of(part)`, in the order of before().
+template <typename ArenaOf>
+void sort_entries(std::vector<SortEntry>& entries, const ArenaOf& arena_of) {
+  std::sort(entries.begin(), entries.end(), [&](const SortEntry& a, const SortEntry& b) {
+    if (a.hi != b.hi) return a.hi < b.hi;
+    if (a.lo != b.lo) return a.lo < b.lo;
+    return before(read_record(arena_of(a.part) + a.offset), a.part, read_record(arena_of(b.part) + b.offset), b.part);
+  });
+}
+
 void write_all(int fd, const char* data, std::size_t size, const std::string& what) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
@@ -81,11 +112,11 @@ struct ExternalSorter::Part {
     if (fd >= 0) ::close(fd);
   }
   // The unspilled records, sorted.
-  std::vector<std::size_t> sorted() const {
-    std::vector<std::size_t> order = offsets;
-    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-      return before(read_record(arena.data() + a), 0, read_record(arena.data() + b), 0);
-    });
+  std::vector<SortEntry> sorted() const {
+    std::vector<SortEntry> order;
+    order.reserve(offsets.size());
+    for (std::size_t at : offsets) order.push_back(sort_entry(read_record(arena.data() + at).key, 0, at));
+    sort_entries(order, [&](std::size_t) { return arena.data(); });
     return order;
   }
 };
@@ -132,8 +163,8 @@ void ExternalSorter::spill(Part& part) {
     written += out.size();
     out.clear();
   };
-  for (std::size_t at : part.sorted()) {
-    const RecordView r = read_record(part.arena.data() + at);
+  for (const SortEntry& e : part.sorted()) {
+    const RecordView r = read_record(part.arena.data() + e.offset);
     append_record(out, r.key, r.line, r.seq);
     if (out.size() >= (std::size_t{1} << 20)) flush();
   }
@@ -221,19 +252,14 @@ class RunReader {
 void ExternalSorter::drain(const std::function<void(std::string_view line)>& out) {
   if (runs_spilled() == 0) {
     // Everything is in memory: one sort over all parts.
-    struct Ref {
-      std::size_t part, offset;
-    };
-    std::vector<Ref> refs;
+    std::vector<SortEntry> refs;
     refs.reserve(records());
     for (std::size_t p = 0; p < parts_.size(); ++p) {
-      for (std::size_t at : parts_[p]->offsets) refs.push_back({p, at});
+      const char* arena = parts_[p]->arena.data();
+      for (std::size_t at : parts_[p]->offsets) refs.push_back(sort_entry(read_record(arena + at).key, p, at));
     }
-    std::sort(refs.begin(), refs.end(), [&](const Ref& a, const Ref& b) {
-      return before(read_record(parts_[a.part]->arena.data() + a.offset), a.part,
-                    read_record(parts_[b.part]->arena.data() + b.offset), b.part);
-    });
-    for (const Ref& r : refs) out(read_record(parts_[r.part]->arena.data() + r.offset).line);
+    sort_entries(refs, [&](std::size_t p) { return parts_[p]->arena.data(); });
+    for (const SortEntry& r : refs) out(read_record(parts_[r.part]->arena.data() + r.offset).line);
   } else {
     for (auto& p : parts_) spill(*p);
     for (auto& p : parts_) std::string().swap(p->arena);

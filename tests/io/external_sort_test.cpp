@@ -65,6 +65,35 @@ TEST(ExternalSorter, SpillsSortedRunsAndMergesThemInTheSameOrder) {
   check(3, 1 << 18, 20000, true);
 }
 
+// The sorter compares the first 16 bytes of keys as numbers before their bytes: keys shorter
+// than that, keys that differ only after it, zero bytes and bytes over 0x7f must still come out
+// in std::string_view order, in memory and through spilled runs.
+TEST(ExternalSorter, OrdersKeysByTheirBytesAroundTheFirstSixteen) {
+  std::mt19937 rng(7);
+  const std::string alphabet{'\0', '\x01', 'a', '\x7f', '\x80', '\xff'};
+  const char fills[] = {'\x80', 'a', '\0'};
+  std::vector<Rec> all;
+  for (std::size_t i = 0; i < 6000; ++i) {
+    Rec r;
+    r.part = i % 2;
+    r.seq = i / 2;
+    // Mostly one of a few long shared beginnings, cut anywhere from 0 to 24 bytes, then a tail.
+    const std::string stem = std::string(7 + rng() % 3, fills[rng() % 3]) + "0123456789abcdef";
+    r.key = stem.substr(0, rng() % 25);
+    for (std::size_t n = rng() % 4; n > 0; --n) r.key += alphabet[rng() % alphabet.size()];
+    r.line = "line " + std::to_string(i);
+    all.push_back(r);
+  }
+  for (const std::size_t budget : {std::size_t{64} << 20, std::size_t{1} << 16}) {
+    ExternalSorter sorter(2, budget);
+    for (const auto& r : all) sorter.add(r.part, r.key, r.line);
+    EXPECT_EQ(sorter.runs_spilled() > 0, budget < (1 << 20));
+    std::vector<std::string> got;
+    sorter.drain([&](std::string_view line) { got.emplace_back(line); });
+    EXPECT_EQ(got, sorted_lines(all));
+  }
+}
+
 TEST(SortKey, PiecesSortLikeATuple) {
   const auto key = [](std::int64_t n, std::string_view s) { return SortKey().number(n).text(s).number(7).bytes(); };
   EXPECT_LT(key(-5, "b"), key(3, "a"));
