@@ -32,6 +32,7 @@
 #include "io/chat_feed.h"
 #include "io/feed_poller.h"
 #include "io/feed_trust.h"
+#include "io/quiet_thread.h"
 #include "io/rules_loader.h"
 #include "io/store.h"
 
@@ -52,14 +53,14 @@ std::chrono::nanoseconds thread_cpu_time() {
 // One background thread running blocking jobs in order (feed polls).
 class BackgroundRunner {
  public:
-  BackgroundRunner() : thread_([this] { run(); }) {}
+  BackgroundRunner() : thread_(thread_without_signals([this] { run(); })) {}
   ~BackgroundRunner() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
       cv_.notify_all();
     }
-    thread_.join();
+    join_holding_signals(thread_);
   }
   void post(std::function<void()> job) {
     std::lock_guard lock(mu_);

@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <thread>
 
+#include "io/quiet_thread.h"
+
 namespace cuifu {
 
 namespace asio = boost::asio;
@@ -125,7 +127,7 @@ StatusServer::StatusServer(const std::string& listen, Handler handler)
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error(fmt::format("status listen {}: {}", listen, ec.message()));
   impl_->accept();
-  impl_->thread = std::thread([io = &impl_->io] {
+  impl_->thread = thread_without_signals([io = &impl_->io] {
     const auto guard = asio::make_work_guard(*io);  // runs until stopped, even with nothing pending
     io->run();
   });
@@ -134,7 +136,7 @@ StatusServer::StatusServer(const std::string& listen, Handler handler)
 StatusServer::~StatusServer() {
   stop();
   impl_->io.stop();
-  impl_->thread.join();
+  join_holding_signals(impl_->thread);
 }
 
 void StatusServer::stop() {

@@ -1,11 +1,15 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
+#include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "io/channels/delivery.h"
 #include "io/channels/senders.h"
+#include "io/quiet_thread.h"
 
 namespace cuifu {
 namespace {
@@ -208,6 +212,65 @@ TEST(ChannelWorker, RowsHandedAfterStopAreReportedNotStarted) {
   EXPECT_EQ(s->calls, 0u);
   w.join();
   EXPECT_EQ(w.pending(), 0u);
+}
+
+// The daemon's signals are taken by the thread running its event loop, never by a channel
+// worker: a SIGHUP taken by a retiring worker was seen to vanish under ThreadSanitizer.
+TEST(ChannelWorker, NeverTakesTheDaemonsSignalsAndLeavesItsCreatorsMaskAsItWas) {
+  const auto mask_of_this_thread = [] {
+    sigset_t now;
+    pthread_sigmask(SIG_BLOCK, nullptr, &now);
+    return std::vector<bool>{sigismember(&now, SIGHUP) == 1, sigismember(&now, SIGINT) == 1,
+                             sigismember(&now, SIGTERM) == 1};
+  };
+  class MaskProbe : public ChannelSender {
+   public:
+    explicit MaskProbe(std::function<std::vector<bool>()> mask) : mask_(std::move(mask)) {}
+    AttemptResult send(const Outgoing&) override {
+      worker = mask_();
+      std::thread([&] { started_by_worker = mask_(); }).join();  // as curl's resolver would
+      return AttemptResult::delivered();
+    }
+    std::vector<bool> worker, started_by_worker;
+
+   private:
+    std::function<std::vector<bool>()> mask_;
+  };
+  const auto before = mask_of_this_thread();
+  ASSERT_EQ(before, (std::vector<bool>{false, false, false})) << "the test runner blocks them itself";
+  auto sender = std::make_unique<MaskProbe>(mask_of_this_thread);
+  auto* probe = sender.get();
+  ChannelWorker w("im", std::move(sender));
+  EXPECT_EQ(mask_of_this_thread(), before);
+  EXPECT_EQ(attempt(w).kind, AttemptReport::Kind::delivered);
+  EXPECT_EQ(probe->worker, (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(probe->started_by_worker, (std::vector<bool>{true, true, true}));
+}
+
+// The loop's thread holds the daemon's signals while it joins a thread (a retired worker), and
+// takes them when the join is over: none is lost, none runs in the middle of the join.
+std::atomic<int> hangups{0};
+TEST(ChannelWorker, ASignalThatComesDuringAJoinIsTakenAfterIt) {
+  struct sigaction on_hup {
+  }, old{};
+  on_hup.sa_handler = [](int) { hangups.fetch_add(1); };
+  sigemptyset(&on_hup.sa_mask);
+  ASSERT_EQ(sigaction(SIGHUP, &on_hup, &old), 0);
+  hangups = 0;
+  const pthread_t joiner = pthread_self();
+  int during_join = -1;
+  std::thread t([&] {
+    pthread_kill(joiner, SIGHUP);
+    std::this_thread::sleep_for(50ms);  // long enough for the handler to have run, were it let
+    during_join = hangups.load();
+  });
+  join_holding_signals(t);
+  EXPECT_EQ(during_join, 0);
+  EXPECT_EQ(hangups.load(), 1);
+  sigset_t now;
+  pthread_sigmask(SIG_BLOCK, nullptr, &now);
+  EXPECT_EQ(sigismember(&now, SIGHUP), 0);
+  sigaction(SIGHUP, &old, nullptr);
 }
 
 }  // namespace

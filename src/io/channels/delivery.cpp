@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "io/quiet_thread.h"
+
 namespace cuifu {
 
 TokenBucket::TokenBucket(double rate, int burst, Clock::time_point now)
@@ -47,7 +49,7 @@ AttemptResult classify_http(long status, const std::string& error, bool timed_ou
 }
 
 ChannelWorker::ChannelWorker(std::string name, std::unique_ptr<ChannelSender> sender)
-    : name_(std::move(name)), sender_(std::move(sender)), thread_([this] { run(); }) {}
+    : name_(std::move(name)), sender_(std::move(sender)), thread_(thread_without_signals([this] { run(); })) {}
 
 ChannelWorker::~ChannelWorker() {
   join();
@@ -55,7 +57,7 @@ ChannelWorker::~ChannelWorker() {
 
 void ChannelWorker::join() {
   stop();
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) join_holding_signals(thread_);
 }
 
 void ChannelWorker::submit(std::int64_t id, Outgoing out, Done done, Gate gate) {
