@@ -64,9 +64,15 @@ std::string describe_delay(Minutes d) {
   return format_text(FMT_COMPILE("{} min"), d.count());
 }
 
+// mm-dd hh:mm, written digit by digit (several in every why line): the same as
+// format_text("{:02d}-{:02d} {}", month, day, hm(...)), and short enough to need no allocation.
 std::string short_time(LocalTime t) {
   const std::chrono::year_month_day ymd{std::chrono::floor<days>(t)};
-  return format_text(FMT_COMPILE("{:02d}-{:02d} {}"), unsigned(ymd.month()), unsigned(ymd.day()), hm(minute_of_day(t)));
+  const auto mo = unsigned(ymd.month()), d = unsigned(ymd.day());
+  const auto digit = [](unsigned v) { return static_cast<char>('0' + v); };
+  const auto minute = static_cast<unsigned>(minute_of_day(t)), h = minute / 60, m = minute % 60;
+  return {digit(mo / 10), digit(mo % 10), '-', digit(d / 10), digit(d % 10), ' ',
+          digit(h / 10),  digit(h % 10),  ':', digit(m / 10), digit(m % 10)};
 }
 
 LocalTime ceil_minute(LocalTime t) {
@@ -144,7 +150,7 @@ class BuyerPlanner {
   // Why a channel cannot carry this reminder, or empty when it can.
   // `earliest` is the soonest it could go out; `in_sequence` tells whether a contact was about
   // the orders being reminded now.
-  std::string unusable(Channel c, const Order& lead, LocalTime earliest,
+  std::string unusable(Channel c, const std::string& phone, const std::string& email, LocalTime earliest,
                        const std::function<bool(const ContactRecord&)>& in_sequence) const;
   // Earliest allowed send time >= earliest, or nullopt within a week.
   // The latest contact at or before t, or nullptr.
@@ -178,7 +184,7 @@ class BuyerPlanner {
   Plan& out_;
 };
 
-std::string BuyerPlanner::unusable(Channel c, const Order& lead, LocalTime earliest,
+std::string BuyerPlanner::unusable(Channel c, const std::string& phone, const std::string& email, LocalTime earliest,
                                    const std::function<bool(const ContactRecord&)>& in_sequence) const {
   const ChannelRule* ch = rules_.channel(c);
   if (!ch) return format_text(FMT_COMPILE("{} is not configured"), to_string(c));
@@ -189,10 +195,10 @@ std::string BuyerPlanner::unusable(Channel c, const Order& lead, LocalTime earli
     return format_text(FMT_COMPILE("no SMS signature for shop {} (set shops: {}: sms_signature in the rules)"),
                        shop_.shop, shop_.shop);
   }
-  if ((c == Channel::sms || c == Channel::phone) && trim(lead.phone).empty()) {
+  if ((c == Channel::sms || c == Channel::phone) && trim(phone).empty()) {
     return format_text(FMT_COMPILE("no phone number for {}"), to_string(c));
   }
-  if (c == Channel::email && trim(lead.email).empty()) return "no e-mail address";
+  if (c == Channel::email && trim(email).empty()) return "no e-mail address";
   return repeat_problem(c, earliest, in_sequence);
 }
 
@@ -437,16 +443,17 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   const Order& newest = *open.back();
   // How to reach the buyer: the newest open order that gives a phone number (an e-mail
   // address), so a combined reminder neither misses a number nor goes out without one.
-  Order reach = newest;
+  const std::string* reach_phone = &newest.phone;
+  const std::string* reach_email = &newest.email;
   for (auto it = open.rbegin(); it != open.rend(); ++it) {
     if (!trim((*it)->phone).empty()) {
-      reach.phone = (*it)->phone;
+      reach_phone = &(*it)->phone;
       break;
     }
   }
   for (auto it = open.rbegin(); it != open.rend(); ++it) {
     if (!trim((*it)->email).empty()) {
-      reach.email = (*it)->email;
+      reach_email = &(*it)->email;
       break;
     }
   }
@@ -501,7 +508,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     static const std::vector<DailyWindow> kNone;
     const std::vector<DailyWindow>* step_windows = &kNone;
     for (const Channel c : candidates) {
-      if (std::string why_not = unusable(c, reach, earliest, covers_group); !why_not.empty()) {
+      if (std::string why_not = unusable(c, *reach_phone, *reach_email, earliest, covers_group); !why_not.empty()) {
         why_not_all += (why_not_all.empty() ? "" : "; ") + why_not;
         continue;
       }
@@ -622,7 +629,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.template_name = tpl->name;
     r.subject = msg->subject;
     r.message = msg->text;
-    r.contact = channel == Channel::email ? reach.email : (channel == Channel::im ? std::string{} : reach.phone);
+    r.contact = channel == Channel::email ? *reach_email : (channel == Channel::im ? std::string{} : *reach_phone);
     r.receiver_name = newest.receiver_name;
     r.amount = amount;
     r.cost_milli = ch.cost_milli;

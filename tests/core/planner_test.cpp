@@ -536,6 +536,21 @@ TEST(Planner, CountsContactsAboutOtherOrdersTowardsTheDailyCap) {
   EXPECT_TRUE(any_why(p.reminders.front(), "cap 2 a day")) << describe(p.reminders.front());
 }
 
+TEST(Planner, WhyLinesWriteTimesAsMonthDayHourMinuteWithLeadingZeros) {
+  // Times in why lines are written by hand (mm-dd hh:mm): single-digit months, days, hours and
+  // minutes keep their zero, late ones do not gain one.
+  const LocalTime march = at("2026-03-05 09:07");
+  const Plan p = plan_all({make_order("A1", "tb_a", march)}, march);
+  ASSERT_FALSE(p.reminders.empty());
+  EXPECT_TRUE(any_why(p.reminders.front(), "pay-by 03-08 09:07 (auto-close)")) << describe(p.reminders.front());
+  EXPECT_TRUE(any_why(p.reminders.front(), ", due 03-05 ")) << describe(p.reminders.front());
+  const LocalTime december = at("2026-12-25 23:50");
+  const Plan q = plan_all({make_order("A2", "tb_b", december)}, december);
+  ASSERT_FALSE(q.reminders.empty());
+  EXPECT_TRUE(any_why(q.reminders.front(), "pay-by 12-28 23:50 (auto-close)")) << describe(q.reminders.front());
+  EXPECT_TRUE(any_why(q.reminders.front(), "moved to 12-26 08:00")) << describe(q.reminders.front());
+}
+
 TEST(Planner, LeavesAtLeastTwoHoursBetweenContactsWithTheSameBuyer) {
   // An SMS about another order went out at 10:00; the new order's IM (due 10:30) waits until 12:00.
   const LocalTime created = at("2026-11-23 10:00");
