@@ -479,7 +479,10 @@ void Daemon::Impl::start_poll() {
   FeedPoller* p = poller.get();
   ChatPoller* cp = chat_poller.get();
   // last_read changes only in on_poll(), after this poll.
-  runner->post([this, p, cp, with = rules, previous = last_read] {
+  // The gate's views of the snapshot in force, with the rules they were made under: an export
+  // rewritten with the same bytes is the same snapshot, whose views are not made again (a 1M
+  // export: seconds of the poll thread, before the feed's age is renewed).
+  runner->post([this, p, cp, with = rules, previous = last_read, shown = snapshot, shown_views = order_views] {
     const auto t0 = std::chrono::steady_clock::now();
     FeedPoll result = p->poll();
     // The gate's view of a new snapshot is built here too, off the loop, and its comparison with
@@ -488,7 +491,7 @@ void Daemon::Impl::start_poll() {
     std::optional<std::string> shrunk;
     if (result.kind == FeedPoll::Kind::fresh) {
       const auto t1 = std::chrono::steady_clock::now();
-      views = views_of(*result.snapshot, with->rules);
+      views = result.snapshot == shown && shown_views ? shown_views : views_of(*result.snapshot, with->rules);
       const auto t2 = std::chrono::steady_clock::now();
       if (result.truncated.empty() && previous) {
         shrunk = previous == result.snapshot ? std::string{}

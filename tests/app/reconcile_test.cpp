@@ -277,6 +277,12 @@ TEST(Reconcile, WritesRemindersInKeyOrderAndSlicesLeaveTheSameOutbox) {
   const auto whole = reconcile(*whole_store, snap, rules, now);
   EXPECT_EQ(changes.result.inserted, whole.inserted);
   expect_same_outbox(*sliced_store, *whole_store, "sliced");
+  // The orders seen are recorded (what the store keeps of them: status, buyer by phone).
+  for (const Order& o : snap.orders) {
+    EXPECT_EQ(sliced_store->order_status(o.id), o.status) << o.id;
+    EXPECT_EQ(whole_store->order_status(o.id), o.status) << o.id;
+  }
+  EXPECT_EQ(sliced_store->buyer_by_phone(snap.orders[0].phone), whole_store->buyer_by_phone(snap.orders[0].phone));
   // The ids follow the keys: rows were inserted in key order.
   auto rows = sliced_store->rows({});
   std::sort(rows.begin(), rows.end(), [](const OutboxRow& a, const OutboxRow& b) { return a.id < b.id; });
