@@ -258,7 +258,7 @@ TEST(Reconcile, PlansOnlyTheBuyersWhoseRowsChanged) {
 // A reconcile's reminders are written in the order of their idempotency keys (neighbouring pages
 // of the outbox's key index, not one page each all over it), and written a row per slice they
 // leave the same outbox as a whole run.
-TEST(Reconcile, WritesRemindersInKeyOrderAndSlicesLeaveTheSameOutbox) {
+TEST(Reconcile, WritesRemindersInTheOrderTheyFallDueAndSlicesLeaveTheSameOutbox) {
   testing::TempStore sliced_store("reconcile-sliced");
   testing::TempStore whole_store("reconcile-whole");
   const RuleSet& rules = testing::default_rule_set();
@@ -269,8 +269,9 @@ TEST(Reconcile, WritesRemindersInKeyOrderAndSlicesLeaveTheSameOutbox) {
   ReconcileChanges changes = reconciler.prepare(*sliced_store, snap, rules, now);
   ASSERT_GT(changes.upserts.size(), 20u);
   for (std::size_t i = 1; i < changes.upserts.size(); ++i) {
-    ASSERT_LT(changes.upserts[i - 1].idempotency_key(), changes.upserts[i].idempotency_key()) << i;
+    ASSERT_LE(changes.upserts[i - 1].send_at, changes.upserts[i].send_at) << i;
   }
+  ASSERT_LT(changes.upserts.front().send_at, changes.upserts.back().send_at) << "the feed's reminders all due at once";
   int slices = 0;
   while (!apply_some(*sliced_store, changes, 1)) ++slices;
   EXPECT_GT(slices, 20);
@@ -283,10 +284,10 @@ TEST(Reconcile, WritesRemindersInKeyOrderAndSlicesLeaveTheSameOutbox) {
     EXPECT_EQ(whole_store->order_status(o.id), o.status) << o.id;
   }
   EXPECT_EQ(sliced_store->buyer_by_phone(snap.orders[0].phone), whole_store->buyer_by_phone(snap.orders[0].phone));
-  // The ids follow the keys: rows were inserted in key order.
+  // The ids follow the send times: a burst's claims, by (send_at, id), go down the table in order.
   auto rows = sliced_store->rows({});
   std::sort(rows.begin(), rows.end(), [](const OutboxRow& a, const OutboxRow& b) { return a.id < b.id; });
-  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_LT(rows[i - 1].idempotency_key, rows[i].idempotency_key);
+  for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_LE(rows[i - 1].send_at, rows[i].send_at) << i;
 }
 
 }  // namespace
