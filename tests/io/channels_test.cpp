@@ -1,10 +1,13 @@
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <fstream>
 #include <functional>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <thread>
 
 #include "io/channels/delivery.h"
@@ -258,15 +261,33 @@ TEST(ChannelWorker, ASignalThatComesDuringAJoinIsTakenAfterIt) {
   ASSERT_EQ(sigaction(SIGHUP, &on_hup, &old), 0);
   hangups = 0;
   const pthread_t joiner = pthread_self();
-  int during_join = -1;
+  const pid_t joiner_tid = ::gettid();
+  // Whether the joiner has SIGHUP blocked ("SigBlk") or pending ("SigPnd"), from its /proc status.
+  const auto joiner_has_hangup = [joiner_tid](std::string_view field) {
+    std::ifstream in("/proc/self/task/" + std::to_string(joiner_tid) + "/status");
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with(field)) {
+        return ((std::stoull(line.substr(field.size() + 1), nullptr, 16) >> (SIGHUP - 1)) & 1) == 1;
+      }
+    }
+    return false;
+  };
+  const auto within_two_seconds = [](const auto& condition) {
+    for (int i = 0; i < 2000; ++i, std::this_thread::sleep_for(1ms)) {
+      if (condition()) return true;
+    }
+    return false;
+  };
+  bool held = false, waited = false;
   std::thread t([&] {
+    held = within_two_seconds([&] { return joiner_has_hangup("SigBlk"); });  // the joiner is in the join
     pthread_kill(joiner, SIGHUP);
-    std::this_thread::sleep_for(50ms);  // long enough for the handler to have run, were it let
-    during_join = hangups.load();
+    waited = within_two_seconds([&] { return joiner_has_hangup("SigPnd"); });  // and the signal waits
   });
   join_holding_signals(t);
-  EXPECT_EQ(during_join, 0);
-  EXPECT_EQ(hangups.load(), 1);
+  EXPECT_TRUE(held);
+  EXPECT_TRUE(waited);
+  EXPECT_EQ(hangups.load(), 1);  // taken once the join was over
   sigset_t now;
   pthread_sigmask(SIG_BLOCK, nullptr, &now);
   EXPECT_EQ(sigismember(&now, SIGHUP), 0);
