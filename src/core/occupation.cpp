@@ -1,5 +1,4 @@
 #include "core/occupation.h"
-#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -10,6 +9,7 @@
 #include <regex>
 #include <utility>
 
+#include "core/format_text.h"
 #include "core/text.h"
 
 namespace cuifu {

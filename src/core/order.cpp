@@ -1,5 +1,4 @@
 #include "core/order.h"
-#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -9,6 +8,7 @@
 #include <map>
 #include <string_view>
 
+#include "core/format_text.h"
 #include "core/parallel.h"
 
 namespace cuifu {

@@ -1,5 +1,4 @@
 #include "core/planner.h"
-#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -12,6 +11,7 @@
 #include <utility>
 
 #include "core/call_follow_up.h"
+#include "core/format_text.h"
 #include "core/item_title.h"
 #include "core/names.h"
 #include "core/parallel.h"

@@ -1,11 +1,12 @@
 #include "core/rules.h"
-#include "core/format_text.h"
 
 #include <fmt/compile.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
+
+#include "core/format_text.h"
 
 namespace cuifu {
 

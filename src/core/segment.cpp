@@ -1,5 +1,4 @@
 // Segment classification, region and holdout: the "who is this buyer"
-#include "core/format_text.h"
 // half of the planner.
 #include <fmt/compile.h>
 #include <fmt/format.h>
@@ -7,6 +6,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/format_text.h"
 #include "core/planner.h"
 #include "core/text.h"
 
