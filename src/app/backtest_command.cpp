@@ -44,6 +44,29 @@ struct BacktestOptions {
   std::string chat;
   std::string chat_mapping;
   unsigned threads = 0;  // 0: one per core
+  bool timings = false;
+};
+
+// Where a backtest's time went, printed on stderr with --timings: reading the log, then each
+// rule set's replay alone (the planner over every buyer's events) and its figures, then the
+// output. The replay's orders/s is the figure to set against the goal of a million a second.
+class Timings {
+ public:
+  explicit Timings(bool on) : on_(on) {}
+  // Seconds since the last lap; the next lap starts now.
+  double lap() {
+    const auto now = std::chrono::steady_clock::now();
+    const double secs = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    return secs;
+  }
+  void say(const std::string& line) const {
+    if (on_) std::cerr << "timings: " << line << "\n";
+  }
+
+ private:
+  bool on_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
 };
 
 // What the log says really happened to an order, when it says so.
@@ -176,7 +199,7 @@ LocalTime parse_bound(const std::string& text, const char* flag, bool end) {
 
 RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::vector<Order>& orders,
                         const BacktestConfig& base,
-                        const std::optional<std::unordered_map<std::string, LoggedContact>>& logged) {
+                        const std::optional<std::unordered_map<std::string, LoggedContact>>& logged, Timings& timings) {
   RuleSetRun run;
   run.name = name;
   run.rules_dir = set.rules_dir;
@@ -185,7 +208,12 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
   Progress progress("replaying " + name);
   BacktestConfig config = base;
   config.progress = [&progress](std::size_t d, std::size_t t, std::size_t o) { progress.update(d, t, o); };
+  timings.lap();
   run.result = replay(orders, set.rules, set.templates, config);
+  const double replay_secs = timings.lap();
+  timings.say(fmt::format("replay ({}): {:.2f} s, {} orders, {:.0f} orders/s", name, replay_secs,
+                          run.result.orders.size(),
+                          static_cast<double>(run.result.orders.size()) / std::max(replay_secs, 1e-6)));
   run.figures = summarize(run.result, set.rules);
   if (logged) {
     std::vector<UpliftSample> samples;
@@ -208,6 +236,7 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
                                    set.rules.holdout_percent)
                              : "; set holdout: percent in the rules, run with them, and backtest that period's log";
   }
+  timings.say(fmt::format("figures ({}): {:.2f} s", name, timings.lap()));
   return run;
 }
 
@@ -237,6 +266,7 @@ int run_backtest(const BacktestOptions& o) {
     sets.push_back(load_rule_set(o.compare_dir, compare_templates));
   }
 
+  Timings timings(o.timings);
   if (isatty(STDERR_FILENO)) std::cerr << fmt::format("reading {} …\n", o.log);
   const auto read_start = std::chrono::steady_clock::now();
   FeedSnapshot feed = read_feed_file(o.log, feed_options);
@@ -269,6 +299,9 @@ int run_backtest(const BacktestOptions& o) {
       std::cerr << fmt::format("{}:{}: rejected: {}\n", o.chat, row.line, row.error);
   }
 
+  timings.say(fmt::format("read the log: {:.2f} s, {} rows", timings.lap(),
+                          feed.orders.size() + feed.rejected.size() + feed.superseded.size()));
+
   BacktestConfig config;
   config.chat = chat ? &chat->chat : nullptr;
   config.threads = o.threads;
@@ -289,7 +322,7 @@ int run_backtest(const BacktestOptions& o) {
     if (names[0] == names[1]) names[1] += " (again)";
   }
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    report.runs.push_back(run_rule_set(sets[i], names[i], feed.orders, config, logged));
+    report.runs.push_back(run_rule_set(sets[i], names[i], feed.orders, config, logged, timings));
   }
   report.from = report.runs.front().result.from;
   report.to = report.runs.front().result.to;
@@ -307,6 +340,8 @@ int run_backtest(const BacktestOptions& o) {
     write_backtest_table(std::cout, report);
     if (!o.report.empty()) std::cout << fmt::format("\nreport written to {}\n", o.report);
   }
+  std::cout.flush();
+  timings.say(fmt::format("report and output: {:.2f} s", timings.lap()));
   for (const auto& run : report.runs) {
     if (run.figures.violations.total() > 0) return kExitFindings;
   }
@@ -339,6 +374,8 @@ void add_backtest_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--chat-mapping", o->chat_mapping, "YAML column mapping for the chat export");
   cmd->add_option("--threads", o->threads,
                   "Read the log and replay buyers on this many threads (default: one per core); same results");
+  cmd->add_flag("--timings", o->timings,
+                "Print on stderr where the time went: reading the log, each replay (orders/s), the output");
   cmd->callback([o, &action] { action = [o] { return run_backtest(*o); }; });
 }
 

@@ -13,6 +13,8 @@
 
 #include <unistd.h>
 
+#include "run_cuifu.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -336,6 +338,41 @@ TEST_F(BacktestE2E, FromAndToSelectOrdersByDay) {
   EXPECT_EQ(j["to"], "2026-11-04T00:00:00+08:00");
   EXPECT_GT(j["rule_sets"][0]["orders"].get<int>(), 0);
   EXPECT_LT(j["rule_sets"][0]["orders"].get<int>(), json::parse(all.out)["rule_sets"][0]["orders"].get<int>());
+}
+
+// --timings tells an analyst (and tools/bench) where a long backtest's time went, the replay's
+// orders/s apart from reading the log; without it stderr stays quiet, and the output is the same.
+TEST_F(BacktestE2E, TimingsSayWhereTheTimeWentAndChangeNothingElse) {
+  const fs::path log = write_log(240, false);
+  const std::vector<std::string> args = {"backtest",
+                                         "--log",
+                                         log.string(),
+                                         "--mapping",
+                                         (dir_ / "mapping.yaml").string(),
+                                         "--rules",
+                                         std::string(CUIFU_SOURCE_DIR) + "/rules",
+                                         "--templates",
+                                         std::string(CUIFU_SOURCE_DIR) + "/templates",
+                                         "--format",
+                                         "json"};
+  const auto plain = cuifu::testing::run_cuifu(args);
+  auto timed_args = args;
+  timed_args.push_back("--timings");
+  const auto timed = cuifu::testing::run_cuifu(timed_args);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_EQ(timed.exit_code, 0) << timed.err;
+  EXPECT_EQ(timed.out, plain.out);
+  EXPECT_EQ(plain.err.find("timings:"), std::string::npos) << plain.err;
+  const int orders = json::parse(plain.out)["rule_sets"][0]["orders"].get<int>();
+  ASSERT_GT(orders, 0);
+  // 240 orders and the malformed row.
+  EXPECT_TRUE(std::regex_search(timed.err, std::regex(R"(timings: read the log: \d+\.\d\d s, 241 rows\n)")))
+      << timed.err;
+  EXPECT_TRUE(std::regex_search(timed.err, std::regex("timings: replay \\(rules\\): \\d+\\.\\d\\d s, " +
+                                                      std::to_string(orders) + " orders, \\d+ orders/s\n")))
+      << timed.err;
+  EXPECT_TRUE(std::regex_search(timed.err, std::regex(R"(timings: figures \(rules\): \d+\.\d\d s\n)"))) << timed.err;
+  EXPECT_TRUE(std::regex_search(timed.err, std::regex(R"(timings: report and output: \d+\.\d\d s\n)"))) << timed.err;
 }
 
 TEST_F(BacktestE2E, MissingLogIsAnInputError) {
