@@ -214,7 +214,7 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
   timings.say(fmt::format("replay ({}): {:.2f} s, {} orders, {:.0f} orders/s", name, replay_secs,
                           run.result.orders.size(),
                           static_cast<double>(run.result.orders.size()) / std::max(replay_secs, 1e-6)));
-  run.figures = summarize(run.result, set.rules);
+  run.figures = summarize(run.result, set.rules, base.threads);
   if (logged) {
     std::vector<UpliftSample> samples;
     for (const auto& o : run.result.orders) {

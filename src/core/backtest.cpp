@@ -10,6 +10,7 @@
 #include <span>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "core/parallel.h"
@@ -349,6 +350,7 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   std::vector<std::size_t> weights;
   weights.reserve(groups.size());
   for (const Group& g : groups) weights.push_back(g.count);
+  result.buyers = groups.size();
   std::vector<ReplayPart> parts(part_count(config.threads, groups.size(), kBuyersPerThread, groups.size()));
   for (auto& part : parts) part.keep_texts = config.keep_texts;
   run_in_parts(weights, parts.size(),
@@ -381,38 +383,47 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   return result;
 }
 
-Violations check_violations(const ReplayResult& result, const Rules& rules) {
-  Violations v;
-  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
-    return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
-  };
-  std::unordered_map<std::string_view, const OrderOutcome*> outcome;
-  outcome.reserve(result.orders.size());
-  for (const auto& o : result.orders) outcome[o.order_id] = &o;
+namespace {
 
-  // Buyer by buyer, each buyer's reminders by send time: the reminders are numbered by buyer
-  // in the order buyers first appear and moved into place by counting (no string sort of a
-  // million reminders); the details are listed by (shop, buyer) at the end.
+// The sent reminders buyer by buyer, each buyer's by send time: numbered by buyer in the order
+// buyers first appear and moved into place by counting (no string sort of a million reminders).
+// Buyer b's reminders are sent[starts[b], starts[b + 1]).
+struct SentByBuyer {
+  std::vector<const PlannedReminder*> sent;
+  std::vector<std::size_t> starts;
+  std::size_t buyers() const { return starts.size() - 1; }
+};
+
+SentByBuyer group_by_buyer(const std::vector<PlannedReminder>& reminders) {
   std::unordered_map<BuyerKey, std::size_t, BuyerKeyHash> buyer_index;
-  std::vector<std::size_t> buyer_of;  // per reminder of result.sent
-  buyer_of.reserve(result.sent.size());
-  std::vector<std::size_t> starts;  // reminders per buyer, then where each buyer's run starts
-  for (const auto& r : result.sent) {
-    const auto [it, added] = buyer_index.try_emplace(BuyerKey{r.shop, r.buyer}, starts.size());
-    if (added) starts.push_back(0);
-    ++starts[it->second];
+  std::vector<std::size_t> buyer_of;  // per reminder
+  buyer_of.reserve(reminders.size());
+  SentByBuyer g;
+  for (const auto& r : reminders) {
+    const auto [it, added] = buyer_index.try_emplace(BuyerKey{r.shop, r.buyer}, g.starts.size());
+    if (added) g.starts.push_back(0);
+    ++g.starts[it->second];
     buyer_of.push_back(it->second);
   }
   std::size_t at = 0;
-  for (auto& n : starts) at += std::exchange(n, at);
-  std::vector<const PlannedReminder*> sent(result.sent.size());
-  std::vector<std::size_t> next = starts;
-  for (std::size_t i = 0; i < result.sent.size(); ++i) sent[next[buyer_of[i]]++] = &result.sent[i];
-  starts.push_back(sent.size());
-  // Details per buyer, listed by (shop, buyer) once all are checked.
-  std::vector<std::pair<BuyerKey, std::vector<std::string>>> details_by_buyer;
-  for (std::size_t b = 0; b + 1 < starts.size(); ++b) {
-    const std::span<const PlannedReminder*> list(sent.data() + starts[b], starts[b + 1] - starts[b]);
+  for (auto& n : g.starts) at += std::exchange(n, at);
+  g.sent.resize(reminders.size());
+  std::vector<std::size_t> next = g.starts;
+  for (std::size_t i = 0; i < reminders.size(); ++i) g.sent[next[buyer_of[i]]++] = &reminders[i];
+  g.starts.push_back(g.sent.size());
+  return g;
+}
+
+// Checks buyers [first, last) of `g` (sorting each one's reminders by send time), adding to `v`'s
+// counts and to `details` one entry per buyer with a violation.
+void check_buyers(SentByBuyer& g, std::size_t first, std::size_t last,
+                  const std::unordered_map<std::string_view, const OrderOutcome*>& outcome, const Rules& rules,
+                  Violations& v, std::vector<std::pair<BuyerKey, std::vector<std::string>>>& details_by_buyer) {
+  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
+    return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
+  };
+  for (std::size_t b = first; b < last; ++b) {
+    const std::span<const PlannedReminder*> list(g.sent.data() + g.starts[b], g.starts[b + 1] - g.starts[b]);
     std::stable_sort(list.begin(), list.end(),
                      [](const PlannedReminder* x, const PlannedReminder* y) { return x->send_at < y->send_at; });
     const std::string& buyer = list.front()->buyer;
@@ -494,12 +505,47 @@ Violations check_violations(const ReplayResult& result, const Rules& rules) {
     }
     if (!details.empty()) details_by_buyer.emplace_back(BuyerKey{list.front()->shop, buyer}, std::move(details));
   }
+}
+
+// The violations of `result`'s reminders, buyer by buyer on `threads` threads (0: one per core
+// when there are enough buyers); the same for any number. The details are listed by (shop,
+// buyer).
+Violations check_grouped(const ReplayResult& result, SentByBuyer& g, const Rules& rules, unsigned threads) {
+  std::unordered_map<std::string_view, const OrderOutcome*> outcome;
+  outcome.reserve(result.orders.size());
+  for (const auto& o : result.orders) outcome[o.order_id] = &o;
+  struct Part {
+    Violations v;
+    std::vector<std::pair<BuyerKey, std::vector<std::string>>> details;
+  };
+  std::vector<std::size_t> weights(g.buyers());
+  for (std::size_t b = 0; b < g.buyers(); ++b) weights[b] = g.starts[b + 1] - g.starts[b];
+  std::vector<Part> parts(part_count(threads, g.sent.size(), kBuyersPerThread, g.buyers()));
+  run_in_parts(weights, parts.size(), [&](std::size_t first, std::size_t last, std::size_t part) {
+    check_buyers(g, first, last, outcome, rules, parts[part].v, parts[part].details);
+  });
+  Violations v;
+  std::vector<std::pair<BuyerKey, std::vector<std::string>>> details_by_buyer;
+  for (auto& p : parts) {
+    v.quiet_hours += p.v.quiet_hours;
+    v.windows += p.v.windows;
+    v.caps += p.v.caps;
+    v.paid_or_closed += p.v.paid_or_closed;
+    std::move(p.details.begin(), p.details.end(), std::back_inserter(details_by_buyer));
+  }
   std::sort(details_by_buyer.begin(), details_by_buyer.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [key, lines] : details_by_buyer) {
     for (auto& line : lines) v.details.push_back(std::move(line));
   }
   return v;
+}
+
+}  // namespace
+
+Violations check_violations(const ReplayResult& result, const Rules& rules, unsigned threads) {
+  SentByBuyer g = group_by_buyer(result.sent);
+  return check_grouped(result, g, rules, threads);
 }
 
 UpliftEstimate estimate_uplift(const std::vector<UpliftSample>& samples) {
@@ -570,7 +616,7 @@ int percentile_nearest_rank(std::vector<int> values, int p) {
   return values[rank - 1];
 }
 
-BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
+BacktestFigures summarize(const ReplayResult& result, const Rules& rules, unsigned threads) {
   BacktestFigures f;
   f.orders = result.orders.size();
   f.avoided = result.avoided;
@@ -578,34 +624,51 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
     f.reminders_by_channel[c] = 0;
     f.by_channel[c] = {};
   }
-  std::unordered_map<BuyerKey, int, BuyerKeyHash> per_buyer;  // reminders per buyer
-  per_buyer.reserve(result.orders.size());
-  for (const auto& o : result.orders) per_buyer[{o.shop, o.buyer}];
-  f.buyers = per_buyer.size();
+  if (result.buyers > 0 || result.orders.empty()) {
+    f.buyers = result.buyers;
+  } else {  // a result not made by replay()
+    std::unordered_set<BuyerKey, BuyerKeyHash> buyers;
+    for (const auto& o : result.orders) buyers.insert({o.shop, o.buyer});
+    f.buyers = buyers.size();
+  }
+  // A segment's and a template's figures, found by the name's bytes (a few names, a million
+  // reminders: no map walk with string compares per reminder).
+  std::unordered_map<std::string_view, SegmentFigures*> segment_of;
+  const auto segment = [&](const std::string& name) -> SegmentFigures& {
+    auto [it, added] = segment_of.try_emplace(name, nullptr);
+    if (added) it->second = &f.by_segment[name];
+    return *it->second;
+  };
+  std::unordered_map<std::string_view, ReminderKindFigures*> template_of[kAllChannels.size()];
+  const auto template_figures = [&](Channel c, const std::string& name) -> ReminderKindFigures& {
+    auto [it, added] = template_of[static_cast<std::size_t>(c)].try_emplace(name, nullptr);
+    if (added) it->second = &f.by_template[{c, name}];
+    return *it->second;
+  };
   for (const auto& r : result.sent) {
     ++f.reminders;
     ++f.reminders_by_channel[r.channel];
     f.cost_milli += r.cost_milli;
-    ++per_buyer[{r.shop, r.buyer}];
     auto& ch = f.by_channel[r.channel];
     ++ch.reminders;
     ch.cost_milli += r.cost_milli;
-    auto& seg = f.by_segment[r.segment];
+    auto& seg = segment(r.segment);
     ++seg.reminders;
     seg.cost_milli += r.cost_milli;
     ++seg.reminders_by_channel[r.channel];
     ++f.by_hour[static_cast<std::size_t>(hour_of_day(r.send_at))].reminders;
-    auto& tpl = f.by_template[{r.channel, r.template_name}];
+    auto& tpl = template_figures(r.channel, r.template_name);
     ++tpl.reminders;
     tpl.cost_milli += r.cost_milli;
     auto& step = f.by_step[r.step];
     ++step.reminders;
     step.cost_milli += r.cost_milli;
   }
-  std::vector<int> counts;
-  for (const auto& [buyer, n] : per_buyer) {
-    if (n > 0) counts.push_back(n);
-  }
+  // Reminders per buyer reminded, from the same grouping as the rule check.
+  SentByBuyer by_buyer = group_by_buyer(result.sent);
+  std::vector<int> counts(by_buyer.buyers());
+  for (std::size_t b = 0; b < counts.size(); ++b)
+    counts[b] = static_cast<int>(by_buyer.starts[b + 1] - by_buyer.starts[b]);
   f.reminded_buyers = counts.size();
   f.reminders_per_buyer_max = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
   f.reminders_per_buyer_p95 = percentile_nearest_rank(counts, 95);
@@ -618,7 +681,7 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
     return static_cast<std::size_t>(std::clamp<long>(h, 0, static_cast<long>(max_hours) + 1));
   };
   for (const auto& o : result.orders) {
-    auto& seg = f.by_segment[o.segment];
+    auto& seg = segment(o.segment);
     ++seg.orders;
     if (o.holdout) ++f.holdout_orders;
     if (o.reminders > 0) {
@@ -642,7 +705,7 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
         auto& ch = f.by_channel[*o.last_channel];
         ++ch.paid_after;
         ch.paid_after_amount += o.amount;
-        auto& tpl = f.by_template[{*o.last_channel, o.last_template}];
+        auto& tpl = template_figures(*o.last_channel, o.last_template);
         ++tpl.paid_after;
         tpl.paid_after_amount += o.amount;
         auto& step = f.by_step[o.last_step];
@@ -664,7 +727,7 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules) {
     f.paid_within_hours.push_back(static_cast<double>(paid_sum) / n);
     f.reminded_within_hours.push_back(static_cast<double>(reminded_sum) / n);
   }
-  f.violations = check_violations(result, rules);
+  f.violations = check_grouped(result, by_buyer, rules, threads);
   return f;
 }
 

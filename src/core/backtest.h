@@ -86,6 +86,7 @@ struct ReplayResult {
   std::vector<OrderOutcome> orders;   // sorted by creation time, then id
   int avoided = 0;                    // orders with OrderOutcome::avoided
   int plan_calls = 0;                 // plans made (none at a moment when all the buyer's orders are paid or closed)
+  std::size_t buyers = 0;             // buyers replayed (summarize counts them in `orders` when 0)
   LocalTime from{};
   LocalTime to{};
   LocalTime log_end{};  // the latest time the whole log records; nothing is replayed past it
@@ -107,7 +108,9 @@ struct Violations {
   int total() const { return quiet_hours + windows + caps + paid_or_closed; }
 };
 
-Violations check_violations(const ReplayResult& result, const Rules& rules);
+// Buyers are checked on `threads` threads (0: one per core when there are enough of them); the
+// result is the same for any number.
+Violations check_violations(const ReplayResult& result, const Rules& rules, unsigned threads = 0);
 
 // ---- Honest lift -------------------------------------------------------------------
 
@@ -210,7 +213,8 @@ struct BacktestFigures {
   std::vector<double> reminded_within_hours;
 };
 
-BacktestFigures summarize(const ReplayResult& result, const Rules& rules);
+// `threads` as for check_violations, which it calls.
+BacktestFigures summarize(const ReplayResult& result, const Rules& rules, unsigned threads = 0);
 
 // Cost per order paid after a reminder (yuan), or nullopt when no order was.
 std::optional<double> cost_per_paid_order(std::int64_t cost_milli, int paid_after);

@@ -64,6 +64,59 @@ TEST(BacktestParallel, ProgressCountsEveryBuyerOnce) {
   EXPECT_EQ(orders, log.size());
 }
 
+// The rule check after a replay runs buyer by buyer on several threads: the same counts and
+// the same details, listed by (shop, buyer), as on one. Checked against stricter rules than
+// the replay's, so that there are violations of every kind to list.
+TEST(BacktestParallel, RuleCheckOnFourThreadsIsTheCheckOnOne) {
+  const auto log = testing::generated_orders(2000, at("2026-11-23 21:00"));
+  const ReplayResult r = replay_on(log, 1);
+  Rules strict = testing::default_rules();
+  strict.caps.max_per_buyer_per_day = 1;
+  strict.caps.max_per_order = 1;
+  strict.caps.min_gap = Minutes{24 * 60};
+  strict.caps.no_repeat_channel = true;
+  const Violations one = check_violations(r, strict, 1);
+  ASSERT_GT(one.caps, 100);
+  ASSERT_EQ(one.details.size(), static_cast<std::size_t>(one.total()));
+  for (unsigned threads : {2u, 4u, 0u}) {
+    const Violations many = check_violations(r, strict, threads);
+    EXPECT_EQ(many.quiet_hours, one.quiet_hours) << threads;
+    EXPECT_EQ(many.windows, one.windows) << threads;
+    EXPECT_EQ(many.caps, one.caps) << threads;
+    EXPECT_EQ(many.paid_or_closed, one.paid_or_closed) << threads;
+    EXPECT_TRUE(many.details == one.details) << threads << " threads list the details differently";
+  }
+}
+
+// The figures of a replay: the buyers it counted and the reminders per buyer are those of the
+// result itself, as for a result put together by hand (which says nothing of its buyers).
+TEST(BacktestParallel, FiguresAreTheSameOnAnyThreadsAndForAResultMadeByHand) {
+  const auto log = testing::generated_orders(2000, at("2026-11-23 21:00"));
+  const ReplayResult r = replay_on(log, 4);
+  ReplayResult by_hand = r;
+  by_hand.buyers = 0;
+  const BacktestFigures a = summarize(r, testing::default_rules(), 1);
+  const BacktestFigures b = summarize(by_hand, testing::default_rules(), 4);
+  EXPECT_EQ(a.buyers, 2000u);
+  EXPECT_EQ(b.buyers, a.buyers);
+  EXPECT_GT(a.reminded_buyers, 500u);
+  EXPECT_EQ(b.reminded_buyers, a.reminded_buyers);
+  EXPECT_EQ(b.reminders_per_buyer_max, a.reminders_per_buyer_max);
+  EXPECT_EQ(b.reminders_per_buyer_p95, a.reminders_per_buyer_p95);
+  EXPECT_EQ(b.reminders, a.reminders);
+  ASSERT_EQ(b.by_segment.size(), a.by_segment.size());
+  for (const auto& [name, seg] : a.by_segment) {
+    EXPECT_EQ(b.by_segment.at(name).reminders, seg.reminders) << name;
+    EXPECT_EQ(b.by_segment.at(name).orders, seg.orders) << name;
+  }
+  ASSERT_EQ(b.by_template.size(), a.by_template.size());
+  for (const auto& [key, t] : a.by_template) {
+    EXPECT_EQ(b.by_template.at(key).reminders, t.reminders) << key.second;
+    EXPECT_EQ(b.by_template.at(key).paid_after, t.paid_after) << key.second;
+  }
+  EXPECT_EQ(a.violations.total(), 0);
+}
+
 // The bundled sample logs (CSV and JSONL, several shops, pre-sale and flash-sale orders):
 // replayed on four threads, every reminder and every order's outcome as on one.
 class BacktestBundled : public ::testing::TestWithParam<const char*> {};
