@@ -88,6 +88,15 @@ Order as_of(const Timeline& t, LocalTime now) {
   return o;
 }
 
+// Checks of buyers one at a time: the counts of each kind, the details of every buyer with a
+// violation (listed by (shop, buyer) once all are checked), and how many reminders each buyer
+// reminded got.
+struct CheckTally {
+  Violations counts;  // its details stay empty: they are in `details`
+  std::vector<std::pair<BuyerKey, std::vector<std::string>>> details;
+  std::vector<int> reminders_per_buyer;
+};
+
 // What one run of buyers produced; runs are joined in buyer order.
 // Deques: they grow without copying and give back their blocks as the join takes from them.
 struct ReplayPart {
@@ -96,6 +105,7 @@ struct ReplayPart {
   int avoided = 0;
   int plan_calls = 0;
   bool keep_texts = true;  // BacktestConfig::keep_texts
+  CheckTally checks;       // of the buyers replayed into this part
 };
 
 // Replays one buyer; appends to `result`.
@@ -292,6 +302,163 @@ constexpr std::size_t kBuyersPerThread = 256;
 // Fewer orders than this per thread are grouped by buyer on the calling thread alone.
 constexpr std::size_t kOrdersPerSortThread = 4096;
 
+// ---- The rule check of the sent reminders ---------------------------------------------
+
+// Checks one buyer's reminders (`list`, sorted here by send time) against `rules` directly;
+// find(order_id) gives the order's outcome or nullptr. `key` (shop, buyer) must outlive `t`.
+template <class FindOutcome>
+void check_buyer(BuyerKey key, std::span<const PlannedReminder*> list, FindOutcome&& find, const Rules& rules,
+                 CheckTally& t) {
+  if (list.empty()) return;
+  t.reminders_per_buyer.push_back(static_cast<int>(list.size()));
+  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
+    return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
+  };
+  Violations& v = t.counts;
+  std::stable_sort(list.begin(), list.end(),
+                   [](const PlannedReminder* x, const PlannedReminder* y) { return x->send_at < y->send_at; });
+  const std::string& buyer = list.front()->buyer;
+  std::vector<std::string> details;
+  const Caps& caps = *rules.for_shop(list.front()->shop).caps;
+  LocalTime day{};
+  int on_day = 0;
+  std::map<std::string_view, int> per_order;
+  const PlannedReminder* previous = nullptr;
+  for (const PlannedReminder* r : list) {
+    const int m = minute_of_day(r->send_at);
+    const auto detail = [&](std::string_view what) {
+      details.push_back(fmt::format("{} {} {}: {}", format_local_hm(r->send_at), buyer, to_string(r->channel), what));
+    };
+    if (in_any(rules.quiet_hours, m)) {
+      ++v.quiet_hours;
+      detail("inside quiet hours");
+    }
+    const ChannelRule* rule = rules.channel(r->channel);
+    const SegmentRule* seg = rules.segment(r->segment);
+    const ReminderStep* step =
+        seg && r->step >= 1 && r->step <= static_cast<int>(seg->steps.size()) ? &seg->steps[r->step - 1] : nullptr;
+    if (!rule || !rule->enabled) {
+      ++v.windows;
+      detail("channel not configured or disabled");
+    } else if (!rule->windows.empty() && !in_any(rule->windows, m)) {
+      ++v.windows;
+      detail("outside the channel's windows");
+    } else if (step && step->channel == r->channel && !step->windows.empty() && !in_any(step->windows, m)) {
+      ++v.windows;
+      detail(fmt::format("outside step {}'s windows", r->step));
+    }
+    bool over_cap = false;
+    std::string cap_why;
+    if (start_of_day(r->send_at) != day) {
+      day = start_of_day(r->send_at);
+      on_day = 0;
+    }
+    if (++on_day > caps.max_per_buyer_per_day) {
+      over_cap = true;
+      cap_why = "over the per-day cap";
+    }
+    for (const auto& id : r->order_ids) {
+      if (++per_order[id] > caps.max_per_order) {
+        over_cap = true;
+        cap_why = fmt::format("over the per-order cap for {}", id);
+      }
+    }
+    if (previous && r->send_at - previous->send_at < caps.min_gap) {
+      over_cap = true;
+      cap_why = "closer than the minimum gap to the previous contact";
+    }
+    if (previous && caps.no_repeat_channel && previous->channel == r->channel) {
+      // One reminder sequence: the previous contact shares an order with this one, or is
+      // within the look-back.
+      const bool shares_order = std::any_of(r->order_ids.begin(), r->order_ids.end(), [&](const std::string& id) {
+        return std::find(previous->order_ids.begin(), previous->order_ids.end(), id) != previous->order_ids.end();
+      });
+      if (shares_order || r->send_at - previous->send_at < caps.repeat_channel_lookback) {
+        over_cap = true;
+        cap_why = "same channel as the previous contact in its reminder sequence";
+      }
+    }
+    if (over_cap) {
+      ++v.caps;
+      detail(cap_why);
+    }
+    for (const auto& id : r->order_ids) {
+      const OrderOutcome* found = find(id);
+      if (!found) continue;
+      const OrderOutcome& o = *found;
+      if ((o.paid_at && *o.paid_at <= r->send_at) || (o.closed_at && *o.closed_at <= r->send_at)) {
+        ++v.paid_or_closed;
+        detail(fmt::format("order {} already paid or closed", id));
+        break;
+      }
+    }
+    previous = r;
+  }
+  if (!details.empty()) t.details.emplace_back(key, std::move(details));
+}
+
+// The tallies of several threads (in any order) as one: counts added, details by (shop, buyer).
+void join_tallies(std::vector<CheckTally>& tallies, Violations& v, std::vector<int>& reminders_per_buyer) {
+  std::vector<std::pair<BuyerKey, std::vector<std::string>>> details_by_buyer;
+  for (auto& t : tallies) {
+    v.quiet_hours += t.counts.quiet_hours;
+    v.windows += t.counts.windows;
+    v.caps += t.counts.caps;
+    v.paid_or_closed += t.counts.paid_or_closed;
+    std::move(t.details.begin(), t.details.end(), std::back_inserter(details_by_buyer));
+    reminders_per_buyer.insert(reminders_per_buyer.end(), t.reminders_per_buyer.begin(), t.reminders_per_buyer.end());
+  }
+  std::sort(details_by_buyer.begin(), details_by_buyer.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [key, lines] : details_by_buyer) {
+    for (auto& line : lines) v.details.push_back(std::move(line));
+  }
+}
+
+// Checks a result not checked by its replay: its reminders grouped by buyer (numbered in the
+// order buyers first appear and moved into place by counting, no string sort of a million
+// reminders), the buyers on `threads` threads (0: one per core when there are enough of them).
+ReplayResult::Checks check_result(const ReplayResult& result, const Rules& rules, unsigned threads) {
+  std::unordered_map<BuyerKey, std::size_t, BuyerKeyHash> buyer_index;
+  std::vector<std::size_t> buyer_of;  // per reminder
+  buyer_of.reserve(result.sent.size());
+  std::vector<std::size_t> starts;  // reminders per buyer, then where each buyer's run starts
+  for (const auto& r : result.sent) {
+    const auto [it, added] = buyer_index.try_emplace(BuyerKey{r.shop, r.buyer}, starts.size());
+    if (added) starts.push_back(0);
+    ++starts[it->second];
+    buyer_of.push_back(it->second);
+  }
+  const std::size_t buyers = starts.size();
+  std::size_t at = 0;
+  for (auto& n : starts) at += std::exchange(n, at);
+  std::vector<const PlannedReminder*> sent(result.sent.size());
+  std::vector<std::size_t> next = starts;
+  for (std::size_t i = 0; i < result.sent.size(); ++i) sent[next[buyer_of[i]]++] = &result.sent[i];
+  starts.push_back(sent.size());
+
+  std::unordered_map<std::string_view, const OrderOutcome*> outcome;
+  outcome.reserve(result.orders.size());
+  for (const auto& o : result.orders) outcome[o.order_id] = &o;
+  const auto find = [&](const std::string& id) -> const OrderOutcome* {
+    const auto it = outcome.find(id);
+    return it == outcome.end() ? nullptr : it->second;
+  };
+  std::vector<std::size_t> weights(buyers);
+  for (std::size_t b = 0; b < buyers; ++b) weights[b] = starts[b + 1] - starts[b];
+  std::vector<CheckTally> tallies(part_count(threads, sent.size(), kBuyersPerThread, buyers));
+  run_in_parts(weights, tallies.size(), [&](std::size_t first, std::size_t last, std::size_t part) {
+    for (std::size_t b = first; b < last; ++b) {
+      const std::span<const PlannedReminder*> list(sent.data() + starts[b], starts[b + 1] - starts[b]);
+      check_buyer({list.front()->shop, list.front()->buyer}, list, find, rules, tallies[part]);
+    }
+  });
+  ReplayResult::Checks checks;
+  checks.rules = &rules;
+  join_tallies(tallies, checks.violations, checks.reminders_per_buyer);
+  return checks;
+}
+
 }  // namespace
 
 ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
@@ -333,13 +500,26 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   std::size_t done = 0, orders_done = 0;  // guarded by progress_mutex
   const auto replay_groups = [&](std::size_t first_group, std::size_t last_group, ReplayPart& part) {
     std::vector<Timeline> timelines;
+    std::vector<const PlannedReminder*> sent;
     for (std::size_t g = first_group; g < last_group; ++g) {
       timelines.clear();
       for (std::size_t i = groups[g].first; i < groups[g].first + groups[g].count; ++i) {
         timelines.push_back(timeline_of(*in_range[i], rules, result.log_end));
       }
       const Order& lead = *in_range[groups[g].first];
+      const std::size_t sent_before = part.sent.size(), orders_before = part.orders.size();
       replay_buyer(lead.shop, lead.buyer, timelines, rules, templates, result.log_end, config.chat, part);
+      // The rule check of the buyer's reminders, here while they are at hand (as
+      // check_violations makes it over a whole result): its orders are the part's last ones.
+      sent.clear();
+      for (std::size_t i = sent_before; i < part.sent.size(); ++i) sent.push_back(&part.sent[i]);
+      const auto find = [&](const std::string& id) -> const OrderOutcome* {
+        for (std::size_t i = orders_before; i < part.orders.size(); ++i) {
+          if (part.orders[i].order_id == id) return &part.orders[i];
+        }
+        return nullptr;
+      };
+      check_buyer({lead.shop, lead.buyer}, std::span<const PlannedReminder*>(sent), find, rules, part.checks);
       if (!config.progress) continue;
       const std::lock_guard lock(progress_mutex);
       ++done;
@@ -369,11 +549,16 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   result.sent.reserve(sent_count);
   for (auto& part : parts) take_all(part.sent, result.sent);
   result.orders.reserve(order_count);
+  std::vector<CheckTally> tallies;
   for (auto& part : parts) {
     take_all(part.orders, result.orders);
     result.avoided += part.avoided;
     result.plan_calls += part.plan_calls;
+    tallies.push_back(std::move(part.checks));
   }
+  result.checks.emplace();
+  result.checks->rules = &rules;
+  join_tallies(tallies, result.checks->violations, result.checks->reminders_per_buyer);
   sort_in_place(result.sent, [](const PlannedReminder& a, const PlannedReminder& b) {
     return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;
   });
@@ -383,169 +568,8 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   return result;
 }
 
-namespace {
-
-// The sent reminders buyer by buyer, each buyer's by send time: numbered by buyer in the order
-// buyers first appear and moved into place by counting (no string sort of a million reminders).
-// Buyer b's reminders are sent[starts[b], starts[b + 1]).
-struct SentByBuyer {
-  std::vector<const PlannedReminder*> sent;
-  std::vector<std::size_t> starts;
-  std::size_t buyers() const { return starts.size() - 1; }
-};
-
-SentByBuyer group_by_buyer(const std::vector<PlannedReminder>& reminders) {
-  std::unordered_map<BuyerKey, std::size_t, BuyerKeyHash> buyer_index;
-  std::vector<std::size_t> buyer_of;  // per reminder
-  buyer_of.reserve(reminders.size());
-  SentByBuyer g;
-  for (const auto& r : reminders) {
-    const auto [it, added] = buyer_index.try_emplace(BuyerKey{r.shop, r.buyer}, g.starts.size());
-    if (added) g.starts.push_back(0);
-    ++g.starts[it->second];
-    buyer_of.push_back(it->second);
-  }
-  std::size_t at = 0;
-  for (auto& n : g.starts) at += std::exchange(n, at);
-  g.sent.resize(reminders.size());
-  std::vector<std::size_t> next = g.starts;
-  for (std::size_t i = 0; i < reminders.size(); ++i) g.sent[next[buyer_of[i]]++] = &reminders[i];
-  g.starts.push_back(g.sent.size());
-  return g;
-}
-
-// Checks buyers [first, last) of `g` (sorting each one's reminders by send time), adding to `v`'s
-// counts and to `details` one entry per buyer with a violation.
-void check_buyers(SentByBuyer& g, std::size_t first, std::size_t last,
-                  const std::unordered_map<std::string_view, const OrderOutcome*>& outcome, const Rules& rules,
-                  Violations& v, std::vector<std::pair<BuyerKey, std::vector<std::string>>>& details_by_buyer) {
-  const auto in_any = [](const std::vector<DailyWindow>& ws, int m) {
-    return std::any_of(ws.begin(), ws.end(), [m](const DailyWindow& w) { return w.contains(m); });
-  };
-  for (std::size_t b = first; b < last; ++b) {
-    const std::span<const PlannedReminder*> list(g.sent.data() + g.starts[b], g.starts[b + 1] - g.starts[b]);
-    std::stable_sort(list.begin(), list.end(),
-                     [](const PlannedReminder* x, const PlannedReminder* y) { return x->send_at < y->send_at; });
-    const std::string& buyer = list.front()->buyer;
-    std::vector<std::string> details;
-    const Caps& caps = *rules.for_shop(list.front()->shop).caps;
-    LocalTime day{};
-    int on_day = 0;
-    std::map<std::string_view, int> per_order;
-    const PlannedReminder* previous = nullptr;
-    for (const PlannedReminder* r : list) {
-      const int m = minute_of_day(r->send_at);
-      const auto detail = [&](std::string_view what) {
-        details.push_back(fmt::format("{} {} {}: {}", format_local_hm(r->send_at), buyer, to_string(r->channel), what));
-      };
-      if (in_any(rules.quiet_hours, m)) {
-        ++v.quiet_hours;
-        detail("inside quiet hours");
-      }
-      const ChannelRule* rule = rules.channel(r->channel);
-      const SegmentRule* seg = rules.segment(r->segment);
-      const ReminderStep* step =
-          seg && r->step >= 1 && r->step <= static_cast<int>(seg->steps.size()) ? &seg->steps[r->step - 1] : nullptr;
-      if (!rule || !rule->enabled) {
-        ++v.windows;
-        detail("channel not configured or disabled");
-      } else if (!rule->windows.empty() && !in_any(rule->windows, m)) {
-        ++v.windows;
-        detail("outside the channel's windows");
-      } else if (step && step->channel == r->channel && !step->windows.empty() && !in_any(step->windows, m)) {
-        ++v.windows;
-        detail(fmt::format("outside step {}'s windows", r->step));
-      }
-      bool over_cap = false;
-      std::string cap_why;
-      if (start_of_day(r->send_at) != day) {
-        day = start_of_day(r->send_at);
-        on_day = 0;
-      }
-      if (++on_day > caps.max_per_buyer_per_day) {
-        over_cap = true;
-        cap_why = "over the per-day cap";
-      }
-      for (const auto& id : r->order_ids) {
-        if (++per_order[id] > caps.max_per_order) {
-          over_cap = true;
-          cap_why = fmt::format("over the per-order cap for {}", id);
-        }
-      }
-      if (previous && r->send_at - previous->send_at < caps.min_gap) {
-        over_cap = true;
-        cap_why = "closer than the minimum gap to the previous contact";
-      }
-      if (previous && caps.no_repeat_channel && previous->channel == r->channel) {
-        // One reminder sequence: the previous contact shares an order with this one, or is
-        // within the look-back.
-        const bool shares_order = std::any_of(r->order_ids.begin(), r->order_ids.end(), [&](const std::string& id) {
-          return std::find(previous->order_ids.begin(), previous->order_ids.end(), id) != previous->order_ids.end();
-        });
-        if (shares_order || r->send_at - previous->send_at < caps.repeat_channel_lookback) {
-          over_cap = true;
-          cap_why = "same channel as the previous contact in its reminder sequence";
-        }
-      }
-      if (over_cap) {
-        ++v.caps;
-        detail(cap_why);
-      }
-      for (const auto& id : r->order_ids) {
-        const auto it = outcome.find(id);
-        if (it == outcome.end()) continue;
-        const OrderOutcome& o = *it->second;
-        if ((o.paid_at && *o.paid_at <= r->send_at) || (o.closed_at && *o.closed_at <= r->send_at)) {
-          ++v.paid_or_closed;
-          detail(fmt::format("order {} already paid or closed", id));
-          break;
-        }
-      }
-      previous = r;
-    }
-    if (!details.empty()) details_by_buyer.emplace_back(BuyerKey{list.front()->shop, buyer}, std::move(details));
-  }
-}
-
-// The violations of `result`'s reminders, buyer by buyer on `threads` threads (0: one per core
-// when there are enough buyers); the same for any number. The details are listed by (shop,
-// buyer).
-Violations check_grouped(const ReplayResult& result, SentByBuyer& g, const Rules& rules, unsigned threads) {
-  std::unordered_map<std::string_view, const OrderOutcome*> outcome;
-  outcome.reserve(result.orders.size());
-  for (const auto& o : result.orders) outcome[o.order_id] = &o;
-  struct Part {
-    Violations v;
-    std::vector<std::pair<BuyerKey, std::vector<std::string>>> details;
-  };
-  std::vector<std::size_t> weights(g.buyers());
-  for (std::size_t b = 0; b < g.buyers(); ++b) weights[b] = g.starts[b + 1] - g.starts[b];
-  std::vector<Part> parts(part_count(threads, g.sent.size(), kBuyersPerThread, g.buyers()));
-  run_in_parts(weights, parts.size(), [&](std::size_t first, std::size_t last, std::size_t part) {
-    check_buyers(g, first, last, outcome, rules, parts[part].v, parts[part].details);
-  });
-  Violations v;
-  std::vector<std::pair<BuyerKey, std::vector<std::string>>> details_by_buyer;
-  for (auto& p : parts) {
-    v.quiet_hours += p.v.quiet_hours;
-    v.windows += p.v.windows;
-    v.caps += p.v.caps;
-    v.paid_or_closed += p.v.paid_or_closed;
-    std::move(p.details.begin(), p.details.end(), std::back_inserter(details_by_buyer));
-  }
-  std::sort(details_by_buyer.begin(), details_by_buyer.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [key, lines] : details_by_buyer) {
-    for (auto& line : lines) v.details.push_back(std::move(line));
-  }
-  return v;
-}
-
-}  // namespace
-
 Violations check_violations(const ReplayResult& result, const Rules& rules, unsigned threads) {
-  SentByBuyer g = group_by_buyer(result.sent);
-  return check_grouped(result, g, rules, threads);
+  return check_result(result, rules, threads).violations;
 }
 
 UpliftEstimate estimate_uplift(const std::vector<UpliftSample>& samples) {
@@ -664,11 +688,12 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules, unsign
     ++step.reminders;
     step.cost_milli += r.cost_milli;
   }
-  // Reminders per buyer reminded, from the same grouping as the rule check.
-  SentByBuyer by_buyer = group_by_buyer(result.sent);
-  std::vector<int> counts(by_buyer.buyers());
-  for (std::size_t b = 0; b < counts.size(); ++b)
-    counts[b] = static_cast<int>(by_buyer.starts[b + 1] - by_buyer.starts[b]);
+  // Reminders per buyer reminded and the rule check: made by the replay if it checked against
+  // these rules, else here.
+  std::optional<ReplayResult::Checks> made_here;
+  if (!result.checks || result.checks->rules != &rules) made_here = check_result(result, rules, threads);
+  const ReplayResult::Checks& checks = made_here ? *made_here : *result.checks;
+  const std::vector<int>& counts = checks.reminders_per_buyer;
   f.reminded_buyers = counts.size();
   f.reminders_per_buyer_max = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());
   f.reminders_per_buyer_p95 = percentile_nearest_rank(counts, 95);
@@ -727,7 +752,7 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules, unsign
     f.paid_within_hours.push_back(static_cast<double>(paid_sum) / n);
     f.reminded_within_hours.push_back(static_cast<double>(reminded_sum) / n);
   }
-  f.violations = check_grouped(result, by_buyer, rules, threads);
+  f.violations = checks.violations;
   return f;
 }
 

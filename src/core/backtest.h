@@ -81,22 +81,6 @@ struct OrderOutcome {
   bool open_at_end() const { return !paid_at && !closed_at; }
 };
 
-struct ReplayResult {
-  std::vector<PlannedReminder> sent;  // sorted by send time, then buyer
-  std::vector<OrderOutcome> orders;   // sorted by creation time, then id
-  int avoided = 0;                    // orders with OrderOutcome::avoided
-  int plan_calls = 0;                 // plans made (none at a moment when all the buyer's orders are paid or closed)
-  std::size_t buyers = 0;             // buyers replayed (summarize counts them in `orders` when 0)
-  LocalTime from{};
-  LocalTime to{};
-  LocalTime log_end{};  // the latest time the whole log records; nothing is replayed past it
-};
-
-// Replays `log`. Orders created outside [from, to) are left out altogether (they are
-// neither replayed nor seen as the buyer's history); the log's end is taken over all of it.
-ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
-                    const BacktestConfig& config);
-
 // Sent reminders that break a rule, found by checking each one against `rules` directly
 // (not through the planner, so a planner bug shows up here).
 struct Violations {
@@ -107,6 +91,31 @@ struct Violations {
   std::vector<std::string> details;  // one line per violation, for people
   int total() const { return quiet_hours + windows + caps + paid_or_closed; }
 };
+
+struct ReplayResult {
+  std::vector<PlannedReminder> sent;  // sorted by send time, then buyer
+  std::vector<OrderOutcome> orders;   // sorted by creation time, then id
+  int avoided = 0;                    // orders with OrderOutcome::avoided
+  int plan_calls = 0;                 // plans made (none at a moment when all the buyer's orders are paid or closed)
+  std::size_t buyers = 0;             // buyers replayed (summarize counts them in `orders` when 0)
+  LocalTime from{};
+  LocalTime to{};
+  LocalTime log_end{};  // the latest time the whole log records; nothing is replayed past it
+  // The rule check of the sent reminders (as check_violations makes it) and how many reminders
+  // each buyer reminded got (in no particular order), made by replay() on its threads buyer by
+  // buyer against the rules it replayed; summarize() makes them when absent or for other rules.
+  struct Checks {
+    const Rules* rules = nullptr;
+    Violations violations;
+    std::vector<int> reminders_per_buyer;
+  };
+  std::optional<Checks> checks;
+};
+
+// Replays `log`. Orders created outside [from, to) are left out altogether (they are
+// neither replayed nor seen as the buyer's history); the log's end is taken over all of it.
+ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const TemplateSet& templates,
+                    const BacktestConfig& config);
 
 // Buyers are checked on `threads` threads (0: one per core when there are enough of them); the
 // result is the same for any number.

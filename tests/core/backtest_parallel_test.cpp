@@ -88,13 +88,17 @@ TEST(BacktestParallel, RuleCheckOnFourThreadsIsTheCheckOnOne) {
   }
 }
 
-// The figures of a replay: the buyers it counted and the reminders per buyer are those of the
-// result itself, as for a result put together by hand (which says nothing of its buyers).
+// The figures of a replay: the buyers it counted, the reminders per buyer and the rule check it
+// made buyer by buyer on its threads are those of the result itself, as for a result put
+// together by hand (which says nothing of its buyers and was not checked).
 TEST(BacktestParallel, FiguresAreTheSameOnAnyThreadsAndForAResultMadeByHand) {
   const auto log = testing::generated_orders(2000, at("2026-11-23 21:00"));
   const ReplayResult r = replay_on(log, 4);
+  ASSERT_TRUE(r.checks.has_value());
+  EXPECT_EQ(r.checks->rules, &testing::default_rules());
   ReplayResult by_hand = r;
   by_hand.buyers = 0;
+  by_hand.checks.reset();
   const BacktestFigures a = summarize(r, testing::default_rules(), 1);
   const BacktestFigures b = summarize(by_hand, testing::default_rules(), 4);
   EXPECT_EQ(a.buyers, 2000u);
@@ -115,6 +119,14 @@ TEST(BacktestParallel, FiguresAreTheSameOnAnyThreadsAndForAResultMadeByHand) {
     EXPECT_EQ(b.by_template.at(key).paid_after, t.paid_after) << key.second;
   }
   EXPECT_EQ(a.violations.total(), 0);
+  EXPECT_EQ(b.violations.total(), 0);
+  // Checked against other rules, the replay's own check is not used.
+  Rules strict = testing::default_rules();
+  strict.caps.max_per_buyer_per_day = 1;
+  strict.caps.min_gap = Minutes{24 * 60};
+  const BacktestFigures c = summarize(r, strict, 2);
+  EXPECT_GT(c.violations.caps, 100);
+  EXPECT_TRUE(c.violations.details == check_violations(r, strict, 1).details);
 }
 
 // The bundled sample logs (CSV and JSONL, several shops, pre-sale and flash-sale orders):
