@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
@@ -60,10 +61,22 @@ const std::vector<std::string_view>& separators() {
   return s;
 }
 
+// The bytes a separator can start with: at any other byte there is none to skip.
+const std::array<bool, 256>& separator_leads() {
+  static const std::array<bool, 256> leads = [] {
+    std::array<bool, 256> l{};
+    for (auto sep : separators()) l[static_cast<unsigned char>(sep.front())] = true;
+    return l;
+  }();
+  return leads;
+}
+
 std::size_t skip_separators(std::string_view a, std::size_t pos) {
+  const auto& leads = separator_leads();
   bool moved = true;
   while (moved && pos < a.size()) {
     moved = false;
+    if (!leads[static_cast<unsigned char>(a[pos])]) break;
     for (auto sep : separators()) {
       if (a.substr(pos, sep.size()) == sep) {
         pos += sep.size();

@@ -41,6 +41,22 @@ TEST(Address, StartsAtProvince) {
   EXPECT_EQ(q.county, "新城区");
 }
 
+// Every separator, alone or in a run of several, is skipped between the parts (the skip first
+// looks at the byte a separator can start with); a byte that merely starts like one is not.
+TEST(Address, EverySeparatorAndRunsOfThemSeparateTheParts) {
+  for (const char* sep : {" ",  "\t", ",",  ";",  ":", "/", "-",  "(",  ")",   "，",  "、",   "：",
+                          "；", "（", "）", "　", "·", "|", "\r", "\n", " ，", "（ ", "、　·"}) {
+    const auto p = parse(std::string("湖北省") + sep + "武汉市" + sep + "江岸区" + sep + "香港路 58号");
+    EXPECT_EQ(p.province, "湖北省") << sep;
+    EXPECT_EQ(p.city, "武汉市") << sep;
+    EXPECT_EQ(p.county, "江岸区") << sep;
+    EXPECT_EQ(p.rest, "香港路 58号") << sep;
+  }
+  // 。 and ． start with the bytes of 、 and ， but are no separators: they stay in the rest.
+  EXPECT_EQ(parse("湖北省武汉市江岸区。香港路").rest, "。香港路");
+  EXPECT_EQ(parse("湖北省武汉市江岸区．香港路").rest, "．香港路");
+}
+
 TEST(Address, MunicipalityWrittenTwiceOrWithShortForms) {
   const auto p = parse("北京 北京市 朝阳区 望京街道 望京西园三区");
   EXPECT_EQ(p.province, "北京市");
