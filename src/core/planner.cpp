@@ -563,8 +563,15 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
           format_text(FMT_COMPILE("step {} ({}) left out: {}"), i + 1, to_string(step.channel), why_not_all));
       continue;
     }
-    ChannelRule ch = *rules_.channel(channel);
-    if (channel == Channel::sms) ch.sms_signature = shop_.sms_signature;  // the shop's, never another's
+    // An SMS is signed with the shop's signature, never another's: only then is the channel's
+    // rule copied to carry it.
+    const ChannelRule& rule = *rules_.channel(channel);
+    std::optional<ChannelRule> signed_sms;
+    if (channel == Channel::sms) {
+      signed_sms.emplace(rule);
+      signed_sms->sms_signature = shop_.sms_signature;
+    }
+    const ChannelRule& ch = signed_sms ? *signed_sms : rule;
     const auto& windows = step_windows->empty() ? ch.windows : *step_windows;
     if (*slot >= req_.to) break;  // beyond this plan's horizon
 
@@ -598,7 +605,18 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       category = item_category(lead.item, rules_.item_categories);
       if (category) g.delivery = category->delivery;
     }
-    MessageFields f = *fields;
+    // The step's own fields are set on the buyer's fields for this step and put back after
+    // it (a copy of all of them per step cost more than the message).
+    MessageFields& f = *fields;
+    struct StepFields {
+      MessageFields& f;
+      std::string salutation;  // the buyer's, while an SMS greets without it
+      bool greets_without = false;
+      ~StepFields() {
+        f.promotion_ends.clear();
+        if (greets_without) f.salutation = std::move(salutation);
+      }
+    } step_fields{f, {}, false};
     // Facts a message may state, only when the rules or the feed know them.
     if (rules_.facts.promotion_ends && *rules_.facts.promotion_ends > *slot) {
       f.promotion_ends = pay_by_text(*rules_.facts.promotion_ends);
@@ -610,6 +628,8 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       greeting_note =
           format_text(FMT_COMPILE("SMS greets without the name: '{}' is too long for its first {} characters"),
                       f.salutation, kSmsNameWithin);
+      step_fields.salutation = std::move(f.salutation);
+      step_fields.greets_without = true;
       f.salutation.clear();
     }
     const auto msg = render(*tpl, f, &ch);
@@ -934,12 +954,35 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
     void start(std::size_t n) override { parts.resize(n); }
     void add(std::size_t part, Plan& buyer) override {
       Plan& p = parts[part];
-      std::move(buyer.reminders.begin(), buyer.reminders.end(), std::back_inserter(p.reminders));
-      std::move(buyer.skipped.begin(), buyer.skipped.end(), std::back_inserter(p.skipped));
+      // The first buyer's lists are taken whole (the backtest plans one buyer per call).
+      if (p.reminders.empty()) {
+        p.reminders.swap(buyer.reminders);
+      } else {
+        std::move(buyer.reminders.begin(), buyer.reminders.end(), std::back_inserter(p.reminders));
+      }
+      if (p.skipped.empty()) {
+        p.skipped.swap(buyer.skipped);
+      } else {
+        std::move(buyer.skipped.begin(), buyer.skipped.end(), std::back_inserter(p.skipped));
+      }
     }
   } collect;
   plan_into(orders, history, rules, templates, request, collect);
   auto& parts = collect.parts;
+  const auto reminder_less = [](const PlannedReminder& x, const PlannedReminder& y) {
+    if (x.send_at != y.send_at) return x.send_at < y.send_at;
+    return x.buyer != y.buyer ? x.buyer < y.buyer : x.shop < y.shop;
+  };
+  const auto order_id_less = [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id < b.order_id; };
+  // One part already in order (a single buyer, as the backtest plans): the sorts below would
+  // leave it as it is (the reminders' sort is stable; the skipped orders' is not, so their ids
+  // must be strictly increasing), so it is taken as it is.
+  if (parts.size() == 1 && std::is_sorted(parts[0].reminders.begin(), parts[0].reminders.end(), reminder_less) &&
+      std::adjacent_find(parts[0].skipped.begin(), parts[0].skipped.end(),
+                         [&](const SkippedOrder& a, const SkippedOrder& b) { return !order_id_less(a, b); }) ==
+          parts[0].skipped.end()) {
+    return std::move(parts[0]);
+  }
   // The parts' reminders are ordered through small references and then each moved once into
   // place: sorting the reminders themselves would move each of them some twenty times.
   struct Ref {
@@ -955,10 +998,7 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
     skipped += parts[p].skipped.size();
   }
   std::stable_sort(refs.begin(), refs.end(), [&](const Ref& a, const Ref& b) {
-    if (a.send_at != b.send_at) return a.send_at < b.send_at;
-    const PlannedReminder& x = parts[a.part].reminders[a.index];
-    const PlannedReminder& y = parts[b.part].reminders[b.index];
-    return x.buyer != y.buyer ? x.buyer < y.buyer : x.shop < y.shop;
+    return reminder_less(parts[a.part].reminders[a.index], parts[b.part].reminders[b.index]);
   });
   Plan out;
   out.reminders.reserve(refs.size());  // one allocation, not a doubling with both copies alive
@@ -969,8 +1009,7 @@ Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const
     std::move(part.skipped.begin(), part.skipped.end(), std::back_inserter(out.skipped));
     std::vector<SkippedOrder>().swap(part.skipped);
   }
-  std::sort(out.skipped.begin(), out.skipped.end(),
-            [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id < b.order_id; });
+  std::sort(out.skipped.begin(), out.skipped.end(), order_id_less);
   return out;
 }
 

@@ -83,6 +83,27 @@ TEST(Messages, TheOffersEndAndLowStockAreSaidWhenKnown) {
   EXPECT_EQ(text.find("仅剩"), std::string::npos) << text;
 }
 
+// The step's own facts are the step's alone: an offer that ends between two reminders of one
+// sequence is said in the first and not in the second (the planner sets them per step on the
+// buyer's fields and puts the fields back after it).
+TEST(Messages, AnOfferThatEndsBetweenTwoStepsIsSaidOnlyBeforeItEnds) {
+  Rules rules = default_rules();
+  rules.facts.promotion_ends = at("2026-11-30 23:59");
+  const auto all = reminders({with_note("太贵了")}, rules);
+  std::vector<const PlannedReminder*> saying;
+  for (const auto& r : all) {
+    if (r.message.find("活动价到") != std::string::npos) saying.push_back(&r);
+  }
+  ASSERT_GE(saying.size(), 2u) << all_text(all);
+  rules.facts.promotion_ends = saying[0]->send_at + std::chrono::minutes{1};
+  const auto rs = reminders({with_note("太贵了")}, rules);
+  ASSERT_EQ(rs.size(), all.size());
+  for (std::size_t i = 0; i < rs.size(); ++i) {
+    const bool says = rs[i].message.find("活动价到") != std::string::npos;
+    EXPECT_EQ(says, rs[i].send_at == saying[0]->send_at) << i << "\n" << all_text(rs);
+  }
+}
+
 TEST(Messages, LatinNamesAreNotCutToTheirFirstWord) {
   Order o = make_order("E1", "tb_hk", at("2026-11-23 09:00"));
   o.address = testing::kHongKongAddress;

@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <map>
 #include <string>
 
 #include "core/planner.h"
@@ -62,6 +64,59 @@ TEST(PlannerParallel, ManyOrdersPlanTheSameOnOneOrFourThreads) {
   EXPECT_EQ(one.skipped.size(), four.skipped.size());
   EXPECT_TRUE(serialized(one) == serialized(four)) << "the plans differ";
   EXPECT_TRUE(serialized(plan_on(orders, history, now, 0)) == serialized(one)) << "the default (all cores) differs";
+}
+
+// plan() takes a single run that is already in order as it is, and sorts any other: one buyer
+// at a time (as the backtest plans), its plan is that buyer's part of the plan of everybody,
+// whether the planner made its reminders and skipped orders in order or not (both happen).
+TEST(PlannerParallel, OneBuyerAloneIsPlannedAsAmongAllTheOthers) {
+  const LocalTime now = at("2026-11-23 21:00");
+  const auto orders = testing::generated_orders(600, now);
+  ContactHistory history;
+  for (std::size_t i = 0; i < orders.size(); i += 7) {
+    const Order& o = orders[i];
+    history.add({o.buyer, Channel::im, o.created_at + std::chrono::minutes{20}, {o.id}, 1, o.shop});
+  }
+  const Plan all = plan_on(orders, history, now, 1);
+  std::map<std::pair<std::string, std::string>, std::vector<Order>> by_buyer;
+  for (const auto& o : orders) by_buyer[{o.shop, o.buyer}].push_back(o);
+  // What plan_into gives one buyer, before plan() orders it.
+  struct Raw : PlanSink {
+    Plan plan;
+    void start(std::size_t) override {}
+    void add(std::size_t, Plan& buyer) override {
+      for (auto& r : buyer.reminders) plan.reminders.push_back(std::move(r));
+      for (auto& s : buyer.skipped) plan.skipped.push_back(std::move(s));
+    }
+  };
+  int made_in_order = 0, sorted_after = 0;
+  for (const auto& [key, mine] : by_buyer) {
+    ContactHistory own;
+    for (const auto& c : history.contacts) {
+      if (c.shop == key.first && c.buyer == key.second) own.add(c);
+    }
+    Raw raw;
+    PlanRequest request{now, now, now + std::chrono::days{5}};
+    request.threads = 1;
+    plan_into(mine, own, testing::default_rules(), testing::default_templates(), request, raw);
+    const bool in_order =
+        std::is_sorted(raw.plan.reminders.begin(), raw.plan.reminders.end(),
+                       [](const PlannedReminder& a, const PlannedReminder& b) { return a.send_at < b.send_at; }) &&
+        std::adjacent_find(raw.plan.skipped.begin(), raw.plan.skipped.end(),
+                           [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id >= b.order_id; }) ==
+            raw.plan.skipped.end();
+    ++(in_order ? made_in_order : sorted_after);
+    Plan expected;
+    for (const auto& r : all.reminders) {
+      if (r.shop == key.first && r.buyer == key.second) expected.reminders.push_back(r);
+    }
+    for (const auto& s : all.skipped) {
+      if (s.shop == key.first && s.buyer == key.second) expected.skipped.push_back(s);
+    }
+    ASSERT_EQ(serialized(plan_on(mine, own, now, 1)), serialized(expected)) << key.first << " " << key.second;
+  }
+  EXPECT_GT(made_in_order, 0);
+  EXPECT_GT(sorted_after, 0);
 }
 
 TEST(PlannerParallel, MoreThreadsThanBuyersIsFine) {

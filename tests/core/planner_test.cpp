@@ -930,6 +930,17 @@ TEST(Planner, TextsABuyerWithALongNameWithoutTheNameRatherThanDroppingTheSms) {
   EXPECT_LE(char_count(sms->message), kSmsSegmentChars);
   EXPECT_TRUE(std::any_of(sms->why.begin(), sms->why.end(),
                           [](const std::string& w) { return w.find("without the name") != std::string::npos; }));
+  // Only the SMS: the steps after it greet the buyer by name again.
+  bool after_sms = false;
+  int named = 0;
+  for (const auto& r : p.reminders) {
+    if (after_sms && r.channel != Channel::sms) {
+      EXPECT_NE(r.message.find("Christopher"), std::string::npos) << r.message;
+      ++named;
+    }
+    if (r.channel == Channel::sms) after_sms = true;
+  }
+  EXPECT_GT(named, 0) << "a step after the SMS";
 }
 
 TEST(Planner, StillRemindsANewOrderOfABuyerWhoseOldOrderReachedItsCap) {
