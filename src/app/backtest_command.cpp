@@ -342,10 +342,14 @@ int run_backtest(const BacktestOptions& o) {
   }
   std::cout.flush();
   timings.say(fmt::format("report and output: {:.2f} s", timings.lap()));
+  int code = kExitOk;
   for (const auto& run : report.runs) {
-    if (run.figures.violations.total() > 0) return kExitFindings;
+    if (run.figures.violations.total() > 0) code = kExitFindings;
   }
-  return kExitOk;
+  keep_until_exit(std::move(report));
+  keep_until_exit(std::move(feed));
+  keep_until_exit(std::move(sets));
+  return code;
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ int run_plan(const PlanOptions& o) {
   }
   const LocalTime to = from + std::chrono::days{1};
 
-  const RuleSet rule_set = load_rule_set(o.rules_dir.empty() ? default_dir("rules") : o.rules_dir,
-                                         o.templates_dir.empty() ? default_dir("templates") : o.templates_dir);
+  RuleSet rule_set = load_rule_set(o.rules_dir.empty() ? default_dir("rules") : o.rules_dir,
+                                   o.templates_dir.empty() ? default_dir("templates") : o.templates_dir);
   FeedOptions feed_options;
   feed_options.encoding = o.encoding;
   feed_options.threads = o.threads;
@@ -63,7 +63,7 @@ int run_plan(const PlanOptions& o) {
     feed_options.mapping = load_column_mapping(o.mapping);
     feed_options.format = FeedFormat::csv;
   }
-  const FeedSnapshot feed = read_feed_file(o.feed, feed_options);
+  FeedSnapshot feed = read_feed_file(o.feed, feed_options);
   for (const auto& row : feed.rejected) std::cerr << fmt::format("{}:{}: rejected: {}\n", o.feed, row.line, row.error);
 
   // Without a state database every order counts as never reminded; with one, plan sees the
@@ -110,6 +110,8 @@ int run_plan(const PlanOptions& o) {
     report.plan = &plan;
     write_plan_table(std::cout, report);
   }
+  keep_until_exit(std::move(feed));
+  keep_until_exit(std::move(rule_set));
   return kExitOk;
 }
 
