@@ -171,7 +171,8 @@ struct Daemon::Impl {
   bool start_attempt(OutboxRow row, LocalTime now);
   // Hands each claimed row of `rows` to a free worker of its lane (its claim committed).
   // REQUIRES: the lane has at least rows.size() free workers.
-  void start_attempts(Channel ch, const std::vector<OutboxRow>& rows, LocalTime now);
+  // The rows are moved to their workers (in_flight keeps a copy).
+  void start_attempts(Channel ch, std::vector<OutboxRow>&& rows, LocalTime now);
   // A claimed phone row's call task (for the staff's list); nothing for other channels.
   void add_call_task(const OutboxRow& row, LocalTime now);
   // A worker's report (r.id: a row in in_flight), queued on the loop; record_reports() writes
@@ -830,7 +831,7 @@ bool Daemon::Impl::dispatch(const std::function<void()>& record) {
     claimed.clear();  // rolled back: nothing claimed, no outcome recorded (the rows stay in doubt)
     committed = false;
   }
-  for (const auto& [ch, rows] : claimed) start_attempts(ch, rows, now);
+  for (auto& [ch, rows] : claimed) start_attempts(ch, std::move(rows), now);
   if (!claimed.empty()) publish_status();  // in flight
   if (stopping) return committed;
   if (replan) run_reconcile("after cancellations");  // its rows may be due at once: dispatched after it
@@ -975,19 +976,22 @@ bool Daemon::Impl::start_attempt(OutboxRow row, LocalTime now) {
   return true;
 }
 
-void Daemon::Impl::start_attempts(Channel ch, const std::vector<OutboxRow>& rows, LocalTime now) {
+void Daemon::Impl::start_attempts(Channel ch, std::vector<OutboxRow>&& rows, LocalTime now) {
   auto& lane = lanes.at(ch);
-  for (const OutboxRow& row : rows) {
+  for (OutboxRow& row : rows) {
     const int w = lane.free_worker();  // the caller claimed no more rows than workers are free
-    lane.busy[static_cast<std::size_t>(w)] = row.id;
-    in_flight[row.id] = {row, DeliveryBook::contact_for(row, now)};
+    const std::int64_t id = row.id;
+    lane.busy[static_cast<std::size_t>(w)] = id;
+    // One copy of the row, kept here for its outcome; the row itself goes to the worker.
+    ContactRecord contact = DeliveryBook::contact_for(row, now);
+    in_flight.insert_or_assign(id, std::pair<OutboxRow, ContactRecord>{row, std::move(contact)});
     if (spdlog::should_log(spdlog::level::info)) {  // its arguments cost more than the send's bookkeeping
       spdlog::info("sending {} step {} to {} ({}) [{}]{}", to_string(row.channel), row.step, row.buyer,
                    shown_contact(row.channel, row.contact), row.idempotency_key,
                    row.attempts > 1 ? fmt::format(" attempt {}", row.attempts) : "");
     }
     lane.workers[static_cast<std::size_t>(w)]->submit(
-        row.id, row,
+        id, std::move(static_cast<Outgoing&>(row)),
         [this](AttemptReport r) { asio::post(io, [this, r = std::move(r)]() mutable { on_attempt(std::move(r)); }); },
         [this](const Outgoing& o) { return gate.last_look(o, clock->now()); });
   }
