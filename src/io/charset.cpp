@@ -187,20 +187,43 @@ Gb18030Decoder::Gb18030Decoder() : two_byte_(126 * kTrailCount, 0), two_byte_len
   }
 }
 
+namespace {
+
+// Bytes from `i` on that are ASCII, up to `n`: eight at a time while there are eight.
+std::size_t ascii_run_end(const unsigned char* b, std::size_t i, std::size_t n) {
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  for (std::uint64_t word; i + 8 <= n; i += 8) {
+    std::memcpy(&word, b + i, 8);
+    if (word & kHighBits) break;
+  }
+  while (i < n && b[i] < 0x80) ++i;
+  return i;
+}
+
+}  // namespace
+
 void Gb18030Decoder::append(std::string_view bytes, std::string& out, std::vector<std::size_t>& bad_offsets,
                             std::size_t base) const {
   const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
   const std::size_t n = bytes.size();
+  // Written in place: no input byte gives more than 3 output bytes (a bad byte gives U+FFFD, a
+  // pair at most 4 for 2, a four-byte character 4), and a pair's packed bytes are written 4 at
+  // a time, hence the slack.
+  const std::size_t start = out.size();
+  out.resize(start + 3 * n + 4);
+  char* const first = out.data();
+  char* w = first + start;
   const auto bad = [&](std::size_t i) {
     bad_offsets.push_back(base + i);
-    out += "\xEF\xBF\xBD";
+    std::memcpy(w, "\xEF\xBF\xBD", 3);
+    w += 3;
   };
   for (std::size_t i = 0; i < n;) {
     const unsigned char c = b[i];
     if (c < 0x80) {
-      std::size_t e = i + 1;
-      while (e < n && b[e] < 0x80) ++e;
-      out.append(bytes.data() + i, e - i);
+      const std::size_t e = ascii_run_end(b, i + 1, n);
+      std::memcpy(w, b + i, e - i);
+      w += e - i;
       i = e;
       continue;
     }
@@ -214,8 +237,9 @@ void Gb18030Decoder::append(std::string_view bytes, std::string& out, std::vecto
         thread_local IconvConverter converter("UTF-8", "gb18030");
         std::vector<std::size_t> four_bad;
         const std::string utf8 = converter.convert(bytes.substr(i, 4), &four_bad);
-        if (four_bad.empty()) {
-          out += utf8;
+        if (four_bad.empty() && utf8.size() <= 4) {
+          std::memcpy(w, utf8.data(), utf8.size());
+          w += utf8.size();
           i += 4;
           continue;
         }
@@ -230,10 +254,14 @@ void Gb18030Decoder::append(std::string_view bytes, std::string& out, std::vecto
       bad(i++);
       continue;
     }
-    const std::uint32_t packed = two_byte_[index];
-    for (std::size_t k = 0; k < len; ++k) out.push_back(static_cast<char>((packed >> (8 * k)) & 0xFF));
+    const std::uint32_t packed = two_byte_[index];  // first byte in the low byte
+    const unsigned char four[4] = {static_cast<unsigned char>(packed), static_cast<unsigned char>(packed >> 8),
+                                   static_cast<unsigned char>(packed >> 16), static_cast<unsigned char>(packed >> 24)};
+    std::memcpy(w, four, 4);
+    w += len;
     i += 2;
   }
+  out.resize(static_cast<std::size_t>(w - first));
 }
 
 std::size_t Gb18030Decoder::first_invalid(std::string_view bytes) const {
@@ -242,7 +270,7 @@ std::size_t Gb18030Decoder::first_invalid(std::string_view bytes) const {
   for (std::size_t i = 0; i < n;) {
     const unsigned char c = b[i];
     if (c < 0x80) {
-      ++i;
+      i = ascii_run_end(b, i + 1, n);
       continue;
     }
     if (c == 0x80 || c == 0xFF || i + 1 >= n) return i;

@@ -158,6 +158,47 @@ TEST(Gb18030Decoder, DecodesFourByteCharactersAndReportsBadBytesWithTheirOffsets
             std::string::npos);
 }
 
+// The decoder skips ASCII eight bytes at a time and writes in place: on random mixes of ASCII
+// runs (short and long, at every alignment), two-byte and four-byte characters and bad bytes
+// it gives what iconv gives, bad offsets included, appended to what `out` already held; a text
+// of bad bytes only (three output bytes for each) fits too.
+TEST(Gb18030Decoder, DecodesRandomMixesAsIconvDoes) {
+  std::uint32_t seed = 2026;
+  const auto rnd = [&seed](std::uint32_t n) {
+    seed = seed * 1664525u + 1013904223u;
+    return (seed >> 8) % n;
+  };
+  IconvConverter iconv("UTF-8", "gb18030");
+  for (int round = 0; round < 2000; ++round) {
+    std::string gb;
+    const std::uint32_t pieces = rnd(12);
+    for (std::uint32_t k = 0; k < pieces; ++k) {
+      switch (rnd(5)) {
+        case 0: gb.append(rnd(20), static_cast<char>('a' + rnd(26))); break;  // an ASCII run
+        case 1: gb += "\xB6\xA9"; break;                                      // 订
+        case 2: gb += "\x95\x34\xB2\x35"; break;                              // U+20BB7
+        case 3: gb += static_cast<char>(0x80 + rnd(128)); break;              // maybe a lead byte alone
+        default: gb += static_cast<char>(0x81 + rnd(126)), gb += static_cast<char>(0x30 + rnd(0xCF)); break;
+      }
+    }
+    std::vector<std::size_t> want_bad, got_bad;
+    const std::string want = iconv.convert(gb, &want_bad);
+    std::string got = "prefix";
+    Gb18030Decoder::instance().append(gb, got, got_bad);
+    ASSERT_EQ(got, "prefix" + want) << "round " << round;
+    ASSERT_EQ(got_bad, want_bad) << "round " << round;
+    ASSERT_EQ(Gb18030Decoder::instance().first_invalid(gb), want_bad.empty() ? std::string::npos : want_bad.front())
+        << "round " << round;
+  }
+  const std::string all_bad(1000, '\xFF');
+  std::string out;
+  std::vector<std::size_t> bad;
+  Gb18030Decoder::instance().append(all_bad, out, bad);
+  EXPECT_EQ(bad.size(), 1000u);
+  EXPECT_EQ(out.size(), 3000u);
+  EXPECT_EQ(out.substr(2997), "\uFFFD");
+}
+
 TEST(Charset, FirstInvalidUtf8NamesTheOffset) {
   EXPECT_EQ(first_invalid_utf8("订单 ok"), std::string::npos);
   EXPECT_EQ(first_invalid_utf8("ab\xE8\xAE"), 2u);
