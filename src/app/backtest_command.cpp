@@ -1,6 +1,7 @@
 // `cuifu backtest`: what a rule set (or two, side by side) would have done on a past
 // order log, replayed through the same planner as the daemon.
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,21 +53,39 @@ struct BacktestOptions {
 // output. The replay's orders/s is the figure to set against the goal of a million a second.
 class Timings {
  public:
+  // Wall-clock seconds and CPU seconds of the whole process (all threads, user + system).
+  struct Lap {
+    double wall = 0, cpu = 0;
+    std::string text() const { return fmt::format("{:.2f} s (CPU {:.2f} s)", wall, cpu); }
+  };
+
   explicit Timings(bool on) : on_(on) {}
-  // Seconds since the last lap; the next lap starts now.
-  double lap() {
+  // Since the last lap; the next lap starts now.
+  Lap lap() {
     const auto now = std::chrono::steady_clock::now();
-    const double secs = std::chrono::duration<double>(now - last_).count();
+    const double cpu = cpu_seconds();
+    const Lap l{std::chrono::duration<double>(now - last_).count(), cpu - last_cpu_};
     last_ = now;
-    return secs;
+    last_cpu_ = cpu;
+    return l;
   }
   void say(const std::string& line) const {
     if (on_) std::cerr << "timings: " << line << "\n";
   }
 
  private:
+  static double cpu_seconds() {
+    rusage u{};
+    ::getrusage(RUSAGE_SELF, &u);
+    const auto secs = [](const timeval& t) {
+      return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return secs(u.ru_utime) + secs(u.ru_stime);
+  }
+
   bool on_;
   std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  double last_cpu_ = cpu_seconds();
 };
 
 // What the log says really happened to an order, when it says so.
@@ -210,10 +229,10 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
   config.progress = [&progress](std::size_t d, std::size_t t, std::size_t o) { progress.update(d, t, o); };
   timings.lap();
   run.result = replay(orders, set.rules, set.templates, config);
-  const double replay_secs = timings.lap();
-  timings.say(fmt::format("replay ({}): {:.2f} s, {} orders, {:.0f} orders/s", name, replay_secs,
+  const Timings::Lap replay_lap = timings.lap();
+  timings.say(fmt::format("replay ({}): {}, {} orders, {:.0f} orders/s", name, replay_lap.text(),
                           run.result.orders.size(),
-                          static_cast<double>(run.result.orders.size()) / std::max(replay_secs, 1e-6)));
+                          static_cast<double>(run.result.orders.size()) / std::max(replay_lap.wall, 1e-6)));
   run.figures = summarize(run.result, set.rules, base.threads);
   if (logged) {
     std::vector<UpliftSample> samples;
@@ -236,7 +255,7 @@ RuleSetRun run_rule_set(const RuleSet& set, const std::string& name, const std::
                                    set.rules.holdout_percent)
                              : "; set holdout: percent in the rules, run with them, and backtest that period's log";
   }
-  timings.say(fmt::format("figures ({}): {:.2f} s", name, timings.lap()));
+  timings.say(fmt::format("figures ({}): {}", name, timings.lap().text()));
   return run;
 }
 
@@ -299,7 +318,7 @@ int run_backtest(const BacktestOptions& o) {
       std::cerr << fmt::format("{}:{}: rejected: {}\n", o.chat, row.line, row.error);
   }
 
-  timings.say(fmt::format("read the log: {:.2f} s, {} rows", timings.lap(),
+  timings.say(fmt::format("read the log: {}, {} rows", timings.lap().text(),
                           feed.orders.size() + feed.rejected.size() + feed.superseded.size()));
 
   BacktestConfig config;
@@ -341,7 +360,7 @@ int run_backtest(const BacktestOptions& o) {
     if (!o.report.empty()) std::cout << fmt::format("\nreport written to {}\n", o.report);
   }
   std::cout.flush();
-  timings.say(fmt::format("report and output: {:.2f} s", timings.lap()));
+  timings.say(fmt::format("report and output: {}", timings.lap().text()));
   int code = kExitOk;
   for (const auto& run : report.runs) {
     if (run.figures.violations.total() > 0) code = kExitFindings;

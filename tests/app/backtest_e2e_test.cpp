@@ -366,13 +366,19 @@ TEST_F(BacktestE2E, TimingsSayWhereTheTimeWentAndChangeNothingElse) {
   const int orders = json::parse(plain.out)["rule_sets"][0]["orders"].get<int>();
   ASSERT_GT(orders, 0);
   // 240 orders and the malformed row.
-  EXPECT_TRUE(std::regex_search(timed.err, std::regex(R"(timings: read the log: \d+\.\d\d s, 241 rows\n)")))
+  EXPECT_TRUE(
+      std::regex_search(timed.err, std::regex(R"(timings: read the log: \d+\.\d\d s \(CPU \d+\.\d\d s\), 241 rows\n)")))
       << timed.err;
-  EXPECT_TRUE(std::regex_search(timed.err, std::regex("timings: replay \\(rules\\): \\d+\\.\\d\\d s, " +
-                                                      std::to_string(orders) + " orders, \\d+ orders/s\n")))
+  EXPECT_TRUE(std::regex_search(timed.err,
+                                std::regex("timings: replay \\(rules\\): \\d+\\.\\d\\d s \\(CPU \\d+\\.\\d\\d s\\), " +
+                                           std::to_string(orders) + " orders, \\d+ orders/s\n")))
       << timed.err;
-  EXPECT_TRUE(std::regex_search(timed.err, std::regex(R"(timings: figures \(rules\): \d+\.\d\d s\n)"))) << timed.err;
-  EXPECT_TRUE(std::regex_search(timed.err, std::regex(R"(timings: report and output: \d+\.\d\d s\n)"))) << timed.err;
+  EXPECT_TRUE(
+      std::regex_search(timed.err, std::regex(R"(timings: figures \(rules\): \d+\.\d\d s \(CPU \d+\.\d\d s\)\n)")))
+      << timed.err;
+  EXPECT_TRUE(
+      std::regex_search(timed.err, std::regex(R"(timings: report and output: \d+\.\d\d s \(CPU \d+\.\d\d s\)\n)")))
+      << timed.err;
 }
 
 TEST_F(BacktestE2E, MissingLogIsAnInputError) {
