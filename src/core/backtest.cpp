@@ -418,7 +418,7 @@ void join_tallies(std::vector<CheckTally>& tallies, Violations& v, std::vector<i
 // Checks a result not checked by its replay: its reminders grouped by buyer (numbered in the
 // order buyers first appear and moved into place by counting, no string sort of a million
 // reminders), the buyers on `threads` threads (0: one per core when there are enough of them).
-ReplayResult::Checks check_result(const ReplayResult& result, const Rules& rules, unsigned threads) {
+ReplayChecks check_result(const ReplayResult& result, const Rules& rules, unsigned threads) {
   std::unordered_map<BuyerKey, std::size_t, BuyerKeyHash> buyer_index;
   std::vector<std::size_t> buyer_of;  // per reminder
   buyer_of.reserve(result.sent.size());
@@ -453,7 +453,7 @@ ReplayResult::Checks check_result(const ReplayResult& result, const Rules& rules
       check_buyer({list.front()->shop, list.front()->buyer}, list, find, rules, tallies[part]);
     }
   });
-  ReplayResult::Checks checks;
+  ReplayChecks checks;
   checks.rules = &rules;
   join_tallies(tallies, checks.violations, checks.reminders_per_buyer);
   return checks;
@@ -690,9 +690,9 @@ BacktestFigures summarize(const ReplayResult& result, const Rules& rules, unsign
   }
   // Reminders per buyer reminded and the rule check: made by the replay if it checked against
   // these rules, else here.
-  std::optional<ReplayResult::Checks> made_here;
+  std::optional<ReplayChecks> made_here;
   if (!result.checks || result.checks->rules != &rules) made_here = check_result(result, rules, threads);
-  const ReplayResult::Checks& checks = made_here ? *made_here : *result.checks;
+  const ReplayChecks& checks = made_here ? *made_here : *result.checks;
   const std::vector<int>& counts = checks.reminders_per_buyer;
   f.reminded_buyers = counts.size();
   f.reminders_per_buyer_max = counts.empty() ? 0 : *std::max_element(counts.begin(), counts.end());

@@ -92,6 +92,15 @@ struct Violations {
   int total() const { return quiet_hours + windows + caps + paid_or_closed; }
 };
 
+// The rule check of a replay's sent reminders (as check_violations makes it) and how many
+// reminders each buyer reminded got (in no particular order), against `rules`; summarize()
+// makes them itself when a result has none, or none for the rules it is given.
+struct ReplayChecks {
+  const Rules* rules = nullptr;
+  Violations violations;
+  std::vector<int> reminders_per_buyer;
+};
+
 struct ReplayResult {
   std::vector<PlannedReminder> sent;  // sorted by send time, then buyer
   std::vector<OrderOutcome> orders;   // sorted by creation time, then id
@@ -101,15 +110,8 @@ struct ReplayResult {
   LocalTime from{};
   LocalTime to{};
   LocalTime log_end{};  // the latest time the whole log records; nothing is replayed past it
-  // The rule check of the sent reminders (as check_violations makes it) and how many reminders
-  // each buyer reminded got (in no particular order), made by replay() on its threads buyer by
-  // buyer against the rules it replayed; summarize() makes them when absent or for other rules.
-  struct Checks {
-    const Rules* rules = nullptr;
-    Violations violations;
-    std::vector<int> reminders_per_buyer;
-  };
-  std::optional<Checks> checks;
+  // Made by replay() on its threads, buyer by buyer, against the rules it replayed.
+  std::optional<ReplayChecks> checks;
 };
 
 // Replays `log`. Orders created outside [from, to) are left out altogether (they are
