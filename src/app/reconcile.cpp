@@ -441,9 +441,7 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
     for (; c.next_cancel < c.cancels.size() && budget > 0; ++c.next_cancel, --budget) {
       const auto& [row, reason] = c.cancels[c.next_cancel];
       // Read when the plan was made: a row claimed (sending) or sent since is left alone.
-      const auto now_row = store.find(row.id);
-      if (!now_row || now_row->state != OutboxState::planned) continue;
-      if (store.cancel(row.id, now, reason)) {
+      if (store.cancel_planned(row.id, now, reason)) {
         ++out.cancelled;
         spdlog::info("cancelled {} step {} for {} ({}): {}", to_string(row.channel), row.step, row.buyer,
                      row.idempotency_key, reason);

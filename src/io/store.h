@@ -172,6 +172,9 @@ class ReminderStore {
   // A row in doubt (an earlier request may have reached the buyer) becomes 'unknown' instead,
   // its contact logged: a possibly delivered reminder is never recorded as not sent.
   virtual bool cancel(std::int64_t id, LocalTime now, const std::string& reason) = 0;
+  // The same for a row still planned only (a row claimed since is left alone): a reconcile's
+  // cancellations, without reading each row first.
+  virtual bool cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) = 0;
   // sending -> planned, in doubt since its attempt: after a crash, to be resent with the same
   // key (through the gate) on a channel whose gateway drops duplicates.
   virtual void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) = 0;
@@ -245,6 +248,7 @@ class SqliteStore final : public ReminderStore {
   void give_up(std::int64_t id, LocalTime now, const std::string& reason, LocalTime replan_at) override;
   void mark_planned(std::int64_t id, LocalTime now, const std::string& note) override;
   bool cancel(std::int64_t id, LocalTime now, const std::string& reason) override;
+  bool cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) override;
   void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) override;
   void record_orders_seen(const std::vector<Order>& orders, LocalTime now) override;
   void add_opt_out(const OptOut& o) override;
@@ -261,6 +265,8 @@ class SqliteStore final : public ReminderStore {
   std::map<std::pair<Channel, OutboxState>, std::int64_t> counts() const override;
 
  private:
+  // cancel(), cancel_planned(): from the `states` given, as SQL, e.g. "('planned')".
+  bool cancel_in(std::int64_t id, LocalTime now, const std::string& reason, const char* states);
   struct Impl;
   std::string path_;
   ShopZone zone_;

@@ -89,9 +89,21 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
           "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
           "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
           "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
-      SQLite::bind(*ins, key, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
-                   r.template_name, r.message, r.subject, r.contact, r.receiver_name, send_at, t, why, r.shop);
+      // Bound without a copy (the message is most of a row): every value outlives exec(), and the
+      // bindings are cleared before they go out of scope.
+      const std::string order_ids = ids_json(r.order_ids);
+      const std::string channel(to_string(r.channel));
+      int i = 0;
+      for (const std::string* v : {&key, &r.buyer, &order_ids, &channel}) ins->bindNoCopy(++i, *v);
+      ins->bind(++i, r.step);
+      for (const std::string* v : {&r.segment, &r.template_name, &r.message, &r.subject, &r.contact, &r.receiver_name})
+        ins->bindNoCopy(++i, *v);
+      ins->bind(++i, send_at);
+      ins->bind(++i, t);
+      ins->bindNoCopy(++i, why);
+      ins->bindNoCopy(++i, r.shop);
       ins->exec();
+      ins->clearBindings();
       result = UpsertResult::inserted;
     } else {
       const std::int64_t id = find.getColumn(0).getInt64();
@@ -357,22 +369,32 @@ void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string
 }
 
 bool SqliteStore::cancel(std::int64_t id, LocalTime now, const std::string& reason) {
+  return cancel_in(id, now, reason, "('planned','sending')");
+}
+
+bool SqliteStore::cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) {
+  return cancel_in(id, now, reason, "('planned')");
+}
+
+bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& reason, const char* states) {
   return guarded(path_, "cancel reminder", [&] {
     auto& db = impl_->db;
     std::optional<SQLite::Savepoint> tx;  // inside batch() or give_up(), theirs
     if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db, "cancel");
     // A row whose earlier request may have reached the buyer is never 'cancelled': it becomes
     // 'unknown' and counts as a contact (at the attempt's minute, or its slot when on time).
-    auto contact = impl_->cached(
-        "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
-        "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
-        "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
-        "WHERE id=? AND state IN ('planned','sending') AND doubt_at IS NOT NULL");
+    auto contact =
+        impl_->cached(fmt::format("INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
+                                  "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
+                                  "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
+                                  "WHERE id=? AND state IN {} AND doubt_at IS NOT NULL",
+                                  states));
     contact->bind(1, id);
     const bool in_doubt = contact->exec() == 1;
-    auto q = impl_->cached(
-        "UPDATE outbox SET state=?, last_error=?, updated_at=? "
-        "WHERE id=? AND state IN ('planned','sending')");
+    auto q =
+        impl_->cached(fmt::format("UPDATE outbox SET state=?, last_error=?, updated_at=? "
+                                  "WHERE id=? AND state IN {}",
+                                  states));
     SQLite::bind(*q, in_doubt ? "unknown" : "cancelled",
                  in_doubt ? reason + " (possibly delivered before a restart: outcome unknown)" : reason,
                  epoch(zone_, now), id);

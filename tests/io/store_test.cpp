@@ -394,6 +394,38 @@ TEST_F(StoreTest, CancelledRowIsRevivedWhenPlannedAgain) {
   EXPECT_EQ(store.find(id)->send_at, at("2026-11-24 17:00"));
 }
 
+// A reconcile's cancellation (cancel_planned, without reading the row first) leaves a row
+// claimed since alone, cancels a planned one, and turns a planned row in doubt into 'unknown' with
+// its contact, as cancel() does.
+TEST_F(StoreTest, CancelPlannedLeavesAClaimedRowAloneAndKeepsADoubtfulOneAContact) {
+  SqliteStore store(path_, zone_);
+  const LocalTime now = at("2026-11-24 08:00");
+  store.upsert_planned(reminder("2026-11-24 12:00", "b1"), now);
+  store.upsert_planned(reminder("2026-11-24 12:00", "b2"), now);
+  store.upsert_planned(reminder("2026-11-24 12:00", "b3"), now);
+  std::map<std::string, std::int64_t> id;
+  for (const auto& r : store.in_state(OutboxState::planned)) id[r.buyer] = r.id;
+  ASSERT_EQ(id.size(), 3u);
+  ASSERT_TRUE(store.mark_sending(id["b2"], now));
+  ASSERT_TRUE(store.mark_sending(id["b3"], now));
+  store.mark_in_doubt(id["b3"], now, "restart");  // planned again, in doubt
+  ASSERT_EQ(store.find(id["b3"])->state, OutboxState::planned);
+  const LocalTime later = at("2026-11-24 09:00");
+  const auto contacts = store.history().contacts.size();
+
+  EXPECT_TRUE(store.cancel_planned(id["b1"], later, "order paid"));
+  EXPECT_EQ(store.find(id["b1"])->state, OutboxState::cancelled);
+  EXPECT_EQ(store.find(id["b1"])->last_error, "order paid");
+  EXPECT_FALSE(store.cancel_planned(id["b2"], later, "order paid"));  // claimed: its outcome decides
+  EXPECT_EQ(store.find(id["b2"])->state, OutboxState::sending);
+  EXPECT_EQ(store.history().contacts.size(), contacts);
+  EXPECT_TRUE(store.cancel_planned(id["b3"], later, "order paid"));
+  EXPECT_EQ(store.find(id["b3"])->state, OutboxState::unknown);
+  EXPECT_EQ(store.history().contacts.size(), contacts + 1);
+  EXPECT_FALSE(store.cancel_planned(id["b1"], later, "again"));  // no longer planned
+  EXPECT_TRUE(store.cancel(id["b2"], later, "order paid"));      // cancel() takes a claimed row too
+}
+
 TEST_F(StoreTest, OptOutsFeedTheHistory) {
   SqliteStore store(path_, zone_);
   store.add_opt_out({"buyer1", Channel::sms, at("2026-11-24 08:00"), "cli"});
