@@ -8,6 +8,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -95,6 +96,49 @@ struct BuyerInputs {
   std::uint64_t hash = 0;
   LocalTime moment{};
   const Caps* caps = nullptr;  // the buyer's shop's
+  std::uint32_t group = 0;     // the buyer's orders in the snapshot (Groups)
+};
+
+// The snapshot's orders by buyer, without a copy of any buyer's strings: group g's orders are
+// members[start[g] .. start[g + 1]), in the snapshot's order; keys[g] views its (shop, buyer).
+struct Groups {
+  using KeyView = std::pair<std::string_view, std::string_view>;
+  struct ViewHash {
+    std::size_t operator()(const KeyView& k) const noexcept {
+      const std::size_t a = std::hash<std::string_view>{}(k.first);
+      return a ^ (std::hash<std::string_view>{}(k.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+    }
+  };
+  std::unordered_map<KeyView, std::uint32_t, ViewHash> index;
+  std::vector<KeyView> keys;
+  std::vector<std::size_t> start;
+  std::vector<const Order*> members;
+
+  explicit Groups(const std::vector<Order>& orders) {
+    index.reserve(orders.size());
+    std::vector<std::uint32_t> group_of(orders.size());
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+      const auto [it, fresh] =
+          index.try_emplace(KeyView{orders[i].shop, orders[i].buyer}, static_cast<std::uint32_t>(keys.size()));
+      if (fresh) keys.push_back(it->first);
+      group_of[i] = it->second;
+    }
+    start.assign(keys.size() + 1, 0);
+    for (const std::uint32_t g : group_of) ++start[g + 1];
+    for (std::size_t g = 0; g < keys.size(); ++g) start[g + 1] += start[g];
+    members.resize(orders.size());
+    std::vector<std::size_t> next(start.begin(), start.end() - 1);
+    for (std::size_t i = 0; i < orders.size(); ++i) members[next[group_of[i]]++] = &orders[i];
+  }
+  std::size_t size() const { return keys.size(); }
+  const Order* const* begin(std::size_t g) const { return members.data() + start[g]; }
+  const Order* const* end(std::size_t g) const { return members.data() + start[g + 1]; }
+  // The group of (shop, buyer), or none.
+  std::optional<std::uint32_t> find(std::string_view shop, std::string_view buyer) const {
+    const auto it = index.find(KeyView{shop, buyer});
+    if (it == index.end()) return std::nullopt;
+    return it->second;
+  }
 };
 
 // A contact (logged, or a reminder planned) changes what the planner allows later: the
@@ -108,16 +152,18 @@ void consider_contact(LocalTime at, const Caps& caps, const std::function<void(L
   consider(start_of_day(at) + std::chrono::days{1});
 }
 
-BuyerInputs inputs_of(const std::vector<const Order*>& orders, const std::vector<const ContactRecord*>& contacts,
-                      const ContactHistory& history, const ChatLog* chat, const Caps& caps, const Rules& rules,
-                      LocalTime now) {
+// `sorted`: a buffer (reused from buyer to buyer).
+BuyerInputs inputs_of(const Order* const* first, const Order* const* last,
+                      const std::vector<const ContactRecord*>& contacts, const ContactHistory& history,
+                      const ChatLog* chat, const Caps& caps, const Rules& rules, LocalTime now,
+                      std::vector<const Order*>& sorted) {
   BuyerInputs in;
   LocalTime moment = now + kWindow;  // beyond the extended window nothing is known
   const auto consider = [&](LocalTime t) {
     if (t > now && t < moment) moment = t;
   };
   Fingerprint f;
-  std::vector<const Order*> sorted(orders);
+  sorted.assign(first, last);
   std::sort(sorted.begin(), sorted.end(), [](const Order* a, const Order* b) { return a->id < b->id; });
   for (const Order* o : sorted) {
     add_order(f, *o);
@@ -141,12 +187,15 @@ BuyerInputs inputs_of(const std::vector<const Order*>& orders, const std::vector
     }
   }
   f.add(static_cast<std::int64_t>(contacts.size()));
-  const Order& any = *orders.front();
+  const Order& any = **first;
   if (const auto it = history.opted_out.find(any.buyer); it != history.opted_out.end()) {
     for (Channel c : it->second) f.add(static_cast<std::int64_t>(c) + 100);
   }
-  if (const auto it = history.shop_opted_out.find({any.shop, any.buyer}); it != history.shop_opted_out.end()) {
-    for (Channel c : it->second) f.add(static_cast<std::int64_t>(c) + 200);
+  // (The look-up copies both strings: not done for the millions of buyers of a shop without any.)
+  if (!history.shop_opted_out.empty()) {
+    if (const auto it = history.shop_opted_out.find({any.shop, any.buyer}); it != history.shop_opted_out.end()) {
+      for (Channel c : it->second) f.add(static_cast<std::int64_t>(c) + 200);
+    }
   }
   if (chat) {
     for (const auto& m : chat->of(any.buyer)) {
@@ -167,9 +216,8 @@ BuyerInputs inputs_of(const std::vector<const Order*>& orders, const std::vector
 
 }  // namespace
 
-std::size_t Reconciler::KeyHash::operator()(const BuyerKey& k) const noexcept {
-  const std::size_t a = std::hash<std::string>{}(k.first);
-  return a ^ (std::hash<std::string>{}(k.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+std::size_t Reconciler::KeyHash::operator()(const KeyView& k) const noexcept {
+  return Groups::ViewHash{}(k);
 }
 
 ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules,
@@ -184,68 +232,72 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   const ContactHistory history = store.history();
   lap("history");
 
-  // The snapshot by buyer, and each buyer's contacts (a contact logged without a shop counts in
-  // every shop of the buyer, as in the planner).
-  std::unordered_map<BuyerKey, std::vector<const Order*>, KeyHash> by_buyer;
-  by_buyer.reserve(snapshot.orders.size());
-  for (const auto& o : snapshot.orders) by_buyer[{o.shop, o.buyer}].push_back(&o);
-  std::unordered_map<BuyerKey, std::vector<const ContactRecord*>, KeyHash> contacts;
-  std::unordered_map<std::string, std::vector<const ContactRecord*>> shopless;
+  // The snapshot by buyer (views, no copies of the strings: a million buyers' copies were most of
+  // this lap), and each buyer's contacts (a contact logged without a shop counts in every shop of
+  // the buyer, as in the planner).
+  const Groups groups(snapshot.orders);
+  std::unordered_map<std::uint32_t, std::vector<const ContactRecord*>> contacts;
+  std::unordered_map<std::string_view, std::vector<const ContactRecord*>> shopless;
   for (const auto& c : history.contacts) {
     if (c.shop.empty()) {
       shopless[c.buyer].push_back(&c);
-    } else if (const BuyerKey key{c.shop, c.buyer}; by_buyer.count(key)) {
-      contacts[key].push_back(&c);
+    } else if (const auto g = groups.find(c.shop, c.buyer)) {
+      contacts[*g].push_back(&c);
     }
   }
-  out.buyers = static_cast<int>(by_buyer.size());
+  out.buyers = static_cast<int>(groups.size());
   lap("grouped");
 
   // Which buyers to plan again: changed, their moment come, touched by the send path, or with a
   // given-up row whose re-plan time came.
   std::set<BuyerKey> wanted(touched.begin(), touched.end());
   for (auto& k : store.replans_due(now)) wanted.insert(std::move(k));
-  std::map<std::string, Caps> caps_of_shop;
-  std::vector<const std::pair<const BuyerKey, std::vector<const Order*>>*> entries;
-  entries.reserve(by_buyer.size());
-  for (const auto& e : by_buyer) {
-    if (!caps_of_shop.count(e.first.first))
-      caps_of_shop.emplace(e.first.first, *rules.rules.for_shop(e.first.first).caps);
-    entries.push_back(&e);
+  // The caps of each group's shop (a shop's, looked up once).
+  std::vector<const Caps*> caps_of(groups.size());
+  {
+    std::map<std::string_view, const Caps*> caps_of_shop;
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::string_view shop = groups.keys[g].first;
+      auto it = caps_of_shop.find(shop);
+      if (it == caps_of_shop.end()) it = caps_of_shop.emplace(shop, rules.rules.for_shop(shop).caps).first;
+      caps_of[g] = it->second;
+    }
   }
   // Every buyer's inputs, on all cores (a million buyers' orders take seconds on one); only read
   // here: the snapshot, the history, the chat, the caps.
-  std::vector<BuyerInputs> inputs(entries.size());
-  const std::size_t threads = entries.size() >= 8192 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+  std::vector<BuyerInputs> inputs(groups.size());
+  const std::size_t threads = groups.size() >= 8192 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
   run_in_parts(
-      std::vector<std::size_t>(entries.size(), 1), threads, [&](std::size_t first, std::size_t last, std::size_t) {
+      std::vector<std::size_t>(groups.size(), 1), threads, [&](std::size_t first, std::size_t last, std::size_t) {
         std::vector<const ContactRecord*> own;
-        for (std::size_t i = first; i < last; ++i) {
-          const auto& [key, orders] = *entries[i];
+        std::vector<const Order*> sorted;
+        for (std::size_t g = first; g < last; ++g) {
           own.clear();
-          if (const auto it = contacts.find(key); it != contacts.end()) own = it->second;
-          if (const auto it = shopless.find(key.second); it != shopless.end()) {
+          if (const auto it = contacts.find(static_cast<std::uint32_t>(g)); it != contacts.end()) own = it->second;
+          if (const auto it = shopless.find(groups.keys[g].second); it != shopless.end()) {
             own.insert(own.end(), it->second.begin(), it->second.end());
             std::stable_sort(own.begin(), own.end(),
                              [](const ContactRecord* a, const ContactRecord* b) { return a < b; });  // history order
           }
-          inputs[i] = inputs_of(orders, own, history, chat, caps_of_shop.at(key.first), rules.rules, now);
+          inputs[g] =
+              inputs_of(groups.begin(g), groups.end(g), own, history, chat, *caps_of[g], rules.rules, now, sorted);
+          inputs[g].group = static_cast<std::uint32_t>(g);
         }
       });
   std::unordered_map<BuyerKey, BuyerInputs, KeyHash> dirty;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const BuyerKey& key = entries[i]->first;
-    const BuyerInputs& in = inputs[i];
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    const auto& key = groups.keys[g];
+    const BuyerInputs& in = inputs[g];
     const auto seen = buyers_.find(key);
     if (full || seen == buyers_.end() || seen->second.hash != in.hash || seen->second.valid_until <= now ||
-        wanted.count(key)) {
-      dirty.emplace(key, in);
+        (!wanted.empty() && wanted.count(BuyerKey{key.first, key.second}))) {
+      dirty.emplace(BuyerKey{key.first, key.second}, in);
     }
   }
   // Buyers gone from the feed: their planned rows are cancelled below.
   std::vector<BuyerKey> look_at;
   for (auto it = buyers_.begin(); it != buyers_.end();) {
-    if (!by_buyer.count(it->first)) {
+    if (!groups.find(it->first.first, it->first.second)) {
       look_at.push_back(it->first);
       it = buyers_.erase(it);
     } else {
@@ -257,12 +309,12 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
 
   // Plan the buyers that need it, over twice the window.
   std::vector<Order> subset;
-  if (!full && dirty.size() < by_buyer.size()) {
+  if (!full && dirty.size() < groups.size()) {
     for (const auto& [key, in] : dirty) {
-      for (const Order* o : by_buyer.at(key)) subset.push_back(*o);
+      for (auto o = groups.begin(in.group); o != groups.end(in.group); ++o) subset.push_back(**o);
     }
   }
-  const std::vector<Order>& to_plan = !full && dirty.size() < by_buyer.size() ? subset : snapshot.orders;
+  const std::vector<Order>& to_plan = !full && dirty.size() < groups.size() ? subset : snapshot.orders;
   const LocalTime window_end = now + kWindow;
   // A large set in parts of whole buyers (buyers are planned apart: the same decisions), so that
   // a daemon stopping does not wait for the whole of it.
@@ -286,7 +338,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   } else {
     std::vector<Order> part;
     for (const auto& [key, in] : dirty) {
-      for (const Order* o : by_buyer.at(key)) part.push_back(*o);
+      for (auto o = groups.begin(in.group); o != groups.end(in.group); ++o) part.push_back(**o);
       if (part.size() >= kOrdersPerPart) {
         plan_part(part);
         part.clear();
@@ -350,13 +402,15 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     for (const auto& [key, in] : dirty) look_at.push_back(key);
     rows = store.planned_of(look_at);
   }
-  std::map<std::string, std::string> skip_reason;
-  for (const auto& s : plan.skipped) skip_reason.emplace(s.order_id, s.reason);
+  std::map<std::string, std::string> skip_reason;  // built only when a row may be cancelled
+  if (!rows.empty()) {
+    for (const auto& s : plan.skipped) skip_reason.emplace(s.order_id, s.reason);
+  }
   std::unordered_map<std::string_view, const Order*> all_orders;  // built only when needed
   const auto find_order = [&](const OutboxRow& row, const std::string& id) -> const Order* {
-    if (const auto it = by_buyer.find({row.shop, row.buyer}); it != by_buyer.end()) {
-      for (const Order* o : it->second) {
-        if (o->id == id) return o;
+    if (const auto g = groups.find(row.shop, row.buyer)) {
+      for (auto o = groups.begin(*g); o != groups.end(*g); ++o) {
+        if ((*o)->id == id) return *o;
       }
     }
     if (all_orders.empty()) {

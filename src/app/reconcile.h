@@ -20,6 +20,7 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -88,14 +89,25 @@ class Reconciler {
   void stop_when(const std::atomic<bool>* flag) { stop_ = flag; }
 
  private:
+  // A buyer's key, or a view of one (looked up without copying the strings).
+  using KeyView = std::pair<std::string_view, std::string_view>;
   struct KeyHash {
-    std::size_t operator()(const BuyerKey& k) const noexcept;
+    using is_transparent = void;
+    std::size_t operator()(const BuyerKey& k) const noexcept { return (*this)(KeyView{k.first, k.second}); }
+    std::size_t operator()(const KeyView& k) const noexcept;
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return a.first == b.first && a.second == b.second;
+    }
   };
   struct BuyerState {
     std::uint64_t hash = 0;
     LocalTime valid_until{};  // planned again from this moment on, even when nothing changed
   };
-  std::unordered_map<BuyerKey, BuyerState, KeyHash> buyers_;
+  std::unordered_map<BuyerKey, BuyerState, KeyHash, KeyEq> buyers_;
   bool full_ = true;
   const std::atomic<bool>* stop_ = nullptr;
 };
