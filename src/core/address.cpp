@@ -172,8 +172,7 @@ class Parser {
       r_.why.push_back("empty address: treated as mainland China");
       return std::move(r_);
     }
-    const std::u32string cps = utf8_decode(a_);
-    const bool has_cjk = std::any_of(cps.begin(), cps.end(), is_cjk);
+    const bool has_cjk = utf8_any_of(a_, is_cjk);
     if (!has_cjk) return latin();
     std::size_t pos = skip_separators(a_, 0);
     for (std::string_view china : {"中华人民共和国", "中國", "中国"}) {

@@ -10,8 +10,39 @@
 
 namespace cuifu {
 
+// The code point at byte `i` of `s`, advancing `i` past it: an invalid or cut byte is
+// U+FFFD and `i` moves by one. REQUIRES: i < s.size(). utf8_decode is this, point by point.
+inline char32_t utf8_next(std::string_view s, std::size_t& i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  if (len == 0 || i + len > s.size()) {
+    ++i;
+    return U'\uFFFD';
+  }
+  char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+  for (std::size_t k = 1; k < len; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) {
+      ++i;
+      return U'\uFFFD';
+    }
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  i += len;
+  return cp;
+}
+
 // Decodes UTF-8 into code points; invalid bytes become U+FFFD, one per byte.
 std::u32string utf8_decode(std::string_view s);
+
+// True when a code point of utf8_decode(s) satisfies `pred`, without decoding into a string.
+template <class Pred>
+bool utf8_any_of(std::string_view s, Pred pred) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (pred(utf8_next(s, i))) return true;
+  }
+  return false;
+}
 std::string utf8_encode(std::u32string_view s);
 
 // Number of code points (an SMS segment holds 70 of them).

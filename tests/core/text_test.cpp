@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
 namespace cuifu {
 namespace {
 
@@ -101,6 +106,84 @@ TEST(Text, StableHashIsTheSameEveryRun) {
   // FNV-1a 64 of the empty string and of "a": fixed values, so holdout groups never move.
   EXPECT_EQ(stable_hash(""), 0xcbf29ce484222325ULL);
   EXPECT_EQ(stable_hash("a"), 0xaf63dc4c8601ec8cULL);
+}
+
+}  // namespace
+}  // namespace cuifu
+
+namespace cuifu {
+namespace {
+
+// utf8_decode as it was written before utf8_next: the reference for both.
+std::u32string reference_decode(std::string_view s) {
+  std::u32string out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) {
+      out.push_back(U'\uFFFD');
+      ++i;
+      continue;
+    }
+    char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+    bool ok = true;
+    for (int k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+      if ((cc & 0xC0) != 0x80) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    if (!ok) {
+      out.push_back(U'\uFFFD');
+      ++i;
+      continue;
+    }
+    out.push_back(cp);
+    i += static_cast<std::size_t>(len);
+  }
+  return out;
+}
+
+// utf8_any_of reads the code points utf8_decode gives (invalid, cut and overlong bytes
+// included), so the address parser's "any CJK" test needs no decoded copy.
+TEST(Text, Utf8AnyOfAndDecodeReadTheCodePointsOfTheReferenceDecoder) {
+  const auto cjk = [](char32_t c) {
+    return (c >= 0x3400 && c <= 0x9FFF) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x2FFFF);
+  };
+  const auto replacement = [](char32_t c) { return c == U'\uFFFD'; };
+  const auto nul = [](char32_t c) { return c == 0; };
+  std::vector<std::string> texts = {"",
+                                    "abc",
+                                    "湖北省武汉市",
+                                    "\xE4\xB8",          // 中 cut short
+                                    "\xE4\xB8\x41",      // a bad continuation
+                                    "\xC0\x80",          // overlong NUL: decoded, not refused
+                                    "\xFF\xFE",          // no lead byte
+                                    "\xF0\xA0\x80\x80",  // U+20000
+                                    "\xF0\xAF\xBF\xBF",  // U+2FFFF
+                                    "\xE3\x90\x80",      // U+3400
+                                    "\xE9\xBF\xBF",      // U+9FFF
+                                    "\xEF\xA4\x80",      // U+F900
+                                    "\xEF\xAB\xBF",      // U+FAFF
+                                    "\xE3\x8F\xBF",      // U+33FF
+                                    "\xEF\xAC\x80",      // U+FB00
+                                    "Flat 8\x80 中"};
+  std::mt19937 rng(11);
+  for (int n = 0; n < 2000; ++n) {
+    std::string s(rng() % 12, '\0');
+    for (auto& c : s) c = static_cast<char>(rng() % 4 == 0 ? 0xE0 + rng() % 32 : 0x80 + rng() % 128);
+    texts.push_back(s);
+  }
+  for (const auto& s : texts) {
+    const std::u32string want = reference_decode(s);
+    ASSERT_EQ(utf8_decode(s), want) << s;
+    EXPECT_EQ(utf8_any_of(s, cjk), std::any_of(want.begin(), want.end(), cjk)) << s;
+    EXPECT_EQ(utf8_any_of(s, replacement), std::any_of(want.begin(), want.end(), replacement)) << s;
+    EXPECT_EQ(utf8_any_of(s, nul), std::any_of(want.begin(), want.end(), nul)) << s;
+  }
 }
 
 }  // namespace
