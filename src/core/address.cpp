@@ -165,11 +165,11 @@ std::vector<std::size_t> best_mainland(const Gazetteer& g, const std::vector<Gaz
 
 class Parser {
  public:
-  Parser(const Gazetteer& g, std::string_view a) : g_(g), a_(a) {}
+  Parser(const Gazetteer& g, std::string_view a, bool explain) : g_(g), a_(a), explain_(explain) {}
 
   ParsedAddress run() {
     if (a_.empty()) {
-      r_.why.push_back("empty address: treated as mainland China");
+      if (explain_) r_.why.push_back("empty address: treated as mainland China");
       return std::move(r_);
     }
     const bool has_cjk = utf8_any_of(a_, is_cjk);
@@ -178,7 +178,7 @@ class Parser {
     for (std::string_view china : {"中华人民共和国", "中國", "中国"}) {
       if (a_.substr(pos, china.size()) == china && !followed_by_street(a_, pos + china.size())) {
         pos = skip_separators(a_, pos + china.size());
-        r_.why.push_back(fmt::format("{} skipped", china));
+        if (explain_) r_.why.push_back(fmt::format("{} skipped", china));
         break;
       }
     }
@@ -267,13 +267,15 @@ class Parser {
     if (p.kind == PlaceKind::province) r_.province = p.name;
     if (provinces.size() == 1 && p.kind != PlaceKind::province) r_.province = *provinces.begin();
     if (cities.size() == 1 && p.kind == PlaceKind::county) r_.city = *cities.begin();
-    r_.why.push_back(
-        fmt::format("{} names {} places ({}); not resolved", written, cands.size(), fmt::join(where, ", ")));
+    if (explain_)
+      r_.why.push_back(
+          fmt::format("{} names {} places ({}); not resolved", written, cands.size(), fmt::join(where, ", ")));
   }
 
   void note(const Place& p, const std::string& written) {
-    r_.why.push_back(written == p.name ? fmt::format("{} {}", to_string(p.kind), p.name)
-                                       : fmt::format("{} {} (written {})", to_string(p.kind), p.name, written));
+    if (explain_)
+      r_.why.push_back(written == p.name ? fmt::format("{} {}", to_string(p.kind), p.name)
+                                         : fmt::format("{} {} (written {})", to_string(p.kind), p.name, written));
     if (p.kind == PlaceKind::province) r_.province = p.name;
     if (p.kind == PlaceKind::city) r_.city = p.name;
     if (p.kind == PlaceKind::county) r_.county = p.name;
@@ -286,11 +288,11 @@ class Parser {
       std::string& slot = q->kind == PlaceKind::province ? r_.province : r_.city;
       if (slot.empty()) {
         slot = q->name;
-        inferred.push_back(fmt::format("{} {}", to_string(q->kind), q->name));
+        if (explain_) inferred.push_back(fmt::format("{} {}", to_string(q->kind), q->name));
       }
     }
     if (!inferred.empty())
-      r_.why.push_back(fmt::format("{} inferred from {}", fmt::join(inferred, ", "), deepest.name));
+      if (explain_) r_.why.push_back(fmt::format("{} inferred from {}", fmt::join(inferred, ", "), deepest.name));
   }
 
   bool other_outside(std::size_t from) const {
@@ -311,8 +313,10 @@ class Parser {
     const Place* top = &p;
     while (const Place* up = g_.parent_of(*top)) top = up;
     r_.outside = top->name;
-    r_.why.push_back(written == top->name ? fmt::format("{} {}: outside mainland China", how, top->name)
-                                          : fmt::format("{} {} ({}): outside mainland China", how, written, top->name));
+    if (explain_)
+      r_.why.push_back(written == top->name
+                           ? fmt::format("{} {}: outside mainland China", how, top->name)
+                           : fmt::format("{} {} ({}): outside mainland China", how, written, top->name));
   }
   ParsedAddress overseas(const Place& p, const std::string& written, std::string_view how) {
     mark_overseas(p, written, how);
@@ -339,11 +343,13 @@ class Parser {
       r_.overseas = true;
       r_.rest = trim(a_);
       r_.outside = "香港、澳门或台湾";
-      r_.why.push_back("no mainland region, written in traditional script (號, 樓, 區 …): Hong Kong, Macau or Taiwan");
+      if (explain_)
+        r_.why.push_back(
+            "no mainland region, written in traditional script (號, 樓, 區 …): Hong Kong, Macau or Taiwan");
       return std::move(r_);
     }
     r_.rest = trim(a_);
-    r_.why.push_back("region not recognised: treated as mainland China");
+    if (explain_) r_.why.push_back("region not recognised: treated as mainland China");
     return std::move(r_);
   }
 
@@ -380,7 +386,7 @@ class Parser {
     if (!hit) {
       r_.overseas = true;
       r_.rest = trim(a_);
-      r_.why.push_back("Latin-script address without a mainland region: outside mainland China");
+      if (explain_) r_.why.push_back("Latin-script address without a mainland region: outside mainland China");
       return std::move(r_);
     }
     const Place& p = place(hit->first.index);
@@ -390,12 +396,13 @@ class Parser {
       note(p, hit->second);
       fill_from(p);
     }
-    r_.why.push_back(fmt::format("Latin-script address naming {}: mainland China", hit->second));
+    if (explain_) r_.why.push_back(fmt::format("Latin-script address naming {}: mainland China", hit->second));
     return std::move(r_);
   }
 
   const Gazetteer& g_;
   std::string_view a_;
+  bool explain_;  // fill r_.why
   ParsedAddress r_;
 };
 
@@ -507,9 +514,9 @@ std::string ParsedAddress::why_text() const {
   return fmt::format("{}", fmt::join(why, "; "));
 }
 
-ParsedAddress parse_address(const Gazetteer& gazetteer, std::string_view address) {
+ParsedAddress parse_address(const Gazetteer& gazetteer, std::string_view address, bool explain) {
   const std::string a = trim(address);
-  return Parser(gazetteer, a).run();
+  return Parser(gazetteer, a, explain).run();
 }
 
 }  // namespace cuifu

@@ -106,6 +106,8 @@ struct ParsedAddress {
 // traditional script (號, 樓, 區). Any other Chinese address whose region is not recognised is
 // mainland, and `why` says "region not recognised". A mainland region named
 // first wins over anything later (武汉市香港路 is in Wuhan).
-ParsedAddress parse_address(const Gazetteer& gazetteer, std::string_view address);
+// `explain` false: `why` stays empty (every other field is the same), for a caller that shows
+// none (the backtest reads a million addresses and prints no why line).
+ParsedAddress parse_address(const Gazetteer& gazetteer, std::string_view address, bool explain = true);
 
 }  // namespace cuifu

@@ -119,7 +119,7 @@ class BuyerReplay {
         log_end_(log_end),
         chat_(chat),
         result_(result),
-        addresses_(rules) {}
+        addresses_(rules, result.keep_texts) {}
 
   void run();
 
@@ -167,6 +167,7 @@ Plan BuyerReplay::plan_from(LocalTime now) {
   request.threads = 1;  // the replay runs buyers on all cores already
   request.addresses = &addresses_;
   request.explain = result_.keep_texts;  // why lines are dropped with the texts
+  request.texts = result_.keep_texts;
   Plan p = plan(visible, history_, rules_, templates_, request);
   ++result_.plan_calls;
   planned_.clear();
@@ -266,7 +267,7 @@ void replay_buyer(const std::string& shop, const std::string& buyer, std::vector
       int closed_before = 0;
       for (const auto& other : orders) closed_before += other.closed_by(t.order->created_at);
       const Order placed = as_of(t, t.order->created_at);
-      const SegmentMatch m = classify(rules, {&placed}, closed_before, &buyer_replay.addresses());
+      const SegmentMatch m = classify(rules, {&placed}, closed_before, &buyer_replay.addresses(), false);
       out.segment = m.rule ? m.rule->name : "-";
     }
     result.orders.push_back(std::move(out));

@@ -147,7 +147,7 @@ void sort_cues_for_search(OccupationRules& rules) {
   rules.words = one_pass ? std::make_shared<const WordSet>(words) : nullptr;
 }
 
-OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address) {
+OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address, bool explain) {
   OccupationGuess g;
   // std::regex backtracks and recurses per character: the patterns read at most the first
   // kMaxCueBytes of an address (a real one is far shorter), so a freak feed field cannot stall
@@ -161,8 +161,10 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     for (auto found = m.re->search(text); found && found->second > found->first;
          found = m.re->search(std::string_view(text).substr(from))) {
       const std::size_t begin = from + found->first, end = from + found->second;
-      g.why.push_back(format_text(FMT_COMPILE("{} not counted: {} ({})"),
-                                  std::string_view(text).substr(begin, end - begin), m.why, m.source.str()));
+      if (explain) {
+        g.why.push_back(format_text(FMT_COMPILE("{} not counted: {} ({})"),
+                                    std::string_view(text).substr(begin, end - begin), m.why, m.source.str()));
+      }
       out.append(text, from, begin - from);
       out += ' ';
       from = end;
@@ -236,7 +238,10 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     } else {
       g.scores[cue.occupation] += cue.weight;  // not one of kOccupations: the loader refuses it
     }
-    g.why.push_back(format_text(FMT_COMPILE("{} {:+d} {} ({})"), cue.occupation, cue.weight, found, cue.source.str()));
+    if (explain) {
+      g.why.push_back(
+          format_text(FMT_COMPILE("{} {:+d} {} ({})"), cue.occupation, cue.weight, found, cue.source.str()));
+    }
   }
   for (std::size_t i = 0; i < scores.size(); ++i) g.scores[std::string(kOccupations[i])] += scores[i];
   std::string best;
@@ -253,10 +258,9 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     }
   }
   g.occupation = best;
-  if (best.empty()) {
-    g.why.push_back(format_text(FMT_COMPILE("no occupation reaches {}"), rules.min_score));
-  } else {
-    g.why.push_back(format_text(FMT_COMPILE("{} wins with {}"), best, best_score));
+  if (explain) {
+    g.why.push_back(best.empty() ? format_text(FMT_COMPILE("no occupation reaches {}"), rules.min_score)
+                                 : format_text(FMT_COMPILE("{} wins with {}"), best, best_score));
   }
   return g;
 }

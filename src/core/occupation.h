@@ -82,7 +82,8 @@ void sort_cues_for_search(OccupationRules& rules);
 
 // Scores every occupation on `address` (after the masks) and picks the highest score of at
 // least min_score; equal scores go to the first in `prefer`. Each cue counts once.
-OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address);
+// `explain` false: `why` stays empty (occupation and scores are the same).
+OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address, bool explain = true);
 
 // Compiles a rules pattern on std::regex; nullptr + `error` when it is not a valid regex or
 // uses a bracket class with non-ASCII characters (which would match single bytes).

@@ -422,7 +422,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   }
 
   // 2. Who the buyer is and why they have not paid.
-  const SegmentMatch match = classify(rules_, open, closed_unpaid, req_.addresses);
+  const SegmentMatch match = classify(rules_, open, closed_unpaid, req_.addresses, req_.explain);
   if (!match.rule) {
     skip_all(open, "no segment matches (the rules have no catch-all)");
     return;
@@ -582,60 +582,65 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
                                     step.template_name));
       continue;
     }
-    // What a message says of the buyer, the orders and the item is the same for every step of
-    // the sequence: worked out for its first message only.
-    if (!fields) {
-      fields.emplace();
-      MessageFields& g = *fields;
-      g.salutation = salutation_for(newest, seg, rules_.names);
-      g.name = clean_receiver_name(newest.receiver_name);
-      g.nickname = buyer_;
-      // A person names the item in a few words: the shop's short name, or the tidied title cut
-      // at a word boundary (an SMS may cut it shorter still).
-      g.item = shorten_title(item_display_name(lead, rules_.item_short_names), kMessageItemChars, 4);
-      g.amount = format_money(amount);
-      g.order_count = std::to_string(open.size());
-      g.order_ids = format_text(FMT_COMPILE("{}"), fmt::join(ids, "、"));
-      g.shop = shop_.display_name;
-      g.pay_by = pay_by_text(close_at);
-      if (lead.stock && rules_.facts.low_stock_at > 0 && *lead.stock > 0 && *lead.stock <= rules_.facts.low_stock_at) {
-        g.low_stock = format_text(FMT_COMPILE("仅剩{}件"), *lead.stock);
-      }
-      g.shipping = rules_.facts.shipping;
-      category = item_category(lead.item, rules_.item_categories);
-      if (category) g.delivery = category->delivery;
-    }
-    // The step's own fields are set on the buyer's fields for this step and put back after
-    // it (a copy of all of them per step cost more than the message).
-    MessageFields& f = *fields;
-    struct StepFields {
-      MessageFields& f;
-      std::string salutation;  // the buyer's, while an SMS greets without it
-      bool greets_without = false;
-      ~StepFields() {
-        f.promotion_ends.clear();
-        if (greets_without) f.salutation = std::move(salutation);
-      }
-    } step_fields{f, {}, false};
-    // Facts a message may state, only when the rules or the feed know them.
-    if (rules_.facts.promotion_ends && *rules_.facts.promotion_ends > *slot) {
-      f.promotion_ends = pay_by_text(*rules_.facts.promotion_ends);
-    }
+    // The message, when it is wanted (texts or why lines) or must be seen to fit (an SMS).
+    std::optional<RenderedMessage> msg;
     std::string greeting_note;
-    if (channel == Channel::sms && char_count(f.salutation) > kSmsNameWithin - 3) {
-      // The name must end within the first characters of an SMS; a long nickname or Latin
-      // name would push it out, so the SMS greets without it.
-      greeting_note =
-          format_text(FMT_COMPILE("SMS greets without the name: '{}' is too long for its first {} characters"),
-                      f.salutation, kSmsNameWithin);
-      step_fields.salutation = std::move(f.salutation);
-      step_fields.greets_without = true;
-      f.salutation.clear();
-    }
-    const auto msg = render(*tpl, f, &ch);
-    if (!msg) {
-      carried.push_back(format_text(FMT_COMPILE("step {} left out: message does not fit one SMS"), i + 1));
-      continue;
+    if (req_.texts || req_.explain || channel == Channel::sms) {
+      // What a message says of the buyer, the orders and the item is the same for every step of
+      // the sequence: worked out for its first message only.
+      if (!fields) {
+        fields.emplace();
+        MessageFields& g = *fields;
+        g.salutation = salutation_for(newest, seg, rules_.names);
+        g.name = clean_receiver_name(newest.receiver_name);
+        g.nickname = buyer_;
+        // A person names the item in a few words: the shop's short name, or the tidied title cut
+        // at a word boundary (an SMS may cut it shorter still).
+        g.item = shorten_title(item_display_name(lead, rules_.item_short_names), kMessageItemChars, 4);
+        g.amount = format_money(amount);
+        g.order_count = std::to_string(open.size());
+        g.order_ids = format_text(FMT_COMPILE("{}"), fmt::join(ids, "、"));
+        g.shop = shop_.display_name;
+        g.pay_by = pay_by_text(close_at);
+        if (lead.stock && rules_.facts.low_stock_at > 0 && *lead.stock > 0 &&
+            *lead.stock <= rules_.facts.low_stock_at) {
+          g.low_stock = format_text(FMT_COMPILE("仅剩{}件"), *lead.stock);
+        }
+        g.shipping = rules_.facts.shipping;
+        category = item_category(lead.item, rules_.item_categories);
+        if (category) g.delivery = category->delivery;
+      }
+      // The step's own fields are set on the buyer's fields for this step and put back after
+      // it (a copy of all of them per step cost more than the message).
+      MessageFields& f = *fields;
+      struct StepFields {
+        MessageFields& f;
+        std::string salutation;  // the buyer's, while an SMS greets without it
+        bool greets_without = false;
+        ~StepFields() {
+          f.promotion_ends.clear();
+          if (greets_without) f.salutation = std::move(salutation);
+        }
+      } step_fields{f, {}, false};
+      // Facts a message may state, only when the rules or the feed know them.
+      if (rules_.facts.promotion_ends && *rules_.facts.promotion_ends > *slot) {
+        f.promotion_ends = pay_by_text(*rules_.facts.promotion_ends);
+      }
+      if (channel == Channel::sms && char_count(f.salutation) > kSmsNameWithin - 3) {
+        // The name must end within the first characters of an SMS; a long nickname or Latin
+        // name would push it out, so the SMS greets without it.
+        greeting_note =
+            format_text(FMT_COMPILE("SMS greets without the name: '{}' is too long for its first {} characters"),
+                        f.salutation, kSmsNameWithin);
+        step_fields.salutation = std::move(f.salutation);
+        step_fields.greets_without = true;
+        f.salutation.clear();
+      }
+      msg = render(*tpl, f, &ch);
+      if (!msg) {
+        carried.push_back(format_text(FMT_COMPILE("step {} left out: message does not fit one SMS"), i + 1));
+        continue;
+      }
     }
 
     PlannedReminder r;
@@ -647,10 +652,12 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.channel = channel;
     r.step = static_cast<int>(i) + 1;
     r.template_name = tpl->name;
-    r.subject = msg->subject;
-    r.message = msg->text;
-    r.contact = channel == Channel::email ? *reach_email : (channel == Channel::im ? std::string{} : *reach_phone);
-    r.receiver_name = newest.receiver_name;
+    if (req_.texts) {
+      r.subject = msg->subject;
+      r.message = msg->text;
+      r.contact = channel == Channel::email ? *reach_email : (channel == Channel::im ? std::string{} : *reach_phone);
+      r.receiver_name = newest.receiver_name;
+    }
     r.amount = amount;
     r.cost_milli = ch.cost_milli;
     r.pay_by = close_at;
@@ -669,7 +676,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       }
       if (open.size() > 1) {
         r.why.push_back(
-            format_text(FMT_COMPILE("combines {} unpaid orders of this buyer: {}"), open.size(), f.order_ids));
+            format_text(FMT_COMPILE("combines {} unpaid orders of this buyer: {}"), open.size(), fields->order_ids));
       }
       const std::string timing =
           step.before_close
@@ -685,9 +692,9 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
         r.why.push_back(format_text(FMT_COMPILE("says {}: item is {} ({})"), category->delivery, category->name,
                                     category->source.str()));
       }
-      if (!f.low_stock.empty() && tpl->body.uses("low_stock")) {
-        r.why.push_back(format_text(FMT_COMPILE("says {}: the feed's stock is {} (facts.low_stock_at {})"), f.low_stock,
-                                    *lead.stock, rules_.facts.low_stock_at));
+      if (!fields->low_stock.empty() && tpl->body.uses("low_stock")) {
+        r.why.push_back(format_text(FMT_COMPILE("says {}: the feed's stock is {} (facts.low_stock_at {})"),
+                                    fields->low_stock, *lead.stock, rules_.facts.low_stock_at));
       }
       for (auto& c : carried) r.why.push_back(std::move(c));
       if (call) r.why.push_back(call->why);
@@ -815,7 +822,8 @@ void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::v
     const LocalTime until = change ? change->at : LocalTime::max();
     for (auto& r : part.reminders) {
       if (r.send_at >= until) continue;
-      if (!changed.empty()) r.why.push_back(std::exchange(changed, {}));
+      if (std::string why = std::exchange(changed, {}); !why.empty() && request.explain)
+        r.why.push_back(std::move(why));
       kept.push_back(std::move(r));
     }
     if (!change) break;

@@ -100,9 +100,13 @@ struct PlanRequest {
   // backtest plans a buyer at every event of its log). Read and filled only when the plan
   // runs on one thread; the plan is the same with or without it.
   AddressReadings* addresses = nullptr;
-  // False: the reminders come without why lines, for a caller that shows none (the
-  // backtest's figures); every decision and message is the same.
+  // False: the reminders come without why lines (and the address is read without saying why),
+  // for a caller that shows none (the backtest's figures); every decision and message is the same.
   bool explain = true;
+  // False: the reminders come without message, subject, contact and receiver name, for a caller
+  // that drops them (the backtest's figures); an SMS is still rendered, to see that it fits one
+  // segment, and every decision is the same.
+  bool texts = true;
 };
 
 // Which segment an order group falls into, and the words that decided it.
@@ -114,9 +118,10 @@ struct SegmentMatch {
 // Picks the first segment of `rules` whose conditions all hold for `orders` (one buyer's
 // unpaid orders: combined amount, newest address, all notes), given how many of the
 // buyer's earlier orders closed unpaid. The address is read through `addresses` when given
-// (readings of the same rules). REQUIRES: orders non-empty.
+// (readings of the same rules). `explain` false: `because` stays empty (the segment is the same).
+// REQUIRES: orders non-empty.
 SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before,
-                      AddressReadings* addresses = nullptr);
+                      AddressReadings* addresses = nullptr, bool explain = true);
 
 // How the rules read an address: where it is (province / city / county / rest, overseas or
 // not) and, for a mainland address, the occupation it suggests. Each part says why.
@@ -124,7 +129,8 @@ struct AddressReading {
   ParsedAddress parsed;
   OccupationGuess occupation;  // empty for overseas addresses and rules without occupation cues
 };
-AddressReading read_address(const Rules& rules, std::string_view address);
+// `explain` false: the readings' why lines stay empty, everything else is the same.
+AddressReading read_address(const Rules& rules, std::string_view address, bool explain = true);
 
 // The readings of one buyer's addresses, made once each: a buyer replayed event after event
 // keeps its address, and reading it (parse_address, guess_occupation) is most of classifying
@@ -132,15 +138,18 @@ AddressReading read_address(const Rules& rules, std::string_view address);
 // one by one), on one thread; clear() before the next buyer.
 class AddressReadings {
  public:
-  explicit AddressReadings(const Rules& rules) : rules_(&rules) {}
-  // read_address(rules, address), made the first time it is asked for; the reference stays
-  // good until clear().
+  // `explain` false: read without why lines (read_address), for a caller that shows none.
+  explicit AddressReadings(const Rules& rules, bool explain = true) : rules_(&rules), explain_(explain) {}
+  // read_address(rules, address, explains()), made the first time it is asked for; the
+  // reference stays good until clear().
   const AddressReading& read(std::string_view address);
   const Rules& rules() const { return *rules_; }
+  bool explains() const { return explain_; }
   void clear() { readings_.clear(); }
 
  private:
   const Rules* rules_;
+  bool explain_;
   std::deque<std::pair<std::string, AddressReading>> readings_;  // a deque: readings never move
 };
 

@@ -28,11 +28,11 @@ const Gazetteer& gazetteer_of(const Rules& rules) {
 
 }  // namespace
 
-AddressReading read_address(const Rules& rules, std::string_view address) {
+AddressReading read_address(const Rules& rules, std::string_view address, bool explain) {
   AddressReading r;
-  r.parsed = parse_address(gazetteer_of(rules), address);
+  r.parsed = parse_address(gazetteer_of(rules), address, explain);
   if (!r.parsed.overseas && !rules.address.occupation.empty()) {
-    r.occupation = guess_occupation(rules.address.occupation, r.parsed.rest.empty() ? address : r.parsed.rest);
+    r.occupation = guess_occupation(rules.address.occupation, r.parsed.rest.empty() ? address : r.parsed.rest, explain);
   }
   return r;
 }
@@ -41,7 +41,7 @@ const AddressReading& AddressReadings::read(std::string_view address) {
   for (const auto& [text, reading] : readings_) {
     if (text == address) return reading;
   }
-  readings_.emplace_back(std::string(address), read_address(*rules_, address));
+  readings_.emplace_back(std::string(address), read_address(*rules_, address, explain_));
   return readings_.back().second;
 }
 
@@ -60,7 +60,7 @@ bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buye
 }
 
 SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& orders, int closed_unpaid_before,
-                      AddressReadings* addresses) {
+                      AddressReadings* addresses, bool explain) {
   Money amount = 0;
   std::string notes;
   const Order* newest = orders.front();
@@ -75,10 +75,10 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
   const AddressReading* known = nullptr;
   const auto read = [&]() -> const AddressReading& {
     if (known) return *known;
-    if (addresses && &addresses->rules() == &rules) {
+    if (addresses && &addresses->rules() == &rules && (addresses->explains() || !explain)) {
       known = &addresses->read(address);
     } else {
-      known = &reading.emplace(read_address(rules, address));
+      known = &reading.emplace(read_address(rules, address, explain));
     }
     return *known;
   };
@@ -89,7 +89,7 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
     if (!c.address_any.empty()) {
       const std::string* hit = first_contained(address, c.address_any);
       if (!hit) continue;
-      because.push_back(format_text(FMT_COMPILE("address contains {}"), *hit));
+      if (explain) because.push_back(format_text(FMT_COMPILE("address contains {}"), *hit));
     }
     if (!c.address_none.empty()) {
       if (const std::string* hit = first_contained(address, c.address_none)) {
@@ -99,39 +99,46 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
     }
     if (c.min_amount) {
       if (amount < *c.min_amount) continue;
-      because.push_back(format_text(FMT_COMPILE("amount {} >= {}"), format_money(amount), format_money(*c.min_amount)));
+      if (explain)
+        because.push_back(
+            format_text(FMT_COMPILE("amount {} >= {}"), format_money(amount), format_money(*c.min_amount)));
     }
     if (c.max_amount) {
       if (amount >= *c.max_amount) continue;
-      because.push_back(format_text(FMT_COMPILE("amount {} < {}"), format_money(amount), format_money(*c.max_amount)));
+      if (explain)
+        because.push_back(
+            format_text(FMT_COMPILE("amount {} < {}"), format_money(amount), format_money(*c.max_amount)));
     }
     if (c.overseas) {
       const ParsedAddress& parsed = read().parsed;
       if (parsed.overseas != *c.overseas) continue;
-      because.push_back(parsed.overseas
-                            ? format_text(FMT_COMPILE("address outside mainland China ({})"), parsed.why_text())
-                            : "address in mainland China");
+      if (explain)
+        because.push_back(parsed.overseas
+                              ? format_text(FMT_COMPILE("address outside mainland China ({})"), parsed.why_text())
+                              : "address in mainland China");
     }
     if (!c.occupation.empty()) {
       const AddressReading& r = read();
       if (r.parsed.overseas) continue;
       const std::string& occ = r.occupation.occupation;
       if (occ.empty() || std::find(c.occupation.begin(), c.occupation.end(), occ) == c.occupation.end()) continue;
-      because.push_back(format_text(FMT_COMPILE("address reads as {} ({})"), occ, r.occupation.why_text()));
+      if (explain)
+        because.push_back(format_text(FMT_COMPILE("address reads as {} ({})"), occ, r.occupation.why_text()));
     }
     if (!c.note_any.empty()) {
       const std::string* hit = first_contained(notes, c.note_any);
       if (!hit) continue;
-      because.push_back(format_text(FMT_COMPILE("note contains {}"), *hit));
+      if (explain) because.push_back(format_text(FMT_COMPILE("note contains {}"), *hit));
     }
     if (c.order_type) {
       if (orders.front()->type != *c.order_type) continue;
-      because.push_back(format_text(FMT_COMPILE("{} order"), to_string(*c.order_type)));
+      if (explain) because.push_back(format_text(FMT_COMPILE("{} order"), to_string(*c.order_type)));
     }
     if (c.min_closed_unpaid) {
       if (closed_unpaid_before < *c.min_closed_unpaid) continue;
-      because.push_back(format_text(FMT_COMPILE("{} earlier orders closed unpaid"), closed_unpaid_before));
+      if (explain) because.push_back(format_text(FMT_COMPILE("{} earlier orders closed unpaid"), closed_unpaid_before));
     }
+    if (!explain) return {&seg, {}};
     if (because.empty()) because.push_back("no other segment matched");
     return {&seg, format_text(FMT_COMPILE("{}"), fmt::join(because, ", "))};
   }

@@ -119,6 +119,64 @@ TEST(PlannerParallel, OneBuyerAloneIsPlannedAsAmongAllTheOthers) {
   EXPECT_GT(sorted_after, 0);
 }
 
+// The backtest's plans come without texts and why lines (PlanRequest::texts, ::explain): no
+// message is rendered but an SMS's (to see that it fits), no address read with its reasons.
+// Every reminder and skipped order is that of the full plan, but for those texts.
+TEST(PlannerParallel, PlanWithoutTextsOrWhyLinesMakesTheSameDecisions) {
+  const LocalTime now = at("2026-11-23 21:00");
+  const auto orders = testing::generated_orders(3000, now);
+  ContactHistory history;
+  for (std::size_t i = 0; i < orders.size(); i += 53) history.opted_out[orders[i].buyer].insert(Channel::im);
+  Plan full = plan_on(orders, history, now, 1);
+  PlanRequest request{now, now, now + std::chrono::days{5}};
+  request.threads = 1;
+  request.explain = false;
+  request.texts = false;
+  const Plan lean = plan(orders, history, testing::default_rules(), testing::default_templates(), request);
+  ASSERT_GT(full.reminders.size(), 500u);
+  std::map<Channel, int> channels;
+  for (auto& r : full.reminders) {
+    EXPECT_FALSE(r.why.empty());
+    ++channels[r.channel];
+    r.subject.clear();
+    r.message.clear();
+    r.contact.clear();
+    r.receiver_name.clear();
+    r.why.clear();
+  }
+  EXPECT_GT(channels[Channel::sms], 0);  // rendered all the same, to see that it fits
+  EXPECT_GT(channels[Channel::im], 0);
+  EXPECT_TRUE(serialized(full) == serialized(lean)) << "the plans differ";
+}
+
+// An address read without its reasons is read the same: every part of the reading but `why`.
+TEST(PlannerParallel, AddressReadWithoutReasonsIsReadTheSame) {
+  const LocalTime now = at("2026-11-23 21:00");
+  const auto orders = testing::generated_orders(3000, now);
+  const Rules& rules = testing::default_rules();
+  int with_occupation = 0, overseas = 0;
+  for (const auto& o : orders) {
+    const AddressReading full = read_address(rules, o.address);
+    const AddressReading lean = read_address(rules, o.address, false);
+    EXPECT_FALSE(full.parsed.why.empty());
+    EXPECT_TRUE(lean.parsed.why.empty());
+    EXPECT_TRUE(lean.occupation.why.empty());
+    EXPECT_EQ(fmt::format("{}|{}|{}|{}|{}|{}", full.parsed.province, full.parsed.city, full.parsed.county,
+                          full.parsed.rest, full.parsed.overseas, full.parsed.outside),
+              fmt::format("{}|{}|{}|{}|{}|{}", lean.parsed.province, lean.parsed.city, lean.parsed.county,
+                          lean.parsed.rest, lean.parsed.overseas, lean.parsed.outside))
+        << o.address;
+    EXPECT_EQ(full.occupation.occupation, lean.occupation.occupation) << o.address;
+    EXPECT_EQ(full.occupation.scores, lean.occupation.scores) << o.address;
+    with_occupation += !full.occupation.occupation.empty();
+    overseas += full.parsed.overseas;
+    const Order* one = &o;
+    EXPECT_EQ(classify(rules, {one}, 0).rule, classify(rules, {one}, 0, nullptr, false).rule) << o.address;
+  }
+  EXPECT_GT(with_occupation, 100);
+  EXPECT_GT(overseas, 0);
+}
+
 TEST(PlannerParallel, MoreThreadsThanBuyersIsFine) {
   const LocalTime now = at("2026-11-23 21:00");
   const auto orders = testing::generated_orders(3, now);
