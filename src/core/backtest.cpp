@@ -6,7 +6,6 @@
 #include <cmath>
 #include <deque>
 #include <mutex>
-#include <set>
 #include <span>
 #include <string_view>
 #include <unordered_map>
@@ -106,6 +105,9 @@ struct ReplayPart {
   int plan_calls = 0;
   bool keep_texts = true;  // BacktestConfig::keep_texts
   CheckTally checks;       // of the buyers replayed into this part
+  // The orders a buyer replay shows the planner, kept from one buyer to the next: a copy
+  // assigned over the previous buyer's reuses its strings' buffers (BuyerReplay::plan_from).
+  std::vector<Order> visible;
 };
 
 // Replays one buyer; appends to `result`.
@@ -114,6 +116,10 @@ class BuyerReplay {
   BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates, LocalTime log_end,
               const ChatLog* chat, ReplayPart& result)
       : orders_(std::move(orders)),
+        visible_(result.visible),
+        planned_(orders_.size(), 0),
+        reached_(orders_.size(), 0),
+        avoided_(orders_.size(), 0),
         rules_(rules),
         templates_(templates),
         log_end_(log_end),
@@ -123,8 +129,9 @@ class BuyerReplay {
 
   void run();
 
-  // Orders paid while a reminder for them was planned, before any reminder reached them.
-  const std::set<std::string>& avoided() const { return avoided_; }
+  // Whether order i (of the orders given, by creation) was paid while a reminder for it was
+  // planned, before any reminder reached it.
+  bool avoided(std::size_t i) const { return avoided_[i] != 0; }
   // The buyer's addresses as read by the plans so far.
   AddressReadings& addresses() { return addresses_; }
 
@@ -132,31 +139,47 @@ class BuyerReplay {
   // Plans the buyer from `now` with the orders as they stood then and the history so far.
   Plan plan_from(LocalTime now);
 
+  // Marks in `flags` every order whose id is `id` (flags per order, as orders_): what a set of
+  // ids would hold, without a string copied per id.
+  void mark(std::vector<char>& flags, const std::string& id) const {
+    for (std::size_t i = 0; i < orders_.size(); ++i) {
+      if (orders_[i].order->id == id) flags[i] = 1;
+    }
+  }
+
   std::vector<Timeline> orders_;  // by creation
-  std::vector<Order> visible_;    // copies of the orders created so far, shown as of the latest plan
+  // Copies of the orders created so far (the first shown_), shown as of the latest plan; the
+  // part's vector, assigned over the previous buyer's orders.
+  std::vector<Order>& visible_;
+  std::size_t shown_ = 0;
+  std::vector<char> planned_;  // per order: covered by the latest plan's reminders
+  std::vector<char> reached_;  // per order: a sent reminder covered it
+  std::vector<char> avoided_;  // per order: see avoided()
   const Rules& rules_;
   const TemplateSet& templates_;
   LocalTime log_end_;
   const ChatLog* chat_;
   ReplayPart& result_;
   ContactHistory history_;
-  std::set<std::string> planned_;  // orders covered by the latest plan's reminders
-  std::set<std::string> reached_;  // orders a sent reminder covered
-  std::set<std::string> avoided_;
   // Read once for all the buyer's events: its orders keep their addresses.
   AddressReadings addresses_;
 };
 
 Plan BuyerReplay::plan_from(LocalTime now) {
   // Orders are copied once, when they appear; each plan only updates what it knows of them.
-  while (visible_.size() < orders_.size() && orders_[visible_.size()].order->created_at <= now) {
-    visible_.push_back(*orders_[visible_.size()].order);
+  for (; shown_ < orders_.size() && orders_[shown_].order->created_at <= now; ++shown_) {
+    if (shown_ < visible_.size()) {
+      visible_[shown_] = *orders_[shown_].order;
+    } else {
+      visible_.push_back(*orders_[shown_].order);
+    }
   }
+  visible_.erase(visible_.begin() + static_cast<std::ptrdiff_t>(shown_), visible_.end());
   for (std::size_t i = 0; i < visible_.size(); ++i) show_as_of(visible_[i], orders_[i], now);
   const std::vector<Order>& visible = visible_;
   if (std::none_of(visible.begin(), visible.end(), [](const Order& o) { return o.status == OrderStatus::unpaid; })) {
     // Everything placed so far is paid or closed: the planner has nothing to remind of.
-    planned_.clear();
+    std::fill(planned_.begin(), planned_.end(), 0);
     return {};
   }
   // The planner looks at most a week past the latest close for a slot (a pre-sale order's
@@ -170,8 +193,10 @@ Plan BuyerReplay::plan_from(LocalTime now) {
   request.texts = result_.keep_texts;
   Plan p = plan(visible, history_, rules_, templates_, request);
   ++result_.plan_calls;
-  planned_.clear();
-  for (const auto& r : p.reminders) planned_.insert(r.order_ids.begin(), r.order_ids.end());
+  std::fill(planned_.begin(), planned_.end(), 0);
+  for (const auto& r : p.reminders) {
+    for (const auto& id : r.order_ids) mark(planned_, id);
+  }
   return p;
 }
 
@@ -200,16 +225,16 @@ void BuyerReplay::run() {
     while (next < events.size() && events[next] == now) ++next;
     const LocalTime until = std::min(next < events.size() ? events[next] : LocalTime::max(), log_end_);
     // Orders paid now that the last plan had a reminder for, none of which reached them yet.
-    for (const auto& t : orders_) {
-      const std::string& id = t.order->id;
-      if (t.paid && *t.paid == now && planned_.count(id) && !reached_.count(id)) avoided_.insert(id);
+    for (std::size_t i = 0; i < orders_.size(); ++i) {
+      const Timeline& t = orders_[i];
+      if (t.paid && *t.paid == now && planned_[i] && !reached_[i]) mark(avoided_, t.order->id);
     }
     Plan p = plan_from(now);
     for (auto& r : p.reminders) {
       if (r.send_at < now) continue;  // never into the past
       if (r.send_at >= until) break;  // the next event re-plans; nothing past the log's end
       history_.add({r.buyer, r.channel, r.send_at, r.order_ids, r.step, r.shop});
-      reached_.insert(r.order_ids.begin(), r.order_ids.end());
+      for (const auto& id : r.order_ids) mark(reached_, id);
       if (!result_.keep_texts) {
         // Swapped with empties: assigning "" to a string keeps its buffer.
         std::string().swap(r.message);
@@ -236,7 +261,8 @@ void replay_buyer(const std::string& shop, const std::string& buyer, std::vector
   buyer_replay.run();
   // What happened to each of the buyer's orders.
   const bool holdout = in_holdout(rules, shop, buyer);
-  for (const auto& t : orders) {
+  for (std::size_t i = 0; i < orders.size(); ++i) {
+    const Timeline& t = orders[i];
     OrderOutcome out;
     out.order_id = t.order->id;
     out.buyer = buyer;
@@ -246,7 +272,7 @@ void replay_buyer(const std::string& shop, const std::string& buyer, std::vector
     out.paid_at = t.paid;
     out.closed_at = t.closed;
     out.holdout = holdout;
-    out.avoided = buyer_replay.avoided().count(out.order_id) > 0;
+    out.avoided = buyer_replay.avoided(i);
     result.avoided += out.avoided;
     const LocalTime end = t.paid ? *t.paid : (t.closed ? *t.closed : LocalTime::max());
     for (std::size_t i = sent_before; i < result.sent.size(); ++i) {
