@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <mutex>
 #include <span>
 #include <string_view>
@@ -12,6 +11,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/block_list.h"
 #include "core/parallel.h"
 
 namespace cuifu {
@@ -97,10 +97,9 @@ struct CheckTally {
 };
 
 // What one run of buyers produced; runs are joined in buyer order.
-// Deques: they grow without copying and give back their blocks as the join takes from them.
 struct ReplayPart {
-  std::deque<PlannedReminder> sent;
-  std::deque<OrderOutcome> orders;
+  BlockList<PlannedReminder> sent;
+  BlockList<OrderOutcome> orders;
   int avoided = 0;
   int plan_calls = 0;
   bool keep_texts = true;  // BacktestConfig::keep_texts
@@ -562,23 +561,19 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   for (auto& part : parts) part.keep_texts = config.keep_texts;
   run_in_parts(weights, parts.size(),
                [&](std::size_t first, std::size_t last, std::size_t part) { replay_groups(first, last, parts[part]); });
-  // Joined into vectors of the exact size, taking from the front of each part so that its
-  // memory is given back as the result grows: a doubling vector of a million reminders would
-  // hold twice what it needs at the moment it grows.
+  // Joined into vectors of the exact size, each part's blocks freed as they are moved (BlockList):
+  // a doubling vector of a million reminders would hold twice what it needs at the moment it grows.
   std::size_t sent_count = 0, order_count = 0;
   for (const auto& part : parts) {
     sent_count += part.sent.size();
     order_count += part.orders.size();
   }
-  const auto take_all = [](auto& from, auto& into) {
-    for (; !from.empty(); from.pop_front()) into.push_back(std::move(from.front()));
-  };
   result.sent.reserve(sent_count);
-  for (auto& part : parts) take_all(part.sent, result.sent);
+  for (auto& part : parts) part.sent.move_into(result.sent);
   result.orders.reserve(order_count);
   std::vector<CheckTally> tallies;
   for (auto& part : parts) {
-    take_all(part.orders, result.orders);
+    part.orders.move_into(result.orders);
     result.avoided += part.avoided;
     result.plan_calls += part.plan_calls;
     tallies.push_back(std::move(part.checks));
