@@ -309,6 +309,7 @@ struct Daemon::Impl {
   // (WAL: the loop writes meanwhile; it alone writes), and the per-buyer memory of the
   // incremental reconcile.
   std::unique_ptr<SqliteStore> reconcile_store;
+  std::shared_ptr<const ChatSnapshot> reconciled_chat;  // the chat the reconciler last planned with
   Reconciler reconciler;
   std::atomic<bool> reconcile_stop{false};  // set when stopping: a plan in progress is abandoned
   // Tests only (CUIFU_TEST_HOLD_RECONCILE): while this file exists, the loop waits before writing
@@ -680,6 +681,7 @@ void Daemon::Impl::run_reconcile(const char* why) {
     try {
       if (all) reconciler.invalidate();
       *changes = reconciler.prepare(*reconcile_store, *snap, *with, now, talk ? &talk->chat : nullptr, buyers);
+      reconciled_chat = talk;  // the reconciler knows it by its address: not freed and reused meanwhile
     } catch (const StoreError& e) {
       spdlog::error("reconcile: {}", e.what());
       reconciler.invalidate();

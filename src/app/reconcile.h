@@ -13,6 +13,12 @@
 // changed, whose moment came, or whom the send path touched are planned again; the others'
 // rows are left alone. The outbox after an incremental run equals the outbox after a full one
 // at the same `now` (tests/app/reconcile_test.cpp checks it).
+//
+// When the snapshot says which buyers' orders changed since the one planned last (a parse with a
+// FeedMemo: FeedSnapshot::changed) and the chat is the same, the others are not even grouped or
+// hashed: only the buyers listed, those whose contacts or opt-outs changed (a fingerprint per
+// nickname of the store's history), whose moment came, or who are wanted (touched, re-plans due)
+// are looked at. Otherwise (a snapshot made by hand or overlaid, a new chat) every buyer is hashed.
 #pragma once
 
 #include <atomic>
@@ -38,6 +44,9 @@ struct ReconcileResult {
   int cancelled = 0;
   int buyers = 0;          // buyers in the snapshot
   int buyers_planned = 0;  // of them, planned again this time
+  // Of them, grouped and hashed to tell whether to plan them: every one, unless the snapshot said
+  // which buyers changed (then those, and those wanted or whose moment came).
+  int buyers_looked_at = 0;
 };
 
 struct ReconcileStopped : std::runtime_error {
@@ -74,7 +83,8 @@ class Reconciler {
   // (the shop's chat export, may be null) refines reasons and stop signals. `touched`: buyers
   // whose outbox rows changed outside the reconcile since the last run (sent, failed, given up,
   // cancelled at the gate): planned again. The first run (and the first after invalidate())
-  // plans every buyer and looks at every planned row.
+  // plans every buyer and looks at every planned row. A ChatLog given again at the same address
+  // must not have changed (a new chat export is a new ChatLog, kept alive while it may be given).
   ReconcileResult run(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
                       const ChatLog* chat = nullptr, const std::set<BuyerKey>& touched = {});
   // The same in two halves: what to write (reading the store only; any thread with its own
@@ -109,6 +119,11 @@ class Reconciler {
   };
   std::unordered_map<BuyerKey, BuyerState, KeyHash, KeyEq> buyers_;
   bool full_ = true;
+  // What the last run was made from, to tell what changed since: the snapshot's generation (0:
+  // unknown), the chat, each buyer's contacts and opt-outs (by nickname; see side_fingerprints).
+  std::uint64_t generation_ = 0;
+  const ChatLog* chat_ = nullptr;
+  std::unordered_map<std::string, std::uint64_t> side_;
   const std::atomic<bool>* stop_ = nullptr;
 };
 

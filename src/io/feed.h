@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/order.h"
@@ -66,6 +67,23 @@ struct FeedSnapshot {
   std::vector<SupersededRow> superseded;
   std::string source;
   std::string encoding;  // what was used: "utf-8" or "gb18030"
+
+  // Which parse made this snapshot (parse_feed with a FeedMemo; unique in the process), 0 for
+  // any other (made by hand, overlaid, parsed without a memo). A snapshot changed after its
+  // parse must be given 0: `changed` would no longer tell the truth.
+  std::uint64_t generation = 0;
+  // What changed since the snapshot whose rows the parse reused (generation `base`): every
+  // (shop, buyer) with an order not in the base as it is here (new, or changed in any field
+  // other than its line), or with an order of the base that is not here; sorted, each once.
+  // Found from the rows reused (their orders are the base's) and, for the orders built again,
+  // a comparison with the base's order of the same id: work in proportion to what changed.
+  // A buyer not listed has exactly the orders of the base (perhaps on other lines). Set only
+  // when the parse reused a memo's snapshot.
+  struct Changes {
+    std::uint64_t base = 0;
+    std::vector<std::pair<std::string, std::string>> buyers;
+  };
+  std::optional<Changes> changed;
 };
 
 // Parses feed bytes (the whole file). `source` names it in messages. When an order appears

@@ -425,8 +425,34 @@ std::string cut_row(std::string& bytes, const std::string& id, const std::string
   return row;
 }
 
+// The buyers (shop, buyer) whose orders differ between two snapshots in any field but the line,
+// found the slow way.
+std::vector<std::pair<std::string, std::string>> buyers_changed(const FeedSnapshot& a, const FeedSnapshot& b) {
+  using Key = std::pair<std::string, std::string>;
+  const auto orders_by_buyer = [](const FeedSnapshot& s) {
+    std::map<Key, std::multiset<std::string>> out;
+    for (Order o : s.orders) {
+      o.source_line = 0;
+      FeedSnapshot one;
+      one.orders = {o};
+      out[{o.shop, o.buyer}].insert(describe(one) + o.receiver_name + "|" + o.phone + "|" + o.item);
+    }
+    return out;
+  };
+  const auto x = orders_by_buyer(a), y = orders_by_buyer(b);
+  std::set<Key> changed;
+  for (const auto& [k, v] : x) {
+    if (const auto it = y.find(k); it == y.end() || it->second != v) changed.insert(k);
+  }
+  for (const auto& [k, v] : y) {
+    if (!x.count(k)) changed.insert(k);
+  }
+  return {changed.begin(), changed.end()};
+}
+
 // An export rewritten with a few rows changed, moved, gone or added is read from the memo of
-// the last one: only the new rows are built, and the snapshot is the one a whole read gives.
+// the last one: only the new rows are built, and the snapshot is the one a whole read gives. It
+// says which buyers' orders changed (a row moved is not a change).
 TEST(TaobaoFeed, ANewExportBuildsOnlyTheRowsItHadNotSeenAndIsTheOneReadWhole) {
   for (const std::string encoding : {"utf-8", "gb18030"}) {
     for (const unsigned threads : {1u, 2u}) {
@@ -464,6 +490,16 @@ TEST(TaobaoFeed, ANewExportBuildsOnlyTheRowsItHadNotSeenAndIsTheOneReadWhole) {
       // orders stated by two rows) were built.
       EXPECT_GT(memo.reused(), 15000u) << encoding;
       EXPECT_LT(memo.reused(), whole.orders.size() - 3000) << encoding;
+      EXPECT_EQ(whole.generation, 0u);
+      EXPECT_FALSE(first->changed);  // nothing to compare it with
+      ASSERT_TRUE(second.changed);
+      EXPECT_NE(second.generation, 0u);
+      EXPECT_NE(second.generation, first->generation);
+      EXPECT_EQ(second.changed->base, first->generation);
+      const auto changed = buyers_changed(*first, second);
+      EXPECT_EQ(second.changed->buyers, changed) << encoding;
+      EXPECT_GE(changed.size(), 4u);   // order 5's, 6's (gone), 89's, 5000000011's (new)
+      EXPECT_LT(changed.size(), 10u);  // the fifty moved rows are no change
       memo.remember(std::make_shared<const FeedSnapshot>(second));
 
       // Another header: nothing is reused (the shop column is not found any more).
