@@ -81,12 +81,6 @@ void show_as_of(Order& o, const Timeline& t, LocalTime now) {
   }
 }
 
-Order as_of(const Timeline& t, LocalTime now) {
-  Order o = *t.order;
-  show_as_of(o, t, now);
-  return o;
-}
-
 // Checks of buyers one at a time: the counts of each kind, the details of every buyer with a
 // violation (listed by (shop, buyer) once all are checked), and how many reminders each buyer
 // reminded got.
@@ -291,8 +285,9 @@ void replay_buyer(const std::string& shop, const std::string& buyer, std::vector
       // Classified as the planner would have when it was placed.
       int closed_before = 0;
       for (const auto& other : orders) closed_before += other.closed_by(t.order->created_at);
-      const Order placed = as_of(t, t.order->created_at);
-      const SegmentMatch m = classify(rules, {&placed}, closed_before, &buyer_replay.addresses(), false);
+      // classify() reads no order state (amount, address, notes, type): the order as logged is the
+      // order as placed, without a copy (PlannerParallel.AddressReadWithoutReasonsIsReadTheSame).
+      const SegmentMatch m = classify(rules, {t.order}, closed_before, &buyer_replay.addresses(), false);
       out.segment = m.rule ? m.rule->name : "-";
     }
     result.orders.push_back(std::move(out));

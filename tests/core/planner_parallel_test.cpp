@@ -172,6 +172,13 @@ TEST(PlannerParallel, AddressReadWithoutReasonsIsReadTheSame) {
     overseas += full.parsed.overseas;
     const Order* one = &o;
     EXPECT_EQ(classify(rules, {one}, 0).rule, classify(rules, {one}, 0, nullptr, false).rule) << o.address;
+    // Nor does the order's state change it (the backtest classifies an order as logged, not as placed).
+    Order later = o;
+    later.status = o.status == OrderStatus::unpaid ? OrderStatus::paid : OrderStatus::unpaid;
+    later.paid_at = o.paid_at ? std::nullopt : std::optional<LocalTime>(o.created_at + std::chrono::hours{1});
+    later.closed_at = o.closed_at ? std::nullopt : std::optional<LocalTime>(o.created_at + std::chrono::hours{2});
+    const Order* changed = &later;
+    EXPECT_EQ(classify(rules, {one}, 0).rule, classify(rules, {changed}, 0).rule) << o.address;
   }
   EXPECT_GT(with_occupation, 100);
   EXPECT_GT(overseas, 0);
