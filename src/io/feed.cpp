@@ -265,9 +265,11 @@ class SnapshotBuilder {
     for (std::size_t j = 0; j < base.orders.size(); ++j) {
       if (!kept[j]) unkept.emplace(base.orders[j].id, static_cast<std::uint32_t>(j));
     }
+    FeedSnapshot::Changes changes;
     std::vector<std::pair<std::string_view, std::string_view>> keys;
     for (std::size_t k = 0; k < orders.size(); ++k) {
       if (same[k]) continue;
+      changes.rebuilt.push_back(static_cast<std::uint32_t>(k));
       if (const auto it = unkept.find(orders[k].id);
           it != unkept.end() && same_order(orders[k], base.orders[it->second])) {
         kept[it->second] = 1;
@@ -276,11 +278,12 @@ class SnapshotBuilder {
       keys.emplace_back(orders[k].shop, orders[k].buyer);
     }
     for (std::size_t j = 0; j < base.orders.size(); ++j) {
-      if (!kept[j]) keys.emplace_back(base.orders[j].shop, base.orders[j].buyer);
+      if (kept[j]) continue;
+      keys.emplace_back(base.orders[j].shop, base.orders[j].buyer);
+      changes.unkept.push_back(static_cast<std::uint32_t>(j));
     }
     std::sort(keys.begin(), keys.end());
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    FeedSnapshot::Changes changes;
     changes.base = base.generation;
     changes.buyers.reserve(keys.size());
     for (const auto& [shop, buyer] : keys) changes.buyers.emplace_back(shop, buyer);

@@ -82,6 +82,12 @@ struct FeedSnapshot {
   struct Changes {
     std::uint64_t base = 0;
     std::vector<std::pair<std::string, std::string>> buyers;
+    // Indices, increasing. `rebuilt`: the orders here not copied from a single row of the base;
+    // `unkept`: the orders of the base not here as they were (changed, gone, or only stated
+    // again by rows built anew). An order of the base whose id is here is in `unkept` only if
+    // that id's order here is in `rebuilt` (feed_trust's shrink_sign relies on it).
+    std::vector<std::uint32_t> rebuilt;
+    std::vector<std::uint32_t> unkept;
   };
   std::optional<Changes> changed;
 };

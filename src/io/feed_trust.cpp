@@ -42,6 +42,22 @@ std::string truncation_sign(std::string_view bytes, const FeedSnapshot& snapshot
 
 std::string shrink_sign(const FeedSnapshot& previous, const FeedSnapshot& next, const Rules& rules, LocalTime now,
                         std::size_t min_vanished) {
+  // When `next` says what changed since `previous` (a parse with its memo), only the orders of
+  // `previous` not kept can be missing, and only among the orders of `next` built anew: fewer
+  // than `min_vanished` missing is the answer (a 1M export in which 1 % changed: ms, not a
+  // second). Otherwise, or when as many are missing, the whole comparison below.
+  if (next.changed && previous.generation != 0 && next.changed->base == previous.generation) {
+    std::unordered_set<std::string_view> rebuilt;
+    rebuilt.reserve(next.changed->rebuilt.size());
+    for (const std::uint32_t k : next.changed->rebuilt) rebuilt.insert(next.orders[k].id);
+    std::size_t missing = 0;
+    for (const std::uint32_t j : next.changed->unkept) {
+      const Order& o = previous.orders[j];
+      if (o.status != OrderStatus::unpaid || rebuilt.count(o.id) || closes_at(o, rules) <= now) continue;
+      if (++missing >= min_vanished) break;
+    }
+    if (missing < min_vanished) return {};
+  }
   // Views into `next` (a million orders: no copy of each id, no tree of them).
   std::unordered_set<std::string_view> shown;
   shown.reserve(next.orders.size());

@@ -5,6 +5,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "../core/test_rules.h"
 
 namespace cuifu {
@@ -75,6 +79,42 @@ TEST(FeedTrust, FarFewerOpenOrdersWithoutAReasonIsNotTrusted) {
   EXPECT_EQ(shrink_sign(before, parse(paid), rules, now), "");
   // Orders that closed by time have a reason to leave the export.
   EXPECT_EQ(shrink_sign(before, after, rules, at("2026-11-30 10:00")), "");
+}
+
+// Read with the memo of the export before it, the next export is compared through what changed
+// (only the orders not kept can be missing): the same answer as the whole comparison, when a few
+// orders are gone, moved, paid or stated by a second row, and when most are gone.
+TEST(FeedTrust, AnExportReadWithTheMemoOfTheOneBeforeIsComparedTheSame) {
+  const auto& rules = testing::default_rules();
+  const LocalTime now = at("2026-11-24 10:00");
+  std::vector<std::string> exports;
+  exports.push_back(whole(40));
+  std::string churn = kHeader;  // 1-2 gone, 3 paid, 4 stated again paid, the rest in reverse
+  for (int i = 40; i >= 5; --i) churn += row(i);
+  churn += row(3, "交易成功") + row(4) + row(4, "交易成功");
+  exports.push_back(churn);
+  exports.push_back(whole(40));  // 1-3 back
+  exports.push_back(whole(30));  // ten gone: 3 or more
+  exports.push_back(whole(8));   // most gone
+  exports.push_back(whole(9));
+  FeedMemo memo;
+  std::shared_ptr<const FeedSnapshot> previous;
+  for (std::size_t i = 0; i < exports.size(); ++i) {
+    auto next = std::make_shared<const FeedSnapshot>(parse_feed(exports[i], FeedOptions{}, "orders.csv", memo));
+    memo.remember(next);
+    if (previous) {
+      ASSERT_TRUE(next->changed) << i;
+      for (const std::size_t min_vanished : {1u, 2u, 3u, 20u}) {
+        const FeedSnapshot plain_next = parse(exports[i]), plain_previous = parse(exports[i - 1]);
+        ASSERT_FALSE(plain_next.changed);
+        EXPECT_EQ(shrink_sign(*previous, *next, rules, now, min_vanished),
+                  shrink_sign(plain_previous, plain_next, rules, now, min_vanished))
+            << i << ", " << min_vanished;
+      }
+    }
+    previous = next;
+  }
+  EXPECT_NE(shrink_sign(parse(exports[3]), parse(exports[4]), rules, now), "");  // the last but one: not trusted
 }
 
 TEST(FeedTrust, TheOverlayKeepsMissingOrdersAndTakesWhatTheSuspectShows) {
