@@ -720,7 +720,7 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
     const auto t0 = thread_cpu_time();
     // Not flushed commit by commit: the rows can be planned again from the feed; the next claim's
     // commit flushes them.
-    store->unflushed([&] { done = apply_some(*store, *changes, reconcile_slice); });
+    store->unflushed([&] { return done = apply_some(*store, *changes, reconcile_slice); });
     const auto took = thread_cpu_time() - t0;
     // Towards 50 ms of the loop's CPU (the status server has its own thread; claims and reports
     // wait at most one slice): in proportion (at most x2 or /2 a turn), never below kMinSlice

@@ -14,12 +14,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "io/json_text.h"
+#include "io/quiet_thread.h"
 #include "io/store_internal.h"
 
 namespace cuifu {
@@ -382,10 +384,16 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
 SqliteStore::~SqliteStore() = default;
 
 int SqliteStore::schema_version() const {
+  settle();
   return guarded(path_, "read schema version", [&] { return impl_->db.execAndGet("PRAGMA user_version").getInt(); });
 }
 
 void SqliteStore::batch(const std::function<void()>& fn) {
+  settle();
+  if (impl_->in_unflushed) {  // the transaction unflushed() keeps open holds it
+    fn();
+    return;
+  }
   std::optional<SQLite::Transaction> tx;
   guarded(path_, "begin a transaction", [&] {
     // IMMEDIATE: the write lock is taken at once, so that what `fn` reads stays true until it
@@ -400,27 +408,135 @@ void SqliteStore::batch(const std::function<void()>& fn) {
   });
 }
 
-void SqliteStore::unflushed(const std::function<void()>& fn) {
-  guarded(path_, "relax flushing", [&] {
-    impl_->db.exec("PRAGMA synchronous=NORMAL");
-    // The WAL is copied into the database every 16,384 pages (64 MB) instead of every 1,000
-    // meanwhile: a reconcile's slices write the same index pages again and again, and a page is
-    // copied once per checkpoint however many commits wrote it.
-    impl_->db.exec("PRAGMA wal_autocheckpoint=16384");
+WalCheckpointer::WalCheckpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX) {
+  // A connection finds the WAL when it first reads; until then a checkpoint does nothing.
+  db_.exec("PRAGMA journal_mode");
+  thread_ = thread_without_signals([this] { run(); });
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  join_holding_signals(thread_);
+}
+
+void WalCheckpointer::wake() {
+  {
+    std::lock_guard lock(mu_);
+    wanted_ = true;
+  }
+  cv_.notify_one();
+}
+
+void WalCheckpointer::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] { return stop_ || wanted_; });
+    if (stop_) return;
+    wanted_ = false;
+    lock.unlock();
+    // PASSIVE: copies what no reader still needs, never waits, never holds a writer up. Its
+    // connection's synchronous=FULL (the default) syncs the WAL before and the database after.
+    const int rc = sqlite3_wal_checkpoint_v2(db_.getHandle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      spdlog::warn("{}: checkpoint: {}", db_.getFilename(), sqlite3_errstr(rc));
+    }
+    lock.lock();
+  }
+}
+
+int WalCheckpointer::on_commit(void* self, sqlite3*, const char*, int pages) {
+  auto& c = *static_cast<WalCheckpointer*>(self);
+  if (pages >= c.wake_at) c.wake();
+  return SQLITE_OK;
+}
+
+void SqliteStore::unflushed(const std::function<bool()>& fn) {
+  auto& i = *impl_;
+  guarded(path_, "begin unflushed writes", [&] {
+    if (!i.checkpointer) {
+      // The WAL is copied into the database on a thread of its own from now on, not by this
+      // connection after its commits: a reconcile wrote 13-23 GB at 1M orders (its random index
+      // pages again and again), and copying and syncing them on the daemon's loop was much of the
+      // time its slices held it. Instead of wal_autocheckpoint (no PRAGMA of it may follow: it
+      // would take the hook's place).
+      i.checkpointer = std::make_unique<WalCheckpointer>(path_);
+      sqlite3_wal_hook(i.db.getHandle(), &WalCheckpointer::on_commit, i.checkpointer.get());
+    }
+    if (!i.unflushed_open) {
+      if (i.unflushed_lost) {
+        i.unflushed_lost = false;
+        throw StoreError(fmt::format("{}: writes of an earlier unflushed() were lost when committed", path_));
+      }
+      // Not flushed (synchronous may only change outside a transaction: until settle()), and the
+      // WAL copied into the database every 16,384 pages (64 MB) instead of every 1,000 meanwhile.
+      i.db.exec("PRAGMA synchronous=NORMAL");
+      try {
+        i.db.exec("BEGIN IMMEDIATE");
+      } catch (const SQLite::Exception&) {
+        i.db.exec("PRAGMA synchronous=FULL");  // the other commits stay flushed
+        throw;
+      }
+      i.unflushed_open = true;
+      i.unflushed_since = std::chrono::steady_clock::now();
+      i.unflushed_changes = sqlite3_total_changes64(i.db.getHandle());
+      i.checkpointer->wake_at = 16384;
+    }
     return 0;
   });
-  struct Restore {
-    SqliteStore* self;
-    ~Restore() {
-      try {
-        self->impl_->db.exec("PRAGMA synchronous=FULL");
-        self->impl_->db.exec("PRAGMA wal_autocheckpoint=1000");
-      } catch (const std::exception& e) {
-        spdlog::error("{}: cannot set synchronous=FULL again: {}", self->path_, e.what());
-      }
-    }
-  } restore{this};
-  fn();
+  bool done = false;
+  i.in_unflushed = true;
+  try {
+    done = fn();
+  } catch (...) {
+    i.in_unflushed = false;
+    rollback_unflushed();
+    throw;
+  }
+  i.in_unflushed = false;
+  // Committed when done, or after a second or 200,000 rows: each commit writes every page its
+  // rows touched, and a reconcile's rows land on random pages of two indexes (the keys, the
+  // buyers), so a commit per slice of a few thousand rows wrote each such page again and again.
+  if (done || std::chrono::steady_clock::now() - i.unflushed_since >= std::chrono::seconds{1} ||
+      sqlite3_total_changes64(i.db.getHandle()) - i.unflushed_changes >= 200000) {
+    commit_unflushed();
+  }
+}
+
+void SqliteStore::settle() const {
+  if (impl_->unflushed_open && !impl_->in_unflushed) commit_unflushed();
+}
+
+void SqliteStore::commit_unflushed() const {
+  auto& i = *impl_;
+  try {
+    i.db.exec("COMMIT");
+  } catch (const SQLite::Exception& e) {
+    rollback_unflushed();
+    i.unflushed_lost = true;  // the next unflushed() says so: its caller writes them again
+    throw StoreError(fmt::format("{}: commit unflushed writes: {}", path_, e.what()));
+  }
+  i.unflushed_open = false;
+  i.checkpointer->wake_at = 1000;
+  guarded(path_, "flush commits again", [&] {
+    i.db.exec("PRAGMA synchronous=FULL");
+    return 0;
+  });
+}
+
+void SqliteStore::rollback_unflushed() const {
+  auto& i = *impl_;
+  i.unflushed_open = false;
+  i.checkpointer->wake_at = 1000;
+  try {
+    if (!sqlite3_get_autocommit(i.db.getHandle())) i.db.exec("ROLLBACK");
+    i.db.exec("PRAGMA synchronous=FULL");
+  } catch (const std::exception& e) {
+    spdlog::error("{}: after unflushed writes failed: {}", path_, e.what());
+  }
 }
 
 }  // namespace cuifu

@@ -108,11 +108,16 @@ class ReminderStore {
   // Runs `fn` (which calls this store) in one transaction: many writes, one commit to disk.
   // Everything `fn` wrote is rolled back when it throws.
   virtual void batch(const std::function<void()>& fn) = 0;
-  // Runs `fn` with its commits not flushed to disk one by one (synchronous=NORMAL): for writes
-  // that can be made again from the feed (a reconcile's result), thousands of rows a second
-  // without an fsync each. The next ordinary commit (a claim, a sent mark) flushes them with it;
-  // a power cut before it may lose them, never tears the database, and a restart plans again.
-  virtual void unflushed(const std::function<void()>& fn) = 0;
+  // Runs `fn` (which calls this store; true when it wrote the last of its rows) in a
+  // transaction that is not flushed to disk (synchronous=NORMAL) and that stays open from one
+  // call to the next: committed when `fn` says it is done, after a second or 200,000 rows, or
+  // before any other call of this store (a claim, a sent mark: their own commit flushes it).
+  // For writes that can be made again from the feed (a reconcile's result, a slice per turn of
+  // the daemon's loop). A crash or power cut before a commit loses them, never tears the
+  // database, and a restart plans again. When `fn` throws, everything written since the last
+  // commit is rolled back; a failed commit is reported by the call that caused it and by the
+  // next unflushed() (StoreError): the caller then writes them again.
+  virtual void unflushed(const std::function<bool()>& fn) = 0;
 
   // Inserts a planned reminder by idempotency key. An existing planned row gets the new
   // content; its slot moves only while the slot is still in the future (a due row keeps
@@ -225,7 +230,7 @@ class SqliteStore final : public ReminderStore {
 
   ContactHistory history() const override;
   void batch(const std::function<void()>& fn) override;
-  void unflushed(const std::function<void()>& fn) override;
+  void unflushed(const std::function<bool()>& fn) override;
   UpsertResult upsert_planned(const PlannedReminder& r, LocalTime now) override;
   std::vector<OutboxRow> rows(const OutboxFilter& filter) const override;
   std::vector<OutboxRow> in_state(OutboxState s) const override;
@@ -267,6 +272,11 @@ class SqliteStore final : public ReminderStore {
  private:
   // cancel(), cancel_planned(): from the `states` given, as SQL, e.g. "('planned')".
   bool cancel_in(std::int64_t id, LocalTime now, const std::string& reason, const char* states);
+  // Commits the transaction unflushed() left open, unless its fn is running (REQUIRES: the
+  // calling thread is the one that uses this store). Every other public member calls it first.
+  void settle() const;
+  void commit_unflushed() const;
+  void rollback_unflushed() const;
   struct Impl;
   std::string path_;
   ShopZone zone_;

@@ -3,8 +3,10 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <SQLiteCpp/VariadicBind.h>
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "io/store.h"
@@ -36,6 +38,7 @@ ContactRecord read_contact(const ShopZone& z, SQLite::Statement& q) {
 }  // namespace
 
 ContactHistory SqliteStore::history() const {
+  settle();
   return guarded(path_, "read contact history", [&] {
     ContactHistory h;
     SQLite::Statement q(impl_->db,
@@ -60,6 +63,7 @@ ContactHistory SqliteStore::history() const {
 }
 
 std::vector<ContactRecord> SqliteStore::contacts_of(const std::vector<std::string>& buyers) const {
+  settle();
   return guarded(path_, "read contacts", [&] {
     std::vector<ContactRecord> out;
     auto q = impl_->cached(
@@ -75,9 +79,11 @@ std::vector<ContactRecord> SqliteStore::contacts_of(const std::vector<std::strin
 }
 
 void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime now) {
+  settle();
   guarded(path_, "record orders seen", [&] {
     auto& db = impl_->db;
-    SQLite::Transaction tx(db);
+    std::optional<SQLite::Transaction> tx;  // inside unflushed() or batch(), theirs
+    if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db);
     SQLite::Statement q(db,
                         "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen, shop, amount) "
                         "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET buyer=excluded.buyer, "
@@ -90,12 +96,13 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
                    static_cast<std::int64_t>(o.amount));
       q.exec();
     }
-    tx.commit();
+    if (tx) tx->commit();
     return 0;
   });
 }
 
 void SqliteStore::add_opt_out(const OptOut& o) {
+  settle();
   guarded(path_, "add opt-out", [&] {
     SQLite::Statement q(impl_->db,
                         "INSERT INTO opt_outs (buyer, channel, at, source, shop) VALUES (?,?,?,?,?) "
@@ -108,6 +115,7 @@ void SqliteStore::add_opt_out(const OptOut& o) {
 
 bool SqliteStore::remove_opt_out(const std::string& buyer, std::optional<Channel> channel,
                                  std::optional<std::string> shop) {
+  settle();
   return guarded(path_, "remove opt-out", [&] {
     std::string sql = "DELETE FROM opt_outs WHERE buyer=?";
     if (channel) sql += " AND channel=?";
@@ -122,6 +130,7 @@ bool SqliteStore::remove_opt_out(const std::string& buyer, std::optional<Channel
 }
 
 std::vector<OptOut> SqliteStore::opt_outs() const {
+  settle();
   return guarded(path_, "list opt-outs", [&] {
     SQLite::Statement q(impl_->db,
                         "SELECT buyer, channel, at, source, shop FROM opt_outs ORDER BY buyer, shop, channel");
@@ -140,6 +149,7 @@ std::vector<OptOut> SqliteStore::opt_outs() const {
 }
 
 std::optional<std::string> SqliteStore::buyer_by_phone(const std::string& phone) const {
+  settle();
   return guarded(path_, "find buyer by phone", [&]() -> std::optional<std::string> {
     SQLite::Statement q(impl_->db, "SELECT buyer FROM orders_seen WHERE phone=? ORDER BY last_seen DESC LIMIT 1");
     q.bind(1, phone);
@@ -149,6 +159,7 @@ std::optional<std::string> SqliteStore::buyer_by_phone(const std::string& phone)
 }
 
 std::optional<OrderStatus> SqliteStore::order_status(const std::string& order_id) const {
+  settle();
   return guarded(path_, "read order status", [&]() -> std::optional<OrderStatus> {
     SQLite::Statement q(impl_->db, "SELECT status FROM orders_seen WHERE order_id = ?");
     q.bind(1, order_id);

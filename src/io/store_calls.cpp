@@ -80,6 +80,7 @@ void store_detail::attach_call_outcomes(SQLite::Database& db, const ShopZone& z,
 }
 
 void SqliteStore::add_call_task(const CallTask& t) {
+  settle();
   guarded(path_, "add call task", [&] {
     SQLite::Statement q(impl_->db,
                         "INSERT INTO call_tasks (idempotency_key, buyer, receiver_name, phone, order_ids, message, "
@@ -92,6 +93,7 @@ void SqliteStore::add_call_task(const CallTask& t) {
 }
 
 std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) const {
+  settle();
   return guarded(path_, "list call tasks", [&] {
     std::string sql = std::string("SELECT ") + kCallTaskColumns + " FROM call_tasks";
     if (day) sql += " WHERE due_at >= ? AND due_at < ?";
@@ -109,6 +111,7 @@ std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) cons
 }
 
 std::optional<CallTask> SqliteStore::find_call_task(const std::string& key_or_order_id) const {
+  settle();
   return guarded(path_, "find call task", [&]() -> std::optional<CallTask> {
     SQLite::Statement q(impl_->db,
                         std::string("SELECT ") + kCallTaskColumns + " FROM call_tasks WHERE idempotency_key = ?");
@@ -136,6 +139,7 @@ std::optional<CallTask> SqliteStore::find_call_task(const std::string& key_or_or
 }
 
 void SqliteStore::record_call_outcome(const CallOutcomeRecord& r) {
+  settle();
   guarded(path_, "record call outcome", [&] {
     SQLite::Statement q(impl_->db,
                         "INSERT INTO call_outcomes (idempotency_key, outcome, at, agent, note) VALUES (?,?,?,?,?)");
@@ -146,6 +150,7 @@ void SqliteStore::record_call_outcome(const CallOutcomeRecord& r) {
 }
 
 std::vector<CallOutcomeRecord> SqliteStore::call_outcomes(const std::vector<std::string>& keys) const {
+  settle();
   return guarded(path_, "list call outcomes", [&] {
     SQLite::Statement q(impl_->db,
                         "SELECT id, idempotency_key, outcome, at, agent, note FROM call_outcomes ORDER BY at, id");

@@ -4,10 +4,15 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
+#include <sqlite3.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -17,10 +22,42 @@
 
 namespace cuifu {
 
+// Copies the WAL into the database on a thread of its own, with a connection of its own, when
+// woken (a passive checkpoint: writers go on meanwhile, readers are never waited for). What the
+// connection that writes does instead of checkpointing on its own thread after a commit.
+class WalCheckpointer {
+ public:
+  explicit WalCheckpointer(const std::string& path);
+  ~WalCheckpointer();  // a checkpoint in progress is finished first
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+  // Thread-safe; returns at once.
+  void wake();
+  // For sqlite3_wal_hook(db, on_commit, this): wakes it once the WAL holds `wake_at` pages.
+  static int on_commit(void* self, sqlite3* db, const char* name, int pages);
+  int wake_at = 1000;  // set and read on the writing connection's thread
+
+ private:
+  void run();
+  SQLite::Database db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false, stop_ = false;
+  std::thread thread_;  // last: started once the rest exists
+};
+
 struct SqliteStore::Impl {
   explicit Impl(const std::string& path)
       : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 5000) {}
+  // Declared before db: outlives it (db's WAL hook points to it); set by unflushed().
+  std::unique_ptr<WalCheckpointer> checkpointer;
   mutable SQLite::Database db;
+  // unflushed(): its transaction, open from one call to the next until settle() or a commit.
+  bool unflushed_open = false;
+  bool in_unflushed = false;    // its fn runs: this store's calls are part of that transaction
+  bool unflushed_lost = false;  // a commit of it failed: the next unflushed() throws
+  std::chrono::steady_clock::time_point unflushed_since{};
+  std::int64_t unflushed_changes = 0;  // sqlite3_total_changes64() when it began
 
   // A statement prepared once and reused (the daemon runs some of them for every send, and
   // preparing costs more than running them). The lease resets it when it goes out of scope,

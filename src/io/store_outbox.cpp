@@ -67,6 +67,7 @@ void log_contact(SQLite::Statement& c, const ShopZone& zone, const ContactRecord
 }  // namespace
 
 UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now) {
+  settle();
   return guarded(path_, "upsert planned reminder", [&] {
     auto& db = impl_->db;
     const std::string key = r.idempotency_key();
@@ -151,6 +152,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
 }
 
 std::vector<OutboxRow> SqliteStore::rows(const OutboxFilter& filter) const {
+  settle();
   return guarded(path_, "list outbox", [&] {
     std::string sql = fmt::format("SELECT {} FROM outbox WHERE 1=1", kOutboxColumns);
     if (filter.day) sql += " AND send_at >= ? AND send_at < ?";
@@ -175,6 +177,7 @@ std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const {
 }
 
 std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const {
+  settle();
   return guarded(path_, "list planned reminders of buyers", [&] {
     // One statement, bound again per buyer. No ORDER BY: with one, SQLite walks the (state,
     // send_at) index over every planned row for each buyer instead of the (shop, buyer, state) one.
@@ -192,6 +195,7 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
 }
 
 std::vector<std::pair<std::string, std::string>> SqliteStore::replans_due(LocalTime now) const {
+  settle();
   return guarded(path_, "list re-plans due", [&] {
     SQLite::Statement q(impl_->db,
                         "SELECT DISTINCT shop, buyer FROM outbox WHERE state='cancelled' AND not_before IS NOT NULL "
@@ -204,6 +208,7 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::replans_due(LocalT
 }
 
 std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> channel, int limit) const {
+  settle();
   return guarded(path_, "list due reminders", [&] {
     auto q =
         impl_->cached(fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ?1 "
@@ -219,6 +224,7 @@ std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> ch
 }
 
 std::optional<LocalTime> SqliteStore::next_due() const {
+  settle();
   return guarded(path_, "find next due reminder", [&]() -> std::optional<LocalTime> {
     // Index searches (outbox_due per channel, outbox_held) rather than one pass over every
     // planned row: this runs after every dispatch.
@@ -245,6 +251,7 @@ std::optional<LocalTime> SqliteStore::next_due() const {
 }
 
 std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
+  settle();
   return guarded(path_, "read outbox row", [&]() -> std::optional<OutboxRow> {
     auto q = impl_->cached(fmt::format("SELECT {} FROM outbox WHERE id = ?", kOutboxColumns));
     q->bind(1, id);
@@ -254,6 +261,7 @@ std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
 }
 
 bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
+  settle();
   return guarded(path_, "mark sending", [&] {
     auto q = impl_->cached(
         "UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? WHERE id=? AND state='planned'");
@@ -263,6 +271,7 @@ bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
 }
 
 void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord& contact) {
+  settle();
   guarded(path_, "mark sent", [&] {
     // The mark and its contact together. Inside batch() (the daemon's round of outcomes and
     // claims) its transaction does that, and a failure rolls the whole round back: no
@@ -281,6 +290,7 @@ void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord&
 
 void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& error, LocalTime not_before,
                              bool in_doubt) {
+  settle();
   guarded(path_, "mark for retry", [&] {
     SQLite::Statement q(
         impl_->db,
@@ -293,6 +303,7 @@ void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& 
 }
 
 void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) {
+  settle();
   guarded(path_, "mark outcome unknown", [&] {
     std::optional<Impl::Savepoint> tx;  // as in mark_sent()
     if (sqlite3_get_autocommit(impl_->db.getHandle())) tx.emplace(*impl_, "mark_unknown");
@@ -306,6 +317,7 @@ void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string
 }
 
 void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string& error) {
+  settle();
   guarded(path_, "mark failed", [&] {
     SQLite::Statement q(impl_->db, "UPDATE outbox SET state='failed', last_error=?, updated_at=? WHERE id=?");
     SQLite::bind(q, error, epoch(zone_, now), id);
@@ -315,6 +327,7 @@ void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string&
 }
 
 std::optional<LocalTime> SqliteStore::next_replan() const {
+  settle();
   return guarded(path_, "find the next re-plan", [&]() -> std::optional<LocalTime> {
     SQLite::Statement q(impl_->db,
                         "SELECT MIN(not_before) FROM outbox WHERE state='cancelled' AND not_before IS NOT NULL");
@@ -324,6 +337,7 @@ std::optional<LocalTime> SqliteStore::next_replan() const {
 }
 
 void SqliteStore::close_replans(LocalTime now, const std::string& reason) {
+  settle();
   guarded(path_, "close re-plans", [&] {
     SQLite::Statement q(impl_->db,
                         "UPDATE outbox SET not_before=NULL, last_error=last_error || '; ' || ? "
@@ -335,6 +349,7 @@ void SqliteStore::close_replans(LocalTime now, const std::string& reason) {
 }
 
 void SqliteStore::hold_until(std::int64_t id, LocalTime not_before, const std::string& note) {
+  settle();
   guarded(path_, "hold a reminder back", [&] {
     SQLite::Statement q(impl_->db, "UPDATE outbox SET not_before=?, last_error=? WHERE id=? AND state='planned'");
     SQLite::bind(q, epoch(zone_, not_before), note, id);
@@ -344,6 +359,7 @@ void SqliteStore::hold_until(std::int64_t id, LocalTime not_before, const std::s
 }
 
 void SqliteStore::give_up(std::int64_t id, LocalTime now, const std::string& reason, LocalTime replan_at) {
+  settle();
   guarded(path_, "give up a reminder for a re-plan", [&] {
     auto& db = impl_->db;
     SQLite::Savepoint tx(db, "give_up");
@@ -358,6 +374,7 @@ void SqliteStore::give_up(std::int64_t id, LocalTime now, const std::string& rea
 }
 
 void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string& note) {
+  settle();
   guarded(path_, "mark planned", [&] {
     SQLite::Statement q(impl_->db,
                         "UPDATE outbox SET state='planned', last_error=?, updated_at=? "
@@ -377,6 +394,7 @@ bool SqliteStore::cancel_planned(std::int64_t id, LocalTime now, const std::stri
 }
 
 bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& reason, const char* states) {
+  settle();
   return guarded(path_, "cancel reminder", [&] {
     auto& db = impl_->db;
     std::optional<SQLite::Savepoint> tx;  // inside batch() or give_up(), theirs
@@ -405,6 +423,7 @@ bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& r
 }
 
 void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) {
+  settle();
   guarded(path_, "mark in doubt", [&] {
     SQLite::Statement q(impl_->db,
                         "UPDATE outbox SET state='planned', last_error=?, doubt_at=COALESCE(doubt_at, updated_at), "
@@ -416,6 +435,7 @@ void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::strin
 }
 
 std::map<std::pair<Channel, OutboxState>, std::int64_t> SqliteStore::counts() const {
+  settle();
   return guarded(path_, "count outbox", [&] {
     std::map<std::pair<Channel, OutboxState>, std::int64_t> out;
     // Kept by triggers (store.cpp): a few rows, however big the outbox.

@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
@@ -673,6 +676,85 @@ std::map<std::pair<Channel, OutboxState>, std::int64_t> recount(const std::strin
         q.getColumn(2).getInt64();
   }
   return out;
+}
+
+// unflushed(): one transaction from call to call, committed when its fn is done, by any other
+// call of the store (a claim's commit carries the rows with it), or rolled back when fn throws.
+TEST_F(StoreTest, UnflushedWritesStayOpenUntilDoneOrAnotherCallAndRollBackWhenTheyThrow) {
+  SqliteStore store(path_, zone_);
+  SqliteStore other(path_, zone_);  // what another connection (the status server's) sees
+  const LocalTime now = at("2026-11-24 09:00");
+  const auto seen = [&] { return other.rows({}).size(); };
+  store.unflushed([&] {
+    store.upsert_planned(reminder("2026-11-24 12:00", "b1"), now);
+    return false;
+  });
+  store.unflushed([&] {
+    store.batch([&] { store.upsert_planned(reminder("2026-11-24 12:00", "b2"), now); });  // part of it
+    store.record_orders_seen({Order{}}, now);
+    return false;
+  });
+  EXPECT_EQ(seen(), 0u);
+  ASSERT_EQ(store.rows({}).size(), 2u);  // another call: committed first
+  EXPECT_EQ(seen(), 2u);
+
+  store.unflushed([&] {
+    store.upsert_planned(reminder("2026-11-24 12:00", "b3"), now);
+    return false;
+  });
+  EXPECT_EQ(seen(), 2u);
+  // A claim of a row written meanwhile: the row and the claim are both committed.
+  const auto mine = store.due(at("2026-11-24 12:00"));
+  ASSERT_EQ(mine.size(), 3u);
+  EXPECT_TRUE(store.mark_sending(mine.back().id, now));
+  EXPECT_EQ(other.in_state(OutboxState::sending).size(), 1u);
+
+  store.unflushed([&] {
+    store.upsert_planned(reminder("2026-11-24 12:00", "b4"), now);
+    return true;  // done: committed now
+  });
+  EXPECT_EQ(seen(), 4u);
+
+  store.unflushed([&] {
+    store.upsert_planned(reminder("2026-11-24 12:00", "b5"), now);
+    return false;
+  });
+  EXPECT_THROW(store.unflushed([&]() -> bool {
+    store.upsert_planned(reminder("2026-11-24 12:00", "b6"), now);
+    throw StoreError("disk full");
+  }),
+               StoreError);
+  EXPECT_EQ(store.rows({}).size(), 4u);  // b5 and b6 rolled back together
+  EXPECT_EQ(seen(), 4u);
+  // Ordinary commits afterwards, and another unflushed run.
+  store.upsert_planned(reminder("2026-11-24 12:00", "b7"), now);
+  store.unflushed([&] {
+    store.upsert_planned(reminder("2026-11-24 12:00", "b8"), now);
+    return true;
+  });
+  EXPECT_EQ(seen(), 6u);
+}
+
+// After unflushed() the WAL is copied into the database by a thread of the store's, not by the
+// connection that commits: the database file grows while the store stays open.
+TEST_F(StoreTest, TheWalIsCopiedIntoTheDatabaseInTheBackground) {
+  SqliteStore store(path_, zone_);
+  store.unflushed([] { return true; });
+  const auto size = [&] { return fs::file_size(path_); };
+  const auto before = size();
+  const LocalTime now = at("2026-11-24 09:00");
+  store.batch([&] {  // ~1,500 pages of WAL in an ordinary commit (the wake-up is at 1,000)
+    for (int i = 0; i < 1500; ++i) {
+      auto r = reminder("2026-11-24 12:00", "buyer" + std::to_string(i));
+      r.message = std::string(3000, 'x');
+      store.upsert_planned(r, now);
+    }
+  });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{20};
+  while (size() < before + 4'000'000 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  EXPECT_GE(size(), before + 4'000'000);
 }
 
 TEST_F(StoreTest, CountsStayRightThroughSendsCancellationsRetriesAndRevivals) {
