@@ -289,17 +289,19 @@ int run_backtest(const BacktestOptions& o) {
   if (isatty(STDERR_FILENO)) std::cerr << fmt::format("reading {} …\n", o.log);
   const auto read_start = std::chrono::steady_clock::now();
   FeedSnapshot feed = read_feed_file(o.log, feed_options);
+  // Moved out of the snapshot, which alone holds them (no copy): the replay takes a vector.
+  std::vector<Order> orders = std::move(feed.orders).to_vector();
   if (isatty(STDERR_FILENO)) {
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - read_start).count();
     std::cerr << fmt::format(
-        "read {} rows in {:.2f} s ({:.0f} rows/s), {} rejected\n", feed.orders.size() + feed.rejected.size(), secs,
-        static_cast<double>(feed.orders.size() + feed.rejected.size()) / std::max(secs, 1e-6), feed.rejected.size());
+        "read {} rows in {:.2f} s ({:.0f} rows/s), {} rejected\n", orders.size() + feed.rejected.size(), secs,
+        static_cast<double>(orders.size() + feed.rejected.size()) / std::max(secs, 1e-6), feed.rejected.size());
   }
   if (!file_zone.empty() && file_zone != zone.name()) {
     // The log's times are local to its own zone: move them into the shop's.
     const ShopZone from_zone(file_zone);
     const auto move = [&](LocalTime t) { return zone.to_local(from_zone.to_sys(t)); };
-    for (auto& order : feed.orders) {
+    for (auto& order : orders) {
       order.created_at = move(order.created_at);
       if (order.paid_at) order.paid_at = move(*order.paid_at);
       if (order.closed_at) order.closed_at = move(*order.closed_at);
@@ -319,7 +321,7 @@ int run_backtest(const BacktestOptions& o) {
   }
 
   timings.say(fmt::format("read the log: {}, {} rows", timings.lap().text(),
-                          feed.orders.size() + feed.rejected.size() + feed.superseded.size()));
+                          orders.size() + feed.rejected.size() + feed.superseded.size()));
 
   BacktestConfig config;
   config.chat = chat ? &chat->chat : nullptr;
@@ -331,7 +333,7 @@ int run_backtest(const BacktestOptions& o) {
   BacktestReport report;
   report.log = o.log;
   report.zone = &zone;
-  report.rows = feed.orders.size() + feed.rejected.size() + feed.superseded.size();
+  report.rows = orders.size() + feed.rejected.size() + feed.superseded.size();
   report.superseded = feed.superseded.size();
   report.rejected = feed.rejected;
   std::vector<std::string> names;
@@ -341,7 +343,7 @@ int run_backtest(const BacktestOptions& o) {
     if (names[0] == names[1]) names[1] += " (again)";
   }
   for (std::size_t i = 0; i < sets.size(); ++i) {
-    report.runs.push_back(run_rule_set(sets[i], names[i], feed.orders, config, logged, timings));
+    report.runs.push_back(run_rule_set(sets[i], names[i], orders, config, logged, timings));
   }
   report.from = report.runs.front().result.from;
   report.to = report.runs.front().result.to;

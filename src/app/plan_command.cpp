@@ -64,6 +64,8 @@ int run_plan(const PlanOptions& o) {
     feed_options.format = FeedFormat::csv;
   }
   FeedSnapshot feed = read_feed_file(o.feed, feed_options);
+  // Moved out of the snapshot, which alone holds them (no copy): the planner takes a vector.
+  std::vector<Order> orders = std::move(feed.orders).to_vector();
   for (const auto& row : feed.rejected) std::cerr << fmt::format("{}:{}: rejected: {}\n", o.feed, row.line, row.error);
 
   // Without a state database every order counts as never reminded; with one, plan sees the
@@ -84,7 +86,7 @@ int run_plan(const PlanOptions& o) {
   PlanRequest request{now, from, to, chat ? &chat->chat : nullptr};
   request.threads = o.threads;
   const auto run = [&](PlanSink& sink) {
-    plan_into(feed.orders, history, rule_set.rules, rule_set.templates, request, sink);
+    plan_into(orders, history, rule_set.rules, rule_set.templates, request, sink);
   };
 
   PlanReport report;
@@ -96,7 +98,7 @@ int run_plan(const PlanOptions& o) {
   report.to = to;
   report.zone = &zone;
   report.feed = o.feed;
-  report.orders = feed.orders.size() + feed.rejected.size();
+  report.orders = orders.size() + feed.rejected.size();
   report.show_contacts = o.show_contacts;
   report.width = table_width_from_environment();
   // JSON and CSV are written buyer by buyer (a plan of a million reminders never exists as
@@ -106,10 +108,11 @@ int run_plan(const PlanOptions& o) {
   } else if (o.format == "csv") {
     write_plan_csv(std::cout, report, run, o.csv_encoding);
   } else {
-    const Plan plan = cuifu::plan(feed.orders, history, rule_set.rules, rule_set.templates, request);
+    const Plan plan = cuifu::plan(orders, history, rule_set.rules, rule_set.templates, request);
     report.plan = &plan;
     write_plan_table(std::cout, report);
   }
+  keep_until_exit(std::move(orders));
   keep_until_exit(std::move(feed));
   keep_until_exit(std::move(rule_set));
   return kExitOk;

@@ -115,8 +115,7 @@ struct Groups {
   std::vector<std::size_t> start;
   std::vector<const Order*> members;
 
-  explicit Groups(const std::vector<Order>& orders)
-      : Groups(orders.size(), [&](std::size_t i) { return &orders[i]; }) {}
+  explicit Groups(const OrderList& orders) : Groups(orders.size(), [&](std::size_t i) { return &orders[i]; }) {}
   explicit Groups(const std::vector<const Order*>& orders)
       : Groups(orders.size(), [&](std::size_t i) { return orders[i]; }) {}
   // `order_at(i)`: the i-th of `n` orders.
@@ -384,17 +383,19 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   // Plan the buyers that need it, over twice the window.
   // (Incremental, `groups` holds only the candidates: never the whole snapshot.)
   const bool whole = full || (!incremental && dirty.size() == groups.size());
-  std::vector<Order> subset;
+  // A large set in parts of whole buyers (buyers are planned apart: the same decisions), so that
+  // a daemon stopping does not wait for the whole of it.
+  constexpr std::size_t kOrdersPerPart = 5000;
+  std::vector<Order> subset;  // not whole, or whole and small: what is planned
   if (!whole) {
     for (const auto& [key, in] : dirty) {
       for (auto o = groups.begin(in.group); o != groups.end(in.group); ++o) subset.push_back(**o);
     }
+  } else if (snapshot.orders.size() <= kOrdersPerPart) {
+    subset = snapshot.orders.to_vector();
   }
-  const std::vector<Order>& to_plan = whole ? snapshot.orders : subset;
+  const std::size_t to_plan = whole ? snapshot.orders.size() : subset.size();
   const LocalTime window_end = now + kWindow;
-  // A large set in parts of whole buyers (buyers are planned apart: the same decisions), so that
-  // a daemon stopping does not wait for the whole of it.
-  constexpr std::size_t kOrdersPerPart = 5000;
   Plan plan;
   const auto plan_part = [&](const std::vector<Order>& part) {
     if (stop_ && stop_->load()) {
@@ -409,8 +410,8 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     std::move(p.reminders.begin(), p.reminders.end(), std::back_inserter(plan.reminders));
     std::move(p.skipped.begin(), p.skipped.end(), std::back_inserter(plan.skipped));
   };
-  if (to_plan.size() <= kOrdersPerPart) {
-    plan_part(to_plan);
+  if (to_plan <= kOrdersPerPart) {
+    plan_part(subset);
   } else {
     std::vector<Order> part;
     for (const auto& [key, in] : dirty) {
@@ -453,8 +454,12 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   // the order of their ids, the key of the table's index.
   {
     std::vector<const Order*> by_id;
-    by_id.reserve(to_plan.size());
-    for (const auto& o : to_plan) by_id.push_back(&o);
+    by_id.reserve(to_plan);
+    if (whole) {
+      for (const auto& o : snapshot.orders) by_id.push_back(&o);
+    } else {
+      for (const auto& o : subset) by_id.push_back(&o);
+    }
     std::sort(by_id.begin(), by_id.end(), [](const Order* a, const Order* b) { return a->id < b->id; });
     changes.orders_seen.resize(by_id.size());
     for (std::size_t i = 0; i < by_id.size(); ++i) {

@@ -235,6 +235,19 @@ class SnapshotBuilder {
  public:
   explicit SnapshotBuilder(FeedSnapshot& snapshot) : snapshot_(snapshot) {}
 
+  // The orders of `base` may be shared (keep_shared()) from now on; before any order is kept.
+  void share_from(const OrderList& base) {
+    const std::size_t reserved = reserve_;
+    orders_ = OrderList::Builder(&base);
+    orders_.reserve(reserved);
+  }
+  void reserve(std::size_t n) {
+    reserve_ = n;
+    orders_.reserve(n);
+  }
+  // Sets the snapshot's orders; the builder is done.
+  void finish() { snapshot_.orders = std::move(orders_).finish(); }
+
   void reject(int line, std::string error) { snapshot_.rejected.push_back({line, std::move(error)}); }
 
   void add(const RawRow& row, const RowRules& rules, int line) {
@@ -244,7 +257,7 @@ class SnapshotBuilder {
   }
 
   static std::uint64_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); }
-  std::size_t size() const { return snapshot_.orders.size(); }
+  std::size_t size() const { return orders_.size(); }
 
   // Sets the snapshot's `changed` against `base`, whose rows were reused: `seen` the kept rows
   // (their orders' indices), `seen_base` each one's order in `base` + 1 (0: built from its
@@ -252,7 +265,7 @@ class SnapshotBuilder {
   // a single row gave it and that row was reused.
   void changes_from(const FeedSnapshot& base, const std::vector<FeedMemo::Slot>& seen,
                     const std::vector<std::uint32_t>& seen_base, const std::vector<std::uint8_t>& rows_of) {
-    const auto& orders = snapshot_.orders;
+    const auto& orders = orders_;
     std::vector<std::uint8_t> same(orders.size(), 0), kept(base.orders.size(), 0);
     for (std::size_t i = 0; i < seen.size(); ++i) {
       if (seen_base[i] == 0 || rows_of[seen[i].order] != 1) continue;
@@ -300,30 +313,44 @@ class SnapshotBuilder {
   std::uint32_t keep(Order order, int line, std::uint64_t hash) {
     order.source_line = line;
     std::uint32_t& slot = find(order.id, hash);
-    if (slot == 0) {
-      snapshot_.orders.push_back(std::move(order));
-      slot = static_cast<std::uint32_t>(snapshot_.orders.size());
-      const std::uint32_t index = slot - 1;  // `slot` moves when the table grows
-      if (++used_ * 2 > slots_.size()) grow();
-      return index;
-    }
-    const std::uint32_t index = slot - 1;
-    Order& kept = snapshot_.orders[index];
+    if (slot == 0) return added(slot, orders_.add(std::move(order)));
+    return settle(slot - 1, std::move(order), line);
+  }
+  // The order of `base` (share_from()) at `base_index`, stated again by the row on `line`; `hash`:
+  // hash_of(its id). Shared when it is on the same line and no other row stated it yet, else copied.
+  std::uint32_t keep_shared(const OrderList& base, std::uint32_t base_index, int line, std::uint64_t hash) {
+    const Order& order = base[base_index];
+    if (order.source_line != line) return keep(order, line, hash);
+    std::uint32_t& slot = find(order.id, hash);
+    if (slot == 0) return added(slot, orders_.add_shared(base_index));
+    return settle(slot - 1, order, line);
+  }
+
+ private:
+  std::uint32_t added(std::uint32_t& slot, std::uint32_t index) {
+    slot = index + 1;  // `slot` moves when the table grows
+    if (++used_ * 2 > slots_.size()) grow();
+    return index;
+  }
+  // The row on `line` states the order already kept at `index` again.
+  std::uint32_t settle(std::uint32_t index, Order order, int line) {
+    order.source_line = line;
+    const Order& kept = orders_[index];
     // A payment time seen on any row is kept: a refunded (closed) order that was paid is not
     // a buyer who never paid.
     const std::optional<LocalTime> paid_at = kept.paid_at ? kept.paid_at : order.paid_at;
     if (supersedes(order, kept)) {
       snapshot_.superseded.push_back({kept.source_line, kept.id, line});
-      kept = std::move(order);
+      orders_.replace(index, std::move(order));
     } else {
       snapshot_.superseded.push_back({line, kept.id, kept.source_line});
     }
-    if (!kept.paid_at && paid_at && kept.status != OrderStatus::unpaid) kept.paid_at = paid_at;
+    const Order& now = orders_[index];
+    if (!now.paid_at && paid_at && now.status != OrderStatus::unpaid) orders_.edit(index).paid_at = paid_at;
     return index;
   }
 
- private:
-  // Order id -> its row in snapshot_.orders: open addressing over (hash, row + 1) slots, row 0
+  // Order id -> its row in the orders: open addressing over (hash, row + 1) slots, row 0
   // free, at most half full. No copy of an id is kept (a std::unordered_map<std::string> took
   // one allocation per order and most of the main thread's time on a big feed).
   std::uint32_t& find(std::string_view id, std::uint64_t hash) {
@@ -334,7 +361,7 @@ class SnapshotBuilder {
         h = hash;
         return row;
       }
-      if (h == hash && snapshot_.orders[row - 1].id == id) return row;
+      if (h == hash && orders_[row - 1].id == id) return row;
     }
   }
   void grow() {
@@ -350,6 +377,8 @@ class SnapshotBuilder {
   }
 
   FeedSnapshot& snapshot_;
+  OrderList::Builder orders_;
+  std::size_t reserve_ = 0;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> slots_ =
       std::vector<std::pair<std::uint64_t, std::uint32_t>>(1024);
   std::size_t used_ = 0;
@@ -542,7 +571,10 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     memo->next_.layout =
         fmt::format("{}\n{}\n{}\n{}", feed.text.substr(record.begin, record.end - record.begin), feed.encoding,
                     static_cast<int>(options.format), mapped ? options.mapping->source : "");
-    if (memo->snapshot_ && memo->current_.layout == memo->next_.layout) reuse = &memo->current_;
+    if (memo->snapshot_ && memo->current_.layout == memo->next_.layout) {
+      reuse = &memo->current_;
+      out.share_from(memo->snapshot_->orders);
+    }
   }
   std::size_t reused = 0;
   // Rows become orders in rounds. Each round the reader finds where the next records start
@@ -551,12 +583,12 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   // here in row order: the snapshot is the one a single thread makes.
   struct RowResult {
     int line = 0;
-    std::string error;  // set: rejected
-    Order order;
+    std::string error;           // set: rejected
+    Order order;                 // built (not reused)
     std::uint64_t id_hash = 0;   // SnapshotBuilder::hash_of(order.id)
     std::uint64_t row_hash = 0;  // with a memo: the row's bytes
     std::uint32_t row_size = 0;
-    bool reused = false;     // the order was copied from the memo's snapshot
+    bool reused = false;     // the order is the memo's snapshot's (`base`), not built
     std::uint32_t base = 0;  // reused: the order's index in the memo's snapshot
   };
   struct RecordStart {
@@ -581,13 +613,12 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
         const std::string_view bytes = feed.text.substr(starts[i].offset, end - starts[i].offset);
         result.row_hash = std::hash<std::string_view>{}(bytes);
         result.row_size = static_cast<std::uint32_t>(bytes.size());
-        if (const Order* o = reuse ? memo->find(*reuse, result.row_hash, bytes.size()) : nullptr) {
+        if (const std::int64_t base = reuse ? memo->find(*reuse, result.row_hash, bytes.size()) : -1; base >= 0) {
           result.line = starts[i].line;
           result.error.clear();
-          result.order = *o;
-          result.id_hash = SnapshotBuilder::hash_of(o->id);
+          result.id_hash = SnapshotBuilder::hash_of(memo->snapshot_->orders[static_cast<std::size_t>(base)].id);
           result.reused = true;
-          result.base = static_cast<std::uint32_t>(o - memo->snapshot_->orders.data());
+          result.base = static_cast<std::uint32_t>(base);
           placed = false;
           continue;
         }
@@ -647,7 +678,9 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       if (!result.error.empty()) {
         out.reject(result.line, std::move(result.error));
       } else {
-        const std::uint32_t index = out.keep(std::move(result.order), result.line, result.id_hash);
+        const std::uint32_t index =
+            result.reused ? out.keep_shared(memo->snapshot_->orders, result.base, result.line, result.id_hash)
+                          : out.keep(std::move(result.order), result.line, result.id_hash);
         if (memo) seen.push_back({result.row_hash, result.row_size, index});
         if (reuse) seen_base.push_back(result.reused ? result.base + 1 : 0);
         reused += result.reused;
@@ -783,6 +816,7 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
   snapshot.source = source;
   // As many orders as lines at most: the vector is allocated once, not grown by doubling with
   // two copies alive (1,000,000 orders: 430 MB, not 650 MB at the last doubling).
+  std::size_t reserve = 0;
   if (bytes.size() > (std::size_t{16} << 20)) {
     std::size_t lines = 0;
     for (const char* p = bytes.data(); (p = static_cast<const char*>(std::memchr(
@@ -790,11 +824,12 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
          ++p) {
       ++lines;
     }
-    snapshot.orders.reserve(lines + 1);
+    reserve = lines + 1;
   }
   FeedOptions resolved = options;
   resolved.format = resolve_format(bytes, options, source);
   SnapshotBuilder builder(snapshot);
+  builder.reserve(reserve);
   const std::string encoding =
       options.encoding.empty() ? detect_feed_encoding(bytes) : normalize_encoding(options.encoding);
   const char delimiter = resolved.format == FeedFormat::csv && resolved.mapping ? resolved.mapping->delimiter : ',';
@@ -814,6 +849,7 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
     feed.consumed = consumed;
     snapshot.encoding = encoding;
     parse_csv_feed(feed, resolved, source, builder, memo);
+    builder.finish();
     return snapshot;
   }
   const DecodedFeed decoded = decode_feed(bytes, encoding, source);
@@ -827,6 +863,7 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
     feed.decoded = &decoded;
     parse_csv_feed(feed, resolved, source, builder);
   }
+  builder.finish();
   return snapshot;
 }
 
@@ -896,13 +933,13 @@ void FeedMemo::remember(std::shared_ptr<const FeedSnapshot> snapshot) {
   snapshot_ = current_.layout.empty() ? nullptr : std::move(snapshot);
 }
 
-const Order* FeedMemo::find(const Table& in, std::uint64_t hash, std::size_t size) const {
-  if (in.slots.empty()) return nullptr;
+std::int64_t FeedMemo::find(const Table& in, std::uint64_t hash, std::size_t size) const {
+  if (in.slots.empty()) return -1;
   const std::size_t mask = in.slots.size() - 1;
   for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
     const Slot& s = in.slots[i];
-    if (s.order == 0) return nullptr;
-    if (s.hash == hash && s.size == size && s.order <= snapshot_->orders.size()) return &snapshot_->orders[s.order - 1];
+    if (s.order == 0) return -1;
+    if (s.hash == hash && s.size == size && s.order <= snapshot_->orders.size()) return s.order - 1;
   }
 }
 

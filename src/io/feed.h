@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/order.h"
+#include "io/order_list.h"
 
 namespace cuifu {
 
@@ -62,7 +63,9 @@ struct SupersededRow {
 };
 
 struct FeedSnapshot {
-  std::vector<Order> orders;  // one per order id: its newest state (see parse_feed)
+  // One per order id: its newest state (see parse_feed). A parse with a memo shares the orders
+  // its rows reused with the memo's snapshot (io/order_list.h).
+  OrderList orders;
   std::vector<RejectedRow> rejected;
   std::vector<SupersededRow> superseded;
   std::string source;
@@ -101,8 +104,9 @@ FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, cons
 // What parsing an export remembers for the next export of the same feed: each row's bytes (a
 // 64-bit hash and the length) and the order the row gave, in the snapshot it made. Given the
 // memo of the last parse, parse_feed() builds only the rows whose bytes it has not seen and
-// copies the others' orders (an export rewritten every minute mostly repeats itself, in any row
-// order); the snapshot is the one a parse without memo gives, line numbers and messages included
+// shares the others' orders with the memo's snapshot (an export rewritten every minute mostly
+// repeats itself, in any row order; an order on another line than before is copied, with its
+// new line); the snapshot is the one a parse without memo gives, line numbers and messages included
 // (tests/io/feed_test.cpp). Only orders read from one row each are remembered (not a rejected row,
 // nor an order that several rows state), and only when the header row, the encoding and the
 // options are the same. Raw CSV reading only (a Taobao export, a mapped CSV in UTF-8 or GB18030);
@@ -113,7 +117,7 @@ class FeedMemo {
   // `snapshot` is what the last parse_feed() given this memo returned: the next one reuses it.
   // Until this is called, the next parse reuses the snapshot remembered before (or none).
   void remember(std::shared_ptr<const FeedSnapshot> snapshot);
-  // Rows of the last parse whose order was copied instead of built.
+  // Rows of the last parse whose order was reused (shared or copied) instead of built.
   std::size_t reused() const { return reused_; }
   void clear() { *this = FeedMemo{}; }
 
@@ -128,7 +132,8 @@ class FeedMemo {
     std::string layout;  // header row bytes, encoding, options: reuse only when equal
     std::vector<Slot> slots;
   };
-  const Order* find(const Table& in, std::uint64_t hash, std::size_t size) const;
+  // The index in `snapshot_` of the order of the row with these bytes, or -1.
+  std::int64_t find(const Table& in, std::uint64_t hash, std::size_t size) const;
   Table current_;
   Table next_;  // the rows of the parse under way, until remember()
   std::shared_ptr<const FeedSnapshot> snapshot_;

@@ -80,6 +80,7 @@ std::string shrink_sign(const FeedSnapshot& previous, const FeedSnapshot& next, 
 
 FeedSnapshot overlay(const FeedSnapshot& trusted, const FeedSnapshot& suspect) {
   FeedSnapshot out;
+  std::vector<Order> orders;
   std::map<std::string, const Order*> newest;
   for (const auto& o : suspect.orders) newest[o.id] = &o;
   for (const auto& o : trusted.orders) {
@@ -87,13 +88,14 @@ FeedSnapshot overlay(const FeedSnapshot& trusted, const FeedSnapshot& suspect) {
     // Paid or closed is never undone by an unpaid row (as within one export).
     const bool keep =
         it == newest.end() || (o.status != OrderStatus::unpaid && it->second->status == OrderStatus::unpaid);
-    out.orders.push_back(keep ? o : *it->second);
+    orders.push_back(keep ? o : *it->second);
   }
   std::set<std::string> have;
   for (const auto& o : trusted.orders) have.insert(o.id);
   for (const auto& o : suspect.orders) {
-    if (!have.count(o.id)) out.orders.push_back(o);
+    if (!have.count(o.id)) orders.push_back(o);
   }
+  out.orders = std::move(orders);
   out.rejected = suspect.rejected;
   out.superseded = suspect.superseded;
   out.source = suspect.source;

@@ -34,7 +34,8 @@ TEST(Reconcile, PlansNewRemindersOnceAndCancelsThoseOfAPaidOrder) {
   const RuleSet& rules = testing::default_rule_set();
   const LocalTime now = at("2026-11-24 09:00");
   FeedSnapshot snap;
-  snap.orders = {unpaid("F1", "frank", at("2026-11-24 08:30"))};
+  std::vector<Order> orders = {unpaid("F1", "frank", at("2026-11-24 08:30"))};
+  snap.orders = orders;
   const auto first = reconcile(*store, snap, rules, now);
   EXPECT_GT(first.planned, 0);
   EXPECT_EQ(first.inserted, first.planned);
@@ -42,8 +43,9 @@ TEST(Reconcile, PlansNewRemindersOnceAndCancelsThoseOfAPaidOrder) {
   EXPECT_EQ(again.inserted, 0);
   EXPECT_EQ(again.cancelled, 0);
 
-  snap.orders[0].status = OrderStatus::paid;
-  snap.orders[0].paid_at = at("2026-11-24 09:05");
+  orders[0].status = OrderStatus::paid;
+  orders[0].paid_at = at("2026-11-24 09:05");
+  snap.orders = orders;
   const auto paid = reconcile(*store, snap, rules, at("2026-11-24 09:10"));
   EXPECT_EQ(paid.cancelled, first.planned);
   for (const auto& r : store->rows({})) {
@@ -58,9 +60,10 @@ TEST(Reconcile, CancelsTheRemindersOfOrdersRefusedOnACall) {
   testing::TempStore store("reconcile-call");
   const RuleSet& rules = testing::default_rule_set();
   FeedSnapshot snap;
-  snap.orders = {unpaid("G1", "gina", at("2026-11-24 08:30"))};
-  snap.orders[0].amount = 399900;  // big ticket: IM, a call after 3 h, an SMS after 24 h
-  snap.orders[0].address = testing::kHomeAddress;
+  std::vector<Order> orders = {unpaid("G1", "gina", at("2026-11-24 08:30"))};
+  orders[0].amount = 399900;  // big ticket: IM, a call after 3 h, an SMS after 24 h
+  orders[0].address = testing::kHomeAddress;
+  snap.orders = orders;
   reconcile(*store, snap, rules, at("2026-11-24 08:40"));
   std::string call_key;
   for (const auto& row : store->rows({})) {  // the IM and the call went out
@@ -183,31 +186,32 @@ TEST(Reconcile, IncrementalEqualsFullAsBuyersChangeAndTimePasses) {
   const RuleSet& rules = testing::default_rule_set();
   LocalTime now = at("2026-11-24 09:00");
   FeedSnapshot snap;
-  snap.orders = varied_feed(now, 60);
+  std::vector<Order> orders = varied_feed(now, 60);
   Reconciler reconciler;
   std::set<BuyerKey> touched;
   int replanned_at_most = 0, steps = 0;
   for (int step = 0; step < 64; ++step) {
     const std::string when = fmt::format("step {} at {}", step, format_local_time(now));
     if (step == 5) {  // some buyers pay
-      for (auto& o : snap.orders) {
+      for (auto& o : orders) {
         if (o.id == "O03a" || o.id == "O10a" || o.id == "O21b" || o.id == "O33a") {
           o.status = OrderStatus::paid;
           o.paid_at = now - Minutes{2};
         }
       }
     }
-    if (step == 8) std::reverse(snap.orders.begin(), snap.orders.end());  // rows moved in the file
-    if (step == 11) {                                                     // a buyer vanished
-      std::erase_if(snap.orders, [](const Order& o) { return o.buyer == "buyer07" || o.buyer == "buyer12"; });
+    if (step == 8) std::reverse(orders.begin(), orders.end());  // rows moved in the file
+    if (step == 11) {                                           // a buyer vanished
+      std::erase_if(orders, [](const Order& o) { return o.buyer == "buyer07" || o.buyer == "buyer12"; });
     }
     if (step == 14) {  // a new buyer, a new address
-      snap.orders.push_back(unpaid("N1", "newcomer", now - Minutes{3}));
-      for (auto& o : snap.orders) {
+      orders.push_back(unpaid("N1", "newcomer", now - Minutes{3}));
+      for (auto& o : orders) {
         if (o.buyer == "buyer20") o.address = testing::kStudentAddress;
       }
     }
-    if (step == 17) std::rotate(snap.orders.begin(), snap.orders.begin() + 7, snap.orders.end());
+    if (step == 17) std::rotate(orders.begin(), orders.begin() + 7, orders.end());
+    snap.orders = orders;
     const auto a = reconciler.run(*incremental_store, snap, rules, now, nullptr, touched);
     touched.clear();
     reconcile(*full_store, snap, rules, now);
@@ -232,15 +236,17 @@ TEST(Reconcile, PlansOnlyTheBuyersWhoseRowsChanged) {
   const RuleSet& rules = testing::default_rule_set();
   const LocalTime now = at("2026-11-24 23:00");  // quiet hours: few reminders are due right now
   FeedSnapshot snap;
-  snap.orders = varied_feed(now, 40);
+  std::vector<Order> orders = varied_feed(now, 40);
+  snap.orders = orders;
   Reconciler reconciler;
   const auto first = reconciler.run(*store, snap, rules, now);
   EXPECT_EQ(first.buyers_planned, first.buyers);
   const auto before = store->rows({});
-  std::reverse(snap.orders.begin(), snap.orders.end());  // the same rows, elsewhere in the file
-  for (auto& o : snap.orders) {
+  std::reverse(orders.begin(), orders.end());  // the same rows, elsewhere in the file
+  for (auto& o : orders) {
     if (o.id == "O04a") o.address = testing::kStudentAddress;
   }
+  snap.orders = orders;
   // Planned again besides: the buyers with a reminder due right now (due rows are re-planned
   // until they go out).
   std::set<BuyerKey> due{{"", "buyer04"}};

@@ -134,21 +134,21 @@ TEST(BacktestParallel, FiguresAreTheSameOnAnyThreadsAndForAResultMadeByHand) {
 class BacktestBundled : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(BacktestBundled, BundledLogReplaysTheSameOnFourThreadsAsOnOne) {
-  const FeedSnapshot feed = read_feed_file(testing::source_path(GetParam()), {});
-  const ReplayResult one = replay_on(feed.orders, 1);
+  const std::vector<Order> orders = read_feed_file(testing::source_path(GetParam()), {}).orders.to_vector();
+  const ReplayResult one = replay_on(orders, 1);
   ASSERT_GT(one.sent.size(), 100u);
-  EXPECT_TRUE(serialized(one) == serialized(replay_on(feed.orders, 4))) << "the replays differ";
+  EXPECT_TRUE(serialized(one) == serialized(replay_on(orders, 4))) << "the replays differ";
 }
 
 // `cuifu backtest` keeps no texts: its plans make no why lines and read each buyer's address
 // once. Every reminder (but its text) and every outcome is that of the full replay.
 TEST_P(BacktestBundled, BundledLogReplaysTheSameWithoutTexts) {
-  const FeedSnapshot feed = read_feed_file(testing::source_path(GetParam()), {});
-  ReplayResult full = replay_on(feed.orders, 1);
+  const std::vector<Order> orders = read_feed_file(testing::source_path(GetParam()), {}).orders.to_vector();
+  ReplayResult full = replay_on(orders, 1);
   BacktestConfig lean;
   lean.threads = 1;
   lean.keep_texts = false;
-  const ReplayResult without = replay(feed.orders, testing::default_rules(), testing::default_templates(), lean);
+  const ReplayResult without = replay(orders, testing::default_rules(), testing::default_templates(), lean);
   ASSERT_GT(full.sent.size(), 100u);
   for (auto& s : full.sent) {
     EXPECT_FALSE(s.why.empty());

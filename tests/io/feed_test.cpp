@@ -512,6 +512,87 @@ TEST(TaobaoFeed, ANewExportBuildsOnlyTheRowsItHadNotSeenAndIsTheOneReadWhole) {
   }
 }
 
+// Exports parsed one after the other with one memo, as the daemon does, each dropping the one
+// before: a row that did not change (nor move) gives the very order object of the snapshot
+// before (shared, not copied), a changed or moved one an order of its own, and every snapshot
+// still reads as a whole parse after the ones it shares with are gone.
+TEST(TaobaoFeed, ANewExportSharesItsUnchangedOrdersWithTheLastAndOutlivesIt) {
+  const std::string first_bytes = big_feed("gb18030");
+  FeedOptions options;
+  options.threads = 2;
+  FeedMemo memo;
+  auto last = std::make_shared<const FeedSnapshot>(parse_feed(first_bytes, options, "orders.csv", memo));
+  memo.remember(last);
+  std::string bytes = first_bytes;
+  for (int generation = 1; generation <= 4; ++generation) {
+    // One amount changed in place (a different order each time), and on the second export a row
+    // moved to the end (lines of the rows after it move up: those orders are copied).
+    const std::string id = fmt::format("{}", 3000000100 + generation * 10);
+    bytes.replace(bytes.find(",", bytes.find("\n" + id + ",") + 12) + 1, 1, "9");
+    if (generation == 2) bytes.insert(bytes.find("\n4000000000,") + 1, cut_row(bytes, "3000019000", "3000019001"));
+    auto next = std::make_shared<const FeedSnapshot>(parse_feed(bytes, options, "orders.csv", memo));
+    const FeedSnapshot whole = parse_feed(bytes, options, "orders.csv");
+    ASSERT_EQ(describe(*next), describe(whole)) << "generation " << generation;
+    std::size_t shared = 0, changed_shared = 0;
+    for (std::size_t i = 0; i < next->orders.size(); ++i) {
+      for (std::size_t j : {i, i - 1, i + 1}) {  // the same order is at about the same index
+        if (j >= last->orders.size() || !next->orders.shares(i, last->orders, j)) continue;
+        ++shared;
+        changed_shared += next->orders[i].id == id || (generation == 2 && next->orders[i].id == "3000019000");
+      }
+    }
+    EXPECT_GT(shared, generation == 2 ? 15000u : 18000u) << "generation " << generation;
+    EXPECT_LT(shared, next->orders.size()) << "generation " << generation;
+    EXPECT_EQ(changed_shared, 0u) << "generation " << generation;
+    EXPECT_LE(next->orders.held(), 2 * next->orders.size() + 1024);
+    memo.remember(next);
+    last = next;  // the snapshot before is gone: only what `next` shares of it lives on
+    next.reset();
+    EXPECT_EQ(describe(*last), describe(whole)) << "generation " << generation;
+  }
+}
+
+// Lists built one on the other, each replacing a quarter of its orders, keep at most about twice
+// their orders alive: the orders of older lists are copied into one chunk again when more.
+TEST(OrderListSharing, ChunksKeptAliveStayWithinTwiceTheOrdersShown) {
+  const auto order = [](int i, int generation) {
+    Order o;
+    o.id = fmt::format("order-{:05}-with-a-long-id", i);
+    o.buyer = fmt::format("buyer-{}-of-generation-{}", i % 97, generation);
+    return o;
+  };
+  std::vector<Order> first;
+  for (int i = 0; i < 4000; ++i) first.push_back(order(i, 0));
+  auto last = std::make_shared<OrderList>(first);
+  bool compacted = false;
+  for (int generation = 1; generation <= 12; ++generation) {
+    OrderList::Builder builder(last.get());
+    for (int i = 0; i < 4000; ++i) {
+      if ((i + generation) % 4 == 0) {
+        builder.add(order(i, generation));
+      } else {
+        builder.add_shared(static_cast<std::uint32_t>(i));
+      }
+    }
+    auto next = std::make_shared<OrderList>(std::move(builder).finish());
+    ASSERT_EQ(next->size(), 4000u);
+    EXPECT_LE(next->held(), 2 * next->size() + 1024) << generation;
+    compacted = compacted || next->held() == next->size();
+    last = std::move(next);
+    for (int i = 0; i < 4000; ++i) {
+      ASSERT_EQ((*last)[static_cast<std::size_t>(i)].id, order(i, 0).id) << generation;
+    }
+  }
+  EXPECT_TRUE(compacted);
+  // A list that alone holds its orders gives them up without a copy; a shared one copies.
+  const OrderList copy = *last;
+  const Order* at = &copy[0];
+  std::vector<Order> moved = OrderList(first).to_vector();
+  EXPECT_EQ(moved.size(), 4000u);
+  EXPECT_EQ(copy.to_vector().size(), 4000u);
+  EXPECT_EQ(&copy[0], at);
+}
+
 TEST(FeedAmount, ReadsShopAmountsAsFen) {
   EXPECT_EQ(parse_yuan("59.9"), 5990);
   EXPECT_EQ(parse_yuan("1,299.00"), 129900);
