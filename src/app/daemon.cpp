@@ -121,12 +121,11 @@ struct Daemon::Impl {
   // --- feed
   void schedule_poll(std::chrono::duration<double> daemon_delay);
   void start_poll();
-  // `views`: the gate's view of a fresh snapshot, built on the poll thread with the rules `with`;
-  // `shrunk`: shrink_sign() against the snapshot read before it, also made there (a set of every
-  // order id: seconds at a million orders, not for the loop).
-  void on_poll(FeedPoll p, std::optional<ChatPoll> c,
-               std::shared_ptr<const std::map<std::string, OrderView>> views = nullptr,
-               std::shared_ptr<const RuleSet> with = nullptr, std::optional<std::string> shrunk = std::nullopt);
+  // `shrunk`: shrink_sign() of a fresh snapshot against the snapshot read before it, made on the
+  // poll thread with the rules `with` (a set of every order id: seconds at a million orders, not
+  // for the loop).
+  void on_poll(FeedPoll p, std::optional<ChatPoll> c, std::shared_ptr<const RuleSet> with = nullptr,
+               std::optional<std::string> shrunk = std::nullopt);
   // A new chat snapshot, or an error reading it; true when the plan must be redone.
   bool on_chat_poll(ChatPoll c);
   void update_paused(const char* context);
@@ -146,7 +145,6 @@ struct Daemon::Impl {
                        std::chrono::steady_clock::time_point started);
   void on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took);
   // The gate's view of each order of the snapshot (paid, closed, when it closes).
-  static std::shared_ptr<const std::map<std::string, OrderView>> views_of(const FeedSnapshot& s, const Rules& rules);
   void request_reconcile(const char* why);
   void request_dispatch();
   void dispatch_due() { (void)dispatch({}); }
@@ -237,7 +235,6 @@ struct Daemon::Impl {
   std::shared_ptr<const FeedSnapshot> trusted;
   std::shared_ptr<const FeedSnapshot> last_read;
   std::string feed_suspect;  // why the newest snapshot read is not trusted; "" when it is
-  std::shared_ptr<const std::map<std::string, OrderView>> order_views;
   std::optional<std::chrono::system_clock::time_point> produced_at;
   std::string feed_error;
   // chat export (optional): read with the feed, on the runner thread; a chat that cannot be
@@ -481,36 +478,28 @@ void Daemon::Impl::start_poll() {
   FeedPoller* p = poller.get();
   ChatPoller* cp = chat_poller.get();
   // last_read changes only in on_poll(), after this poll.
-  // The gate's views of the snapshot in force, with the rules they were made under: an export
-  // rewritten with the same bytes is the same snapshot, whose views are not made again (a 1M
-  // export: seconds of the poll thread, before the feed's age is renewed).
-  runner->post([this, p, cp, with = rules, previous = last_read, shown = snapshot, shown_views = order_views] {
+  runner->post([this, p, cp, with = rules, previous = last_read] {
     const auto t0 = std::chrono::steady_clock::now();
     FeedPoll result = p->poll();
-    // The gate's view of a new snapshot is built here too, off the loop, and its comparison with
-    // the snapshot read before it.
-    std::shared_ptr<const std::map<std::string, OrderView>> views;
+    // A new snapshot's comparison with the snapshot read before it is made here too, off the loop.
+    // (The gate finds orders through the snapshot's id table: no view of it to build.)
     std::optional<std::string> shrunk;
     if (result.kind == FeedPoll::Kind::fresh) {
       const auto t1 = std::chrono::steady_clock::now();
-      views = result.snapshot == shown && shown_views ? shown_views : views_of(*result.snapshot, with->rules);
-      const auto t2 = std::chrono::steady_clock::now();
       if (result.truncated.empty() && previous) {
         shrunk = previous == result.snapshot ? std::string{}
                                              : shrink_sign(*previous, *result.snapshot, with->rules, clock->now());
       }
       const auto ms = [](auto d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
-      spdlog::debug(
-          "feed poll: read and parsed in {} ms ({} of {} orders' rows as before), gate views {} ms, "
-          "compared {} ms",
-          ms(t1 - t0), result.rows_reused, result.snapshot->orders.size(), ms(t2 - t1),
-          ms(std::chrono::steady_clock::now() - t2));
+      spdlog::debug("feed poll: read and parsed in {} ms ({} of {} orders' rows as before), compared {} ms",
+                    ms(t1 - t0), result.rows_reused, result.snapshot->orders.size(),
+                    ms(std::chrono::steady_clock::now() - t1));
     }
     std::optional<ChatPoll> chat_result;
     if (cp) chat_result = cp->poll();
-    asio::post(io, [this, result = std::move(result), chat_result = std::move(chat_result), views = std::move(views),
-                    with = std::move(with), shrunk = std::move(shrunk)]() mutable {
-      on_poll(std::move(result), std::move(chat_result), std::move(views), std::move(with), std::move(shrunk));
+    asio::post(io, [this, result = std::move(result), chat_result = std::move(chat_result), with = std::move(with),
+                    shrunk = std::move(shrunk)]() mutable {
+      on_poll(std::move(result), std::move(chat_result), std::move(with), std::move(shrunk));
     });
   });
 }
@@ -532,16 +521,8 @@ bool Daemon::Impl::on_chat_poll(ChatPoll c) {
   }
 }
 
-std::shared_ptr<const std::map<std::string, OrderView>> Daemon::Impl::views_of(const FeedSnapshot& s,
-                                                                               const Rules& rules) {
-  auto views = std::make_shared<std::map<std::string, OrderView>>();
-  for (const auto& o : s.orders) views->emplace_hint(views->end(), o.id, order_view(o, rules));
-  return views;
-}
-
-void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c,
-                           std::shared_ptr<const std::map<std::string, OrderView>> views,
-                           std::shared_ptr<const RuleSet> with, std::optional<std::string> shrunk) {
+void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c, std::shared_ptr<const RuleSet> with,
+                           std::optional<std::string> shrunk) {
   poll_in_flight = false;
   if (stopping) return;
   const bool chat_changed = c && on_chat_poll(std::move(*c));
@@ -574,11 +555,7 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c,
         if (trusted) snapshot = std::make_shared<const FeedSnapshot>(overlay(*trusted, *p.snapshot));
       }
       if (snapshot) {
-        // The gate decides on the new snapshot from now on (built off the loop unless it is an
-        // overlay of a suspect one, or the rules were reloaded meanwhile).
-        order_views =
-            views && snapshot == p.snapshot && with == rules ? std::move(views) : views_of(*snapshot, rules->rules);
-        publish_gate();
+        publish_gate();  // the gate decides on the new snapshot from now on
         spdlog::info(
             "feed snapshot: {} orders ({} rejected rows, {} superseded by a newer row of the same order) from {}",
             snapshot->orders.size(), snapshot->rejected.size(), snapshot->superseded.size(), snapshot->source);
@@ -656,7 +633,7 @@ void Daemon::Impl::publish_gate() {
   in->paused = paused;
   in->paused_reason = paused_reason;
   in->rules = std::shared_ptr<const Rules>(rules, &rules->rules);
-  in->orders = order_views;
+  in->orders = snapshot ? std::shared_ptr<const OrderList>(snapshot, &snapshot->orders) : nullptr;
   for (const auto& o : store->opt_outs()) in->opted_out.insert({o.shop, o.buyer, o.channel});
   for (const auto& [ch, lane] : lanes) in->configured.insert(ch);
   in->catch_up_limit = config.catch_up_limit;
@@ -1181,7 +1158,6 @@ void Daemon::Impl::reload() {
     config = std::move(next);
     rules = std::move(next_rules);
     replan_all = true;  // new rules: every buyer is planned again
-    if (snapshot) order_views = views_of(*snapshot, rules->rules);
     build_workers();
     publish_gate();
     publish_status();

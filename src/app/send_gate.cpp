@@ -17,14 +17,18 @@ GateDecision not_time_or_place(const GateInputs& in, const Outgoing& row, LocalT
   using K = GateDecision::Kind;
   if (in.paused) return {K::paused, "sending paused: " + in.paused_reason};
   if (!in.orders) return {K::paused, "sending paused: no feed snapshot"};
-  if (std::string p = payable_problem(*in.orders, row, now); !p.empty()) return {K::not_payable, std::move(p)};
+  if (!in.rules) return {K::paused, "sending paused: no rules"};
+  const auto view_of = [&](const std::string& id) -> std::optional<OrderView> {
+    const Order* o = in.orders->find(id);
+    return o ? std::optional<OrderView>(order_view(*o, *in.rules)) : std::nullopt;
+  };
+  if (std::string p = payable_problem(view_of, row, now); !p.empty()) return {K::not_payable, std::move(p)};
   if (is_opted_out(in.opted_out, row)) {
     return {K::opted_out, fmt::format("buyer opted out of {}", to_string(row.channel))};
   }
   if (!in.configured.count(row.channel)) {
     return {K::not_configured, fmt::format("channel {} is not configured", to_string(row.channel))};
   }
-  if (!in.rules) return {K::paused, "sending paused: no rules"};
   if (std::string p = send_time_problem(*in.rules, row, now); !p.empty()) return {K::send_time, std::move(p)};
   return {};
 }

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/send_policy.h"
+#include "io/order_list.h"
 #include "io/store.h"
 
 namespace cuifu {
@@ -31,7 +32,9 @@ struct GateInputs {
   bool paused = true;  // the feed is stale, unreadable or not trusted
   std::string paused_reason = "no feed snapshot yet";
   std::shared_ptr<const Rules> rules;
-  std::shared_ptr<const std::map<std::string, OrderView>> orders;  // the newest snapshot
+  // The newest snapshot's orders (found by id through their id table; each order's view made
+  // under `rules` when asked: no tree of a million views built for every poll).
+  std::shared_ptr<const OrderList> orders;
   OptOutSet opted_out;
   std::set<Channel> configured;  // channels the daemon can send on
   std::chrono::seconds catch_up_limit{3600};

@@ -126,10 +126,20 @@ std::string payable_problem(const std::string& id, const OrderView& o, LocalTime
 }
 
 std::string payable_problem(const std::map<std::string, OrderView>& orders, const Outgoing& r, LocalTime now) {
+  return payable_problem(
+      [&](const std::string& id) -> std::optional<OrderView> {
+        const auto it = orders.find(id);
+        return it == orders.end() ? std::nullopt : std::optional<OrderView>(it->second);
+      },
+      r, now);
+}
+
+std::string payable_problem(const std::function<std::optional<OrderView>(const std::string& id)>& view_of,
+                            const Outgoing& r, LocalTime now) {
   for (const auto& id : r.order_ids) {
-    const auto it = orders.find(id);
-    if (it == orders.end()) return fmt::format("order {} is not in the newest feed snapshot", id);
-    if (std::string why = payable_problem(id, it->second, now); !why.empty()) return why;
+    const std::optional<OrderView> view = view_of(id);
+    if (!view) return fmt::format("order {} is not in the newest feed snapshot", id);
+    if (std::string why = payable_problem(id, *view, now); !why.empty()) return why;
   }
   return {};
 }

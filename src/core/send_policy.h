@@ -9,7 +9,9 @@
 // Pure: data and `now` in, an empty string (allowed) or the reason why not out.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -80,5 +82,8 @@ std::string payable_problem(const std::string& id, const OrderView& o, LocalTime
 // Empty when every order of `r` is in `orders` (the newest snapshot) and still payable at
 // `now`; otherwise why not: paid (and when), closed, auto-closed by now, or gone.
 std::string payable_problem(const std::map<std::string, OrderView>& orders, const Outgoing& r, LocalTime now);
+// The same, with each order's view given by `view_of` (nullopt: not in the newest snapshot).
+std::string payable_problem(const std::function<std::optional<OrderView>(const std::string& id)>& view_of,
+                            const Outgoing& r, LocalTime now);
 
 }  // namespace cuifu

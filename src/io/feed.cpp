@@ -246,7 +246,7 @@ class SnapshotBuilder {
     orders_.reserve(n);
   }
   // Sets the snapshot's orders; the builder is done.
-  void finish() { snapshot_.orders = std::move(orders_).finish(); }
+  void finish() { snapshot_.orders = std::move(orders_).finish(std::move(slots_)); }
 
   void reject(int line, std::string error) { snapshot_.rejected.push_back({line, std::move(error)}); }
 

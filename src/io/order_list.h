@@ -7,9 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iterator>
 #include <memory>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,6 +22,9 @@ namespace cuifu {
 class OrderList {
  public:
   using Chunk = std::vector<Order>;
+  // Order id -> index: open addressing over (std::hash of the id, index + 1) slots, index 0 free,
+  // a power of two in size and at most half full (the table a parse finds repeated ids with).
+  using IdTable = std::vector<std::pair<std::uint64_t, std::uint32_t>>;
 
   OrderList() = default;
   // The orders, held by this list alone (implicit: `snapshot.orders = {...}`).
@@ -31,6 +36,20 @@ class OrderList {
   const Order& operator[](std::size_t i) const { return *at_[i]; }
   const Order& front() const { return *at_.front(); }
   const Order& back() const { return *at_.back(); }
+
+  // The order with this id (the first, were there several), or nullptr. Through the id table the
+  // parse made (or one made with the list): no tree of a million ids for the send gate.
+  const Order* find(std::string_view id) const {
+    if (!ids_ || ids_->empty()) return nullptr;
+    const IdTable& slots = *ids_;
+    const std::uint64_t hash = std::hash<std::string_view>{}(id);
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const auto& [h, row] = slots[i];
+      if (row == 0) return nullptr;
+      if (h == hash && at_[row - 1]->id == id) return at_[row - 1];
+    }
+  }
 
   class const_iterator {
    public:
@@ -129,7 +148,8 @@ class OrderList {
     // The list. When the chunks it would keep alive hold more than twice its orders (orders
     // of older snapshots no longer in it), the shared orders are copied into one chunk, so
     // that memory stays within twice what the list shows, as when two snapshots held copies.
-    OrderList finish() && {
+    // `ids`: the entries' id table (IdTable), or empty (then made here).
+    OrderList finish(IdTable ids = {}) && {
       OrderList out;
       std::size_t inherited = 0;
       for (const Entry& e : entries_) inherited += e.shared != nullptr;
@@ -138,7 +158,7 @@ class OrderList {
         std::vector<Order> all;
         all.reserve(entries_.size());
         for (std::size_t i = 0; i < entries_.size(); ++i) all.push_back((*this)[i]);
-        out.adopt(std::move(all));
+        out.adopt(std::move(all), std::move(ids));
         return out;
       }
       if (inherited == 0) {
@@ -146,7 +166,7 @@ class OrderList {
         bool in_order = own_.size() == entries_.size();
         for (std::size_t i = 0; in_order && i < entries_.size(); ++i) in_order = entries_[i].own == i;
         if (in_order) {
-          out.adopt(std::move(own_));
+          out.adopt(std::move(own_), std::move(ids));
           return out;
         }
       }
@@ -162,6 +182,7 @@ class OrderList {
         out.held_ += chunk->size();
         out.chunks_.push_back(std::move(chunk));
       }
+      out.index(std::move(ids));
       return out;
     }
 
@@ -176,9 +197,10 @@ class OrderList {
   };
 
  private:
-  void adopt(std::vector<Order> orders) {
+  void adopt(std::vector<Order> orders, IdTable ids = {}) {
     at_.clear();
     chunks_.clear();
+    ids_.reset();
     held_ = orders.size();
     adopted_ = !orders.empty();
     if (orders.empty()) return;
@@ -186,11 +208,35 @@ class OrderList {
     at_.reserve(chunk->size());
     for (const Order& o : *chunk) at_.push_back(&o);
     chunks_.push_back(std::move(chunk));
+    index(std::move(ids));
+  }
+  // Sets the id table: `ids`, or (empty) one made here.
+  void index(IdTable ids) {
+    if (ids.empty() && !at_.empty()) {
+      std::size_t capacity = 16;
+      while (capacity < at_.size() * 2) capacity *= 2;
+      ids.assign(capacity, {});
+      const std::size_t mask = capacity - 1;
+      for (std::size_t k = 0; k < at_.size(); ++k) {
+        const std::uint64_t hash = std::hash<std::string_view>{}(at_[k]->id);
+        std::size_t i = hash & mask;
+        bool seen = false;  // the first of an id is found
+        for (; ids[i].second != 0; i = (i + 1) & mask) {
+          if (ids[i].first == hash && at_[ids[i].second - 1]->id == at_[k]->id) {
+            seen = true;
+            break;
+          }
+        }
+        if (!seen) ids[i] = {hash, static_cast<std::uint32_t>(k + 1)};
+      }
+    }
+    ids_ = std::make_shared<const IdTable>(std::move(ids));
   }
 
   std::vector<const Order*> at_;
   // What at_ points into: the chunks of the snapshots it shares orders with, and its own.
   std::vector<std::shared_ptr<const Chunk>> chunks_;
+  std::shared_ptr<const IdTable> ids_;  // find()
   std::size_t held_ = 0;
   bool adopted_ = false;  // at_ is chunks_[0] in its order (adopt())
 };

@@ -15,9 +15,11 @@ struct Fixture {
     set = testing::code_rule_set({testing::make_step(30, Channel::im, "t")});
     in.paused = false;
     in.rules = std::shared_ptr<const Rules>(std::shared_ptr<const Rules>{}, &set.rules);
-    auto orders = std::make_shared<std::map<std::string, OrderView>>();
-    (*orders)["1001"] = OrderView{OrderStatus::unpaid, {}, at("2026-11-26 10:00")};
-    in.orders = orders;
+    order.id = "1001";
+    order.buyer = "tb_wang";
+    order.created_at = at("2026-11-24 08:00");
+    order.closed_at = at("2026-11-26 10:00");  // its view: unpaid, closes then
+    in.orders = std::make_shared<const OrderList>(std::vector<Order>{order});
     in.configured = {Channel::im, Channel::sms};
     in.catch_up_limit = std::chrono::hours{1};
     row.buyer = "tb_wang";
@@ -27,6 +29,7 @@ struct Fixture {
     row.send_at = at("2026-11-24 18:00");
   }
   testing::CodeRuleSet set;
+  Order order;
   GateInputs in;
   Outgoing row;
 };
@@ -45,14 +48,29 @@ TEST(SendGate, AResendLaterThanTheCatchUpLimitIsNotSent) {
 
 TEST(SendGate, ARowOfAnOrderPaidInTheNewestSnapshotIsNotSent) {
   Fixture f;
-  auto orders = std::make_shared<std::map<std::string, OrderView>>(*f.in.orders);
-  (*orders)["1001"].status = OrderStatus::paid;
-  f.in.orders = orders;
+  Order paid = f.order;
+  paid.status = OrderStatus::paid;
+  f.in.orders = std::make_shared<const OrderList>(std::vector<Order>{paid});
   EXPECT_EQ(decide(f.in, f.row, {}, at("2026-11-24 18:00")).kind, GateDecision::Kind::not_payable);
   EXPECT_NE(SendGate().last_look(f.row, at("2026-11-24 18:00")), "");  // nothing published: paused
   SendGate g;
   g.publish(std::make_shared<const GateInputs>(f.in));
   EXPECT_NE(g.last_look(f.row, at("2026-11-24 18:00")).find("paid"), std::string::npos);
+}
+
+// An order the newest snapshot does not have, or that closed by now (its view made under the
+// gate's rules when asked), is not reminded.
+TEST(SendGate, ARowOfAnOrderGoneOrClosedIsNotSent) {
+  Fixture f;
+  f.row.order_ids = {"1001", "1002"};
+  const auto gone = decide(f.in, f.row, {}, at("2026-11-24 18:00"));
+  EXPECT_EQ(gone.kind, GateDecision::Kind::not_payable);
+  EXPECT_EQ(gone.detail, "order 1002 is not in the newest feed snapshot");
+  f.row.order_ids = {"1001"};
+  f.row.send_at = at("2026-11-26 10:00");
+  const auto closed = decide(f.in, f.row, {}, at("2026-11-26 10:00"));
+  EXPECT_EQ(closed.kind, GateDecision::Kind::not_payable);
+  EXPECT_NE(closed.detail.find("order 1001 auto-closed at"), std::string::npos) << closed.detail;
 }
 
 TEST(SendGate, CapsCountASendInFlight) {

@@ -545,6 +545,9 @@ TEST(TaobaoFeed, ANewExportSharesItsUnchangedOrdersWithTheLastAndOutlivesIt) {
     EXPECT_LT(shared, next->orders.size()) << "generation " << generation;
     EXPECT_EQ(changed_shared, 0u) << "generation " << generation;
     EXPECT_LE(next->orders.held(), 2 * next->orders.size() + 1024);
+    // Found by id through the table the parse made (the send gate's look-up).
+    for (const Order& o : next->orders) ASSERT_EQ(next->orders.find(o.id), &o) << o.id;
+    EXPECT_EQ(next->orders.find("3000000006x"), nullptr);
     memo.remember(next);
     last = next;  // the snapshot before is gone: only what `next` shares of it lives on
     next.reset();
@@ -584,6 +587,7 @@ TEST(OrderListSharing, ChunksKeptAliveStayWithinTwiceTheOrdersShown) {
     }
   }
   EXPECT_TRUE(compacted);
+  for (const Order& o : *last) ASSERT_EQ(last->find(o.id), &o);
   // A list that alone holds its orders gives them up without a copy; a shared one copies.
   const OrderList copy = *last;
   const Order* at = &copy[0];
