@@ -244,6 +244,11 @@ class SnapshotBuilder {
   void reserve(std::size_t n) {
     reserve_ = n;
     orders_.reserve(n);
+    if (used_ == 0) {  // the id table at its final size: not grown (rehashed) ten times on the way
+      std::size_t capacity = slots_.size();
+      while (capacity < n * 2) capacity *= 2;
+      slots_.assign(capacity, {});
+    }
   }
   // Sets the snapshot's orders; the builder is done.
   void finish() { snapshot_.orders = std::move(orders_).finish(std::move(slots_)); }
@@ -316,14 +321,16 @@ class SnapshotBuilder {
     if (slot == 0) return added(slot, orders_.add(std::move(order)));
     return settle(slot - 1, std::move(order), line);
   }
-  // The order of `base` (share_from()) at `base_index`, stated again by the row on `line`; `hash`:
-  // hash_of(its id). Shared when it is on the same line and no other row stated it yet, else copied.
-  std::uint32_t keep_shared(const OrderList& base, std::uint32_t base_index, int line, std::uint64_t hash) {
-    const Order& order = base[base_index];
-    if (order.source_line != line) return keep(order, line, hash);
-    std::uint32_t& slot = find(order.id, hash);
+  // The order of `base` (share_from()) at `base_index`, on `base_line` there, stated again by the
+  // row on `line`; `hash`: hash_of(its id). Shared when it is on the same line and no other row
+  // stated it yet, else copied. The order itself is not looked at unless copied (or an order
+  // already kept has an id of the same hash).
+  std::uint32_t keep_shared(const OrderList& base, std::uint32_t base_index, int base_line, int line,
+                            std::uint64_t hash) {
+    if (base_line != line) return keep(base[base_index], line, hash);
+    std::uint32_t& slot = find_shared(base, base_index, hash);
     if (slot == 0) return added(slot, orders_.add_shared(base_index));
-    return settle(slot - 1, order, line);
+    return settle(slot - 1, base[base_index], line);
   }
 
  private:
@@ -362,6 +369,18 @@ class SnapshotBuilder {
         return row;
       }
       if (h == hash && orders_[row - 1].id == id) return row;
+    }
+  }
+  // find(base[base_index].id, hash), looking at that id only when another has the same hash.
+  std::uint32_t& find_shared(const OrderList& base, std::uint32_t base_index, std::uint64_t hash) {
+    const std::size_t mask = slots_.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      auto& [h, row] = slots_[i];
+      if (row == 0) {
+        h = hash;
+        return row;
+      }
+      if (h == hash && orders_[row - 1].id == base[base_index].id) return row;
     }
   }
   void grow() {
@@ -590,6 +609,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     std::uint32_t row_size = 0;
     bool reused = false;     // the order is the memo's snapshot's (`base`), not built
     std::uint32_t base = 0;  // reused: the order's index in the memo's snapshot
+    int base_line = 0;       // reused: that order's line
   };
   struct RecordStart {
     std::size_t offset = 0;
@@ -605,6 +625,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     CsvRecordView rec;
     std::string field_scratch;
     std::array<std::string, kFieldCount> decoded;  // fields that needed decoding, reused row after row
+    const FeedMemo::Slot* found = nullptr;         // the memo's row found last
     for (std::size_t i = first; i < last; ++i) {
       RowResult& result = results[i];
       result.reused = false;
@@ -613,12 +634,14 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
         const std::string_view bytes = feed.text.substr(starts[i].offset, end - starts[i].offset);
         result.row_hash = std::hash<std::string_view>{}(bytes);
         result.row_size = static_cast<std::uint32_t>(bytes.size());
-        if (const std::int64_t base = reuse ? memo->find(*reuse, result.row_hash, bytes.size()) : -1; base >= 0) {
+        if (const FeedMemo::Slot* s = reuse ? memo->find(*reuse, result.row_hash, bytes.size(), found) : nullptr) {
+          found = s;
           result.line = starts[i].line;
           result.error.clear();
-          result.id_hash = SnapshotBuilder::hash_of(memo->snapshot_->orders[static_cast<std::size_t>(base)].id);
+          result.id_hash = s->id_hash;
+          result.base_line = s->line;
           result.reused = true;
-          result.base = static_cast<std::uint32_t>(base);
+          result.base = s->order - 1;
           placed = false;
           continue;
         }
@@ -678,10 +701,10 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       if (!result.error.empty()) {
         out.reject(result.line, std::move(result.error));
       } else {
-        const std::uint32_t index =
-            result.reused ? out.keep_shared(memo->snapshot_->orders, result.base, result.line, result.id_hash)
-                          : out.keep(std::move(result.order), result.line, result.id_hash);
-        if (memo) seen.push_back({result.row_hash, result.row_size, index});
+        const std::uint32_t index = result.reused ? out.keep_shared(memo->snapshot_->orders, result.base,
+                                                                    result.base_line, result.line, result.id_hash)
+                                                  : out.keep(std::move(result.order), result.line, result.id_hash);
+        if (memo) seen.push_back({result.row_hash, result.row_size, index, result.id_hash, result.line});
         if (reuse) seen_base.push_back(result.reused ? result.base + 1 : 0);
         reused += result.reused;
       }
@@ -697,15 +720,18 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     // superseded make an order no single row gives).
     std::vector<std::uint8_t> rows_of(out.size(), 0);
     for (const auto& s : seen) rows_of[s.order] = static_cast<std::uint8_t>(std::min(2, rows_of[s.order] + 1));
-    std::size_t capacity = 16;
-    while (capacity < seen.size() * 2) capacity *= 2;
-    auto& slots = memo->next_.slots;
-    slots.assign(capacity, {});
+    auto& rows = memo->next_.rows;
     for (const auto& s : seen) {
-      if (rows_of[s.order] != 1) continue;
-      std::size_t i = s.hash & (capacity - 1);
-      while (slots[i].order != 0) i = (i + 1) & (capacity - 1);
-      slots[i] = {s.hash, s.size, s.order + 1};
+      if (rows_of[s.order] == 1) rows.push_back({s.hash, s.size, s.order + 1, s.id_hash, s.line});
+    }
+    std::size_t capacity = 16;
+    while (capacity < rows.size() * 2) capacity *= 2;
+    auto& slots = memo->next_.slots;
+    slots.assign(capacity, 0);
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      std::size_t i = rows[k].hash & (capacity - 1);
+      while (slots[i] != 0) i = (i + 1) & (capacity - 1);
+      slots[i] = static_cast<std::uint32_t>(k + 1);
     }
     if (reuse) out.changes_from(*memo->snapshot_, seen, seen_base, rows_of);
   }
@@ -933,13 +959,17 @@ void FeedMemo::remember(std::shared_ptr<const FeedSnapshot> snapshot) {
   snapshot_ = current_.layout.empty() ? nullptr : std::move(snapshot);
 }
 
-std::int64_t FeedMemo::find(const Table& in, std::uint64_t hash, std::size_t size) const {
-  if (in.slots.empty()) return -1;
+const FeedMemo::Slot* FeedMemo::find(const Table& in, std::uint64_t hash, std::size_t size, const Slot* last) const {
+  const auto fits = [&](const Slot& s) {
+    return s.hash == hash && s.size == size && s.order != 0 && s.order <= snapshot_->orders.size();
+  };
+  if (last && last + 1 < in.rows.data() + in.rows.size() && fits(last[1])) return last + 1;
+  if (in.slots.empty()) return nullptr;
   const std::size_t mask = in.slots.size() - 1;
   for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& s = in.slots[i];
-    if (s.order == 0) return -1;
-    if (s.hash == hash && s.size == size && s.order <= snapshot_->orders.size()) return s.order - 1;
+    if (in.slots[i] == 0) return nullptr;
+    const Slot& s = in.rows[in.slots[i] - 1];
+    if (fits(s)) return &s;
   }
 }
 

@@ -121,19 +121,28 @@ class FeedMemo {
   std::size_t reused() const { return reused_; }
   void clear() { *this = FeedMemo{}; }
 
-  // For parse_feed (io/feed.cpp): a row's bytes -> its order's index in `snapshot_`, in an open
-  // addressing table (index + 1; 0 free), and what the parse now under way found.
+  // For parse_feed (io/feed.cpp): the rows remembered, in their order in the export, each one's
+  // bytes (hash, length) and its order's index in `snapshot_` + 1, found by their bytes through an
+  // open addressing table (index in `rows` + 1; 0 free); and what the parse now under way found.
+  // A row is first looked for right after the row found before it (an export mostly keeps its
+  // order): read in sequence, not a cache miss per row in a table of a million.
   struct Slot {
     std::uint64_t hash = 0;
     std::uint32_t size = 0;
     std::uint32_t order = 0;
+    // The order's id hashed (std::hash) and its line: a row found here is kept without a look at
+    // the order itself (a cache miss or two per row of a million).
+    std::uint64_t id_hash = 0;
+    std::int32_t line = 0;
   };
   struct Table {
     std::string layout;  // header row bytes, encoding, options: reuse only when equal
-    std::vector<Slot> slots;
+    std::vector<Slot> rows;
+    std::vector<std::uint32_t> slots;
   };
-  // The index in `snapshot_` of the order of the row with these bytes, or -1.
-  std::int64_t find(const Table& in, std::uint64_t hash, std::size_t size) const;
+  // The row with these bytes (its order: `snapshot_`'s order - 1), or nullptr; tried first: the
+  // row after `last` (the one found before), when given.
+  const Slot* find(const Table& in, std::uint64_t hash, std::size_t size, const Slot* last = nullptr) const;
   Table current_;
   Table next_;  // the rows of the parse under way, until remember()
   std::shared_ptr<const FeedSnapshot> snapshot_;
