@@ -26,6 +26,7 @@
 #include "core/text.h"
 #include "io/charset.h"
 #include "io/csv.h"
+#include "io/fast_hash.h"
 #include "io/feed_fields.h"
 #include "io/jsonl_fields.h"
 
@@ -632,7 +633,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       if (memo) {
         const std::size_t end = i + 1 < starts.size() ? starts[i + 1].offset : round_end;
         const std::string_view bytes = feed.text.substr(starts[i].offset, end - starts[i].offset);
-        result.row_hash = std::hash<std::string_view>{}(bytes);
+        result.row_hash = fast_hash(bytes);
         result.row_size = static_cast<std::uint32_t>(bytes.size());
         if (const FeedMemo::Slot* s = reuse ? memo->find(*reuse, result.row_hash, bytes.size(), found) : nullptr) {
           found = s;
