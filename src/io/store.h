@@ -110,8 +110,9 @@ class ReminderStore {
   virtual void batch(const std::function<void()>& fn) = 0;
   // Runs `fn` (which calls this store; true when it wrote the last of its rows) in a
   // transaction that is not flushed to disk (synchronous=NORMAL) and that stays open from one
-  // call to the next: committed when `fn` says it is done, after a second or 200,000 rows, or
-  // before any other call of this store (a claim, a sent mark: their own commit flushes it).
+  // call to the next: committed when `fn` says it is done, after 10 s or 1,000,000 changes, or
+  // before any other write of this store (a claim, a sent mark: their own commit flushes it).
+  // A read of this store meanwhile reads through it (sees its rows) and commits nothing.
   // For writes that can be made again from the feed (a reconcile's result, a slice per turn of
   // the daemon's loop). A crash or power cut before a commit loses them, never tears the
   // database, and a restart plans again. When `fn` throws, everything written since the last
@@ -273,7 +274,8 @@ class SqliteStore final : public ReminderStore {
   // cancel(), cancel_planned(): from the `states` given, as SQL, e.g. "('planned')".
   bool cancel_in(std::int64_t id, LocalTime now, const std::string& reason, const char* states);
   // Commits the transaction unflushed() left open, unless its fn is running (REQUIRES: the
-  // calling thread is the one that uses this store). Every other public member calls it first.
+  // calling thread is the one that uses this store). Every other public member that writes
+  // calls it first; the reads read through the open transaction.
   void settle() const;
   void commit_unflushed() const;
   void rollback_unflushed() const;

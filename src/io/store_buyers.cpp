@@ -38,7 +38,6 @@ ContactRecord read_contact(const ShopZone& z, SQLite::Statement& q) {
 }  // namespace
 
 ContactHistory SqliteStore::history() const {
-  settle();
   return guarded(path_, "read contact history", [&] {
     ContactHistory h;
     SQLite::Statement q(impl_->db,
@@ -63,7 +62,6 @@ ContactHistory SqliteStore::history() const {
 }
 
 std::vector<ContactRecord> SqliteStore::contacts_of(const std::vector<std::string>& buyers) const {
-  settle();
   return guarded(path_, "read contacts", [&] {
     std::vector<ContactRecord> out;
     auto q = impl_->cached(
@@ -130,7 +128,6 @@ bool SqliteStore::remove_opt_out(const std::string& buyer, std::optional<Channel
 }
 
 std::vector<OptOut> SqliteStore::opt_outs() const {
-  settle();
   return guarded(path_, "list opt-outs", [&] {
     SQLite::Statement q(impl_->db,
                         "SELECT buyer, channel, at, source, shop FROM opt_outs ORDER BY buyer, shop, channel");
@@ -149,7 +146,6 @@ std::vector<OptOut> SqliteStore::opt_outs() const {
 }
 
 std::optional<std::string> SqliteStore::buyer_by_phone(const std::string& phone) const {
-  settle();
   return guarded(path_, "find buyer by phone", [&]() -> std::optional<std::string> {
     SQLite::Statement q(impl_->db, "SELECT buyer FROM orders_seen WHERE phone=? ORDER BY last_seen DESC LIMIT 1");
     q.bind(1, phone);
@@ -159,7 +155,6 @@ std::optional<std::string> SqliteStore::buyer_by_phone(const std::string& phone)
 }
 
 std::optional<OrderStatus> SqliteStore::order_status(const std::string& order_id) const {
-  settle();
   return guarded(path_, "read order status", [&]() -> std::optional<OrderStatus> {
     SQLite::Statement q(impl_->db, "SELECT status FROM orders_seen WHERE order_id = ?");
     q.bind(1, order_id);

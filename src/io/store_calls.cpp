@@ -93,7 +93,6 @@ void SqliteStore::add_call_task(const CallTask& t) {
 }
 
 std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) const {
-  settle();
   return guarded(path_, "list call tasks", [&] {
     std::string sql = std::string("SELECT ") + kCallTaskColumns + " FROM call_tasks";
     if (day) sql += " WHERE due_at >= ? AND due_at < ?";
@@ -111,7 +110,6 @@ std::vector<CallTask> SqliteStore::call_tasks(std::optional<LocalTime> day) cons
 }
 
 std::optional<CallTask> SqliteStore::find_call_task(const std::string& key_or_order_id) const {
-  settle();
   return guarded(path_, "find call task", [&]() -> std::optional<CallTask> {
     SQLite::Statement q(impl_->db,
                         std::string("SELECT ") + kCallTaskColumns + " FROM call_tasks WHERE idempotency_key = ?");
@@ -150,7 +148,6 @@ void SqliteStore::record_call_outcome(const CallOutcomeRecord& r) {
 }
 
 std::vector<CallOutcomeRecord> SqliteStore::call_outcomes(const std::vector<std::string>& keys) const {
-  settle();
   return guarded(path_, "list call outcomes", [&] {
     SQLite::Statement q(impl_->db,
                         "SELECT id, idempotency_key, outcome, at, agent, note FROM call_outcomes ORDER BY at, id");

@@ -79,21 +79,17 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     // transaction. Alone, the pair is one transaction.
     std::optional<SQLite::Savepoint> tx;
     if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db, "upsert");
-    auto find_q = impl_->cached(
-        "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
-        "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
-    auto& find = *find_q;
-    find.bind(1, key);
-    UpsertResult result;
-    if (!find.executeStep()) {
-      auto ins = impl_->cached(
-          "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
-          "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
-          "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?)");
-      // Bound without a copy (the message is most of a row): every value outlives exec(), and the
-      // bindings are cleared before they go out of scope.
-      const std::string order_ids = ids_json(r.order_ids);
-      const std::string channel(to_string(r.channel));
+    // Inserted first, found only when the key is there already: a new row (every row of a new
+    // export) costs one search of the key index instead of two.
+    auto ins = impl_->cached(
+        "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
+        "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?) ON CONFLICT (idempotency_key) DO NOTHING");
+    // Bound without a copy (the message is most of a row): every value outlives exec(), and the
+    // bindings are cleared before they go out of scope.
+    const std::string order_ids = ids_json(r.order_ids);
+    const std::string channel(to_string(r.channel));
+    {
       int i = 0;
       for (const std::string* v : {&key, &r.buyer, &order_ids, &channel}) ins->bindNoCopy(++i, *v);
       ins->bind(++i, r.step);
@@ -103,22 +99,31 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
       ins->bind(++i, t);
       ins->bindNoCopy(++i, why);
       ins->bindNoCopy(++i, r.shop);
-      ins->exec();
-      ins->clearBindings();
+    }
+    const bool fresh = ins->exec() == 1;
+    ins->clearBindings();
+    UpsertResult result;
+    auto find_q = impl_->cached(
+        "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
+        "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
+    auto& find = *find_q;
+    if (fresh) {
       result = UpsertResult::inserted;
+    } else if (find.bind(1, key), !find.executeStep()) {
+      throw StoreError(fmt::format("{}: upsert planned reminder: key {} neither inserted nor found", path_, key));
     } else {
       const std::int64_t id = find.getColumn(0).getInt64();
       const auto state = parse_outbox_state(find.getColumn(1).getString());
       const std::int64_t old_send_at = find.getColumn(2).getInt64();
       // Everything that is sent counts: a new phone number or a fallback channel with the
       // same text must reach the row.
-      const bool same =
-          old_send_at == send_at && find.getColumn(3).getString() == r.message &&
-          find.getColumn(4).getString() == ids_json(r.order_ids) &&
-          find.getColumn(5).getString() == to_string(r.channel) && find.getColumn(6).getString() == r.contact &&
-          find.getColumn(7).getString() == r.subject && find.getColumn(8).getString() == r.receiver_name &&
-          find.getColumn(9).getString() == r.segment && find.getColumn(10).getString() == r.template_name &&
-          find.getColumn(11).getInt() == r.step && find.getColumn(12).getString() == r.buyer;
+      const bool same = old_send_at == send_at && find.getColumn(3).getString() == r.message &&
+                        find.getColumn(4).getString() == order_ids && find.getColumn(5).getString() == channel &&
+                        find.getColumn(6).getString() == r.contact && find.getColumn(7).getString() == r.subject &&
+                        find.getColumn(8).getString() == r.receiver_name &&
+                        find.getColumn(9).getString() == r.segment &&
+                        find.getColumn(10).getString() == r.template_name && find.getColumn(11).getInt() == r.step &&
+                        find.getColumn(12).getString() == r.buyer;
       // Retries used up: the row waits to be re-planned until then.
       const bool waits =
           state == OutboxState::cancelled && !find.getColumn(13).isNull() && find.getColumn(13).getInt64() > t;
@@ -152,7 +157,6 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
 }
 
 std::vector<OutboxRow> SqliteStore::rows(const OutboxFilter& filter) const {
-  settle();
   return guarded(path_, "list outbox", [&] {
     std::string sql = fmt::format("SELECT {} FROM outbox WHERE 1=1", kOutboxColumns);
     if (filter.day) sql += " AND send_at >= ? AND send_at < ?";
@@ -177,7 +181,6 @@ std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const {
 }
 
 std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const {
-  settle();
   return guarded(path_, "list planned reminders of buyers", [&] {
     // One statement, bound again per buyer. No ORDER BY: with one, SQLite walks the (state,
     // send_at) index over every planned row for each buyer instead of the (shop, buyer, state) one.
@@ -195,7 +198,6 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
 }
 
 std::vector<std::pair<std::string, std::string>> SqliteStore::replans_due(LocalTime now) const {
-  settle();
   return guarded(path_, "list re-plans due", [&] {
     SQLite::Statement q(impl_->db,
                         "SELECT DISTINCT shop, buyer FROM outbox WHERE state='cancelled' AND not_before IS NOT NULL "
@@ -208,7 +210,6 @@ std::vector<std::pair<std::string, std::string>> SqliteStore::replans_due(LocalT
 }
 
 std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> channel, int limit) const {
-  settle();
   return guarded(path_, "list due reminders", [&] {
     auto q =
         impl_->cached(fmt::format("SELECT {} FROM outbox WHERE state='planned' AND send_at <= ?1 "
@@ -224,7 +225,6 @@ std::vector<OutboxRow> SqliteStore::due(LocalTime now, std::optional<Channel> ch
 }
 
 std::optional<LocalTime> SqliteStore::next_due() const {
-  settle();
   return guarded(path_, "find next due reminder", [&]() -> std::optional<LocalTime> {
     // Index searches (outbox_due per channel, outbox_held) rather than one pass over every
     // planned row: this runs after every dispatch.
@@ -251,7 +251,6 @@ std::optional<LocalTime> SqliteStore::next_due() const {
 }
 
 std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
-  settle();
   return guarded(path_, "read outbox row", [&]() -> std::optional<OutboxRow> {
     auto q = impl_->cached(fmt::format("SELECT {} FROM outbox WHERE id = ?", kOutboxColumns));
     q->bind(1, id);
@@ -327,7 +326,6 @@ void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string&
 }
 
 std::optional<LocalTime> SqliteStore::next_replan() const {
-  settle();
   return guarded(path_, "find the next re-plan", [&]() -> std::optional<LocalTime> {
     SQLite::Statement q(impl_->db,
                         "SELECT MIN(not_before) FROM outbox WHERE state='cancelled' AND not_before IS NOT NULL");
@@ -435,7 +433,6 @@ void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::strin
 }
 
 std::map<std::pair<Channel, OutboxState>, std::int64_t> SqliteStore::counts() const {
-  settle();
   return guarded(path_, "count outbox", [&] {
     std::map<std::pair<Channel, OutboxState>, std::int64_t> out;
     // Kept by triggers (store.cpp): a few rows, however big the outbox.

@@ -679,8 +679,9 @@ std::map<std::pair<Channel, OutboxState>, std::int64_t> recount(const std::strin
 }
 
 // unflushed(): one transaction from call to call, committed when its fn is done, by any other
-// call of the store (a claim's commit carries the rows with it), or rolled back when fn throws.
-TEST_F(StoreTest, UnflushedWritesStayOpenUntilDoneOrAnotherCallAndRollBackWhenTheyThrow) {
+// write of the store (a claim's commit carries the rows with it), or rolled back when fn throws.
+// A read of the store meanwhile sees the rows and commits nothing.
+TEST_F(StoreTest, UnflushedWritesStayOpenUntilDoneOrAnotherWriteAndRollBackWhenTheyThrow) {
   SqliteStore store(path_, zone_);
   SqliteStore other(path_, zone_);  // what another connection (the status server's) sees
   const LocalTime now = at("2026-11-24 09:00");
@@ -695,7 +696,15 @@ TEST_F(StoreTest, UnflushedWritesStayOpenUntilDoneOrAnotherCallAndRollBackWhenTh
     return false;
   });
   EXPECT_EQ(seen(), 0u);
-  ASSERT_EQ(store.rows({}).size(), 2u);  // another call: committed first
+  ASSERT_EQ(store.rows({}).size(), 2u);  // a read: through the transaction, still open
+  EXPECT_EQ(store.due(at("2026-11-24 12:00")).size(), 2u);
+  EXPECT_TRUE(store.next_due().has_value());
+  EXPECT_FALSE(store.next_replan().has_value());
+  EXPECT_EQ(store.counts().at({Channel::sms, OutboxState::planned}), 2);
+  store.history();
+  store.opt_outs();
+  EXPECT_EQ(seen(), 0u);
+  store.add_opt_out({"nobody", Channel::sms, now, "cli", ""});  // a write: committed first
   EXPECT_EQ(seen(), 2u);
 
   store.unflushed([&] {
