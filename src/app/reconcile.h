@@ -75,6 +75,9 @@ struct ReconcileChanges {
 // the plan was made is left alone.
 bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit);
 
+// Sorts the orders by their ids (as std::string compares them).
+void sort_by_order_id(std::vector<const Order*>& orders);
+
 // Keeps what the last plan of each buyer was made from. Not thread-safe: one thread at a time
 // (the daemon runs it on its reconcile thread).
 class Reconciler {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "../core/test_rules.h"
 #include "temp_store.h"
@@ -443,6 +444,46 @@ TEST(Reconcile, WritesRemindersInTheOrderTheyFallDueAndSlicesLeaveTheSameOutbox)
   auto rows = sliced_store->rows({});
   std::sort(rows.begin(), rows.end(), [](const OutboxRow& a, const OutboxRow& b) { return a.id < b.id; });
   for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_LE(rows[i - 1].send_at, rows[i].send_at) << i;
+}
+
+// sort_by_order_id() sorts by the ids' first 16 bytes and compares whole ids only on a tie: the same
+// order as sorting by the ids themselves, whatever their lengths, bytes and ties.
+TEST(Reconcile, OrdersByIdAreInTheOrderOfTheirIds) {
+  std::vector<std::string> ids = {"",
+                                  "a",
+                                  std::string("a\0", 2),
+                                  std::string("a\0\0", 3),
+                                  "0996200890807767224",
+                                  "0996200890807767225",
+                                  "09962008908077672",
+                                  "0996200890807767",
+                                  "099620089080776",
+                                  "1234567890abcdefX",
+                                  "1234567890abcdef",
+                                  "1234567890abcdefA",
+                                  "\xff\xfe",
+                                  "\x80",
+                                  "订单123",
+                                  "z",
+                                  "0996200890807767224"};  // the same id twice
+  std::uint64_t x = 7;
+  for (int i = 0; i < 2000; ++i) {  // random ids of random lengths over a few bytes: many ties
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    std::string id(static_cast<std::size_t>(x >> 59), '0');
+    for (std::size_t k = 0; k < id.size(); ++k) id[k] = "09a\xff"[(x >> (k % 60)) & 3];
+    ids.push_back(id);
+  }
+  std::vector<Order> orders;
+  for (const auto& id : ids) orders.push_back(unpaid(id, "b", at("2026-11-24 09:00")));
+  std::vector<const Order*> sorted;
+  for (const auto& o : orders) sorted.push_back(&o);
+  std::reverse(sorted.begin(), sorted.end());
+  sort_by_order_id(sorted);
+  ASSERT_EQ(sorted.size(), orders.size());
+  std::sort(ids.begin(), ids.end());
+  for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(sorted[i]->id, ids[i]) << i;
+  std::set<const Order*> each(sorted.begin(), sorted.end());
+  EXPECT_EQ(each.size(), orders.size());  // every order once
 }
 
 }  // namespace
