@@ -101,6 +101,9 @@ struct ReplayPart {
   // The orders a buyer replay shows the planner, kept from one buyer to the next: a copy
   // assigned over the previous buyer's reuses its strings' buffers (BuyerReplay::plan_from).
   std::vector<Order> visible;
+  // What the planner works out from the rules alone, kept from one plan to the next (set by
+  // the thread that replays the part).
+  PlanCache* plan_cache = nullptr;
 };
 
 // Replays one buyer; appends to `result`.
@@ -182,6 +185,7 @@ Plan BuyerReplay::plan_from(LocalTime now) {
   PlanRequest request{now, now, latest_close + days{8}, chat_};
   request.threads = 1;  // the replay runs buyers on all cores already
   request.addresses = &addresses_;
+  request.cache = result_.plan_cache;
   request.explain = result_.keep_texts;  // why lines are dropped with the texts
   request.texts = result_.keep_texts;
   Plan p = plan(visible, history_, rules_, templates_, request);
@@ -340,7 +344,7 @@ void check_buyer(BuyerKey key, std::span<const PlannedReminder*> list, FindOutco
                    [](const PlannedReminder* x, const PlannedReminder* y) { return x->send_at < y->send_at; });
   const std::string& buyer = list.front()->buyer;
   std::vector<std::string> details;
-  const Caps& caps = *rules.for_shop(list.front()->shop).caps;
+  const Caps& caps = rules.caps_for(list.front()->shop);
   LocalTime day{};
   int on_day = 0;
   std::map<std::string_view, int> per_order;
@@ -520,6 +524,8 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   std::mutex progress_mutex;
   std::size_t done = 0, orders_done = 0;  // guarded by progress_mutex
   const auto replay_groups = [&](std::size_t first_group, std::size_t last_group, ReplayPart& part) {
+    PlanCache plan_cache(rules);
+    part.plan_cache = &plan_cache;
     std::vector<Timeline> timelines;
     std::vector<const PlannedReminder*> sent;
     for (std::size_t g = first_group; g < last_group; ++g) {
@@ -547,6 +553,7 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
       orders_done += groups[g].count;
       if (done % 256 == 0 || done == groups.size()) config.progress(done, groups.size(), orders_done);
     }
+    part.plan_cache = nullptr;
   };
   std::vector<std::size_t> weights;
   weights.reserve(groups.size());

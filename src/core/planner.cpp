@@ -7,6 +7,7 @@
 #include <charconv>
 #include <functional>
 #include <iterator>
+#include <optional>
 #include <string_view>
 #include <utility>
 
@@ -90,30 +91,11 @@ std::string pay_by_text(LocalTime t) {
 
 // Plans one buyer. Buyers are independent (every cap is per buyer or per order), which
 // is also what lets backtest replay buyer by buyer.
-// Allowed minute intervals per (channel windows, step windows), computed once per plan().
-class IntervalCache {
- public:
-  explicit IntervalCache(const std::vector<DailyWindow>& quiet) : quiet_(quiet) {}
-  const std::vector<std::pair<int, int>>& get(const std::vector<DailyWindow>& channel_windows,
-                                              const std::vector<DailyWindow>& step_windows) {
-    const auto key = std::make_pair(&channel_windows, &step_windows);
-    auto it = cache_.find(key);
-    if (it == cache_.end()) {
-      it = cache_.emplace(key, allowed_minutes(quiet_, channel_windows, step_windows)).first;
-    }
-    return it->second;
-  }
-
- private:
-  const std::vector<DailyWindow>& quiet_;
-  std::map<std::pair<const void*, const void*>, std::vector<std::pair<int, int>>> cache_;
-};
-
 class BuyerPlanner {
  public:
   BuyerPlanner(const ShopSettings& shop, const std::string& buyer, std::vector<const Order*> orders,
                std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
-               const TemplateSet& templates, const PlanRequest& req, IntervalCache& intervals, Plan& out)
+               const TemplateSet& templates, const PlanRequest& req, PlanCache& intervals, Plan& out)
       : shop_(shop),
         caps_(*shop.caps),
         buyer_(buyer),
@@ -180,7 +162,7 @@ class BuyerPlanner {
   const Rules& rules_;
   const TemplateSet& templates_;
   const PlanRequest& req_;
-  IntervalCache& intervals_;
+  PlanCache& intervals_;
   Plan& out_;
 };
 
@@ -270,7 +252,7 @@ std::string BuyerPlanner::policy_problem(Channel c, const SegmentRule& seg, int 
 std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest, const std::vector<DailyWindow>& channel_windows,
                                                  const std::vector<DailyWindow>& step_windows,
                                                  std::string* note) const {
-  const auto& intervals = intervals_.get(channel_windows, step_windows);
+  const auto& intervals = intervals_.allowed(channel_windows, step_windows);
   earliest = ceil_minute(earliest);
   const LocalTime first_day = start_of_day(earliest);
   for (int d = 0; d < 8; ++d) {
@@ -801,7 +783,7 @@ std::optional<PlanChange> next_change(const std::vector<const Order*>& orders, c
 // no order is paid in between.
 void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::vector<const Order*>& orders,
                 std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
-                const TemplateSet& templates, const PlanRequest& request, IntervalCache& intervals, Plan& out) {
+                const TemplateSet& templates, const PlanRequest& request, PlanCache& intervals, Plan& out) {
   std::optional<PlanChange> change = next_change(orders, rules, *shop.caps, request.now, request.to);
   if (!change) {
     BuyerPlanner(shop, buyer, orders, std::move(contacts), history, rules, templates, request, intervals, out).run();
@@ -852,6 +834,27 @@ void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::v
 }
 
 }  // namespace
+
+PlanCache::PlanCache(const Rules& rules) : rules_(&rules) {}
+PlanCache::~PlanCache() = default;
+
+const std::vector<std::pair<int, int>>& PlanCache::allowed(const std::vector<DailyWindow>& channel_windows,
+                                                           const std::vector<DailyWindow>& step_windows) {
+  const auto key = std::make_pair(static_cast<const void*>(&channel_windows), static_cast<const void*>(&step_windows));
+  auto it = intervals_.find(key);
+  if (it == intervals_.end()) {
+    it = intervals_.emplace(key, allowed_minutes(rules_->quiet_hours, channel_windows, step_windows)).first;
+  }
+  return it->second;
+}
+
+const ShopSettings& PlanCache::shop(std::string_view shop) {
+  if (last_shop_ && last_shop_->shop == shop) return *last_shop_;
+  auto it = shops_.find(shop);
+  if (it == shops_.end()) it = shops_.emplace(std::string(shop), rules_->for_shop(shop)).first;
+  last_shop_ = &it->second;
+  return *last_shop_;
+}
 
 LocalTime closes_at(const Order& o, const Rules& rules) {
   if (o.closed_at) return *o.closed_at;
@@ -924,25 +927,21 @@ void plan_into(const std::vector<Order>& orders, const ContactHistory& history, 
   const std::size_t parts = part_count(request.threads, orders.size(), kOrdersPerThread, groups.size());
   PlanRequest each = request;
   if (parts > 1) each.addresses = nullptr;
+  PlanCache* const kept = parts == 1 && request.cache && &request.cache->rules() == &rules ? request.cache : nullptr;
   const auto plan_groups = [&](std::size_t first, std::size_t last, std::size_t part) {
     Plan out;
-    IntervalCache intervals(rules.quiet_hours);
-    std::map<std::string, ShopSettings> shops;
-    const ShopSettings* settings = nullptr;  // of the previous group's shop (groups come by shop)
+    std::optional<PlanCache> own;
+    PlanCache& cache = kept ? *kept : own.emplace(rules);
     for (std::size_t g = first; g < last; ++g) {
       const std::vector<const Order*> list(
           sorted.begin() + static_cast<std::ptrdiff_t>(groups[g].first),
           sorted.begin() + static_cast<std::ptrdiff_t>(groups[g].first + groups[g].count));
       const Order& lead = *list.front();
-      if (!settings || settings->shop != lead.shop) {
-        auto shop = shops.find(lead.shop);
-        if (shop == shops.end()) shop = shops.emplace(lead.shop, rules.for_shop(lead.shop)).first;
-        settings = &shop->second;
-      }
+      const ShopSettings* settings = &cache.shop(lead.shop);
       std::vector<ContactRecord> none;
       auto& cs = groups[g].contacts ? *groups[g].contacts : none;
       std::sort(cs.begin(), cs.end(), [](const ContactRecord& a, const ContactRecord& b) { return a.at < b.at; });
-      plan_buyer(*settings, lead.buyer, list, std::move(cs), history, rules, templates, each, intervals, out);
+      plan_buyer(*settings, lead.buyer, list, std::move(cs), history, rules, templates, each, cache, out);
       sink.add(part, out);
       out.reminders.clear();
       out.skipped.clear();

@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/call_outcome.h"
@@ -85,6 +87,7 @@ struct Plan {
 };
 
 class AddressReadings;
+class PlanCache;
 
 struct PlanRequest {
   LocalTime now{};
@@ -100,6 +103,10 @@ struct PlanRequest {
   // backtest plans a buyer at every event of its log). Read and filled only when the plan
   // runs on one thread; the plan is the same with or without it.
   AddressReadings* addresses = nullptr;
+  // What the plan works out from the rules alone, kept across plans by a caller that plans
+  // again and again with the same rules (the backtest). Used only when the plan runs on one
+  // thread and the cache is of these rules; the plan is the same with or without it.
+  PlanCache* cache = nullptr;
   // False: the reminders come without why lines (and the address is read without saying why),
   // for a caller that shows none (the backtest's figures); every decision and message is the same.
   bool explain = true;
@@ -151,6 +158,32 @@ class AddressReadings {
   const Rules* rules_;
   bool explain_;
   std::deque<std::pair<std::string, AddressReading>> readings_;  // a deque: readings never move
+};
+
+// What plan() works out from the rules alone: the minutes each pair of channel and step
+// windows allows (after quiet hours) and each shop's settings. plan() makes one per call and
+// thread; a caller that plans one buyer at a time with the same rules keeps one across its
+// calls (PlanRequest::cache), on one thread. Holds views into `rules`: it must outlive this.
+class PlanCache {
+ public:
+  explicit PlanCache(const Rules& rules);
+  ~PlanCache();
+  PlanCache(const PlanCache&) = delete;
+  PlanCache& operator=(const PlanCache&) = delete;
+  const Rules& rules() const { return *rules_; }
+
+  // Allowed [start, end) minutes of the day for a channel's and a step's windows (both in the
+  // rules), outside quiet hours; made the first time it is asked for.
+  const std::vector<std::pair<int, int>>& allowed(const std::vector<DailyWindow>& channel_windows,
+                                                  const std::vector<DailyWindow>& step_windows);
+  // rules().for_shop(shop), made the first time it is asked for; the reference stays good.
+  const ShopSettings& shop(std::string_view shop);
+
+ private:
+  const Rules* rules_;
+  std::map<std::pair<const void*, const void*>, std::vector<std::pair<int, int>>> intervals_;
+  std::map<std::string, ShopSettings, std::less<>> shops_;
+  const ShopSettings* last_shop_ = nullptr;  // the shop asked for last (buyers come by shop)
 };
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad), read with the

@@ -121,6 +121,16 @@ ShopSettings Rules::for_shop(std::string_view shop) const {
   return s;
 }
 
+const Caps& Rules::caps_for(std::string_view shop) const {
+  const auto it = shops.find(shop);
+  return it != shops.end() && it->second.caps ? *it->second.caps : caps;
+}
+
+int Rules::holdout_percent_for(std::string_view shop) const {
+  const auto it = shops.find(shop);
+  return it != shops.end() && it->second.holdout_percent ? *it->second.holdout_percent : holdout_percent;
+}
+
 std::vector<std::string> validate(const Rules& rules) {
   std::vector<std::string> errors;
   auto err = [&](const SourceRef& at, std::string msg) {

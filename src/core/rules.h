@@ -242,6 +242,9 @@ struct Rules {
   const ChannelRule* channel(Channel c) const;
   // The settings for orders of `shop` (the feed's 店铺名称, "" when it has none).
   ShopSettings for_shop(std::string_view shop) const;
+  // for_shop(shop).caps and .holdout_percent without building the rest (no string copied).
+  const Caps& caps_for(std::string_view shop) const;
+  int holdout_percent_for(std::string_view shop) const;
   const SegmentRule* segment(std::string_view name) const;
 };
 

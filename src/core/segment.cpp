@@ -50,12 +50,15 @@ bool is_overseas_address(const Rules& rules, std::string_view address) {
 }
 
 bool in_holdout(const Rules& rules, std::string_view shop, std::string_view buyer) {
-  const int percent = rules.for_shop(shop).holdout_percent;
+  const int percent = rules.holdout_percent_for(shop);
   if (percent <= 0) return false;
   // The main shop's buyers keep the draw they always had (a holdout group must not reshuffle).
+  // Hashed piece by piece: stable_hash(salt + "/" + who), who = buyer or shop + "/" + buyer.
   const bool main_shop = shop.empty() || shop == rules.shop_name;
-  const std::string who = main_shop ? std::string(buyer) : std::string(shop) + "/" + std::string(buyer);
-  const auto h = stable_hash(rules.holdout_salt + "/" + who);
+  StableHash hash;
+  hash.add(rules.holdout_salt).add("/");
+  if (!main_shop) hash.add(shop).add("/");
+  const auto h = hash.add(buyer).value();
   return static_cast<int>(h % 100) < percent;
 }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <string>
 
 #include "core/planner.h"
@@ -182,6 +183,38 @@ TEST(PlannerParallel, AddressReadWithoutReasonsIsReadTheSame) {
   }
   EXPECT_GT(with_occupation, 100);
   EXPECT_GT(overseas, 0);
+}
+
+// A PlanCache kept across plans (the backtest plans one buyer at a time with one) gives every
+// buyer the plan made without it: buyers of both shops in turn, their windows and caps; and
+// a cache of other rules is not used.
+TEST(PlannerParallel, PlanCacheKeptAcrossPlansPlansTheSame) {
+  const LocalTime now = at("2026-11-23 21:00");
+  const auto orders = testing::generated_orders(900, now);
+  const Rules& rules = testing::default_rules();
+  Rules other = rules;  // another rule set: its cache must not serve `rules`
+  other.quiet_hours = {DailyWindow{0, 23 * 60}};
+  other.shops.clear();
+  std::map<std::pair<std::string, std::string>, std::vector<Order>> by_buyer;
+  for (const auto& o : orders) by_buyer[{o.shop, o.buyer}].push_back(o);
+  PlanCache cache(rules), other_cache(other);
+  std::set<std::string> shops;
+  int reminded = 0;
+  for (const auto& [key, mine] : by_buyer) {
+    PlanRequest request{now, now, now + std::chrono::days{5}};
+    request.threads = 1;
+    const std::string fresh = serialized(plan(mine, {}, rules, testing::default_templates(), request));
+    request.cache = &cache;
+    EXPECT_EQ(serialized(plan(mine, {}, rules, testing::default_templates(), request)), fresh) << key.second;
+    request.cache = &other_cache;
+    EXPECT_EQ(serialized(plan(mine, {}, rules, testing::default_templates(), request)), fresh) << key.second;
+    shops.insert(key.first);
+    reminded += fresh.starts_with("R|");
+  }
+  EXPECT_EQ(shops.size(), 2u);
+  EXPECT_GT(reminded, 100);
+  EXPECT_EQ(&cache.shop("木森家具专营店"), &cache.shop("木森家具专营店"));
+  EXPECT_EQ(cache.shop("木森家具专营店").display_name, rules.for_shop("木森家具专营店").display_name);
 }
 
 TEST(PlannerParallel, MoreThreadsThanBuyersIsFine) {
