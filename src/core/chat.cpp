@@ -220,9 +220,61 @@ std::string quote_text(std::string_view text, std::size_t max_chars) {
   return truncate_chars(trim(mask_contacts_in_text(flat)), std::max<std::size_t>(max_chars, 2));
 }
 
+KeywordIndex::KeywordIndex(const Rules& rules) : rules_(&rules) {
+  std::vector<std::string> words;
+  const auto add = [&](const auto& list, std::vector<Span>& spans) {
+    for (const auto& rule : list) {
+      Span span;
+      span.keywords = static_cast<std::uint32_t>(words.size());
+      words.insert(words.end(), rule.keywords.begin(), rule.keywords.end());
+      span.except = static_cast<std::uint32_t>(words.size());
+      words.insert(words.end(), rule.except.begin(), rule.except.end());
+      span.end = static_cast<std::uint32_t>(words.size());
+      spans.push_back(span);
+    }
+  };
+  add(rules.reasons, reasons_);
+  add(rules.stops, stops_);
+  words_ = WordSet(words);  // an empty word is never found, as contains() never finds it
+}
+
+template <class Rule>
+const Rule* KeywordIndex::first(const std::vector<Rule>& rules, const std::vector<Span>& spans, std::string_view text,
+                                const std::string** keyword) const {
+  // Which words the text holds, from one pass over it.
+  thread_local std::vector<WordSet::Hit> hits;
+  thread_local std::vector<char> present;
+  hits.clear();
+  words_.find_all(text, hits);
+  present.assign(words_.size(), 0);
+  for (const auto& h : hits) present[h.word] = 1;
+  for (std::size_t r = 0; r < rules.size(); ++r) {
+    const Span& span = spans[r];
+    for (std::uint32_t k = span.keywords; k < span.except; ++k) {
+      if (!present[k]) continue;
+      const bool excepted =
+          std::any_of(present.begin() + span.except, present.begin() + span.end, [](char p) { return p != 0; });
+      if (excepted) break;  // the rule does not apply to this text; the next one may
+      *keyword = &rules[r].keywords[k - span.keywords];
+      return &rules[r];
+    }
+  }
+  return nullptr;
+}
+
+const ReasonRule* KeywordIndex::first_reason(std::string_view text, const std::string** keyword) const {
+  return first(rules_->reasons, reasons_, text, keyword);
+}
+
+const StopRule* KeywordIndex::first_stop(std::string_view text, const std::string** keyword) const {
+  return first(rules_->stops, stops_, text, keyword);
+}
+
 ReasonFinding detect_reason(const Rules& rules, const std::vector<const Order*>& orders,
-                            const std::vector<ChatMessage>& chat, LocalTime now) {
+                            const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index) {
+  if (index && &index->rules() != &rules) index = nullptr;
   const auto first_reason = [&](std::string_view text, const std::string** keyword) -> const ReasonRule* {
+    if (index) return index->first_reason(text, keyword);
     for (const auto& reason : rules.reasons) {
       if (const std::string* hit = match(text, reason.keywords, reason.except)) {
         *keyword = hit;
@@ -255,8 +307,10 @@ ReasonFinding detect_reason(const Rules& rules, const std::vector<const Order*>&
 }
 
 StopFinding find_stop(const Rules& rules, const Order& order, const std::vector<const Order*>& orders,
-                      const std::vector<ChatMessage>& chat, LocalTime now) {
+                      const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index) {
+  if (index && &index->rules() != &rules) index = nullptr;
   const auto first_stop = [&](std::string_view text, const std::string** keyword) -> const StopRule* {
+    if (index) return index->first_stop(text, keyword);
     for (const auto& stop : rules.stops) {
       if (const std::string* hit = match(text, stop.keywords, stop.except)) {
         *keyword = hit;

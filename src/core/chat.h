@@ -6,6 +6,7 @@
 // never looked at, so a backtest that replays history sees only what was said so far.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +16,7 @@
 #include "core/clock_time.h"
 #include "core/order.h"
 #include "core/rules.h"
+#include "core/word_set.h"
 
 namespace cuifu {
 
@@ -84,6 +86,32 @@ std::string mask_contacts_in_text(std::string_view text);
 // A message as quoted in a "why": contacts masked, line breaks as spaces, cut to max_chars.
 std::string quote_text(std::string_view text, std::size_t max_chars);
 
+// The keywords and exceptions of every reason and stop of a Rules value in one WordSet, so
+// that a text is read once for all of them instead of once per word. Made from the rules
+// alone; immutable once built, it may be shared by any number of threads.
+class KeywordIndex {
+ public:
+  explicit KeywordIndex(const Rules& rules);
+  const Rules& rules() const { return *rules_; }
+  // The first of rules().reasons (stops) whose keywords `text` contains, none of its
+  // exceptions, and in *keyword the first of its keywords found; nullptr when none. The same
+  // as trying the rules one by one, each word with contains().
+  const ReasonRule* first_reason(std::string_view text, const std::string** keyword) const;
+  const StopRule* first_stop(std::string_view text, const std::string** keyword) const;
+
+ private:
+  struct Span {
+    std::uint32_t keywords = 0, except = 0, end = 0;  // [keywords, except) and [except, end) of the words
+  };
+  template <class Rule>
+  const Rule* first(const std::vector<Rule>& rules, const std::vector<Span>& spans, std::string_view text,
+                    const std::string** keyword) const;
+
+  const Rules* rules_;
+  WordSet words_;  // every rule's keywords, then its exceptions: reasons, then stops
+  std::vector<Span> reasons_, stops_;
+};
+
 // Why the buyer has not paid: among the buyer's chat messages from rules.chat.look_back
 // before the oldest of `orders` up to `now`, and the buyer notes of `orders`, the LATEST
 // that contains a keyword of some reason decides (the buyer's newest word on it); within
@@ -91,16 +119,18 @@ std::string quote_text(std::string_view text, std::size_t max_chars);
 // or another shop, and other buyers' messages, are ignored. `chat` is the buyer's messages,
 // oldest first (ChatLog::of).
 // REQUIRES: orders non-empty.
+// `index` (KeywordIndex of these rules), when given, reads each text once; same finding.
 ReasonFinding detect_reason(const Rules& rules, const std::vector<const Order*>& orders,
-                            const std::vector<ChatMessage>& chat, LocalTime now);
+                            const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index = nullptr);
 
 // Whether `order` must not be reminded because the buyer said so: a buyer message (up to
 // `now`) or the buyer note of one of `orders` that contains a stop keyword. A stop that
 // does not cover all orders applies to the order the message names, or, when it names
 // none, to the orders placed before it: "不要了" yesterday does not stop today's new order.
 // The latest matching message is quoted.
+// `index` as for detect_reason.
 StopFinding find_stop(const Rules& rules, const Order& order, const std::vector<const Order*>& orders,
-                      const std::vector<ChatMessage>& chat, LocalTime now);
+                      const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index = nullptr);
 
 // When a person of the shop (sender shop; bots do not count) last wrote to the buyer, at
 // or before `now`, in a message about one of `orders`' shops; nullopt when never.

@@ -95,7 +95,7 @@ class BuyerPlanner {
  public:
   BuyerPlanner(const ShopSettings& shop, const std::string& buyer, std::vector<const Order*> orders,
                std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
-               const TemplateSet& templates, const PlanRequest& req, PlanCache& intervals, Plan& out)
+               const TemplateSet& templates, const PlanRequest& req, PlanCache& cache, Plan& out)
       : shop_(shop),
         caps_(*shop.caps),
         buyer_(buyer),
@@ -105,7 +105,7 @@ class BuyerPlanner {
         rules_(rules),
         templates_(templates),
         req_(req),
-        intervals_(intervals),
+        cache_(cache),
         out_(out) {}
 
   // Plans each kind of open order apart (flash sale, pre-sale, the rest): each is its own
@@ -162,7 +162,7 @@ class BuyerPlanner {
   const Rules& rules_;
   const TemplateSet& templates_;
   const PlanRequest& req_;
-  PlanCache& intervals_;
+  PlanCache& cache_;
   Plan& out_;
 };
 
@@ -252,7 +252,7 @@ std::string BuyerPlanner::policy_problem(Channel c, const SegmentRule& seg, int 
 std::optional<LocalTime> BuyerPlanner::find_slot(LocalTime earliest, const std::vector<DailyWindow>& channel_windows,
                                                  const std::vector<DailyWindow>& step_windows,
                                                  std::string* note) const {
-  const auto& intervals = intervals_.allowed(channel_windows, step_windows);
+  const auto& intervals = cache_.allowed(channel_windows, step_windows);
   earliest = ceil_minute(earliest);
   const LocalTime first_day = start_of_day(earliest);
   for (int d = 0; d < 8; ++d) {
@@ -359,7 +359,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
         out_.skipped.push_back({o->id, buyer_, shop_.shop, std::move(refused)});
         continue;
       }
-      const StopFinding stop = find_stop(rules_, *o, open, chat, now);
+      const StopFinding stop = find_stop(rules_, *o, open, chat, now, &cache_.keywords());
       if (!stop.rule) {
         go_on.push_back(o);
         continue;
@@ -410,7 +410,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     return;
   }
   const SegmentRule& seg = *match.rule;
-  const ReasonFinding found = detect_reason(rules_, open, chat, now);
+  const ReasonFinding found = detect_reason(rules_, open, chat, now, &cache_.keywords());
   const std::string reason = found.rule ? found.rule->name : std::string{};
   // A person of the shop answered in the chat just now: no IM on top of that conversation.
   const std::optional<LocalTime> answered = last_shop_answer(open, chat, now);
@@ -783,10 +783,10 @@ std::optional<PlanChange> next_change(const std::vector<const Order*>& orders, c
 // no order is paid in between.
 void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::vector<const Order*>& orders,
                 std::vector<ContactRecord> contacts, const ContactHistory& history, const Rules& rules,
-                const TemplateSet& templates, const PlanRequest& request, PlanCache& intervals, Plan& out) {
+                const TemplateSet& templates, const PlanRequest& request, PlanCache& cache, Plan& out) {
   std::optional<PlanChange> change = next_change(orders, rules, *shop.caps, request.now, request.to);
   if (!change) {
-    BuyerPlanner(shop, buyer, orders, std::move(contacts), history, rules, templates, request, intervals, out).run();
+    BuyerPlanner(shop, buyer, orders, std::move(contacts), history, rules, templates, request, cache, out).run();
     return;
   }
   PlanRequest at = request;
@@ -798,7 +798,7 @@ void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::v
   std::string changed;  // why this pass starts later than now
   for (bool first = true;; first = false) {
     Plan part;
-    BuyerPlanner planner(shop, buyer, orders, contacts, history, rules, templates, at, intervals, part);
+    BuyerPlanner planner(shop, buyer, orders, contacts, history, rules, templates, at, cache, part);
     planner.run();
     for (auto& s : part.skipped) (first ? now_reasons : last_reasons)[s.order_id] = std::move(s);
     const LocalTime until = change ? change->at : LocalTime::max();
@@ -854,6 +854,11 @@ const ShopSettings& PlanCache::shop(std::string_view shop) {
   if (it == shops_.end()) it = shops_.emplace(std::string(shop), rules_->for_shop(shop)).first;
   last_shop_ = &it->second;
   return *last_shop_;
+}
+
+const KeywordIndex& PlanCache::keywords() {
+  if (!keywords_) keywords_.emplace(*rules_);
+  return *keywords_;
 }
 
 LocalTime closes_at(const Order& o, const Rules& rules) {

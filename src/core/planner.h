@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -178,12 +179,15 @@ class PlanCache {
                                                   const std::vector<DailyWindow>& step_windows);
   // rules().for_shop(shop), made the first time it is asked for; the reference stays good.
   const ShopSettings& shop(std::string_view shop);
+  // The reasons' and stops' keywords of rules(), made the first time they are asked for.
+  const KeywordIndex& keywords();
 
  private:
   const Rules* rules_;
   std::map<std::pair<const void*, const void*>, std::vector<std::pair<int, int>>> intervals_;
   std::map<std::string, ShopSettings, std::less<>> shops_;
   const ShopSettings* last_shop_ = nullptr;  // the shop asked for last (buyers come by shop)
+  std::optional<KeywordIndex> keywords_;
 };
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad), read with the

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "core/backtest.h"
 #include "core/planner.h"
@@ -345,6 +346,85 @@ TEST(PlannerWithChat, ABacktestSeesOnlyWhatTheBuyerHadSaidByThen) {
   ASSERT_EQ(with_chat.sent.size(), 1u);
   EXPECT_EQ(with_chat.sent.front().send_at, at("2026-11-23 10:30"));
   EXPECT_GT(without.sent.size(), 1u);
+}
+
+// KeywordIndex reads a text once for every reason and stop: it finds what trying each rule's
+// words one by one with contains() finds, on the default rules' words alone, with their
+// exceptions, two rules' words together in either order, inside other text; and on rules with
+// an empty word, one-byte words, a word inside another and an exception that is a keyword.
+TEST(Chat, KeywordIndexFindsWhatEachWordFoundOneByOne) {
+  const auto slow_first = [](const auto& rules, std::string_view text, const std::string** keyword) {
+    using Rule = std::remove_cvref_t<decltype(rules.front())>;
+    for (const auto& r : rules) {
+      for (const auto& w : r.keywords) {
+        if (!contains(text, w)) continue;
+        if (std::any_of(r.except.begin(), r.except.end(), [&](const std::string& e) { return contains(text, e); }))
+          break;
+        *keyword = &w;
+        return static_cast<const Rule*>(&r);
+      }
+    }
+    return static_cast<const Rule*>(nullptr);
+  };
+  Rules odd = default_rules();
+  odd.reasons.insert(odd.reasons.begin(), ReasonRule{"odd", {"", "a", "ab", "bab"}, {"x", "abx"}, {}});
+  odd.stops.push_back(StopRule{"odd_stop", {"不要", "不要了", "了"}, {"不要了吗", ""}, false, {}});
+  int found = 0, checked = 0;
+  for (const Rules* rules : {&default_rules(), static_cast<const Rules*>(&odd)}) {
+    const KeywordIndex index(*rules);
+    std::vector<std::string> words = {"", "x", "a", "babab", "abx", "不要了吗", "好的谢谢"};
+    const auto add_words = [&](const auto& list) {
+      for (const auto& r : list) {
+        words.insert(words.end(), r.keywords.begin(), r.keywords.end());
+        words.insert(words.end(), r.except.begin(), r.except.end());
+      }
+    };
+    add_words(rules->reasons);
+    add_words(rules->stops);
+    std::vector<std::string> texts;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      texts.push_back(words[i]);
+      texts.push_back("亲，" + words[i] + "，谢谢");
+      texts.push_back(words[i] + words[(i * 7 + 3) % words.size()]);
+      texts.push_back(words[(i * 5 + 1) % words.size()] + " " + words[i] + words[i]);
+    }
+    for (const auto& text : texts) {
+      const std::string *slow_kw = nullptr, *fast_kw = nullptr;
+      const ReasonRule* slow_reason = slow_first(rules->reasons, text, &slow_kw);
+      EXPECT_EQ(index.first_reason(text, &fast_kw), slow_reason) << text;
+      if (slow_reason) {
+        EXPECT_EQ(fast_kw, slow_kw) << text;
+      }
+      slow_kw = fast_kw = nullptr;
+      const StopRule* slow_stop = slow_first(rules->stops, text, &slow_kw);
+      EXPECT_EQ(index.first_stop(text, &fast_kw), slow_stop) << text;
+      if (slow_stop) {
+        EXPECT_EQ(fast_kw, slow_kw) << text;
+      }
+      found += (slow_reason != nullptr) + (slow_stop != nullptr);
+      ++checked;
+    }
+  }
+  EXPECT_GT(found, checked / 2);
+  // Through detect_reason and find_stop: the same finding with the index as without; an index
+  // of other rules is not used.
+  const KeywordIndex index(default_rules()), other(odd);
+  Order a = make_order("A1", "tb_a", at("2026-11-23 10:00")), b = make_order("A2", "tb_a", at("2026-11-23 11:00"));
+  a.note = "太贵了能便宜点吗";
+  b.note = "不要了";
+  const std::vector<ChatMessage> chat = {said("tb_a", "2026-11-23 12:00", "余额不足，等发工资"),
+                                         said("tb_a", "2026-11-23 13:00", "不想要了，取消吧")};
+  for (const KeywordIndex* i : {&index, &other}) {
+    const ReasonFinding slow = detect_reason(default_rules(), {&a, &b}, chat, at("2026-11-23 20:00"));
+    const ReasonFinding fast = detect_reason(default_rules(), {&a, &b}, chat, at("2026-11-23 20:00"), i);
+    ASSERT_NE(slow.rule, nullptr);
+    EXPECT_EQ(fast.rule, slow.rule);
+    EXPECT_EQ(fast.words.describe(), slow.words.describe());
+    const StopFinding stop = find_stop(default_rules(), a, {&a, &b}, chat, at("2026-11-23 20:00"));
+    const StopFinding stop_fast = find_stop(default_rules(), a, {&a, &b}, chat, at("2026-11-23 20:00"), i);
+    EXPECT_EQ(stop_fast.rule, stop.rule);
+    EXPECT_EQ(stop_fast.words.describe(), stop.words.describe());
+  }
 }
 
 }  // namespace
