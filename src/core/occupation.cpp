@@ -210,11 +210,11 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
   } else {
     words_left = text;
   }
-  for (std::size_t k = 0; k < n; ++k) {
+  const auto visit = [&](std::size_t k) {
     const OccupationCue& cue = in_order ? rules.cues[k] : *order[k];
     std::string_view found;
     if (cue.is_pattern) {
-      if (!cue.re) continue;
+      if (!cue.re) return;
       const auto m = cue.re->search(text);
       if (m) found = std::string_view(text).substr(m->first, m->second - m->first);
     } else if (one_pass) {
@@ -231,7 +231,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
         words_left.replace(at, found.size(), found.size(), kTaken);
       }
     }
-    if (found.empty()) continue;
+    if (found.empty()) return;
     const std::size_t occ = occupation_index(cue.occupation);
     if (occ < scores.size()) {
       scores[occ] += cue.weight;
@@ -242,6 +242,18 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
       g.why.push_back(
           format_text(FMT_COMPILE("{} {:+d} {} ({})"), cue.occupation, cue.weight, found, cue.source.str()));
     }
+  };
+  if (one_pass) {
+    // The cues in order are the words, then the patterns: only the words found need a look
+    // (in the order of the cues, as the hits are sorted), then every pattern.
+    const auto first_pattern =
+        static_cast<std::size_t>(std::partition_point(rules.cues.begin(), rules.cues.end(),
+                                                      [](const OccupationCue& c) { return !c.is_pattern; }) -
+                                 rules.cues.begin());
+    while (next_hit < hits.size() && hits[next_hit].word < first_pattern) visit(hits[next_hit].word);
+    for (std::size_t k = first_pattern; k < n; ++k) visit(k);
+  } else {
+    for (std::size_t k = 0; k < n; ++k) visit(k);
   }
   for (std::size_t i = 0; i < scores.size(); ++i) g.scores[std::string(kOccupations[i])] += scores[i];
   std::string best;
