@@ -149,8 +149,9 @@ class AddressReadings {
   // `explain` false: read without why lines (read_address), for a caller that shows none.
   explicit AddressReadings(const Rules& rules, bool explain = true) : rules_(&rules), explain_(explain) {}
   // read_address(rules, address, explains()), made the first time it is asked for; the
-  // reference stays good until clear().
-  const AddressReading& read(std::string_view address);
+  // reference stays good until clear(). `occupation` false: the occupation may be left
+  // unread (empty) when it was not asked for before, for a caller that looks only at `parsed`.
+  const AddressReading& read(std::string_view address, bool occupation = true);
   const Rules& rules() const { return *rules_; }
   bool explains() const { return explain_; }
   void clear() { readings_.clear(); }
@@ -158,7 +159,12 @@ class AddressReadings {
  private:
   const Rules* rules_;
   bool explain_;
-  std::deque<std::pair<std::string, AddressReading>> readings_;  // a deque: readings never move
+  struct Entry {
+    std::string address;
+    AddressReading reading;
+    bool occupation_read = false;
+  };
+  std::deque<Entry> readings_;  // a deque: readings never move
 };
 
 // What plan() works out from the rules alone: the minutes each pair of channel and step

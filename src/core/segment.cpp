@@ -26,23 +26,36 @@ const Gazetteer& gazetteer_of(const Rules& rules) {
   return rules.address.gazetteer ? *rules.address.gazetteer : none;
 }
 
+// The occupation part of read_address, given the address's parse.
+OccupationGuess occupation_of(const Rules& rules, const ParsedAddress& parsed, std::string_view address, bool explain) {
+  if (parsed.overseas || rules.address.occupation.empty()) return {};
+  return guess_occupation(rules.address.occupation, parsed.rest.empty() ? address : parsed.rest, explain);
+}
+
 }  // namespace
 
 AddressReading read_address(const Rules& rules, std::string_view address, bool explain) {
   AddressReading r;
   r.parsed = parse_address(gazetteer_of(rules), address, explain);
-  if (!r.parsed.overseas && !rules.address.occupation.empty()) {
-    r.occupation = guess_occupation(rules.address.occupation, r.parsed.rest.empty() ? address : r.parsed.rest, explain);
-  }
+  r.occupation = occupation_of(rules, r.parsed, address, explain);
   return r;
 }
 
-const AddressReading& AddressReadings::read(std::string_view address) {
-  for (const auto& [text, reading] : readings_) {
-    if (text == address) return reading;
+const AddressReading& AddressReadings::read(std::string_view address, bool occupation) {
+  Entry* entry = nullptr;
+  for (auto& e : readings_) {
+    if (e.address == address) entry = &e;
   }
-  readings_.emplace_back(std::string(address), read_address(*rules_, address, explain_));
-  return readings_.back().second;
+  if (!entry) {
+    entry = &readings_.emplace_back();
+    entry->address = std::string(address);
+    entry->reading.parsed = parse_address(gazetteer_of(*rules_), address, explain_);
+  }
+  if (occupation && !entry->occupation_read) {
+    entry->reading.occupation = occupation_of(*rules_, entry->reading.parsed, address, explain_);
+    entry->occupation_read = true;
+  }
+  return entry->reading;
 }
 
 bool is_overseas_address(const Rules& rules, std::string_view address) {
@@ -74,16 +87,22 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
     if (o->created_at >= newest->created_at) newest = o;
   }
   const std::string& address = newest->address;
-  std::optional<AddressReading> reading;  // read once, when a segment first asks
-  const AddressReading* known = nullptr;
-  const auto read = [&]() -> const AddressReading& {
-    if (known) return *known;
-    if (addresses && &addresses->rules() == &rules && (addresses->explains() || !explain)) {
-      known = &addresses->read(address);
-    } else {
-      known = &reading.emplace(read_address(rules, address, explain));
+  // Read once, when a segment first asks; the occupation only when a segment asks for it (the
+  // segments before one that does may need no more than where the address is).
+  std::optional<AddressReading> reading;
+  bool occupation_read = false;
+  const bool through_readings = addresses && &addresses->rules() == &rules && (addresses->explains() || !explain);
+  const auto read = [&](bool occupation) -> const AddressReading& {
+    if (through_readings) return addresses->read(address, occupation);
+    if (!reading) {
+      reading.emplace();
+      reading->parsed = parse_address(gazetteer_of(rules), address, explain);
     }
-    return *known;
+    if (occupation && !occupation_read) {
+      reading->occupation = occupation_of(rules, reading->parsed, address, explain);
+      occupation_read = true;
+    }
+    return *reading;
   };
 
   for (const auto& seg : rules.segments) {
@@ -113,7 +132,7 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
             format_text(FMT_COMPILE("amount {} < {}"), format_money(amount), format_money(*c.max_amount)));
     }
     if (c.overseas) {
-      const ParsedAddress& parsed = read().parsed;
+      const ParsedAddress& parsed = read(false).parsed;
       if (parsed.overseas != *c.overseas) continue;
       if (explain)
         because.push_back(parsed.overseas
@@ -121,7 +140,7 @@ SegmentMatch classify(const Rules& rules, const std::vector<const Order*>& order
                               : "address in mainland China");
     }
     if (!c.occupation.empty()) {
-      const AddressReading& r = read();
+      const AddressReading& r = read(true);
       if (r.parsed.overseas) continue;
       const std::string& occ = r.occupation.occupation;
       if (occ.empty() || std::find(c.occupation.begin(), c.occupation.end(), occ) == c.occupation.end()) continue;

@@ -195,5 +195,37 @@ TEST(Segment, ClassifyingThroughAddressReadingsGivesTheSameSegmentAndWords) {
   EXPECT_NE(office.occupation.occupation, campus.occupation.occupation);
 }
 
+// classify reads an address's occupation only when a segment asks for it; read first without
+// it (a segment before asked where the address is only), an address then read with it is read
+// in full, as read_address reads it, with or without why lines.
+TEST(Segment, AnAddressReadWithoutItsOccupationFirstIsReadInFullWhenAskedAgain) {
+  const Rules& rules = default_rules();
+  const auto orders = testing::generated_orders(300, at("2026-11-23 21:00"));
+  int occupations = 0;
+  for (const bool explain : {true, false}) {
+    AddressReadings readings(rules, explain);
+    for (const auto& o : orders) {
+      const AddressReading full = read_address(rules, o.address, explain);
+      const AddressReading& where = readings.read(o.address, false);
+      EXPECT_EQ(where.parsed.why, full.parsed.why) << o.address;
+      EXPECT_EQ(where.parsed.overseas, full.parsed.overseas) << o.address;
+      const AddressReading& all = readings.read(o.address);
+      EXPECT_EQ(&all, &where);
+      EXPECT_EQ(all.occupation.occupation, full.occupation.occupation) << o.address;
+      EXPECT_EQ(all.occupation.scores, full.occupation.scores) << o.address;
+      EXPECT_EQ(all.occupation.why, full.occupation.why) << o.address;
+      occupations += !full.occupation.occupation.empty();
+      // A buyer classified after a segment read the address without its occupation.
+      const std::vector<const Order*> one{&o};
+      const SegmentMatch kept = classify(rules, one, 0, &readings, explain);
+      const SegmentMatch fresh = classify(rules, one, 0, nullptr, explain);
+      ASSERT_EQ(kept.rule, fresh.rule) << o.address;
+      EXPECT_EQ(kept.because, fresh.because) << o.address;
+      readings.clear();
+    }
+  }
+  EXPECT_GT(occupations, 50);
+}
+
 }  // namespace
 }  // namespace cuifu
