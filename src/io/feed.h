@@ -102,7 +102,7 @@ struct FeedSnapshot {
 FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source);
 
 // What parsing an export remembers for the next export of the same feed: each row's bytes (a
-// 64-bit XXH64 hash, io/fast_hash.h, and the length) and the order the row gave, in the snapshot it made. Given the
+// 64-bit hash, io/fast_hash.h, and the length) and the order the row gave, in the snapshot it made. Given the
 // memo of the last parse, parse_feed() builds only the rows whose bytes it has not seen and
 // shares the others' orders with the memo's snapshot (an export rewritten every minute mostly
 // repeats itself, in any row order; an order on another line than before is copied, with its
