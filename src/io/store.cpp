@@ -52,6 +52,8 @@ namespace {
 // unflushed(): its transaction is committed after this long or this many changes at most.
 constexpr std::chrono::seconds kUnflushedFor{10};
 constexpr std::int64_t kUnflushedChanges = 1000000;
+// Another process's write waits for it (store_internal.h).
+static_assert(kBusyTimeoutMs >= 2 * 1000 * kUnflushedFor.count());
 
 // Schema migrations, in order: migration i brings user_version from i to i + 1.
 const char* const kMigrations[] = {

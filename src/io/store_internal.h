@@ -46,9 +46,14 @@ class WalCheckpointer {
   std::thread thread_;  // last: started once the rest exists
 };
 
+// How long a write waits for another connection's write lock: longer than a daemon's reconcile
+// keeps its unflushed transaction open (10 s), so that `cuifu state …` or a call outcome
+// recorded during a big first reconcile waits for it instead of failing as "database is locked".
+constexpr int kBusyTimeoutMs = 30000;
+
 struct SqliteStore::Impl {
   explicit Impl(const std::string& path)
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, 5000) {}
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, kBusyTimeoutMs) {}
   // Declared before db: outlives it (db's WAL hook points to it); set by unflushed().
   std::unique_ptr<WalCheckpointer> checkpointer;
   mutable SQLite::Database db;
