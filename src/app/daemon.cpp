@@ -3,19 +3,25 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/inotify.h>
+#include <unistd.h>
 #include <algorithm>
+#include <array>
 #include <boost/asio.hpp>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <deque>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include "app/daemon_clock.h"
 #include "app/delivery_book.h"
@@ -121,6 +127,11 @@ struct Daemon::Impl {
   // --- feed
   void schedule_poll(std::chrono::duration<double> daemon_delay);
   void start_poll();
+  // A feed file's directory is watched (inotify) for the export being closed after writing or
+  // renamed into place: read at once, not at the next poll_interval (which stays, for file
+  // systems that tell nothing, such as NFS).
+  void watch_feed();
+  void read_feed_watch();
   // `shrunk`: shrink_sign() of a fresh snapshot against the snapshot read before it, made on the
   // poll thread with the rules `with` (a set of every order id: seconds at a million orders, not
   // for the loop).
@@ -203,6 +214,8 @@ struct Daemon::Impl {
   asio::steady_timer send_timer{io};
   asio::steady_timer deadline_timer{io};
   asio::steady_timer reconcile_timer{io};
+  std::optional<asio::posix::stream_descriptor> feed_watch;  // the inotify descriptor, when watching
+  std::array<char, 4096> feed_watch_buf{};
 
   // Everything below is touched on the loop thread only, except `gate` (its own mutex).
   DaemonOptions options;
@@ -229,6 +242,9 @@ struct Daemon::Impl {
   // feed
   std::unique_ptr<FeedPoller> poller;  // used only on the runner thread
   bool poll_in_flight = false;
+  std::string feed_watch_name;                   // the feed file's name in its watched directory
+  bool feed_written = false;                     // the watch saw the export written since the last poll began
+  bool poll_again = false;                       // ... while a poll was running: poll again when it ends
   std::shared_ptr<const FeedSnapshot> snapshot;  // what plans and the gate decide on
   // The newest snapshot trusted to cancel (whole, and not far smaller than the one before it
   // without a reason), and the newest one read (trusted or not), which the next is compared with.
@@ -438,6 +454,7 @@ int Daemon::Impl::run() {
     return 1;
   }
   await_signal();
+  watch_feed();
   schedule_poll(std::chrono::seconds{0});
   io.run();
   spdlog::info("cuifu stopped");
@@ -477,10 +494,11 @@ void Daemon::Impl::start_poll() {
   poll_in_flight = true;
   FeedPoller* p = poller.get();
   ChatPoller* cp = chat_poller.get();
+  const bool written = std::exchange(feed_written, false);
   // last_read changes only in on_poll(), after this poll.
-  runner->post([this, p, cp, with = rules, previous = last_read] {
+  runner->post([this, p, cp, written, with = rules, previous = last_read] {
     const auto t0 = std::chrono::steady_clock::now();
-    FeedPoll result = p->poll();
+    FeedPoll result = p->poll(written);
     // A new snapshot's comparison with the snapshot read before it is made here too, off the loop.
     // (The gate finds orders through the snapshot's id table: no view of it to build.)
     std::optional<std::string> shrunk;
@@ -501,6 +519,47 @@ void Daemon::Impl::start_poll() {
                     shrunk = std::move(shrunk)]() mutable {
       on_poll(std::move(result), std::move(chat_result), std::move(with), std::move(shrunk));
     });
+  });
+}
+
+void Daemon::Impl::watch_feed() {
+  if (config.feed.rfind("http://", 0) == 0 || config.feed.rfind("https://", 0) == 0) return;
+  const std::filesystem::path path(config.feed);
+  const std::string dir = path.has_parent_path() ? path.parent_path().string() : std::string{"."};
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0 || ::inotify_add_watch(fd, dir.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+    spdlog::warn("feed: cannot watch {} for new exports ({}); reading it every {} s instead", dir, std::strerror(errno),
+                 config.poll_interval.count());
+    if (fd >= 0) ::close(fd);
+    return;
+  }
+  feed_watch_name = path.filename().string();
+  feed_watch.emplace(io, fd);
+  spdlog::debug("feed: watching {} for {} to be written", dir, feed_watch_name);
+  read_feed_watch();
+}
+
+void Daemon::Impl::read_feed_watch() {
+  feed_watch->async_read_some(asio::buffer(feed_watch_buf), [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec || stopping) return;
+    bool ours = false;
+    for (std::size_t at = 0; at + sizeof(inotify_event) <= n;) {
+      inotify_event ev;
+      std::memcpy(&ev, feed_watch_buf.data() + at, sizeof ev);
+      const char* name = feed_watch_buf.data() + at + sizeof ev;
+      // The name is NUL-padded to ev.len; an overflowed queue may have dropped ours.
+      if ((ev.mask & IN_Q_OVERFLOW) || (ev.len > 0 && feed_watch_name == name)) ours = true;
+      at += sizeof ev + ev.len;
+    }
+    if (ours) {
+      feed_written = true;
+      if (poll_in_flight) {
+        poll_again = true;
+      } else {
+        schedule_poll(std::chrono::seconds{0});  // replaces the wait for the next interval
+      }
+    }
+    read_feed_watch();
   });
 }
 
@@ -587,8 +646,9 @@ void Daemon::Impl::on_poll(FeedPoll p, std::optional<ChatPoll> c, std::shared_pt
     }
   }
   const bool settling = p.kind == FeedPoll::Kind::settling;
-  schedule_poll(settling ? std::chrono::duration<double>(clock->to_daemon(std::chrono::milliseconds{200}))
-                         : std::chrono::duration<double>(config.poll_interval));
+  schedule_poll(std::exchange(poll_again, false) ? std::chrono::duration<double>(0)
+                : settling ? std::chrono::duration<double>(clock->to_daemon(std::chrono::milliseconds{200}))
+                           : std::chrono::duration<double>(config.poll_interval));
   dispatch_due();
 }
 
@@ -1155,7 +1215,12 @@ void Daemon::Impl::reload() {
     next.state = config.state;
     next.listen = config.listen;
     next.time_zone = config.time_zone;
+    const bool feed_moved = next.feed != config.feed;
     config = std::move(next);
+    if (feed_moved) {
+      feed_watch.reset();  // its pending read ends as aborted
+      watch_feed();
+    }
     rules = std::move(next_rules);
     replan_all = true;  // new rules: every buyer is planned again
     build_workers();
@@ -1174,6 +1239,7 @@ void Daemon::Impl::begin_shutdown(int sig) {
   stopping = true;
   reconcile_stop = true;
   poll_timer.cancel();
+  if (feed_watch) feed_watch->close();
   send_timer.cancel();
   for (auto& [ch, lane] : lanes) {
     for (auto& w : lane.workers) w->stop();

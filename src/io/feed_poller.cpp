@@ -39,27 +39,29 @@ FeedPoller::FeedPoller(std::string source, FeedOptions options, std::chrono::mil
                        std::chrono::milliseconds settle)
     : source_(std::move(source), timeout, settle), options_(std::move(options)) {}
 
-FeedPoll FeedPoller::poll() {
+FeedPoll FeedPoller::poll(bool just_written) {
   FeedPoll p;
-  SourcePoller::Result r = source_.poll([&](std::string_view bytes) {
-    // Hashing the bytes costs a small part of parsing them (a 1M-order export: ~0.05 s).
-    const std::size_t hash = fast_hash(bytes);
-    if (last_ && bytes.size() == last_size_ && hash == last_hash_) {
-      p.snapshot = last_;
-      p.truncated = last_truncated_;
-      return;
-    }
-    // The rows the last export had are not built again (FeedMemo).
-    auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source(), memo_));
-    memo_.remember(snapshot);
-    p.rows_reused = memo_.reused();
-    p.truncated = truncation_sign(bytes, *snapshot);
-    p.snapshot = std::move(snapshot);
-    last_size_ = bytes.size();
-    last_hash_ = hash;
-    last_ = p.snapshot;
-    last_truncated_ = p.truncated;
-  });
+  SourcePoller::Result r = source_.poll(
+      [&](std::string_view bytes) {
+        // Hashing the bytes costs a small part of parsing them (a 1M-order export: ~0.05 s).
+        const std::size_t hash = fast_hash(bytes);
+        if (last_ && bytes.size() == last_size_ && hash == last_hash_) {
+          p.snapshot = last_;
+          p.truncated = last_truncated_;
+          return;
+        }
+        // The rows the last export had are not built again (FeedMemo).
+        auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source(), memo_));
+        memo_.remember(snapshot);
+        p.rows_reused = memo_.reused();
+        p.truncated = truncation_sign(bytes, *snapshot);
+        p.snapshot = std::move(snapshot);
+        last_size_ = bytes.size();
+        last_hash_ = hash;
+        last_ = p.snapshot;
+        last_truncated_ = p.truncated;
+      },
+      just_written);
   p.kind = r.kind;
   p.produced_at = r.produced_at;
   p.error = std::move(r.error);
@@ -89,10 +91,10 @@ ChatPoll ChatPoller::poll() {
 SourcePoller::SourcePoller(std::string source, std::chrono::milliseconds timeout, std::chrono::milliseconds settle)
     : source_(std::move(source)), timeout_(timeout), settle_(settle) {}
 
-SourcePoller::Result SourcePoller::poll(const Parse& parse) {
+SourcePoller::Result SourcePoller::poll(const Parse& parse, bool just_written) {
   try {
     const bool url = source_.rfind("http://", 0) == 0 || source_.rfind("https://", 0) == 0;
-    return url ? poll_http(parse) : poll_file(parse);
+    return url ? poll_http(parse) : poll_file(parse, just_written);
   } catch (const std::exception& e) {
     Result p;
     p.kind = FeedPoll::Kind::error;
@@ -101,7 +103,7 @@ SourcePoller::Result SourcePoller::poll(const Parse& parse) {
   }
 }
 
-SourcePoller::Result SourcePoller::poll_file(const Parse& parse) {
+SourcePoller::Result SourcePoller::poll_file(const Parse& parse, bool just_written) {
   Result p;
   const auto before = stat_file(source_, &p.error);
   if (!before) return p;
@@ -111,8 +113,11 @@ SourcePoller::Result SourcePoller::poll_file(const Parse& parse) {
     return p;
   }
   // Changed: only trust it once it held still for the settle interval (at once when it was
-  // last modified longer ago than that).
-  if (std::chrono::system_clock::now() - from_ns(before->first) < settle_) std::this_thread::sleep_for(settle_);
+  // last modified longer ago than that, or when its writer was seen closing it or renaming it
+  // into place). A writer still at it is caught by the size check after the read.
+  if (!just_written && std::chrono::system_clock::now() - from_ns(before->first) < settle_) {
+    std::this_thread::sleep_for(settle_);
+  }
   const auto settled = stat_file(source_, &p.error);
   if (!settled) return p;
   // Size, not mtime: a writer still appending changes the size; an exporter that merely

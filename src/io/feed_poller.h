@@ -40,11 +40,13 @@ class SourcePoller {
     std::string error;
   };
   SourcePoller(std::string source, std::chrono::milliseconds timeout, std::chrono::milliseconds settle);
-  Result poll(const Parse& parse);
+  // `just_written`: the file's writer was seen closing it or renaming it into place (the
+  // daemon's watch): read without waiting for it to settle.
+  Result poll(const Parse& parse, bool just_written = false);
   const std::string& source() const { return source_; }
 
  private:
-  Result poll_file(const Parse& parse);
+  Result poll_file(const Parse& parse, bool just_written);
   Result poll_http(const Parse& parse);
 
   std::string source_;
@@ -65,7 +67,7 @@ class FeedPoller {
  public:
   FeedPoller(std::string source, FeedOptions options, std::chrono::milliseconds timeout,
              std::chrono::milliseconds settle = std::chrono::milliseconds{300});
-  FeedPoll poll();
+  FeedPoll poll(bool just_written = false);  // see SourcePoller::poll
 
  private:
   SourcePoller source_;

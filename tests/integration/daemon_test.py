@@ -141,7 +141,7 @@ class DaemonTestCase(unittest.TestCase):
         os.utime(path, (time.time() - 0.4, time.time() - 0.4))
 
     def write_config(self, max_age="1d", catch_up="60m", extra_im="", im_backoff=("1s", "2s"), chat=False,
-                     extra=""):
+                     extra="", poll_interval="1m"):
         self.status_port = self.free_port()
         base = f"http://127.0.0.1:{self.http_port}"
         self.config = os.path.join(self.dir, "cuifu.yaml")
@@ -149,7 +149,7 @@ class DaemonTestCase(unittest.TestCase):
             f.write(f"""
 feed:
   source: orders.jsonl
-  poll_interval: 1m
+  poll_interval: {poll_interval}
   max_age: {max_age}
 {"chat: chat.csv" if chat else ""}
 rules: rules
@@ -428,6 +428,25 @@ class PaidBeforeItsSlot(DaemonTestCase):
         self.assertTrue(erin_rows)
         self.assertTrue(all(r["state"] == "cancelled" for r in erin_rows), erin_rows)
         self.assertIn("paid", erin_rows[0]["last_error"])
+
+
+class ExportWatched(DaemonTestCase):
+    speed = 60  # 1 simulated minute per second
+
+    def test_a_new_export_is_read_when_it_lands_not_at_the_next_poll(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        wendy = order("W1", "wendy", home, f"{DAY} 07:40:00", phone="13800000007")  # im due 08:10
+        self.write_feed([wendy])
+        # An hour between polls (a minute of real time at 60x): only the watch on the export's
+        # directory reads the next export before wendy's slot.
+        self.write_config(poll_interval="1h")
+        self.start_daemon(f"{DAY} 07:58")
+        wait_for(lambda: [r for r in self.outbox() if r["state"] == "planned"], 5, "wendy's reminder planned")
+        self.write_feed([dict(wendy, status="paid", paid_at=f"{DAY} 07:59:00")])
+        wait_for(lambda: all(r["state"] == "cancelled" for r in self.outbox()), 5, "the reminder cancelled")
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertEqual(self.http_requests("/im"), [])
+        self.assertIn("paid", self.outbox()[0]["last_error"])
 
 
 class ChatStop(DaemonTestCase):
