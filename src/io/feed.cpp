@@ -362,18 +362,15 @@ class SnapshotBuilder {
   // free, at most half full. No copy of an id is kept (a std::unordered_map<std::string> took
   // one allocation per order and most of the main thread's time on a big feed).
   std::uint32_t& find(std::string_view id, std::uint64_t hash) {
-    const std::size_t mask = slots_.size() - 1;
-    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
-      auto& [h, row] = slots_[i];
-      if (row == 0) {
-        h = hash;
-        return row;
-      }
-      if (h == hash && orders_[row - 1].id == id) return row;
-    }
+    return find_by([id] { return id; }, hash);
   }
   // find(base[base_index].id, hash), looking at that id only when another has the same hash.
   std::uint32_t& find_shared(const OrderList& base, std::uint32_t base_index, std::uint64_t hash) {
+    return find_by([&]() -> std::string_view { return base[base_index].id; }, hash);
+  }
+  // `id()` gives the id looked for; called only for a slot of the same hash.
+  template <class Id>
+  std::uint32_t& find_by(const Id& id, std::uint64_t hash) {
     const std::size_t mask = slots_.size() - 1;
     for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
       auto& [h, row] = slots_[i];
@@ -381,7 +378,7 @@ class SnapshotBuilder {
         h = hash;
         return row;
       }
-      if (h == hash && orders_[row - 1].id == base[base_index].id) return row;
+      if (h == hash && orders_[row - 1].id == id()) return row;
     }
   }
   void grow() {
