@@ -523,7 +523,7 @@ void Daemon::Impl::start_poll() {
 }
 
 void Daemon::Impl::watch_feed() {
-  if (config.feed.rfind("http://", 0) == 0 || config.feed.rfind("https://", 0) == 0) return;
+  if (config.feed_is_url()) return;
   const std::filesystem::path path(config.feed);
   const std::string dir = path.has_parent_path() ? path.parent_path().string() : std::string{"."};
   const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
