@@ -506,7 +506,8 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   }
   result.from = config.from ? *config.from : first.value_or(LocalTime{});
   result.to = config.to ? *config.to : (last ? *last + Seconds{1} : LocalTime{});
-  sort_by_buyer(in_range, part_count(config.threads, in_range.size(), kOrdersPerSortThread, in_range.size()));
+  std::vector<BuyerRun> runs;
+  sort_by_buyer(in_range, part_count(config.threads, in_range.size(), kOrdersPerSortThread, in_range.size()), runs);
 
   // Buyers are independent: contiguous runs of them are replayed on several threads, each
   // into its own part, and the parts are joined in buyer order before the sorts below, so the
@@ -515,12 +516,9 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
     std::size_t first = 0, count = 0;  // in `in_range`
   };
   std::vector<Group> groups;
-  for (std::size_t i = 0; i < in_range.size(); ++i) {
-    if (i == 0 || in_range[i]->shop != in_range[i - 1]->shop || in_range[i]->buyer != in_range[i - 1]->buyer) {
-      groups.push_back({i, 0});
-    }
-    ++groups.back().count;
-  }
+  groups.reserve(runs.size());
+  for (const BuyerRun& r : runs) groups.push_back({r.first, r.count});
+  std::vector<BuyerRun>().swap(runs);
   std::mutex progress_mutex;
   std::size_t done = 0, orders_done = 0;  // guarded by progress_mutex
   const auto replay_groups = [&](std::size_t first_group, std::size_t last_group, ReplayPart& part) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <map>
 #include <string_view>
 
@@ -51,19 +52,36 @@ OrderType order_type_from_text(std::string_view text) {
 }
 
 void sort_by_buyer(std::vector<const Order*>& orders, std::size_t threads) {
-  // Sorted as small keys: the shop's rank among the shops and the buyer's first eight bytes
-  // decide most comparisons without touching the strings; the whole nickname, then the
-  // position, decide the rest.
+  std::vector<BuyerRun> runs;
+  sort_by_buyer(orders, threads, runs);
+}
+
+void sort_by_buyer(std::vector<const Order*>& orders, std::size_t threads, std::vector<BuyerRun>& runs) {
+  runs.clear();
+  const auto add_run = [&](std::size_t i, bool new_buyer, bool new_shop) {
+    if (i == 0 || new_buyer) runs.push_back({i, 0, i == 0 || new_shop});
+    ++runs.back().count;
+  };
+  // Sorted as small keys: the shop's rank among the shops and the buyer's first 24 bytes and
+  // length decide most comparisons without touching the strings (generated nicknames such as
+  // "t_1617902674179_2230" share their first 16 bytes); the whole nickname, then the position,
+  // decide the rest.
+  constexpr std::size_t kHead = 24;
   struct Key {
-    std::uint64_t head = 0;  // the buyer's first 8 bytes, big-endian, zero-padded
-    std::uint32_t shop = 0;  // rank of the shop's name
-    std::uint32_t at = 0;    // position in `orders`
+    std::uint64_t head[3] = {};  // the buyer's first 24 bytes, big-endian, zero-padded
+    std::uint32_t size = 0;      // the buyer's length, capped at UINT32_MAX
+    std::uint32_t shop = 0;      // rank of the shop's name
+    std::uint32_t at = 0;        // position in `orders`
   };
   if (orders.size() > UINT32_MAX) {
     std::stable_sort(orders.begin(), orders.end(), [](const Order* a, const Order* b) {
       const int shop = a->shop.compare(b->shop);
       return shop != 0 ? shop < 0 : a->buyer < b->buyer;
     });
+    for (std::size_t i = 0; i < orders.size(); ++i) {
+      const bool new_shop = i > 0 && orders[i]->shop != orders[i - 1]->shop;
+      add_run(i, new_shop || (i > 0 && orders[i]->buyer != orders[i - 1]->buyer), new_shop);
+    }
     return;
   }
   std::map<std::string_view, std::uint32_t> shops;
@@ -81,23 +99,46 @@ void sort_by_buyer(std::vector<const Order*>& orders, std::size_t threads) {
       last_shop = &o.shop;
       last_rank = shops.find(o.shop)->second;
     }
-    std::uint64_t head = 0;
-    for (std::size_t b = 0; b < 8; ++b) {
-      head = head << 8 | (b < o.buyer.size() ? static_cast<unsigned char>(o.buyer[b]) : 0u);
+    Key& k = keys[i];
+    unsigned char bytes[kHead] = {};
+    std::memcpy(bytes, o.buyer.data(), std::min(o.buyer.size(), kHead));
+    for (std::size_t w = 0; w < 3; ++w) {
+      std::uint64_t v = 0;
+      for (std::size_t b = 0; b < 8; ++b) v = v << 8 | bytes[w * 8 + b];
+      k.head[w] = v;
     }
-    keys[i] = {head, last_rank, static_cast<std::uint32_t>(i)};
+    k.size = static_cast<std::uint32_t>(std::min<std::size_t>(o.buyer.size(), UINT32_MAX));
+    k.shop = last_rank;
+    k.at = static_cast<std::uint32_t>(i);
   }
   // Where the heads differ they order the nicknames as their bytes do: a zero-padded head
   // that differs belongs to a nickname that is a proper prefix of the other, or differs in a
-  // real byte there.
+  // real byte there. Equal heads and both nicknames within them: the shorter is a prefix.
+  const auto short_name = [](const Key& k) { return k.size <= kHead; };
   parallel_stable_sort(keys, threads, [&](const Key& a, const Key& b) {
     if (a.shop != b.shop) return a.shop < b.shop;
-    if (a.head != b.head) return a.head < b.head;
+    for (std::size_t w = 0; w < 3; ++w) {
+      if (a.head[w] != b.head[w]) return a.head[w] < b.head[w];
+    }
+    if (short_name(a) && short_name(b)) return a.size != b.size ? a.size < b.size : a.at < b.at;
     const int c = orders[a.at]->buyer.compare(orders[b.at]->buyer);
     return c != 0 ? c < 0 : a.at < b.at;
   });
   std::vector<const Order*> sorted(orders.size());
-  for (std::size_t i = 0; i < keys.size(); ++i) sorted[i] = orders[keys[i].at];
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    sorted[i] = orders[keys[i].at];
+    if (i == 0) {
+      add_run(0, true, true);
+      continue;
+    }
+    const Key& a = keys[i - 1];
+    const Key& b = keys[i];
+    const bool new_shop = a.shop != b.shop;
+    bool new_buyer =
+        new_shop || a.size != b.size || a.head[0] != b.head[0] || a.head[1] != b.head[1] || a.head[2] != b.head[2];
+    if (!new_buyer && !short_name(b)) new_buyer = sorted[i - 1]->buyer != sorted[i]->buyer;
+    add_run(i, new_buyer, new_shop);
+  }
   orders.swap(sorted);
 }
 

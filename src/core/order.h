@@ -60,6 +60,17 @@ struct Order {
 // buyer is (shop, buyer): the same nickname in two shops is two buyers).
 void sort_by_buyer(std::vector<const Order*>& orders, std::size_t threads);
 
+// A buyer's run of orders in the result of sort_by_buyer.
+struct BuyerRun {
+  std::size_t first = 0, count = 0;  // in the sorted list
+  bool new_shop = true;              // the first run, or its shop differs from the run before's
+};
+
+// sort_by_buyer, and the buyers' runs in `runs`: worked out from the sort's keys (shop rank,
+// the nickname's first bytes and length), so the orders' strings are read again only for
+// nicknames longer than the bytes the keys hold (the sorted orders lie all over memory).
+void sort_by_buyer(std::vector<const Order*>& orders, std::size_t threads, std::vector<BuyerRun>& runs);
+
 // A row the feed reader could not use, with where and why.
 struct RejectedRow {
   int line = 0;

@@ -114,5 +114,60 @@ TEST(SortByBuyer, GroupsAsAStableSortOnNamesThatShareLongPrefixes) {
   }
 }
 
+// The runs sort_by_buyer reports come from its keys (shop rank, the nickname's first 24 bytes and
+// length): they must be exactly the runs of equal (shop, buyer) strings in the sorted list, for
+// nicknames equal in their first 24 bytes, of one length, prefixes of each other, with zero bytes.
+TEST(SortByBuyer, RunsAreTheRunsOfEqualShopAndBuyer) {
+  const std::vector<std::string> shops = {"", "青禾家居旗舰店", "青禾家居旗舰", "A", std::string("A\0", 2)};
+  const std::vector<std::string> stems = {"",
+                                          "t_1617902674179_2230",
+                                          "t_1617902674179_2230~4",
+                                          "t_1617902674179_2230~40",
+                                          "t_1617902674179_2230~40x",  // 24 bytes
+                                          "t_1617902674179_2230~40xy",
+                                          "t_1617902674179_2230~40xz",
+                                          std::string("t_1617902674179_2230~40\0", 24),
+                                          std::string("t_1617902674179_2230~40\0\0", 25),
+                                          "晚风吹人醒晚风吹人醒",
+                                          "晚风吹人醒晚风吹人醒晚",
+                                          "\xff",
+                                          std::string("\0", 1)};
+  std::mt19937 rng(23);
+  for (int round = 0; round < 20; ++round) {
+    std::vector<Order> orders;
+    const int n = 1 + static_cast<int>(rng() % 2000);
+    for (int i = 0; i < n; ++i) {
+      Order o;
+      o.id = std::to_string(i);
+      o.shop = shops[rng() % shops.size()];
+      o.buyer = stems[rng() % stems.size()];
+      if (rng() % 3 == 0) o.buyer += std::to_string(rng() % 5);
+      orders.push_back(std::move(o));
+    }
+    for (std::size_t threads : {1, 2, 3}) {
+      std::vector<const Order*> sorted;
+      for (const auto& o : orders) sorted.push_back(&o);
+      std::vector<BuyerRun> runs;
+      sort_by_buyer(sorted, threads, runs);
+      std::vector<BuyerRun> expected;
+      for (std::size_t i = 0; i < sorted.size(); ++i) {
+        const bool new_shop = i == 0 || sorted[i]->shop != sorted[i - 1]->shop;
+        if (new_shop || sorted[i]->buyer != sorted[i - 1]->buyer) expected.push_back({i, 0, new_shop});
+        ++expected.back().count;
+      }
+      ASSERT_EQ(runs.size(), expected.size()) << "round " << round << ", " << threads << " threads";
+      for (std::size_t r = 0; r < runs.size(); ++r) {
+        EXPECT_EQ(runs[r].first, expected[r].first) << "run " << r;
+        EXPECT_EQ(runs[r].count, expected[r].count) << "run " << r;
+        EXPECT_EQ(runs[r].new_shop, expected[r].new_shop) << "run " << r;
+      }
+      std::vector<const Order*> plain;
+      for (const auto& o : orders) plain.push_back(&o);
+      sort_by_buyer(plain, threads);
+      ASSERT_EQ(plain, sorted);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cuifu
