@@ -175,25 +175,23 @@ class LinesSink : public PlanSink {
     Scratch& s = scratch_[part];
     for (const auto& r : buyer.reminders) {
       s.tally.count(r);
-      s.line.clear();
-      render_(s.line, r);
       s.key.clear();
       s.key.number(r.send_at.time_since_epoch().count()).text(r.buyer).text(r.shop);
-      reminders_->add(part, s.key.bytes(), s.line);
+      reminders_->add(part, s.key.bytes(), [&](std::string& line) { render_(line, r); });
     }
     s.tally.skipped += buyer.skipped.size();
     if (!skipped_lines_) return;
     for (const auto& k : buyer.skipped) {
-      s.line.clear();
-      JsonObject(s.line)
-          .add("order_id", k.order_id)
-          .add("shop", k.shop)
-          .add("buyer", k.buyer)
-          .add("reason", k.reason)
-          .close();
       s.key.clear();
       s.key.text(k.order_id);
-      skipped_->add(part, s.key.bytes(), s.line);
+      skipped_->add(part, s.key.bytes(), [&](std::string& line) {
+        JsonObject(line)
+            .add("order_id", k.order_id)
+            .add("shop", k.shop)
+            .add("buyer", k.buyer)
+            .add("reason", k.reason)
+            .close();
+      });
     }
   }
 
@@ -207,7 +205,6 @@ class LinesSink : public PlanSink {
 
  private:
   struct Scratch {  // one per part: touched by that part's thread only
-    std::string line;
     SortKey key;
     PlanTally tally;
   };
@@ -222,11 +219,20 @@ void write_lines(std::ostream& out, std::string_view key, ExternalSorter& lines)
   std::string head;
   append_json_string(head, key);
   out << "  " << head << ": [";
+  // Handed on in blocks of about a megabyte: a stream takes a big block in one write, where
+  // each line would go through its small buffer.
   bool first = true;
+  std::string block;
   lines.drain([&](std::string_view line) {
-    out << (first ? "\n    " : ",\n    ") << line;
+    block += first ? "\n    " : ",\n    ";
+    block += line;
     first = false;
+    if (block.size() >= (std::size_t{1} << 20)) {
+      out.write(block.data(), static_cast<std::streamsize>(block.size()));
+      block.clear();
+    }
   });
+  out.write(block.data(), static_cast<std::streamsize>(block.size()));
   out << (first ? "]" : "\n  ]") << ",\n";
 }
 

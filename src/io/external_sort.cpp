@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,15 +84,23 @@ void sort_entries(std::vector<SortEntry>& entries, const ArenaOf& arena_of) {
   });
 }
 
-void write_all(int fd, const char* data, std::size_t size, const std::string& what) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
+// Writes the buffers of `batch` in order (write_all for a gather list).
+void write_all(int fd, std::vector<iovec>& batch, const std::string& what) {
+  std::size_t first = 0;
+  while (first < batch.size()) {
+    const ssize_t n = ::writev(fd, batch.data() + first, static_cast<int>(batch.size() - first));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) throw std::runtime_error(fmt::format("cannot write {}: {}", what, std::strerror(errno)));
-    data += n;
-    size -= static_cast<std::size_t>(n);
+    auto left = static_cast<std::size_t>(n);
+    while (first < batch.size() && left >= batch[first].iov_len) left -= batch[first++].iov_len;
+    if (left > 0) {
+      batch[first].iov_base = static_cast<char*>(batch[first].iov_base) + left;
+      batch[first].iov_len -= left;
+    }
   }
 }
+
+constexpr std::size_t kIovBatch = 512;  // under IOV_MAX (1024 on Linux)
 
 }  // namespace
 
@@ -144,6 +153,23 @@ void ExternalSorter::add(std::size_t part_index, std::string_view key, std::stri
   if (part.arena.size() >= part_budget_) spill(part);
 }
 
+void ExternalSorter::add(std::size_t part_index, std::string_view key,
+                         const std::function<void(std::string&)>& write_line) {
+  Part& part = *parts_.at(part_index);
+  if (part.arena.capacity() < part_budget_) part.arena.reserve(part_budget_ + (1 << 16));
+  const std::size_t at = part.arena.size();
+  append_record(part.arena, key, {}, part.seq++);
+  const std::size_t line_at = part.arena.size();
+  write_line(part.arena);
+  const std::size_t line_size = part.arena.size() - line_at;
+  if (line_size > UINT32_MAX) throw std::runtime_error("sort record over 4 GB");
+  const auto line_len = static_cast<std::uint32_t>(line_size);
+  std::memcpy(part.arena.data() + at + 4, &line_len, 4);
+  part.offsets.push_back(at);
+  ++part.records;
+  if (part.arena.size() >= part_budget_) spill(part);
+}
+
 void ExternalSorter::spill(Part& part) {
   if (part.offsets.empty()) return;
   if (part.fd < 0) {
@@ -155,18 +181,26 @@ void ExternalSorter::spill(Part& part) {
     }
     ::unlink(path.c_str());  // gone when closed, even after a crash
   }
-  // Written through a small buffer: a second copy of the run would double the memory.
-  std::string out;
+  // The records are written as they lie in memory (their sequence numbers with them), in sorted
+  // order, a batch of them per system call: no copy of the run.
   std::uint64_t written = 0;
+  std::vector<iovec> batch;
+  batch.reserve(kIovBatch);
   const auto flush = [&] {
-    write_all(part.fd, out.data(), out.size(), temp_dir_ + " (temporary sort file)");
-    written += out.size();
-    out.clear();
+    write_all(part.fd, batch, temp_dir_ + " (temporary sort file)");
+    batch.clear();
   };
   for (const SortEntry& e : part.sorted()) {
-    const RecordView r = read_record(part.arena.data() + e.offset);
-    append_record(out, r.key, r.line, r.seq);
-    if (out.size() >= (std::size_t{1} << 20)) flush();
+    char* p = part.arena.data() + e.offset;
+    const RecordView r = read_record(p);
+    const std::size_t size = kHeader + r.key.size() + r.line.size();
+    written += size;
+    if (!batch.empty() && static_cast<char*>(batch.back().iov_base) + batch.back().iov_len == p) {
+      batch.back().iov_len += size;
+    } else {
+      if (batch.size() == kIovBatch) flush();
+      batch.push_back({p, size});
+    }
   }
   flush();
   part.runs.push_back({part.file_size, written});

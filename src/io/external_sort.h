@@ -28,6 +28,9 @@ class ExternalSorter {
   // Records compare by their key bytes (std::string_view order), then by part, then by the
   // order they were added to their part. Throws std::runtime_error if a run cannot be written.
   void add(std::size_t part, std::string_view key, std::string_view line);
+  // The same, with the line appended by `write_line` to the string it is given (straight into
+  // the part's memory: no copy of the line); it must only append.
+  void add(std::size_t part, std::string_view key, const std::function<void(std::string&)>& write_line);
 
   // Hands every line to `out` in key order, then forgets them all. Call once, after every add.
   void drain(const std::function<void(std::string_view line)>& out);

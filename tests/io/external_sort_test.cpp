@@ -46,7 +46,14 @@ void check(std::size_t parts, std::size_t budget, std::size_t n, bool expect_spi
   std::vector<std::thread> threads;
   for (std::size_t p = 0; p < parts; ++p) {
     threads.emplace_back([&, p] {
-      for (const auto& r : by_part[p]) sorter.add(p, r.key, r.line);
+      // Lines given whole and lines written straight into the sorter's memory, mixed: the same.
+      for (const auto& r : by_part[p]) {
+        if (r.seq % 2) {
+          sorter.add(p, r.key, r.line);
+        } else {
+          sorter.add(p, r.key, [&](std::string& out) { out += r.line; });
+        }
+      }
     });
   }
   for (auto& t : threads) t.join();
@@ -86,7 +93,13 @@ TEST(ExternalSorter, OrdersKeysByTheirBytesAroundTheFirstSixteen) {
   }
   for (const std::size_t budget : {std::size_t{64} << 20, std::size_t{1} << 16}) {
     ExternalSorter sorter(2, budget);
-    for (const auto& r : all) sorter.add(r.part, r.key, r.line);
+    for (const auto& r : all) {
+      if (r.seq % 3 == 0) {
+        sorter.add(r.part, r.key, [&](std::string& out) { out += r.line; });
+      } else {
+        sorter.add(r.part, r.key, r.line);
+      }
+    }
     EXPECT_EQ(sorter.runs_spilled() > 0, budget < (1 << 20));
     std::vector<std::string> got;
     sorter.drain([&](std::string_view line) { got.emplace_back(line); });
