@@ -233,7 +233,8 @@ std::string BuyerPlanner::repeat_problem(Channel c, LocalTime t,
 std::string BuyerPlanner::policy_problem(Channel c, const SegmentRule& seg, int step,
                                          const std::vector<const Order*>& open, const std::vector<std::string>& ids,
                                          LocalTime t) const {
-  Outgoing r;
+  // One per thread, its strings assigned again for each slot judged: their memory is reused.
+  thread_local Outgoing r;
   r.buyer = buyer_;
   r.shop = shop_.shop;
   r.order_ids = ids;
@@ -635,8 +636,8 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.step = static_cast<int>(i) + 1;
     r.template_name = tpl->name;
     if (req_.texts) {
-      r.subject = msg->subject;
-      r.message = msg->text;
+      r.subject = std::move(msg->subject);
+      r.message = std::move(msg->text);
       r.contact = channel == Channel::email ? *reach_email : (channel == Channel::im ? std::string{} : *reach_phone);
       r.receiver_name = newest.receiver_name;
     }

@@ -50,25 +50,25 @@ const std::vector<DailyWindow>& step_windows(const SegmentRule* segment, int ste
 }
 
 std::string send_time_problem(const Rules& rules, const Outgoing& r, LocalTime now) {
+  // The time is formatted only for a refusal (the planner asks this of every slot it plans).
   const int m = minute_of_day(now);
-  const std::string at = format_local_hm(now);
-  const std::string ch(to_string(r.channel));
   for (const auto& q : rules.quiet_hours) {
-    if (q.contains(m)) return fmt::format("{} is inside quiet hours {}", at, q.str());
+    if (q.contains(m)) return fmt::format("{} is inside quiet hours {}", format_local_hm(now), q.str());
   }
   const ChannelRule* rule = rules.channel(r.channel);
-  if (!rule || !rule->enabled) return fmt::format("channel {} is disabled in the rules", ch);
+  if (!rule || !rule->enabled) return fmt::format("channel {} is disabled in the rules", to_string(r.channel));
   if (!rule->windows.empty() && !in_any(rule->windows, m)) {
-    return fmt::format("{} is outside the {} windows", at, ch);
+    return fmt::format("{} is outside the {} windows", format_local_hm(now), to_string(r.channel));
   }
   const auto& sw = step_windows(rules.segment(r.segment), r.step, r.channel);
-  if (!sw.empty() && !in_any(sw, m)) return fmt::format("{} is outside step {}'s windows", at, r.step);
+  if (!sw.empty() && !in_any(sw, m))
+    return fmt::format("{} is outside step {}'s windows", format_local_hm(now), r.step);
   return {};
 }
 
 std::string cap_problem(const Rules& rules, const std::vector<ContactRecord>& contacts, const Outgoing& r,
                         LocalTime now) {
-  const Caps& caps = *rules.for_shop(r.shop).caps;
+  const Caps& caps = rules.caps_for(r.shop);  // for_shop(r.shop).caps, without copying its strings
   // A buyer is (shop, buyer); a contact logged without a shop (before shops were kept
   // apart) counts in every shop.
   const auto counts = [&](const ContactRecord& c) {
