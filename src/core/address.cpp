@@ -515,8 +515,7 @@ std::string ParsedAddress::why_text() const {
 }
 
 ParsedAddress parse_address(const Gazetteer& gazetteer, std::string_view address, bool explain) {
-  const std::string a = trim(address);
-  return Parser(gazetteer, a, explain).run();
+  return Parser(gazetteer, trimmed(address), explain).run();
 }
 
 }  // namespace cuifu

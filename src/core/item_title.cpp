@@ -130,7 +130,7 @@ std::u32string collapse_spaces(const std::u32string& s) {
 }
 
 std::string tidy_item_title_uncached(std::string_view title) {
-  const std::u32string in = utf8_decode(trim(title));
+  const std::u32string in = utf8_decode(trimmed(title));
   std::u32string out;
   for (std::size_t i = 0; i < in.size();) {
     const char32_t c = in[i];
@@ -235,7 +235,7 @@ std::string shorten_title(std::string_view title, std::size_t max_chars, std::si
 
 std::string item_display_name(const Order& order, const std::vector<ItemShortName>& short_names) {
   for (const auto& s : short_names) {
-    if (!s.code.empty() && trim(order.item_code) == s.code) return s.short_name;
+    if (!s.code.empty() && trimmed(order.item_code) == s.code) return s.short_name;
     if (!s.title_keyword.empty() && contains(order.item, s.title_keyword)) return s.short_name;
   }
   return tidy_item_title(order.item);

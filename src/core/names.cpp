@@ -49,7 +49,7 @@ bool ends_with(std::u32string_view s, std::u32string_view tail) {
 }  // namespace
 
 std::string clean_receiver_name(std::string_view raw) {
-  const std::u32string in = utf8_decode(trim(raw));
+  const std::u32string in = utf8_decode(trimmed(raw));
   // 1. Drop bracketed notes (an unclosed bracket drops the rest) and digits (phone numbers).
   std::u32string s;
   for (std::size_t i = 0; i < in.size(); ++i) {

@@ -177,10 +177,10 @@ std::string BuyerPlanner::unusable(Channel c, const std::string& phone, const st
     return format_text(FMT_COMPILE("no SMS signature for shop {} (set shops: {}: sms_signature in the rules)"),
                        shop_.shop, shop_.shop);
   }
-  if ((c == Channel::sms || c == Channel::phone) && trim(phone).empty()) {
+  if ((c == Channel::sms || c == Channel::phone) && trimmed(phone).empty()) {
     return format_text(FMT_COMPILE("no phone number for {}"), to_string(c));
   }
-  if (c == Channel::email && trim(email).empty()) return "no e-mail address";
+  if (c == Channel::email && trimmed(email).empty()) return "no e-mail address";
   return repeat_problem(c, earliest, in_sequence);
 }
 
@@ -429,13 +429,13 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
   const std::string* reach_phone = &newest.phone;
   const std::string* reach_email = &newest.email;
   for (auto it = open.rbegin(); it != open.rend(); ++it) {
-    if (!trim((*it)->phone).empty()) {
+    if (!trimmed((*it)->phone).empty()) {
       reach_phone = &(*it)->phone;
       break;
     }
   }
   for (auto it = open.rbegin(); it != open.rend(); ++it) {
-    if (!trim((*it)->email).empty()) {
+    if (!trimmed((*it)->email).empty()) {
       reach_email = &(*it)->email;
       break;
     }

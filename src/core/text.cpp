@@ -136,7 +136,7 @@ std::string mask_email(std::string_view email) {
   return std::string(email.substr(0, 1)) + "***" + std::string(email.substr(at));
 }
 
-std::string trim(std::string_view s) {
+std::string_view trimmed(std::string_view s) {
   // ASCII whitespace and full-width spaces (U+3000), common in exported Chinese text, in any mix.
   const std::string_view ideo = "\xE3\x80\x80";
   const auto is_space = [](char c) {
@@ -158,7 +158,11 @@ std::string trim(std::string_view s) {
     else
       break;
   }
-  return std::string(s);
+  return s;
+}
+
+std::string trim(std::string_view s) {
+  return std::string(trimmed(s));
 }
 
 std::vector<std::string> split(std::string_view s, char sep) {

@@ -67,7 +67,10 @@ inline bool contains(std::string_view haystack, std::string_view needle) {
 std::string mask_phone(std::string_view phone);
 std::string mask_email(std::string_view email);
 
+// `s` without leading and trailing ASCII whitespace and full-width spaces (U+3000).
 std::string trim(std::string_view s);
+// The same, as a view into `s` (no copy, for a test or a read).
+std::string_view trimmed(std::string_view s);
 std::vector<std::string> split(std::string_view s, char sep);
 
 // 64-bit FNV-1a: stable across runs, platforms and versions (used for holdout).

@@ -102,6 +102,18 @@ TEST(Text, TrimRemovesAsciiAndFullWidthSpaces) {
   EXPECT_EQ(trim("   "), "");
 }
 
+// trimmed() is trim() as a view into its argument: the same text, for every mix of spaces.
+TEST(Text, TrimmedIsTrimAsAView) {
+  const std::string ideo = "\xE3\x80\x80";
+  for (const std::string& s :
+       {std::string(), std::string(" "), ideo, ideo + ideo, " \t" + ideo + "张伟\r\n" + ideo, std::string("a b"),
+        ideo + "a" + ideo + "b" + ideo, std::string("\xE3\x80"), "x\xE3\x80", std::string("\v\fz\f\v")}) {
+    const std::string_view v = trimmed(s);
+    EXPECT_EQ(v, trim(s)) << s;
+    EXPECT_TRUE(v.empty() || (v.data() >= s.data() && v.data() + v.size() <= s.data() + s.size())) << s;
+  }
+}
+
 TEST(Text, StableHashIsTheSameEveryRun) {
   // FNV-1a 64 of the empty string and of "a": fixed values, so holdout groups never move.
   EXPECT_EQ(stable_hash(""), 0xcbf29ce484222325ULL);
