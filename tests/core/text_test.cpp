@@ -107,7 +107,7 @@ TEST(Text, TrimmedIsTrimAsAView) {
   const std::string ideo = "\xE3\x80\x80";
   for (const std::string& s :
        {std::string(), std::string(" "), ideo, ideo + ideo, " \t" + ideo + "张伟\r\n" + ideo, std::string("a b"),
-        ideo + "a" + ideo + "b" + ideo, std::string("\xE3\x80"), "x\xE3\x80", std::string("\v\fz\f\v")}) {
+        ideo + "a" + ideo + "b" + ideo, std::string("\xE3\x80"), std::string("x\xE3\x80"), std::string("\v\fz\f\v")}) {
     const std::string_view v = trimmed(s);
     EXPECT_EQ(v, trim(s)) << s;
     EXPECT_TRUE(v.empty() || (v.data() >= s.data() && v.data() + v.size() <= s.data() + s.size())) << s;
