@@ -51,6 +51,19 @@ class OrderList {
     }
   }
 
+  // Calls f(index) for each order of the id table whose id hashes (std::hash) to `hash`: every
+  // order with such an id (the first, were there several) and perhaps others (a collision).
+  template <class F>
+  void each_with_hash(std::uint64_t hash, F&& f) const {
+    if (!ids_ || ids_->empty()) return;
+    const IdTable& slots = *ids_;
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+      const auto& [h, row] = slots[i];
+      if (row == 0) return;
+      if (h == hash) f(static_cast<std::size_t>(row - 1));
+    }
+  }
   class const_iterator {
    public:
     using iterator_category = std::random_access_iterator_tag;

@@ -411,6 +411,73 @@ TEST(Reconcile, IncrementalFromTheExportsChangesEqualsFull) {
   EXPECT_TRUE(call_refused);
 }
 
+// An incremental reconcile finds a changed buyer's orders through the ids of the orders it had
+// (and the orders the parse built again), not by reading every order: the outbox stays the one a
+// full run leaves when an order passes to another buyer or another shop under the same id, when a
+// nickname buys in two shops and its contacts change (an opt-out, reminders sent), when a buyer's
+// rows move, a buyer leaves and comes back.
+TEST(Reconcile, IncrementalFindsEachBuyersOrdersAsFull) {
+  testing::TempStore incremental_store("reconcile-ids-incremental");
+  testing::TempStore full_store("reconcile-ids-full");
+  const RuleSet& rules = testing::default_rule_set();
+  LocalTime now = at("2026-11-24 09:00");
+  std::vector<Order> orders = varied_feed(now, 48);
+  ExportReader reader;
+  Reconciler reconciler;
+  std::set<BuyerKey> touched;
+  const auto order = [&](const std::string& id) -> Order& {
+    return *std::find_if(orders.begin(), orders.end(), [&](const Order& o) { return o.id == id; });
+  };
+  std::vector<Order> gone;
+  for (int step = 0; step < 24; ++step) {
+    const std::string when = fmt::format("step {} at {}", step, format_local_time(now));
+    if (step == 2) order("O15a").buyer = "buyer16";  // the same order, another buyer
+    if (step == 3) {                                 // a nickname buys in a second shop too
+      Order second = order("O30a");
+      second.id = "O30s";
+      second.shop = "二店";
+      second.created_at = now - Minutes{4};
+      orders.push_back(second);
+    }
+    if (step == 4) {  // an opt-out of the nickname in every shop (not in the export)
+      for (ReminderStore* store : {&*incremental_store, &*full_store}) {
+        store->add_opt_out({"buyer30", Channel::im, now, "cli", ""});
+      }
+    }
+    if (step == 5) order("O33a").shop = "二店";  // the same order, another shop
+    if (step == 6) {                             // the rows of two buyers move to the end
+      std::stable_partition(orders.begin(), orders.end(),
+                            [](const Order& o) { return o.buyer != "buyer16" && o.buyer != "buyer30"; });
+    }
+    if (step == 7) {  // a buyer leaves
+      std::erase_if(orders, [&](const Order& o) {
+        if (o.buyer != "buyer21") return false;
+        gone.push_back(o);
+        return true;
+      });
+    }
+    if (step == 9) orders.insert(orders.begin() + 5, gone.begin(), gone.end());  // and comes back
+    if (step == 10) {                                                            // an order passes back, paid
+      order("O15a").buyer = "buyer15";
+      order("O15a").status = OrderStatus::paid;
+      order("O15a").paid_at = now - Minutes{1};
+    }
+    const auto snap = reader.read(orders);
+    for (const auto& r : snap->rejected) ADD_FAILURE() << when << ": line " << r.line << ": " << r.error;
+    if (step > 0) {
+      ASSERT_TRUE(snap->changed) << when;
+    }
+    const auto a = reconciler.run(*incremental_store, *snap, rules, now, nullptr, touched);
+    touched.clear();
+    const auto full = reconcile(*full_store, *snap, rules, now);
+    expect_same_outbox(*incremental_store, *full_store, when);
+    EXPECT_EQ(a.buyers, full.buyers) << when;
+    if (::testing::Test::HasFailure()) return;
+    now += Minutes{step < 12 ? 9 : 67};
+    send_due(*incremental_store, *full_store, now, touched);
+  }
+}
+
 // A reconcile's reminders are written in the order of their idempotency keys (neighbouring pages
 // of the outbox's key index, not one page each all over it), and written a row per slice they
 // leave the same outbox as a whole run.
