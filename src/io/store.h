@@ -130,7 +130,10 @@ class ReminderStore {
   virtual std::vector<OutboxRow> rows(const OutboxFilter& filter) const = 0;
   virtual std::vector<OutboxRow> in_state(OutboxState s) const = 0;
   // The planned rows of these buyers (shop, buyer), through the (shop, buyer, state) index:
-  // what an incremental reconcile looks at instead of every planned row.
+  // what an incremental reconcile looks at instead of every planned row. Only what it reads of
+  // them is filled in: id, key, buyer, shop, order ids, channel, step, send_at, state, not_before
+  // and in_doubt_since (not the message, why or the other texts: reading and parsing them was a
+  // third of this call for 13,000 rows).
   virtual std::vector<OutboxRow> planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const = 0;
   // The buyers (shop, buyer) of rows given up whose re-plan time has come (not_before <= now):
   // the planner looks at them again before close_replans().

@@ -184,14 +184,27 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
   return guarded(path_, "list planned reminders of buyers", [&] {
     // One statement, bound again per buyer. No ORDER BY: with one, SQLite walks the (state,
     // send_at) index over every planned row for each buyer instead of the (shop, buyer, state) one.
-    SQLite::Statement q(impl_->db, fmt::format("SELECT {} FROM outbox WHERE shop = ? AND buyer = ? AND state = "
-                                               "'planned'",
-                                               kOutboxColumns));
+    SQLite::Statement q(impl_->db,
+                        "SELECT id, idempotency_key, buyer, order_ids, channel, step, send_at, not_before, doubt_at "
+                        "FROM outbox WHERE shop = ? AND buyer = ? AND state = 'planned'");
     std::vector<OutboxRow> out;
     for (const auto& [shop, buyer] : buyers) {
       q.reset();
       SQLite::bind(q, shop, buyer);
-      while (q.executeStep()) out.push_back(read_row(zone_, q));
+      while (q.executeStep()) {
+        OutboxRow& r = out.emplace_back();
+        r.id = q.getColumn(0).getInt64();
+        r.idempotency_key = q.getColumn(1).getString();
+        r.buyer = q.getColumn(2).getString();
+        r.order_ids = ids_from_json(q.getColumn(3).getString());
+        r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
+        r.step = q.getColumn(5).getInt();
+        r.send_at = local(zone_, q.getColumn(6).getInt64());
+        r.state = OutboxState::planned;
+        if (!q.getColumn(7).isNull()) r.not_before = local(zone_, q.getColumn(7).getInt64());
+        if (!q.getColumn(8).isNull()) r.in_doubt_since = local(zone_, q.getColumn(8).getInt64());
+        r.shop = shop;
+      }
     }
     return out;
   });
