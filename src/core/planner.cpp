@@ -367,7 +367,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       }
       out_.skipped.push_back({o->id, buyer_, shop_.shop,
                               format_text(FMT_COMPILE("stop {} ({}): {}; not reminded"), stop.rule->name,
-                                          stop.rule->source.str(), stop.words.describe())});
+                                          cache_.source_text(stop.rule->source), stop.words.describe())});
     }
     if (go_on.empty()) return;
     if (go_on.size() != open.size()) {
@@ -555,7 +555,6 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       signed_sms->sms_signature = shop_.sms_signature;
     }
     const ChannelRule& ch = signed_sms ? *signed_sms : rule;
-    const auto& windows = step_windows->empty() ? ch.windows : *step_windows;
     if (*slot >= req_.to) break;  // beyond this plan's horizon
 
     // 3. Render the message.
@@ -645,13 +644,15 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.cost_milli = ch.cost_milli;
     r.pay_by = close_at;
     if (req_.explain) {
-      r.why.push_back(format_text(FMT_COMPILE("segment {} ({}): {}"), seg.name, seg.source.str(), match.because));
+      r.why.push_back(
+          format_text(FMT_COMPILE("segment {} ({}): {}"), seg.name, cache_.source_text(seg.source), match.because));
       if (shop_.rule)
-        r.why.push_back(
-            format_text(FMT_COMPILE("shop {}: its own settings ({})"), shop_.shop, shop_.rule->source.str()));
+        r.why.push_back(format_text(FMT_COMPILE("shop {}: its own settings ({})"), shop_.shop,
+                                    cache_.source_text(shop_.rule->source)));
       if (found.rule) {
-        r.why.push_back(format_text(FMT_COMPILE("reason {} ({}): {} (keyword {})"), reason, found.rule->source.str(),
-                                    found.words.describe(), found.words.keyword));
+        r.why.push_back(format_text(FMT_COMPILE("reason {} ({}): {} (keyword {})"), reason,
+                                    cache_.source_text(found.rule->source), found.words.describe(),
+                                    found.words.keyword));
         const bool variant = tpl->name != step.template_name;
         r.why.push_back(variant ? format_text(FMT_COMPILE("template {}: the variant for reason {}"), tpl->name, reason)
                                 : format_text(FMT_COMPILE("template {}: no {} variant {}.{}, the base template"),
@@ -668,7 +669,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
                             kind == OrderType::presale && lead.balance_starts ? "the balance (尾款) window opened"
                                                                               : "the order");
       r.why.push_back(format_text(FMT_COMPILE("step {} of {}: {} {} ({}), due {}"), i + 1, seg.steps.size(),
-                                  to_string(step.channel), timing, step.source.str(), short_time(due)));
+                                  to_string(step.channel), timing, cache_.source_text(step.source), short_time(due)));
       if (!channel_note.empty()) r.why.push_back(channel_note);
       if (!greeting_note.empty()) r.why.push_back(greeting_note);
       if (category && !category->delivery.empty() && tpl->body.uses("delivery")) {
@@ -685,15 +686,11 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       if (!hold_note.empty()) r.why.push_back(hold_note);
       if (!cap_note.empty()) r.why.push_back(cap_note);
       if (*slot != ceil_minute(slot_earliest)) {
-        const auto& shown = windows.empty() ? std::string("any time outside quiet hours") : [&] {
-          std::vector<std::string> ws;
-          for (const auto& w : windows) ws.push_back(w.str());
-          return format_text(FMT_COMPILE("window {}"), fmt::join(ws, ", "));
-        }();
-        r.why.push_back(
-            format_text(FMT_COMPILE("moved to {}: first allowed {} time ({}, quiet hours {})"), short_time(*slot),
-                        to_string(channel), shown,
-                        rules_.quiet_hours.empty() ? std::string("none") : rules_.quiet_hours.front().str()));
+        // `windows` may be the signed SMS rule's copy: the text is looked up by the rules' own list.
+        const std::vector<DailyWindow>& listed = step_windows->empty() ? rule.windows : *step_windows;
+        r.why.push_back(format_text(FMT_COMPILE("moved to {}: first allowed {} time ({}, quiet hours {})"),
+                                    short_time(*slot), to_string(channel), cache_.windows_text(listed),
+                                    cache_.quiet_hours_text()));
       } else {
         r.why.push_back(format_text(FMT_COMPILE("sent at {}: inside the allowed {} window"), short_time(*slot),
                                     to_string(channel)));
@@ -872,6 +869,35 @@ const ShopSettings& PlanCache::shop(std::string_view shop) {
   if (it == shops_.end()) it = shops_.emplace(std::string(shop), rules_->for_shop(shop)).first;
   last_shop_ = &it->second;
   return *last_shop_;
+}
+
+namespace {
+
+// "window 08:00-21:00, 22:00-23:00", or "any time outside quiet hours" for none.
+std::string describe_windows(const std::vector<DailyWindow>& windows) {
+  if (windows.empty()) return "any time outside quiet hours";
+  std::vector<std::string> ws;
+  for (const auto& w : windows) ws.push_back(w.str());
+  return format_text(FMT_COMPILE("window {}"), fmt::join(ws, ", "));
+}
+
+}  // namespace
+
+const std::string& PlanCache::quiet_hours_text() {
+  if (!quiet_hours_) quiet_hours_ = rules_->quiet_hours.empty() ? "none" : rules_->quiet_hours.front().str();
+  return *quiet_hours_;
+}
+
+const std::string& PlanCache::source_text(const SourceRef& source) {
+  auto it = sources_.find(&source);
+  if (it == sources_.end()) it = sources_.emplace(&source, source.str()).first;
+  return it->second;
+}
+
+const std::string& PlanCache::windows_text(const std::vector<DailyWindow>& windows) {
+  auto it = windows_.find(&windows);
+  if (it == windows_.end()) it = windows_.emplace(&windows, describe_windows(windows)).first;
+  return it->second;
 }
 
 const KeywordIndex& PlanCache::keywords() {

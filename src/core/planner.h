@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -187,6 +188,13 @@ class PlanCache {
   const ShopSettings& shop(std::string_view shop);
   // The reasons' and stops' keywords of rules(), made the first time they are asked for.
   const KeywordIndex& keywords();
+  // Text of the rules for why lines, made the first time it is asked for: source.str() of a
+  // SourceRef in rules(), and "window 08:00-21:00, …" for a list of windows in rules() (the
+  // same text as formatting them again; keyed by the object's address, never by buyer data).
+  const std::string& source_text(const SourceRef& source);
+  const std::string& windows_text(const std::vector<DailyWindow>& windows);
+  // The first quiet hours window, "none" without any.
+  const std::string& quiet_hours_text();
 
  private:
   const Rules* rules_;
@@ -194,6 +202,9 @@ class PlanCache {
   std::map<std::string, ShopSettings, std::less<>> shops_;
   const ShopSettings* last_shop_ = nullptr;  // the shop asked for last (buyers come by shop)
   std::optional<KeywordIndex> keywords_;
+  std::unordered_map<const SourceRef*, std::string> sources_;
+  std::unordered_map<const std::vector<DailyWindow>*, std::string> windows_;
+  std::optional<std::string> quiet_hours_;
 };
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad), read with the

@@ -217,6 +217,31 @@ TEST(PlannerParallel, PlanCacheKeptAcrossPlansPlansTheSame) {
   EXPECT_EQ(cache.shop("木森家具专营店").display_name, rules.for_shop("木森家具专营店").display_name);
 }
 
+// The why lines' texts a PlanCache keeps are the texts made without it, for each object of the
+// rules asked for (two lists with the same windows are two keys; an empty list and no quiet hours too).
+TEST(PlannerParallel, PlanCacheTextsAreTheTextsMadeAgain) {
+  Rules rules = testing::default_rules();
+  rules.quiet_hours = {DailyWindow{22 * 60, 24 * 60}, DailyWindow{0, 8 * 60}};
+  const std::vector<DailyWindow> none, one{DailyWindow{8 * 60, 21 * 60}},
+      two{DailyWindow{9 * 60 + 5, 12 * 60}, DailyWindow{13 * 60 + 30, 18 * 60}}, same_as_one = one;
+  PlanCache cache(rules);
+  for (int round = 0; round < 2; ++round) {  // made, then kept
+    EXPECT_EQ(cache.windows_text(none), "any time outside quiet hours");
+    EXPECT_EQ(cache.windows_text(one), "window 08:00-21:00");
+    EXPECT_EQ(cache.windows_text(same_as_one), "window 08:00-21:00");
+    EXPECT_EQ(cache.windows_text(two), "window 09:05-12:00, 13:30-18:00");
+    EXPECT_EQ(cache.quiet_hours_text(), rules.quiet_hours.front().str());
+    for (const auto& seg : rules.segments) {
+      EXPECT_EQ(cache.source_text(seg.source), seg.source.str());
+      for (const auto& step : seg.steps) EXPECT_EQ(cache.source_text(step.source), step.source.str());
+    }
+  }
+  Rules quiet = rules;
+  quiet.quiet_hours.clear();
+  PlanCache none_cache(quiet);
+  EXPECT_EQ(none_cache.quiet_hours_text(), "none");
+}
+
 TEST(PlannerParallel, MoreThreadsThanBuyersIsFine) {
   const LocalTime now = at("2026-11-23 21:00");
   const auto orders = testing::generated_orders(3, now);
