@@ -917,13 +917,25 @@ LocalTime reminders_from(const Order& o) {
   return o.created_at;
 }
 
+namespace {
+std::vector<const Order*> pointers_to(const std::vector<Order>& orders) {
+  std::vector<const Order*> out;
+  out.reserve(orders.size());
+  for (const auto& o : orders) out.push_back(&o);
+  return out;
+}
+}  // namespace
+
 void plan_into(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+               const TemplateSet& templates, const PlanRequest& request, PlanSink& sink) {
+  plan_into(pointers_to(orders), history, rules, templates, request, sink);
+}
+
+void plan_into(const std::vector<const Order*>& orders, const ContactHistory& history, const Rules& rules,
                const TemplateSet& templates, const PlanRequest& request, PlanSink& sink) {
   // The orders are grouped by sorting pointers to them (feed order kept within a buyer): no
   // copy of a key.
-  std::vector<const Order*> sorted;
-  sorted.reserve(orders.size());
-  for (const auto& o : orders) sorted.push_back(&o);
+  std::vector<const Order*> sorted(orders);
   std::vector<BuyerRun> runs;
   sort_by_buyer(sorted, part_count(request.threads, orders.size(), kOrdersPerThread, orders.size()), runs);
   // Buyers are independent (every cap is per buyer or per order), so contiguous runs of (shop, buyer)
@@ -1005,6 +1017,11 @@ void plan_into(const std::vector<Order>& orders, const ContactHistory& history, 
 }
 
 Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+          const TemplateSet& templates, const PlanRequest& request) {
+  return plan(pointers_to(orders), history, rules, templates, request);
+}
+
+Plan plan(const std::vector<const Order*>& orders, const ContactHistory& history, const Rules& rules,
           const TemplateSet& templates, const PlanRequest& request) {
   struct Collect : PlanSink {
     std::vector<Plan> parts;

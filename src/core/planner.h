@@ -232,6 +232,10 @@ inline bool in_holdout(const Rules& rules, std::string_view buyer) {
 // step names exists in `templates` (the loaders guarantee it).
 Plan plan(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
           const TemplateSet& templates, const PlanRequest& request);
+// The same, of orders held elsewhere (a daemon plans a big snapshot in parts without copying its
+// orders). The same decisions as plan() of the orders themselves, in this order.
+Plan plan(const std::vector<const Order*>& orders, const ContactHistory& history, const Rules& rules,
+          const TemplateSet& templates, const PlanRequest& request);
 
 // Where plan_into() hands each buyer's plan as soon as it is made, so that a caller writing a
 // plan of millions of reminders never holds them all as PlannedReminder values.
@@ -250,6 +254,8 @@ class PlanSink {
 // The planner, buyer by buyer into `sink`: plan() is plan_into() with a sink that collects the
 // buyers and then sorts their reminders by send_at, then buyer, then shop (ties in the order made).
 void plan_into(const std::vector<Order>& orders, const ContactHistory& history, const Rules& rules,
+               const TemplateSet& templates, const PlanRequest& request, PlanSink& sink);
+void plan_into(const std::vector<const Order*>& orders, const ContactHistory& history, const Rules& rules,
                const TemplateSet& templates, const PlanRequest& request, PlanSink& sink);
 
 }  // namespace cuifu

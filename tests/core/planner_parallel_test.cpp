@@ -67,6 +67,37 @@ TEST(PlannerParallel, ManyOrdersPlanTheSameOnOneOrFourThreads) {
   EXPECT_TRUE(serialized(plan_on(orders, history, now, 0)) == serialized(one)) << "the default (all cores) differs";
 }
 
+// plan() of pointers to orders held elsewhere (a daemon's parts of its snapshot) is plan() of the
+// orders themselves in that order: the buyers grouped apart (as the reconcile makes its parts),
+// their orders in feed order, on one thread or several.
+TEST(PlannerParallel, OrdersByPointerPlanAsTheOrdersThemselves) {
+  const LocalTime now = at("2026-11-23 21:00");
+  const auto orders = testing::generated_orders(3000, now);
+  ContactHistory history;
+  for (std::size_t i = 0; i < orders.size(); i += 13) {
+    const Order& o = orders[i];
+    history.add({o.buyer, Channel::im, o.created_at + std::chrono::minutes{20}, {o.id}, 1, i % 2 ? o.shop : ""});
+  }
+  // Grouped by buyer, the groups in reverse order of their first order, feed order within one.
+  std::map<std::pair<std::string, std::string>, std::size_t> first;
+  for (std::size_t i = 0; i < orders.size(); ++i) first.try_emplace({orders[i].shop, orders[i].buyer}, i);
+  std::vector<const Order*> pointers;
+  for (const auto& o : orders) pointers.push_back(&o);
+  std::stable_sort(pointers.begin(), pointers.end(), [&](const Order* a, const Order* b) {
+    return first.at({a->shop, a->buyer}) > first.at({b->shop, b->buyer});
+  });
+  std::vector<Order> copies;
+  for (const Order* o : pointers) copies.push_back(*o);
+  for (const unsigned threads : {1u, 4u}) {
+    PlanRequest request{now, now, now + std::chrono::days{5}};
+    request.threads = threads;
+    const Plan by_value = plan(copies, history, testing::default_rules(), testing::default_templates(), request);
+    const Plan by_pointer = plan(pointers, history, testing::default_rules(), testing::default_templates(), request);
+    ASSERT_GT(by_value.reminders.size(), 100u);
+    EXPECT_TRUE(serialized(by_pointer) == serialized(by_value)) << "the plans differ on " << threads << " threads";
+  }
+}
+
 // plan() takes a single run that is already in order as it is, and sorts any other: one buyer
 // at a time (as the backtest plans), its plan is that buyer's part of the plan of everybody,
 // whether the planner made its reminders and skipped orders in order or not (both happen).
