@@ -790,11 +790,16 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
 void Daemon::Impl::on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took) {
   reconcile_in_flight = false;
   if (stopping) return;
-  spdlog::log(took > std::chrono::seconds{1} ? spdlog::level::info : spdlog::level::debug,
+  spdlog::log(took > std::chrono::seconds{1} || r.rows_logged_at_debug > 0 ? spdlog::level::info : spdlog::level::debug,
               "reconciled ({}) in {} ms: {} of {} buyers planned again: {} planned, {} new, {} re-planned, {} "
-              "cancelled",
+              "cancelled{}",
               why, std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), r.buyers_planned, r.buyers,
-              r.planned, r.inserted, r.revived, r.cancelled);
+              r.planned, r.inserted, r.revived, r.cancelled,
+              r.rows_logged_at_debug > 0
+                  ? fmt::format(" (the lines of the first {} rows above; the other {} at debug level; cuifu outbox "
+                                "lists every reminder)",
+                                kRowLinesAtInfo, r.rows_logged_at_debug)
+                  : std::string());
   if (const char* again = std::exchange(reconcile_again, nullptr)) run_reconcile(again);
   if (catch_up_waits_for_plan && !reconcile_in_flight) {
     catch_up_waits_for_plan = false;

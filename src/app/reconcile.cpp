@@ -677,6 +677,18 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   return changes;
 }
 
+namespace {
+
+// The level of the line of the row just counted in `out`: info for a reconcile's first
+// kRowLinesAtInfo rows, debug after them (counted in rows_logged_at_debug).
+spdlog::level::level_enum row_line_level(ReconcileResult& out) {
+  if (out.inserted + out.revived + out.cancelled <= kRowLinesAtInfo) return spdlog::level::info;
+  ++out.rows_logged_at_debug;
+  return spdlog::level::debug;
+}
+
+}  // namespace
+
 bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
   const LocalTime now = c.now;
   ReconcileResult& out = c.result;
@@ -697,13 +709,17 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
       switch (store.upsert_planned(r, now)) {
         case UpsertResult::inserted:
           ++out.inserted;
-          spdlog::info("planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                       format_local_hm(r.send_at), r.idempotency_key());
+          if (const auto level = row_line_level(out); spdlog::should_log(level)) {
+            spdlog::log(level, "planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
+                        format_local_hm(r.send_at), r.idempotency_key());
+          }
           break;
         case UpsertResult::revived:
           ++out.revived;
-          spdlog::info("re-planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                       format_local_hm(r.send_at), r.idempotency_key());
+          if (const auto level = row_line_level(out); spdlog::should_log(level)) {
+            spdlog::log(level, "re-planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
+                        format_local_hm(r.send_at), r.idempotency_key());
+          }
           break;
         default: break;
       }
@@ -720,8 +736,10 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
       // Read when the plan was made: a row claimed (sending) or sent since is left alone.
       if (store.cancel_planned(row.id, now, reason)) {
         ++out.cancelled;
-        spdlog::info("cancelled {} step {} for {} ({}): {}", to_string(row.channel), row.step, row.buyer,
-                     row.idempotency_key, reason);
+        if (const auto level = row_line_level(out); spdlog::should_log(level)) {
+          spdlog::log(level, "cancelled {} step {} for {} ({}): {}", to_string(row.channel), row.step, row.buyer,
+                      row.idempotency_key, reason);
+        }
       }
     }
   });

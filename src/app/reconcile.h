@@ -49,7 +49,13 @@ struct ReconcileResult {
   // Of them, grouped and hashed to tell whether to plan them: every one, unless the snapshot said
   // which buyers changed (then those, and those wanted or whose moment came).
   int buyers_looked_at = 0;
+  // Rows whose own line ("planned …", "re-planned …", "cancelled …") went to the debug level: a
+  // reconcile logs the first kRowLinesAtInfo of them at info, and the rest only at debug (a new
+  // 1M export would otherwise put a million lines in the journal, most dropped by its rate limit).
+  int rows_logged_at_debug = 0;
 };
+
+inline constexpr int kRowLinesAtInfo = 200;
 
 struct ReconcileStopped : std::runtime_error {
   using std::runtime_error::runtime_error;

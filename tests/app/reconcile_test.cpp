@@ -4,11 +4,14 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
 #include "../core/test_rules.h"
 #include "temp_store.h"
@@ -511,6 +514,50 @@ TEST(Reconcile, WritesRemindersInTheOrderTheyFallDueAndSlicesLeaveTheSameOutbox)
   auto rows = sliced_store->rows({});
   std::sort(rows.begin(), rows.end(), [](const OutboxRow& a, const OutboxRow& b) { return a.id < b.id; });
   for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_LE(rows[i - 1].send_at, rows[i].send_at) << i;
+}
+
+// A big reconcile puts the lines of its first kRowLinesAtInfo rows in the log at info and the
+// others only at debug (a new export of a million orders would flood the journal); every row is
+// still written, and counted in the result, whatever the level.
+TEST(Reconcile, LogsTheFirstRowsAtInfoAndTheRestAtDebug) {
+  testing::TempStore store("reconcile-log");
+  const RuleSet& rules = testing::default_rule_set();
+  const LocalTime now = at("2026-11-24 09:00");
+  FeedSnapshot snap;
+  std::vector<Order> orders = varied_feed(now, 200);
+  snap.orders = orders;
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  sink->set_pattern("%l %v");
+  auto logger = std::make_shared<spdlog::logger>("reconcile-log-test", sink);
+  logger->set_level(spdlog::level::debug);
+  const auto before = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  const auto result = reconcile(*store, snap, rules, now);
+  spdlog::set_default_logger(before);
+  ASSERT_GT(result.inserted, kRowLinesAtInfo + 10);
+  int info = 0, debug = 0;
+  std::istringstream lines(log.str());
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("info planned ", 0) == 0) ++info;
+    if (line.rfind("debug planned ", 0) == 0) ++debug;
+  }
+  EXPECT_EQ(info, kRowLinesAtInfo);
+  EXPECT_EQ(debug, result.inserted - kRowLinesAtInfo);
+  EXPECT_EQ(result.rows_logged_at_debug, debug);
+  EXPECT_EQ(static_cast<int>(store->rows({}).size()), result.inserted);
+
+  // A small one (the same buyers, the first paid) logs every row at info.
+  orders[0].status = OrderStatus::paid;
+  orders[0].paid_at = at("2026-11-24 09:05");
+  snap.orders = orders;
+  log.str("");
+  spdlog::set_default_logger(logger);
+  const auto paid = reconcile(*store, snap, rules, at("2026-11-24 09:10"));
+  spdlog::set_default_logger(before);
+  ASSERT_GT(paid.cancelled, 0);
+  EXPECT_EQ(paid.rows_logged_at_debug, 0);
+  EXPECT_NE(log.str().find("info cancelled "), std::string::npos) << log.str();
 }
 
 // sort_by_order_id() sorts by the ids' first 16 bytes and compares whole ids only on a tie: the same
