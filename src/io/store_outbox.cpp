@@ -27,14 +27,20 @@ const char* const kOutboxColumns =
     "id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject, contact, "
     "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop, not_before, doubt_at";
 
-OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
-  OutboxRow r;
+// A row's first six columns, in the order both kOutboxColumns and planned_of's query select them:
+// id, idempotency_key, buyer, order_ids, channel, step.
+void read_row_head(SQLite::Statement& q, OutboxRow& r) {
   r.id = q.getColumn(0).getInt64();
   r.idempotency_key = q.getColumn(1).getString();
   r.buyer = q.getColumn(2).getString();
   r.order_ids = ids_from_json(q.getColumn(3).getString());
   r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
   r.step = q.getColumn(5).getInt();
+}
+
+OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
+  OutboxRow r;
+  read_row_head(q, r);
   r.segment = q.getColumn(6).getString();
   r.template_name = q.getColumn(7).getString();
   r.message = q.getColumn(8).getString();
@@ -193,12 +199,7 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
       SQLite::bind(q, shop, buyer);
       while (q.executeStep()) {
         OutboxRow& r = out.emplace_back();
-        r.id = q.getColumn(0).getInt64();
-        r.idempotency_key = q.getColumn(1).getString();
-        r.buyer = q.getColumn(2).getString();
-        r.order_ids = ids_from_json(q.getColumn(3).getString());
-        r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
-        r.step = q.getColumn(5).getInt();
+        read_row_head(q, r);
         r.send_at = local(zone_, q.getColumn(6).getInt64());
         r.state = OutboxState::planned;
         if (!q.getColumn(7).isNull()) r.not_before = local(zone_, q.getColumn(7).getInt64());
