@@ -143,19 +143,14 @@ ExternalSorter::ExternalSorter(std::size_t parts, std::size_t memory_budget, std
 ExternalSorter::~ExternalSorter() = default;
 
 void ExternalSorter::add(std::size_t part_index, std::string_view key, std::string_view line) {
-  Part& part = *parts_.at(part_index);
-  // The whole share at once: growing by doubling would hold two copies while it copies, and
-  // pages not yet written take no memory.
-  if (part.arena.capacity() < part_budget_) part.arena.reserve(part_budget_ + (1 << 16));
-  part.offsets.push_back(part.arena.size());
-  append_record(part.arena, key, line, part.seq++);
-  ++part.records;
-  if (part.arena.size() >= part_budget_) spill(part);
+  add(part_index, key, [line](std::string& out) { out.append(line); });
 }
 
 void ExternalSorter::add(std::size_t part_index, std::string_view key,
                          const std::function<void(std::string&)>& write_line) {
   Part& part = *parts_.at(part_index);
+  // The whole share at once: growing by doubling would hold two copies while it copies, and
+  // pages not yet written take no memory.
   if (part.arena.capacity() < part_budget_) part.arena.reserve(part_budget_ + (1 << 16));
   const std::size_t at = part.arena.size();
   append_record(part.arena, key, {}, part.seq++);
