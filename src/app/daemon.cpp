@@ -226,7 +226,7 @@ struct Daemon::Impl {
   std::unique_ptr<SqliteStore> store;
   std::unique_ptr<DeliveryBook> book;
   // The loop's state as the status thread sees it (publish_status), and the status thread's own
-  // connection to the state database (it reads only the outbox's counts, kept by triggers).
+  // connection to the state database (it reads only the outbox's counts, kept by the store's writers).
   struct Published {
     StatusFacts facts;  // all but now, the feed's age and the counts
     bool have_snapshot = false;

@@ -51,7 +51,7 @@ namespace {
 
 // unflushed(): its transaction is committed after this long or this many changes at most.
 constexpr std::chrono::seconds kUnflushedFor{10};
-constexpr std::int64_t kUnflushedChanges = 1000000;
+constexpr std::int64_t kUnflushedChanges = 500000;
 // Another process's write waits for it (store_internal.h).
 static_assert(kBusyTimeoutMs >= 2 * 1000 * kUnflushedFor.count());
 
@@ -220,43 +220,32 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox(channel, send_at) WHERE state='p
 CREATE INDEX IF NOT EXISTS outbox_buyer_planned ON outbox(shop, buyer) WHERE state='planned';
 CREATE INDEX IF NOT EXISTS outbox_failed ON outbox(updated_at) WHERE state='failed';
 )sql",
-};
-static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
-
-// The outbox's rows per (channel, state), kept by triggers on every insert, update and delete
-// whichever program writes: counts() (/healthz, /metrics, polled while a reconcile writes
-// thousands of rows) reads a few rows instead of counting the outbox. Not part of a schema
-// version: the first open by a build that knows it creates the triggers and fills the table
-// from the outbox (again whenever a trigger is missing, e.g. after the outbox was rebuilt), in
-// one transaction, so the count is exact from then on.
-const char* const kOutboxCountTriggers = R"sql(
+    // 9: the outbox's rows per (channel, state) are kept by the store's writers, each
+    // transaction adding what it changed before it commits (Impl::count_changes), no longer by
+    // triggers that ran a program per row written (and made every UPDATE of the outbox keep a
+    // statement journal). The counts are made again from the outbox, once. A build of schema 8
+    // would write rows without counting them (its triggers gone): it refuses a file of schema 9.
+    // Written so that it may run twice (two processes opening the file of schema 8 at once).
+    R"sql(
+DROP TRIGGER IF EXISTS outbox_count_insert;
+DROP TRIGGER IF EXISTS outbox_count_delete;
+DROP TRIGGER IF EXISTS outbox_count_update;
 CREATE TABLE IF NOT EXISTS outbox_counts (
   channel TEXT NOT NULL,
   state TEXT NOT NULL,
   n INTEGER NOT NULL,
   PRIMARY KEY (channel, state)
 ) WITHOUT ROWID;
-DROP TRIGGER IF EXISTS outbox_count_insert;
-DROP TRIGGER IF EXISTS outbox_count_delete;
-DROP TRIGGER IF EXISTS outbox_count_update;
 DELETE FROM outbox_counts;
 INSERT INTO outbox_counts (channel, state, n) SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state;
-CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox BEGIN
-  INSERT INTO outbox_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1)
-    ON CONFLICT (channel, state) DO UPDATE SET n = n + 1;
-END;
-CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN
-  UPDATE outbox_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state;
-END;
-CREATE TRIGGER outbox_count_update AFTER UPDATE OF channel, state ON outbox
-WHEN OLD.channel IS NOT NEW.channel OR OLD.state IS NOT NEW.state BEGIN
-  UPDATE outbox_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state;
-  INSERT INTO outbox_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1)
-    ON CONFLICT (channel, state) DO UPDATE SET n = n + 1;
-END;
-)sql";
+)sql",
+};
+static_assert(std::size(kMigrations) == SqliteStore::kSchemaVersion);
 
-void keep_outbox_counts(SQLite::Database& db) {
+// The counts' triggers of schemas up to 8, dropped by migration 9. Found in a file of schema 9
+// (put back by hand, or by a build that ignored the schema version), they would count each row
+// a second time: dropped again and the counts made again from the outbox.
+void drop_count_triggers(SQLite::Database& db) {
   const auto triggers = [&] {
     return db
         .execAndGet(
@@ -264,10 +253,10 @@ void keep_outbox_counts(SQLite::Database& db) {
             "('outbox_count_insert','outbox_count_delete','outbox_count_update')")
         .getInt();
   };
-  if (triggers() == 3) return;
+  if (triggers() == 0) return;
   SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
-  if (triggers() == 3) return;  // another process did it meanwhile
-  db.exec(kOutboxCountTriggers);
+  if (triggers() == 0) return;  // another process did it meanwhile
+  db.exec(kMigrations[8]);
   tx.commit();
 }
 
@@ -363,10 +352,11 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     // cache it read most index pages back from disk each time (20,000 sends: 96,000 preads on
     // the loop; 21,000 with this). Up to 64 MB, taken only as the database grows.
     db.exec("PRAGMA cache_size=-65536");
-    // Statement journals (every UPDATE of the outbox fires the counts' trigger, so each needs
-    // one inside the daemon's round transaction) and transient tables in memory: in a temporary
-    // file, each claim and outcome wrote its pages there too (a third of the loop's writes
-    // during a burst). Nothing durable is kept there; the WAL is what a crash leaves.
+    // Statement journals (an UPDATE that may change several rows needs one inside a
+    // transaction; before schema 9 every UPDATE of the outbox did, for the counts' trigger) and
+    // transient tables in memory: in a temporary file, each claim and outcome wrote its pages
+    // there too (a third of the loop's writes during a burst). Nothing durable is kept there;
+    // the WAL is what a crash leaves.
     db.exec("PRAGMA temp_store=MEMORY");
     const int version = db.execAndGet("PRAGMA user_version").getInt();
     if (version > kSchemaVersion) {
@@ -382,7 +372,7 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     // Rows held back (a retry's backoff, a catch-up spread): next_due() finds the first of them
     // without reading every planned row. Not part of a schema version: any version may have it.
     db.exec("CREATE INDEX IF NOT EXISTS outbox_held ON outbox(state, not_before) WHERE not_before IS NOT NULL");
-    keep_outbox_counts(db);
+    drop_count_triggers(db);
     return 0;
   });
 }
@@ -404,13 +394,20 @@ void SqliteStore::batch(const std::function<void()>& fn) {
     // IMMEDIATE: the write lock is taken at once, so that what `fn` reads stays true until it
     // writes, even with another connection (the daemon's loop) writing between batches.
     tx.emplace(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    impl_->count_changes.clear();
     return 0;
   });
-  fn();
-  guarded(path_, "commit", [&] {
-    tx->commit();
-    return 0;
-  });
+  try {
+    fn();
+    guarded(path_, "commit", [&] {
+      impl_->write_counts();
+      tx->commit();
+      return 0;
+    });
+  } catch (...) {
+    impl_->count_changes.clear();  // rolled back with the rows they counted
+    throw;
+  }
 }
 
 WalCheckpointer::WalCheckpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX) {
@@ -486,6 +483,7 @@ void SqliteStore::unflushed(const std::function<bool()>& fn) {
         throw;
       }
       i.unflushed_open = true;
+      i.count_changes.clear();
       i.unflushed_since = std::chrono::steady_clock::now();
       i.unflushed_changes = sqlite3_total_changes64(i.db.getHandle());
       i.checkpointer->wake_at = 16384;
@@ -502,8 +500,8 @@ void SqliteStore::unflushed(const std::function<bool()>& fn) {
     throw;
   }
   i.in_unflushed = false;
-  // Committed when done, after 10 seconds or after 1,000,000 changes (a reconcile's row is two:
-  // the row and its count), or by the next write of another kind (reads join the transaction):
+  // Committed when done, after 10 seconds or after 500,000 changes (a reconcile's rows), or by
+  // the next write of another kind (reads join the transaction):
   // each commit writes every page its rows touched, and a reconcile's rows land on random pages
   // of two indexes (the keys, the buyers), so each commit wrote most of their pages again. At 1M
   // orders (1.3M rows), committed every second (the feed poll's read committed it too): 51
@@ -521,6 +519,7 @@ void SqliteStore::settle() const {
 void SqliteStore::commit_unflushed() const {
   auto& i = *impl_;
   try {
+    i.write_counts();
     i.db.exec("COMMIT");
   } catch (const SQLite::Exception& e) {
     rollback_unflushed();
@@ -538,6 +537,7 @@ void SqliteStore::commit_unflushed() const {
 void SqliteStore::rollback_unflushed() const {
   auto& i = *impl_;
   i.unflushed_open = false;
+  i.count_changes.clear();
   i.checkpointer->wake_at = 1000;
   try {
     if (!sqlite3_get_autocommit(i.db.getHandle())) i.db.exec("ROLLBACK");

@@ -110,7 +110,7 @@ class ReminderStore {
   virtual void batch(const std::function<void()>& fn) = 0;
   // Runs `fn` (which calls this store; true when it wrote the last of its rows) in a
   // transaction that is not flushed to disk (synchronous=NORMAL) and that stays open from one
-  // call to the next: committed when `fn` says it is done, after 10 s or 1,000,000 changes, or
+  // call to the next: committed when `fn` says it is done, after 10 s or 500,000 rows written, or
   // before any other write of this store (a claim, a sent mark: their own commit flushes it).
   // A read of this store meanwhile reads through it (sees its rows) and commits nothing.
   // For writes that can be made again from the feed (a reconcile's result, a slice per turn of
@@ -222,7 +222,7 @@ class ReminderStore {
 // refused.
 class SqliteStore final : public ReminderStore {
  public:
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
 
   SqliteStore(const std::string& path, ShopZone zone);
   ~SqliteStore() override;
@@ -274,8 +274,8 @@ class SqliteStore final : public ReminderStore {
   std::map<std::pair<Channel, OutboxState>, std::int64_t> counts() const override;
 
  private:
-  // cancel(), cancel_planned(): from the `states` given, as SQL, e.g. "('planned')".
-  bool cancel_in(std::int64_t id, LocalTime now, const std::string& reason, const char* states);
+  // cancel(), cancel_planned(): a planned row, or also a sending one when `or_sending`.
+  bool cancel_in(std::int64_t id, LocalTime now, const std::string& reason, bool or_sending);
   // Commits the transaction unflushed() left open, unless its fn is running (REQUIRES: the
   // calling thread is the one that uses this store). Every other public member that writes
   // calls it first; the reads read through the open transaction.

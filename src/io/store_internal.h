@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -92,16 +94,78 @@ struct SqliteStore::Impl {
   // Declared after db: finalized before it closes.
   mutable std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements;
 
+  // The outbox's rows per (channel, state) in `outbox_counts` are kept by the store's writers,
+  // not by triggers (schema 9): each writer adds what it changed here (a row inserted, a row's
+  // channel or state changed, known from the statement's WHERE and a read of the row inside the
+  // same transaction), and write_counts() adds them to the table in that transaction right
+  // before it commits: a few statements per transaction instead of a trigger program per row
+  // (which also made every UPDATE of the outbox keep a statement journal). A rollback drops
+  // them; a savepoint rolled back puts back what there was when it began.
+  struct CountChange {
+    std::string channel, state;
+    std::int64_t n = 0;
+  };
+  mutable std::vector<CountChange> count_changes;
+  void count(std::string_view channel, std::string_view state, std::int64_t n) const {
+    for (auto& c : count_changes) {
+      if (c.channel == channel && c.state == state) {
+        c.n += n;
+        return;
+      }
+    }
+    count_changes.push_back({std::string(channel), std::string(state), n});
+  }
+  // A row of `channel` in state `from` is now of `to_channel` in state `to`.
+  void count_move(std::string_view channel, std::string_view from, std::string_view to_channel,
+                  std::string_view to) const {
+    if (channel == to_channel && from == to) return;
+    count(channel, from, -1);
+    count(to_channel, to, 1);
+  }
+  // The channel and state of outbox row `id` as stored: read by a write that changes them, in
+  // its transaction, before its UPDATE (whose RETURNING could only give the new ones, and would
+  // bring the statement journal back). False when there is no such row.
+  bool channel_state(std::int64_t id, std::string& channel, std::string& state) const {
+    auto q = cached("SELECT channel, state FROM outbox WHERE id=?");
+    q->bind(1, id);
+    if (!q->executeStep()) return false;
+    channel = q->getColumn(0).getString();
+    state = q->getColumn(1).getString();
+    return true;
+  }
+  // Adds the changes counted to outbox_counts and forgets them (REQUIRES: the transaction that
+  // made them is open; it is what commits them). Without one (SQLite rolled it back on an I/O
+  // error) they are dropped: the rows they counted are gone too.
+  void write_counts() const {
+    if (count_changes.empty()) return;
+    if (!sqlite3_get_autocommit(db.getHandle())) {
+      for (const auto& c : count_changes) {
+        if (c.n == 0) continue;
+        auto q = cached(
+            "INSERT INTO outbox_counts (channel, state, n) VALUES (?,?,?) "
+            "ON CONFLICT (channel, state) DO UPDATE SET n = n + excluded.n");
+        q->bindNoCopy(1, c.channel);
+        q->bindNoCopy(2, c.state);
+        q->bind(3, c.n);
+        q->exec();
+        q->clearBindings();
+      }
+    }
+    count_changes.clear();
+  }
+
   // A savepoint (nests inside batch()) like SQLite::Savepoint, through cached statements: the
   // send path opens one per recorded outcome, and parsing its SQL each time cost more than the
-  // savepoint itself. Rolled back and released when it goes out of scope unreleased.
+  // savepoint itself. Rolled back and released when it goes out of scope unreleased, with the
+  // count changes made since it began.
   class Savepoint {
    public:
-    Savepoint(const Impl& impl, const std::string& name) : impl_(impl), name_(name) {
+    Savepoint(const Impl& impl, const std::string& name) : impl_(impl), name_(name), counts_(impl.count_changes) {
       impl_.cached("SAVEPOINT " + name_)->exec();
     }
     ~Savepoint() {
       if (released_) return;
+      impl_.count_changes = std::move(counts_);
       try {
         impl_.cached("ROLLBACK TO SAVEPOINT " + name_)->exec();
         impl_.cached("RELEASE SAVEPOINT " + name_)->exec();
@@ -118,7 +182,51 @@ struct SqliteStore::Impl {
    private:
     const Impl& impl_;
     std::string name_;
+    std::vector<CountChange> counts_;  // as they were when it began
     bool released_ = false;
+  };
+
+  // What a write of the outbox runs in. Outside a transaction: one of its own (BEGIN
+  // IMMEDIATE: the rows it reads stay as read until it writes, whoever else writes), committed
+  // by commit() with its count changes, rolled back when it goes out of scope uncommitted.
+  // Inside one (batch(), unflushed(), give_up()): a savepoint when `savepoint` names one (a write
+  // of several statements that must be whole even when the caller goes on after it failed),
+  // else nothing: it is part of that transaction and rolled back with it.
+  class Write {
+   public:
+    explicit Write(const Impl& impl, const char* savepoint = nullptr) : impl_(impl) {
+      if (sqlite3_get_autocommit(impl_.db.getHandle())) {
+        impl_.count_changes.clear();  // of a transaction SQLite rolled back on an error
+        impl_.cached("BEGIN IMMEDIATE")->exec();
+        own_ = true;
+      } else if (savepoint) {
+        sp_.emplace(impl_, savepoint);
+      }
+    }
+    ~Write() {
+      if (!own_) return;  // the savepoint, if any, rolls itself back
+      impl_.count_changes.clear();
+      try {
+        if (!sqlite3_get_autocommit(impl_.db.getHandle())) impl_.cached("ROLLBACK")->exec();
+      } catch (const SQLite::Exception&) {  // never throw from a destructor
+      }
+    }
+    Write(const Write&) = delete;
+    Write& operator=(const Write&) = delete;
+    void commit() {
+      if (own_) {
+        impl_.write_counts();
+        impl_.cached("COMMIT")->exec();
+        own_ = false;
+      } else if (sp_) {
+        sp_->release();
+      }
+    }
+
+   private:
+    const Impl& impl_;
+    std::optional<Savepoint> sp_;
+    bool own_ = false;
   };
 };
 

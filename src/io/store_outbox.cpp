@@ -75,7 +75,6 @@ void log_contact(SQLite::Statement& c, const ShopZone& zone, const ContactRecord
 UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now) {
   settle();
   return guarded(path_, "upsert planned reminder", [&] {
-    auto& db = impl_->db;
     const std::string key = r.idempotency_key();
     const std::int64_t send_at = epoch(zone_, r.send_at);
     const std::int64_t t = epoch(zone_, now);
@@ -83,8 +82,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     // Inside batch() (a reconcile writes thousands in one transaction) no savepoint of its own:
     // the statements are prepared once (cached), and the look-up and the write share batch()'s
     // transaction. Alone, the pair is one transaction.
-    std::optional<SQLite::Savepoint> tx;
-    if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db, "upsert");
+    Impl::Write tx(*impl_);
     // Inserted first, found only when the key is there already: a new row (every row of a new
     // export) costs one search of the key index instead of two.
     auto ins = impl_->cached(
@@ -115,11 +113,14 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     auto& find = *find_q;
     if (fresh) {
       result = UpsertResult::inserted;
+      impl_->count(channel, "planned", 1);
     } else if (find.bind(1, key), !find.executeStep()) {
       throw StoreError(fmt::format("{}: upsert planned reminder: key {} neither inserted nor found", path_, key));
     } else {
       const std::int64_t id = find.getColumn(0).getInt64();
-      const auto state = parse_outbox_state(find.getColumn(1).getString());
+      const std::string old_state = find.getColumn(1).getString();
+      const std::string old_channel = find.getColumn(5).getString();
+      const auto state = parse_outbox_state(old_state);
       const std::int64_t old_send_at = find.getColumn(2).getInt64();
       // Everything that is sent counts: a new phone number or a fallback channel with the
       // same text must reach the row.
@@ -150,14 +151,14 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
           SQLite::bind(*up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
                        r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t, why,
                        id);
-          up->exec();
+          if (up->exec() == 1) impl_->count_move(old_channel, old_state, channel, "planned");
           result = state == OutboxState::cancelled ? UpsertResult::revived : UpsertResult::updated;
         }
       } else {
         result = UpsertResult::kept;
       }
     }
-    if (tx) tx->release();
+    tx.commit();
     return result;
   });
 }
@@ -276,10 +277,16 @@ std::optional<OutboxRow> SqliteStore::find(std::int64_t id) const {
 bool SqliteStore::mark_sending(std::int64_t id, LocalTime now) {
   settle();
   return guarded(path_, "mark sending", [&] {
+    Impl::Write tx(*impl_);
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state) || state != "planned") return false;
     auto q = impl_->cached(
         "UPDATE outbox SET state='sending', attempts=attempts+1, updated_at=? WHERE id=? AND state='planned'");
     SQLite::bind(*q, epoch(zone_, now), id);
-    return q->exec() == 1;
+    if (q->exec() != 1) return false;
+    impl_->count_move(channel, state, channel, "sending");
+    tx.commit();
+    return true;
   });
 }
 
@@ -289,14 +296,18 @@ void SqliteStore::mark_sent(std::int64_t id, LocalTime now, const ContactRecord&
     // The mark and its contact together. Inside batch() (the daemon's round of outcomes and
     // claims) its transaction does that, and a failure rolls the whole round back: no
     // savepoint of its own, whose journal of the pages it touched cost more than the writes.
-    std::optional<Impl::Savepoint> tx;
-    if (sqlite3_get_autocommit(impl_->db.getHandle())) tx.emplace(*impl_, "mark_sent");
+    Impl::Write tx(*impl_);
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state) || (state != "sending" && state != "planned")) return 0;
     auto q = impl_->cached(
         "UPDATE outbox SET state='sent', last_error='', updated_at=?1, sent_at=?1, not_before=NULL "
         "WHERE id=?2 AND (state='sending' OR state='planned')");
     SQLite::bind(*q, epoch(zone_, now), id);
-    if (q->exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
-    if (tx) tx->release();
+    if (q->exec() == 1) {
+      impl_->count_move(channel, state, channel, "sent");
+      log_contact(*impl_->cached(kInsertContact), zone_, contact);
+    }
+    tx.commit();
     return 0;
   });
 }
@@ -305,12 +316,15 @@ void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& 
                              bool in_doubt) {
   settle();
   guarded(path_, "mark for retry", [&] {
-    SQLite::Statement q(
-        impl_->db,
+    Impl::Write tx(*impl_);
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state) || state != "sending") return 0;
+    auto q = impl_->cached(
         "UPDATE outbox SET state='planned', last_error=?, not_before=?, doubt_at=CASE WHEN ? THEN "
         "COALESCE(doubt_at, updated_at) ELSE doubt_at END, updated_at=? WHERE id=? AND state='sending'");
-    SQLite::bind(q, error, epoch(zone_, not_before), in_doubt ? 1 : 0, epoch(zone_, now), id);
-    q.exec();
+    SQLite::bind(*q, error, epoch(zone_, not_before), in_doubt ? 1 : 0, epoch(zone_, now), id);
+    if (q->exec() == 1) impl_->count_move(channel, state, channel, "planned");
+    tx.commit();
     return 0;
   });
 }
@@ -318,13 +332,17 @@ void SqliteStore::mark_retry(std::int64_t id, LocalTime now, const std::string& 
 void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string& note, const ContactRecord& contact) {
   settle();
   guarded(path_, "mark outcome unknown", [&] {
-    std::optional<Impl::Savepoint> tx;  // as in mark_sent()
-    if (sqlite3_get_autocommit(impl_->db.getHandle())) tx.emplace(*impl_, "mark_unknown");
+    Impl::Write tx(*impl_);  // as in mark_sent()
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state) || state != "sending") return 0;
     auto q =
         impl_->cached("UPDATE outbox SET state='unknown', last_error=?, updated_at=? WHERE id=? AND state='sending'");
     SQLite::bind(*q, note, epoch(zone_, now), id);
-    if (q->exec() == 1) log_contact(*impl_->cached(kInsertContact), zone_, contact);
-    if (tx) tx->release();
+    if (q->exec() == 1) {
+      impl_->count_move(channel, state, channel, "unknown");
+      log_contact(*impl_->cached(kInsertContact), zone_, contact);
+    }
+    tx.commit();
     return 0;
   });
 }
@@ -332,9 +350,13 @@ void SqliteStore::mark_unknown(std::int64_t id, LocalTime now, const std::string
 void SqliteStore::mark_failed(std::int64_t id, LocalTime now, const std::string& error) {
   settle();
   guarded(path_, "mark failed", [&] {
-    SQLite::Statement q(impl_->db, "UPDATE outbox SET state='failed', last_error=?, updated_at=? WHERE id=?");
-    SQLite::bind(q, error, epoch(zone_, now), id);
-    q.exec();
+    Impl::Write tx(*impl_);
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state)) return 0;
+    auto q = impl_->cached("UPDATE outbox SET state='failed', last_error=?, updated_at=? WHERE id=?");
+    SQLite::bind(*q, error, epoch(zone_, now), id);
+    if (q->exec() == 1) impl_->count_move(channel, state, channel, "failed");
+    tx.commit();
     return 0;
   });
 }
@@ -373,14 +395,13 @@ void SqliteStore::hold_until(std::int64_t id, LocalTime not_before, const std::s
 void SqliteStore::give_up(std::int64_t id, LocalTime now, const std::string& reason, LocalTime replan_at) {
   settle();
   guarded(path_, "give up a reminder for a re-plan", [&] {
-    auto& db = impl_->db;
-    SQLite::Savepoint tx(db, "give_up");
+    Impl::Write tx(*impl_, "give_up");
     if (cancel(id, now, reason)) {
-      SQLite::Statement q(db, "UPDATE outbox SET not_before=? WHERE id=? AND state='cancelled'");
+      SQLite::Statement q(impl_->db, "UPDATE outbox SET not_before=? WHERE id=? AND state='cancelled'");
       SQLite::bind(q, epoch(zone_, replan_at), id);
       q.exec();
     }
-    tx.release();
+    tx.commit();
     return 0;
   });
 }
@@ -388,29 +409,36 @@ void SqliteStore::give_up(std::int64_t id, LocalTime now, const std::string& rea
 void SqliteStore::mark_planned(std::int64_t id, LocalTime now, const std::string& note) {
   settle();
   guarded(path_, "mark planned", [&] {
-    SQLite::Statement q(impl_->db,
-                        "UPDATE outbox SET state='planned', last_error=?, updated_at=? "
-                        "WHERE id=? AND state IN ('planned','sending')");
-    SQLite::bind(q, note, epoch(zone_, now), id);
-    q.exec();
+    Impl::Write tx(*impl_);
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state) || (state != "planned" && state != "sending")) return 0;
+    auto q = impl_->cached(
+        "UPDATE outbox SET state='planned', last_error=?, updated_at=? "
+        "WHERE id=? AND state IN ('planned','sending')");
+    SQLite::bind(*q, note, epoch(zone_, now), id);
+    if (q->exec() == 1) impl_->count_move(channel, state, channel, "planned");
+    tx.commit();
     return 0;
   });
 }
 
 bool SqliteStore::cancel(std::int64_t id, LocalTime now, const std::string& reason) {
-  return cancel_in(id, now, reason, "('planned','sending')");
+  return cancel_in(id, now, reason, true);
 }
 
 bool SqliteStore::cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) {
-  return cancel_in(id, now, reason, "('planned')");
+  return cancel_in(id, now, reason, false);
 }
 
-bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& reason, const char* states) {
+bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& reason, bool or_sending) {
   settle();
+  const char* const states = or_sending ? "('planned','sending')" : "('planned')";
   return guarded(path_, "cancel reminder", [&] {
-    auto& db = impl_->db;
-    std::optional<SQLite::Savepoint> tx;  // inside batch() or give_up(), theirs
-    if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db, "cancel");
+    Impl::Write tx(*impl_);  // inside batch() or give_up(), theirs
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state) || (state != "planned" && (!or_sending || state != "sending"))) {
+      return false;
+    }
     // A row whose earlier request may have reached the buyer is never 'cancelled': it becomes
     // 'unknown' and counts as a contact (at the attempt's minute, or its slot when on time).
     auto contact =
@@ -429,7 +457,8 @@ bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& r
                  in_doubt ? reason + " (possibly delivered before a restart: outcome unknown)" : reason,
                  epoch(zone_, now), id);
     const bool done = q->exec() == 1;
-    if (tx) tx->release();
+    if (done) impl_->count_move(channel, state, channel, in_doubt ? "unknown" : "cancelled");
+    tx.commit();
     return done;
   });
 }
@@ -437,11 +466,15 @@ bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& r
 void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) {
   settle();
   guarded(path_, "mark in doubt", [&] {
-    SQLite::Statement q(impl_->db,
-                        "UPDATE outbox SET state='planned', last_error=?, doubt_at=COALESCE(doubt_at, updated_at), "
-                        "updated_at=? WHERE id=? AND state='sending'");
-    SQLite::bind(q, note, epoch(zone_, now), id);
-    q.exec();
+    Impl::Write tx(*impl_);
+    std::string channel, state;
+    if (!impl_->channel_state(id, channel, state) || state != "sending") return 0;
+    auto q = impl_->cached(
+        "UPDATE outbox SET state='planned', last_error=?, doubt_at=COALESCE(doubt_at, updated_at), "
+        "updated_at=? WHERE id=? AND state='sending'");
+    SQLite::bind(*q, note, epoch(zone_, now), id);
+    if (q->exec() == 1) impl_->count_move(channel, state, channel, "planned");
+    tx.commit();
     return 0;
   });
 }
@@ -449,13 +482,21 @@ void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::strin
 std::map<std::pair<Channel, OutboxState>, std::int64_t> SqliteStore::counts() const {
   return guarded(path_, "count outbox", [&] {
     std::map<std::pair<Channel, OutboxState>, std::int64_t> out;
-    // Kept by triggers (store.cpp): a few rows, however big the outbox.
-    auto q = impl_->cached("SELECT channel, state, n FROM outbox_counts WHERE n > 0");
-    while (q->executeStep()) {
-      const auto c = parse_channel(q->getColumn(0).getString());
-      const auto s = parse_outbox_state(q->getColumn(1).getString());
-      if (c && s) out[{*c, *s}] = q->getColumn(2).getInt64();
+    const auto add = [&](const std::string& channel, const std::string& state, std::int64_t n) {
+      const auto c = parse_channel(channel);
+      const auto s = parse_outbox_state(state);
+      if (c && s) out[{*c, *s}] += n;
+    };
+    // Kept by the writers (Impl::count_changes): a few rows, however big the outbox. Read through
+    // this connection's open transaction (unflushed()), they are its rows' counts too once the
+    // changes it has not written yet are added.
+    {
+      auto q = impl_->cached("SELECT channel, state, n FROM outbox_counts");
+      while (q->executeStep())
+        add(q->getColumn(0).getString(), q->getColumn(1).getString(), q->getColumn(2).getInt64());
     }
+    for (const auto& c : impl_->count_changes) add(c.channel, c.state, c.n);
+    std::erase_if(out, [](const auto& e) { return e.second <= 0; });
     return out;
   });
 }

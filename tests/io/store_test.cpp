@@ -833,25 +833,198 @@ TEST_F(StoreTest, CountsStayRightThroughSendsCancellationsRetriesAndRevivals) {
   EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 2);
 }
 
-TEST_F(StoreTest, CountsAreRightForAnOutboxWrittenBeforeTheyWereKept) {
+// Every other kind of write, one at a time, the counts compared with counting the outbox after
+// each (the test that fails when a writer forgets to count what it changed): a re-plan onto
+// another channel, a crash's rows in 'sending' recovered (resent or unknown), a send not
+// started, a cancellation of a row in doubt, retries and holds, the call desk and opt-outs
+// (which do not touch the outbox), a savepoint rolled back inside a round, and a reconcile's
+// unflushed transaction, which another connection never sees half-counted.
+TEST_F(StoreTest, CountsStayRightThroughEveryOtherWriteAndRollback) {
+  SqliteStore store(path_, zone_);
+  SqliteStore other(path_, zone_);  // the status server's connection
+  const LocalTime now = at("2026-11-24 12:00");
+  const auto same = [&](const char* after) {
+    SCOPED_TRACE(after);
+    EXPECT_EQ(store.counts(), recount(path_));
+    EXPECT_EQ(other.counts(), recount(path_));
+  };
+  for (int i = 1; i <= 8; ++i) store.upsert_planned(reminder("2026-11-24 11:00", "b" + std::to_string(i)), now);
+  same("planned");
+  // Re-planned onto another channel (the planner's fallback): the row moves between channels.
+  auto email = reminder("2026-11-24 11:00", "b1");
+  email.channel = Channel::email;
+  EXPECT_EQ(store.upsert_planned(email, now), UpsertResult::updated);
+  same("re-planned onto another channel");
+  EXPECT_EQ((store.counts()[{Channel::email, OutboxState::planned}]), 1);
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 7);
+
+  std::map<std::string, std::int64_t> id;
+  for (const auto& r : store.in_state(OutboxState::planned)) id[r.buyer] = r.id;
+  // A crash with rows in 'sending': one resent later (planned, in doubt), one unknown.
+  ASSERT_TRUE(store.mark_sending(id["b1"], now));
+  ASSERT_TRUE(store.mark_sending(id["b2"], now));
+  ASSERT_TRUE(store.mark_sending(id["b3"], now));
+  same("claimed");
+  EXPECT_FALSE(store.mark_sending(id["b1"], now));  // claimed already: nothing changes
+  store.mark_in_doubt(id["b1"], now, "restart");
+  same("in doubt after a restart");
+  store.mark_unknown(id["b2"], now, "restart", {"b2", Channel::sms, now, {"A1", "A2"}, 1});
+  same("unknown after a restart");
+  store.mark_unknown(id["b2"], now, "again", {"b2", Channel::sms, now, {"A1", "A2"}, 1});  // not sending: nothing
+  store.mark_in_doubt(id["b2"], now, "again");
+  store.mark_retry(id["b2"], now, "again", now);
+  same("outcomes of a row not sending");
+  // A send interrupted before it started: planned again.
+  store.mark_planned(id["b3"], now, "not sent: shutdown");
+  same("released");
+  // The row in doubt cancelled: 'unknown', not 'cancelled'.
+  EXPECT_TRUE(store.cancel(id["b1"], now, "order paid"));
+  same("a row in doubt cancelled");
+  EXPECT_EQ((store.counts()[{Channel::email, OutboxState::unknown}]), 1);
+  // Failed from 'planned' (mark_failed takes any state) and from 'sending'.
+  store.mark_failed(id["b4"], now, "refused");
+  ASSERT_TRUE(store.mark_sending(id["b5"], now));
+  store.mark_failed(id["b5"], now, "refused");
+  same("failed");
+  store.hold_until(id["b6"], now + std::chrono::hours{1}, "catching up");
+  store.close_replans(now, "closed");
+  same("held, re-plans closed");
+  store.add_call_task({0, "k", "b7", "", "138", {"A1"}, "call", now, now});
+  store.record_call_outcome({0, "k", CallOutcome::reached, now, "小李", ""});
+  store.add_opt_out({"b7", Channel::sms, now, "cli", ""});
+  store.record_orders_seen({Order{}}, now);
+  same("call desk, opt-outs, orders seen");
+
+  // A round in which a give-up fails half-way (its savepoint rolled back: the row is 'sending'
+  // again, its count with it) and the round goes on: only what the round kept is counted.
+  ASSERT_TRUE(store.mark_sending(id["b6"], now));
+  ASSERT_TRUE(store.mark_sending(id["b7"], now));
   {
-    SqliteStore store(path_, zone_);
-    store.upsert_planned(reminder("2026-11-24 11:30", "b1"), at("2026-11-24 08:00"));
-    store.upsert_planned(reminder("2026-11-24 11:40", "b2"), at("2026-11-24 08:00"));
-  }
-  {
-    // As an older build left it: no kept counts, and rows written without them.
     SQLite::Database db(path_, SQLite::OPEN_READWRITE);
     db.exec(
-        "DROP TRIGGER outbox_count_insert; DROP TRIGGER outbox_count_update; DROP TRIGGER outbox_count_delete;"
-        "DROP TABLE outbox_counts;"
-        "UPDATE outbox SET state='sent' WHERE buyer='b1';");
+        "CREATE TRIGGER fail_give_up BEFORE UPDATE OF not_before ON outbox WHEN NEW.buyer = 'b6' "
+        "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+  }
+  store.batch([&] {
+    store.mark_sent(id["b7"], now, {"b7", Channel::sms, now, {"A1", "A2"}, 1});
+    EXPECT_THROW(store.give_up(id["b6"], now, "retries used up", now + std::chrono::hours{1}), StoreError);
+  });
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec("DROP TRIGGER fail_give_up");
+  }
+  same("a round with a give-up rolled back");
+  EXPECT_EQ(store.find(id["b6"])->state, OutboxState::sending);
+  EXPECT_EQ(store.find(id["b7"])->state, OutboxState::sent);
+  // A round that fails half-way writes nothing, its counts included.
+  EXPECT_THROW(store.batch([&] {
+    store.mark_sent(id["b6"], now, {"b6", Channel::sms, now, {"A1", "A2"}, 1});
+    store.upsert_planned(reminder("2026-11-24 18:00", "b9"), now);
+    throw StoreError("disk full");
+  }),
+               StoreError);
+  same("a round rolled back");
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::sending}]), 1);
+
+  // A reconcile's unflushed transaction: its own connection reads its counts through it, another
+  // sees the counts of what is committed, both agree with the rows each sees.
+  store.unflushed([&] {
+    store.upsert_planned(reminder("2026-11-24 18:00", "b10"), now);
+    EXPECT_TRUE(store.cancel_planned(id["b8"], now, "order paid"));
+    return false;
+  });
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::cancelled}]), 1);
+  EXPECT_EQ((other.counts()[{Channel::sms, OutboxState::cancelled}]), 0);
+  EXPECT_EQ(other.counts(), recount(path_));
+  EXPECT_THROW(store.unflushed([&]() -> bool {
+    store.upsert_planned(reminder("2026-11-24 18:00", "b11"), now);
+    throw StoreError("stop");
+  }),
+               StoreError);
+  same("an unflushed transaction rolled back");
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::cancelled}]), 0);
+  store.unflushed([&] {
+    store.upsert_planned(reminder("2026-11-24 18:00", "b12"), now);
+    EXPECT_TRUE(store.cancel_planned(id["b8"], now, "order paid"));
+    return false;
+  });
+  ASSERT_TRUE(store.mark_sending(id["b3"], now));  // another write commits it, counts with it
+  same("unflushed, committed by a claim");
+  store.give_up(id["b3"], now, "retries used up", now + std::chrono::hours{1});
+  same("given up alone");
+}
+
+// The triggers that kept the counts up to schema 8 are dropped by the upgrade and the counts
+// made again from the outbox (here wrong on purpose: whatever an older build left is not
+// trusted); from then on the store's writers keep them, without the triggers. Triggers found
+// in a file of the current schema are dropped too (they would count every row twice).
+TEST_F(StoreTest, UpgradingFromTheCountTriggersDropsThemAndCountsTheOutboxAgain) {
+  const LocalTime now = at("2026-11-24 08:00");
+  const char* const triggers =
+      "CREATE TABLE IF NOT EXISTS outbox_counts (channel TEXT NOT NULL, state TEXT NOT NULL, n INTEGER NOT NULL, "
+      "PRIMARY KEY (channel, state)) WITHOUT ROWID;"
+      "CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox BEGIN "
+      "INSERT INTO outbox_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1) "
+      "ON CONFLICT (channel, state) DO UPDATE SET n = n + 1; END;"
+      "CREATE TRIGGER outbox_count_delete AFTER DELETE ON outbox BEGIN "
+      "UPDATE outbox_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state; END;"
+      "CREATE TRIGGER outbox_count_update AFTER UPDATE OF channel, state ON outbox "
+      "WHEN OLD.channel IS NOT NEW.channel OR OLD.state IS NOT NEW.state BEGIN "
+      "UPDATE outbox_counts SET n = n - 1 WHERE channel = OLD.channel AND state = OLD.state; "
+      "INSERT INTO outbox_counts (channel, state, n) VALUES (NEW.channel, NEW.state, 1) "
+      "ON CONFLICT (channel, state) DO UPDATE SET n = n + 1; END;";
+  const auto trigger_count = [&] {
+    SQLite::Database db(path_);
+    return db.execAndGet("SELECT COUNT(*) FROM sqlite_master WHERE type='trigger'").getInt();
+  };
+  {
+    SqliteStore store(path_, zone_);
+    store.upsert_planned(reminder("2026-11-24 11:30", "b1"), now);
+    store.upsert_planned(reminder("2026-11-24 11:40", "b2"), now);
+  }
+  {
+    // As a build of schema 8 left it: the triggers, rows written through them, and counts that
+    // went wrong anyway (rows written while a trigger was missing).
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec(std::string(triggers) +
+            "UPDATE outbox SET state='sent' WHERE buyer='b1';"
+            "UPDATE outbox_counts SET n = n + 5 WHERE state = 'planned';"
+            "PRAGMA user_version = 8;");
+  }
+  ASSERT_EQ(trigger_count(), 3);
+  {
+    SqliteStore store(path_, zone_);
+    EXPECT_EQ(store.schema_version(), SqliteStore::kSchemaVersion);
+    EXPECT_EQ(trigger_count(), 0);
+    EXPECT_EQ(store.counts(), recount(path_));
+    EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::sent}]), 1);
+    store.upsert_planned(reminder("2026-11-24 11:50", "b3"), now);
+    EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 2);
+    EXPECT_EQ(store.counts(), recount(path_));
+  }
+  {
+    // A file of schema 8 without the counts at all (before they were kept).
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec("DROP TABLE outbox_counts; UPDATE outbox SET state='cancelled' WHERE buyer='b2'; PRAGMA user_version = 8;");
+  }
+  {
+    SqliteStore store(path_, zone_);
+    EXPECT_EQ(store.counts(), recount(path_));
+    EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::cancelled}]), 1);
+  }
+  {
+    // Triggers put back into a file of schema 9, and rows written through them.
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec(std::string(triggers) + "UPDATE outbox SET state='failed' WHERE buyer='b3';");
   }
   SqliteStore store(path_, zone_);
+  EXPECT_EQ(trigger_count(), 0);
   EXPECT_EQ(store.counts(), recount(path_));
-  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::sent}]), 1);
-  store.upsert_planned(reminder("2026-11-24 11:50", "b3"), at("2026-11-24 08:00"));
-  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::planned}]), 2);
+  store.upsert_planned(reminder("2026-11-24 11:55", "b4"), now);
+  EXPECT_EQ(store.counts(), recount(path_));
+  // A build of schema 8 refuses the upgraded file (its writes would not be counted).
+  SQLite::Database db(path_);
+  EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 9);
 }
 
 }  // namespace
