@@ -264,6 +264,9 @@ class SnapshotBuilder {
 
   static std::uint64_t hash_of(std::string_view id) { return std::hash<std::string_view>{}(id); }
   std::size_t size() const { return orders_.size(); }
+  // The id table's slot of an id of this hash (hash_of), fetched into the cache ahead of keep():
+  // a table of a million ids takes a miss of the cache per order kept, ~100 ns each in turn.
+  void prefetch(std::uint64_t hash) const { __builtin_prefetch(&slots_[hash & (slots_.size() - 1)]); }
 
   // Sets the snapshot's `changed` against `base`, whose rows were reused: `seen` the kept rows
   // (their orders' indices), `seen_base` each one's order in `base` + 1 (0: built from its
@@ -561,6 +564,8 @@ bool raw_safe(const std::string& encoding, char delimiter) {
 // Rows one thread turns into orders per round; a round holds this many per thread.
 constexpr std::size_t kRowsPerThreadAndRound = 8192;
 constexpr std::size_t kMaxFeedThreads = 8;
+// How many entries ahead a loop over a big random-access table asks for the one it will need.
+constexpr std::size_t kPrefetchAhead = 8;
 
 // `memo` (raw bytes only): rows seen by the last parse are not built again (FeedMemo).
 void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std::string& source, SnapshotBuilder& out,
@@ -588,8 +593,11 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     memo->next_.layout =
         fmt::format("{}\n{}\n{}\n{}", feed.text.substr(record.begin, record.end - record.begin), feed.encoding,
                     static_cast<int>(options.format), mapped ? options.mapping->source : "");
+    const std::size_t before = memo->current_.rows.size();
+    seen.reserve(before + before / 16);
     if (memo->snapshot_ && memo->current_.layout == memo->next_.layout) {
       reuse = &memo->current_;
+      seen_base.reserve(before + before / 16);
       out.share_from(memo->snapshot_->orders);
     }
   }
@@ -598,16 +606,18 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   // (cheap: memchr for line ends, nothing split or decoded), threads turn contiguous runs of them into orders, each
   // with its own reader sought to its first record, and the orders are then kept or rejected
   // here in row order: the snapshot is the one a single thread makes.
+  // A row's result is small (40 bytes), read in turn by the merge; a row built or rejected has
+  // its order or error beside it, in `built` or `errors` at the same index. (With the order and
+  // the error inside, 504 bytes a row, the merge of a 1M export read ~0.5 GB of them.)
   struct RowResult {
-    int line = 0;
-    std::string error;           // set: rejected
-    Order order;                 // built (not reused)
     std::uint64_t id_hash = 0;   // SnapshotBuilder::hash_of(order.id)
     std::uint64_t row_hash = 0;  // with a memo: the row's bytes
     std::uint32_t row_size = 0;
-    bool reused = false;     // the order is the memo's snapshot's (`base`), not built
+    int line = 0;
     std::uint32_t base = 0;  // reused: the order's index in the memo's snapshot
     int base_line = 0;       // reused: that order's line
+    bool rejected = false;   // why: errors[i]
+    bool reused = false;     // the order is the memo's snapshot's (`base`), not built (else: built[i])
   };
   struct RecordStart {
     std::size_t offset = 0;
@@ -616,7 +626,8 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   const char delimiter = mapped ? options.mapping->delimiter : ',';
   // `round_end`: where the round's last record ends (its bytes are up to the next record's start).
   const auto read_rows = [&](const std::vector<RecordStart>& starts, std::size_t first, std::size_t last,
-                             std::size_t round_end, std::vector<RowResult>& results) {
+                             std::size_t round_end, std::vector<RowResult>& results, std::vector<Order>& built,
+                             std::vector<std::string>& errors) {
     if (first == last) return;
     CsvReader rows(feed.text, delimiter);
     bool placed = false;  // `rows` is at record i
@@ -635,7 +646,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
         if (const FeedMemo::Slot* s = reuse ? memo->find(*reuse, result.row_hash, bytes.size(), found) : nullptr) {
           found = s;
           result.line = starts[i].line;
-          result.error.clear();
+          result.rejected = false;
           result.id_hash = s->id_hash;
           result.base_line = s->line;
           result.reused = true;
@@ -650,13 +661,14 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       }
       if (!rows.next(rec)) break;
       result.line = rec.line;
-      result.error.clear();
+      result.rejected = true;
+      std::string& error = errors[i];
       if (!rec.error.empty()) {
-        result.error = rec.error;
+        error = rec.error;
         continue;
       }
       if (std::string problem = feed.problem(rec); !problem.empty()) {
-        result.error = std::move(problem);
+        error = std::move(problem);
         continue;
       }
       const auto& fields = rec.fields;
@@ -664,15 +676,16 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       for (std::size_t f = names.size(); f < fields.size(); ++f)
         extra = extra || !trim(feed.field(fields[f], field_scratch)).empty();
       if (fields.size() < names.size() || extra) {
-        result.error = fmt::format("expected {} fields, found {}", names.size(), fields.size());
+        error = fmt::format("expected {} fields, found {}", names.size(), fields.size());
         continue;
       }
       RawRow row;
       for (std::size_t f = 0; f < kFieldCount; ++f) {
         if (layout.column[f] >= 0) row[f] = feed.field(fields[static_cast<std::size_t>(layout.column[f])], decoded[f]);
       }
-      result.error = build_order(row, layout.rules, result.order);
-      if (result.error.empty()) result.id_hash = SnapshotBuilder::hash_of(result.order.id);
+      error = build_order(row, layout.rules, built[i]);
+      result.rejected = !error.empty();
+      if (!result.rejected) result.id_hash = SnapshotBuilder::hash_of(built[i].id);
     }
   };
   // At most kMaxFeedThreads: past that the merge here is the bottleneck, and a round's orders
@@ -682,6 +695,8 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   const std::size_t round_rows = kRowsPerThreadAndRound * threads;
   std::vector<RecordStart> starts;
   std::vector<RowResult> results;
+  std::vector<Order> built;
+  std::vector<std::string> errors;
   std::size_t reported = 0;
   while (true) {
     starts.clear();
@@ -690,18 +705,26 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     if (starts.empty()) break;
     const std::size_t round_end = reader.offset();
     results.resize(starts.size());
+    built.resize(starts.size());
+    errors.resize(starts.size());
     // A thread for each 2,048 rows at most: fewer and it costs more than it saves.
     const std::size_t parts = std::clamp<std::size_t>(starts.size() / (kRowsPerThreadAndRound / 4), 1, threads);
-    run_in_parts(
-        std::vector<std::size_t>(starts.size(), 1), parts,
-        [&](std::size_t first, std::size_t last, std::size_t) { read_rows(starts, first, last, round_end, results); });
-    for (auto& result : results) {
-      if (!result.error.empty()) {
-        out.reject(result.line, std::move(result.error));
+    run_in_parts(std::vector<std::size_t>(starts.size(), 1), parts,
+                 [&](std::size_t first, std::size_t last, std::size_t) {
+                   read_rows(starts, first, last, round_end, results, built, errors);
+                 });
+    // The rows' id slots are fetched a few rows ahead: kept one after the other, each row waited
+    // for its slot (~100 ms of this thread at 1M).
+    for (std::size_t r = 0; r < results.size(); ++r) {
+      if (r + kPrefetchAhead < results.size() && !results[r + kPrefetchAhead].rejected)
+        out.prefetch(results[r + kPrefetchAhead].id_hash);
+      const RowResult& result = results[r];
+      if (result.rejected) {
+        out.reject(result.line, std::move(errors[r]));
       } else {
         const std::uint32_t index = result.reused ? out.keep_shared(memo->snapshot_->orders, result.base,
                                                                     result.base_line, result.line, result.id_hash)
-                                                  : out.keep(std::move(result.order), result.line, result.id_hash);
+                                                  : out.keep(std::move(built[r]), result.line, result.id_hash);
         if (memo) seen.push_back({result.row_hash, result.row_size, index, result.id_hash, result.line});
         if (reuse) seen_base.push_back(result.reused ? result.base + 1 : 0);
         reused += result.reused;
@@ -719,6 +742,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     std::vector<std::uint8_t> rows_of(out.size(), 0);
     for (const auto& s : seen) rows_of[s.order] = static_cast<std::uint8_t>(std::min(2, rows_of[s.order] + 1));
     auto& rows = memo->next_.rows;
+    rows.reserve(seen.size());
     for (const auto& s : seen) {
       if (rows_of[s.order] == 1) rows.push_back({s.hash, s.size, s.order + 1, s.id_hash, s.line});
     }
@@ -727,6 +751,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     auto& slots = memo->next_.slots;
     slots.assign(capacity, 0);
     for (std::size_t k = 0; k < rows.size(); ++k) {
+      if (k + kPrefetchAhead < rows.size()) __builtin_prefetch(&slots[rows[k + kPrefetchAhead].hash & (capacity - 1)]);
       std::size_t i = rows[k].hash & (capacity - 1);
       while (slots[i] != 0) i = (i + 1) & (capacity - 1);
       slots[i] = static_cast<std::uint32_t>(k + 1);
@@ -841,7 +866,13 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
   // As many orders as lines at most: the vector is allocated once, not grown by doubling with
   // two copies alive (1,000,000 orders: 430 MB, not 650 MB at the last doubling).
   std::size_t reserve = 0;
-  if (bytes.size() > (std::size_t{16} << 20)) {
+  if (memo && memo->snapshot_) {
+    // About as many as the export before it had rows, without counting the lines (~30 ms at 1M):
+    // a bigger export grows the vectors as it goes.
+    const FeedSnapshot& before = *memo->snapshot_;
+    const std::size_t rows = before.orders.size() + before.superseded.size() + before.rejected.size();
+    reserve = rows + rows / 16;
+  } else if (bytes.size() > (std::size_t{16} << 20)) {
     std::size_t lines = 0;
     for (const char* p = bytes.data(); (p = static_cast<const char*>(std::memchr(
                                             p, '\n', static_cast<std::size_t>(bytes.data() + bytes.size() - p))));

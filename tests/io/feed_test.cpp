@@ -513,6 +513,26 @@ TEST(TaobaoFeed, ANewExportBuildsOnlyTheRowsItHadNotSeenAndIsTheOneReadWhole) {
   }
 }
 
+// With a memo, the orders and the id table are sized from the export before (its lines are not
+// counted): an export many times bigger grows them as it goes, a smaller one leaves them part
+// empty, and either is the one read whole, rows reused or not.
+TEST(TaobaoFeed, AnExportMuchBiggerOrSmallerThanTheOneBeforeIsTheOneReadWhole) {
+  for (const unsigned threads : {1u, 2u}) {
+    const std::string big = big_feed("gb18030");
+    const std::string small = big.substr(0, big.find("\n3000000100,") + 1);  // the header and 100 rows
+    FeedOptions options;
+    options.threads = threads;
+    FeedMemo memo;
+    int parses = 0;
+    for (const std::string* bytes : {&small, &big, &small, &big}) {
+      const auto snapshot = std::make_shared<const FeedSnapshot>(parse_feed(*bytes, options, "orders.csv", memo));
+      EXPECT_EQ(describe(*snapshot), describe(parse_feed(*bytes, options, "orders.csv"))) << threads << " threads";
+      EXPECT_EQ(memo.reused() > 0, parses++ > 0) << threads << " threads";
+      memo.remember(snapshot);
+    }
+  }
+}
+
 // Exports parsed one after the other with one memo, as the daemon does, each dropping the one
 // before: a row that did not change (nor move) gives the very order object of the snapshot
 // before (shared, not copied), a changed or moved one an order of its own, and every snapshot
