@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -33,13 +34,17 @@ struct FeedPoll {
 // as seen; when it throws, the poll is an error and the next poll reads the content again.
 class SourcePoller {
  public:
-  using Parse = std::function<void(std::string_view bytes)>;
+  // `hash`: fast_hash(bytes) (io/fast_hash.h), worked out as a file was read.
+  using Parse = std::function<void(std::string_view bytes, std::uint64_t hash)>;
   struct Result {
     FeedPoll::Kind kind = FeedPoll::Kind::error;  // fresh: `parse` was called and returned
     std::optional<std::chrono::system_clock::time_point> produced_at;
     std::string error;
   };
   SourcePoller(std::string source, std::chrono::milliseconds timeout, std::chrono::milliseconds settle);
+  ~SourcePoller();
+  SourcePoller(SourcePoller&&) noexcept;
+  SourcePoller& operator=(SourcePoller&&) noexcept;
   // `just_written`: the file's writer was seen closing it or renaming it into place (the
   // daemon's watch): read without waiting for it to settle.
   Result poll(const Parse& parse, bool just_written = false);
@@ -54,6 +59,8 @@ class SourcePoller {
   std::chrono::milliseconds settle_;
   // file
   std::optional<std::pair<std::int64_t, std::int64_t>> last_stat_;  // (mtime ns, size) of the last snapshot
+  class ReadBuffer;
+  std::unique_ptr<ReadBuffer> buffer_;  // the pages a file is read into, kept from read to read
   // http
   std::string etag_;
   std::string last_modified_;
@@ -74,7 +81,7 @@ class FeedPoller {
   FeedOptions options_;
   // The last bytes parsed (their size and hash) and what they gave.
   std::size_t last_size_ = 0;
-  std::size_t last_hash_ = 0;
+  std::uint64_t last_hash_ = 0;
   std::shared_ptr<const FeedSnapshot> last_;
   std::string last_truncated_;
   FeedMemo memo_;  // the rows of the last export parsed

@@ -74,5 +74,36 @@ TEST_F(FeedPollerTest, TheSameBytesRewrittenAreNotParsedAgainButRenewTheFeed) {
   EXPECT_EQ(back.snapshot->orders[0].amount, first.snapshot->orders[0].amount);
 }
 
+// The poller reads each export into pages it keeps from poll to poll: a bigger export after a
+// smaller one (new pages), a smaller one after a bigger (the old pages, longer than the bytes),
+// and one of the same size are each read as they are, and only the same bytes are taken for
+// the same export.
+TEST_F(FeedPollerTest, ExportsOfOtherSizesReadOneAfterTheOtherAreEachReadAsTheyAre) {
+  FeedPoller poller(path_, {}, std::chrono::seconds{5}, std::chrono::milliseconds{0});
+  std::string many;
+  for (int i = 0; i < 3000; ++i) {
+    many += std::to_string(200000 + i) + ",买家" + std::to_string(i) +
+            ",19.9,等待买家付款,,收货人,上海市浦东新区世纪大道1号,13912341234,2026-11-24 10:05:00,,拖鞋,小店\r\n";
+  }
+  std::string one_changed = kRows;
+  one_changed.replace(one_changed.find("59.9"), 4, "69.9");
+  long t = 0;
+  for (const std::string* rows :
+       std::initializer_list<const std::string*>{&kRows, &many, &kRows, &one_changed, &many, &kRows}) {
+    write(kHeader + *rows, t += 60);
+    const FeedPoll p = poller.poll();
+    ASSERT_EQ(p.kind, FeedPoll::Kind::fresh) << p.error;
+    const FeedSnapshot whole = parse_feed(kHeader + *rows, {}, path_);
+    ASSERT_EQ(p.snapshot->orders.size(), whole.orders.size());
+    EXPECT_TRUE(p.snapshot->rejected.empty());
+    EXPECT_EQ(p.truncated, "");
+    for (std::size_t i = 0; i < whole.orders.size(); ++i) {
+      EXPECT_EQ(p.snapshot->orders[i].id, whole.orders[i].id);
+      EXPECT_EQ(p.snapshot->orders[i].amount, whole.orders[i].amount);
+      EXPECT_EQ(p.snapshot->orders[i].source_line, whole.orders[i].source_line);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cuifu
