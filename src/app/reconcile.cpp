@@ -579,6 +579,10 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     rows = store.in_state(OutboxState::planned);
   } else {
     for (const auto& [key, in] : dirty) look_at.emplace_back(key.first, key.second);
+    // In the order of the (shop, buyer) index: one buyer's pages are the next one's, mostly in
+    // SQLite's cache, not read again at random (7,000 buyers of a 1M outbox, in the hash map's
+    // order, were ~185 ms).
+    std::sort(look_at.begin(), look_at.end());
     rows = store.planned_of(look_at);
   }
   lap("read planned");
