@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -693,47 +694,94 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   const std::size_t threads = std::min<std::size_t>(
       kMaxFeedThreads, options.threads > 0 ? options.threads : std::max(1u, std::thread::hardware_concurrency()));
   const std::size_t round_rows = kRowsPerThreadAndRound * threads;
-  std::vector<RecordStart> starts;
-  std::vector<RowResult> results;
-  std::vector<Order> built;
-  std::vector<std::string> errors;
-  std::size_t reported = 0;
-  while (true) {
-    starts.clear();
+  // A round: where its records start and end, and what the threads made of its rows.
+  struct Round {
+    std::vector<RecordStart> starts;
+    std::size_t end = 0;  // where its last record ends
+    std::vector<RowResult> results;
+    std::vector<Order> built;
+    std::vector<std::string> errors;
+  };
+  // Finds where the next round's records start (false: none left).
+  const auto find_starts = [&](Round& r) {
+    r.starts.clear();
     RecordStart start;
-    while (starts.size() < round_rows && reader.skip(start.offset, start.line)) starts.push_back(start);
-    if (starts.empty()) break;
-    const std::size_t round_end = reader.offset();
-    results.resize(starts.size());
-    built.resize(starts.size());
-    errors.resize(starts.size());
+    while (r.starts.size() < round_rows && reader.skip(start.offset, start.line)) r.starts.push_back(start);
+    r.end = reader.offset();
+    return !r.starts.empty();
+  };
+  // The threads' part: the round's rows turned into orders (or found in the memo).
+  const auto turn = [&](Round& r) {
+    r.results.resize(r.starts.size());
+    r.built.resize(r.starts.size());
+    r.errors.resize(r.starts.size());
     // A thread for each 2,048 rows at most: fewer and it costs more than it saves.
-    const std::size_t parts = std::clamp<std::size_t>(starts.size() / (kRowsPerThreadAndRound / 4), 1, threads);
-    run_in_parts(std::vector<std::size_t>(starts.size(), 1), parts,
+    const std::size_t parts = std::clamp<std::size_t>(r.starts.size() / (kRowsPerThreadAndRound / 4), 1, threads);
+    run_in_parts(std::vector<std::size_t>(r.starts.size(), 1), parts,
                  [&](std::size_t first, std::size_t last, std::size_t) {
-                   read_rows(starts, first, last, round_end, results, built, errors);
+                   read_rows(r.starts, first, last, r.end, r.results, r.built, r.errors);
                  });
+  };
+  std::size_t reported = 0;
+  // The round's orders kept or rejected, in row order.
+  const auto merge = [&](Round& r) {
+    const auto& results = r.results;
     // The rows' id slots are fetched a few rows ahead: kept one after the other, each row waited
     // for its slot (~100 ms of this thread at 1M).
-    for (std::size_t r = 0; r < results.size(); ++r) {
-      if (r + kPrefetchAhead < results.size() && !results[r + kPrefetchAhead].rejected)
-        out.prefetch(results[r + kPrefetchAhead].id_hash);
-      const RowResult& result = results[r];
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      if (i + kPrefetchAhead < results.size() && !results[i + kPrefetchAhead].rejected)
+        out.prefetch(results[i + kPrefetchAhead].id_hash);
+      const RowResult& result = results[i];
       if (result.rejected) {
-        out.reject(result.line, std::move(errors[r]));
+        out.reject(result.line, std::move(r.errors[i]));
       } else {
         const std::uint32_t index = result.reused ? out.keep_shared(memo->snapshot_->orders, result.base,
                                                                     result.base_line, result.line, result.id_hash)
-                                                  : out.keep(std::move(built[r]), result.line, result.id_hash);
+                                                  : out.keep(std::move(r.built[i]), result.line, result.id_hash);
         if (memo) seen.push_back({result.row_hash, result.row_size, index, result.id_hash, result.line});
         if (reuse) seen_base.push_back(result.reused ? result.base + 1 : 0);
         reused += result.reused;
       }
     }
-    if (feed.consumed && reader.offset() - reported >= (std::size_t{32} << 20)) {
-      reported = reader.offset();
-      feed.consumed(feed.base + reported);  // the next round starts past it
+    if (feed.consumed && r.end - reported >= (std::size_t{32} << 20)) {
+      reported = r.end;
+      feed.consumed(feed.base + reported);  // the rounds still read start past it
     }
+  };
+  std::array<Round, 2> rounds;
+  if (threads == 1) {
+    while (find_starts(rounds[0])) {
+      turn(rounds[0]);
+      merge(rounds[0]);
+    }
+  } else {
+    // The rounds overlap: while the threads turn round k's rows into orders, this thread merges
+    // round k - 1 and finds where round k + 1's records start (one after the other, each side
+    // waited for the other: at 1M with a memo, finding the starts ~60 ms, the rows ~85 ms, the
+    // merge ~55 ms). Round k is in rounds[k % 2].
+    std::size_t k = 0;
+    bool more = find_starts(rounds[0]);
+    bool merge_other = false;  // rounds[(k + 1) % 2] holds round k - 1, turned
+    while (more) {
+      Round& now = rounds[k % 2];
+      Round& other = rounds[(k + 1) % 2];
+      std::exception_ptr error;
+      {
+        const std::jthread worker([&] {
+          try {
+            turn(now);
+          } catch (...) {
+            error = std::current_exception();
+          }
+        });
+        if (merge_other) merge(other);
+        more = find_starts(other);
+      }
+      if (error) std::rethrow_exception(error);
+      merge_other = true;
+      ++k;
+    }
+    if (merge_other) merge(rounds[(k + 1) % 2]);
   }
   if (memo) {
     memo->reused_ = reused;
