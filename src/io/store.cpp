@@ -270,7 +270,11 @@ std::string ids_json(const std::vector<std::string>& ids) {
   if (!std::all_of(ids.begin(), ids.end(), [](const std::string& id) { return json_text::valid_utf8(id); })) {
     return nlohmann::json(ids).dump();
   }
-  std::string out = "[";
+  std::size_t size = 2;
+  for (const auto& id : ids) size += id.size() + 3;  // its quotes and comma, escapes aside
+  std::string out;
+  out.reserve(size);
+  out += '[';
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (i) out += ',';
     json_text::append_string(out, ids[i]);

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/json_text.h"
 #include "io/store_internal.h"
 
 namespace cuifu {
@@ -383,6 +384,26 @@ TEST(StoreIdLists, AreWrittenAndReadAsNlohmannJsonWritesAndReadsThem) {
                                  "{\"a\":1}",
                                  "[\"写\",\"字\"]"}) {
     EXPECT_EQ(ids_from_json(text), reference(text)) << text;
+  }
+  // valid_utf8 skips ASCII 8 bytes at a time: a bad or cut-short sequence at every position
+  // around those words is still refused as nlohmann::json refuses it, a good one accepted.
+  for (const std::string bad :
+       {"\xff", "\xe4\xb8", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xe5\x86\x99"}) {
+    for (std::size_t before = 0; before <= 17; ++before) {
+      for (std::size_t after = 0; after <= 9; ++after) {
+        const std::string text = std::string(before, 'a') + bad + std::string(after, 'b');
+        bool accepted = true;
+        try {
+          (void)nlohmann::json(text).dump();
+        } catch (const nlohmann::json::exception&) {
+          accepted = false;
+        }
+        EXPECT_EQ(json_text::valid_utf8(text), accepted) << before << " " << after;
+        if (accepted) {
+          EXPECT_EQ(ids_json({text, "x"}), nlohmann::json(std::vector<std::string>{text, "x"}).dump());
+        }
+      }
+    }
   }
 }
 
