@@ -18,6 +18,25 @@ const std::vector<std::string>& template_fields() {
 
 namespace {
 
+// field_value by the field's place in template_fields() (REQUIRES: 0 <= field < 13).
+const std::string& field_value(const MessageFields& f, int field) {
+  switch (field) {
+    case 0: return f.salutation;
+    case 1: return f.name;
+    case 2: return f.nickname;
+    case 3: return f.item;
+    case 4: return f.amount;
+    case 5: return f.order_count;
+    case 6: return f.order_ids;
+    case 7: return f.shop;
+    case 9: return f.promotion_ends;
+    case 10: return f.low_stock;
+    case 11: return f.shipping;
+    case 12: return f.delivery;
+    default: return f.pay_by;
+  }
+}
+
 const std::string& field_value(const MessageFields& f, std::string_view name) {
   if (name == "salutation") return f.salutation;
   if (name == "name") return f.name;
@@ -38,8 +57,13 @@ bool is_name_field(std::string_view field) {
   return field == "salutation" || field == "name" || field == "nickname";
 }
 
-std::string render_text(const CompiledText& t, const MessageFields& f) {
-  std::string out;
+// A part's field: by its place when compile_text() set it, else by its name.
+const std::string& field_value(const MessageFields& f, const CompiledText::Part& p) {
+  return p.field >= 0 ? field_value(f, p.field) : field_value(f, p.text);
+}
+
+// Appends the text of `t` for `f` to `out`.
+void render_text_into(const CompiledText& t, const MessageFields& f, std::string& out) {
   // Sections nest; a part is said when every section around it is shown.
   std::vector<bool> shown;
   bool visible = true;
@@ -47,7 +71,7 @@ std::string render_text(const CompiledText& t, const MessageFields& f) {
     switch (p.section) {
       case CompiledText::Section::if_known:
       case CompiledText::Section::if_unknown: {
-        const bool known = !field_value(f, p.text).empty();
+        const bool known = !field_value(f, p).empty();
         shown.push_back(visible);
         visible = visible && (known == (p.section == CompiledText::Section::if_known));
         break;
@@ -59,10 +83,15 @@ std::string render_text(const CompiledText& t, const MessageFields& f) {
         }
         break;
       case CompiledText::Section::none:
-        if (visible) out += p.is_field ? field_value(f, p.text) : p.text;
+        if (visible) out += p.is_field ? field_value(f, p) : p.text;
         break;
     }
   }
+}
+
+std::string render_text(const CompiledText& t, const MessageFields& f) {
+  std::string out;
+  render_text_into(t, f, out);
   return out;
 }
 
@@ -128,7 +157,8 @@ std::optional<CompiledText> compile_text(std::string_view text, std::string* err
       }
       if (!literal.empty()) out.parts.push_back({false, std::move(literal)});
       literal.clear();
-      out.parts.push_back({section == CompiledText::Section::none, name, section});
+      const int field = static_cast<int>(std::find(known.begin(), known.end(), name) - known.begin());
+      out.parts.push_back({section == CompiledText::Section::none, name, section, field});
       i = close;
     } else if (c == '}') {
       return fail(i, "'}' without an opening '{' (write '}}' for a literal brace)");
@@ -163,7 +193,14 @@ const MessageTemplate* TemplateSet::find_exact(Channel c, std::string_view name)
 
 const MessageTemplate* TemplateSet::find(Channel c, std::string_view base, std::string_view reason) const {
   if (!reason.empty()) {
-    if (const auto* t = find_exact(c, fmt::format("{}.{}", base, reason))) return t;
+    // find_exact(c, base + "." + reason), without making the name.
+    for (const auto& t : templates_) {
+      const std::string_view name = t.name;
+      if (t.channel == c && name.size() == base.size() + 1 + reason.size() && name.starts_with(base) &&
+          name[base.size()] == '.' && name.ends_with(reason)) {
+        return &t;
+      }
+    }
   }
   return find_exact(c, base);
 }
@@ -176,8 +213,10 @@ std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFie
     return out;
   }
   const std::string prefix = sms_prefix(channel);
-  const std::string suffix = sms_suffix(channel);
-  std::string text = prefix + render_text(t.body, f) + suffix;
+  const std::string& suffix = channel ? channel->sms_opt_out : std::string{};
+  std::string text = prefix;
+  render_text_into(t.body, f, text);
+  text += suffix;
   std::size_t n = char_count(text);
   if (n > kSmsSegmentChars && t.body.uses("item")) {
     // Shorten the item (the one field with room to give) to fit, at a word boundary; a body

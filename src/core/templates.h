@@ -53,6 +53,9 @@ struct CompiledText {
     bool is_field = false;
     std::string text;  // literal text, or the field name (also of a section marker)
     Section section = Section::none;
+    // The field's place in template_fields(), set by compile_text() for a field or a section
+    // marker (-1: look the field up by its name).
+    int field = -1;
   };
   std::vector<Part> parts;
   bool uses(std::string_view field) const;

@@ -151,6 +151,65 @@ TEST(PlannerParallel, OneBuyerAloneIsPlannedAsAmongAllTheOthers) {
   EXPECT_GT(sorted_after, 0);
 }
 
+// plan() of a single buyer's orders takes a short way (no grouping of the orders, the buyer's
+// contacts picked out of the history directly): with the whole history of everybody (contacts
+// of other buyers, of the same nickname in the other shop, logged without a shop, later than
+// now) it gives each buyer exactly its part of the plan of all buyers, made the long way.
+TEST(PlannerParallel, OneBuyerWithEverybodysHistoryIsPlannedAsAmongAllTheOthers) {
+  const LocalTime now = at("2026-11-23 21:00");
+  const auto orders = testing::generated_orders(600, now);
+  ContactHistory history;
+  for (std::size_t i = 0; i < orders.size(); i += 3) {
+    const Order& o = orders[i];
+    // A third of them without a shop (they count in every shop of the nickname), some after now.
+    const LocalTime when = i % 9 == 6 ? now + std::chrono::hours{2} : o.created_at + std::chrono::minutes{20};
+    history.add({o.buyer, i % 2 ? Channel::im : Channel::sms, when, {o.id}, 1, i % 9 == 3 ? "" : o.shop});
+  }
+  const Plan all = plan_on(orders, history, now, 1);
+  std::map<std::pair<std::string, std::string>, std::vector<Order>> by_buyer;
+  std::map<std::string, std::set<std::string>> shops_of;
+  for (const auto& o : orders) {
+    by_buyer[{o.shop, o.buyer}].push_back(o);
+    shops_of[o.buyer].insert(o.shop);
+  }
+  int in_two_shops = 0, with_contacts = 0;
+  for (const auto& [key, mine] : by_buyer) {
+    Plan expected;
+    for (const auto& r : all.reminders) {
+      if (r.shop == key.first && r.buyer == key.second) expected.reminders.push_back(r);
+    }
+    for (const auto& s : all.skipped) {
+      if (s.shop == key.first && s.buyer == key.second) expected.skipped.push_back(s);
+    }
+    ASSERT_EQ(serialized(plan_on(mine, history, now, 1)), serialized(expected)) << key.first << " " << key.second;
+    in_two_shops += shops_of[key.second].size() > 1;
+    with_contacts += std::any_of(history.contacts.begin(), history.contacts.end(),
+                                 [&](const ContactRecord& c) { return c.buyer == key.second; });
+  }
+  EXPECT_GT(in_two_shops, 10);
+  EXPECT_GT(with_contacts, 100);
+  // Orders of two buyers (the same nickname in two shops) take the long way: still their plan.
+  for (const auto& [nickname, shops] : shops_of) {
+    if (shops.size() < 2) continue;
+    std::vector<Order> both;
+    for (const auto& shop : shops) {
+      const auto& mine = by_buyer[{shop, nickname}];
+      both.insert(both.end(), mine.begin(), mine.end());
+    }
+    Plan expected;
+    for (const auto& r : all.reminders) {
+      if (r.buyer == nickname) expected.reminders.push_back(r);
+    }
+    for (const auto& s : all.skipped) {
+      if (s.buyer == nickname) expected.skipped.push_back(s);
+    }
+    std::sort(expected.skipped.begin(), expected.skipped.end(),
+              [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id < b.order_id; });
+    EXPECT_EQ(serialized(plan_on(both, history, now, 1)), serialized(expected)) << nickname;
+    break;
+  }
+}
+
 // The backtest's plans come without texts and why lines (PlanRequest::texts, ::explain): no
 // message is rendered but an SMS's (to see that it fits), no address read with its reasons.
 // Every reminder and skipped order is that of the full plan, but for those texts.

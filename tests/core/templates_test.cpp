@@ -44,6 +44,39 @@ TEST(Templates, CompileSplitsTextIntoLiteralsAndFields) {
   EXPECT_FALSE(t->uses("shop"));
 }
 
+// compile_text() notes each field's place in template_fields(), and render reads a field by it:
+// every field renders its own value, in a section marker too; a part made by hand (no place
+// noted) is read by its name.
+TEST(Templates, EveryFieldRendersItsOwnValue) {
+  MessageFields f;
+  std::vector<std::string*> values = {&f.salutation,  &f.name,      &f.nickname, &f.item,   &f.amount,
+                                      &f.order_count, &f.order_ids, &f.shop,     &f.pay_by, &f.promotion_ends,
+                                      &f.low_stock,   &f.shipping,  &f.delivery};
+  ASSERT_EQ(values.size(), template_fields().size());
+  for (std::size_t i = 0; i < values.size(); ++i) *values[i] = "v" + std::to_string(i);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const std::string& name = template_fields()[i];
+    const auto t =
+        compile_text("<{" + name + "}>{#" + name + "}+{/" + name + "}{^" + name + "}-{/" + name + "}", nullptr);
+    ASSERT_TRUE(t.has_value()) << name;
+    EXPECT_EQ(t->parts[1].field, static_cast<int>(i)) << name;
+    const auto out = render(make_template(Channel::im, "t", "{" + name + "}"), f, nullptr);
+    ASSERT_TRUE(out.has_value());
+    EXPECT_EQ(out->text, "v" + std::to_string(i)) << name;
+    MessageTemplate both = make_template(Channel::im, "t", "x");
+    both.body = *t;
+    EXPECT_EQ(render(both, f, nullptr)->text, "<v" + std::to_string(i) + ">+") << name;
+    CompiledText by_hand;
+    by_hand.parts.push_back({true, name});
+    both.body = by_hand;
+    EXPECT_EQ(render(both, f, nullptr)->text, "v" + std::to_string(i)) << name;
+    values[i]->clear();
+    both.body = *t;
+    EXPECT_EQ(render(both, f, nullptr)->text, "<>-") << name;
+    *values[i] = "v" + std::to_string(i);
+  }
+}
+
 TEST(Templates, CompileRejectsAnUnknownFieldNamingItsColumn) {
   std::string error;
   EXPECT_FALSE(compile_text("{salutation}您好{itme}", &error).has_value());
@@ -197,6 +230,16 @@ TEST(Templates, FindPrefersTheReasonVariantAndFallsBackToTheBase) {
   EXPECT_EQ(set.find(Channel::sms, "default", "")->name, "default");
   EXPECT_EQ(set.find(Channel::im, "default", ""), nullptr);
   EXPECT_EQ(set.find(Channel::sms, "office_worker", "price"), nullptr);
+  // A variant is "<base>.<reason>" exactly (found without making the name).
+  set.add(make_template(Channel::sms, "defaultprice", "{salutation}您好，{item}还未付款。"));
+  set.add(make_template(Channel::sms, "default.pricey", "{salutation}您好，{item}还未付款。"));
+  set.add(make_template(Channel::sms, "def.price", "{salutation}您好，{item}还未付款。"));
+  EXPECT_EQ(set.find(Channel::sms, "default", "price")->name, "default.price");
+  EXPECT_EQ(set.find(Channel::sms, "default", "pricey")->name, "default.pricey");
+  EXPECT_EQ(set.find(Channel::sms, "def", "price")->name, "def.price");
+  EXPECT_EQ(set.find(Channel::sms, "default", "rice"), set.find(Channel::sms, "default", ""));
+  EXPECT_EQ(set.find(Channel::sms, "defaul", "t.price"), nullptr);
+  EXPECT_EQ(set.find(Channel::im, "default", "price"), nullptr);
 }
 
 TEST(Templates, EveryDefaultTemplatePassesTheLint) {
