@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <mutex>
 #include <span>
 #include <string_view>
@@ -104,24 +105,43 @@ struct ReplayPart {
   // What the planner works out from the rules alone, kept from one plan to the next (set by
   // the thread that replays the part).
   PlanCache* plan_cache = nullptr;
+  // The address readings of the buyer being replayed (emptied for each buyer; set with plan_cache).
+  AddressReadings* addresses = nullptr;
+  // A buyer replay's working lists, kept from one buyer to the next for their memory (each
+  // replay starts them empty): the events, the flags per order, the contacts.
+  std::vector<LocalTime> events;
+  std::vector<char> planned_flags, reached_flags, avoided_flags;
+  std::vector<ContactRecord> contacts;
 };
 
 // Replays one buyer; appends to `result`.
 class BuyerReplay {
  public:
-  BuyerReplay(std::vector<Timeline> orders, const Rules& rules, const TemplateSet& templates, LocalTime log_end,
+  // `orders` must outlive the replay.
+  BuyerReplay(const std::vector<Timeline>& orders, const Rules& rules, const TemplateSet& templates, LocalTime log_end,
               const ChatLog* chat, ReplayPart& result)
-      : orders_(std::move(orders)),
+      : orders_(orders),
         visible_(result.visible),
-        planned_(orders_.size(), 0),
-        reached_(orders_.size(), 0),
-        avoided_(orders_.size(), 0),
+        planned_(result.planned_flags),
+        reached_(result.reached_flags),
+        avoided_(result.avoided_flags),
         rules_(rules),
         templates_(templates),
         log_end_(log_end),
         chat_(chat),
         result_(result),
-        addresses_(rules, result.keep_texts) {}
+        addresses_(*result.addresses) {
+    addresses_.clear();
+    planned_.assign(orders_.size(), 0);
+    reached_.assign(orders_.size(), 0);
+    avoided_.assign(orders_.size(), 0);
+    // The part's contacts, emptied: the history starts with their memory.
+    history_.contacts.swap(result.contacts);
+    history_.contacts.clear();
+  }
+  ~BuyerReplay() { result_.contacts.swap(history_.contacts); }
+  BuyerReplay(const BuyerReplay&) = delete;
+  BuyerReplay& operator=(const BuyerReplay&) = delete;
 
   void run();
 
@@ -143,22 +163,24 @@ class BuyerReplay {
     }
   }
 
-  std::vector<Timeline> orders_;  // by creation
+  const std::vector<Timeline>& orders_;  // by creation
   // Copies of the orders created so far (the first shown_), shown as of the latest plan; the
   // part's vector, assigned over the previous buyer's orders.
   std::vector<Order>& visible_;
   std::size_t shown_ = 0;
-  std::vector<char> planned_;  // per order: covered by the latest plan's reminders
-  std::vector<char> reached_;  // per order: a sent reminder covered it
-  std::vector<char> avoided_;  // per order: see avoided()
+  // Flags per order, the part's vectors (ReplayPart::planned_flags …) assigned for this buyer.
+  std::vector<char>& planned_;  // per order: covered by the latest plan's reminders
+  std::vector<char>& reached_;  // per order: a sent reminder covered it
+  std::vector<char>& avoided_;  // per order: see avoided()
   const Rules& rules_;
   const TemplateSet& templates_;
   LocalTime log_end_;
   const ChatLog* chat_;
   ReplayPart& result_;
   ContactHistory history_;
-  // Read once for all the buyer's events: its orders keep their addresses.
-  AddressReadings addresses_;
+  // Read once for all the buyer's events: its orders keep their addresses (the part's
+  // readings, emptied for this buyer: nothing is kept from one buyer to the next).
+  AddressReadings& addresses_;
 };
 
 Plan BuyerReplay::plan_from(LocalTime now) {
@@ -198,7 +220,8 @@ Plan BuyerReplay::plan_from(LocalTime now) {
 }
 
 void BuyerReplay::run() {
-  std::vector<LocalTime> events;
+  std::vector<LocalTime>& events = result_.events;
+  events.clear();
   for (const auto& t : orders_) {
     events.push_back(t.order->created_at);
     if (t.paid) events.push_back(*t.paid);
@@ -298,15 +321,11 @@ void replay_buyer(const std::string& shop, const std::string& buyer, std::vector
   }
 }
 
-// Stable-sorts `items` by `less` through an index and then moves each element once into
-// place, following the permutation's cycles: std::stable_sort would take a buffer as large as
-// the vector itself, and a replayed reminder is a few hundred bytes.
-template <class T, class Less>
-void sort_in_place(std::vector<T>& items, Less less) {
-  std::vector<std::size_t> order(items.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return less(items[a], items[b]); });
-  // order[i] is the index of the element that belongs at i.
+// Moves each element of `items` once into place, following the cycles of `order` (order[i]: the
+// index of the element that belongs at i): a replayed reminder is a few hundred bytes, and
+// std::stable_sort of the items themselves would take a buffer as large as the vector.
+template <class T>
+void permute_in_place(std::vector<T>& items, std::vector<std::size_t>& order) {
   for (std::size_t start = 0; start < order.size(); ++start) {
     if (order[start] == start) continue;
     T held = std::move(items[start]);
@@ -320,6 +339,43 @@ void sort_in_place(std::vector<T>& items, Less less) {
     items[at] = std::move(held);
     order[at] = at;
   }
+}
+
+// The first 8 bytes of `s` as a big-endian number (zeros past its end): two strings whose
+// prefixes differ compare as their prefixes do.
+std::uint64_t prefix_of(std::string_view s) {
+  std::uint64_t v = 0;
+  const std::size_t n = std::min<std::size_t>(s.size(), 8);
+  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | (i < n ? static_cast<unsigned char>(s[i]) : 0U);
+  return v;
+}
+
+// Stable-sorts `items` by (time_of(item), text_of(item)) (the text by its bytes) through small
+// keys: the time and the text's first 8 bytes, the text itself read only when those are equal.
+// The same order as std::stable_sort by that pair, without reading each item's scattered
+// strings in every comparison.
+template <class T, class TimeOf, class TextOf>
+void sort_by_time_and_text(std::vector<T>& items, TimeOf time_of, TextOf text_of) {
+  struct Key {
+    LocalTime at;
+    std::uint64_t prefix;
+    std::size_t index;
+  };
+  std::vector<Key> keys;
+  keys.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    keys.push_back({time_of(items[i]), prefix_of(text_of(items[i])), i});
+  }
+  std::stable_sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+    if (a.at != b.at) return a.at < b.at;
+    if (a.prefix != b.prefix) return a.prefix < b.prefix;
+    return std::string_view(text_of(items[a.index])) < std::string_view(text_of(items[b.index]));
+  });
+  std::vector<std::size_t> order;
+  order.reserve(keys.size());
+  for (const Key& k : keys) order.push_back(k.index);
+  std::vector<Key>().swap(keys);
+  permute_in_place(items, order);
 }
 
 // Fewer buyers than this per thread are replayed on the calling thread alone.
@@ -347,7 +403,14 @@ void check_buyer(BuyerKey key, std::span<const PlannedReminder*> list, FindOutco
   const Caps& caps = rules.caps_for(list.front()->shop);
   LocalTime day{};
   int on_day = 0;
-  std::map<std::string_view, int> per_order;
+  // Reminders per order id so far: a buyer has few orders, looked up one by one.
+  std::vector<std::pair<std::string_view, int>> per_order;
+  const auto count_for = [&](std::string_view id) -> int& {
+    for (auto& [known, n] : per_order) {
+      if (known == id) return n;
+    }
+    return per_order.emplace_back(id, 0).second;
+  };
   const PlannedReminder* previous = nullptr;
   for (const PlannedReminder* r : list) {
     const int m = minute_of_day(r->send_at);
@@ -383,7 +446,7 @@ void check_buyer(BuyerKey key, std::span<const PlannedReminder*> list, FindOutco
       cap_why = "over the per-day cap";
     }
     for (const auto& id : r->order_ids) {
-      if (++per_order[id] > caps.max_per_order) {
+      if (++count_for(id) > caps.max_per_order) {
         over_cap = true;
         cap_why = fmt::format("over the per-order cap for {}", id);
       }
@@ -524,6 +587,8 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   const auto replay_groups = [&](std::size_t first_group, std::size_t last_group, ReplayPart& part) {
     PlanCache plan_cache(rules);
     part.plan_cache = &plan_cache;
+    AddressReadings addresses(rules, part.keep_texts);
+    part.addresses = &addresses;
     std::vector<Timeline> timelines;
     std::vector<const PlannedReminder*> sent;
     for (std::size_t g = first_group; g < last_group; ++g) {
@@ -552,6 +617,7 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
       if (done % 256 == 0 || done == groups.size()) config.progress(done, groups.size(), orders_done);
     }
     part.plan_cache = nullptr;
+    part.addresses = nullptr;
   };
   std::vector<std::size_t> weights;
   weights.reserve(groups.size());
@@ -581,12 +647,12 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   result.checks.emplace();
   result.checks->rules = &rules;
   join_tallies(tallies, result.checks->violations, result.checks->reminders_per_buyer);
-  sort_in_place(result.sent, [](const PlannedReminder& a, const PlannedReminder& b) {
-    return a.send_at != b.send_at ? a.send_at < b.send_at : a.buyer < b.buyer;
-  });
-  sort_in_place(result.orders, [](const OrderOutcome& a, const OrderOutcome& b) {
-    return a.created_at != b.created_at ? a.created_at < b.created_at : a.order_id < b.order_id;
-  });
+  sort_by_time_and_text(
+      result.sent, [](const PlannedReminder& r) { return r.send_at; },
+      [](const PlannedReminder& r) -> const std::string& { return r.buyer; });
+  sort_by_time_and_text(
+      result.orders, [](const OrderOutcome& o) { return o.created_at; },
+      [](const OrderOutcome& o) -> const std::string& { return o.order_id; });
   return result;
 }
 

@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
+#include <tuple>
 
 #include "core/backtest.h"
 #include "generated_orders.h"
@@ -45,6 +47,38 @@ TEST(BacktestParallel, ReplayOnFourThreadsIsTheReplayOnOne) {
   ASSERT_GT(one.avoided, 0);
   EXPECT_TRUE(serialized(one) == serialized(replay_on(log, 4))) << "the replays differ";
   EXPECT_TRUE(serialized(one) == serialized(replay_on(log, 0))) << "the default (all cores) differs";
+}
+
+// The replay's sent reminders are in order of send time, then buyer by the nickname's bytes (the
+// sort reads each nickname's first 8 bytes as a number and the rest only on a tie), ties in
+// buyer order ((shop, buyer)); its orders in order of creation, then id. Nicknames here share
+// long prefixes, are prefixes of one another and hold bytes past 0x7F.
+TEST(BacktestParallel, SentRemindersAndOrdersComeInTheirOrder) {
+  auto log = testing::generated_orders(1500, at("2026-11-23 21:00"));
+  for (auto& o : log) {
+    const std::size_t h = std::hash<std::string>{}(o.buyer);
+    if (h % 4 == 0) o.buyer = "买家" + o.buyer;
+    if (h % 3 == 0) o.buyer += "长";
+    if (h % 5 == 0) o.buyer = "tb_" + o.buyer.substr(3, 3);  // "tb_123" is a prefix of "tb_1234567"
+  }
+  const ReplayResult r = replay_on(log, 2);
+  ASSERT_GT(r.sent.size(), 500u);
+  int ties = 0;
+  for (std::size_t i = 1; i < r.sent.size(); ++i) {
+    const PlannedReminder& a = r.sent[i - 1];
+    const PlannedReminder& b = r.sent[i];
+    ASSERT_TRUE(std::tie(a.send_at, a.buyer, a.shop) <= std::tie(b.send_at, b.buyer, b.shop))
+        << format_local_hm(a.send_at) << " " << a.buyer << " " << a.shop << " / " << format_local_hm(b.send_at) << " "
+        << b.buyer << " " << b.shop;
+    ties += a.send_at == b.send_at;
+  }
+  EXPECT_GT(ties, 10);
+  for (std::size_t i = 1; i < r.orders.size(); ++i) {
+    const OrderOutcome& a = r.orders[i - 1];
+    const OrderOutcome& b = r.orders[i];
+    ASSERT_TRUE(std::tie(a.created_at, a.order_id) < std::tie(b.created_at, b.order_id)) << a.order_id;
+  }
+  EXPECT_TRUE(serialized(r) == serialized(replay_on(log, 1))) << "the replays differ";
 }
 
 TEST(BacktestParallel, ProgressCountsEveryBuyerOnce) {
