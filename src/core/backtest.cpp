@@ -380,6 +380,8 @@ void sort_by_time_and_text(std::vector<T>& items, TimeOf time_of, TextOf text_of
 
 // Fewer buyers than this per thread are replayed on the calling thread alone.
 constexpr std::size_t kBuyersPerThread = 256;
+// How many buyers ahead the replay asks for their orders' memory.
+constexpr std::size_t kPrefetchGroups = 8;
 // Fewer orders than this per thread are grouped by buyer on the calling thread alone.
 constexpr std::size_t kOrdersPerSortThread = 4096;
 
@@ -592,6 +594,16 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
     std::vector<Timeline> timelines;
     std::vector<const PlannedReminder*> sent;
     for (std::size_t g = first_group; g < last_group; ++g) {
+      // The buyers' orders lie all over memory (buyers come in sorted order): the next buyers'
+      // are asked for while this one is replayed (a hint only, as plan_into gives it).
+      if (g + kPrefetchGroups < last_group) {
+        const Group& ahead = groups[g + kPrefetchGroups];
+        for (std::size_t i = ahead.first; i < ahead.first + ahead.count; ++i) prefetch_order(in_range[i]);
+      }
+      if (g + kPrefetchGroups / 2 < last_group) {
+        const Group& ahead = groups[g + kPrefetchGroups / 2];
+        for (std::size_t i = ahead.first; i < ahead.first + ahead.count; ++i) prefetch_strings(in_range[i]);
+      }
       timelines.clear();
       for (std::size_t i = groups[g].first; i < groups[g].first + groups[g].count; ++i) {
         timelines.push_back(timeline_of(*in_range[i], rules, result.log_end));

@@ -735,20 +735,6 @@ constexpr std::size_t kOrdersPerThread = 4096;
 // How many buyers ahead plan_into asks for the orders' memory (a hint only: nothing changes).
 constexpr std::size_t kPrefetchGroups = 8;
 
-void prefetch_order(const Order* o) {
-  const char* p = reinterpret_cast<const char*>(o);
-  for (std::size_t at = 0; at < sizeof(Order); at += 64) __builtin_prefetch(p + at);
-}
-
-// The text of the strings a plan reads of its first order (needs the order itself fetched).
-void prefetch_strings(const Order* o) {
-  for (const std::string* s :
-       {&o->id, &o->buyer, &o->receiver_name, &o->address, &o->phone, &o->note, &o->item, &o->shop}) {
-    __builtin_prefetch(s->data());
-    if (s->size() > 64) __builtin_prefetch(s->data() + 64);
-  }
-}
-
 // A moment at which a buyer's plan changes by itself, and why.
 struct PlanChange {
   LocalTime at{};
