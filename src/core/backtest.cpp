@@ -659,12 +659,19 @@ ReplayResult replay(const std::vector<Order>& log, const Rules& rules, const Tem
   result.checks.emplace();
   result.checks->rules = &rules;
   join_tallies(tallies, result.checks->violations, result.checks->reminders_per_buyer);
-  sort_by_time_and_text(
-      result.sent, [](const PlannedReminder& r) { return r.send_at; },
-      [](const PlannedReminder& r) -> const std::string& { return r.buyer; });
-  sort_by_time_and_text(
-      result.orders, [](const OrderOutcome& o) { return o.created_at; },
-      [](const OrderOutcome& o) -> const std::string& { return o.order_id; });
+  // The reminders and the orders are sorted at the same time when the replay ran on several threads.
+  run_in_parts({1, 1}, parts.size() > 1 ? 2 : 1, [&](std::size_t first, std::size_t last, std::size_t) {
+    if (first == 0) {
+      sort_by_time_and_text(
+          result.sent, [](const PlannedReminder& r) { return r.send_at; },
+          [](const PlannedReminder& r) -> const std::string& { return r.buyer; });
+    }
+    if (last == 2) {
+      sort_by_time_and_text(
+          result.orders, [](const OrderOutcome& o) { return o.created_at; },
+          [](const OrderOutcome& o) -> const std::string& { return o.order_id; });
+    }
+  });
   return result;
 }
 
