@@ -347,6 +347,13 @@ Daemon::Impl::Impl(const DaemonOptions& o)
   }
   load_everything(config, rules);
   store = std::make_unique<SqliteStore>(config.state, zone);
+  // The counts /healthz and /metrics show are kept by the store's writers; a daemon of an older
+  // build left running while a newer cuifu upgraded the file wrote rows without counting them.
+  if (store->recount_outbox())
+    spdlog::warn(
+        "{}: the outbox's counts per channel and state did not match its rows (written by an older cuifu?): "
+        "counted again",
+        config.state);
   book = std::make_unique<DeliveryBook>(*store);
   curl_global_setup();
   if (const char* hold = std::getenv("CUIFU_TEST_HOLD_RECONCILE")) hold_reconcile_file = hold;

@@ -479,6 +479,31 @@ void SqliteStore::mark_in_doubt(std::int64_t id, LocalTime now, const std::strin
   });
 }
 
+bool SqliteStore::recount_outbox() {
+  settle();
+  return guarded(path_, "count outbox again", [&] {
+    SQLite::Transaction tx(impl_->db, SQLite::TransactionBehavior::IMMEDIATE);
+    const auto read = [&](const char* sql) {
+      std::map<std::pair<std::string, std::string>, std::int64_t> out;
+      SQLite::Statement q(impl_->db, sql);
+      while (q.executeStep()) {
+        const std::int64_t n = q.getColumn(2).getInt64();
+        if (n != 0) out[{q.getColumn(0).getString(), q.getColumn(1).getString()}] = n;
+      }
+      return out;
+    };
+    const auto kept = read("SELECT channel, state, n FROM outbox_counts");
+    const auto rows = read("SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, state");
+    if (kept == rows) return false;
+    impl_->db.exec(
+        "DELETE FROM outbox_counts;"
+        "INSERT INTO outbox_counts (channel, state, n) SELECT channel, state, COUNT(*) FROM outbox GROUP BY channel, "
+        "state;");
+    tx.commit();
+    return true;
+  });
+}
+
 std::map<std::pair<Channel, OutboxState>, std::int64_t> SqliteStore::counts() const {
   return guarded(path_, "count outbox", [&] {
     std::map<std::pair<Channel, OutboxState>, std::int64_t> out;

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -447,6 +448,31 @@ class ExportWatched(DaemonTestCase):
         self.assertEqual(self.stop_daemon(), 0)
         self.assertEqual(self.http_requests("/im"), [])
         self.assertIn("paid", self.outbox()[0]["last_error"])
+
+
+class CountsMadeAgainAtStart(DaemonTestCase):
+    speed = 60
+
+    def test_a_daemon_started_on_counts_an_older_build_left_wrong_shows_the_outbox_as_it_is(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        self.write_feed([order("H1", "hana", home, "2026-11-23 22:00:00"),
+                         order("J1", "jun", home, "2026-11-23 22:05:00")])
+        self.write_config()
+        self.start_daemon(f"{DAY} 03:00")  # quiet hours: the reminders stay planned
+        wait_for(lambda: "reconciled (new feed snapshot)" in self.log_text(), 10 * SLOWDOWN, "the reconcile")
+        self.assertEqual(self.stop_daemon(), 0)
+        planned = [r for r in self.outbox() if r["state"] == "planned"]
+        self.assertTrue(planned, self.outbox())
+        # As a daemon of an older build leaves the counts when it writes rows after a newer cuifu
+        # upgraded the file: the rows are there, their counts are not.
+        with sqlite3.connect(self.state) as db:
+            db.execute("DELETE FROM outbox_counts")
+        self.start_daemon(f"{DAY} 03:01")
+        health = json.loads(self.status("/healthz", ok_only=False)[1])
+        self.assertEqual(health["outbox_depth"], len(planned))
+        self.assertIn(f"cuifu_outbox_depth {len(planned)}", self.status("/metrics")[1])
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertEqual(self.log_text().count("counted again"), 1, self.log_text())
 
 
 class ChatStop(DaemonTestCase):

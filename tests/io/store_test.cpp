@@ -1048,5 +1048,35 @@ TEST_F(StoreTest, UpgradingFromTheCountTriggersDropsThemAndCountsTheOutboxAgain)
   EXPECT_EQ(db.execAndGet("PRAGMA user_version").getInt(), 9);
 }
 
+// What a daemon of an older build writes after a newer cuifu upgraded the file is not counted:
+// recount_outbox() (the daemon, when it starts) puts the outbox's own counts in place, and says
+// whether they were off.
+TEST_F(StoreTest, RecountingTheOutboxPutsItsRowsCountsInPlaceOfWrongOnes) {
+  const LocalTime now = at("2026-11-24 08:00");
+  SqliteStore store(path_, zone_);
+  EXPECT_FALSE(store.recount_outbox());  // empty and right
+  store.upsert_planned(reminder("2026-11-24 11:30", "b1"), now);
+  store.upsert_planned(reminder("2026-11-24 11:40", "b2"), now);
+  EXPECT_FALSE(store.recount_outbox());
+  {
+    // Rows written without their counts, and a count of rows no longer there.
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec(
+        "UPDATE outbox SET state='sent' WHERE buyer='b1';"
+        "INSERT INTO outbox_counts (channel, state, n) VALUES ('im', 'failed', 3);");
+  }
+  EXPECT_NE(store.counts(), recount(path_));
+  EXPECT_TRUE(store.recount_outbox());
+  EXPECT_EQ(store.counts(), recount(path_));
+  EXPECT_EQ((store.counts()[{Channel::sms, OutboxState::sent}]), 1);
+  EXPECT_EQ(store.counts().count({Channel::im, OutboxState::failed}), 0u);
+  EXPECT_FALSE(store.recount_outbox());
+  // And the writers keep them from there.
+  store.upsert_planned(reminder("2026-11-24 11:50", "b3"), now);
+  EXPECT_EQ(store.counts(), recount(path_));
+  SqliteStore other(path_, zone_);
+  EXPECT_EQ(other.counts(), recount(path_));
+}
+
 }  // namespace
 }  // namespace cuifu
