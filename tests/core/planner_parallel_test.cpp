@@ -38,6 +38,18 @@ Plan plan_on(const std::vector<Order>& orders, const ContactHistory& history, Lo
   return plan(orders, history, testing::default_rules(), testing::default_templates(), request);
 }
 
+// The reminders and skipped orders of one (shop, buyer) in a plan of many buyers, in its order.
+Plan part_of(const Plan& all, const std::pair<std::string, std::string>& key) {
+  Plan part;
+  for (const auto& r : all.reminders) {
+    if (r.shop == key.first && r.buyer == key.second) part.reminders.push_back(r);
+  }
+  for (const auto& s : all.skipped) {
+    if (s.shop == key.first && s.buyer == key.second) part.skipped.push_back(s);
+  }
+  return part;
+}
+
 // How many orders to plan: 20,000 in the unit run; ctest's planner_parallel_100k (label
 // `slow`) runs this test again on 100,000 through CUIFU_PARALLEL_TEST_ORDERS.
 std::size_t orders_to_plan() {
@@ -138,13 +150,7 @@ TEST(PlannerParallel, OneBuyerAloneIsPlannedAsAmongAllTheOthers) {
                            [](const SkippedOrder& a, const SkippedOrder& b) { return a.order_id >= b.order_id; }) ==
             raw.plan.skipped.end();
     ++(in_order ? made_in_order : sorted_after);
-    Plan expected;
-    for (const auto& r : all.reminders) {
-      if (r.shop == key.first && r.buyer == key.second) expected.reminders.push_back(r);
-    }
-    for (const auto& s : all.skipped) {
-      if (s.shop == key.first && s.buyer == key.second) expected.skipped.push_back(s);
-    }
+    const Plan expected = part_of(all, key);
     ASSERT_EQ(serialized(plan_on(mine, own, now, 1)), serialized(expected)) << key.first << " " << key.second;
   }
   EXPECT_GT(made_in_order, 0);
@@ -174,13 +180,7 @@ TEST(PlannerParallel, OneBuyerWithEverybodysHistoryIsPlannedAsAmongAllTheOthers)
   }
   int in_two_shops = 0, with_contacts = 0;
   for (const auto& [key, mine] : by_buyer) {
-    Plan expected;
-    for (const auto& r : all.reminders) {
-      if (r.shop == key.first && r.buyer == key.second) expected.reminders.push_back(r);
-    }
-    for (const auto& s : all.skipped) {
-      if (s.shop == key.first && s.buyer == key.second) expected.skipped.push_back(s);
-    }
+    const Plan expected = part_of(all, key);
     ASSERT_EQ(serialized(plan_on(mine, history, now, 1)), serialized(expected)) << key.first << " " << key.second;
     in_two_shops += shops_of[key.second].size() > 1;
     with_contacts += std::any_of(history.contacts.begin(), history.contacts.end(),
