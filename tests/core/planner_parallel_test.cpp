@@ -183,8 +183,9 @@ TEST(PlannerParallel, OneBuyerWithEverybodysHistoryIsPlannedAsAmongAllTheOthers)
     const Plan expected = part_of(all, key);
     ASSERT_EQ(serialized(plan_on(mine, history, now, 1)), serialized(expected)) << key.first << " " << key.second;
     in_two_shops += shops_of[key.second].size() > 1;
+    const std::string& buyer = key.second;  // a structured binding cannot be captured (clang 14)
     with_contacts += std::any_of(history.contacts.begin(), history.contacts.end(),
-                                 [&](const ContactRecord& c) { return c.buyer == key.second; });
+                                 [&](const ContactRecord& c) { return c.buyer == buyer; });
   }
   EXPECT_GT(in_two_shops, 10);
   EXPECT_GT(with_contacts, 100);
