@@ -504,6 +504,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
       throw ReconcileStopped("reconcile abandoned: stopping");
     }
     PlanRequest request{now, now, window_end + kWindow, chat};
+    request.bare_from = window_end;  // only the reminders before it are written: no texts for the others
     // On every core, even for a part of a few thousand orders (the planner alone would keep
     // such a part on one thread): a whole new snapshot of a big shop is mostly planning.
     request.threads = std::max(1u, std::thread::hardware_concurrency());

@@ -572,7 +572,11 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     // The message, when it is wanted (texts or why lines) or must be seen to fit (an SMS).
     std::optional<RenderedMessage> msg;
     std::string greeting_note;
-    if (req_.texts || req_.explain || channel == Channel::sms) {
+    // Past req_.bare_from the reminder comes without texts and why lines.
+    const bool bare = *slot >= req_.bare_from;
+    const bool texts = req_.texts && !bare;
+    const bool explain = req_.explain && !bare;
+    if (texts || explain || channel == Channel::sms) {
       // What a message says of the buyer, the orders and the item is the same for every step of
       // the sequence: worked out for its first message only.
       if (!fields) {
@@ -639,7 +643,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.channel = channel;
     r.step = static_cast<int>(i) + 1;
     r.template_name = tpl->name;
-    if (req_.texts) {
+    if (texts) {
       r.subject = std::move(msg->subject);
       r.message = std::move(msg->text);
       r.contact = channel == Channel::email ? *reach_email : (channel == Channel::im ? std::string{} : *reach_phone);
@@ -648,7 +652,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     r.amount = amount;
     r.cost_milli = ch.cost_milli;
     r.pay_by = close_at;
-    if (req_.explain) {
+    if (explain) {
       r.why.push_back(
           format_text(FMT_COMPILE("segment {} ({}): {}"), seg.name, cache_.source_text(seg.source), match.because));
       if (shop_.rule)
@@ -810,7 +814,8 @@ void plan_buyer(const ShopSettings& shop, const std::string& buyer, const std::v
     const LocalTime until = change ? change->at : LocalTime::max();
     for (auto& r : part.reminders) {
       if (r.send_at >= until) continue;
-      if (std::string why = std::exchange(changed, {}); !why.empty() && request.explain)
+      if (std::string why = std::exchange(changed, {});
+          !why.empty() && request.explain && r.send_at < request.bare_from)
         r.why.push_back(std::move(why));
       kept.push_back(std::move(r));
     }

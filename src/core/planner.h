@@ -116,6 +116,11 @@ struct PlanRequest {
   // that drops them (the backtest's figures); an SMS is still rendered, to see that it fits one
   // segment, and every decision is the same.
   bool texts = true;
+  // Reminders with send_at at or after this come without texts and why lines, as with `explain`
+  // and `texts` false (an SMS is still rendered, to see that it fits): for a caller that plans
+  // further ahead than it writes (the daemon's reconcile plans 48 h to know when a buyer's next
+  // reminder enters its 24 h window). Every decision is the same.
+  LocalTime bare_from = LocalTime::max();
 };
 
 // Which segment an order group falls into, and the words that decided it.

@@ -241,6 +241,49 @@ TEST(PlannerParallel, PlanWithoutTextsOrWhyLinesMakesTheSameDecisions) {
   EXPECT_TRUE(serialized(full) == serialized(lean)) << "the plans differ";
 }
 
+// A plan whose reminders from some time on come bare (the daemon's reconcile plans 48 h ahead
+// and writes the first 24 h): the reminders before that time are the full plan's, the others the
+// full plan's without texts and why lines; on one thread and on several.
+TEST(PlannerParallel, PlanWithBareRemindersFromATimeMakesTheSameDecisions) {
+  const LocalTime now = at("2026-11-23 21:00");
+  const auto orders = testing::generated_orders(3000, now);
+  ContactHistory history;
+  for (std::size_t i = 0; i < orders.size(); i += 53) history.opted_out[orders[i].buyer].insert(Channel::im);
+  const LocalTime bare_from = now + std::chrono::hours{24};
+  for (const unsigned threads : {1u, 3u}) {
+    PlanRequest request{now, now, now + std::chrono::hours{48}};
+    request.threads = threads;
+    Plan full = plan(orders, history, testing::default_rules(), testing::default_templates(), request);
+    request.bare_from = bare_from;
+    const Plan bare = plan(orders, history, testing::default_rules(), testing::default_templates(), request);
+    int before = 0, after = 0;
+    std::map<Channel, int> channels_after;
+    for (auto& r : full.reminders) {
+      EXPECT_FALSE(r.why.empty());
+      if (r.send_at < bare_from) {
+        ++before;
+        continue;
+      }
+      ++after;
+      ++channels_after[r.channel];
+      r.subject.clear();
+      r.message.clear();
+      r.contact.clear();
+      r.receiver_name.clear();
+      r.why.clear();
+    }
+    EXPECT_GT(before, 300);
+    EXPECT_GT(after, 100);
+    EXPECT_GT(channels_after[Channel::sms], 0);
+    EXPECT_GT(channels_after[Channel::im], 0);
+    for (const auto& r : bare.reminders) {
+      if (r.send_at < bare_from) continue;
+      EXPECT_TRUE(r.message.empty() && r.why.empty() && r.contact.empty() && r.subject.empty()) << r.buyer;
+    }
+    EXPECT_TRUE(serialized(full) == serialized(bare)) << "the plans differ on " << threads << " threads";
+  }
+}
+
 // An address read without its reasons is read the same: every part of the reading but `why`.
 TEST(PlannerParallel, AddressReadWithoutReasonsIsReadTheSame) {
   const LocalTime now = at("2026-11-23 21:00");
