@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdint>
 #include <regex>
 #include <utility>
@@ -103,7 +104,283 @@ std::size_t occupation_index(std::string_view occupation) {
   return static_cast<std::size_t>(it - std::begin(kOccupations));
 }
 
+// Reads a pattern for required_literals: a recursive descent over the subset it understands;
+// `ok` false as soon as it meets anything else.
+class LiteralReader {
+ public:
+  explicit LiteralReader(std::string_view p) : p_(p) {}
+
+  RequiredLiterals run() {
+    const std::vector<Sequence> alts = alternatives();
+    if (!ok_ || i_ != p_.size()) return {};
+    return required_of(alts);
+  }
+
+ private:
+  struct Sequence {
+    RequiredLiterals clauses;  // each must be met by a match of the sequence
+    std::string literal;       // the whole sequence, when it is a plain string
+    bool plain = true;
+    std::string run;  // the plain characters read last, one after another: one clause
+    void flush() {
+      if (!run.empty()) clauses.push_back({std::exchange(run, {})});
+    }
+  };
+
+  // What every match of one of `alts` must contain.
+  static RequiredLiterals required_of(const std::vector<Sequence>& alts) {
+    if (alts.size() == 1) return alts.front().clauses;
+    std::vector<std::string> any;
+    for (const auto& a : alts) {
+      if (!a.plain || a.literal.empty()) return {};
+      any.push_back(a.literal);
+    }
+    return {any};
+  }
+
+  static std::vector<std::string> digits() {
+    std::vector<std::string> d;
+    for (char c = '0'; c <= '9'; ++c) d.emplace_back(1, c);
+    return d;
+  }
+
+  std::vector<Sequence> alternatives() {
+    std::vector<Sequence> alts(1);
+    while (ok_ && i_ < p_.size() && p_[i_] != ')') {
+      if (p_[i_] == '|') {
+        ++i_;
+        alts.back().flush();
+        alts.emplace_back();
+      } else {
+        atom(alts.back());
+      }
+    }
+    alts.back().flush();
+    return alts;
+  }
+
+  // The least number of times the atom before it must match: 1 without a quantifier.
+  // `quantified` says whether there was one.
+  std::size_t quantifier(bool& quantified) {
+    quantified = false;
+    if (i_ >= p_.size()) return 1;
+    std::size_t min = 1;
+    const char c = p_[i_];
+    if (c == '?' || c == '*') {
+      min = 0;
+      ++i_;
+    } else if (c == '+') {
+      ++i_;
+    } else if (c == '{') {
+      std::size_t j = i_ + 1, n = 0;
+      const std::size_t digits_from = j;
+      while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9') n = n * 10 + static_cast<std::size_t>(p_[j++] - '0');
+      if (j == digits_from || j >= p_.size()) {
+        ok_ = false;
+        return 0;
+      }
+      if (p_[j] == ',') {
+        ++j;
+        while (j < p_.size() && p_[j] >= '0' && p_[j] <= '9') ++j;
+      }
+      if (j >= p_.size() || p_[j] != '}') {
+        ok_ = false;
+        return 0;
+      }
+      min = n;
+      i_ = j + 1;
+    } else {
+      return 1;
+    }
+    quantified = true;
+    if (i_ < p_.size() && p_[i_] == '?') ++i_;  // lazy: the same text can match
+    return min;
+  }
+
+  void atom(Sequence& seq) {
+    const auto c = static_cast<unsigned char>(p_[i_]);
+    std::vector<std::string> set;  // one of these is in any match of the atom; empty: unknown
+    std::string literal;           // the atom is this plain string
+    bool plain = false;
+    bool zero_width = false;
+    RequiredLiterals inner;  // a group of one alternative: what it requires
+    if (c == '(') {
+      ++i_;
+      bool look = false;
+      if (i_ < p_.size() && p_[i_] == '?') {
+        const std::string_view kind = p_.substr(i_, 2);
+        if (kind == "?:") {
+          i_ += 2;
+        } else if (kind == "?=" || kind == "?!") {
+          i_ += 2;
+          look = true;
+        } else {
+          ok_ = false;
+          return;
+        }
+      }
+      const std::vector<Sequence> alts = alternatives();
+      if (!ok_ || i_ >= p_.size() || p_[i_] != ')') {
+        ok_ = false;
+        return;
+      }
+      ++i_;
+      if (look) {
+        zero_width = true;
+      } else if (alts.size() == 1) {
+        inner = alts.front().clauses;
+        plain = alts.front().plain;
+        literal = alts.front().literal;
+      } else {
+        const RequiredLiterals any = required_of(alts);
+        if (!any.empty()) set = any.front();
+      }
+    } else if (c == '[') {
+      const std::size_t from = ++i_;
+      if (i_ < p_.size() && p_[i_] == ']') {  // [] or []...]: read differently by the engines
+        ok_ = false;
+        return;
+      }
+      while (i_ < p_.size() && p_[i_] != ']') i_ += p_[i_] == '\\' ? 2 : 1;
+      if (i_ >= p_.size()) {
+        ok_ = false;
+        return;
+      }
+      if (p_.substr(from, i_ - from) == "0-9") set = digits();
+      ++i_;
+    } else if (c == '\\') {
+      if (i_ + 1 >= p_.size()) {
+        ok_ = false;
+        return;
+      }
+      const char e = p_[i_ + 1];
+      i_ += 2;
+      if (e == 'd') {
+        set = digits();
+      } else if (e == 'b' || e == 'B') {
+        zero_width = true;
+      } else if (e == 'D' || e == 'w' || e == 'W' || e == 's' || e == 'S') {
+        // a class: nothing known
+      } else if (static_cast<unsigned char>(e) < 0x80 && std::ispunct(static_cast<unsigned char>(e))) {
+        literal.assign(1, e);
+        plain = true;
+      } else {
+        ok_ = false;
+        return;
+      }
+    } else if (c == '^' || c == '$') {
+      ++i_;
+      zero_width = true;
+    } else if (c == '.') {
+      ++i_;
+    } else if (c == '*' || c == '+' || c == '?' || c == '{' || c == '}' || c == ']') {
+      ok_ = false;
+      return;
+    } else {
+      // One character: its UTF-8 bytes (the patterns read bytes: a quantifier after it applies
+      // to its last byte only, so a quantified character is taken as unknown).
+      const std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+      if (len == 0 || i_ + len > p_.size()) {
+        ok_ = false;
+        return;
+      }
+      for (std::size_t k = 1; k < len; ++k) {
+        if ((static_cast<unsigned char>(p_[i_ + k]) & 0xC0) != 0x80) {
+          ok_ = false;
+          return;
+        }
+      }
+      literal.assign(p_.substr(i_, len));
+      plain = true;
+      i_ += len;
+      if (len > 1 && i_ < p_.size() && std::string_view("?*+{").find(p_[i_]) != std::string_view::npos) {
+        literal.clear();
+        plain = false;
+      }
+    }
+    if (zero_width) {
+      seq.flush();
+      seq.plain = false;
+      // A quantified assertion (allowed by some engines): nothing more to read from it.
+      bool quantified = false;
+      quantifier(quantified);
+      return;
+    }
+    bool quantified = false;
+    const std::size_t min = quantifier(quantified);
+    if (!ok_) return;
+    if (plain && !quantified) {  // joins the characters before it
+      seq.run += literal;
+      seq.literal += literal;
+      return;
+    }
+    seq.flush();
+    seq.plain = false;
+    if (min >= 1) {
+      if (!literal.empty() && plain) {
+        seq.clauses.push_back({literal});
+      } else if (!set.empty()) {
+        seq.clauses.push_back(set);
+      }
+      for (auto& clause : inner) seq.clauses.push_back(clause);
+    }
+  }
+
+  std::string_view p_;
+  std::size_t i_ = 0;
+  bool ok_ = true;
+};
+
+// A pattern's entry in a PatternFilter: its clauses as indices into `words`, adding new words.
+PatternFilter::Entry filter_entry(const std::string& pattern, const CuePattern* re, std::vector<std::string>& words) {
+  PatternFilter::Entry entry;
+  entry.re = re;
+  if (!re) return entry;
+  for (const auto& clause : required_literals(pattern)) {
+    std::vector<std::uint32_t> ids;
+    for (const auto& w : clause) {
+      const auto at = std::find(words.begin(), words.end(), w);
+      ids.push_back(static_cast<std::uint32_t>(at - words.begin()));
+      if (at == words.end()) words.push_back(w);
+    }
+    entry.clauses.push_back(std::move(ids));
+  }
+  return entry;
+}
+
+// Which of a PatternFilter's words a text holds, found when first asked for.
+class FilterWords {
+ public:
+  explicit FilterWords(const PatternFilter* f) : f_(f) {}
+  // False when the pattern of `entry`, which is `re`, cannot match `text`.
+  bool may_match(const PatternFilter::Entry* entry, const CuePattern* re, std::string_view text) {
+    if (!entry || entry->re != re || entry->clauses.empty()) return true;
+    if (!found_) {
+      thread_local std::vector<WordSet::Hit> hits;
+      hits.clear();
+      f_->words.find_all(text, hits);
+      present_.assign(f_->words.size(), 0);
+      for (const auto& h : hits) present_[h.word] = 1;
+      found_ = true;
+    }
+    for (const auto& clause : entry->clauses) {
+      if (std::none_of(clause.begin(), clause.end(), [&](std::uint32_t w) { return present_[w] != 0; })) return false;
+    }
+    return true;
+  }
+  void text_changed() { found_ = false; }
+
+ private:
+  const PatternFilter* f_;
+  bool found_ = false;
+  std::vector<char> present_;
+};
+
 }  // namespace
+
+RequiredLiterals required_literals(std::string_view pattern) {
+  return LiteralReader(pattern).run();
+}
 
 std::shared_ptr<const CuePattern> compile_cue_pattern(const std::string& pattern, std::string* error) {
   bool in_class = false;
@@ -145,6 +422,15 @@ void sort_cues_for_search(OccupationRules& rules) {
     if (words.back().find(kTaken) != std::string::npos) one_pass = false;
   }
   rules.words = one_pass ? std::make_shared<const WordSet>(words) : nullptr;
+
+  auto filter = std::make_shared<PatternFilter>();
+  std::vector<std::string> literals;
+  for (const auto& m : rules.masks) filter->masks.push_back(filter_entry(m.pattern, m.re.get(), literals));
+  for (const auto& cue : rules.cues) {
+    filter->cues.push_back(cue.is_pattern ? filter_entry(cue.text, cue.re.get(), literals) : PatternFilter::Entry{});
+  }
+  filter->words = WordSet(literals);
+  rules.filter = std::move(filter);
 }
 
 OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view address, bool explain) {
@@ -153,8 +439,17 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
   // kMaxCueBytes of an address (a real one is far shorter), so a freak feed field cannot stall
   // the planner or overflow its stack. (PCRE2 has its own limits; the cut keeps the results.)
   std::string text = halfwidth(utf8_prefix(address, kMaxCueBytes));
-  for (const auto& m : rules.masks) {
+  // A pattern whose required words the text lacks is not searched (PatternFilter); the filter
+  // is used only while it has an entry per mask and cue.
+  const PatternFilter* filter =
+      rules.filter && rules.filter->masks.size() == rules.masks.size() && rules.filter->cues.size() == rules.cues.size()
+          ? rules.filter.get()
+          : nullptr;
+  FilterWords filter_words(filter);
+  for (std::size_t mi = 0; mi < rules.masks.size(); ++mi) {
+    const auto& m = rules.masks[mi];
     if (!m.re) continue;
+    if (filter && !filter_words.may_match(&filter->masks[mi], m.re.get(), text)) continue;
     std::string out;
     std::size_t from = 0;
     bool any = false;
@@ -173,6 +468,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     if (any) {
       out.append(text, from);
       text = std::move(out);
+      filter_words.text_changed();
     }
   }
   std::array<int, std::size(kOccupations)> scores{};
@@ -215,6 +511,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     std::string_view found;
     if (cue.is_pattern) {
       if (!cue.re) return;
+      if (filter && in_order && !filter_words.may_match(&filter->cues[k], cue.re.get(), text)) return;
       const auto m = cue.re->search(text);
       if (m) found = std::string_view(text).substr(m->first, m->second - m->first);
     } else if (one_pass) {

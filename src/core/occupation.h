@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,27 @@ struct OccupationMask {
   std::shared_ptr<const CuePattern> re;
 };
 
+// What every match of a cue or mask pattern must contain: each clause a list of byte strings
+// one of which occurs in any text the pattern matches (a literal or a group of literal
+// alternatives the pattern cannot do without; `\d` as the ten digits). Empty when nothing is
+// known: the pattern must be searched. Read conservatively: anything but literals, groups,
+// bracket classes, `.`, `^`, `$`, `\b`, `\d`-like escapes, escaped punctuation, lookaheads and
+// quantifiers gives no clause at all.
+using RequiredLiterals = std::vector<std::vector<std::string>>;
+RequiredLiterals required_literals(std::string_view pattern);
+
+// The masks' and pattern cues' required literals (see required_literals), looked for in one
+// pass over an address, so that a pattern whose text cannot be there is not searched. Made by
+// sort_cues_for_search; an entry is used only while its pattern is the one it was made from.
+struct PatternFilter {
+  WordSet words;  // every literal of every clause
+  struct Entry {
+    const CuePattern* re = nullptr;                   // the pattern it was made from
+    std::vector<std::vector<std::uint32_t>> clauses;  // indices into `words`
+  };
+  std::vector<Entry> masks, cues;  // by index in OccupationRules::masks and ::cues
+};
+
 struct OccupationRules {
   std::vector<OccupationMask> masks;
   std::vector<OccupationCue> cues;
@@ -65,6 +87,8 @@ struct OccupationRules {
   // pass over the address. guess_occupation uses it only while it still has one slot per cue;
   // call sort_cues_for_search again after changing the cues.
   std::shared_ptr<const WordSet> words;
+  // Set by sort_cues_for_search: which patterns an address may match (see PatternFilter).
+  std::shared_ptr<const PatternFilter> filter;
   bool empty() const { return cues.empty(); }
 };
 

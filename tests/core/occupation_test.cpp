@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <fstream>
 #include <random>
 
 #include "core/planner.h"
+#include "core/text.h"
+#include "generated_orders.h"
 #include "test_rules.h"
 
 namespace cuifu {
@@ -142,6 +146,141 @@ TEST(Occupation, PatternsRejectChineseInsideBracketClasses) {
   EXPECT_NE(error.find("(东|西)"), std::string::npos);
   EXPECT_NE(compile_cue_pattern("(东|西)路", &error), nullptr);
   EXPECT_EQ(compile_cue_pattern("(unclosed", &error), nullptr);
+}
+
+// What a pattern's matches must contain, read conservatively: literals and groups of literal
+// alternatives that cannot be left out, \d as the digits; nothing for what it cannot read.
+TEST(Occupation, RequiredLiteralsOfAPattern) {
+  const std::vector<std::string> digits = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  EXPECT_EQ(required_literals("大学城"), (RequiredLiterals{{"大学城"}}));
+  EXPECT_EQ(required_literals("\\d+ *单元"), (RequiredLiterals{digits, {"单元"}}));
+  EXPECT_EQ(required_literals("[0-9]{2,}x"), (RequiredLiterals{digits, {"x"}}));
+  EXPECT_EQ(required_literals("(号|幢) *(\\d{1,2}|(一|二)+) *(楼|层)"), (RequiredLiterals{{"号", "幢"}, {"楼", "层"}}));
+  EXPECT_EQ(required_literals("(大厦|园)?[^ ]{0,12}\\d* *(室|层)"), (RequiredLiterals{{"室", "层"}}));
+  EXPECT_EQ(required_literals("(^|[^A-Za-z])[A-Za-z] *座"), (RequiredLiterals{{"座"}}));
+  EXPECT_EQ(required_literals("社区(居委会)?(?=.{0,90}(路|街))"), (RequiredLiterals{{"社区"}}));
+  EXPECT_EQ(required_literals("(?:ab|cd)e"), (RequiredLiterals{{"ab", "cd"}, {"e"}}));
+  EXPECT_EQ(required_literals("((ab)c)"), (RequiredLiterals{{"abc"}}));
+  EXPECT_EQ(required_literals("ab\\bc"), (RequiredLiterals{{"ab"}, {"c"}}));
+  EXPECT_EQ(required_literals("a|bc"), (RequiredLiterals{{"a", "bc"}}));
+  EXPECT_EQ(required_literals("x{2}\\.y{0,1}"), (RequiredLiterals{{"x"}, {"."}}));
+  EXPECT_EQ(required_literals("\\d+ *(层|F|f)(\\b|[^a-z]|$)"), (RequiredLiterals{digits, {"层", "F", "f"}}));
+  // Nothing required, or nothing this reader may assume.
+  EXPECT_TRUE(required_literals("a|\\d").empty());
+  EXPECT_TRUE(required_literals("(a|)b").size() == 1);  // only b
+  EXPECT_TRUE(required_literals("楼?").empty());        // the ? takes the last byte of 楼 only
+  EXPECT_TRUE(required_literals("楼*x").size() == 1);
+  EXPECT_TRUE(required_literals("(?<=a)b").empty());
+  EXPECT_TRUE(required_literals("(?i)ab").empty());
+  EXPECT_TRUE(required_literals("\\u0041b").empty());
+  EXPECT_TRUE(required_literals("\\1a").empty());
+  EXPECT_TRUE(required_literals("a{,2}b").empty());
+  EXPECT_TRUE(required_literals("(ab").empty());
+  EXPECT_TRUE(required_literals("ab)").empty());
+  EXPECT_TRUE(required_literals("[]a]b").empty());
+  EXPECT_TRUE(required_literals("a**").empty());
+  EXPECT_TRUE(required_literals(".*").empty());
+}
+
+// Every bundled address (the labelled sets, the generated orders' and addresses strung from the
+// cues' pieces): read with the pattern filter as without it, and no pattern the filter skips
+// matches the address.
+TEST(Occupation, PatternFilterReadsEveryAddressAsWithoutIt) {
+  const OccupationRules& shipped = default_rules().address.occupation;
+  ASSERT_NE(shipped.filter, nullptr);
+  OccupationRules unfiltered = shipped;
+  unfiltered.filter = nullptr;
+  std::vector<std::string> addresses;
+  for (const char* set : {"data/eval/holdout.tsv", "data/eval/tune.tsv"}) {
+    std::ifstream in(testing::source_path(set));
+    ASSERT_TRUE(in) << set;
+    for (std::string line; std::getline(in, line);) {
+      const auto tab = line.find('\t');
+      if (tab == std::string::npos) continue;
+      addresses.push_back(line.substr(tab + 1, line.find('\t', tab + 1) - tab - 1));
+    }
+  }
+  ASSERT_GT(addresses.size(), 2000u);
+  for (const auto& o : testing::generated_orders(3000, testing::at("2026-11-23 21:00"))) addresses.push_back(o.address);
+  const std::vector<std::string> pieces = {"1",     "12",   "305",  " ",    "号",   "路",     "栋",   "层",
+                                           "室",    "F",    "A",    "座",   "社区", "大学城", "单元", "弄",
+                                           "1-2-3", "大厦", "公寓", "学院", "８层", "Ｂ座",   "宿舍", "站",
+                                           "中心",  "街",   "楼",   "幢",   "SOHO", "居委会"};
+  std::mt19937 rng(11);
+  for (int i = 0; i < 4000; ++i) {
+    std::string address = i % 2 ? "上海市浦东新区" : "";
+    const unsigned n = 1 + rng() % 8;
+    for (unsigned k = 0; k < n; ++k) address += pieces[rng() % pieces.size()];
+    addresses.push_back(address);
+  }
+  std::vector<std::pair<const CuePattern*, std::string>> patterns;
+  for (const auto& m : shipped.masks) patterns.emplace_back(m.re.get(), m.pattern);
+  for (const auto& c : shipped.cues) {
+    if (c.is_pattern) patterns.emplace_back(c.re.get(), c.text);
+  }
+  ASSERT_GE(patterns.size(), 15u);
+  int with_clauses = 0;
+  for (const auto& [re, pattern] : patterns) with_clauses += !required_literals(pattern).empty();
+  EXPECT_GE(with_clauses, 14);  // the filter does spare searches
+  int decided = 0;
+  for (const auto& address : addresses) {
+    const OccupationGuess fast = guess_occupation(shipped, address);
+    const OccupationGuess slow = guess_occupation(unfiltered, address);
+    ASSERT_EQ(fast.why, slow.why) << address;
+    ASSERT_EQ(fast.scores, slow.scores) << address;
+    ASSERT_EQ(fast.occupation, slow.occupation) << address;
+    decided += !fast.occupation.empty();
+    for (const auto& [re, pattern] : patterns) {
+      if (!re) continue;
+      const RequiredLiterals clauses = required_literals(pattern);
+      const bool may = std::all_of(clauses.begin(), clauses.end(), [&](const std::vector<std::string>& any) {
+        return std::any_of(any.begin(), any.end(), [&](const std::string& w) { return contains(address, w); });
+      });
+      if (!may) {
+        EXPECT_FALSE(re->search(address)) << pattern << " on " << address;
+      }
+    }
+  }
+  EXPECT_GT(decided, 1000);
+}
+
+// The filter is in use: patterns counted as they are searched, an address without their words
+// searches none of them.
+TEST(Occupation, PatternFilterSparesTheSearches) {
+  struct Counting final : CuePattern {
+    std::shared_ptr<const CuePattern> inner;
+    mutable int searches = 0;
+    std::optional<std::pair<std::size_t, std::size_t>> search(std::string_view text) const override {
+      ++searches;
+      return inner->search(text);
+    }
+  };
+  OccupationRules rules = default_rules().address.occupation;
+  std::vector<std::shared_ptr<Counting>> counters;
+  const auto count = [&](std::shared_ptr<const CuePattern>& re) {
+    if (!re) return;
+    auto c = std::make_shared<Counting>();
+    c->inner = re;
+    counters.push_back(c);
+    re = c;
+  };
+  for (auto& m : rules.masks) count(m.re);
+  for (auto& c : rules.cues) count(c.re);
+  sort_cues_for_search(rules);
+  const auto searches = [&] {
+    int n = 0;
+    for (const auto& c : counters) n += std::exchange(c->searches, 0);
+    return n;
+  };
+  EXPECT_EQ(guess_occupation(rules, "Paris").occupation, "");
+  EXPECT_EQ(searches(), 0);
+  EXPECT_EQ(guess_occupation(rules, "北京市朝阳区建国路88号SOHO现代城A座1502室").occupation, "office");
+  const int some = searches();
+  EXPECT_GT(some, 0);
+  EXPECT_LT(some, static_cast<int>(counters.size()));
+  rules.filter = nullptr;
+  EXPECT_EQ(guess_occupation(rules, "Paris").occupation, "");
+  EXPECT_EQ(searches(), static_cast<int>(counters.size()));
 }
 
 }  // namespace
