@@ -361,6 +361,9 @@ class FilterWords {
       f_->words.find_all(text, hits);
       present_.assign(f_->words.size(), 0);
       for (const auto& h : hits) present_[h.word] = 1;
+      for (const char c : text) {
+        if (const std::int32_t w = f_->byte_word[static_cast<unsigned char>(c)]; w >= 0) present_[w] = 1;
+      }
       found_ = true;
     }
     for (const auto& clause : entry->clauses) {
@@ -373,7 +376,12 @@ class FilterWords {
  private:
   const PatternFilter* f_;
   bool found_ = false;
-  std::vector<char> present_;
+  std::vector<char>& present_ = present();  // the thread's, kept from address to address
+
+  static std::vector<char>& present() {
+    thread_local std::vector<char> p;
+    return p;
+  }
 };
 
 }  // namespace
@@ -428,6 +436,12 @@ void sort_cues_for_search(OccupationRules& rules) {
   for (const auto& m : rules.masks) filter->masks.push_back(filter_entry(m.pattern, m.re.get(), literals));
   for (const auto& cue : rules.cues) {
     filter->cues.push_back(cue.is_pattern ? filter_entry(cue.text, cue.re.get(), literals) : PatternFilter::Entry{});
+  }
+  filter->byte_word.fill(-1);
+  for (std::size_t w = 0; w < literals.size(); ++w) {
+    if (literals[w].size() != 1) continue;
+    filter->byte_word[static_cast<unsigned char>(literals[w][0])] = static_cast<std::int32_t>(w);
+    literals[w].clear();  // found through byte_word, not the WordSet
   }
   filter->words = WordSet(literals);
   rules.filter = std::move(filter);

@@ -4,6 +4,7 @@
 // Pure; an OccupationRules value is immutable once loaded and may be shared across threads.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -70,7 +71,8 @@ RequiredLiterals required_literals(std::string_view pattern);
 // pass over an address, so that a pattern whose text cannot be there is not searched. Made by
 // sort_cues_for_search; an entry is used only while its pattern is the one it was made from.
 struct PatternFilter {
-  WordSet words;  // every literal of every clause
+  WordSet words;  // every literal of every clause of two bytes or more (a one-byte one is "" here)
+  std::array<std::int32_t, 256> byte_word{};  // the index of a one-byte literal, by its byte; -1: none
   struct Entry {
     const CuePattern* re = nullptr;                   // the pattern it was made from
     std::vector<std::vector<std::uint32_t>> clauses;  // indices into `words`
