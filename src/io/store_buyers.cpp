@@ -82,18 +82,36 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
     auto& db = impl_->db;
     std::optional<SQLite::Transaction> tx;  // inside unflushed() or batch(), theirs
     if (sqlite3_get_autocommit(db.getHandle())) tx.emplace(db);
-    SQLite::Statement q(db,
+    // Prepared once (a reconcile writes a slice at a time: a new export of 1M orders, 1M rows),
+    // its texts bound without a copy: each outlives its exec(), and the bindings are cleared
+    // before they go out of scope.
+    auto q =
+        impl_->prepared(impl_->insert_order_seen,
                         "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen, shop, amount) "
                         "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET buyer=excluded.buyer, "
                         "phone=excluded.phone, status=excluded.status, last_seen=excluded.last_seen, "
                         "shop=excluded.shop, amount=excluded.amount");
     const std::int64_t t = epoch(zone_, now);
-    for (const auto& o : orders) {
-      q.reset();
-      SQLite::bind(q, o.id, o.buyer, o.phone, std::string(to_string(o.status)), t, t, o.shop,
-                   static_cast<std::int64_t>(o.amount));
-      q.exec();
+    q->bind(5, t);
+    q->bind(6, t);
+    std::string status;
+    try {
+      for (const auto& o : orders) {
+        status = to_string(o.status);
+        q->bindNoCopy(1, o.id);
+        q->bindNoCopy(2, o.buyer);
+        q->bindNoCopy(3, o.phone);
+        q->bindNoCopy(4, status);
+        q->bindNoCopy(7, o.shop);
+        q->bind(8, static_cast<std::int64_t>(o.amount));
+        q->exec();
+        q->reset();
+      }
+    } catch (...) {
+      q->clearBindings();
+      throw;
     }
+    q->clearBindings();
     if (tx) tx->commit();
     return 0;
   });

@@ -91,8 +91,17 @@ struct SqliteStore::Impl {
     }
     return Lease(*s);
   }
+  // A statement of the hottest paths (upsert_planned: every row a reconcile writes) kept in a
+  // slot of its own: cached() makes a std::string of its SQL and hashes it at every call. Its
+  // bindings are not cleared here: the caller binds every parameter, and clears them after use
+  // when it bound without a copy.
+  Lease prepared(std::unique_ptr<SQLite::Statement>& slot, const char* sql) const {
+    if (!slot) slot = std::make_unique<SQLite::Statement>(db, sql);
+    return Lease(*slot);
+  }
   // Declared after db: finalized before it closes.
   mutable std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements;
+  mutable std::unique_ptr<SQLite::Statement> insert_planned, find_planned, insert_order_seen;
 
   // The outbox's rows per (channel, state) in `outbox_counts` are kept by the store's writers,
   // not by triggers (schema 9): each writer adds what it changed here (a row inserted, a row's
@@ -254,6 +263,9 @@ inline LocalTime local(const ShopZone& z, std::int64_t e) {
 
 // Order ids as a JSON array in one column.
 std::string ids_json(const std::vector<std::string>& ids);
+// True when `s` is UTF-8 of characters of 1 to 3 bytes (no surrogates) with no byte JSON escapes:
+// written as it is between quotes. False for anything else, UTF-8 or not (ids_json looks again).
+bool plain_json_text(std::string_view s);
 std::vector<std::string> ids_from_json(const std::string& text);
 
 // The latest outcome of each call task onto the task's phone contact (store_calls.cpp).

@@ -85,10 +85,11 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     Impl::Write tx(*impl_);
     // Inserted first, found only when the key is there already: a new row (every row of a new
     // export) costs one search of the key index instead of two.
-    auto ins = impl_->cached(
-        "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
-        "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?) ON CONFLICT (idempotency_key) DO NOTHING");
+    auto ins =
+        impl_->prepared(impl_->insert_planned,
+                        "INSERT INTO outbox (idempotency_key, buyer, order_ids, channel, step, segment, template, "
+                        "message, subject, contact, receiver_name, send_at, state, updated_at, why, shop) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?) ON CONFLICT (idempotency_key) DO NOTHING");
     // Bound without a copy (the message is most of a row): every value outlives exec(), and the
     // bindings are cleared before they go out of scope.
     const std::string order_ids = ids_json(r.order_ids);
@@ -106,15 +107,18 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
     }
     const bool fresh = ins->exec() == 1;
     ins->clearBindings();
-    UpsertResult result;
-    auto find_q = impl_->cached(
-        "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
-        "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
-    auto& find = *find_q;
     if (fresh) {
-      result = UpsertResult::inserted;
       impl_->count(channel, "planned", 1);
-    } else if (find.bind(1, key), !find.executeStep()) {
+      tx.commit();
+      return UpsertResult::inserted;
+    }
+    UpsertResult result;
+    auto find_q =
+        impl_->prepared(impl_->find_planned,
+                        "SELECT id, state, send_at, message, order_ids, channel, contact, subject, receiver_name, "
+                        "segment, template, step, buyer, not_before FROM outbox WHERE idempotency_key = ?");
+    auto& find = *find_q;
+    if (find.bind(1, key), !find.executeStep()) {
       throw StoreError(fmt::format("{}: upsert planned reminder: key {} neither inserted nor found", path_, key));
     } else {
       const std::int64_t id = find.getColumn(0).getInt64();

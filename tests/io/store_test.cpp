@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -405,6 +406,83 @@ TEST(StoreIdLists, AreWrittenAndReadAsNlohmannJsonWritesAndReadsThem) {
       }
     }
   }
+}
+
+// ids_json copies text of 1-3 byte characters with nothing to escape as it is (plain_json_text,
+// a why line of Chinese in one pass) and sends the rest through valid_utf8 and append_string:
+// every kind of sequence, good or bad, cut short or escaped, at every position around the 8-byte
+// ASCII words, is written as nlohmann::json writes it, or refused as it refuses it.
+TEST(StoreIdLists, PlainTextIsCopiedAsItIsAndEverythingElseAsNlohmannJsonWritesIt) {
+  using store_detail::ids_json;
+  using store_detail::plain_json_text;
+  const std::vector<std::string> sequences = {"\xe5\x86\x99",
+                                              "\xe1\x80\x80",
+                                              "\xec\xbf\xbf",
+                                              "\xee\x80\x80",
+                                              "\xef\xbf\xbf",
+                                              "\xe0\xa0\x80",
+                                              "\xed\x9f\xbf",
+                                              "\xc2\x80",
+                                              "\xdf\xbf",
+                                              "\xf0\x9f\x98\x80",
+                                              "\xf4\x8f\xbf\xbf",
+                                              "\x7f",
+                                              "\"",
+                                              "\\",
+                                              "\n",
+                                              std::string(1, '\0'),
+                                              "\x1f",
+                                              "\xe0\x80\x80",
+                                              "\xed\xa0\x80",
+                                              "\xc0\xaf",
+                                              "\xc1\xbf",
+                                              "\xe5\x86",
+                                              "\xe5",
+                                              "\xe5\x86\x41",
+                                              "\xe5\x41\x99",
+                                              "\xc2\x41",
+                                              "\x80",
+                                              "\xbf",
+                                              "\xf5\x80\x80\x80",
+                                              "\xff",
+                                              "\xf4\x90\x80\x80"};
+  const auto reference = [](const std::vector<std::string>& ids) -> std::optional<std::string> {
+    try {
+      return nlohmann::json(ids).dump();
+    } catch (const nlohmann::json::exception&) {
+      return std::nullopt;
+    }
+  };
+  const auto written = [](const std::vector<std::string>& ids) -> std::optional<std::string> {
+    try {
+      return ids_json(ids);
+    } catch (const nlohmann::json::exception&) {
+      return std::nullopt;
+    }
+  };
+  int plain = 0;
+  for (const auto& seq : sequences) {
+    for (std::size_t before = 0; before <= 17; ++before) {
+      for (std::size_t after = 0; after <= 9; ++after) {
+        for (const std::string& pad : {std::string("a"), std::string("\xe5\x86\x99")}) {
+          std::string text;
+          for (std::size_t i = 0; i < before; ++i) text += pad;
+          text += seq;
+          text += std::string(after, 'b');
+          const std::vector<std::string> ids = {text, "x", "写字楼"};
+          EXPECT_EQ(written(ids), reference(ids)) << before << " " << after << " " << seq.size();
+          if (plain_json_text(text)) {
+            ++plain;
+            EXPECT_EQ(reference({text}), "[\"" + text + "\"]");
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(plain, 0);
+  EXPECT_TRUE(plain_json_text("segment office: 写字楼 12:00–13:30, 回T退订 \x7f"));
+  EXPECT_FALSE(plain_json_text("say \"hi\""));
+  EXPECT_FALSE(plain_json_text("😀"));  // 4 bytes: valid, but looked at again
 }
 
 TEST_F(StoreTest, CancelledRowIsRevivedWhenPlannedAgain) {
