@@ -797,7 +797,11 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
 void Daemon::Impl::on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took) {
   reconcile_in_flight = false;
   if (stopping) return;
-  spdlog::log(took > std::chrono::seconds{1} || r.rows_logged_at_debug > 0 ? spdlog::level::info : spdlog::level::debug,
+  // At info when it changed the outbox or took long: an operator sees what each new export did
+  // (a re-plan that changed nothing, every minute or so, stays at debug).
+  const bool changed = r.inserted > 0 || r.revived > 0 || r.cancelled > 0;
+  spdlog::log(changed || took > std::chrono::seconds{1} || r.rows_logged_at_debug > 0 ? spdlog::level::info
+                                                                                      : spdlog::level::debug,
               "reconciled ({}) in {} ms: {} of {} buyers planned again: {} planned, {} new, {} re-planned, {} "
               "cancelled{}",
               why, std::chrono::duration_cast<std::chrono::milliseconds>(took).count(), r.buyers_planned, r.buyers,

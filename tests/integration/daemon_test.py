@@ -69,6 +69,7 @@ def read_jsonl(path):
 
 class DaemonTestCase(unittest.TestCase):
     speed = 600
+    log_level = "debug"
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="cuifu-it-")
@@ -201,7 +202,7 @@ channels:
         with open(self.stderr_path, "a") as log:
             self.daemon = subprocess.Popen(
                 [CUIFU, "run", "--config", self.config, "--simulate-from", simulate_from, "--speed",
-                 str(speed or self.speed), "--log-level", "debug"],
+                 str(speed or self.speed), "--log-level", self.log_level],
                 stdout=log, stderr=log, env=self.env(), cwd=self.dir)
         self.started = time.time()
         wait_for(lambda: self.status("/healthz", ok_only=False) is not None, 10, "the status endpoint")
@@ -448,6 +449,29 @@ class ExportWatched(DaemonTestCase):
         self.assertEqual(self.stop_daemon(), 0)
         self.assertEqual(self.http_requests("/im"), [])
         self.assertIn("paid", self.outbox()[0]["last_error"])
+
+
+class ExportEffectLoggedAtInfo(DaemonTestCase):
+    """Under systemd the daemon logs at info: each new export's effect on the outbox is there,
+    however small and quick (a re-plan that changes nothing stays at debug)."""
+    speed = 60
+    log_level = "info"
+
+    def test_a_paid_order_s_cancellation_is_reported_at_info(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        wendy = order("W1", "wendy", home, f"{DAY} 02:40:00", phone="13800000007")
+        self.write_feed([wendy])
+        self.write_config()
+        self.start_daemon(f"{DAY} 03:00")  # quiet hours: the reminder stays planned
+        wait_for(lambda: [r for r in self.outbox() if r["state"] == "planned"], 10 * SLOWDOWN, "wendy's reminder")
+        wait_for(lambda: "reconciled (new feed snapshot)" in self.log_text(), 10 * SLOWDOWN, "the first reconcile")
+        self.write_feed([dict(wendy, status="paid", paid_at=f"{DAY} 03:01:00")])
+        wait_for(lambda: re.search(r"reconciled \(new feed snapshot\) in \d+ ms: 1 of 1 buyers planned again: "
+                                   r"0 planned, 0 new, 0 re-planned, \d+ cancelled", self.log_text()),
+                 10 * SLOWDOWN, "the paid export's reconcile line at info")
+        self.assertEqual(self.stop_daemon(), 0)
+        self.assertNotIn(" debug ", self.log_text(), "the daemon was to log at info")
+        self.assertTrue(all(r["state"] == "cancelled" for r in self.outbox()), self.outbox())
 
 
 class CountsMadeAgainAtStart(DaemonTestCase):
