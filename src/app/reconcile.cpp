@@ -739,7 +739,7 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
     for (; c.next_cancel < c.cancels.size() && budget > 0; ++c.next_cancel, --budget) {
       const auto& [row, reason] = c.cancels[c.next_cancel];
       // Read when the plan was made: a row claimed (sending) or sent since is left alone.
-      if (store.cancel_planned(row.id, now, reason)) {
+      if (store.cancel_planned_as_read(row, now, reason)) {
         ++out.cancelled;
         if (const auto level = row_line_level(out); spdlog::should_log(level)) {
           spdlog::log(level, "cancelled {} step {} for {} ({}): {}", to_string(row.channel), row.step, row.buyer,

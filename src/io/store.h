@@ -184,6 +184,13 @@ class ReminderStore {
   // The same for a row still planned only (a row claimed since is left alone): a reconcile's
   // cancellations, without reading each row first.
   virtual bool cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) = 0;
+  // cancel_planned(as_read.id, ...), the same result, for a row as planned_of() or in_state()
+  // read it (id, channel, state, in_doubt_since): a store may cancel such a row that is still
+  // as read (planned, of that channel, not in doubt) with one write, the check in the write
+  // itself, and take the general way for any other.
+  virtual bool cancel_planned_as_read(const OutboxRow& as_read, LocalTime now, const std::string& reason) {
+    return cancel_planned(as_read.id, now, reason);
+  }
   // sending -> planned, in doubt since its attempt: after a crash, to be resent with the same
   // key (through the gate) on a channel whose gateway drops duplicates.
   virtual void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) = 0;
@@ -258,6 +265,7 @@ class SqliteStore final : public ReminderStore {
   void mark_planned(std::int64_t id, LocalTime now, const std::string& note) override;
   bool cancel(std::int64_t id, LocalTime now, const std::string& reason) override;
   bool cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) override;
+  bool cancel_planned_as_read(const OutboxRow& as_read, LocalTime now, const std::string& reason) override;
   void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) override;
   void record_orders_seen(const std::vector<Order>& orders, LocalTime now) override;
   void add_opt_out(const OptOut& o) override;

@@ -85,32 +85,53 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
     // Prepared once (a reconcile writes a slice at a time: a new export of 1M orders, 1M rows),
     // its texts bound without a copy: each outlives its exec(), and the bindings are cleared
     // before they go out of scope.
-    auto q =
+    // An order seen before with the same phone (nearly always) is updated without naming the
+    // phone: an UPDATE that sets an indexed column rewrites its index entry, even to the same
+    // value, and orders_seen_phone is in phone order, a random page per order (a 1 % paid poll at
+    // 1M: ~3,700 pages read and written for nothing). The upsert's WHERE leaves a row whose phone
+    // changed untouched (no change counted): the second statement, which sets every column as
+    // before, writes it.
+    auto q = impl_->prepared(impl_->update_order_seen,
+                             "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen, shop, "
+                             "amount) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET "
+                             "buyer=excluded.buyer, status=excluded.status, last_seen=excluded.last_seen, "
+                             "shop=excluded.shop, amount=excluded.amount WHERE orders_seen.phone=excluded.phone");
+    auto full =
         impl_->prepared(impl_->insert_order_seen,
                         "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen, shop, amount) "
                         "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET buyer=excluded.buyer, "
                         "phone=excluded.phone, status=excluded.status, last_seen=excluded.last_seen, "
                         "shop=excluded.shop, amount=excluded.amount");
     const std::int64_t t = epoch(zone_, now);
-    q->bind(5, t);
-    q->bind(6, t);
     std::string status;
+    const auto bind = [&](SQLite::Statement& s, const Order& o) {
+      s.bindNoCopy(1, o.id);
+      s.bindNoCopy(2, o.buyer);
+      s.bindNoCopy(3, o.phone);
+      s.bindNoCopy(4, status);
+      s.bind(5, t);
+      s.bind(6, t);
+      s.bindNoCopy(7, o.shop);
+      s.bind(8, static_cast<std::int64_t>(o.amount));
+    };
     try {
       for (const auto& o : orders) {
         status = to_string(o.status);
-        q->bindNoCopy(1, o.id);
-        q->bindNoCopy(2, o.buyer);
-        q->bindNoCopy(3, o.phone);
-        q->bindNoCopy(4, status);
-        q->bindNoCopy(7, o.shop);
-        q->bind(8, static_cast<std::int64_t>(o.amount));
-        q->exec();
+        bind(*q, o);
+        const bool written = q->exec() == 1;
         q->reset();
+        if (!written) {  // there, with another phone
+          bind(*full, o);
+          full->exec();
+          full->reset();
+        }
       }
     } catch (...) {
       q->clearBindings();
+      full->clearBindings();
       throw;
     }
+    full->clearBindings();
     q->clearBindings();
     if (tx) tx->commit();
     return 0;

@@ -101,7 +101,8 @@ struct SqliteStore::Impl {
   }
   // Declared after db: finalized before it closes.
   mutable std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> statements;
-  mutable std::unique_ptr<SQLite::Statement> insert_planned, find_planned, insert_order_seen;
+  mutable std::unique_ptr<SQLite::Statement> insert_planned, find_planned, insert_order_seen, update_order_seen,
+      cancel_as_read, cancel_contact[2], cancel_update[2];
 
   // The outbox's rows per (channel, state) in `outbox_counts` are kept by the store's writers,
   // not by triggers (schema 9): each writer adds what it changed here (a row inserted, a row's

@@ -434,9 +434,38 @@ bool SqliteStore::cancel_planned(std::int64_t id, LocalTime now, const std::stri
   return cancel_in(id, now, reason, false);
 }
 
+bool SqliteStore::cancel_planned_as_read(const OutboxRow& as_read, LocalTime now, const std::string& reason) {
+  if (as_read.state != OutboxState::planned || as_read.in_doubt_since) return cancel_planned(as_read.id, now, reason);
+  settle();
+  return guarded(path_, "cancel reminder", [&] {
+    Impl::Write tx(*impl_);  // inside batch(), its transaction
+    // Still as read (planned, not in doubt, the same channel): cancelled by this one UPDATE, which
+    // checks it. Nothing else would differ from cancel_planned(): no contact (not in doubt), the
+    // same values, the same count move. A row claimed, in doubt or moved to another channel since
+    // is not touched here and takes the general way, which reads it first.
+    auto q = impl_->prepared(impl_->cancel_as_read,
+                             "UPDATE outbox SET state='cancelled', last_error=?1, updated_at=?2 "
+                             "WHERE id=?3 AND state='planned' AND doubt_at IS NULL AND channel=?4");
+    const std::string channel(to_string(as_read.channel));
+    q->bindNoCopy(1, reason);
+    q->bind(2, epoch(zone_, now));
+    q->bind(3, as_read.id);
+    q->bindNoCopy(4, channel);
+    const bool fast = q->exec() == 1;
+    q->clearBindings();
+    bool done = true;
+    if (fast) {
+      impl_->count_move(channel, "planned", channel, "cancelled");
+    } else {
+      done = cancel_in(as_read.id, now, reason, false);  // in this transaction
+    }
+    tx.commit();
+    return done;
+  });
+}
+
 bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& reason, bool or_sending) {
   settle();
-  const char* const states = or_sending ? "('planned','sending')" : "('planned')";
   return guarded(path_, "cancel reminder", [&] {
     Impl::Write tx(*impl_);  // inside batch() or give_up(), theirs
     std::string channel, state;
@@ -445,18 +474,24 @@ bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& r
     }
     // A row whose earlier request may have reached the buyer is never 'cancelled': it becomes
     // 'unknown' and counts as a contact (at the attempt's minute, or its slot when on time).
+    // The statements of both kinds (planned rows only, or claimed ones too) prepared once each.
     auto contact =
-        impl_->cached(fmt::format("INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
-                                  "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
-                                  "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
-                                  "WHERE id=? AND state IN {} AND doubt_at IS NOT NULL",
-                                  states));
+        impl_->prepared(impl_->cancel_contact[or_sending ? 1 : 0],
+                        or_sending ? "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
+                                     "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
+                                     "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
+                                     "WHERE id=? AND state IN ('planned','sending') AND doubt_at IS NOT NULL"
+                                   : "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
+                                     "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
+                                     "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
+                                     "WHERE id=? AND state IN ('planned') AND doubt_at IS NOT NULL");
     contact->bind(1, id);
     const bool in_doubt = contact->exec() == 1;
-    auto q =
-        impl_->cached(fmt::format("UPDATE outbox SET state=?, last_error=?, updated_at=? "
-                                  "WHERE id=? AND state IN {}",
-                                  states));
+    auto q = impl_->prepared(impl_->cancel_update[or_sending ? 1 : 0],
+                             or_sending ? "UPDATE outbox SET state=?, last_error=?, updated_at=? "
+                                          "WHERE id=? AND state IN ('planned','sending')"
+                                        : "UPDATE outbox SET state=?, last_error=?, updated_at=? "
+                                          "WHERE id=? AND state IN ('planned')");
     SQLite::bind(*q, in_doubt ? "unknown" : "cancelled",
                  in_doubt ? reason + " (possibly delivered before a restart: outcome unknown)" : reason,
                  epoch(zone_, now), id);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <SQLiteCpp/VariadicBind.h>
 
 #include <nlohmann/json.hpp>
 
@@ -1154,6 +1155,146 @@ TEST_F(StoreTest, RecountingTheOutboxPutsItsRowsCountsInPlaceOfWrongOnes) {
   EXPECT_EQ(store.counts(), recount(path_));
   SqliteStore other(path_, zone_);
   EXPECT_EQ(other.counts(), recount(path_));
+}
+
+// Every column of every row of `table`, in id order (another connection, as `sqlite3` would).
+std::string table_text(const std::string& path, const char* table) {
+  SQLite::Database db(path);
+  SQLite::Statement q(db, fmt::format("SELECT * FROM {} ORDER BY 1", table));
+  std::string out;
+  while (q.executeStep()) {
+    for (int c = 0; c < q.getColumnCount(); ++c) {
+      out += q.getColumn(c).isNull() ? std::string("NULL") : q.getColumn(c).getString();
+      out += '|';
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+// A reconcile cancels the rows as it read them when it made the plan (cancel_planned_as_read):
+// whatever happened to a row since (claimed, sent, put in doubt, moved to another channel,
+// cancelled already), and whether it was read in doubt, the outbox, the contact log and the
+// counts come out exactly as through cancel_planned(id), in a transaction or not.
+TEST_F(StoreTest, CancelPlannedAsReadEqualsCancelPlannedWhateverHappenedSinceTheRead) {
+  for (const bool in_batch : {false, true}) {
+    SCOPED_TRACE(in_batch ? "in a transaction" : "alone");
+    const std::string paths[2] = {(dir_ / (std::string("as-read-") + (in_batch ? "b" : "a") + ".db")).string(),
+                                  (dir_ / (std::string("by-id-") + (in_batch ? "b" : "a") + ".db")).string()};
+    std::vector<bool> results[2];
+    for (int way = 0; way < 2; ++way) {
+      SqliteStore store(paths[way], zone_);
+      const LocalTime now = at("2026-11-24 08:00");
+      for (int i = 1; i <= 8; ++i) store.upsert_planned(reminder("2026-11-24 12:00", "b" + std::to_string(i)), now);
+      std::map<std::string, std::int64_t> id;
+      for (const auto& r : store.in_state(OutboxState::planned)) id[r.buyer] = r.id;
+      // b8 was in doubt already when the plan was made (read with its doubt).
+      ASSERT_TRUE(store.mark_sending(id["b8"], now));
+      store.mark_in_doubt(id["b8"], now, "restart");
+      const std::vector<OutboxRow> read = store.in_state(OutboxState::planned);  // the plan's read
+      ASSERT_EQ(read.size(), 8u);
+      // Since the read: b2 claimed, b3 claimed and in doubt (planned again), b4 moved to another
+      // channel, b5 sent, b6 cancelled, b7 claimed and given up for a re-plan; b1 and b8 as read.
+      ASSERT_TRUE(store.mark_sending(id["b2"], now));
+      ASSERT_TRUE(store.mark_sending(id["b3"], now));
+      store.mark_in_doubt(id["b3"], now, "restart");
+      auto email = reminder("2026-11-24 12:00", "b4");
+      email.channel = Channel::email;
+      ASSERT_EQ(store.upsert_planned(email, now), UpsertResult::updated);
+      ASSERT_TRUE(store.mark_sending(id["b5"], now));
+      store.mark_sent(id["b5"], now, {"b5", Channel::sms, now, {"A1", "A2"}, 1});
+      ASSERT_TRUE(store.cancel(id["b6"], now, "closed"));
+      ASSERT_TRUE(store.mark_sending(id["b7"], now));
+      store.give_up(id["b7"], now, "retries used up", at("2026-11-24 10:00"));
+
+      const LocalTime later = at("2026-11-24 09:00");
+      const auto cancel_all = [&] {
+        for (const auto& row : read) {
+          results[way].push_back(way == 0 ? store.cancel_planned_as_read(row, later, "order paid")
+                                          : store.cancel_planned(row.id, later, "order paid"));
+        }
+      };
+      if (in_batch) {
+        store.batch(cancel_all);
+      } else {
+        cancel_all();
+      }
+      EXPECT_EQ(store.counts(), recount(paths[way]));
+      EXPECT_EQ(store.find(id["b1"])->state, OutboxState::cancelled);
+      EXPECT_EQ(store.find(id["b2"])->state, OutboxState::sending);  // claimed: its outcome decides
+      EXPECT_EQ(store.find(id["b3"])->state, OutboxState::unknown);  // in doubt: a contact
+      EXPECT_EQ(store.find(id["b4"])->state, OutboxState::cancelled);
+      EXPECT_EQ(store.find(id["b4"])->channel, Channel::email);
+      EXPECT_EQ(store.find(id["b5"])->state, OutboxState::sent);
+      EXPECT_EQ(store.find(id["b8"])->state, OutboxState::unknown);
+    }
+    EXPECT_EQ(results[0], results[1]);
+    EXPECT_EQ(results[0], (std::vector<bool>{true, false, true, true, false, false, false, true}));
+    for (const char* table : {"outbox", "contacts", "outbox_counts"}) {
+      SCOPED_TRACE(table);
+      EXPECT_EQ(table_text(paths[0], table), table_text(paths[1], table));
+    }
+  }
+}
+
+// An order seen again is written with the upsert that leaves its phone (and the phone's index)
+// alone when the phone is the same, and with the one that sets every column when it changed:
+// the rows are those of setting every column each time, and the phone is found by its index.
+TEST_F(StoreTest, OrdersSeenAgainAreWrittenWholeWhetherTheirPhoneChangedOrNot) {
+  const std::string paths[2] = {path_, (dir_ / "all-columns.db").string()};
+  SqliteStore store(paths[0], zone_);
+  SqliteStore reference(paths[1], zone_);
+  SQLite::Database ref(paths[1], SQLite::OPEN_READWRITE);
+  const auto write_both = [&](const std::vector<Order>& orders, LocalTime now) {
+    store.record_orders_seen(orders, now);
+    // What record_orders_seen wrote before: every column set, the phone included.
+    for (const auto& o : orders) {
+      SQLite::Statement q(ref,
+                          "INSERT INTO orders_seen (order_id, buyer, phone, status, first_seen, last_seen, shop, "
+                          "amount) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(order_id) DO UPDATE SET buyer=excluded.buyer, "
+                          "phone=excluded.phone, status=excluded.status, last_seen=excluded.last_seen, "
+                          "shop=excluded.shop, amount=excluded.amount");
+      const std::int64_t t = store_detail::epoch(zone_, now);
+      SQLite::bind(q, o.id, o.buyer, o.phone, std::string(to_string(o.status)), t, t, o.shop,
+                   static_cast<std::int64_t>(o.amount));
+      q.exec();
+    }
+    EXPECT_EQ(table_text(paths[0], "orders_seen"), table_text(paths[1], "orders_seen"));
+  };
+  Order a;
+  a.id = "A1";
+  a.buyer = "buyer1";
+  a.phone = "13812341234";
+  a.amount = 9900;
+  Order b = a;
+  b.id = "B1";
+  b.phone = "13900000000";
+  write_both({a, b}, at("2026-11-24 08:00"));
+  // The same phone, everything else changed.
+  a.status = OrderStatus::paid;
+  a.buyer = "buyer2";
+  a.shop = "店";
+  a.amount = 100;
+  write_both({a}, at("2026-11-24 09:00"));
+  EXPECT_EQ(store.buyer_by_phone("13812341234"), "buyer2");
+  EXPECT_EQ(store.order_status("A1"), OrderStatus::paid);
+  // Another phone (and status), then back, then the phone emptied, beside an order new and one the same.
+  a.phone = "13700000000";
+  a.status = OrderStatus::closed;
+  Order c = a;
+  c.id = "C1";
+  write_both({a, b, c}, at("2026-11-24 10:00"));
+  EXPECT_EQ(store.buyer_by_phone("13812341234"), std::nullopt);
+  EXPECT_EQ(store.buyer_by_phone("13700000000"), "buyer2");
+  EXPECT_EQ(store.order_status("A1"), OrderStatus::closed);
+  a.phone = "13812341234";
+  write_both({a}, at("2026-11-24 11:00"));
+  a.phone.clear();
+  write_both({a}, at("2026-11-24 12:00"));
+  EXPECT_EQ(store.buyer_by_phone("13812341234"), std::nullopt);
+  EXPECT_EQ(store.buyer_by_phone("13900000000"), "buyer1");
+  SQLite::Database db(path_);
+  EXPECT_EQ(db.execAndGet("PRAGMA integrity_check").getString(), "ok");
 }
 
 }  // namespace
