@@ -764,7 +764,7 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
     const auto t0 = thread_cpu_time();
     // Not flushed commit by commit: the rows can be planned again from the feed; the next claim's
     // commit flushes them.
-    store->unflushed([&] { return done = apply_some(*store, *changes, reconcile_slice); });
+    store->unflushed([&] { return done = apply_some(*store, *changes, reconcile_slice); }, changes->rows_left());
     const auto took = thread_cpu_time() - t0;
     ++changes->slices;
     changes->apply_cpu += std::chrono::duration_cast<std::chrono::nanoseconds>(took);

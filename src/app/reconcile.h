@@ -75,6 +75,9 @@ struct ReconcileChanges {
   ReconcileResult result;                                  // counts; inserted, revived, cancelled once applied
   // How far apply_some() got.
   std::size_t next_upsert = 0, next_seen = 0, next_cancel = 0;
+  std::size_t rows_left() const {
+    return upserts.size() - next_upsert + orders_seen.size() - next_seen + cancels.size() - next_cancel;
+  }
   bool replans_closed = false;
   // What writing it took so far (the daemon's debug log): slices, the writing thread's CPU time.
   std::size_t slices = 0;

@@ -52,6 +52,9 @@ namespace {
 // unflushed(): its transaction is committed after this long or this many changes at most.
 constexpr std::chrono::seconds kUnflushedFor{10};
 constexpr std::int64_t kUnflushedChanges = 500000;
+// unflushed() for this many rows at most: its transaction has a page cache of kRoomyCacheKiB.
+constexpr std::size_t kRoomyUnflushedRows = 50000;
+constexpr int kRoomyCacheKiB = 256 * 1024;
 // Another process's write waits for it (store_internal.h).
 static_assert(kBusyTimeoutMs >= 2 * 1000 * kUnflushedFor.count());
 
@@ -392,7 +395,7 @@ SqliteStore::SqliteStore(const std::string& path, ShopZone zone) : path_(path), 
     // The daemon's loop writes an outcome and a claim per send: with SQLite's default 2 MB page
     // cache it read most index pages back from disk each time (20,000 sends: 96,000 preads on
     // the loop; 21,000 with this). Up to 64 MB, taken only as the database grows.
-    db.exec("PRAGMA cache_size=-65536");
+    db.exec(fmt::format("PRAGMA cache_size=-{}", kCacheKiB));
     // Statement journals (an UPDATE that may change several rows needs one inside a
     // transaction; before schema 9 every UPDATE of the outbox did, for the counts' trigger) and
     // transient tables in memory: in a temporary file, each claim and outcome wrote its pages
@@ -497,7 +500,7 @@ int WalCheckpointer::on_commit(void* self, sqlite3*, const char*, int pages) {
   return SQLITE_OK;
 }
 
-void SqliteStore::unflushed(const std::function<bool()>& fn) {
+void SqliteStore::unflushed(const std::function<bool()>& fn, std::size_t rows) {
   auto& i = *impl_;
   guarded(path_, "begin unflushed writes", [&] {
     if (!i.checkpointer) {
@@ -524,6 +527,18 @@ void SqliteStore::unflushed(const std::function<bool()>& fn) {
         throw;
       }
       i.unflushed_open = true;
+      // A transaction of a few rows scattered over a big outbox (a 1 % paid poll at 1M: 13,000
+      // cancellations and 7,000 orders seen, ~2 pages each) touches more pages than the cache
+      // holds: dirty pages went to the WAL one at a time mid-transaction, and pages evicted were
+      // read again. A bigger cache for it (given back when it ends): 1 % paid at 1M, the apply's
+      // CPU 432-438 -> 363-376 ms. Not for a big write (a first reconcile): its rows per
+      // second were lower with 256 MB (docs/performance.md). Only the cache's size: with
+      // cache_spill raised instead, the clean pages (the B-trees' upper levels) were evicted
+      // first, and it was no faster.
+      if (rows > 0 && rows <= kRoomyUnflushedRows) {
+        i.db.exec(fmt::format("PRAGMA cache_size=-{}", kRoomyCacheKiB));
+        i.roomy_cache = true;
+      }
       i.count_changes.clear();
       i.unflushed_since = std::chrono::steady_clock::now();
       i.unflushed_changes = sqlite3_total_changes64(i.db.getHandle());
@@ -570,6 +585,7 @@ void SqliteStore::commit_unflushed() const {
   i.unflushed_open = false;
   i.checkpointer->wake_at = 1000;
   guarded(path_, "flush commits again", [&] {
+    i.restore_cache();
     i.db.exec("PRAGMA synchronous=FULL");
     return 0;
   });
@@ -582,6 +598,7 @@ void SqliteStore::rollback_unflushed() const {
   i.checkpointer->wake_at = 1000;
   try {
     if (!sqlite3_get_autocommit(i.db.getHandle())) i.db.exec("ROLLBACK");
+    i.restore_cache();
     i.db.exec("PRAGMA synchronous=FULL");
   } catch (const std::exception& e) {
     spdlog::error("{}: after unflushed writes failed: {}", path_, e.what());

@@ -118,7 +118,9 @@ class ReminderStore {
   // database, and a restart plans again. When `fn` throws, everything written since the last
   // commit is rolled back; a failed commit is reported by the call that caused it and by the
   // next unflushed() (StoreError): the caller then writes them again.
-  virtual void unflushed(const std::function<bool()>& fn) = 0;
+  // `rows`: how many rows the writes still to come will touch in all, when known (0: unknown);
+  // a store may size its cache for the transaction by it.
+  virtual void unflushed(const std::function<bool()>& fn, std::size_t rows = 0) = 0;
 
   // Inserts a planned reminder by idempotency key. An existing planned row gets the new
   // content; its slot moves only while the slot is still in the future (a due row keeps
@@ -241,7 +243,7 @@ class SqliteStore final : public ReminderStore {
 
   ContactHistory history() const override;
   void batch(const std::function<void()>& fn) override;
-  void unflushed(const std::function<bool()>& fn) override;
+  void unflushed(const std::function<bool()>& fn, std::size_t rows = 0) override;
   UpsertResult upsert_planned(const PlannedReminder& r, LocalTime now) override;
   std::vector<OutboxRow> rows(const OutboxFilter& filter) const override;
   std::vector<OutboxRow> in_state(OutboxState s) const override;

@@ -53,6 +53,9 @@ class WalCheckpointer {
 // recorded during a big first reconcile waits for it instead of failing as "database is locked".
 constexpr int kBusyTimeoutMs = 30000;
 
+// The page cache of a store's connection, in KiB (PRAGMA cache_size=-kCacheKiB).
+constexpr int kCacheKiB = 64 * 1024;
+
 struct SqliteStore::Impl {
   explicit Impl(const std::string& path)
       : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, kBusyTimeoutMs) {}
@@ -65,6 +68,14 @@ struct SqliteStore::Impl {
   bool unflushed_lost = false;  // a commit of it failed: the next unflushed() throws
   std::chrono::steady_clock::time_point unflushed_since{};
   std::int64_t unflushed_changes = 0;  // sqlite3_total_changes64() when it began
+  // The page cache is bigger than kCacheKiB for unflushed()'s transaction (a few rows of a big
+  // outbox): made kCacheKiB again (the pages beyond it freed) when it ends.
+  bool roomy_cache = false;
+  void restore_cache() {
+    if (!roomy_cache) return;
+    roomy_cache = false;
+    db.exec(fmt::format("PRAGMA cache_size=-{}", kCacheKiB));
+  }
 
   // A statement prepared once and reused (the daemon runs some of them for every send, and
   // preparing costs more than running them). The lease resets it when it goes out of scope,
