@@ -47,8 +47,15 @@ class CsvReader {
   // (the line is searched for with memchr): for finding where records start.
   bool skip(std::size_t& begin, int& line);
 
-  // Byte offset of the next unread character.
+  // Byte offset of the next unread character, and its physical line.
   std::size_t offset() const { return pos_; }
+  int line() const { return line_; }
+
+  // Steps over empty lines (as next() and skip() do before a record).
+  void skip_empty_lines();
+
+  // The text read is now `text`, which starts with the one before (more of the same bytes came).
+  void extend(std::string_view text) { text_ = text; }
 
   // Continues from a record that an earlier reader of the same text found at byte `offset`,
   // on physical line `line` (its CsvRecordView::begin and ::line): the records read from there

@@ -418,13 +418,23 @@ struct DecodedFeed {
   }
 };
 
-// Like detect_encoding, but a file whose first line is non-ASCII UTF-8 stays UTF-8 even
-// if a later row has a bad byte: that row is then rejected instead of the file misread.
-std::string detect_feed_encoding(std::string_view bytes) {
-  if (detect_encoding(bytes) == "utf-8") return "utf-8";
+// What detect_feed_encoding() says from the first line alone (`bytes` holding at least it and
+// the line end after it): a UTF-8 BOM or a non-ASCII line of valid UTF-8 is UTF-8, a line that
+// is not valid UTF-8 is GB18030 (nor is the whole then: CR and LF are never inside a character);
+// "" for an ASCII line, which leaves it to the rest of the bytes.
+std::string encoding_by_first_line(std::string_view bytes) {
+  if (bytes.starts_with("\xEF\xBB\xBF")) return "utf-8";
   const std::string_view first = bytes.substr(0, bytes.find_first_of("\r\n"));
-  const bool non_ascii = std::any_of(first.begin(), first.end(), [](char c) { return (c & 0x80) != 0; });
-  return non_ascii && is_valid_utf8(first) ? "utf-8" : "gb18030";
+  if (std::all_of(first.begin(), first.end(), [](char c) { return (c & 0x80) == 0; })) return {};
+  return is_valid_utf8(first) ? "utf-8" : "gb18030";
+}
+
+// Like detect_encoding, but a file whose first line is non-ASCII UTF-8 stays UTF-8 even
+// if a later row has a bad byte: that row is then rejected instead of the file misread. Decided
+// by the first line when it can be (not a pass over a 300 MB UTF-8 export).
+std::string detect_feed_encoding(std::string_view bytes) {
+  if (std::string encoding = encoding_by_first_line(bytes); !encoding.empty()) return encoding;
+  return detect_encoding(bytes);
 }
 
 DecodedFeed decode_feed(std::string_view bytes, const std::string& encoding, const std::string& source) {
@@ -568,21 +578,53 @@ constexpr std::size_t kMaxFeedThreads = 8;
 // How many entries ahead a loop over a big random-access table asks for the one it will need.
 constexpr std::size_t kPrefetchAhead = 8;
 
+// A raw CSV feed's bytes as they arrive (ArrivingBytes), past the feed's `base` (a BOM).
+struct Arrival {
+  ArrivingBytes* in = nullptr;
+  std::size_t base = 0;
+  std::string_view text;  // the bytes there now, past `base`
+  bool all = false;       // `text` is every byte
+  // Waits for more bytes (or for the last of them).
+  void more() {
+    if (all) return;
+    const std::string_view bytes = in->wait_past(base + text.size(), all);
+    text = bytes.substr(std::min(base, bytes.size()));
+  }
+};
+
 // `memo` (raw bytes only): rows seen by the last parse are not built again (FeedMemo).
+// `arriving`: the bytes are still arriving (feed.text is not used); a record is read once the
+// byte after its line end is there (the LF of a CR LF cut between two reads, a quote closing a
+// field or the next line, an empty line that follows), so the records and their lines are the
+// ones read from all the bytes.
 void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std::string& source, SnapshotBuilder& out,
-                    FeedMemo* memo = nullptr) {
+                    FeedMemo* memo = nullptr, Arrival* arriving = nullptr) {
   const bool mapped = options.format == FeedFormat::csv;
   if (mapped && !options.mapping) throw FeedError(fmt::format("{}: a generic CSV feed needs a column mapping", source));
-  CsvReader reader(feed.text, mapped ? options.mapping->delimiter : ',');
+  const char delimiter = mapped ? options.mapping->delimiter : ',';
+  // The record at the reader is all there (or the bytes are).
+  const auto there = [&](const CsvReader& at) {
+    if (!arriving || arriving->all) return true;
+    CsvReader probe = at;
+    std::size_t begin = 0;
+    int line = 0;
+    return probe.skip(begin, line) && probe.offset() < arriving->text.size();
+  };
+  if (arriving) {
+    while (!there(CsvReader(arriving->text, delimiter))) arriving->more();
+  }
+  CsvSource head = feed;  // the text as far as it is known here (feed.text unless arriving)
+  if (arriving) head.text = arriving->text;
+  CsvReader reader(head.text, delimiter);
   CsvRecordView record;
   if (!reader.next(record)) throw FeedError(fmt::format("{}: no header row", source));
   if (!record.error.empty()) throw FeedError(fmt::format("{}:{}: header: {}", source, record.line, record.error));
-  if (const std::string problem = feed.problem(record); !problem.empty()) {
+  if (const std::string problem = head.problem(record); !problem.empty()) {
     throw FeedError(fmt::format("{}:{}: header: {} (is the encoding right?)", source, record.line, problem));
   }
   CsvRecord header;
   std::string scratch;
-  for (const auto field : record.fields) header.fields.emplace_back(feed.field(field, scratch));
+  for (const auto field : record.fields) header.fields.emplace_back(head.field(field, scratch));
   const auto names = header_names(header);
   const CsvLayout layout =
       mapped ? mapped_layout(names, *options.mapping, source) : taobao_layout(names, source, feed.encoding);
@@ -592,7 +634,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   std::vector<std::uint32_t> seen_base;  // with `reuse`: each kept row's order in the base + 1, 0 if built
   if (memo) {
     memo->next_.layout =
-        fmt::format("{}\n{}\n{}\n{}", feed.text.substr(record.begin, record.end - record.begin), feed.encoding,
+        fmt::format("{}\n{}\n{}\n{}", head.text.substr(record.begin, record.end - record.begin), feed.encoding,
                     static_cast<int>(options.format), mapped ? options.mapping->source : "");
     const std::size_t before = memo->current_.rows.size();
     seen.reserve(before + before / 16);
@@ -615,37 +657,42 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     std::uint64_t row_hash = 0;  // with a memo: the row's bytes
     std::uint32_t row_size = 0;
     int line = 0;
+    std::int32_t lines = 0;  // with a memo: line ends in the row's bytes
     std::uint32_t base = 0;  // reused: the order's index in the memo's snapshot
     int base_line = 0;       // reused: that order's line
     bool rejected = false;   // why: errors[i]
     bool reused = false;     // the order is the memo's snapshot's (`base`), not built (else: built[i])
   };
+  // A record found, and with a memo its row's bytes: from its start to the next record's (the
+  // line end and any empty lines after it), hashed, and the memo's row of those bytes if any.
   struct RecordStart {
     std::size_t offset = 0;
     int line = 0;
+    std::int32_t lines = 0;  // line ends in the row's bytes
+    std::uint32_t row_size = 0;
+    std::uint64_t row_hash = 0;
+    const FeedMemo::Slot* slot = nullptr;
   };
-  const char delimiter = mapped ? options.mapping->delimiter : ',';
-  // `round_end`: where the round's last record ends (its bytes are up to the next record's start).
-  const auto read_rows = [&](const std::vector<RecordStart>& starts, std::size_t first, std::size_t last,
-                             std::size_t round_end, std::vector<RowResult>& results, std::vector<Order>& built,
+  // `text`: the feed's bytes, as far as they had come when the round's records were found.
+  const auto read_rows = [&](std::string_view text, const std::vector<RecordStart>& starts, std::size_t first,
+                             std::size_t last, std::vector<RowResult>& results, std::vector<Order>& built,
                              std::vector<std::string>& errors) {
     if (first == last) return;
-    CsvReader rows(feed.text, delimiter);
+    CsvSource part = feed;
+    part.text = text;
+    CsvReader rows(text, delimiter);
     bool placed = false;  // `rows` is at record i
     CsvRecordView rec;
     std::string field_scratch;
     std::array<std::string, kFieldCount> decoded;  // fields that needed decoding, reused row after row
-    const FeedMemo::Slot* found = nullptr;         // the memo's row found last
     for (std::size_t i = first; i < last; ++i) {
       RowResult& result = results[i];
       result.reused = false;
       if (memo) {
-        const std::size_t end = i + 1 < starts.size() ? starts[i + 1].offset : round_end;
-        const std::string_view bytes = feed.text.substr(starts[i].offset, end - starts[i].offset);
-        result.row_hash = fast_hash(bytes);
-        result.row_size = static_cast<std::uint32_t>(bytes.size());
-        if (const FeedMemo::Slot* s = reuse ? memo->find(*reuse, result.row_hash, bytes.size(), found) : nullptr) {
-          found = s;
+        result.row_hash = starts[i].row_hash;
+        result.row_size = starts[i].row_size;
+        result.lines = starts[i].lines;
+        if (const FeedMemo::Slot* s = starts[i].slot) {
           result.line = starts[i].line;
           result.rejected = false;
           result.id_hash = s->id_hash;
@@ -668,21 +715,21 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
         error = rec.error;
         continue;
       }
-      if (std::string problem = feed.problem(rec); !problem.empty()) {
+      if (std::string problem = part.problem(rec); !problem.empty()) {
         error = std::move(problem);
         continue;
       }
       const auto& fields = rec.fields;
       bool extra = false;  // extra empty fields (a trailing delimiter) are harmless
       for (std::size_t f = names.size(); f < fields.size(); ++f)
-        extra = extra || !trim(feed.field(fields[f], field_scratch)).empty();
+        extra = extra || !trim(part.field(fields[f], field_scratch)).empty();
       if (fields.size() < names.size() || extra) {
         error = fmt::format("expected {} fields, found {}", names.size(), fields.size());
         continue;
       }
       RawRow row;
       for (std::size_t f = 0; f < kFieldCount; ++f) {
-        if (layout.column[f] >= 0) row[f] = feed.field(fields[static_cast<std::size_t>(layout.column[f])], decoded[f]);
+        if (layout.column[f] >= 0) row[f] = part.field(fields[static_cast<std::size_t>(layout.column[f])], decoded[f]);
       }
       error = build_order(row, layout.rules, built[i]);
       result.rejected = !error.empty();
@@ -697,17 +744,94 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
   // A round: where its records start and end, and what the threads made of its rows.
   struct Round {
     std::vector<RecordStart> starts;
-    std::size_t end = 0;  // where its last record ends
+    std::size_t end = 0;       // where its last record ends
+    std::string_view text;     // the bytes there when they were found
+    std::size_t to_build = 0;  // rows not found in the memo
     std::vector<RowResult> results;
     std::vector<Order> built;
     std::vector<std::string> errors;
   };
-  // Finds where the next round's records start (false: none left).
+  // Finds where the next round's records start (false: none left) and, with a memo, their rows'
+  // bytes and the memo's rows of the same bytes. The reader stays at a record's start (empty
+  // lines are stepped over with the record before them). A row is first taken to be the memo's
+  // row after the one found last (an export mostly keeps its order): when the bytes there are
+  // those of that row, line end and empty lines included, the record ends where that row did and
+  // is not looked for (memchr for its line end and quotes); a record is otherwise read here and
+  // its row looked for in the memo's table.
+  const FeedMemo::Slot* found = nullptr;  // the memo's row found last
+  std::uint32_t missed = 0;               // rows since then not found (changed): the memo has theirs
+  // The memo's row `next` if the bytes at `offset` are its own (line end and empty lines after it
+  // included) and end where a reader would end the record (not a CR whose LF may follow, not
+  // before an empty line), else nullptr.
+  const auto same_row = [&](const FeedMemo::Slot* next, std::string_view text, bool all, std::size_t offset,
+                            std::uint64_t& hash) -> const FeedMemo::Slot* {
+    if (next >= reuse->rows.data() + reuse->rows.size() || next->size == 0 || offset + next->size > text.size())
+      return nullptr;
+    const std::size_t end = offset + next->size;
+    if (text[end - 1] != '\n' || (end < text.size() ? text[end] == '\n' || text[end] == '\r' : !all)) return nullptr;
+    hash = fast_hash(text.substr(offset, next->size));
+    return memo->fits(*next, hash, next->size) ? next : nullptr;
+  };
   const auto find_starts = [&](Round& r) {
     r.starts.clear();
-    RecordStart start;
-    while (r.starts.size() < round_rows && reader.skip(start.offset, start.line)) r.starts.push_back(start);
+    while (r.starts.size() < round_rows) {
+      const bool all = !arriving || arriving->all;
+      const std::string_view text = arriving ? arriving->text : feed.text;
+      const std::size_t offset = reader.offset();
+      const int line = reader.line();
+      RecordStart start;
+      if (reuse) {
+        // The row after the one found last, or after the changed ones since then.
+        const FeedMemo::Slot* next = found ? found + 1 : reuse->rows.data();
+        std::uint64_t hash = 0;
+        const FeedMemo::Slot* same = same_row(next, text, all, offset, hash);
+        if (!same && missed > 0 && missed < reuse->rows.data() + reuse->rows.size() - next)
+          same = same_row(next + missed, text, all, offset, hash);
+        if (same) {
+          r.starts.push_back({offset, line, same->lines, same->size, hash, same});
+          found = same;
+          missed = 0;
+          reader.seek(offset + same->size, line + same->lines);
+          continue;
+        }
+      }
+      if (!reader.skip(start.offset, start.line)) {
+        if (all) break;
+        reader.seek(offset, line);
+        arriving->more();
+        reader.extend(arriving->text);
+        continue;
+      }
+      reader.skip_empty_lines();
+      // Still arriving: a record whose end is not there yet (its line end, the empty lines
+      // after it, the byte that tells) is read again once more bytes are.
+      if (!all && reader.offset() >= text.size()) {
+        reader.seek(offset, line);
+        arriving->more();
+        reader.extend(arriving->text);
+        continue;
+      }
+      if (memo) {
+        const std::string_view bytes = text.substr(start.offset, reader.offset() - start.offset);
+        start.row_hash = fast_hash(bytes);
+        start.row_size = static_cast<std::uint32_t>(bytes.size());
+        start.lines = reader.line() - start.line;
+        if (reuse) {
+          start.slot = memo->find(*reuse, start.row_hash, bytes.size(), found);
+          if (start.slot) {
+            found = start.slot;
+            missed = 0;
+          } else {
+            ++missed;
+          }
+        }
+      }
+      r.starts.push_back(start);
+    }
     r.end = reader.offset();
+    r.text = arriving ? arriving->text : feed.text;
+    r.to_build = 0;
+    for (const RecordStart& start : r.starts) r.to_build += start.slot == nullptr;
     return !r.starts.empty();
   };
   // The threads' part: the round's rows turned into orders (or found in the memo).
@@ -715,12 +839,14 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     r.results.resize(r.starts.size());
     r.built.resize(r.starts.size());
     r.errors.resize(r.starts.size());
-    // A thread for each 2,048 rows at most: fewer and it costs more than it saves.
-    const std::size_t parts = std::clamp<std::size_t>(r.starts.size() / (kRowsPerThreadAndRound / 4), 1, threads);
-    run_in_parts(std::vector<std::size_t>(r.starts.size(), 1), parts,
-                 [&](std::size_t first, std::size_t last, std::size_t) {
-                   read_rows(r.starts, first, last, r.end, r.results, r.built, r.errors);
-                 });
+    // A thread for each 2,048 rows to build at most: fewer and it costs more than it saves. A row
+    // found in the memo is next to nothing (its result copied).
+    const std::size_t parts = std::clamp<std::size_t>(r.to_build / (kRowsPerThreadAndRound / 4), 1, threads);
+    std::vector<std::size_t> weights(r.starts.size(), 1);
+    for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = r.starts[i].slot ? 1 : 32;
+    run_in_parts(weights, parts, [&](std::size_t first, std::size_t last, std::size_t) {
+      read_rows(r.text, r.starts, first, last, r.results, r.built, r.errors);
+    });
   };
   std::size_t reported = 0;
   // The round's orders kept or rejected, in row order.
@@ -738,7 +864,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
         const std::uint32_t index = result.reused ? out.keep_shared(memo->snapshot_->orders, result.base,
                                                                     result.base_line, result.line, result.id_hash)
                                                   : out.keep(std::move(r.built[i]), result.line, result.id_hash);
-        if (memo) seen.push_back({result.row_hash, result.row_size, index, result.id_hash, result.line});
+        if (memo) seen.push_back({result.row_hash, result.row_size, index, result.id_hash, result.line, result.lines});
         if (reuse) seen_base.push_back(result.reused ? result.base + 1 : 0);
         reused += result.reused;
       }
@@ -765,6 +891,15 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     while (more) {
       Round& now = rounds[k % 2];
       Round& other = rounds[(k + 1) % 2];
+      if (now.to_build < kRowsPerThreadAndRound / 4) {
+        // Next to nothing to build (an export much like the last): no thread of its own.
+        turn(now);
+        if (merge_other) merge(other);
+        more = find_starts(other);
+        merge_other = true;
+        ++k;
+        continue;
+      }
       std::exception_ptr error;
       {
         const std::jthread worker([&] {
@@ -792,7 +927,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
     auto& rows = memo->next_.rows;
     rows.reserve(seen.size());
     for (const auto& s : seen) {
-      if (rows_of[s.order] == 1) rows.push_back({s.hash, s.size, s.order + 1, s.id_hash, s.line});
+      if (rows_of[s.order] == 1) rows.push_back({s.hash, s.size, s.order + 1, s.id_hash, s.line, s.lines});
     }
     std::size_t capacity = 16;
     while (capacity < rows.size() * 2) capacity *= 2;
@@ -900,9 +1035,12 @@ std::optional<Money> parse_yuan(std::string_view text) {
 
 namespace {
 
-// parse_feed, telling `consumed` now and then how far into `bytes` it has read.
+// parse_feed, telling `consumed` now and then how far into `bytes` it has read. `arriving`: the
+// bytes are still arriving, `bytes` is what is there so far (from which parse_feed(ArrivingBytes&)
+// saw that the feed is a raw CSV of a known encoding).
 FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options, const std::string& source,
-                              const std::function<void(std::size_t)>& consumed, FeedMemo* memo = nullptr) {
+                              const std::function<void(std::size_t)>& consumed, FeedMemo* memo = nullptr,
+                              ArrivingBytes* arriving = nullptr) {
   FeedSnapshot snapshot;
   if (memo) {
     memo->next_ = {};
@@ -951,10 +1089,16 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
     feed.text.remove_prefix(feed.base);
     feed.consumed = consumed;
     snapshot.encoding = encoding;
-    parse_csv_feed(feed, resolved, source, builder, memo);
+    if (arriving) {
+      Arrival arrival{arriving, feed.base, feed.text, false};
+      parse_csv_feed(feed, resolved, source, builder, memo, &arrival);
+    } else {
+      parse_csv_feed(feed, resolved, source, builder, memo);
+    }
     builder.finish();
     return snapshot;
   }
+  if (arriving) bytes = arriving->wait_all();  // not so (parse_feed(ArrivingBytes&) saw to it)
   const DecodedFeed decoded = decode_feed(bytes, encoding, source);
   snapshot.encoding = decoded.encoding;
   if (resolved.format == FeedFormat::jsonl) {
@@ -1030,6 +1174,29 @@ FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, cons
   return parse_feed_bytes(bytes, options, source, {}, &memo);
 }
 
+FeedSnapshot parse_feed(ArrivingBytes& bytes, const FeedOptions& options, const std::string& source, FeedMemo& memo) {
+  // Parsed as the bytes come when their first line (and its line end) tell what parse_feed() of
+  // all of them would: the format (no JSON Lines), the encoding (not an ASCII line, which leaves
+  // it to every byte) and a delimiter read raw; and when there is an export before whose rows
+  // size the vectors (else the lines are counted first).
+  bool all = false;
+  std::string_view head = bytes.wait_past(0, all);
+  while (!all && head.find_first_of("\r\n") == std::string_view::npos) head = bytes.wait_past(head.size(), all);
+  const std::string_view first_line = head.substr(0, head.find_first_of("\r\n"));
+  const std::string encoding =
+      options.encoding.empty() ? encoding_by_first_line(head) : normalize_encoding(options.encoding);
+  bool streamed = !all && memo.snapshot_ && !encoding.empty() &&
+                  strip_utf8_bom(first_line).find_first_not_of(" \t") != std::string_view::npos;
+  if (streamed) {
+    const FeedFormat format = resolve_format(head, options, source);
+    const char delimiter = format == FeedFormat::csv && options.mapping ? options.mapping->delimiter : ',';
+    streamed =
+        format != FeedFormat::jsonl && (encoding == "utf-8" || encoding == "gb18030") && raw_safe(encoding, delimiter);
+  }
+  if (!streamed) return parse_feed_bytes(bytes.wait_all(), options, source, {}, &memo);
+  return parse_feed_bytes(head, options, source, {}, &memo, &bytes);
+}
+
 void FeedMemo::remember(std::shared_ptr<const FeedSnapshot> snapshot) {
   current_ = std::move(next_);
   next_ = {};
@@ -1037,9 +1204,7 @@ void FeedMemo::remember(std::shared_ptr<const FeedSnapshot> snapshot) {
 }
 
 const FeedMemo::Slot* FeedMemo::find(const Table& in, std::uint64_t hash, std::size_t size, const Slot* last) const {
-  const auto fits = [&](const Slot& s) {
-    return s.hash == hash && s.size == size && s.order != 0 && s.order <= snapshot_->orders.size();
-  };
+  const auto fits = [&](const Slot& s) { return this->fits(s, hash, size); };
   if (last && last + 1 < in.rows.data() + in.rows.size() && fits(last[1])) return last + 1;
   if (in.slots.empty()) return nullptr;
   const std::size_t mask = in.slots.size() - 1;

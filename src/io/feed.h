@@ -134,6 +134,7 @@ class FeedMemo {
     // the order itself (a cache miss or two per row of a million).
     std::uint64_t id_hash = 0;
     std::int32_t line = 0;
+    std::int32_t lines = 0;  // line ends in the row's bytes (they end where the next record starts)
   };
   struct Table {
     std::string layout;  // header row bytes, encoding, options: reuse only when equal
@@ -143,6 +144,10 @@ class FeedMemo {
   // The row with these bytes (its order: `snapshot_`'s order - 1), or nullptr; tried first: the
   // row after `last` (the one found before), when given.
   const Slot* find(const Table& in, std::uint64_t hash, std::size_t size, const Slot* last = nullptr) const;
+  // `s` is the row with these bytes, its order in `snapshot_`.
+  bool fits(const Slot& s, std::uint64_t hash, std::size_t size) const {
+    return s.hash == hash && s.size == size && s.order != 0 && s.order <= snapshot_->orders.size();
+  }
   Table current_;
   Table next_;  // the rows of the parse under way, until remember()
   std::shared_ptr<const FeedSnapshot> snapshot_;
@@ -152,6 +157,30 @@ class FeedMemo {
 // parse_feed, reusing the orders of unchanged rows from `memo` and filling it for the next call
 // (then call memo.remember() with the snapshot).
 FeedSnapshot parse_feed(std::string_view bytes, const FeedOptions& options, const std::string& source, FeedMemo& memo);
+
+// The bytes of an export still being read (io/feed_poller.cpp reads a file into them on a thread
+// of its own): a prefix of them that grows until they are all there. Its views stay valid (the
+// bytes do not move) until the reading is over.
+class ArrivingBytes {
+ public:
+  virtual ~ArrivingBytes() = default;
+  // The bytes there now, after waiting until there are more than `have` or all are there (then
+  // `all` is set).
+  virtual std::string_view wait_past(std::size_t have, bool& all) = 0;
+  // Every byte (waits for them).
+  std::string_view wait_all() {
+    bool all = false;
+    std::string_view bytes;
+    while (!all) bytes = wait_past(bytes.size(), all);
+    return bytes;
+  }
+};
+
+// parse_feed(bytes, ..., memo) on bytes still arriving: a raw CSV feed (as FeedMemo reads them)
+// whose header shows its format and encoding is parsed as its bytes come, its records taken only
+// once their ends are there; any other is parsed once all its bytes are there. The same snapshot
+// as parse_feed() of all the bytes (tests/io/feed_test.cpp).
+FeedSnapshot parse_feed(ArrivingBytes& bytes, const FeedOptions& options, const std::string& source, FeedMemo& memo);
 
 // Reads and parses a file. Throws FeedError if it cannot be read.
 FeedSnapshot read_feed_file(const std::string& path, const FeedOptions& options);

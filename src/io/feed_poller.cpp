@@ -9,9 +9,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <string_view>
 #include <thread>
 
@@ -39,6 +42,56 @@ struct HashStateFree {
   void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
 };
 
+// The bytes of a file as the thread reading them says they came.
+class Arrival : public ArrivingFile {
+ public:
+  Arrival(const char* data, std::size_t expected) : data_(data), expected_(expected) {}
+
+  std::string_view wait_past(std::size_t have, bool& all) override {
+    std::unique_lock lock(mutex_);
+    came_.wait(lock, [&] { return done_ > have || all_; });
+    all = all_;
+    return {data_, done_};
+  }
+  std::size_t expected() const override { return expected_; }
+  std::uint64_t hash() override {
+    wait_all();
+    const std::lock_guard lock(mutex_);
+    if (!error_.empty()) throw FeedError(error_);
+    return hash_;
+  }
+
+  // The reader's side: `done` bytes are there (all of them, whose hash is `hash`, when `all`).
+  void arrived(std::size_t done, bool all, std::uint64_t hash) {
+    {
+      const std::lock_guard lock(mutex_);
+      done_ = done;
+      all_ = all;
+      hash_ = hash;
+    }
+    came_.notify_all();
+  }
+  // The read failed: the bytes there are all there will be.
+  void failed(std::string error) {
+    {
+      const std::lock_guard lock(mutex_);
+      error_ = std::move(error);
+      all_ = true;
+    }
+    came_.notify_all();
+  }
+
+ private:
+  const char* data_;
+  std::size_t expected_;
+  std::mutex mutex_;
+  std::condition_variable came_;
+  std::size_t done_ = 0;
+  bool all_ = false;
+  std::uint64_t hash_ = 0;
+  std::string error_;
+};
+
 }  // namespace
 
 // A file's bytes, read straight into pages of the poller's own (not through stdio's buffer and
@@ -49,9 +102,10 @@ struct HashStateFree {
 // time). Between reads they are handed back with MADV_FREE: the kernel takes them when it needs
 // the memory (they count in the daemon's RSS until then), and the next read refills what is left.
 // The size is the file's when opened: a writer still at it is caught by the poll's size check
-// after the read. (Asked for as transparent huge pages, the read of a 1M-order export took 85
-// instead of 135 ms on a quiet machine, but 1.1-1.2 s while the kernel compacted memory for them
-// on a busy one.)
+// after the read. The read runs on a thread of its own, the parse taking the bytes as they come
+// (ArrivingBytes): at 1M the read (~110-130 ms, mostly the kernel's copy) then overlaps the parse. (Asked for as
+// transparent huge pages, the read of a 1M-order export took 85 instead of 135 ms on a quiet machine, but 1.1-1.2 s
+// while the kernel compacted memory for them on a busy one.)
 class SourcePoller::ReadBuffer {
  public:
   ReadBuffer() = default;
@@ -63,14 +117,27 @@ class SourcePoller::ReadBuffer {
 
   // The file's bytes (valid until the next read or release()) and their fast_hash.
   std::string_view read(const std::string& path, std::uint64_t& hash) {
+    std::string_view bytes;
+    read(path, [&](ArrivingFile& in) {
+      bytes = in.wait_all();
+      hash = in.hash();
+    });
+    return bytes;
+  }
+
+  // Reads the file on a thread of its own while `consume` (here) takes its bytes as they come;
+  // their fast_hash is worked out as they come too. Returns when both are done.
+  void read(const std::string& path, const StreamParse& consume) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !reserve(static_cast<std::size_t>(st.st_size))) {
       ::close(fd);
       bytes_ = read_file_bytes(path);  // not a regular file (or no memory to map): as before
-      hash = fast_hash(bytes_);
-      return bytes_;
+      Arrival whole(bytes_.data(), bytes_.size());
+      whole.arrived(bytes_.size(), true, fast_hash(bytes_));
+      consume(whole);
+      return;
     }
     bytes_.clear();
     const std::unique_ptr<XXH3_state_t, HashStateFree> state(XXH3_createState());
@@ -79,23 +146,42 @@ class SourcePoller::ReadBuffer {
       throw FeedError(fmt::format("cannot read {}: out of memory", path));
     }
     const std::size_t size = static_cast<std::size_t>(st.st_size);
-    constexpr std::size_t kBlock = std::size_t{1} << 20;
-    std::size_t done = 0;
-    while (done < size) {
-      const ssize_t n = ::read(fd, map_ + done, std::min(kBlock, size - done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        const int e = errno;
-        ::close(fd);
-        throw FeedError(fmt::format("cannot read {}: {}", path, std::strerror(e)));
+    Arrival arrival(map_, size);
+    std::atomic<bool> stop{false};  // the parse gave up: stop reading
+    std::exception_ptr error;       // why
+    const auto t0 = std::chrono::steady_clock::now();
+    {
+      // Joined before anything else goes: the pages it writes, the file it reads.
+      const std::jthread reader([&] {
+        constexpr std::size_t kBlock = std::size_t{1} << 20;
+        std::size_t done = 0;
+        while (done < size && !stop.load(std::memory_order_relaxed)) {
+          const ssize_t n = ::read(fd, map_ + done, std::min(kBlock, size - done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            arrival.failed(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+            return;
+          }
+          if (n == 0) break;  // shorter than when opened: the size check after the read says so
+          XXH3_64bits_update(state.get(), map_ + done, static_cast<std::size_t>(n));
+          done += static_cast<std::size_t>(n);
+          if (done < size) arrival.arrived(done, false, 0);
+        }
+        spdlog::debug(
+            "{}: {} bytes read in {} ms", path, done,
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+        arrival.arrived(done, true, XXH3_64bits_digest(state.get()));
+      });
+      try {
+        consume(arrival);
+      } catch (...) {
+        error = std::current_exception();
+        stop = true;
       }
-      if (n == 0) break;  // shorter than when opened: the size check after the read says so
-      XXH3_64bits_update(state.get(), map_ + done, static_cast<std::size_t>(n));
-      done += static_cast<std::size_t>(n);
     }
     ::close(fd);
-    hash = XXH3_64bits_digest(state.get());
-    return {map_, done};
+    if (error) std::rethrow_exception(error);
+    arrival.hash();  // throws what the read met
   }
 
   // The bytes read are no longer needed: their pages go back to the kernel when it wants them.
@@ -138,27 +224,38 @@ FeedPoller::FeedPoller(std::string source, FeedOptions options, std::chrono::mil
                        std::chrono::milliseconds settle)
     : source_(std::move(source), timeout, settle), options_(std::move(options)) {}
 
+void FeedPoller::take(FeedPoll& p, std::string_view bytes, std::uint64_t hash, std::optional<FeedSnapshot> parsed) {
+  if (last_ && bytes.size() == last_size_ && hash == last_hash_) {
+    p.snapshot = last_;  // a parse made all the same (`parsed`) is dropped, the memo as it was
+    p.truncated = last_truncated_;
+    return;
+  }
+  // The rows the last export had are not built again (FeedMemo).
+  auto snapshot = std::make_shared<FeedSnapshot>(parsed ? std::move(*parsed)
+                                                        : parse_feed(bytes, options_, source_.source(), memo_));
+  memo_.remember(snapshot);
+  p.rows_reused = memo_.reused();
+  p.truncated = truncation_sign(bytes, *snapshot);
+  p.snapshot = std::move(snapshot);
+  last_size_ = bytes.size();
+  last_hash_ = hash;
+  last_ = p.snapshot;
+  last_truncated_ = p.truncated;
+}
+
 FeedPoll FeedPoller::poll(bool just_written) {
   FeedPoll p;
   SourcePoller::Result r = source_.poll(
-      [&](std::string_view bytes, std::uint64_t hash) {
-        if (last_ && bytes.size() == last_size_ && hash == last_hash_) {
-          p.snapshot = last_;
-          p.truncated = last_truncated_;
-          return;
-        }
-        // The rows the last export had are not built again (FeedMemo).
-        auto snapshot = std::make_shared<FeedSnapshot>(parse_feed(bytes, options_, source_.source(), memo_));
-        memo_.remember(snapshot);
-        p.rows_reused = memo_.reused();
-        p.truncated = truncation_sign(bytes, *snapshot);
-        p.snapshot = std::move(snapshot);
-        last_size_ = bytes.size();
-        last_hash_ = hash;
-        last_ = p.snapshot;
-        last_truncated_ = p.truncated;
-      },
-      just_written);
+      [&](std::string_view bytes, std::uint64_t hash) { take(p, bytes, hash, std::nullopt); }, just_written,
+      [&](ArrivingFile& in) {
+        // An export of the last one's size may be its bytes again: not parsed before that is known.
+        // Another is parsed as it is read (in the end the hash is looked at all the same: it may
+        // have shrunk to the last one's bytes on the way).
+        std::optional<FeedSnapshot> parsed;
+        if (!last_ || in.expected() != last_size_) parsed = parse_feed(in, options_, source_.source(), memo_);
+        const std::string_view bytes = in.wait_all();
+        take(p, bytes, in.hash(), std::move(parsed));
+      });
   p.kind = r.kind;
   p.produced_at = r.produced_at;
   p.error = std::move(r.error);
@@ -191,10 +288,10 @@ SourcePoller::~SourcePoller() = default;
 SourcePoller::SourcePoller(SourcePoller&&) noexcept = default;
 SourcePoller& SourcePoller::operator=(SourcePoller&&) noexcept = default;
 
-SourcePoller::Result SourcePoller::poll(const Parse& parse, bool just_written) {
+SourcePoller::Result SourcePoller::poll(const Parse& parse, bool just_written, const StreamParse& stream) {
   try {
     const bool url = source_.rfind("http://", 0) == 0 || source_.rfind("https://", 0) == 0;
-    return url ? poll_http(parse) : poll_file(parse, just_written);
+    return url ? poll_http(parse) : poll_file(parse, just_written, stream);
   } catch (const std::exception& e) {
     Result p;
     p.kind = FeedPoll::Kind::error;
@@ -203,7 +300,7 @@ SourcePoller::Result SourcePoller::poll(const Parse& parse, bool just_written) {
   }
 }
 
-SourcePoller::Result SourcePoller::poll_file(const Parse& parse, bool just_written) {
+SourcePoller::Result SourcePoller::poll_file(const Parse& parse, bool just_written, const StreamParse& stream) {
   Result p;
   const auto before = stat_file(source_, &p.error);
   if (!before) return p;
@@ -226,20 +323,19 @@ SourcePoller::Result SourcePoller::poll_file(const Parse& parse, bool just_writt
     p.kind = FeedPoll::Kind::settling;
     return p;
   }
-  {
-    const auto t0 = std::chrono::steady_clock::now();
-    std::uint64_t hash = 0;
-    const std::string_view bytes = buffer_->read(source_, hash);
-    spdlog::debug("{}: {} bytes read in {} ms", source_, bytes.size(),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
-    try {
+  try {
+    if (stream) {
+      buffer_->read(source_, stream);
+    } else {
+      std::uint64_t hash = 0;
+      const std::string_view bytes = buffer_->read(source_, hash);
       parse(bytes, hash);
-    } catch (...) {
-      buffer_->release();
-      throw;
     }
+  } catch (...) {
     buffer_->release();
+    throw;
   }
+  buffer_->release();
   const auto after = stat_file(source_, &p.error);
   if (!after) return p;
   if (after->second != settled->second) {  // written to while we read it

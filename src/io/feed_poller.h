@@ -29,6 +29,15 @@ struct FeedPoll {
   std::size_t rows_reused = 0;  // for fresh: rows whose order came from the last export's (FeedMemo)
 };
 
+// A file's bytes as a poller reads them (SourcePoller::poll with a StreamParse).
+class ArrivingFile : public ArrivingBytes {
+ public:
+  // The file's size when it was opened: the bytes there in the end, unless it shrank meanwhile.
+  virtual std::size_t expected() const = 0;
+  // fast_hash (io/fast_hash.h) of every byte: waits for them.
+  virtual std::uint64_t hash() = 0;
+};
+
 // The file / URL half of a poller, shared by the order feed and the chat export: finds new
 // content and hands its bytes to `parse`. Only when parse returns is the content remembered
 // as seen; when it throws, the poll is an error and the next poll reads the content again.
@@ -36,6 +45,9 @@ class SourcePoller {
  public:
   // `hash`: fast_hash(bytes) (io/fast_hash.h), worked out as a file was read.
   using Parse = std::function<void(std::string_view bytes, std::uint64_t hash)>;
+  // For a file: a parse of its bytes as they are read (on a thread of the poller's own), instead
+  // of `parse` once they all are. The bytes are the poller's until the next poll.
+  using StreamParse = std::function<void(ArrivingFile& bytes)>;
   struct Result {
     FeedPoll::Kind kind = FeedPoll::Kind::error;  // fresh: `parse` was called and returned
     std::optional<std::chrono::system_clock::time_point> produced_at;
@@ -47,11 +59,11 @@ class SourcePoller {
   SourcePoller& operator=(SourcePoller&&) noexcept;
   // `just_written`: the file's writer was seen closing it or renaming it into place (the
   // daemon's watch): read without waiting for it to settle.
-  Result poll(const Parse& parse, bool just_written = false);
+  Result poll(const Parse& parse, bool just_written = false, const StreamParse& stream = {});
   const std::string& source() const { return source_; }
 
  private:
-  Result poll_file(const Parse& parse, bool just_written);
+  Result poll_file(const Parse& parse, bool just_written, const StreamParse& stream);
   Result poll_http(const Parse& parse);
 
   std::string source_;
@@ -77,6 +89,10 @@ class FeedPoller {
   FeedPoll poll(bool just_written = false);  // see SourcePoller::poll
 
  private:
+  // The poll's snapshot from these bytes: the last one when they are the last bytes, else
+  // `parsed` (made of them), or else a parse of them here.
+  void take(FeedPoll& p, std::string_view bytes, std::uint64_t hash, std::optional<FeedSnapshot> parsed);
+
   SourcePoller source_;
   FeedOptions options_;
   // The last bytes parsed (their size and hash) and what they gave.

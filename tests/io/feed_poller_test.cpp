@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 
 namespace cuifu {
@@ -102,6 +103,69 @@ TEST_F(FeedPollerTest, ExportsOfOtherSizesReadOneAfterTheOtherAreEachReadAsTheyA
       EXPECT_EQ(p.snapshot->orders[i].amount, whole.orders[i].amount);
       EXPECT_EQ(p.snapshot->orders[i].source_line, whole.orders[i].source_line);
     }
+  }
+}
+
+// Exports of several megabytes (read a block at a time on the poller's thread while they are
+// parsed) changed between polls, one of them cut in the middle of a quoted field: each poll's
+// snapshot is the one of the whole file (orders, rejected rows with their lines and messages,
+// superseded rows), and the same bytes again give the same snapshot.
+TEST_F(FeedPollerTest, BigExportsParsedWhileTheyAreReadAreTheWholeFilesOnes) {
+  FeedPoller poller(path_, {}, std::chrono::seconds{5}, std::chrono::milliseconds{0});
+  const auto rows = [](int paid_every, int count) {
+    std::string out;
+    for (int i = 0; i < count; ++i) {
+      const bool paid = i % paid_every == 0;
+      std::string note = i % 53 == 0 ? "\"第一行\r\n第二行,\"\"加急\"\"\"" : "";
+      out += std::to_string(300000 + i) + ",买家" + std::to_string(i % 5000) + (i % 211 == 0 ? ",x19.9," : ",19.9,") +
+             (paid ? "买家已付款，等待卖家发货," : "等待买家付款,") + note +
+             ",收货人,上海市浦东新区世纪大道1号,13912341234,2026-11-24 10:05:00," +
+             (paid ? "2026-11-24 11:00:00" : "") + ",拖鞋,小店" + (i % 2 ? "\r\n" : "\n");
+      if (i % 997 == 0) out += "\r\n\n";
+      if (i % 1009 == 0)
+        out +=
+            std::to_string(300000 + i / 2) + ",买家,19.9,交易关闭,,收货人,上海市,139,2026-11-24 10:05:00,,拖鞋,小店\n";
+    }
+    return out;
+  };
+  const std::string a = kHeader + rows(1000000, 30000);
+  const std::string b = kHeader + rows(100, 30000);
+  const std::string c = kHeader + rows(100, 31000);
+  const std::string cut = c.substr(0, c.find("第二行", c.size() / 2));
+  ASSERT_GT(a.size(), std::size_t{3} << 20);
+  long t = 0;
+  std::shared_ptr<const FeedSnapshot> last;
+  for (const std::string* bytes : std::initializer_list<const std::string*>{&a, &b, &a, &b, &c, &cut, &b, &b}) {
+    write(*bytes, t += 60);
+    const FeedPoll p = poller.poll();
+    ASSERT_EQ(p.kind, FeedPoll::Kind::fresh) << p.error;
+    const FeedSnapshot whole = parse_feed(*bytes, {}, path_);
+    const FeedSnapshot& got = *p.snapshot;
+    ASSERT_EQ(got.orders.size(), whole.orders.size());
+    for (std::size_t i = 0; i < whole.orders.size(); ++i) {
+      ASSERT_EQ(got.orders[i].id, whole.orders[i].id);
+      ASSERT_EQ(got.orders[i].status, whole.orders[i].status) << got.orders[i].id;
+      ASSERT_EQ(got.orders[i].note, whole.orders[i].note) << got.orders[i].id;
+      ASSERT_EQ(got.orders[i].source_line, whole.orders[i].source_line) << got.orders[i].id;
+    }
+    ASSERT_EQ(got.rejected.size(), whole.rejected.size());
+    for (std::size_t i = 0; i < whole.rejected.size(); ++i) {
+      EXPECT_EQ(got.rejected[i].line, whole.rejected[i].line);
+      EXPECT_EQ(got.rejected[i].error, whole.rejected[i].error);
+    }
+    ASSERT_EQ(got.superseded.size(), whole.superseded.size());
+    for (std::size_t i = 0; i < whole.superseded.size(); ++i) {
+      EXPECT_EQ(got.superseded[i].line, whole.superseded[i].line);
+      EXPECT_EQ(got.superseded[i].kept_line, whole.superseded[i].kept_line);
+    }
+    EXPECT_EQ(p.truncated.empty(), bytes != &cut);
+    if (t >= 2 * 60 && t <= 5 * 60) {  // the rows of the one before, but for 1 % of them
+      EXPECT_GT(p.rows_reused, 25000u);
+    }
+    if (t == 8 * 60) {
+      EXPECT_EQ(p.snapshot.get(), last.get());  // b twice: the same bytes
+    }
+    last = p.snapshot;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "io/charset.h"
 #include "io/fast_hash.h"
@@ -509,6 +510,118 @@ TEST(TaobaoFeed, ANewExportBuildsOnlyTheRowsItHadNotSeenAndIsTheOneReadWhole) {
       const FeedSnapshot other = parse_feed(renamed, options, "orders.csv", memo);
       EXPECT_EQ(memo.reused(), 0u);
       EXPECT_EQ(describe(other), describe(parse_feed(renamed, options, "orders.csv")));
+    }
+  }
+}
+
+// An export's bytes coming a few at a time: each wait gives `steps` more (in turn), or all.
+class Trickle : public ArrivingBytes {
+ public:
+  Trickle(std::string_view bytes, std::vector<std::size_t> steps) : bytes_(bytes), steps_(std::move(steps)) {}
+  std::string_view wait_past(std::size_t have, bool& all) override {
+    there_ = std::min(bytes_.size(), std::max(have, there_) + steps_[waits_++ % steps_.size()]);
+    all = there_ == bytes_.size();
+    return bytes_.substr(0, there_);
+  }
+  std::size_t waits() const { return waits_; }
+
+ private:
+  std::string_view bytes_;
+  std::vector<std::size_t> steps_;
+  std::size_t there_ = 0;
+  std::size_t waits_ = 0;
+};
+
+// The snapshot of an export parsed as its bytes arrive (the poller's read, cut anywhere: inside a
+// quoted field's newline, between a CR and its LF, in a GB18030 or UTF-8 character, among empty
+// lines) is the one of all its bytes at once, with the memo of the export before or without it;
+// rows changed, moved, gone and added are found as from all the bytes.
+TEST(TaobaoFeed, AnExportParsedAsItsBytesArriveIsTheOneReadWhole) {
+  // A small export read a byte (two, three bytes) at a time: every cut. Rows ended by CR LF, LF
+  // and CR alone, empty lines, quoted fields holding CR LF, LF, quotes and commas.
+  const std::string small_rows =
+      "1001,张三,59.9,等待买家付款,\"第一行\r\n第二行\",张三,北京市朝阳区国贸大厦,13812341234,2026-11-24 10:00:00,,"
+      "毛巾,小店\r\n"
+      "1002,李四,19.9,等待买家付款,,李四,上海市浦东新区世纪大道1号,13912341234,2026-11-24 10:05:00,,拖鞋,小店\r"
+      "1003,王五,29.9,等待买家付款,\"说\"\"快\"\",\n,\",王五,上海市,13912341235,2026-11-24 10:06:00,,拖鞋,小店\n\r\n\n"
+      "1004,赵六,9.9,等待买家付款,,赵六,上海市,13912341236,2026-11-24 10:07:00,,拖鞋,小店\r\n\r\n"
+      "1005,钱七,bad,等待买家付款,,钱七,上海市,13912341237,2026-11-24 10:08:00,,拖鞋,小店\n"
+      "1002,李四,19.9,交易关闭,,李四,上海市浦东新区世纪大道1号,13912341234,2026-11-24 10:05:00,,拖鞋,小店\r\n"
+      "1006,孙八,39.9,等待买家付款,,孙八,上海市,13912341238,2026-11-24 10:09:00,,拖鞋,小店\r";
+  std::string small_after = small_rows;
+  small_after.replace(small_after.find("29.9"), 4, "28.9");  // changed
+  small_after.insert(small_after.find("1004,"),              // added, on the lines of 1004 before
+                     "1007,周九,9.9,等待买家付款,,周九,上海市,13912341239,2026-11-24 10:10:00,,拖鞋,小店\r\n");
+  // A row ended by a CR alone that gets its LF; a last row with no line end that grows.
+  small_after.replace(small_after.find("小店\r1003"), 7, "小店\r\n");
+  const std::string small_open = small_rows.substr(0, small_rows.size() - 1);
+  const std::string small_grown = small_open + "X\r\n";
+  const std::vector<std::pair<const std::string*, const std::string*>> pairs = {
+      {&small_rows, &small_rows}, {&small_rows, &small_after}, {&small_open, &small_grown}};
+  for (const std::string encoding : {"utf-8", "gb18030"}) {
+    for (const std::string bom : {"", "bom"}) {
+      const auto bytes_of = [&](const std::string& rows) {
+        const std::string text = kHeader + rows;
+        if (encoding == "utf-8") return (bom.empty() ? "" : "\xEF\xBB\xBF") + text;
+        return (bom.empty() ? "" : "\x84\x31\x95\x33") + from_utf8(text, encoding);
+      };
+      for (const auto& [before, rows] : pairs) {
+        FeedMemo memo;
+        memo.remember(std::make_shared<const FeedSnapshot>(parse_feed(bytes_of(*before), {}, "orders.csv", memo)));
+        const std::string bytes = bytes_of(*rows);
+        const FeedSnapshot whole = parse_feed(bytes, {}, "orders.csv");
+        ASSERT_EQ(whole.orders.size(), rows == &small_after ? 6u : 5u) << describe(whole);
+        ASSERT_EQ(whole.rejected.size(), 1u);
+        ASSERT_EQ(whole.superseded.size(), 1u);
+        for (const std::size_t step : {1u, 2u, 3u}) {
+          Trickle trickle(bytes, {step});
+          const FeedSnapshot arrived = parse_feed(trickle, {}, "orders.csv", memo);
+          EXPECT_EQ(describe(arrived), describe(whole)) << encoding << " " << bom << ", step " << step;
+          EXPECT_GE(trickle.waits(), bytes.size() / step);
+        }
+      }
+    }
+  }
+  // A big export (the rows of big_feed) changed as the daemon sees them, cut in all sorts of places.
+  for (const std::string encoding : {"utf-8", "gb18030"}) {
+    for (const unsigned threads : {1u, 2u}) {
+      const std::string before = big_feed(encoding);
+      FeedOptions options;
+      options.threads = threads;
+      std::string after = before;
+      after.replace(after.find("15.05", after.find("\n3000000005,")), 5, "99.05");
+      after.replace(after.find("12x.00", after.find("\n3000000089,")), 6, "12.00");
+      cut_row(after, "3000000006", "3000000007");
+      std::string moved;
+      for (int i = 1000; i < 1050; ++i) {
+        moved += cut_row(after, fmt::format("{}", 3000000000 + i), fmt::format("{}", 3000000001 + i));
+      }
+      moved += cut_row(after, "3000000193", "3000000194");  // the row before a quoted newline
+      after.insert(after.find("\n4000000000,") + 1, moved);
+      const FeedSnapshot whole = parse_feed(after, options, "orders.csv");
+      FeedMemo memo;
+      const auto first = std::make_shared<const FeedSnapshot>(parse_feed(before, options, "orders.csv", memo));
+      memo.remember(first);
+      const FeedSnapshot at_once = parse_feed(after, options, "orders.csv", memo);
+      ASSERT_EQ(describe(at_once), describe(whole));
+      ASSERT_TRUE(at_once.changed);
+      const std::size_t reused = memo.reused();
+      EXPECT_GT(reused, 15000u);
+      for (const std::vector<std::size_t>& steps :
+           std::vector<std::vector<std::size_t>>{{7, 13, 1, 4096}, {65536}, {1u << 20}, {after.size()}}) {
+        Trickle trickle(after, steps);
+        const FeedSnapshot arrived = parse_feed(trickle, options, "orders.csv", memo);
+        EXPECT_EQ(describe(arrived), describe(whole)) << encoding << ", " << threads << " threads, " << steps[0];
+        EXPECT_EQ(memo.reused(), reused) << encoding << ", " << threads << " threads, " << steps[0];
+        ASSERT_TRUE(arrived.changed);
+        EXPECT_EQ(arrived.changed->buyers, at_once.changed->buyers);
+        EXPECT_EQ(arrived.changed->rebuilt, at_once.changed->rebuilt);
+        EXPECT_EQ(arrived.changed->unkept, at_once.changed->unkept);
+      }
+      // Without an export before (nothing to size the orders by) it waits for all the bytes.
+      FeedMemo fresh;
+      Trickle trickle(after, {4096});
+      EXPECT_EQ(describe(parse_feed(trickle, options, "orders.csv", fresh)), describe(whole));
     }
   }
 }
