@@ -577,7 +577,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   // run) that the planner no longer wants, with the reason.
   std::vector<OutboxRow> rows;
   if (full) {
-    rows = store.in_state(OutboxState::planned);
+    rows = store.all_planned();
   } else {
     for (const auto& [key, in] : dirty) look_at.emplace_back(key.first, key.second);
     // In the order of the (shop, buyer) index: one buyer's pages are the next one's, mostly in

@@ -27,7 +27,7 @@ const char* const kOutboxColumns =
     "id, idempotency_key, buyer, order_ids, channel, step, segment, template, message, subject, contact, "
     "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop, not_before, doubt_at";
 
-// A row's first six columns, in the order both kOutboxColumns and planned_of's query select them:
+// A row's first six columns, in the order both kOutboxColumns and kPlannedHeadColumns select them:
 // id, idempotency_key, buyer, order_ids, channel, step.
 void read_row_head(SQLite::Statement& q, OutboxRow& r) {
   r.id = q.getColumn(0).getInt64();
@@ -36,6 +36,22 @@ void read_row_head(SQLite::Statement& q, OutboxRow& r) {
   r.order_ids = ids_from_json(q.getColumn(3).getString());
   r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
   r.step = q.getColumn(5).getInt();
+}
+
+// What planned_of() and all_planned() read of a planned row: its head, its slot and the times a
+// cancellation looks at (not the message, why or the other texts: reading and parsing them was a
+// third of planned_of() for 13,000 rows).
+const char* const kPlannedHeadColumns =
+    "SELECT id, idempotency_key, buyer, order_ids, channel, step, send_at, not_before, doubt_at, shop FROM outbox";
+
+// A row of kPlannedHeadColumns.
+void read_planned_head(const ShopZone& z, SQLite::Statement& q, OutboxRow& r) {
+  read_row_head(q, r);
+  r.send_at = local(z, q.getColumn(6).getInt64());
+  r.state = OutboxState::planned;
+  if (!q.getColumn(7).isNull()) r.not_before = local(z, q.getColumn(7).getInt64());
+  if (!q.getColumn(8).isNull()) r.in_doubt_since = local(z, q.getColumn(8).getInt64());
+  r.shop = q.getColumn(9).getString();
 }
 
 OutboxRow read_row(const ShopZone& z, SQLite::Statement& q) {
@@ -196,22 +212,22 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
     // One statement, bound again per buyer. No ORDER BY: with one, SQLite walks the (state,
     // send_at) index over every planned row for each buyer instead of the (shop, buyer, state) one.
     SQLite::Statement q(impl_->db,
-                        "SELECT id, idempotency_key, buyer, order_ids, channel, step, send_at, not_before, doubt_at "
-                        "FROM outbox WHERE shop = ? AND buyer = ? AND state = 'planned'");
+                        std::string(kPlannedHeadColumns) + " WHERE shop = ? AND buyer = ? AND state = 'planned'");
     std::vector<OutboxRow> out;
     for (const auto& [shop, buyer] : buyers) {
       q.reset();
       SQLite::bind(q, shop, buyer);
-      while (q.executeStep()) {
-        OutboxRow& r = out.emplace_back();
-        read_row_head(q, r);
-        r.send_at = local(zone_, q.getColumn(6).getInt64());
-        r.state = OutboxState::planned;
-        if (!q.getColumn(7).isNull()) r.not_before = local(zone_, q.getColumn(7).getInt64());
-        if (!q.getColumn(8).isNull()) r.in_doubt_since = local(zone_, q.getColumn(8).getInt64());
-        r.shop = shop;
-      }
+      while (q.executeStep()) read_planned_head(zone_, q, out.emplace_back());
     }
+    return out;
+  });
+}
+
+std::vector<OutboxRow> SqliteStore::all_planned() const {
+  return guarded(path_, "list planned reminders", [&] {
+    SQLite::Statement q(impl_->db, std::string(kPlannedHeadColumns) + " WHERE state = 'planned'");
+    std::vector<OutboxRow> out;
+    while (q.executeStep()) read_planned_head(zone_, q, out.emplace_back());
     return out;
   });
 }

@@ -602,6 +602,67 @@ TEST_F(StoreTest, DueSkipsARowWaitingForItsRetryAndFiltersByChannel) {
   EXPECT_EQ(store.find(row.id)->attempts, 1);
 }
 
+// A full reconcile (the daemon's first after it starts) reads every planned row's head, as an
+// incremental one reads a few buyers' (planned_of): the same heads in_state() reads, without the
+// texts, and no row in another state.
+TEST_F(StoreTest, AllPlannedReadsEveryPlannedRowsHeadAsInStateDoesWithoutItsTexts) {
+  const LocalTime now = at("2026-11-24 12:00");
+  SqliteStore store(path_, zone_);
+  auto shop = reminder("2026-11-24 12:30", "b1");
+  shop.shop = "旗舰店";
+  store.upsert_planned(shop, now);
+  store.upsert_planned(reminder("2026-11-24 12:40", "b2"), now);
+  store.upsert_planned(reminder("2026-11-24 12:50", "b3"), now);
+  store.upsert_planned(reminder("2026-11-24 11:50", "b4"), now);
+  store.upsert_planned(reminder("2026-11-24 11:55", "b5"), now);
+  const auto by_buyer = [&](const std::string& buyer) {
+    for (const auto& r : store.in_state(OutboxState::planned)) {
+      if (r.buyer == buyer) return r;
+    }
+    ADD_FAILURE() << "no planned row of " << buyer;
+    return OutboxRow{};
+  };
+  ASSERT_TRUE(store.cancel(by_buyer("b3").id, now, "paid"));
+  store.hold_until(by_buyer("b2").id, at("2026-11-24 13:00"), "spread after an outage");
+  const auto claimed = by_buyer("b4").id;
+  ASSERT_TRUE(store.mark_sending(claimed, now));
+  const auto doubted = by_buyer("b5").id;
+  ASSERT_TRUE(store.mark_sending(doubted, now));
+  store.mark_in_doubt(doubted, now, "restarted while sending");
+
+  auto heads = store.all_planned();
+  auto full = store.in_state(OutboxState::planned);
+  ASSERT_EQ(heads.size(), 3u);  // b1, b2 and b5 (planned again, in doubt); not b3 (cancelled) nor b4 (sending)
+  ASSERT_EQ(full.size(), heads.size());
+  const auto by_id = [](const OutboxRow& a, const OutboxRow& b) { return a.id < b.id; };
+  std::sort(heads.begin(), heads.end(), by_id);
+  std::sort(full.begin(), full.end(), by_id);
+  for (std::size_t i = 0; i < heads.size(); ++i) {
+    const OutboxRow& h = heads[i];
+    const OutboxRow& f = full[i];
+    EXPECT_EQ(h.id, f.id);
+    EXPECT_EQ(h.idempotency_key, f.idempotency_key);
+    EXPECT_EQ(h.buyer, f.buyer);
+    EXPECT_EQ(h.shop, f.shop);
+    EXPECT_EQ(h.order_ids, f.order_ids);
+    EXPECT_EQ(h.channel, f.channel);
+    EXPECT_EQ(h.step, f.step);
+    EXPECT_EQ(h.send_at, f.send_at);
+    EXPECT_EQ(h.state, OutboxState::planned);
+    EXPECT_EQ(h.not_before, f.not_before);
+    EXPECT_EQ(h.in_doubt_since, f.in_doubt_since);
+    EXPECT_TRUE(h.message.empty() && h.why.empty()) << h.buyer;
+    // The same as an incremental reconcile reads of that buyer.
+    const auto of = store.planned_of({{h.shop, h.buyer}});
+    ASSERT_EQ(of.size(), 1u) << h.buyer;
+    EXPECT_EQ(of[0].id, h.id);
+    EXPECT_EQ(of[0].shop, h.shop);
+  }
+  EXPECT_EQ(heads[0].shop, "旗舰店");
+  EXPECT_TRUE(heads[1].not_before.has_value());
+  EXPECT_TRUE(heads[2].in_doubt_since.has_value());
+}
+
 // Every send moves its row planned -> sending -> sent. Since version 8 the outbox's indexes by
 // state hold only the rows their queries look for (planned; failed), so a claim only takes the
 // row out of them and its outcome touches none: the queries still find what they did, through them.
