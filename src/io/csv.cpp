@@ -71,13 +71,9 @@ void CsvReader::skip_empty_lines() {
 }
 
 bool CsvReader::skip(std::size_t& begin, int& line) {
+  skip_empty_lines();
   const std::size_t size = text_.size();
   const char* const t = text_.data();
-  while (!failed_ && pos_ < size && (t[pos_] == '\n' || t[pos_] == '\r')) {  // as in next()
-    if (t[pos_] == '\r' && pos_ + 1 < size && t[pos_ + 1] == '\n') ++pos_;
-    ++pos_;
-    ++line_;
-  }
   if (failed_ || pos_ >= size) return false;
   begin = pos_;
   line = line_;

@@ -427,6 +427,20 @@ std::string cut_row(std::string& bytes, const std::string& id, const std::string
   return row;
 }
 
+// The edits both memo tests make to big_feed's rows: an amount changed (order 5), a bad amount put
+// right (order 89: rejected before), a row gone (order 7); fifty rows (orders 1000-1049) cut out and
+// returned, for the test to put back elsewhere.
+std::string change_big_feed(std::string& after) {
+  after.replace(after.find("15.05", after.find("\n3000000005,")), 5, "99.05");
+  after.replace(after.find("12x.00", after.find("\n3000000089,")), 6, "12.00");
+  cut_row(after, "3000000006", "3000000007");
+  std::string moved;
+  for (int i = 1000; i < 1050; ++i) {
+    moved += cut_row(after, fmt::format("{}", 3000000000 + i), fmt::format("{}", 3000000001 + i));
+  }
+  return moved;
+}
+
 // The buyers (shop, buyer) whose orders differ between two snapshots in any field but the line,
 // found the slow way.
 std::vector<std::pair<std::string, std::string>> buyers_changed(const FeedSnapshot& a, const FeedSnapshot& b) {
@@ -468,15 +482,8 @@ TEST(TaobaoFeed, ANewExportBuildsOnlyTheRowsItHadNotSeenAndIsTheOneReadWhole) {
       memo.remember(first);
 
       std::string after = before;
-      // An amount changed (order 5), a bad amount put right (order 89: rejected before).
-      after.replace(after.find("15.05", after.find("\n3000000005,")), 5, "99.05");
-      after.replace(after.find("12x.00", after.find("\n3000000089,")), 6, "12.00");
-      // A row gone (order 7), fifty rows moved to the end, a new order.
-      cut_row(after, "3000000006", "3000000007");
-      std::string moved;
-      for (int i = 1000; i < 1050; ++i) {
-        moved += cut_row(after, fmt::format("{}", 3000000000 + i), fmt::format("{}", 3000000001 + i));
-      }
+      // Orders 5 and 89 changed, order 7 gone (change_big_feed), fifty rows moved to the end, a new order.
+      std::string moved = change_big_feed(after);
       std::string added = cut_row(after, "3000000011", "3000000012");
       after.insert(after.find("\n3000000012,") + 1, added);
       added.replace(0, 10, "5000000011");
@@ -589,13 +596,7 @@ TEST(TaobaoFeed, AnExportParsedAsItsBytesArriveIsTheOneReadWhole) {
       FeedOptions options;
       options.threads = threads;
       std::string after = before;
-      after.replace(after.find("15.05", after.find("\n3000000005,")), 5, "99.05");
-      after.replace(after.find("12x.00", after.find("\n3000000089,")), 6, "12.00");
-      cut_row(after, "3000000006", "3000000007");
-      std::string moved;
-      for (int i = 1000; i < 1050; ++i) {
-        moved += cut_row(after, fmt::format("{}", 3000000000 + i), fmt::format("{}", 3000000001 + i));
-      }
+      std::string moved = change_big_feed(after);
       moved += cut_row(after, "3000000193", "3000000194");  // the row before a quoted newline
       after.insert(after.find("\n4000000000,") + 1, moved);
       const FeedSnapshot whole = parse_feed(after, options, "orders.csv");
