@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <array>
 #include <optional>
 #include <set>
 
@@ -480,6 +481,9 @@ bool SqliteStore::cancel_planned_as_read(const OutboxRow& as_read, LocalTime now
   });
 }
 
+// The states cancel_in() takes a row from: [0] planned only, [1] claimed (sending) too.
+constexpr std::array<const char*, 2> kCancelledStates{"('planned')", "('planned','sending')"};
+
 bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& reason, bool or_sending) {
   settle();
   return guarded(path_, "cancel reminder", [&] {
@@ -490,24 +494,24 @@ bool SqliteStore::cancel_in(std::int64_t id, LocalTime now, const std::string& r
     }
     // A row whose earlier request may have reached the buyer is never 'cancelled': it becomes
     // 'unknown' and counts as a contact (at the attempt's minute, or its slot when on time).
-    // The statements of both kinds (planned rows only, or claimed ones too) prepared once each.
-    auto contact =
-        impl_->prepared(impl_->cancel_contact[or_sending ? 1 : 0],
-                        or_sending ? "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
-                                     "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
-                                     "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
-                                     "WHERE id=? AND state IN ('planned','sending') AND doubt_at IS NOT NULL"
-                                   : "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) "
-                                     "SELECT buyer, channel, CASE WHEN doubt_at - send_at <= 60 THEN send_at "
-                                     "ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM outbox "
-                                     "WHERE id=? AND state IN ('planned') AND doubt_at IS NOT NULL");
+    // The statements of both kinds (planned rows only, or claimed ones too), each made and
+    // prepared once.
+    const auto both = [](const char* shape) {
+      std::array<std::string, 2> sql;
+      for (const bool sending : {false, true})
+        sql[sending] = fmt::format(fmt::runtime(shape), kCancelledStates[sending]);
+      return sql;
+    };
+    static const auto kContact = both(
+        "INSERT INTO contacts (buyer, channel, at, order_ids, step, shop) SELECT buyer, channel, CASE WHEN "
+        "doubt_at - send_at <= 60 THEN send_at ELSE doubt_at - doubt_at % 60 END, order_ids, step, shop FROM "
+        "outbox WHERE id=? AND state IN {} AND doubt_at IS NOT NULL");
+    static const auto kUpdate =
+        both("UPDATE outbox SET state=?, last_error=?, updated_at=? WHERE id=? AND state IN {}");
+    auto contact = impl_->prepared(impl_->cancel_contact[or_sending], kContact[or_sending].c_str());
     contact->bind(1, id);
     const bool in_doubt = contact->exec() == 1;
-    auto q = impl_->prepared(impl_->cancel_update[or_sending ? 1 : 0],
-                             or_sending ? "UPDATE outbox SET state=?, last_error=?, updated_at=? "
-                                          "WHERE id=? AND state IN ('planned','sending')"
-                                        : "UPDATE outbox SET state=?, last_error=?, updated_at=? "
-                                          "WHERE id=? AND state IN ('planned')");
+    auto q = impl_->prepared(impl_->cancel_update[or_sending], kUpdate[or_sending].c_str());
     SQLite::bind(*q, in_doubt ? "unknown" : "cancelled",
                  in_doubt ? reason + " (possibly delivered before a restart: outcome unknown)" : reason,
                  epoch(zone_, now), id);
