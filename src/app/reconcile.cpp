@@ -497,7 +497,33 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   }
   const std::size_t to_plan = whole ? snapshot.orders.size() : subset.size();
   const LocalTime window_end = now + kWindow;
-  Plan plan;
+  std::vector<SkippedOrder> skipped;
+  // The reminders to write go in the plan's order, the order they fall due (by send_at, then
+  // buyer): their rows get ids in that order, so a burst's claims and outcomes, taken by
+  // (send_at, id), update neighbouring rows, a few table pages per commit. Written in the order of
+  // their keys instead, the first write of a big export was faster (the key index grew in order),
+  // but a burst then updated a page per row: 20,000 due at once left at 3,250/s and 0.31 ms of
+  // the daemon's CPU each, against 5,029/s and 0.23 ms. The keys, sorted, tell which planned
+  // rows stay.
+  // Each part's reminders are sorted into the changes as soon as it is planned: those beyond the
+  // window (no texts: they only move the buyer's next moment) are dropped there. Gathered for the
+  // whole snapshot first, a new 1M export held every part's reminders twice over (the plan's and
+  // the changes' vectors, 1.3M slots each) at the reconcile's peak.
+  const auto keep = [&](Plan& p) {
+    for (auto& r : p.reminders) {
+      auto& in = dirty.at(KeyView{r.shop, r.buyer});
+      // The buyer's plan changes when this reminder is due, or enters the window.
+      const LocalTime t = r.send_at < window_end ? r.send_at : r.send_at - kWindow;
+      in.moment = std::min(in.moment, t);
+      consider_contact(r.send_at, *in.caps, [&](LocalTime m) {
+        if (m > now) in.moment = std::min(in.moment, m);
+      });
+      if (r.send_at >= window_end) continue;
+      ++out.planned;
+      changes.upserts.push_back(std::move(r));
+    }
+    std::move(p.skipped.begin(), p.skipped.end(), std::back_inserter(skipped));
+  };
   const auto plan_part = [&](const std::vector<const Order*>& part) {
     if (stop_ && stop_->load()) {
       invalidate();
@@ -509,8 +535,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     // such a part on one thread): a whole new snapshot of a big shop is mostly planning.
     request.threads = std::max(1u, std::thread::hardware_concurrency());
     Plan p = cuifu::plan(part, history, rules.rules, rules.templates, request);
-    std::move(p.reminders.begin(), p.reminders.end(), std::back_inserter(plan.reminders));
-    std::move(p.skipped.begin(), p.skipped.end(), std::back_inserter(plan.skipped));
+    keep(p);
   };
   if (to_plan <= kOrdersPerPart) {
     plan_part(subset);
@@ -525,28 +550,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     }
     if (!part.empty()) plan_part(part);
   }
-
   lap("planned");
-  // The reminders to write go in the plan's order, the order they fall due (by send_at, then
-  // buyer): their rows get ids in that order, so a burst's claims and outcomes, taken by
-  // (send_at, id), update neighbouring rows, a few table pages per commit. Written in the order of
-  // their keys instead, the first write of a big export was faster (the key index grew in order),
-  // but a burst then updated a page per row: 20,000 due at once left at 3,250/s and 0.31 ms of
-  // the daemon's CPU each, against 5,029/s and 0.23 ms. The keys, sorted, tell which planned
-  // rows stay.
-  changes.upserts.reserve(plan.reminders.size());
-  for (auto& r : plan.reminders) {
-    auto& in = dirty.at(KeyView{r.shop, r.buyer});
-    // The buyer's plan changes when this reminder is due, or enters the window.
-    const LocalTime t = r.send_at < window_end ? r.send_at : r.send_at - kWindow;
-    in.moment = std::min(in.moment, t);
-    consider_contact(r.send_at, *in.caps, [&](LocalTime m) {
-      if (m > now) in.moment = std::min(in.moment, m);
-    });
-    if (r.send_at >= window_end) continue;
-    ++out.planned;
-    changes.upserts.push_back(std::move(r));
-  }
   // What the daemon knows of the orders (for opt-out replies by phone, `cuifu state`): those of
   // the buyers planned again (their rows changed), every order on a full run.
   // Only what the store keeps of them (a copy of whole orders was most of this lap at 1M), in
@@ -560,17 +564,8 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
       by_id = subset;
     }
     sort_by_order_id(by_id);
-    changes.orders_seen.resize(by_id.size());
-    for (std::size_t i = 0; i < by_id.size(); ++i) {
-      const Order& o = *by_id[i];
-      Order& seen = changes.orders_seen[i];
-      seen.id = o.id;
-      seen.buyer = o.buyer;
-      seen.phone = o.phone;
-      seen.status = o.status;
-      seen.shop = o.shop;
-      seen.amount = o.amount;
-    }
+    changes.orders_seen.reserve(by_id.size());
+    for (const Order* o : by_id) changes.orders_seen.emplace_back(*o);
   }
 
   // The planned rows of the buyers planned again (of every buyer with a planned row on a full
@@ -598,7 +593,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   const auto wanted_key = [&](const std::string& key) { return std::binary_search(keys.begin(), keys.end(), key); };
   std::map<std::string, std::string> skip_reason;  // built only when a row may be cancelled
   if (!rows.empty()) {
-    for (const auto& s : plan.skipped) skip_reason.emplace(s.order_id, s.reason);
+    for (const auto& s : skipped) skip_reason.emplace(s.order_id, s.reason);
   }
   std::unordered_map<std::string_view, const Order*> all_orders;  // built only when needed
   const auto find_order = [&](const OutboxRow& row, const std::string& id) -> const Order* {

@@ -69,8 +69,8 @@ using BuyerKey = std::pair<std::string, std::string>;
 // only one connection writes.
 struct ReconcileChanges {
   LocalTime now{};
-  std::vector<PlannedReminder> upserts;  // in the order of their idempotency keys
-  std::vector<Order> orders_seen;        // by id; only what the store keeps (id, buyer, phone, status, shop, amount)
+  std::vector<PlannedReminder> upserts;  // in the plan's order (each part of buyers by send_at, then buyer)
+  std::vector<SeenOrder> orders_seen;    // by id
   std::vector<std::pair<OutboxRow, std::string>> cancels;  // planned rows no longer wanted, and why
   ReconcileResult result;                                  // counts; inserted, revived, cancelled once applied
   // How far apply_some() got.

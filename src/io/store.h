@@ -95,6 +95,22 @@ struct OutboxFilter {
 // What upsert_planned did with a planned reminder.
 enum class UpsertResult { inserted, updated, revived, unchanged, kept };
 
+// What the store keeps of an order it saw in the feed (orders_seen): for opt-out replies by
+// phone, the call desk's amounts, `cuifu state`. Made from an order (implicitly: what is written
+// is an order, seen), without the rest of it: a new 1M export's reconcile holds one per order.
+struct SeenOrder {
+  std::string id;
+  std::string buyer;
+  std::string phone;
+  std::string shop;
+  OrderStatus status = OrderStatus::unpaid;
+  Money amount = 0;
+
+  SeenOrder() = default;
+  SeenOrder(const Order& o)  // NOLINT(google-explicit-constructor): an order seen is written as seen
+      : id(o.id), buyer(o.buyer), phone(o.phone), shop(o.shop), status(o.status), amount(o.amount) {}
+};
+
 // The state the daemon works on. One instance per thread (not thread-safe); several
 // processes may open the same file (WAL, busy timeout).
 class ReminderStore {
@@ -201,7 +217,7 @@ class ReminderStore {
   // key (through the gate) on a channel whose gateway drops duplicates.
   virtual void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) = 0;
 
-  virtual void record_orders_seen(const std::vector<Order>& orders, LocalTime now) = 0;
+  virtual void record_orders_seen(const std::vector<SeenOrder>& orders, LocalTime now) = 0;
 
   virtual void add_opt_out(const OptOut& o) = 0;
   // Removes the buyer's opt-outs of `channel` (every channel when unset) in `shop` ("" is the
@@ -274,7 +290,7 @@ class SqliteStore final : public ReminderStore {
   bool cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) override;
   bool cancel_planned_as_read(const OutboxRow& as_read, LocalTime now, const std::string& reason) override;
   void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) override;
-  void record_orders_seen(const std::vector<Order>& orders, LocalTime now) override;
+  void record_orders_seen(const std::vector<SeenOrder>& orders, LocalTime now) override;
   void add_opt_out(const OptOut& o) override;
   bool remove_opt_out(const std::string& buyer, std::optional<Channel> channel,
                       std::optional<std::string> shop = std::nullopt) override;

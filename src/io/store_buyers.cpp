@@ -76,7 +76,7 @@ std::vector<ContactRecord> SqliteStore::contacts_of(const std::vector<std::strin
   });
 }
 
-void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime now) {
+void SqliteStore::record_orders_seen(const std::vector<SeenOrder>& orders, LocalTime now) {
   settle();
   guarded(path_, "record orders seen", [&] {
     auto& db = impl_->db;
@@ -104,7 +104,7 @@ void SqliteStore::record_orders_seen(const std::vector<Order>& orders, LocalTime
                         "shop=excluded.shop, amount=excluded.amount");
     const std::int64_t t = epoch(zone_, now);
     std::string status;
-    const auto bind = [&](SQLite::Statement& s, const Order& o) {
+    const auto bind = [&](SQLite::Statement& s, const SeenOrder& o) {
       s.bindNoCopy(1, o.id);
       s.bindNoCopy(2, o.buyer);
       s.bindNoCopy(3, o.phone);

@@ -516,6 +516,73 @@ TEST(Reconcile, WritesRemindersInTheOrderTheyFallDueAndSlicesLeaveTheSameOutbox)
   for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_LE(rows[i - 1].send_at, rows[i].send_at) << i;
 }
 
+// A big snapshot is planned in parts of whole buyers (5,000 orders each), each part's reminders
+// kept as soon as it is planned: the reminders to write are those of one plan of the whole
+// snapshot that fall within the window, in each part's order, and the rows of buyers who paid
+// in any part are cancelled with the reason.
+TEST(Reconcile, ASnapshotPlannedInPartsWritesTheWholePlansReminders) {
+  testing::TempStore store("reconcile-parts");
+  const RuleSet& rules = testing::default_rule_set();
+  const LocalTime now = at("2026-11-24 09:00");
+  std::vector<Order> orders = varied_feed(now, 7000);
+  ASSERT_GT(orders.size(), 2u * 5000u) << "three parts or more";
+  FeedSnapshot snap;
+  snap.orders = orders;
+  PlanRequest request{now, now, now + std::chrono::hours{48}, nullptr};
+  request.bare_from = now + std::chrono::hours{24};
+  request.threads = 1;
+  const Plan whole = plan(orders, ContactHistory{}, rules.rules, rules.templates, request);
+  std::map<std::string, std::string> expected;
+  for (const auto& r : whole.reminders) {
+    if (r.send_at >= request.bare_from) continue;
+    expected[r.idempotency_key()] = fmt::format("{}|{}|{}|{}|{}", format_local_time(r.send_at), to_string(r.channel),
+                                                r.message, fmt::join(r.order_ids, ","), fmt::join(r.why, "/"));
+  }
+  ASSERT_GT(expected.size(), 1000u);
+  Reconciler reconciler;
+  ReconcileChanges changes = reconciler.prepare(*store, snap, rules, now);
+  std::map<std::string, std::string> got;
+  for (const auto& r : changes.upserts) {
+    got[r.idempotency_key()] = fmt::format("{}|{}|{}|{}|{}", format_local_time(r.send_at), to_string(r.channel),
+                                           r.message, fmt::join(r.order_ids, ","), fmt::join(r.why, "/"));
+  }
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(changes.result.planned, static_cast<int>(expected.size()));
+  // Within a part, the order they fall due.
+  std::size_t back_in_time = 0;
+  for (std::size_t i = 1; i < changes.upserts.size(); ++i)
+    back_in_time += changes.upserts[i].send_at < changes.upserts[i - 1].send_at;
+  EXPECT_LT(back_in_time, 8u) << "at most one step back where a part begins";
+  EXPECT_EQ(changes.orders_seen.size(), orders.size());
+  while (!apply_some(*store, changes, 5000)) {
+  }
+  // Every 10th order paid, wherever its buyer's part: its reminders cancelled, with the reason.
+  std::set<std::string> paid;
+  for (std::size_t i = 0; i < orders.size(); i += 10) {
+    if (orders[i].status != OrderStatus::unpaid) continue;
+    orders[i].status = OrderStatus::paid;
+    orders[i].paid_at = now;
+    paid.insert(orders[i].id);
+  }
+  FeedSnapshot after;
+  after.orders = orders;
+  ReconcileChanges again = reconciler.prepare(*store, after, rules, now);
+  std::map<std::int64_t, std::string> cancelled;
+  for (const auto& [row, reason] : again.cancels) cancelled[row.id] = reason;
+  // A row all of whose orders were paid is cancelled, the first of them named (a row that
+  // combined a paid order with an unpaid one is planned again, for the unpaid one).
+  std::size_t all_paid = 0;
+  for (const auto& row : store->in_state(OutboxState::planned)) {
+    if (!std::all_of(row.order_ids.begin(), row.order_ids.end(),
+                     [&](const std::string& id) { return paid.count(id) > 0; }))
+      continue;
+    ++all_paid;
+    ASSERT_TRUE(cancelled.count(row.id)) << row.idempotency_key;
+    EXPECT_EQ(cancelled[row.id], fmt::format("order {} was paid", row.order_ids.front())) << row.idempotency_key;
+  }
+  EXPECT_GT(all_paid, 100u);
+}
+
 // A big reconcile puts the lines of its first kRowLinesAtInfo rows in the log at info and the
 // others only at debug (a new export of a million orders would flood the journal); every row is
 // still written, and counted in the result, whatever the level.

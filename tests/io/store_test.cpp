@@ -1307,7 +1307,7 @@ TEST_F(StoreTest, OrdersSeenAgainAreWrittenWholeWhetherTheirPhoneChangedOrNot) {
   SqliteStore reference(paths[1], zone_);
   SQLite::Database ref(paths[1], SQLite::OPEN_READWRITE);
   const auto write_both = [&](const std::vector<Order>& orders, LocalTime now) {
-    store.record_orders_seen(orders, now);
+    store.record_orders_seen({orders.begin(), orders.end()}, now);
     // What record_orders_seen wrote before: every column set, the phone included.
     for (const auto& o : orders) {
       SQLite::Statement q(ref,
