@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -661,6 +662,92 @@ TEST_F(StoreTest, AllPlannedReadsEveryPlannedRowsHeadAsInStateDoesWithoutItsText
   EXPECT_EQ(heads[0].shop, "旗舰店");
   EXPECT_TRUE(heads[1].not_before.has_value());
   EXPECT_TRUE(heads[2].in_doubt_since.has_value());
+}
+
+// content_hash(r) is what planned_of() and all_planned() give a row holding what upsert_planned(r)
+// compares: equal exactly when upsert_planned(r) leaves the planned row unchanged. Each compared
+// value changed alone changes it (and the row is updated); a value not compared (why, shop, the
+// state's own columns) does not; a due row that kept its slot differs from the reminder re-planned
+// into another, whatever wrote the row.
+TEST_F(StoreTest, ContentHashIsEqualExactlyWhenUpsertPlannedLeavesThePlannedRowUnchanged) {
+  const LocalTime now = at("2026-11-24 08:00");
+  SqliteStore store(path_, zone_);
+  const auto head_of = [&](const PlannedReminder& r) -> std::optional<std::uint64_t> {
+    std::optional<std::uint64_t> all, of;
+    for (const auto& h : store.all_planned()) {
+      if (h.idempotency_key == r.idempotency_key()) all = h.content_hash;
+    }
+    for (const auto& h : store.planned_of({{r.shop, r.buyer}})) {
+      if (h.idempotency_key == r.idempotency_key()) of = h.content_hash;
+    }
+    EXPECT_EQ(all, of);
+    return all;
+  };
+  const PlannedReminder base = reminder("2026-11-24 12:00");
+  ASSERT_EQ(store.upsert_planned(base, now), UpsertResult::inserted);
+  ASSERT_TRUE(head_of(base).has_value());
+  EXPECT_EQ(head_of(base), store.content_hash(base));
+  std::vector<std::pair<const char*, std::function<void(PlannedReminder&)>>> changes = {
+      {"send_at", [&](PlannedReminder& r) { r.send_at = at("2026-11-24 12:01"); }},
+      {"message", [](PlannedReminder& r) { r.message += "。"; }},
+      {"order_ids", [](PlannedReminder& r) { r.order_ids.push_back("A3"); }},
+      {"order_ids fewer", [](PlannedReminder& r) { r.order_ids = {"A1"}; }},
+      {"channel", [](PlannedReminder& r) { r.channel = Channel::im; }},
+      {"contact", [](PlannedReminder& r) { r.contact = "13900000000"; }},
+      {"subject", [](PlannedReminder& r) { r.subject = "订单"; }},
+      {"receiver_name", [](PlannedReminder& r) { r.receiver_name = "王磊"; }},
+      {"segment", [](PlannedReminder& r) { r.segment = "student"; }},
+      {"template", [](PlannedReminder& r) { r.template_name = "office.price"; }},
+      {"message and subject split elsewhere",
+       [](PlannedReminder& r) {
+         r.subject = r.message.substr(0, 3);
+         r.message = r.message.substr(3);
+       }},
+  };
+  PlannedReminder current = base;
+  for (const auto& [what, change] : changes) {
+    PlannedReminder r = base;
+    change(r);
+    ASSERT_EQ(r.idempotency_key(), base.idempotency_key()) << what;
+    EXPECT_NE(store.content_hash(r), head_of(current)) << what;
+    EXPECT_EQ(store.upsert_planned(r, now), UpsertResult::updated) << what;
+    EXPECT_EQ(head_of(r), store.content_hash(r)) << what;
+    EXPECT_EQ(store.upsert_planned(r, now), UpsertResult::unchanged) << what;
+    current = r;
+  }
+  // The step and the buyer are part of the key: another row, its own hash.
+  PlannedReminder step2 = base;
+  step2.step = 2;
+  PlannedReminder other = base;
+  other.buyer = "buyer2";
+  EXPECT_NE(store.content_hash(step2), store.content_hash(base));
+  EXPECT_NE(store.content_hash(other), store.content_hash(base));
+  ASSERT_EQ(store.upsert_planned(base, now), UpsertResult::updated);
+  // Not compared, not hashed: the row stays as it is.
+  PlannedReminder why = base;
+  why.why = {"another reason"};
+  EXPECT_EQ(store.content_hash(why), head_of(base));
+  EXPECT_EQ(store.upsert_planned(why, now), UpsertResult::unchanged);
+  // The send path's own columns (a hold, a retry's error) leave it as it is too.
+  const std::int64_t id = store.all_planned().at(0).id;
+  store.hold_until(id, at("2026-11-24 12:30"), "spread after an outage");
+  EXPECT_EQ(head_of(base), store.content_hash(base));
+  EXPECT_EQ(store.upsert_planned(base, now), UpsertResult::unchanged);
+  // Written by something else than upsert_planned (an older build, by hand): read as it is.
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec("UPDATE outbox SET message = message || '!'");
+  }
+  EXPECT_NE(head_of(base), store.content_hash(base));
+  EXPECT_EQ(store.upsert_planned(base, now), UpsertResult::updated);
+  EXPECT_EQ(head_of(base), store.content_hash(base));
+  // Due, re-planned into another slot: the row keeps its slot, and its hash is that of the
+  // reminder at the slot kept, not of the one re-planned.
+  PlannedReminder later = base;
+  later.send_at = at("2026-11-24 12:05");
+  EXPECT_EQ(store.upsert_planned(later, at("2026-11-24 12:00:30")), UpsertResult::updated);
+  EXPECT_NE(head_of(base), store.content_hash(later));
+  EXPECT_EQ(head_of(base), store.content_hash(base));
 }
 
 // Every send moves its row planned -> sending -> sent. Since version 8 the outbox's indexes by
