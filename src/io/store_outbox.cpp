@@ -272,11 +272,17 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
     SQLite::Statement q(impl_->db,
                         std::string(kPlannedHeadColumns) + " WHERE shop = ? AND buyer = ? AND state = 'planned'");
     std::vector<OutboxRow> out;
+    // One read transaction for all of them, not one per buyer (7,000 buyers of a 1 % paid poll
+    // at 1M: each began and ended a read of the WAL's index): ~20 ms less CPU of ~130.
+    std::optional<SQLite::Transaction> tx;
+    if (sqlite3_get_autocommit(impl_->db.getHandle())) tx.emplace(impl_->db);
     for (const auto& [shop, buyer] : buyers) {
       q.reset();
       SQLite::bind(q, shop, buyer);
       while (q.executeStep()) read_planned_head(zone_, q, out.emplace_back());
     }
+    q.reset();
+    if (tx) tx->commit();
     return out;
   });
 }
