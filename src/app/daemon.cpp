@@ -159,7 +159,8 @@ struct Daemon::Impl {
   void run_reconcile(const char* why);
   void apply_reconcile(const char* why, std::shared_ptr<ReconcileChanges> changes,
                        std::chrono::steady_clock::time_point started);
-  void on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took);
+  void on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took,
+                     bool ok = true);
   // The gate's view of each order of the snapshot (paid, closed, when it closes).
   void request_reconcile(const char* why);
   void request_dispatch();
@@ -315,8 +316,9 @@ struct Daemon::Impl {
   std::set<BuyerKey> touched;
   bool replan_all = false;
   bool reconcile_in_flight = false;
-  std::size_t reconcile_slice = 250;      // rows written per turn of the loop (apply_reconcile)
-  const char* reconcile_again = nullptr;  // why another run is wanted after the one in flight
+  std::optional<StatusFacts::Reconciled> last_reconcile;  // the last that ended, for /healthz
+  std::size_t reconcile_slice = 250;                      // rows written per turn of the loop (apply_reconcile)
+  const char* reconcile_again = nullptr;                  // why another run is wanted after the one in flight
   // Catch-up waits for the re-plan of the rows that missed their slot before it spreads the
   // backlog; nothing is sent meanwhile.
   bool catch_up_waits_for_plan = false;
@@ -721,6 +723,7 @@ void Daemon::Impl::run_reconcile(const char* why) {
     return;
   }
   reconcile_in_flight = true;
+  publish_status();  // /healthz says a reconcile is under way (after a start: the plan is not made yet)
   // Planned on the reconcile thread, which only reads the database; the loop writes the result.
   reconcile_runner->post([this, why, snap = snapshot, with = rules, talk = chat, now = clock->now(),
                           buyers = std::exchange(touched, {}), all = std::exchange(replan_all, false)] {
@@ -743,7 +746,7 @@ void Daemon::Impl::run_reconcile(const char* why) {
       if (ok) {
         apply_reconcile(why, changes, started);
       } else {
-        on_reconciled(why, {}, std::chrono::steady_clock::now() - started);
+        on_reconciled(why, {}, std::chrono::steady_clock::now() - started, false);
       }
     });
   });
@@ -811,9 +814,19 @@ void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileCha
   on_reconciled(why, result, std::chrono::steady_clock::now() - started);
 }
 
-void Daemon::Impl::on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took) {
+void Daemon::Impl::on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took,
+                                 bool ok) {
   reconcile_in_flight = false;
   if (stopping) return;
+  last_reconcile = StatusFacts::Reconciled{why,
+                                           format_local_time(clock->now()),
+                                           std::chrono::duration<double>(took).count(),
+                                           ok,
+                                           r.buyers_planned,
+                                           r.inserted,
+                                           r.revived,
+                                           r.cancelled};
+  publish_status();
   // At info when it changed the outbox or took long: an operator sees what each new export did
   // (a re-plan that changed nothing, every minute or so, stays at debug).
   const bool changed = r.inserted > 0 || r.revived > 0 || r.cancelled > 0;
@@ -1369,6 +1382,8 @@ void Daemon::Impl::publish_status() {
   f.feed_orders = snapshot ? snapshot->orders.size() : 0;
   f.feed_suspect = feed_suspect;
   f.in_flight = in_flight.size();
+  f.reconciling = reconcile_in_flight;
+  f.last_reconcile = last_reconcile;
   if (!config.chat.empty()) {
     f.chat = config.chat;
     f.chat_messages = chat ? chat->chat.size() : 0;

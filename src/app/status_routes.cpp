@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 namespace cuifu {
@@ -39,6 +40,18 @@ StatusReply healthz_reply(const StatusFacts& f) {
       {"outbox_depth", depth(f)},
       {"in_flight", f.in_flight}};
   if (!f.feed_suspect.empty()) j["feed_suspect"] = f.feed_suspect;
+  j["reconciling"] = f.reconciling;
+  j["last_reconcile"] = nullptr;
+  if (const auto& r = f.last_reconcile) {
+    j["last_reconcile"] = {{"why", r->why},
+                           {"finished", r->finished},
+                           {"seconds", std::round(r->seconds * 1000) / 1000},
+                           {"ok", r->ok},
+                           {"buyers_planned", r->buyers_planned},
+                           {"new", r->inserted},
+                           {"re_planned", r->revived},
+                           {"cancelled", r->cancelled}};
+  }
   if (f.chat) {
     j["chat"] = *f.chat;
     j["chat_messages"] = f.chat_messages;
@@ -69,6 +82,14 @@ StatusReply metrics_reply(const StatusFacts& f) {
   out += "# HELP cuifu_sending_paused 1 while sending is paused (stale or unreadable feed).\n";
   out += "# TYPE cuifu_sending_paused gauge\n";
   out += fmt::format("cuifu_sending_paused {}\n", f.paused ? 1 : 0);
+  out += "# HELP cuifu_reconciling 1 while the plan is being made again against the outbox.\n";
+  out += "# TYPE cuifu_reconciling gauge\n";
+  out += fmt::format("cuifu_reconciling {}\n", f.reconciling ? 1 : 0);
+  if (const auto& r = f.last_reconcile) {
+    out += "# HELP cuifu_last_reconcile_seconds How long the last reconcile took, from its start until written.\n";
+    out += "# TYPE cuifu_last_reconcile_seconds gauge\n";
+    out += fmt::format("cuifu_last_reconcile_seconds {:.3f}\n", r->seconds);
+  }
   out += "# HELP cuifu_attempts_total Send attempts that ended, by outcome.\n# TYPE cuifu_attempts_total counter\n";
   for (const auto& [k, n] : f.attempts) out += fmt::format("cuifu_attempts_total{{outcome=\"{}\"}} {}\n", k, n);
   out += "# HELP cuifu_send_latency_seconds Time of one send attempt (real time).\n";

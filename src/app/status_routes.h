@@ -41,6 +41,20 @@ struct StatusFacts {
   LatencyHistogram latency;
   // Attempts that ended, by outcome ("sent", "retry", "failed", "cancelled", "released").
   std::map<std::string, std::uint64_t> attempts;
+  // The plan against the outbox: a reconcile being prepared or written now, and the last one
+  // that ended (none yet: a daemon just started has not planned anything).
+  bool reconciling = false;
+  struct Reconciled {
+    std::string why;       // "new feed snapshot", "reload", "after a send", ...
+    std::string finished;  // daemon time, formatted
+    double seconds = 0;    // from its start until written (real time)
+    bool ok = true;        // false: given up (a database error, the daemon stopping)
+    int buyers_planned = 0;
+    int inserted = 0;
+    int revived = 0;
+    int cancelled = 0;
+  };
+  std::optional<Reconciled> last_reconcile;
 };
 
 StatusReply healthz_reply(const StatusFacts& f);

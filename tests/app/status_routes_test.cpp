@@ -39,5 +39,35 @@ TEST(StatusRoutes, MetricsCountUnknownOutcomesAndRequestsInFlight) {
   EXPECT_NE(r.body.find("cuifu_sending_paused 0\n"), std::string::npos);
 }
 
+// An operator who restarted the daemon sees from /healthz whether its plan is made yet, and what
+// the last reconcile did.
+TEST(StatusRoutes, HealthzAndMetricsTellWhetherThePlanIsBeingMadeAndWhatTheLastReconcileDid) {
+  StatusFacts f;
+  f.paused = false;
+  f.reconciling = true;
+  auto j = nlohmann::json::parse(healthz_reply(f).body);
+  EXPECT_EQ(j["reconciling"], true);
+  EXPECT_TRUE(j["last_reconcile"].is_null());
+  EXPECT_NE(metrics_reply(f).body.find("cuifu_reconciling 1\n"), std::string::npos);
+  EXPECT_EQ(metrics_reply(f).body.find("cuifu_last_reconcile_seconds"), std::string::npos);
+
+  f.reconciling = false;
+  f.last_reconcile =
+      StatusFacts::Reconciled{"new feed snapshot", "2026-11-24 09:00:00", 1.23456, true, 7020, 16, 28, 13028};
+  j = nlohmann::json::parse(healthz_reply(f).body);
+  EXPECT_EQ(j["reconciling"], false);
+  EXPECT_EQ(j["last_reconcile"]["why"], "new feed snapshot");
+  EXPECT_EQ(j["last_reconcile"]["finished"], "2026-11-24 09:00:00");
+  EXPECT_DOUBLE_EQ(j["last_reconcile"]["seconds"].get<double>(), 1.235);
+  EXPECT_EQ(j["last_reconcile"]["ok"], true);
+  EXPECT_EQ(j["last_reconcile"]["buyers_planned"], 7020);
+  EXPECT_EQ(j["last_reconcile"]["new"], 16);
+  EXPECT_EQ(j["last_reconcile"]["re_planned"], 28);
+  EXPECT_EQ(j["last_reconcile"]["cancelled"], 13028);
+  const std::string metrics = metrics_reply(f).body;
+  EXPECT_NE(metrics.find("cuifu_reconciling 0\n"), std::string::npos);
+  EXPECT_NE(metrics.find("cuifu_last_reconcile_seconds 1.235\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cuifu

@@ -474,6 +474,30 @@ class ExportEffectLoggedAtInfo(DaemonTestCase):
         self.assertTrue(all(r["state"] == "cancelled" for r in self.outbox()), self.outbox())
 
 
+    def test_healthz_tells_when_the_plan_is_made_and_what_the_last_reconcile_did(self):
+        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
+        xia = order("X1", "xia", home, f"{DAY} 02:40:00", phone="13800000008")
+        self.write_feed([xia])
+        self.write_config()
+        self.start_daemon(f"{DAY} 03:00")  # quiet hours: the reminders stay planned
+        health = wait_for(lambda: (lambda h: h if h["last_reconcile"] else None)(
+            json.loads(self.status("/healthz", ok_only=False)[1])), 10 * SLOWDOWN, "the first reconcile in /healthz")
+        last = health["last_reconcile"]
+        planned = [r for r in self.outbox() if r["state"] == "planned"]
+        self.assertTrue(planned)
+        self.assertEqual((last["why"], last["ok"], last["buyers_planned"], last["new"], last["cancelled"]),
+                         ("new feed snapshot", True, 1, len(planned), 0), health)
+        self.assertGreaterEqual(last["seconds"], 0)
+        self.assertTrue(last["finished"].startswith(DAY), health)
+        self.assertIn("cuifu_reconciling ", self.status("/metrics")[1])
+        self.assertIn("cuifu_last_reconcile_seconds ", self.status("/metrics")[1])
+        self.write_feed([dict(xia, status="paid", paid_at=f"{DAY} 03:01:00")])
+        health = wait_for(lambda: (lambda h: h if h["last_reconcile"]["cancelled"] else None)(
+            json.loads(self.status("/healthz", ok_only=False)[1])), 10 * SLOWDOWN, "the paid export's reconcile")
+        self.assertEqual(health["last_reconcile"]["cancelled"], len(planned), health)
+        self.assertEqual(self.stop_daemon(), 0)
+
+
 class CountsMadeAgainAtStart(DaemonTestCase):
     speed = 60
 
