@@ -252,4 +252,35 @@ const ItemCategory* item_category(std::string_view title, const std::vector<Item
   return nullptr;
 }
 
+ItemCategoryIndex::ItemCategoryIndex(const std::vector<ItemCategory>& categories) : categories_(&categories) {
+  std::vector<std::string> words;
+  for (std::size_t c = 0; c < categories.size(); ++c) {
+    for (const auto& w : categories[c].title_any) {
+      words.push_back(w);
+      owner_.emplace_back(static_cast<std::uint32_t>(c), false);
+    }
+    for (const auto& w : categories[c].title_none) {
+      words.push_back(w);
+      owner_.emplace_back(static_cast<std::uint32_t>(c), true);
+    }
+  }
+  // An empty keyword is never found, as contains() never finds it.
+  words_ = WordSet(words);
+}
+
+const ItemCategory* ItemCategoryIndex::find(std::string_view title) const {
+  hits_.clear();
+  words_.find_all(title, hits_);
+  any_.assign(categories_->size(), 0);
+  none_.assign(categories_->size(), 0);
+  for (const auto& h : hits_) {
+    const auto& [category, exclusion] = owner_[h.word];
+    (exclusion ? none_ : any_)[category] = 1;
+  }
+  for (std::size_t c = 0; c < categories_->size(); ++c) {
+    if (any_[c] && !none_[c]) return &(*categories_)[c];
+  }
+  return nullptr;
+}
+
 }  // namespace cuifu

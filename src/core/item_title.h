@@ -7,11 +7,15 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/order.h"
 #include "core/rules.h"
+#include "core/word_set.h"
 
 namespace cuifu {
 
@@ -33,5 +37,24 @@ std::string item_display_name(const Order& order, const std::vector<ItemShortNam
 // The first category whose title_any matches the title and whose title_none does not;
 // nullptr when none.
 const ItemCategory* item_category(std::string_view title, const std::vector<ItemCategory>& categories);
+
+// item_category() over the same categories with the title read once: every keyword of every
+// category in one WordSet, where item_category() searches the title for each keyword in turn
+// (a few thousand instructions per buyer planned). The same category for every title.
+// `categories` must outlive the index; find() is for one thread at a time (it keeps its
+// working lists for their memory).
+class ItemCategoryIndex {
+ public:
+  explicit ItemCategoryIndex(const std::vector<ItemCategory>& categories);
+  const ItemCategory* find(std::string_view title) const;
+
+ private:
+  const std::vector<ItemCategory>* categories_;
+  WordSet words_;
+  // Per word of words_: its category, and whether it is one of its title_none.
+  std::vector<std::pair<std::uint32_t, bool>> owner_;
+  mutable std::vector<WordSet::Hit> hits_;
+  mutable std::vector<char> any_, none_;  // per category: a title_any / title_none word found
+};
 
 }  // namespace cuifu

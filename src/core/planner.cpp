@@ -598,7 +598,7 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
           g.low_stock = format_text(FMT_COMPILE("仅剩{}件"), *lead.stock);
         }
         g.shipping = rules_.facts.shipping;
-        category = item_category(lead.item, rules_.item_categories);
+        category = cache_.item_categories().find(lead.item);  // item_category(lead.item, …), read once
         if (category) g.delivery = category->delivery;
       }
       // The step's own fields are set on the buyer's fields for this step and put back after
@@ -894,6 +894,11 @@ const std::string& PlanCache::windows_text(const std::vector<DailyWindow>& windo
   auto it = windows_.find(&windows);
   if (it == windows_.end()) it = windows_.emplace(&windows, describe_windows(windows)).first;
   return it->second;
+}
+
+const ItemCategoryIndex& PlanCache::item_categories() {
+  if (!item_categories_) item_categories_ = std::make_unique<ItemCategoryIndex>(rules_->item_categories);
+  return *item_categories_;
 }
 
 const KeywordIndex& PlanCache::keywords() {

@@ -7,6 +7,7 @@
 
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -90,6 +91,7 @@ struct Plan {
 
 class AddressReadings;
 class PlanCache;
+class ItemCategoryIndex;
 
 struct PlanRequest {
   LocalTime now{};
@@ -200,6 +202,8 @@ class PlanCache {
   const std::string& windows_text(const std::vector<DailyWindow>& windows);
   // The first quiet hours window, "none" without any.
   const std::string& quiet_hours_text();
+  // rules().item_categories as one index (core/item_title.h), made the first time it is asked for.
+  const ItemCategoryIndex& item_categories();
 
  private:
   const Rules* rules_;
@@ -210,6 +214,7 @@ class PlanCache {
   std::unordered_map<const SourceRef*, std::string> sources_;
   std::unordered_map<const std::vector<DailyWindow>*, std::string> windows_;
   std::optional<std::string> quiet_hours_;
+  std::unique_ptr<ItemCategoryIndex> item_categories_;
 };
 
 // True when the address lies outside mainland China (HK, Macau, Taiwan, abroad), read with the

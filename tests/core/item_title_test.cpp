@@ -55,5 +55,56 @@ TEST(ItemTitle, CategoryNeedsAKeywordAndNoneOfTheExclusions) {
   EXPECT_EQ(item_category("内蒙古风干牛肉干 3袋", cats), nullptr);
 }
 
+// The planner finds the category through ItemCategoryIndex: the same category as
+// item_category() for every title, the rules' own categories and edge cases alike.
+TEST(ItemTitle, CategoryIndexFindsWhatItemCategoryFinds) {
+  const std::vector<std::vector<ItemCategory>> rule_sets = {
+      {{"furniture",
+        {"双人床", "单人床", "儿童床", "床头柜", "沙发", "衣柜", "书柜", "鞋柜", "餐桌", "书桌", "茶几", "电视柜"},
+        {"四件套", "床单", "被套", "床笠", "沙发垫", "沙发套", "抱枕", "模型"},
+        "送货上门并安装",
+        {}}},
+      // A word excluded by the first category and wanted by the second; a word in both lists
+      // of one category; overlapping words; one-byte words; an empty word (never found, as
+      // contains() never finds it); a category without title_any words; the same word twice.
+      {{"beds", {"床", "双人床", "x"}, {"床垫", "", "X"}, "a", {}},
+       {"bedding", {"床垫", "四件套", "床垫"}, {"沙发"}, "b", {}},
+       {"both", {"沙发", "牛"}, {"牛"}, "", {}},
+       {"empty", {""}, {}, "", {}},
+       {"nothing", {}, {"床"}, "", {}},
+       {"latin", {"sofa", "o", "fa"}, {"sofa bed"}, "c", {}}},
+      {},
+  };
+  const std::vector<std::string> titles = {
+      "",
+      "北欧实木双人床1.8米",
+      "双人床床上四件套纯棉",
+      "沙发垫四季通用",
+      "内蒙古风干牛肉干 3袋",
+      "乳胶床垫",
+      "床",
+      "床垫床",
+      "x",
+      "X",
+      "xX",
+      "真皮沙发",
+      "牛皮沙发",
+      "sofa",
+      "sofa bed",
+      "a sofa bedroom set",
+      "fa",
+      "双人床床头柜电视柜茶几沙发套",
+      "【包邮】北欧实木床头柜简约现代",
+      std::string("床\0垫", 5),
+      "\xE5\xBA",  // cut inside 床 (E5 BA 8A)
+  };
+  for (const auto& cats : rule_sets) {
+    const ItemCategoryIndex index(cats);
+    for (const auto& title : titles) {
+      EXPECT_EQ(index.find(title), item_category(title, cats)) << title;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace cuifu
