@@ -314,12 +314,14 @@ void ExternalSorter::drain(const std::function<void(std::string_view line)>& out
 }
 
 SortKey& SortKey::text(std::string_view s) {
-  for (char c : s) {
-    bytes_ += c;
-    if (c == '\0') bytes_ += '\x01';  // an escaped zero sorts after the terminator
+  // Copied a run at a time up to each zero byte, which is escaped: an escaped zero sorts after
+  // the terminator.
+  for (std::size_t zero; (zero = s.find('\0')) != std::string_view::npos; s.remove_prefix(zero + 1)) {
+    bytes_.append(s.data(), zero + 1);
+    bytes_ += '\x01';
   }
-  bytes_ += '\0';
-  bytes_ += '\0';
+  bytes_.append(s);
+  bytes_.append("\0\0", 2);
   return *this;
 }
 

@@ -117,5 +117,23 @@ TEST(SortKey, PiecesSortLikeATuple) {
   EXPECT_LT(key(1700000000, "王"), key(1700000060, "阿"));
 }
 
+// text() copies a run at a time up to each zero byte: the same bytes as escaping byte by byte.
+TEST(SortKey, TextBytesAreEachByteWithZerosEscapedThenTwoZeros) {
+  const auto by_byte = [](std::string_view s) {
+    std::string out;
+    for (char c : s) {
+      out += c;
+      if (c == '\0') out += '\x01';
+    }
+    return out + std::string(2, '\0');
+  };
+  for (const std::string& s :
+       {std::string(), std::string("王小明"), std::string(1, '\0'), std::string(3, '\0'), std::string("a\0b", 3),
+        std::string("\0ab", 3), std::string("ab\0", 3), std::string("a\0\0b\x01\0", 6)}) {
+    EXPECT_EQ(SortKey().text(s).bytes(), by_byte(s)) << s.size();
+    EXPECT_EQ(SortKey().text("x").text(s).text(s).bytes(), by_byte("x") + by_byte(s) + by_byte(s));
+  }
+}
+
 }  // namespace
 }  // namespace cuifu
