@@ -115,7 +115,11 @@ std::string chinese_surname(std::string_view name) {
 }
 
 std::string salutation_for(const Order& order, const SegmentRule& segment, const NameRules& names) {
-  const std::string name = clean_receiver_name(order.receiver_name);
+  return salutation_for(order, clean_receiver_name(order.receiver_name), segment, names);
+}
+
+std::string salutation_for(const Order& order, const std::string& name, const SegmentRule& segment,
+                           const NameRules& names) {
   if (name.empty()) return {};
   const std::u32string cps = utf8_decode(name);
   for (const auto t : kTitles) {

@@ -34,5 +34,9 @@ std::string chinese_surname(std::string_view name);
 //    surname + 先生 / 女士;
 //  - otherwise the full name (never a guessed gender).
 std::string salutation_for(const Order& order, const SegmentRule& segment, const NameRules& names);
+// The same, given clean_receiver_name(order.receiver_name) (a caller that needs the clean name
+// too cleans it once).
+std::string salutation_for(const Order& order, const std::string& clean_name, const SegmentRule& segment,
+                           const NameRules& names);
 
 }  // namespace cuifu

@@ -582,8 +582,8 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
       if (!fields) {
         fields.emplace();
         MessageFields& g = *fields;
-        g.salutation = salutation_for(newest, seg, rules_.names);
         g.name = clean_receiver_name(newest.receiver_name);
+        g.salutation = salutation_for(newest, g.name, seg, rules_.names);
         g.nickname = buyer_;
         // A person names the item in a few words: the shop's short name, or the tidied title cut
         // at a word boundary (an SMS may cut it shorter still).
