@@ -459,12 +459,18 @@ class ExportEffectLoggedAtInfo(DaemonTestCase):
     speed = 60
     log_level = "info"
 
-    def test_a_paid_order_s_cancellation_is_reported_at_info(self):
+    def start_with_one_buyer(self, order_id, buyer, phone):
+        """The daemon started at 03:00 (quiet hours: the buyer's reminders stay planned) on an
+        export of one order placed at 02:40; returns the order."""
         home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
-        wendy = order("W1", "wendy", home, f"{DAY} 02:40:00", phone="13800000007")
-        self.write_feed([wendy])
+        placed = order(order_id, buyer, home, f"{DAY} 02:40:00", phone=phone)
+        self.write_feed([placed])
         self.write_config()
-        self.start_daemon(f"{DAY} 03:00")  # quiet hours: the reminder stays planned
+        self.start_daemon(f"{DAY} 03:00")
+        return placed
+
+    def test_a_paid_order_s_cancellation_is_reported_at_info(self):
+        wendy = self.start_with_one_buyer("W1", "wendy", "13800000007")
         wait_for(lambda: [r for r in self.outbox() if r["state"] == "planned"], 10 * SLOWDOWN, "wendy's reminder")
         wait_for(lambda: "reconciled (new feed snapshot)" in self.log_text(), 10 * SLOWDOWN, "the first reconcile")
         self.write_feed([dict(wendy, status="paid", paid_at=f"{DAY} 03:01:00")])
@@ -475,13 +481,8 @@ class ExportEffectLoggedAtInfo(DaemonTestCase):
         self.assertNotIn(" debug ", self.log_text(), "the daemon was to log at info")
         self.assertTrue(all(r["state"] == "cancelled" for r in self.outbox()), self.outbox())
 
-
     def test_healthz_tells_when_the_plan_is_made_and_what_the_last_reconcile_did(self):
-        home = "湖北省 武汉市 江岸区 香港路 168号 香港路小区 3栋 1单元 502"
-        xia = order("X1", "xia", home, f"{DAY} 02:40:00", phone="13800000008")
-        self.write_feed([xia])
-        self.write_config()
-        self.start_daemon(f"{DAY} 03:00")  # quiet hours: the reminders stay planned
+        xia = self.start_with_one_buyer("X1", "xia", "13800000008")
         health = wait_for(lambda: (lambda h: h if h["last_reconcile"] else None)(
             json.loads(self.status("/healthz", ok_only=False)[1])), 10 * SLOWDOWN, "the first reconcile in /healthz")
         last = health["last_reconcile"]
