@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <map>
 #include <optional>
 #include <set>
@@ -96,12 +97,27 @@ bool at_separator(std::string_view a, std::size_t pos) {
   return false;
 }
 
+// The first two bytes of `s` (at least two) as a number.
+std::size_t first_two(std::string_view s) {
+  return (std::size_t{static_cast<unsigned char>(s[0])} << 8) | static_cast<unsigned char>(s[1]);
+}
+
 // A place name followed by one of these is a street or a building named after the place
 // (武汉市香港路, 台湾街, 南京东路), not the place.
 bool followed_by_street(std::string_view a, std::size_t pos) {
   static const std::vector<std::string_view> after = {"路",   "街",   "道",   "巷",   "弄",   "大道", "大街", "东路",
                                                       "西路", "南路", "北路", "中路", "花园", "广场", "商城", "新村"};
-  return std::any_of(after.begin(), after.end(), [&](std::string_view s) { return a.substr(pos, s.size()) == s; });
+  // The first two bytes of the words (each is at least two): after a place name there is
+  // mostly a space or a character no word starts with (asked at every place spelling tried,
+  // ~46 times an address).
+  static const std::bitset<65536> starts = [] {
+    std::bitset<65536> b;
+    for (const auto s : after) b.set(first_two(s));
+    return b;
+  }();
+  const std::string_view rest = a.substr(pos);
+  if (rest.size() < 2 || !starts.test(first_two(rest))) return false;
+  return std::any_of(after.begin(), after.end(), [&](std::string_view s) { return rest.substr(0, s.size()) == s; });
 }
 
 // Characters that mainland addresses do not use but Hong Kong and Taiwan ones do.
@@ -356,10 +372,15 @@ class Parser {
   // The first Latin spelling in the address (whole words, any case).
   std::optional<std::pair<Gazetteer::Hit, std::string>> latin_hit(bool outside_only) const {
     const std::string low = ascii_lower(a_);
+    // The bytes the address holds: a key whose first byte is not among them is not in it
+    // (most addresses are Chinese, with a few digits and spaces).
+    std::array<bool, 256> holds{};
+    for (const char c : low) holds[static_cast<unsigned char>(c)] = true;
     std::optional<std::pair<Gazetteer::Hit, std::string>> best;
     std::size_t best_pos = std::string::npos;
     int best_rank = 9;
     for (const auto& [key, hit] : g_.latin()) {
+      if (!holds[static_cast<unsigned char>(key.front())]) continue;
       const Place& p = place(hit.index);
       if (outside_only && (is_mainland(p.kind) || p.code == "CN")) continue;
       // Hong Kong, Macau and Taiwan before other countries, and both before mainland names.

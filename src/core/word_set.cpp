@@ -25,6 +25,7 @@ WordSet::WordSet(const std::vector<std::string>& words) : words_(words) {
   for (std::size_t i = 0; i < words_.size(); ++i) {
     const std::string& w = words_[i];
     const auto id = static_cast<std::uint32_t>(i);
+    if (!w.empty()) starts_word_[static_cast<unsigned char>(w[0])] = true;
     if (w.size() == 1) singles.emplace_back(static_cast<unsigned char>(w[0]), id);
     if (w.size() >= 2) pairs.emplace_back(key2(static_cast<unsigned char>(w[0]), static_cast<unsigned char>(w[1])), id);
   }
@@ -39,6 +40,7 @@ void WordSet::find_all(std::string_view text, std::vector<Hit>& hits) const {
   const bool any_single = !single_.empty();
   std::size_t from = hits.size();
   for (std::size_t i = 0; i < n; ++i) {
+    if (!starts_word_[p[i]]) continue;  // no hit at i: nothing to find, nothing to sort
     if (any_single) {
       for (std::uint32_t k = single_start_[p[i]]; k < single_start_[p[i] + 1u]; ++k) {
         hits.push_back({single_[k], static_cast<std::uint32_t>(i)});
@@ -49,7 +51,9 @@ void WordSet::find_all(std::string_view text, std::vector<Hit>& hits) const {
     const std::uint32_t end = by_pair_start_[key + 1];
     for (std::uint32_t k = by_pair_start_[key]; k < end; ++k) {
       const std::string& w = words_[by_pair_[k]];
-      if (w.size() <= n - i && std::memcmp(w.data() + 2, p + i + 2, w.size() - 2) == 0) {
+      // The third byte first (most words that share two bytes with the text differ in it).
+      if (w.size() <= n - i && (w.size() == 2 || static_cast<unsigned char>(w[2]) == p[i + 2]) &&
+          std::memcmp(w.data() + 2, p + i + 2, w.size() - 2) == 0) {
         hits.push_back({by_pair_[k], static_cast<std::uint32_t>(i)});
       }
     }

@@ -4,6 +4,7 @@
 // Immutable once built; find_all() may be called from any number of threads at once.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -41,6 +42,9 @@ class WordSet {
   // One-byte words by their byte.
   std::vector<std::uint32_t> single_start_;
   std::vector<std::uint32_t> single_;
+  // Whether some word starts with this byte: at any other offset no word can be found (in
+  // Chinese text, two bytes of three are UTF-8 continuation bytes no word starts with).
+  std::array<bool, 256> starts_word_{};
 };
 
 }  // namespace cuifu

@@ -136,6 +136,29 @@ TEST(Address, StreetsNamedAfterHongKongMacauOrTaiwanStayMainland) {
   }
 }
 
+// followed_by_street() turns a word down on its first two bytes before comparing: every one
+// of its words, after a place name, still makes the name a street's.
+TEST(Address, EveryStreetWordAfterAPlaceNameMakesItAStreet) {
+  for (const char* w : {"路", "街", "道", "巷", "弄", "大道", "大街", "东路", "西路", "南路", "北路", "中路", "花园",
+                        "广场", "商城", "新村"}) {
+    const std::string a = std::string("香港") + w + "12号";
+    EXPECT_FALSE(parse(a).overseas) << a << ": " << parse(a).why_text();
+    // The name followed by a space, then the word: the place.
+    EXPECT_TRUE(parse(std::string("香港 ") + w + "12号").overseas) << w;
+  }
+  EXPECT_TRUE(parse("香港跪12号").overseas);  // 跪 (U+8DEA) shares 路's first two bytes
+  EXPECT_TRUE(parse("香港").overseas);        // nothing after the name
+}
+
+// latin_hit() skips a key whose first byte the address lacks: a Latin name written in capitals,
+// after Chinese text and digits, is still found.
+TEST(Address, LatinPlaceNameInCapitalsAfterChineseTextIsFound) {
+  const auto p = parse("某某街 12号 HONG KONG");
+  EXPECT_TRUE(p.overseas) << p.why_text();
+  EXPECT_EQ(p.outside, "香港特别行政区");
+  EXPECT_FALSE(parse("某某街 12号 hongkon").overseas);
+}
+
 TEST(Address, HongKongMacauAndTaiwanInEitherScript) {
   for (const char* a : {"香港特别行政区 九龙 旺角 弥敦道 123号", "香港九龍旺角彌敦道123號", "九龙 旺角 弥敦道 580号",
                         "旺角弥敦道580号", "铜锣湾 轩尼诗道 500号", "Flat 3B, 132 Nathan Road, Kowloon, Hong Kong",

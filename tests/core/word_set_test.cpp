@@ -45,6 +45,19 @@ TEST(WordSet, FindsOverlappingRepeatedAndOneByteWordsInOrder) {
   EXPECT_TRUE(by_set(WordSet(), text).empty());
 }
 
+// find_all() skips offsets no word starts at and checks a word's third byte before the rest:
+// words that share their first two bytes (学 E5 AD A6, 孵 E5 AD B5), a two-byte word, and
+// words that start inside a character are all found where find() finds them.
+TEST(WordSet, FindsWordsSharingTheirFirstTwoBytesAndWordsStartingInsideACharacter) {
+  const std::vector<std::string> words = {"学院", "孵化", "\xe5\xad", "\xad\xa6院", "学", "院区"};
+  const WordSet set(words);
+  for (const std::string text : {"大学学院孵化器院区", "孵学", "学", "\xe5\xad", "\xe5", "学院区学"}) {
+    EXPECT_EQ(by_set(set, text), by_find(words, text)) << text;
+  }
+  EXPECT_EQ(by_set(set, "大学院").size(), by_find(words, "大学院").size());
+  EXPECT_FALSE(by_set(set, "孵化").empty());
+}
+
 // Random words and texts over a few bytes, so that words overlap, share prefixes, end at the
 // text's end and cut UTF-8 characters in two.
 TEST(WordSet, FindsWhatFindPerWordFindsOnRandomText) {
