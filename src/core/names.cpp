@@ -108,8 +108,9 @@ std::string chinese_surname(std::string_view name) {
       U"欧阳", U"司马", U"上官", U"诸葛", U"东方", U"皇甫", U"令狐", U"慕容", U"司徒", U"夏侯",
       U"公孙", U"尉迟", U"长孙", U"宇文", U"端木", U"独孤", U"申屠", U"南宫", U"西门", U"轩辕",
       U"闻人", U"赫连", U"澹台", U"公羊", U"太史", U"万俟", U"呼延", U"钟离", U"百里", U"司空"};
+  const std::u32string_view name_cps(cps);  // compared in place, no copy of its first characters
   for (const auto c : compound) {
-    if (cps.size() > c.size() && cps.substr(0, c.size()) == c) return utf8_encode(c);
+    if (name_cps.size() > c.size() && name_cps.substr(0, c.size()) == c) return utf8_encode(c);
   }
   return utf8_encode(cps.substr(0, 1));
 }

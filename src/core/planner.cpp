@@ -25,7 +25,8 @@ namespace cuifu {
 
 bool ContactHistory::is_opted_out(const std::string& shop, const std::string& buyer, Channel c) const {
   if (const auto it = opted_out.find(buyer); it != opted_out.end() && it->second.count(c) > 0) return true;
-  if (shop.empty()) return false;
+  // No pair of copied strings made to look up an empty map (asked for every channel tried).
+  if (shop.empty() || shop_opted_out.empty()) return false;
   const auto it = shop_opted_out.find({shop, buyer});
   return it != shop_opted_out.end() && it->second.count(c) > 0;
 }
@@ -627,8 +628,9 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
         step_fields.greets_without = true;
         f.salutation.clear();
       }
-      msg = render(*tpl, f, &ch);
-      if (!msg) {
+      // Without texts or why lines only whether it fits matters: counted, not made.
+      const bool fits = texts || explain ? (msg = render(*tpl, f, &ch)).has_value() : renders(*tpl, f, &ch);
+      if (!fits) {
         carried.push_back(format_text(FMT_COMPILE("step {} left out: message does not fit one SMS"), i + 1));
         continue;
       }

@@ -62,8 +62,14 @@ const std::string& field_value(const MessageFields& f, const CompiledText::Part&
   return p.field >= 0 ? field_value(f, p.field) : field_value(f, p.text);
 }
 
-// Appends the text of `t` for `f` to `out`.
-void render_text_into(const CompiledText& t, const MessageFields& f, std::string& out) {
+// Walks the text of `t` for `f`, calling emit(piece) for each piece said, in order. `item`,
+// when given, stands for f.item (a shortened item, without a copy of all the fields).
+template <class Emit>
+void walk_text(const CompiledText& t, const MessageFields& f, const std::string* item, Emit&& emit) {
+  const auto value = [&](const CompiledText::Part& p) -> const std::string& {
+    const std::string& v = field_value(f, p);
+    return item && &v == &f.item ? *item : v;
+  };
   // Sections nest; a part is said when every section around it is shown.
   std::vector<bool> shown;
   bool visible = true;
@@ -71,7 +77,7 @@ void render_text_into(const CompiledText& t, const MessageFields& f, std::string
     switch (p.section) {
       case CompiledText::Section::if_known:
       case CompiledText::Section::if_unknown: {
-        const bool known = !field_value(f, p).empty();
+        const bool known = !value(p).empty();
         shown.push_back(visible);
         visible = visible && (known == (p.section == CompiledText::Section::if_known));
         break;
@@ -83,10 +89,23 @@ void render_text_into(const CompiledText& t, const MessageFields& f, std::string
         }
         break;
       case CompiledText::Section::none:
-        if (visible) out += p.is_field ? field_value(f, p) : p.text;
+        if (visible) emit(p.is_field ? value(p) : p.text);
         break;
     }
   }
+}
+
+// Appends the text of `t` for `f` to `out`.
+void render_text_into(const CompiledText& t, const MessageFields& f, std::string& out) {
+  walk_text(t, f, nullptr, [&](const std::string& piece) { out += piece; });
+}
+
+// char_count(render_text(t, f)) with `item` for f.item when given, without the text: the count
+// of a concatenation is the sum of its pieces' (it counts the bytes that start a character).
+std::size_t text_chars(const CompiledText& t, const MessageFields& f, const std::string* item) {
+  std::size_t n = 0;
+  walk_text(t, f, item, [&](const std::string& piece) { n += char_count(piece); });
+  return n;
 }
 
 std::string render_text(const CompiledText& t, const MessageFields& f) {
@@ -235,6 +254,28 @@ std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFie
   if (n > kSmsSegmentChars) return std::nullopt;
   out.text = std::move(text);
   return out;
+}
+
+bool renders(const MessageTemplate& t, const MessageFields& f, const ChannelRule* channel) {
+  if (t.channel != Channel::sms) return true;
+  // render()'s count of prefix + body + suffix, piece by piece.
+  const std::size_t frame = (channel && !channel->sms_signature.empty()
+                                 ? char_count("【") + char_count(channel->sms_signature) + char_count("】")
+                                 : 0) +
+                            (channel ? char_count(channel->sms_opt_out) : 0);
+  std::size_t n = frame + text_chars(t.body, f, nullptr);
+  if (n > kSmsSegmentChars && t.body.uses("item")) {
+    // The item shortened as render() shortens it.
+    const std::size_t item_chars = char_count(f.item);
+    const auto uses = static_cast<std::size_t>(std::count_if(
+        t.body.parts.begin(), t.body.parts.end(), [](const auto& p) { return p.is_field && p.text == "item"; }));
+    const std::size_t cut = (n - kSmsSegmentChars + uses - 1) / uses;
+    if (item_chars >= cut && item_chars - cut >= kMinItemChars) {
+      const std::string shorter = shorten_title(f.item, item_chars - cut, 2);
+      n = frame + text_chars(t.body, f, &shorter);
+    }
+  }
+  return n <= kSmsSegmentChars;
 }
 
 MessageFields sample_fields() {

@@ -101,6 +101,9 @@ std::optional<CompiledText> compile_text(std::string_view text, std::string* err
 // the item so the whole fits kSmsSegmentChars; if even that cannot fit, returns nullopt
 // (compile-time checks make this unreachable for loaded templates).
 std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f, const ChannelRule* channel);
+// render(t, f, channel).has_value() (an SMS fits one segment, its item shortened if need be),
+// without making the message: for a caller that keeps no text (the backtest).
+bool renders(const MessageTemplate& t, const MessageFields& f, const ChannelRule* channel);
 
 // Worst-case sample values (long name, big amount, long item, every fact known) for
 // load-time checks; sample_fields_without_facts() has every fact unknown.

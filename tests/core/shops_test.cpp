@@ -145,6 +145,20 @@ TEST(Shops, AnOptOutInOneShopLeavesTheOtherShopAloneButAnEveryShopOptOutDoesNot)
   for (const auto& r : p.reminders) EXPECT_NE(r.channel, Channel::sms) << r.shop;
 }
 
+// is_opted_out() looks a (shop, buyer) up only when some shop has an opt-out.
+TEST(Shops, IsOptedOutAnswersWithAndWithoutShopOptOuts) {
+  ContactHistory h;
+  EXPECT_FALSE(h.is_opted_out(kMainShop, "罗诺晶", Channel::sms));
+  h.opted_out["罗诺晶"] = {Channel::im};
+  EXPECT_TRUE(h.is_opted_out(kMainShop, "罗诺晶", Channel::im));
+  EXPECT_FALSE(h.is_opted_out(kMainShop, "罗诺晶", Channel::sms));
+  h.shop_opted_out[{kOtherShop, "罗诺晶"}] = {Channel::sms};
+  EXPECT_TRUE(h.is_opted_out(kOtherShop, "罗诺晶", Channel::sms));
+  EXPECT_FALSE(h.is_opted_out(kMainShop, "罗诺晶", Channel::sms));
+  EXPECT_FALSE(h.is_opted_out("", "罗诺晶", Channel::sms));
+  EXPECT_FALSE(h.is_opted_out(kOtherShop, "别人", Channel::sms));
+}
+
 TEST(Shops, AShopsOwnCapsAndHoldoutOverrideTheRules) {
   const LocalTime now = at("2026-11-23 09:00");
   auto set = two_shop_rules();

@@ -275,6 +275,45 @@ TEST(Templates, EveryDefaultSmsFitsOneSegmentWithTheNameUpFront) {
   EXPECT_GT(checked, 10);
 }
 
+// renders() counts what render() would make: the same answer for every template (default and
+// made here, with sections on the item), every channel rule (signed, unsigned, none), and items
+// and names of every length around the segment's limit, shortened or not.
+TEST(Templates, RendersSaysWhatRenderGivesWithoutMakingTheMessage) {
+  std::vector<MessageTemplate> templates;
+  for (const auto& t : default_templates().all()) templates.push_back(t);
+  templates.push_back(
+      make_template(Channel::sms, "twice", "{salutation}您好，您拍下的{item}还未付款，{item}库存已不多。"));
+  templates.push_back(make_template(Channel::sms, "section",
+                                    "{salutation}您好，{#item}您拍下的{item}还未付款{/item}{^item}请付款{/item}。"));
+  templates.push_back(
+      make_template(Channel::sms, "no_item", "{salutation}您好，您在{shop}的订单{order_ids}还未付款。"));
+  templates.push_back(make_template(Channel::email, "mail", "{salutation}您好：{item}", "{shop}：订单待付款"));
+  ChannelRule unsigned_sms = *sms_channel();
+  unsigned_sms.sms_signature.clear();
+  ChannelRule long_opt_out = *sms_channel();
+  long_opt_out.sms_opt_out = "，如不需要提醒请回复T退订本店所有短信通知";
+  int fits = 0, refused = 0;
+  for (const ChannelRule* ch :
+       {sms_channel(), static_cast<const ChannelRule*>(&unsigned_sms), static_cast<const ChannelRule*>(&long_opt_out),
+        static_cast<const ChannelRule*>(nullptr)}) {
+    for (std::size_t len = 0; len <= 70; len += 3) {
+      std::string item;
+      for (std::size_t k = 0; k < len; ++k) item += k % 7 == 6 ? " " : (k % 2 ? "柜" : "床");
+      for (const std::string& salutation : std::vector<std::string>{"张伟", "欧阳娜娜女士", std::string(30, 'x')}) {
+        MessageFields f = fields_with_item(item);
+        f.salutation = salutation;
+        for (const auto& t : templates) {
+          const bool made = render(t, f, ch).has_value();
+          ASSERT_EQ(renders(t, f, ch), made) << t.name << " item " << len << " " << salutation;
+          ++(made ? fits : refused);
+        }
+      }
+    }
+  }
+  EXPECT_GT(fits, 100);
+  EXPECT_GT(refused, 10);  // both answers are compared
+}
+
 // ---------------------------------------------------------------- facts and claims
 
 TEST(Templates, SectionsSayAFactOnlyWhenItIsKnownAndTheNeutralWordingOtherwise) {
