@@ -271,7 +271,8 @@ const StopRule* KeywordIndex::first_stop(std::string_view text, const std::strin
 }
 
 ReasonFinding detect_reason(const Rules& rules, const std::vector<const Order*>& orders,
-                            const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index) {
+                            const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index,
+                            bool quote) {
   if (index && &index->rules() != &rules) index = nullptr;
   const auto first_reason = [&](std::string_view text, const std::string** keyword) -> const ReasonRule* {
     if (index) return index->first_reason(text, keyword);
@@ -292,14 +293,14 @@ ReasonFinding detect_reason(const Rules& rules, const std::vector<const Order*>&
   for (const Order* o : by_time) {
     const std::string* keyword = nullptr;
     if (const ReasonRule* r = first_reason(o->note, &keyword); r && (!found.rule || o->created_at > found_at)) {
-      found = {r, words_of(*o, *keyword, rules)};
+      found = {r, quote ? words_of(*o, *keyword, rules) : BuyerWords{false, o->created_at, {}, o->id, *keyword}};
       found_at = o->created_at;
     }
   }
   for (const ChatMessage* m : buyer_messages(rules, orders, chat, now)) {
     const std::string* keyword = nullptr;
     if (const ReasonRule* r = first_reason(m->text, &keyword); r && (!found.rule || m->at >= found_at)) {
-      found = {r, words_of(*m, *keyword, rules)};
+      found = {r, quote ? words_of(*m, *keyword, rules) : BuyerWords{true, m->at, {}, m->order_id, *keyword}};
       found_at = m->at;
     }
   }

@@ -120,8 +120,11 @@ class KeywordIndex {
 // oldest first (ChatLog::of).
 // REQUIRES: orders non-empty.
 // `index` (KeywordIndex of these rules), when given, reads each text once; same finding.
+// `quote` false: the words found carry no quote (for a caller that writes no why line); the
+// rule, time, order and keyword are the same.
 ReasonFinding detect_reason(const Rules& rules, const std::vector<const Order*>& orders,
-                            const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index = nullptr);
+                            const std::vector<ChatMessage>& chat, LocalTime now, const KeywordIndex* index = nullptr,
+                            bool quote = true);
 
 // Whether `order` must not be reminded because the buyer said so: a buyer message (up to
 // `now`) or the buyer note of one of `orders` that contains a stop keyword. A stop that

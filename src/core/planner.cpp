@@ -414,7 +414,8 @@ void BuyerPlanner::run_group(OrderType kind, bool report_done) {
     return;
   }
   const SegmentRule& seg = *match.rule;
-  const ReasonFinding found = detect_reason(rules_, open, chat, now, &cache_.keywords());
+  // The words' quote is for why lines only.
+  const ReasonFinding found = detect_reason(rules_, open, chat, now, &cache_.keywords(), req_.explain);
   const std::string reason = found.rule ? found.rule->name : std::string{};
   // A person of the shop answered in the chat just now: no IM on top of that conversation.
   const std::optional<LocalTime> answered = last_shop_answer(open, chat, now);

@@ -96,6 +96,34 @@ TEST(ChatReason, TheBuyersLatestWordDecidesOverEarlierMessagesAndTheNote) {
   EXPECT_EQ(reason_name(reason_for("", {said("tb_a", "2026-11-23 09:40", "这款什么时候发货")})), "delivery");
 }
 
+// Without a quote (the backtest's plans write no why line) the finding is the same otherwise:
+// the rule, where and when the words were, the order and the keyword, with and without the index.
+TEST(ChatReason, AFindingWithoutItsQuoteIsTheSameFinding) {
+  Order a = make_order("A1", "tb_a", at("2026-11-23 10:00"));
+  a.note = "有点贵，能便宜点吗";
+  Order b = make_order("A2", "tb_a", at("2026-11-23 10:30"));
+  b.note = "钱不够 月底再付";
+  const KeywordIndex index(default_rules());
+  const std::vector<std::vector<ChatMessage>> chats = {
+      {},
+      {said("tb_a", "2026-11-23 11:00", "太贵了"), said("tb_a", "2026-11-23 12:30", "刚才付款失败了 13812345678")},
+      {said("tb_a", "2026-11-23 09:40", "这款什么时候发货")}};
+  for (const auto& chat : chats) {
+    for (const KeywordIndex* ix : {static_cast<const KeywordIndex*>(nullptr), &index}) {
+      const ReasonFinding full = detect_reason(default_rules(), {&a, &b}, chat, at("2026-11-23 20:00"), ix);
+      const ReasonFinding bare = detect_reason(default_rules(), {&a, &b}, chat, at("2026-11-23 20:00"), ix, false);
+      ASSERT_NE(full.rule, nullptr);
+      EXPECT_FALSE(full.words.quote.empty());
+      EXPECT_EQ(bare.rule, full.rule);
+      EXPECT_EQ(bare.words.in_chat, full.words.in_chat);
+      EXPECT_EQ(bare.words.at, full.words.at);
+      EXPECT_EQ(bare.words.order_id, full.words.order_id);
+      EXPECT_EQ(bare.words.keyword, full.words.keyword);
+      EXPECT_TRUE(bare.words.quote.empty());
+    }
+  }
+}
+
 TEST(ChatReason, OnlyTheBuyersOwnMessagesUpToNowAndWithinTheLookBackCount) {
   // The shop and the bot mention prices and coupons all day: not the buyer's reason.
   EXPECT_EQ(
