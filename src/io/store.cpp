@@ -454,7 +454,7 @@ void SqliteStore::batch(const std::function<void()>& fn) {
   }
 }
 
-WalCheckpointer::WalCheckpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX) {
+WalCheckpointer::WalCheckpointer(const std::string& path) : db_(path, SQLite::OPEN_READWRITE | kConnectionMutex) {
   // A connection finds the WAL when it first reads; until then a checkpoint does nothing.
   db_.exec("PRAGMA journal_mode");
   thread_ = thread_without_signals([this] { run(); });

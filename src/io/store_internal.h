@@ -56,9 +56,17 @@ constexpr int kBusyTimeoutMs = 30000;
 // The page cache of a store's connection, in KiB (PRAGMA cache_size=-kCacheKiB).
 constexpr int kCacheKiB = 64 * 1024;
 
+// How a store's connections are opened: each is used by one thread at a time (a SqliteStore is not
+// thread-safe; the daemon gives its loop, its reconcile thread, its status thread and the
+// WalCheckpointer a connection each), so SQLite's own mutex per connection ("serialized", the
+// FULLMUTEX this build of SQLite defaults to) only cost a lock and an unlock in every call: 15
+// binds, a step, a reset per row a reconcile writes. Multi-thread mode instead: 2.5 % fewer
+// instructions writing a new export's rows (callgrind, 30,000 rows and 30,000 orders seen).
+inline constexpr int kConnectionMutex = SQLITE_OPEN_NOMUTEX;
+
 struct SqliteStore::Impl {
   explicit Impl(const std::string& path)
-      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX, kBusyTimeoutMs) {}
+      : db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | kConnectionMutex, kBusyTimeoutMs) {}
   // Declared before db: outlives it (db's WAL hook points to it); set by unflushed().
   std::unique_ptr<WalCheckpointer> checkpointer;
   mutable SQLite::Database db;
