@@ -464,7 +464,8 @@ TEST(StoreIdLists, PlainTextIsCopiedAsItIsAndEverythingElseAsNlohmannJsonWritesI
   };
   int plain = 0;
   for (const auto& seq : sequences) {
-    for (std::size_t before = 0; before <= 17; ++before) {
+    // Past two blocks of 16 ASCII bytes (looked at 16 at a time) and around them.
+    for (std::size_t before = 0; before <= 35; ++before) {
       for (std::size_t after = 0; after <= 9; ++after) {
         for (const std::string& pad : {std::string("a"), std::string("\xe5\x86\x99")}) {
           std::string text;
