@@ -15,6 +15,7 @@
 #include <ctime>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -53,6 +54,8 @@ namespace {
 // A reconcile of at least this many rows (upserts, orders seen, cancellations) hands what it
 // freed back to the system (malloc_trim) when it is done.
 constexpr std::size_t kBigReconcileRows = 100000;
+// A reconcile's parts planned and not written yet, in rows, above which the planning waits.
+constexpr std::size_t kQueuedRows = 50000;
 
 // The CPU time the calling thread used so far.
 std::chrono::nanoseconds thread_cpu_time() {
@@ -157,8 +160,10 @@ struct Daemon::Impl {
   // result comes back through on_reconciled(). Coalesced: a request while one runs makes one
   // more run after it, with the newest snapshot.
   void run_reconcile(const char* why);
-  void apply_reconcile(const char* why, std::shared_ptr<ReconcileChanges> changes,
-                       std::chrono::steady_clock::time_point started);
+  // The loop's side of a reconcile: its parts (ReconcileChanges::last false), then what prepare()
+  // returned (`ok` false: the plan was not made), queued in order and written a slice at a time.
+  void queue_reconcile(std::shared_ptr<ReconcileChanges> changes, std::size_t rows, bool ok = true);
+  void write_reconcile();
   void on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took,
                      bool ok = true);
   // The gate's view of each order of the snapshot (paid, closed, when it closes).
@@ -336,8 +341,40 @@ struct Daemon::Impl {
   // a reconcile's result, holding the loop itself, as a long slice would.
   std::string hold_reconcile_file;
 
+  // The reconcile being written (on the loop): its parts as they are planned, then the rest, in
+  // order; the counts written so far carried from each to the next.
+  struct ReconcileWrite {
+    const char* why = nullptr;
+    std::chrono::steady_clock::time_point started;
+    // Each with the rows it had to write when queued (counted in `queued_rows` until written).
+    std::deque<std::pair<std::shared_ptr<ReconcileChanges>, std::size_t>> queue;
+    bool ok = true;           // false once the plan or a write failed
+    bool posted = false;      // write_reconcile() is posted
+    bool finished = false;    // what prepare() returned is queued
+    ReconcileResult written;  // carried from part to part
+    std::size_t slices = 0, rows = 0;
+    std::chrono::nanoseconds cpu{};
+  };
+  ReconcileWrite writing;
+  // Rows handed to the loop and not written yet: the planning (on the reconcile thread) waits
+  // while there are kQueuedRows or more, so that a new 1M export's plan is not held whole in
+  // memory while the loop writes it at a third of the speed it is planned.
+  std::mutex queued_mu;
+  std::condition_variable queued_cv;
+  std::size_t queued_rows = 0;
+
   std::unique_ptr<BackgroundRunner> runner;            // feed polls
+  std::unique_ptr<BackgroundRunner> freer;             // what a reconcile wrote, freed off the loop
   std::unique_ptr<BackgroundRunner> reconcile_runner;  // plans; destroyed first (declared last)
+  // Destroyed before it: a plan waiting for the loop to write (it will not any more) stops.
+  struct StopPlanning {
+    Impl& d;
+    ~StopPlanning() {
+      d.reconcile_stop = true;
+      { std::lock_guard lock(d.queued_mu); }
+      d.queued_cv.notify_all();
+    }
+  } stop_planning{*this};
 };
 
 Daemon::Impl::Impl(const DaemonOptions& o)
@@ -372,6 +409,7 @@ Daemon::Impl::Impl(const DaemonOptions& o)
   reconcile_store = std::make_unique<SqliteStore>(config.state, zone);
   reconciler.stop_when(&reconcile_stop);
   runner = std::make_unique<BackgroundRunner>();
+  freer = std::make_unique<BackgroundRunner>();
   reconcile_runner = std::make_unique<BackgroundRunner>();
 }
 
@@ -723,16 +761,31 @@ void Daemon::Impl::run_reconcile(const char* why) {
     return;
   }
   reconcile_in_flight = true;
+  writing = ReconcileWrite{};
+  writing.why = why;
+  writing.started = std::chrono::steady_clock::now();
   publish_status();  // /healthz says a reconcile is under way (after a start: the plan is not made yet)
-  // Planned on the reconcile thread, which only reads the database; the loop writes the result.
-  reconcile_runner->post([this, why, snap = snapshot, with = rules, talk = chat, now = clock->now(),
-                          buyers = std::exchange(touched, {}), all = std::exchange(replan_all, false)] {
-    const auto started = std::chrono::steady_clock::now();
+  // Planned on the reconcile thread, which only reads the database; the loop writes the result:
+  // a big plan part by part, each as soon as it is planned (a new 1M export was planned whole in
+  // ~11 s before the loop wrote its first row), the planning held back while much is unwritten.
+  const auto part_planned = [this](ReconcileChanges&& part) {
+    const std::size_t rows = part.rows_left();
+    {
+      std::unique_lock lock(queued_mu);
+      queued_cv.wait(lock, [&] { return queued_rows < kQueuedRows || reconcile_stop; });
+      if (reconcile_stop) return;  // prepare() stops before the next part
+      queued_rows += rows;
+    }
+    asio::post(io, [this, p = std::make_shared<ReconcileChanges>(std::move(part)), rows] { queue_reconcile(p, rows); });
+  };
+  reconcile_runner->post([this, snap = snapshot, with = rules, talk = chat, now = clock->now(),
+                          buyers = std::exchange(touched, {}), all = std::exchange(replan_all, false), part_planned] {
     auto changes = std::make_shared<ReconcileChanges>();
     bool ok = true;
     try {
       if (all) reconciler.invalidate();
-      *changes = reconciler.prepare(*reconcile_store, *snap, *with, now, talk ? &talk->chat : nullptr, buyers);
+      *changes =
+          reconciler.prepare(*reconcile_store, *snap, *with, now, talk ? &talk->chat : nullptr, buyers, part_planned);
       reconciled_chat = talk;  // the reconciler knows it by its address: not freed and reused meanwhile
     } catch (const StoreError& e) {
       spdlog::error("reconcile: {}", e.what());
@@ -742,76 +795,121 @@ void Daemon::Impl::run_reconcile(const char* why) {
       spdlog::info("{}", e.what());
       ok = false;
     }
-    asio::post(io, [this, why, changes, ok, started] {
-      if (ok) {
-        apply_reconcile(why, changes, started);
-      } else {
-        on_reconciled(why, {}, std::chrono::steady_clock::now() - started, false);
-      }
-    });
+    asio::post(io, [this, changes, ok] { queue_reconcile(changes, 0, ok); });
   });
 }
 
-void Daemon::Impl::apply_reconcile(const char* why, std::shared_ptr<ReconcileChanges> changes,
-                                   std::chrono::steady_clock::time_point started) {
+void Daemon::Impl::queue_reconcile(std::shared_ptr<ReconcileChanges> changes, std::size_t rows, bool ok) {
+  if (!changes->last) {
+    writing.queue.emplace_back(std::move(changes), rows);
+  } else {
+    writing.finished = true;
+    if (!ok) writing.ok = false;
+    if (ok) writing.queue.emplace_back(std::move(changes), rows);
+  }
+  if (!writing.posted) {
+    writing.posted = true;
+    asio::post(io, [this] { write_reconcile(); });
+  }
+}
+
+void Daemon::Impl::write_reconcile() {
+  writing.posted = false;
   if (stopping) {
     reconcile_in_flight = false;
     return;
   }
-  if (!hold_reconcile_file.empty() && changes->next_upsert == 0 && changes->next_seen == 0) {
-    spdlog::warn("reconcile held on the loop while {} exists (CUIFU_TEST_HOLD_RECONCILE)", hold_reconcile_file);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::minutes{5};
-    while (std::filesystem::exists(hold_reconcile_file) && std::chrono::steady_clock::now() < until) {
-      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  const auto written = [this](std::size_t rows) {
+    {
+      std::lock_guard lock(queued_mu);
+      queued_rows -= rows;
     }
-  }
-  // A slice at a time, so that claims and reports are served in between: about
-  // 20 ms of writing each (one commit), the number of rows adjusted to how long the last took.
-  bool done = true;
-  try {
-    const auto t0 = thread_cpu_time();
-    // Not flushed commit by commit: the rows can be planned again from the feed; the next claim's
-    // commit flushes them.
-    store->unflushed([&] { return done = apply_some(*store, *changes, reconcile_slice); }, changes->rows_left());
-    const auto took = thread_cpu_time() - t0;
-    ++changes->slices;
-    changes->apply_cpu += std::chrono::duration_cast<std::chrono::nanoseconds>(took);
-    // Towards 50 ms of the loop's CPU (the status server has its own thread; claims and reports
-    // wait at most one slice): in proportion (at most x2 or /2 a turn), never below kMinSlice
-    // rows. CPU, not wall time: on a loaded machine the wall time of a slice is mostly waiting
-    // for a core, and a slice cut by it shrank to a few rows whose commit (its index pages written
-    // again) cost more than the rows: 100,000 rows took minutes. At most 10,000 rows: their dirty
-    // pages stay within the page cache (more spill to the WAL in the middle of the transaction).
-    constexpr std::size_t kMinSlice = 250, kMaxSlice = 10000;
-    const double ratio = std::chrono::duration<double>(std::chrono::milliseconds{50}) /
-                         std::max<std::chrono::duration<double>>(took, std::chrono::microseconds{100});
-    reconcile_slice = std::clamp<std::size_t>(
-        static_cast<std::size_t>(static_cast<double>(reconcile_slice) * std::clamp(ratio, 0.5, 2.0)), kMinSlice,
-        kMaxSlice);
-  } catch (const StoreError& e) {
-    spdlog::error("reconcile: {}", e.what());
-    replan_all = true;  // what was written is not known: every buyer again next time
-  }
-  if (!done) {
-    // Queued behind what is ready on the loop (reports, due sends): they go first.
-    asio::post(io, [this, why, changes, started] { apply_reconcile(why, changes, started); });
+    queued_cv.notify_all();
+  };
+  if (!writing.queue.empty()) {
+    std::shared_ptr<ReconcileChanges>& changes = writing.queue.front().first;
+    const std::size_t rows = writing.queue.front().second;
+    if (!hold_reconcile_file.empty() && writing.slices == 0) {
+      spdlog::warn("reconcile held on the loop while {} exists (CUIFU_TEST_HOLD_RECONCILE)", hold_reconcile_file);
+      const auto until = std::chrono::steady_clock::now() + std::chrono::minutes{5};
+      while (std::filesystem::exists(hold_reconcile_file) && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+      }
+    }
+    // A slice at a time, so that claims and reports are served in between: about 50 ms of
+    // writing each, the number of rows adjusted to how long the last took.
+    bool done = true;
+    if (writing.ok) {
+      try {
+        if (changes->next_upsert == 0 && changes->next_seen == 0) carry_written(writing.written, changes->result);
+        const auto t0 = thread_cpu_time();
+        // Not flushed commit by commit: the rows can be planned again from the feed; the next
+        // claim's commit flushes them. A part's rows stay in the transaction (committed with the
+        // last, or after 10 s or 500,000 rows): a commit per part wrote the random index pages
+        // the parts share again and again.
+        store->unflushed(
+            [&] {
+              done = apply_some(*store, *changes, reconcile_slice);
+              return done && changes->last;
+            },
+            changes->last ? changes->rows_left() : std::numeric_limits<std::size_t>::max());
+        const auto took = thread_cpu_time() - t0;
+        ++writing.slices;
+        writing.cpu += std::chrono::duration_cast<std::chrono::nanoseconds>(took);
+        // Towards 50 ms of the loop's CPU (the status server has its own thread; claims and
+        // reports wait at most one slice): in proportion (at most x2 or /2 a turn), never below
+        // kMinSlice rows. CPU, not wall time: on a loaded machine the wall time of a slice is
+        // mostly waiting for a core, and a slice cut by it shrank to a few rows whose commit (its
+        // index pages written again) cost more than the rows: 100,000 rows took minutes. At most
+        // 10,000 rows: their dirty pages stay within the page cache (more spill to the WAL in the
+        // middle of the transaction).
+        constexpr std::size_t kMinSlice = 250, kMaxSlice = 10000;
+        const double ratio = std::chrono::duration<double>(std::chrono::milliseconds{50}) /
+                             std::max<std::chrono::duration<double>>(took, std::chrono::microseconds{100});
+        reconcile_slice = std::clamp<std::size_t>(
+            static_cast<std::size_t>(static_cast<double>(reconcile_slice) * std::clamp(ratio, 0.5, 2.0)), kMinSlice,
+            kMaxSlice);
+      } catch (const StoreError& e) {
+        spdlog::error("reconcile: {}", e.what());
+        replan_all = true;  // what was written is not known: every buyer again next time
+        writing.ok = false;
+        done = true;
+      }
+    }
+    if (done) {
+      if (writing.ok) carry_written(changes->result, writing.written);
+      writing.rows += changes->upserts.size() + changes->orders_seen.size() + changes->cancels.size();
+      written(rows);
+      const bool last = changes->last;
+      const ReconcileResult result = changes->result;
+      // Freed off the loop: a new 1M export's rows (1.3M reminders, 1M orders seen, each a few
+      // strings) took the loop ~2.6 s of free() after its first reconcile, due sends waiting.
+      // What a big reconcile freed (gigabytes at 1M, in small pieces) goes back to the system, not
+      // kept by malloc for the next: the daemon's resident memory after a first 1M reconcile was
+      // that of its peak.
+      const bool trim = last && writing.rows >= kBigReconcileRows;
+      freer->post([done_with = std::move(changes), trim]() mutable {
+        done_with.reset();
+        if (trim) ::malloc_trim(0);
+      });
+      writing.queue.pop_front();
+      if (last) {
+        spdlog::debug("reconcile applied: {} slices, CPU {} ms", writing.slices,
+                      std::chrono::duration_cast<std::chrono::milliseconds>(writing.cpu).count());
+        if (!writing.queue.empty()) spdlog::error("reconcile: {} parts after the last", writing.queue.size());
+        on_reconciled(writing.why, result, std::chrono::steady_clock::now() - writing.started, writing.ok);
+        return;
+      }
+    }
+  } else if (writing.finished) {  // the plan was not made (its parts, if any, are written)
+    on_reconciled(writing.why, writing.written, std::chrono::steady_clock::now() - writing.started, false);
     return;
   }
-  spdlog::debug("reconcile applied: {} slices, CPU {} ms", changes->slices,
-                std::chrono::duration_cast<std::chrono::milliseconds>(changes->apply_cpu).count());
-  const ReconcileResult result = changes->result;
-  // Freed on the reconcile thread, after a reconcile it may start next: a new 1M export's rows
-  // (1.3M reminders, 1M orders seen, each a few strings) took the loop ~2.6 s of free() after
-  // its first reconcile, due sends waiting.
-  const bool big = changes->upserts.size() + changes->orders_seen.size() + changes->cancels.size() >= kBigReconcileRows;
-  reconcile_runner->post([done_with = std::move(changes), big]() mutable {
-    done_with.reset();
-    // What such a reconcile freed (gigabytes at 1M, in small pieces) goes back to the system,
-    // not kept by malloc for the next: the daemon's resident memory after a first 1M reconcile
-    // was that of its peak.
-    if (big) ::malloc_trim(0);
-  });
-  on_reconciled(why, result, std::chrono::steady_clock::now() - started);
+  // Queued behind what is ready on the loop (reports, due sends): they go first.
+  if (!writing.queue.empty() || writing.finished) {
+    writing.posted = true;
+    asio::post(io, [this] { write_reconcile(); });
+  }
 }
 
 void Daemon::Impl::on_reconciled(const char* why, const ReconcileResult& r, std::chrono::steady_clock::duration took,
@@ -1288,6 +1386,10 @@ void Daemon::Impl::begin_shutdown(int sig) {
   spdlog::info("signal {}: stopping; {} send{} in flight", sig, in_flight.size(), in_flight.size() == 1 ? "" : "s");
   stopping = true;
   reconcile_stop = true;
+  {
+    std::lock_guard lock(queued_mu);  // a plan waiting for the loop to write its parts stops
+  }
+  queued_cv.notify_all();
   poll_timer.cancel();
   if (feed_watch) feed_watch->close();
   send_timer.cancel();

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <functional>
 #include <iterator>
 #include <map>
@@ -317,7 +318,8 @@ void Reconciler::forget(std::unordered_map<BuyerKey, BuyerState, KeyHash, KeyEq>
 }
 
 ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules,
-                                     LocalTime now, const ChatLog* chat, const std::set<BuyerKey>& touched) {
+                                     LocalTime now, const ChatLog* chat, const std::set<BuyerKey>& touched,
+                                     const PartSink& on_part) {
   ReconcileChanges changes;
   changes.now = now;
   ReconcileResult& out = changes.result;
@@ -492,11 +494,41 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   out.buyers_looked_at = static_cast<int>(groups.size());
   lap("hashed");
 
+  // The planned rows of the buyers to plan again (of every buyer with a planned row on a full
+  // run), read before the planning: each part's reminders are matched with them as soon as it is
+  // planned (and may be written at once, while the next part is planned), and those the planner
+  // no longer wants are cancelled after the last part.
+  std::vector<OutboxRow> rows;
+  if (full) {
+    rows = store.all_planned();
+  } else {
+    for (const auto& [key, in] : dirty) look_at.emplace_back(key.first, key.second);
+    // In the order of the (shop, buyer) index: one buyer's pages are the next one's, mostly in
+    // SQLite's cache, not read again at random (7,000 buyers of a 1M outbox, in the hash map's
+    // order, were ~185 ms).
+    std::sort(look_at.begin(), look_at.end());
+    rows = store.planned_of(look_at);
+  }
+  // The rows read planned, by key, with the hash of what upsert_planned() compares (the store's
+  // content_hash), in the order of their keys' first 16 bytes held beside each (KeyEntry): 1.3M
+  // rows looked up by the strings themselves were a miss of the cache per comparison.
+  std::vector<KeyEntry> as_read;
+  if (skip_unchanged_) {
+    as_read.reserve(rows.size());
+    for (const auto& row : rows) {
+      if (row.content_hash)
+        as_read.push_back({prefix_key(row.idempotency_key), row.idempotency_key, *row.content_hash});
+    }
+    std::sort(as_read.begin(), as_read.end());
+  }
+  lap("read planned");
+
   // Plan the buyers that need it, over twice the window.
   // (Incremental, `groups` holds only the candidates: never the whole snapshot.)
   const bool whole = full || (!incremental && dirty.size() == groups.size());
   // A large set in parts of whole buyers (buyers are planned apart: the same decisions), so that
-  // a daemon stopping does not wait for the whole of it.
+  // a daemon stopping does not wait for the whole of it, and each part is written while the next
+  // is planned (`on_part`).
   constexpr std::size_t kOrdersPerPart = 5000;
   // The parts are the snapshot's orders themselves (it outlives this call), not copies: copying a
   // million orders into parts was ~4 s of this thread's CPU, between the parts' planning.
@@ -508,20 +540,56 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     for (const auto& o : snapshot.orders) subset.push_back(&o);
   }
   const std::size_t to_plan = whole ? snapshot.orders.size() : subset.size();
+  const bool streamed = on_part && to_plan > std::max(stream_from_, kOrdersPerPart);
   const LocalTime window_end = now + kWindow;
+  // What the daemon knows of the orders (for opt-out replies by phone, `cuifu state`): those of
+  // the buyers planned again (their rows changed), every order on a full run.
+  // Only what the store keeps of them (a copy of whole orders was most of this lap at 1M), in
+  // the order of their ids, the key of the table's index. Known before the planning: handed to
+  // `on_part` first, written while the first parts are planned.
+  {
+    std::vector<const Order*> by_id;
+    by_id.reserve(to_plan);
+    if (whole) {
+      for (const auto& o : snapshot.orders) by_id.push_back(&o);
+    } else {
+      by_id = subset;
+    }
+    sort_by_order_id(by_id);
+    changes.orders_seen.reserve(by_id.size());
+    for (const Order* o : by_id) changes.orders_seen.emplace_back(*o);
+    if (streamed) {
+      ReconcileChanges seen;
+      seen.now = now;
+      seen.last = false;
+      seen.orders_seen = std::move(changes.orders_seen);
+      changes.orders_seen.clear();
+      on_part(std::move(seen));
+    }
+  }
+  lap("seen");
   std::vector<SkippedOrder> skipped;
+  // Every key planned, sorted after the last part (with `key_text`, which they view: a deque, so
+  // that a view outlives the next key added), tells which of the rows read stay. Not made when no
+  // row was read (the first run of a big export).
+  std::deque<std::string> key_text;
+  std::vector<KeyEntry> keys;
+  std::size_t unchanged_total = 0;
   // The reminders to write go in the plan's order, the order they fall due (by send_at, then
   // buyer): their rows get ids in that order, so a burst's claims and outcomes, taken by
   // (send_at, id), update neighbouring rows, a few table pages per commit. Written in the order of
   // their keys instead, the first write of a big export was faster (the key index grew in order),
   // but a burst then updated a page per row: 20,000 due at once left at 3,250/s and 0.31 ms of
-  // the daemon's CPU each, against 5,029/s and 0.23 ms. The keys, sorted, tell which planned
-  // rows stay.
-  // Each part's reminders are sorted into the changes as soon as it is planned: those beyond the
-  // window (no texts: they only move the buyer's next moment) are dropped there. Gathered for the
-  // whole snapshot first, a new 1M export held every part's reminders twice over (the plan's and
-  // the changes' vectors, 1.3M slots each) at the reconcile's peak.
+  // the daemon's CPU each, against 5,029/s and 0.23 ms.
+  // Each part's reminders are kept as soon as it is planned: those beyond the window (no texts:
+  // they only move the buyer's next moment) are dropped there, the others handed to `on_part` or
+  // moved into the changes. Gathered for the whole snapshot first, a new 1M export held every
+  // part's reminders twice over (the plan's and the changes' vectors, 1.3M slots each) at the
+  // reconcile's peak.
   const auto keep = [&](Plan& p) {
+    ReconcileChanges part;
+    ReconcileChanges& into = streamed ? part : changes;
+    const std::size_t first = into.upserts.size();
     for (auto& r : p.reminders) {
       auto& in = dirty.at(KeyView{r.shop, r.buyer});
       // The buyer's plan changes when this reminder is due, or enters the window.
@@ -532,9 +600,75 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
       });
       if (r.send_at >= window_end) continue;
       ++out.planned;
-      changes.upserts.push_back(std::move(r));
+      into.upserts.push_back(std::move(r));
     }
     std::move(p.skipped.begin(), p.skipped.end(), std::back_inserter(skipped));
+    if (!rows.empty()) {
+      // This part's keys (its place in into.upserts as the index), sorted.
+      std::vector<KeyEntry> own;
+      own.reserve(into.upserts.size() - first);
+      for (std::size_t i = first; i < into.upserts.size(); ++i) {
+        const std::string& key = key_text.emplace_back(into.upserts[i].idempotency_key());
+        keys.push_back({prefix_key(key), key, i});
+        own.push_back(keys.back());
+      }
+      std::sort(own.begin(), own.end());
+      // The reminders whose row was read planned with what upsert_planned() compares the same:
+      // it would leave the row as it is ('unchanged', nothing written) while the row stays
+      // planned, so they are not written at all. A restart on the same export called it for every
+      // planned row, 1.3M look-ups at 1M orders (~20 s of the loop's CPU) for nothing. A row
+      // claimed, sent or given up since it was read would be kept by upsert_planned() as well; one
+      // cancelled since (the send gate) stays cancelled, and the send path marks its buyer touched:
+      // planned again by the next reconcile, which revives it if the planner still wants it.
+      // (place in into.upserts, the hash its row was read with): the reminders of a row read.
+      std::vector<std::pair<std::size_t, std::uint64_t>> found;
+      auto read = as_read.begin();
+      for (std::size_t k = 0; k < own.size() && read != as_read.end(); ++k) {
+        read = std::lower_bound(read, as_read.end(), own[k]);
+        if (read == as_read.end()) break;
+        const std::string_view key = own[k].key;
+        // A key planned twice (never seen; the planner makes one reminder per key, and a key
+        // names its buyer, whose reminders are all in this part) goes through upsert_planned()
+        // each time, as before: the second may change what the first wrote.
+        if (read->key != key || (k > 0 && own[k - 1].key == key) || (k + 1 < own.size() && own[k + 1].key == key))
+          continue;
+        found.emplace_back(own[k].index, read->index);
+      }
+      // In the order of upserts (the plan's), as they lie in memory: in the keys' order, each
+      // reminder's texts were a few misses of the cache.
+      std::sort(found.begin(), found.end());
+      if (!found.empty()) {
+        // Hashed on every core when there are many (a message, its order ids as JSON, the slot in
+        // the shop's zone each).
+        std::vector<char> unchanged(into.upserts.size() - first, 0);
+        const std::size_t threads = found.size() >= 2048 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+        run_in_parts(std::vector<std::size_t>(threads, 1), threads,
+                     [&](std::size_t from_part, std::size_t to_part, std::size_t) {
+                       for (std::size_t t = from_part; t < to_part; ++t) {
+                         const std::size_t from = found.size() * t / threads, to = found.size() * (t + 1) / threads;
+                         for (std::size_t j = from; j < to; ++j) {
+                           const auto h = store.content_hash(into.upserts[found[j].first]);
+                           if (h && *h == found[j].second) unchanged[found[j].first - first] = 1;
+                         }
+                       }
+                     });
+        // Marked, not taken out: a copy of the others would hold them all twice at the peak, and
+        // freeing these here held the writing back by seconds (freed with the rest, off the loop).
+        const auto n = static_cast<std::size_t>(std::count(unchanged.begin(), unchanged.end(), 1));
+        if (n > 0) {
+          into.unchanged.resize(first, false);
+          into.unchanged.insert(into.unchanged.end(), unchanged.begin(), unchanged.end());
+          into.unchanged_left += n;
+          unchanged_total += n;
+        }
+      }
+      if (!into.unchanged.empty()) into.unchanged.resize(into.upserts.size(), false);
+    }
+    if (streamed && !part.upserts.empty()) {
+      part.now = now;
+      part.last = false;
+      on_part(std::move(part));
+    }
   };
   const auto plan_part = [&](const std::vector<const Order*>& part) {
     if (stop_ && stop_->load()) {
@@ -562,114 +696,21 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     }
     if (!part.empty()) plan_part(part);
   }
+  if (stop_ && stop_->load()) {  // the last part may have waited for the writer (on_part)
+    invalidate();
+    throw ReconcileStopped("reconcile abandoned: stopping");
+  }
+  if (unchanged_total > 0) {
+    spdlog::debug("reconcile: {} of {} planned reminders are unchanged rows: not written", unchanged_total,
+                  out.planned);
+  }
+  std::sort(keys.begin(), keys.end());
   lap("planned");
-  // What the daemon knows of the orders (for opt-out replies by phone, `cuifu state`): those of
-  // the buyers planned again (their rows changed), every order on a full run.
-  // Only what the store keeps of them (a copy of whole orders was most of this lap at 1M), in
-  // the order of their ids, the key of the table's index.
-  {
-    std::vector<const Order*> by_id;
-    by_id.reserve(to_plan);
-    if (whole) {
-      for (const auto& o : snapshot.orders) by_id.push_back(&o);
-    } else {
-      by_id = subset;
-    }
-    sort_by_order_id(by_id);
-    changes.orders_seen.reserve(by_id.size());
-    for (const Order* o : by_id) changes.orders_seen.emplace_back(*o);
-  }
-
-  // The planned rows of the buyers planned again (of every buyer with a planned row on a full
-  // run) that the planner no longer wants, with the reason.
-  std::vector<OutboxRow> rows;
-  if (full) {
-    rows = store.all_planned();
-  } else {
-    for (const auto& [key, in] : dirty) look_at.emplace_back(key.first, key.second);
-    // In the order of the (shop, buyer) index: one buyer's pages are the next one's, mostly in
-    // SQLite's cache, not read again at random (7,000 buyers of a 1M outbox, in the hash map's
-    // order, were ~185 ms).
-    std::sort(look_at.begin(), look_at.end());
-    rows = store.planned_of(look_at);
-  }
-  lap("read planned");
-  // The keys planned, sorted (with their place in changes.upserts), tell which of these rows stay
-  // (not made when there is no row: the first run of a big export). In the order of their first
-  // 16 bytes held beside each (KeyEntry), the whole keys compared only on a tie: 1.3M keys
-  // sorted, and each planned row's looked up, by the strings themselves were a miss of the cache
-  // per comparison.
-  std::vector<std::string> key_text;  // what `keys` view
-  std::vector<KeyEntry> keys;
-  if (!rows.empty()) {
-    key_text.resize(changes.upserts.size());
-    keys.resize(changes.upserts.size());
-    for (std::size_t i = 0; i < changes.upserts.size(); ++i) {
-      key_text[i] = changes.upserts[i].idempotency_key();
-      keys[i].key = key_text[i];
-      keys[i].prefix = prefix_key(keys[i].key);
-      keys[i].index = i;
-    }
-    std::sort(keys.begin(), keys.end());
-  }
-  lap("keys");
   const auto wanted_key = [&](const std::string& key) {
     const KeyEntry wanted{prefix_key(key), key, 0};
     const auto it = std::lower_bound(keys.begin(), keys.end(), wanted);
     return it != keys.end() && it->key == key;
   };
-  // The reminders whose row was read planned with what upsert_planned() compares the same (the
-  // store's content_hash): it would leave the row as it is ('unchanged', nothing written) while
-  // the row stays planned, so they are not written at all. A restart on the same export called it
-  // for every planned row, 1.3M look-ups at 1M orders (~20 s of the loop's CPU) for nothing. A row
-  // claimed, sent or given up since it was read would be kept by upsert_planned() as well; one
-  // cancelled since (the send gate) stays cancelled, and the send path marks its buyer touched:
-  // planned again by the next reconcile, which revives it if the planner still wants it.
-  if (skip_unchanged_ && !rows.empty()) {
-    std::vector<KeyEntry> as_read;  // index: the row's hash
-    as_read.reserve(rows.size());
-    for (const auto& row : rows) {
-      if (row.content_hash)
-        as_read.push_back({prefix_key(row.idempotency_key), row.idempotency_key, *row.content_hash});
-    }
-    std::sort(as_read.begin(), as_read.end());
-    // (place in changes.upserts, the hash its row was read with): the reminders of a row read.
-    std::vector<std::pair<std::size_t, std::uint64_t>> found;
-    auto read = as_read.begin();
-    for (std::size_t k = 0; k < keys.size(); ++k) {
-      while (read != as_read.end() && *read < keys[k]) ++read;
-      if (read == as_read.end()) break;
-      const std::string_view key = keys[k].key;
-      // A key planned twice (never seen; the planner makes one reminder per key) goes through
-      // upsert_planned() each time, as before: the second may change what the first wrote.
-      if (read->key != key || (k > 0 && keys[k - 1].key == key) || (k + 1 < keys.size() && keys[k + 1].key == key))
-        continue;
-      found.emplace_back(keys[k].index, read->index);
-    }
-    // In the order of upserts (the plan's), as they lie in memory: in the keys' order, each
-    // reminder's texts were a few misses of the cache.
-    std::sort(found.begin(), found.end());
-    lap("matched");
-    // Hashed on every core (a message, its order ids as JSON, the slot in the shop's zone each).
-    std::vector<char> unchanged(changes.upserts.size(), 0);
-    const std::size_t threads = found.size() >= 8192 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
-    run_in_parts(std::vector<std::size_t>(threads, 1), threads, [&](std::size_t first, std::size_t last, std::size_t) {
-      for (std::size_t t = first; t < last; ++t) {
-        const std::size_t from = found.size() * t / threads, to = found.size() * (t + 1) / threads;
-        for (std::size_t j = from; j < to; ++j) {
-          const auto h = store.content_hash(changes.upserts[found[j].first]);
-          if (h && *h == found[j].second) unchanged[found[j].first] = 1;
-        }
-      }
-    });
-    // Marked, not taken out: a copy of the others would hold them all twice at the peak, and
-    // freeing these here held the writing back by seconds (freed with the rest, off the loop).
-    changes.unchanged.assign(unchanged.begin(), unchanged.end());
-    changes.unchanged_left = static_cast<std::size_t>(std::count(unchanged.begin(), unchanged.end(), 1));
-    spdlog::debug("reconcile: {} of {} planned reminders are unchanged rows: not written", changes.unchanged_left,
-                  changes.upserts.size());
-  }
-  lap("unchanged");
   std::map<std::string, std::string> skip_reason;  // built only when a row may be cancelled
   if (!rows.empty()) {
     for (const auto& s : skipped) skip_reason.emplace(s.order_id, s.reason);
@@ -808,7 +849,7 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
         default: break;
       }
     }
-    if (budget == 0 || c.next_seen < c.orders_seen.size()) return;
+    if (budget == 0 || c.next_seen < c.orders_seen.size() || !c.last) return;
     if (!c.replans_closed) {
       // Rows whose retries ran out and whose re-plan time has come were revived above if the
       // planner still wants them; the others stay cancelled, saying so.
@@ -827,15 +868,31 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
       }
     }
   });
+  if (!c.last) return c.next_upsert == c.upserts.size() && c.next_seen == c.orders_seen.size();
   return c.next_upsert == c.upserts.size() && c.next_seen == c.orders_seen.size() && c.replans_closed &&
          c.next_cancel == c.cancels.size();
 }
 
+void carry_written(const ReconcileResult& from, ReconcileResult& to) {
+  to.inserted = from.inserted;
+  to.revived = from.revived;
+  to.cancelled = from.cancelled;
+  to.rows_logged_at_debug = from.rows_logged_at_debug;
+}
+
 ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules, LocalTime now,
                                 const ChatLog* chat, const std::set<BuyerKey>& touched) {
-  ReconcileChanges c = prepare(store, snapshot, rules, now, chat, touched);
-  while (!apply_some(store, c, kRowsPerBatch)) {
-  }
+  // As the daemon does: each part written as soon as it is planned, the rest after the last.
+  ReconcileResult written;
+  const auto write = [&](ReconcileChanges& c) {
+    carry_written(written, c.result);
+    while (!apply_some(store, c, kRowsPerBatch)) {
+    }
+    carry_written(c.result, written);
+  };
+  ReconcileChanges c =
+      prepare(store, snapshot, rules, now, chat, touched, [&](ReconcileChanges&& part) { write(part); });
+  write(c);
   return c.result;
 }
 

@@ -24,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -84,6 +85,10 @@ struct ReconcileChanges {
     return upserts.size() - next_upsert - unchanged_left + orders_seen.size() - next_seen + cancels.size() -
            next_cancel;
   }
+  // False: a part of a big plan handed over as soon as it is known (Reconciler::prepare's
+  // on_part): the orders seen, then each part's reminders, written before the rest; apply_some()
+  // returns true once they are, without re-plans closed or cancellations, which come with the last.
+  bool last = true;
   bool replans_closed = false;
   // What writing it took so far (the daemon's debug log): slices, the writing thread's CPU time.
   std::size_t slices = 0;
@@ -94,6 +99,14 @@ struct ReconcileChanges {
 // stopped; true when everything is written. A row to cancel that was claimed or sent since
 // the plan was made is left alone.
 bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit);
+
+// Carries what was written so far (the rows inserted, revived, cancelled, their lines at debug)
+// from one part's result to the next's: a big reconcile's parts and its last count as one.
+void carry_written(const ReconcileResult& from, ReconcileResult& to);
+
+// Takes a part of a big plan (ReconcileChanges::last false) as soon as it is planned. May block:
+// the planning waits meanwhile (the daemon holds it back while the loop has much left to write).
+using PartSink = std::function<void(ReconcileChanges&&)>;
 
 // Sorts the orders by their ids (as std::string compares them).
 void sort_by_order_id(std::vector<const Order*>& orders);
@@ -113,8 +126,15 @@ class Reconciler {
   // The same in two halves: what to write (reading the store only; any thread with its own
   // connection), then apply_some() until it returns true. The Reconciler assumes the changes
   // will be written; if writing fails, invalidate() it.
+  // With `on_part`, a plan made in parts (more than a few thousand orders) hands the orders seen
+  // to it before the planning, and each part's reminders as soon as the part is planned (the
+  // store is read before the first), to be
+  // written in the order given and before what prepare() returns (which then holds none); the
+  // counts of what was written carried from each to the next (carry_written). Without it, they are
+  // all in what it returns.
   ReconcileChanges prepare(const ReminderStore& store, const FeedSnapshot& snapshot, const RuleSet& rules,
-                           LocalTime now, const ChatLog* chat = nullptr, const std::set<BuyerKey>& touched = {});
+                           LocalTime now, const ChatLog* chat = nullptr, const std::set<BuyerKey>& touched = {},
+                           const PartSink& on_part = {});
 
   // Tests: false makes every reminder planned go through upsert_planned(), as before rows read
   // planned with the same content (ReminderStore::content_hash) were left out: the slow path the
@@ -122,6 +142,10 @@ class Reconciler {
   void skip_unchanged(bool on) { skip_unchanged_ = on; }
   // The rules or templates changed: the next run plans every buyer again.
   void invalidate() { buyers_.clear(), moments_.clear(), shops_.clear(), full_ = true; }
+  // prepare() hands parts to its on_part only when it plans more than this many orders (a
+  // poll's few thousand changed buyers are written in one go, in the store's roomy cache for
+  // small scattered writes). Tests set it lower.
+  void stream_from(std::size_t orders) { stream_from_ = orders; }
   // prepare() throws ReconcileStopped between parts of a large plan once `*flag` is true.
   void stop_when(const std::atomic<bool>* flag) { stop_ = flag; }
 
@@ -172,6 +196,7 @@ class Reconciler {
   const ChatLog* chat_ = nullptr;
   std::unordered_map<std::string, std::uint64_t> side_;
   const std::atomic<bool>* stop_ = nullptr;
+  std::size_t stream_from_ = 50000;
 };
 
 // A full reconcile: every buyer planned, every planned row looked at (a fresh Reconciler).

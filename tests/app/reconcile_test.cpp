@@ -692,6 +692,82 @@ TEST(Reconcile, WritesRemindersInTheOrderTheyFallDueAndSlicesLeaveTheSameOutbox)
 // kept as soon as it is planned: the reminders to write are those of one plan of the whole
 // snapshot that fall within the window, in each part's order, and the rows of buyers who paid
 // in any part are cancelled with the reason.
+// A big plan's parts handed over as each is planned (prepare()'s on_part: the daemon writes each
+// while the next is planned) leave the outbox that the whole plan written after it leaves: the
+// same rows with the same ids, the same counts (carried from part to part). On a new export, on a
+// start after some orders were paid and a buyer moved (cancellations, rows updated, unchanged rows
+// left out part by part), and on a start hours later (due rows, steps that came).
+TEST(Reconcile, PartsWrittenAsTheyArePlannedLeaveTheOutboxOfTheWholePlanWrittenAfterIt) {
+  testing::TempStore streamed_store("reconcile-streamed");
+  testing::TempStore whole_store("reconcile-whole");
+  const RuleSet& rules = testing::default_rule_set();
+  LocalTime now = at("2026-11-24 09:00");
+  std::vector<Order> orders = varied_feed(now, 7000);
+  FeedSnapshot snap;
+  snap.orders = orders;
+  Reconciler streamed, whole;
+  streamed.stream_from(0);  // in parts from 5,000 orders (the daemon: from 50,000)
+  for (int round = 0; round < 3; ++round) {
+    if (round == 1) {
+      now += Minutes{10};
+      for (std::size_t i = 0; i < orders.size(); i += 10) {
+        if (orders[i].status != OrderStatus::unpaid) continue;
+        orders[i].status = OrderStatus::paid;
+        orders[i].paid_at = now - Minutes{1};
+      }
+      for (auto& o : orders) {
+        if (o.buyer == "buyer20") o.address = testing::kStudentAddress;
+      }
+      snap.orders = orders;
+    }
+    if (round == 2) now += std::chrono::hours{3};
+    if (round > 0) streamed.invalidate(), whole.invalidate();  // a start: every buyer planned
+    std::size_t parts = 0, part_rows = 0, left_out = 0;
+    ReconcileResult written;
+    ReconcileChanges rest =
+        streamed.prepare(*streamed_store, snap, rules, now, nullptr, {}, [&](ReconcileChanges&& part) {
+          ++parts;
+          EXPECT_FALSE(part.last);
+          EXPECT_TRUE(part.cancels.empty());
+          // The orders seen first, alone (known before the planning), then the reminders.
+          EXPECT_EQ(part.orders_seen.size(), parts == 1 ? orders.size() : 0u);
+          EXPECT_EQ(part.upserts.empty(), parts == 1);
+          part_rows += part.upserts.size();
+          left_out += part.unchanged_left;
+          carry_written(written, part.result);
+          while (!apply_some(*streamed_store, part, 97)) {
+          }
+          carry_written(part.result, written);
+        });
+    EXPECT_GE(parts, 4u) << "round " << round;
+    EXPECT_TRUE(rest.last && rest.upserts.empty() && rest.orders_seen.empty());
+    EXPECT_EQ(rest.result.planned, static_cast<int>(part_rows));
+    carry_written(written, rest.result);
+    while (!apply_some(*streamed_store, rest, 97)) {
+    }
+    ReconcileChanges all = whole.prepare(*whole_store, snap, rules, now);
+    EXPECT_EQ(all.upserts.size(), part_rows);
+    while (!apply_some(*whole_store, all, 97)) {
+    }
+    const ReconcileResult &a = rest.result, &b = all.result;
+    EXPECT_EQ(std::tie(a.planned, a.inserted, a.revived, a.cancelled, a.buyers_planned),
+              std::tie(b.planned, b.inserted, b.revived, b.cancelled, b.buyers_planned))
+        << "round " << round;
+    if (round == 0) {
+      EXPECT_GT(a.inserted, 1000);
+    } else {
+      EXPECT_GT(left_out, 200u) << "round " << round;  // rows read planned as they are: not written
+    }
+    if (round == 1) {
+      EXPECT_GT(a.cancelled, 100);
+    }
+    std::map<std::string, std::int64_t> streamed_ids, whole_ids;
+    EXPECT_EQ(raw_outbox(*streamed_store, streamed_ids), raw_outbox(*whole_store, whole_ids)) << "round " << round;
+    EXPECT_EQ(streamed_ids, whole_ids) << "round " << round;
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
 TEST(Reconcile, ASnapshotPlannedInPartsWritesTheWholePlansReminders) {
   testing::TempStore store("reconcile-parts");
   const RuleSet& rules = testing::default_rule_set();
