@@ -14,6 +14,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 
 #include "core/parallel.h"
@@ -686,9 +687,35 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   if (to_plan <= kOrdersPerPart) {
     plan_part(subset);
   } else {
-    std::vector<const Order*> part;
+    // Each part a run of buyers in the order of the outbox's (shop, buyer) index: a part's rows
+    // then land on neighbouring pages of that index, not on pages all over it (in the hash map's
+    // order, each row read a page of it back and wrote it again: at 1M, writing the reminders
+    // took 22.0 s of the loop's CPU against 15.9 s, 2.75 GB of WAL against 1.50). The buyers are
+    // planned apart: the same reminders either way.
+    std::vector<std::string_view> shops;
+    for (const auto& [key, in] : dirty) shops.push_back(key.first);
+    std::sort(shops.begin(), shops.end());
+    shops.erase(std::unique(shops.begin(), shops.end()), shops.end());
+    struct InIndexOrder {
+      std::size_t shop;  // its place in `shops`
+      std::pair<std::uint64_t, std::uint64_t> prefix;
+      std::string_view buyer;
+      std::uint32_t group;
+      bool operator<(const InIndexOrder& o) const {
+        return std::tie(shop, prefix, buyer) < std::tie(o.shop, o.prefix, o.buyer);
+      }
+    };
+    std::vector<InIndexOrder> order;
+    order.reserve(dirty.size());
     for (const auto& [key, in] : dirty) {
-      part.insert(part.end(), groups.begin(in.group), groups.end(in.group));
+      const auto shop =
+          static_cast<std::size_t>(std::lower_bound(shops.begin(), shops.end(), key.first) - shops.begin());
+      order.push_back({shop, prefix_key(key.second), key.second, in.group});
+    }
+    std::sort(order.begin(), order.end());
+    std::vector<const Order*> part;
+    for (const auto& b : order) {
+      part.insert(part.end(), groups.begin(b.group), groups.end(b.group));
       if (part.size() >= kOrdersPerPart) {
         plan_part(part);
         part.clear();

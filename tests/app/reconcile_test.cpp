@@ -722,7 +722,8 @@ TEST(Reconcile, PartsWrittenAsTheyArePlannedLeaveTheOutboxOfTheWholePlanWrittenA
     }
     if (round == 2) now += std::chrono::hours{3};
     if (round > 0) streamed.invalidate(), whole.invalidate();  // a start: every buyer planned
-    std::size_t parts = 0, part_rows = 0, left_out = 0;
+    std::size_t parts = 0, part_rows = 0, left_out = 0, parts_out_of_order = 0;
+    BuyerKey last_of_part_before;
     ReconcileResult written;
     ReconcileChanges rest =
         streamed.prepare(*streamed_store, snap, rules, now, nullptr, {}, [&](ReconcileChanges&& part) {
@@ -734,12 +735,23 @@ TEST(Reconcile, PartsWrittenAsTheyArePlannedLeaveTheOutboxOfTheWholePlanWrittenA
           EXPECT_EQ(part.upserts.empty(), parts == 1);
           part_rows += part.upserts.size();
           left_out += part.unchanged_left;
+          // Each part a run of buyers in the order of the outbox's (shop, buyer) index.
+          if (!part.upserts.empty()) {
+            BuyerKey first{part.upserts[0].shop, part.upserts[0].buyer}, last = first;
+            for (const auto& r : part.upserts) {
+              first = std::min(first, BuyerKey{r.shop, r.buyer});
+              last = std::max(last, BuyerKey{r.shop, r.buyer});
+            }
+            parts_out_of_order += parts > 2 && !(last_of_part_before < first);
+            last_of_part_before = last;
+          }
           carry_written(written, part.result);
           while (!apply_some(*streamed_store, part, 97)) {
           }
           carry_written(part.result, written);
         });
     EXPECT_GE(parts, 4u) << "round " << round;
+    EXPECT_EQ(parts_out_of_order, 0u) << "round " << round;
     EXPECT_TRUE(rest.last && rest.upserts.empty() && rest.orders_seen.empty());
     EXPECT_EQ(rest.result.planned, static_cast<int>(part_rows));
     carry_written(written, rest.result);
