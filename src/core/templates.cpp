@@ -224,6 +224,24 @@ const MessageTemplate* TemplateSet::find(Channel c, std::string_view base, std::
   return find_exact(c, base);
 }
 
+namespace {
+
+// How many characters of the item to keep for a text of `n` characters to fit one SMS segment:
+// the item (the one field with room to give) shortened at a word boundary, a body that names it
+// twice gaining two characters per character cut. None when it fits, the body does not name the
+// item, or the item would keep fewer than kMinItemChars. render() and renders() cut it alike.
+std::optional<std::size_t> item_chars_to_fit(const MessageTemplate& t, const MessageFields& f, std::size_t n) {
+  if (n <= kSmsSegmentChars || !t.body.uses("item")) return std::nullopt;
+  const std::size_t item_chars = char_count(f.item);
+  const auto uses = static_cast<std::size_t>(std::count_if(
+      t.body.parts.begin(), t.body.parts.end(), [](const auto& p) { return p.is_field && p.text == "item"; }));
+  const std::size_t cut = (n - kSmsSegmentChars + uses - 1) / uses;
+  if (item_chars < cut || item_chars - cut < kMinItemChars) return std::nullopt;
+  return item_chars - cut;
+}
+
+}  // namespace
+
 std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFields& f, const ChannelRule* channel) {
   RenderedMessage out;
   out.subject = render_text(t.subject, f);
@@ -237,19 +255,11 @@ std::optional<RenderedMessage> render(const MessageTemplate& t, const MessageFie
   render_text_into(t.body, f, text);
   text += suffix;
   std::size_t n = char_count(text);
-  if (n > kSmsSegmentChars && t.body.uses("item")) {
-    // Shorten the item (the one field with room to give) to fit, at a word boundary; a body
-    // that names it twice gains two characters per character cut.
-    const std::size_t item_chars = char_count(f.item);
-    const auto uses = static_cast<std::size_t>(std::count_if(
-        t.body.parts.begin(), t.body.parts.end(), [](const auto& p) { return p.is_field && p.text == "item"; }));
-    const std::size_t cut = (n - kSmsSegmentChars + uses - 1) / uses;
-    if (item_chars >= cut && item_chars - cut >= kMinItemChars) {
-      MessageFields shorter = f;
-      shorter.item = shorten_title(f.item, item_chars - cut, 2);
-      text = prefix + render_text(t.body, shorter) + suffix;
-      n = char_count(text);
-    }
+  if (const auto keep = item_chars_to_fit(t, f, n)) {
+    MessageFields shorter = f;
+    shorter.item = shorten_title(f.item, *keep, 2);
+    text = prefix + render_text(t.body, shorter) + suffix;
+    n = char_count(text);
   }
   if (n > kSmsSegmentChars) return std::nullopt;
   out.text = std::move(text);
@@ -264,16 +274,9 @@ bool renders(const MessageTemplate& t, const MessageFields& f, const ChannelRule
                                  : 0) +
                             (channel ? char_count(channel->sms_opt_out) : 0);
   std::size_t n = frame + text_chars(t.body, f, nullptr);
-  if (n > kSmsSegmentChars && t.body.uses("item")) {
-    // The item shortened as render() shortens it.
-    const std::size_t item_chars = char_count(f.item);
-    const auto uses = static_cast<std::size_t>(std::count_if(
-        t.body.parts.begin(), t.body.parts.end(), [](const auto& p) { return p.is_field && p.text == "item"; }));
-    const std::size_t cut = (n - kSmsSegmentChars + uses - 1) / uses;
-    if (item_chars >= cut && item_chars - cut >= kMinItemChars) {
-      const std::string shorter = shorten_title(f.item, item_chars - cut, 2);
-      n = frame + text_chars(t.body, f, &shorter);
-    }
+  if (const auto keep = item_chars_to_fit(t, f, n)) {  // the item shortened as render() shortens it
+    const std::string shorter = shorten_title(f.item, *keep, 2);
+    n = frame + text_chars(t.body, f, &shorter);
   }
   return n <= kSmsSegmentChars;
 }
