@@ -90,9 +90,6 @@ struct ReconcileChanges {
   // returns true once they are, without re-plans closed or cancellations, which come with the last.
   bool last = true;
   bool replans_closed = false;
-  // What writing it took so far (the daemon's debug log): slices, the writing thread's CPU time.
-  std::size_t slices = 0;
-  std::chrono::nanoseconds apply_cpu{};
 };
 
 // Writes at most about `limit` rows of `c` in one transaction, from where the last call
