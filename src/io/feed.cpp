@@ -87,31 +87,38 @@ std::string lower_ascii(std::string_view s) {
 // Excel-proofing that shops put on cells so Excel keeps long numbers as text:
 // '13887769866, \t138..., ="2938390312379655154" (also seen doubled: =""…""). Applied to
 // every field of every feed: an amount or a time may carry it as well as a phone or an id.
-std::string clean_excel_text(std::string_view raw) {
-  std::string s = trim(raw);
+// Only ever cuts bytes off both ends: the result is a view into `raw`.
+std::string_view clean_excel_text(std::string_view raw) {
+  std::string_view s = trimmed(raw);
   while (true) {
     if (s.size() >= 3 && s.starts_with("=\"") && s.ends_with("\"")) {
-      s = std::string_view(s).substr(2, s.size() - 3);
+      s = s.substr(2, s.size() - 3);
       if (s.size() >= 2 && s.starts_with("\"") && s.ends_with("\"")) s = s.substr(1, s.size() - 2);
     } else if (s.starts_with("'") || s.starts_with("\t")) {
       s = s.substr(1);
     } else {
       break;
     }
-    s = trim(s);
+    s = trimmed(s);
   }
   return s;
 }
 
 std::optional<OrderStatus> taobao_status(std::string_view value) {
-  std::string s;
-  for (std::size_t i = 0; i < value.size(); ++i) {
-    if (value.substr(i, 3) == "，") {
-      s.push_back(',');
-      i += 2;
-    } else if (value[i] != ' ') {
-      s.push_back(value[i]);
+  // Read without spaces and with full-width commas as ASCII ones; most statuses have neither,
+  // and are read as they are.
+  std::string spelled;
+  std::string_view s = value;
+  if (value.find(' ') != std::string_view::npos || value.find("，") != std::string_view::npos) {
+    for (std::size_t i = 0; i < value.size(); ++i) {
+      if (value.substr(i, 3) == "，") {
+        spelled.push_back(',');
+        i += 2;
+      } else if (value[i] != ' ') {
+        spelled.push_back(value[i]);
+      }
     }
+    s = spelled;
   }
   if (s == "等待买家付款") return OrderStatus::unpaid;
   if (s == "买家已付款,等待卖家发货" || s == "卖家已发货,等待买家确认" || s == "交易成功") {
@@ -131,10 +138,11 @@ std::optional<OrderStatus> jsonl_status(std::string_view value) {
 
 // Turns a row into `out`; returns why not, or "" on success.
 std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
-  const auto value = [&](Field f) { return row[f] ? clean_excel_text(*row[f]) : std::string(); };
+  // A field's cleaned text, a view into the row: copied only into the order's own strings.
+  const auto value = [&](Field f) { return row[f] ? clean_excel_text(*row[f]) : std::string_view(); };
   const auto missing = [&](Field f) { return rules.label[f] + " missing"; };
   const auto read_time = [&](Field f, std::optional<LocalTime>& t) -> std::string {
-    const std::string v = value(f);
+    const std::string_view v = value(f);
     if (v.empty()) return {};
     t = parse_local_time(v);
     return t ? std::string() : fmt::format("bad time '{}' in {}", v, rules.label[f]);
@@ -159,13 +167,13 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
   // A pre-sale order still waiting for its balance: a payment time is the deposit's.
   const bool deposit_only = o.type == OrderType::presale && (o.balance_starts || o.balance_ends);
   if (row[kAmount]) {
-    const std::string v = value(kAmount);
+    const std::string_view v = value(kAmount);
     if (v.empty()) return missing(kAmount);
     const auto amount = parse_yuan(v);
     if (!amount) return fmt::format("bad amount '{}' in {}", v, rules.label[kAmount]);
     o.amount = *amount;
   }
-  const std::string status = value(kStatus);
+  const std::string_view status = value(kStatus);
   if (status.empty()) {
     if (o.paid_at) {
       o.status = OrderStatus::paid;
@@ -196,10 +204,10 @@ std::string build_order(const RawRow& row, const RowRules& rules, Order& out) {
   o.shop = value(kShop);
   o.item_code = clean_excel_text(value(kItemCode));
   // Stock that is not a plain count stays unknown: no message then says stock is low.
-  if (const std::string stock = clean_excel_text(value(kStock));
+  if (const std::string_view stock = clean_excel_text(value(kStock));
       !stock.empty() && stock.size() < 9 &&
       std::all_of(stock.begin(), stock.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    o.stock = std::stoi(stock);
+    o.stock = std::stoi(std::string(stock));
   }
   out = std::move(o);
   return {};
@@ -722,7 +730,7 @@ void parse_csv_feed(const CsvSource& feed, const FeedOptions& options, const std
       const auto& fields = rec.fields;
       bool extra = false;  // extra empty fields (a trailing delimiter) are harmless
       for (std::size_t f = names.size(); f < fields.size(); ++f)
-        extra = extra || !trim(part.field(fields[f], field_scratch)).empty();
+        extra = extra || !trimmed(part.field(fields[f], field_scratch)).empty();
       if (fields.size() < names.size() || extra) {
         error = fmt::format("expected {} fields, found {}", names.size(), fields.size());
         continue;
@@ -954,7 +962,7 @@ void parse_jsonl_feed(const DecodedFeed& feed, SnapshotBuilder& out) {
     const std::string_view content = text.substr(start, end - start);
     start = end + 1;
     ++line;
-    if (trim(content).empty()) continue;
+    if (trimmed(content).empty()) continue;
     if (const auto* problem = feed.problem_in(line, line)) {
       out.reject(line, *problem);
       continue;
@@ -1002,14 +1010,14 @@ std::string read_file_bytes(const std::string& path) {
 }
 
 std::optional<Money> parse_yuan(std::string_view text) {
-  std::string s = trim(text);
+  std::string_view s = trimmed(text);
   for (const std::string_view sign : {"￥", "¥"}) {
-    if (s.starts_with(sign)) s = trim(std::string_view(s).substr(sign.size()));
+    if (s.starts_with(sign)) s = trimmed(s.substr(sign.size()));
   }
   const std::size_t dot = s.find('.');
-  const std::string_view whole = std::string_view(s).substr(0, dot);
-  const std::string_view frac = dot == std::string::npos ? std::string_view() : std::string_view(s).substr(dot + 1);
-  if (whole.empty() || (dot != std::string::npos && (frac.empty() || frac.size() > 2))) return std::nullopt;
+  const std::string_view whole = s.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view() : s.substr(dot + 1);
+  if (whole.empty() || (dot != std::string_view::npos && (frac.empty() || frac.size() > 2))) return std::nullopt;
   Money yuan = 0;
   int digits = 0;
   int group = -1;  // digits since the last thousands separator; -1 before the first one
