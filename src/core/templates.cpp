@@ -193,33 +193,36 @@ std::optional<CompiledText> compile_text(std::string_view text, std::string* err
   return out;
 }
 
+void TemplateSet::key_into(std::string& key, Channel c, std::string_view name) {
+  key.assign(1, static_cast<char>('0' + static_cast<int>(c)));
+  key += name;
+}
+
 void TemplateSet::add(MessageTemplate t) {
-  for (auto& existing : templates_) {
-    if (existing.channel == t.channel && existing.name == t.name) {
-      existing = std::move(t);
-      return;
-    }
+  std::string key;
+  key_into(key, t.channel, t.name);
+  const auto [it, added] = by_key_.try_emplace(std::move(key), templates_.size());
+  if (added) {
+    templates_.push_back(std::move(t));
+  } else {
+    templates_[it->second] = std::move(t);
   }
-  templates_.push_back(std::move(t));
 }
 
 const MessageTemplate* TemplateSet::find_exact(Channel c, std::string_view name) const {
-  for (const auto& t : templates_) {
-    if (t.channel == c && t.name == name) return &t;
-  }
-  return nullptr;
+  thread_local std::string key;  // the thread's, its memory reused from lookup to lookup
+  key_into(key, c, name);
+  const auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : &templates_[it->second];
 }
 
 const MessageTemplate* TemplateSet::find(Channel c, std::string_view base, std::string_view reason) const {
   if (!reason.empty()) {
-    // find_exact(c, base + "." + reason), without making the name.
-    for (const auto& t : templates_) {
-      const std::string_view name = t.name;
-      if (t.channel == c && name.size() == base.size() + 1 + reason.size() && name.starts_with(base) &&
-          name[base.size()] == '.' && name.ends_with(reason)) {
-        return &t;
-      }
-    }
+    thread_local std::string name;
+    name.assign(base);
+    name += '.';
+    name += reason;
+    if (const MessageTemplate* t = find_exact(c, name)) return t;
   }
   return find_exact(c, base);
 }

@@ -11,6 +11,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/channel.h"
@@ -89,7 +91,12 @@ class TemplateSet {
   const std::vector<MessageTemplate>& all() const { return templates_; }
 
  private:
+  // The key of a template in `by_key_`: the channel's number, then the name.
+  static void key_into(std::string& key, Channel c, std::string_view name);
+
   std::vector<MessageTemplate> templates_;
+  // Index into templates_ by key_into: the planner looks a template up for every reminder.
+  std::unordered_map<std::string, std::size_t> by_key_;
 };
 
 // Parses "{field}" placeholders and {#field}/{^field}…{/field} sections ("{{" and "}}"
