@@ -369,35 +369,33 @@ class Parser {
     return std::move(r_);
   }
 
-  // The first Latin spelling in the address (whole words, any case).
+  // The first Latin spelling in the address (whole words, any case): Hong Kong, Macau and
+  // Taiwan before other countries, both before mainland names; then the first in the address,
+  // then the first in latin() (longer spellings first, so "new taipei" before "taipei").
   std::optional<std::pair<Gazetteer::Hit, std::string>> latin_hit(bool outside_only) const {
     const std::string low = ascii_lower(a_);
-    // The bytes the address holds: a key whose first byte is not among them is not in it
-    // (most addresses are Chinese, with a few digits and spaces).
-    std::array<bool, 256> holds{};
-    for (const char c : low) holds[static_cast<unsigned char>(c)] = true;
+    // Every spelling's every occurrence, in one pass: by offset, then by index in latin().
+    thread_local std::vector<WordSet::Hit> found;
+    found.clear();
+    g_.latin_words().find_all(low, found);
     std::optional<std::pair<Gazetteer::Hit, std::string>> best;
-    std::size_t best_pos = std::string::npos;
     int best_rank = 9;
-    for (const auto& [key, hit] : g_.latin()) {
-      if (!holds[static_cast<unsigned char>(key.front())]) continue;
+    for (const WordSet::Hit& f : found) {
+      const std::string& key = g_.latin()[f.word].first;
+      const Gazetteer::Hit& hit = g_.latin()[f.word].second;
       const Place& p = place(hit.index);
       if (outside_only && (is_mainland(p.kind) || p.code == "CN")) continue;
-      // Hong Kong, Macau and Taiwan before other countries, and both before mainland names.
       const int rank = p.kind == PlaceKind::outside ? 0 : p.kind == PlaceKind::country && p.code != "CN" ? 1 : 2;
-      for (std::size_t at = low.find(key); at != std::string::npos; at = low.find(key, at + 1)) {
-        const auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-        const bool start_ok = at == 0 || !word(low[at - 1]);
-        const std::size_t end = at + key.size();
-        const bool end_ok = end >= low.size() || !word(low[end]) || !word(key.back());
-        if (!start_ok || !end_ok) continue;
-        if (rank < best_rank || (rank == best_rank && at < best_pos)) {
-          best = std::make_pair(hit, std::string(a_.substr(at, key.size())));
-          best_pos = at;
-          best_rank = rank;
-        }
-        break;
-      }
+      // The hits come in the order of the tie-breaks: only a better rank can win now.
+      if (rank >= best_rank) continue;
+      const auto word = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+      const std::size_t at = f.at;
+      const bool start_ok = at == 0 || !word(low[at - 1]);
+      const std::size_t end = at + key.size();
+      const bool end_ok = end >= low.size() || !word(low[end]) || !word(key.back());
+      if (!start_ok || !end_ok) continue;
+      best = std::make_pair(hit, std::string(a_.substr(at, key.size())));
+      best_rank = rank;
     }
     return best;
   }
@@ -484,6 +482,10 @@ Gazetteer::Gazetteer(std::vector<Place> places) : places_(std::move(places)) {
   // Longer Latin spellings first, so "new taipei" is found before "taipei".
   std::stable_sort(latin_.begin(), latin_.end(),
                    [](const auto& x, const auto& y) { return x.first.size() > y.first.size(); });
+  std::vector<std::string> latin_keys;
+  latin_keys.reserve(latin_.size());
+  for (const auto& entry : latin_) latin_keys.push_back(entry.first);
+  latin_words_ = WordSet(latin_keys);
 }
 
 std::uint32_t Gazetteer::lead_of(std::string_view text) {

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/word_set.h"
+
 namespace cuifu {
 
 enum class PlaceKind { province, city, county, outside, country };
@@ -57,8 +59,10 @@ class Gazetteer {
   // three bytes, then the shorter ones): an address is probed at every character, and most
   // characters start no place name at all.
   const std::vector<std::size_t>& key_lengths_at(std::string_view text) const;
-  // Latin spellings, lower-case, with their places.
+  // Latin spellings, lower-case, with their places: longer ones first.
   const std::vector<std::pair<std::string, Hit>>& latin() const { return latin_; }
+  // The Latin spellings, by their index in latin(), to find them all in one pass over a text.
+  const WordSet& latin_words() const { return latin_words_; }
 
  private:
   static constexpr std::size_t kNoParent = static_cast<std::size_t>(-1);
@@ -83,6 +87,7 @@ class Gazetteer {
   std::vector<std::size_t> short_key_lengths_;  // spellings of fewer than kLeadBytes bytes
   static constexpr std::size_t kLeadBytes = 3;
   std::vector<std::pair<std::string, Hit>> latin_;
+  WordSet latin_words_;
 };
 
 // What parse_address found.
