@@ -33,15 +33,18 @@ pcre2_match_data* thread_match_data() {
 
 class Pcre2Pattern final : public CuePattern {
  public:
-  Pcre2Pattern(std::unique_ptr<pcre2_code, CodeFree> code, std::unique_ptr<pcre2_match_context, MatchContextFree> ctx)
-      : code_(std::move(code)), ctx_(std::move(ctx)) {}
+  Pcre2Pattern(std::unique_ptr<pcre2_code, CodeFree> code, std::unique_ptr<pcre2_match_context, MatchContextFree> ctx,
+               bool jit)
+      : code_(std::move(code)), ctx_(std::move(ctx)), jit_(jit) {}
 
   std::optional<std::pair<std::size_t, std::size_t>> search(std::string_view text) const override {
     pcre2_match_data* data = thread_match_data();
     if (!data) return std::nullopt;
     // rc 0: matched, with too few offset pairs for the groups; the whole match is still there.
-    const int rc =
-        pcre2_match(code_.get(), reinterpret_cast<PCRE2_SPTR>(text.data()), text.size(), 0, 0, data, ctx_.get());
+    // pcre2_match would run the same JIT code, after checks that cost as much as a short search.
+    const auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+    const int rc = jit_ ? pcre2_jit_match(code_.get(), subject, text.size(), 0, 0, data, ctx_.get())
+                        : pcre2_match(code_.get(), subject, text.size(), 0, 0, data, ctx_.get());
     if (rc < 0) return std::nullopt;  // no match, or a limit reached
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(data);
     return std::make_pair(static_cast<std::size_t>(ov[0]), static_cast<std::size_t>(ov[1]));
@@ -50,6 +53,7 @@ class Pcre2Pattern final : public CuePattern {
  private:
   std::unique_ptr<pcre2_code, CodeFree> code_;
   std::unique_ptr<pcre2_match_context, MatchContextFree> ctx_;  // shared read-only by all threads
+  bool jit_;                                                    // compiled to machine code
 };
 
 }  // namespace
@@ -75,7 +79,7 @@ std::shared_ptr<const CuePattern> compile_pcre2_pattern(const std::string& patte
     return nullptr;
   }
   // Without JIT support (some architectures) the interpreter gives the same matches.
-  (void)pcre2_jit_compile(re.get(), PCRE2_JIT_COMPLETE);
+  const bool jit = pcre2_jit_compile(re.get(), PCRE2_JIT_COMPLETE) == 0;
   std::unique_ptr<pcre2_match_context, MatchContextFree> mctx(pcre2_match_context_create(nullptr));
   if (!mctx) {
     if (error) *error = "out of memory";
@@ -83,7 +87,7 @@ std::shared_ptr<const CuePattern> compile_pcre2_pattern(const std::string& patte
   }
   pcre2_set_match_limit(mctx.get(), kCuePatternMatchLimit);
   pcre2_set_depth_limit(mctx.get(), kCuePatternMatchLimit);
-  return std::make_shared<const Pcre2Pattern>(std::move(re), std::move(mctx));
+  return std::make_shared<const Pcre2Pattern>(std::move(re), std::move(mctx), jit);
 }
 
 }  // namespace cuifu
