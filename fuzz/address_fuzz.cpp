@@ -2,7 +2,9 @@
 // guess_occupation with the cues of rules/address.yaml (an address is whatever the buyer
 // typed), and the gazetteer loader on a fuzzed file. Input: one byte (even: the address, read
 // with the repository's rules; odd: gazetteer.tsv \0 address), then the rest.
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 
 #include "core/address.h"
 #include "core/occupation.h"
@@ -14,11 +16,14 @@ namespace {
 
 void check_guess(const cuifu::OccupationRules& rules, const cuifu::OccupationGuess& g) {
   if (g.occupation.empty()) return;
-  const auto score = g.scores.find(g.occupation);
-  cuifu::fuzz::check(score != g.scores.end() && score->second >= rules.min_score,
-                     "an occupation is decided only on a score of at least min_score", g.why_text());
-  for (const auto& [occupation, points] : g.scores) {
-    cuifu::fuzz::check(points <= score->second, "the decided occupation has the highest score", g.why_text());
+  const auto* occupation = std::find(std::begin(cuifu::kOccupations), std::end(cuifu::kOccupations), g.occupation);
+  cuifu::fuzz::check(occupation != std::end(cuifu::kOccupations), "the decided occupation is a known one",
+                     g.why_text());
+  const int score = g.scores[static_cast<std::size_t>(occupation - std::begin(cuifu::kOccupations))];
+  cuifu::fuzz::check(score >= rules.min_score, "an occupation is decided only on a score of at least min_score",
+                     g.why_text());
+  for (const int points : g.scores) {
+    cuifu::fuzz::check(points <= score, "the decided occupation has the highest score", g.why_text());
   }
 }
 

@@ -485,7 +485,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
       filter_words.text_changed();
     }
   }
-  std::array<int, std::size(kOccupations)> scores{};
+  auto& scores = g.scores;
   // Words longest first, each taking the text it covers, so 产业园区 counts as 产业园 and not
   // also as 产业 and 园区, and 学生公寓 not also as 公寓. Patterns read the whole text. The
   // rules loader keeps the cues in that order (sort_cues_for_search); others are sorted here.
@@ -544,11 +544,7 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
     }
     if (found.empty()) return;
     const std::size_t occ = occupation_index(cue.occupation);
-    if (occ < scores.size()) {
-      scores[occ] += cue.weight;
-    } else {
-      g.scores[cue.occupation] += cue.weight;  // not one of kOccupations: the loader refuses it
-    }
+    if (occ < scores.size()) scores[occ] += cue.weight;
     if (explain) {
       g.why.push_back(
           format_text(FMT_COMPILE("{} {:+d} {} ({})"), cue.occupation, cue.weight, found, cue.source.str()));
@@ -566,14 +562,23 @@ OccupationGuess guess_occupation(const OccupationRules& rules, std::string_view 
   } else {
     for (std::size_t k = 0; k < n; ++k) visit(k);
   }
-  for (std::size_t i = 0; i < scores.size(); ++i) g.scores[std::string(kOccupations[i])] += scores[i];
-  std::string best;
+  std::string_view best;
   int best_score = 0;
-  const auto rank = [&](const std::string& o) {
+  const auto rank = [&](std::string_view o) {
     const auto it = std::find(rules.prefer.begin(), rules.prefer.end(), o);
     return it - rules.prefer.begin();
   };
-  for (const auto& [occ, score] : g.scores) {
+  // Equal scores that `prefer` leaves open go to the first occupation by name.
+  static const auto by_name = [] {
+    std::array<std::size_t, std::size(kOccupations)> order{};
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [](std::size_t a, std::size_t b) { return kOccupations[a] < kOccupations[b]; });
+    return order;
+  }();
+  for (const std::size_t i : by_name) {
+    const std::string_view occ = kOccupations[i];
+    const int score = scores[i];
     if (score < rules.min_score) continue;
     if (best.empty() || score > best_score || (score == best_score && rank(occ) < rank(best))) {
       best = occ;

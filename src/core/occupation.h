@@ -7,7 +7,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,9 +94,11 @@ struct OccupationRules {
 };
 
 struct OccupationGuess {
-  std::string occupation;             // office, student, home; empty when no score reached min_score
-  std::map<std::string, int> scores;  // per occupation, cues found
-  std::vector<std::string> why;       // "office +3 大厦 (rules/address.yaml:30)", masks applied, the decision
+  std::string occupation;  // office, student, home; empty when no score reached min_score
+  // Per occupation, by its index in kOccupations: the weights of the cues found. (A cue of
+  // another occupation counts for none: the rules loader refuses it.)
+  std::array<int, std::size(kOccupations)> scores{};
+  std::vector<std::string> why;  // "office +3 大厦 (rules/address.yaml:30)", masks applied, the decision
   std::string why_text() const;
 };
 
