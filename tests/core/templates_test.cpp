@@ -230,7 +230,7 @@ TEST(Templates, FindPrefersTheReasonVariantAndFallsBackToTheBase) {
   EXPECT_EQ(set.find(Channel::sms, "default", "")->name, "default");
   EXPECT_EQ(set.find(Channel::im, "default", ""), nullptr);
   EXPECT_EQ(set.find(Channel::sms, "office_worker", "price"), nullptr);
-  // A variant is "<base>.<reason>" exactly (found without making the name).
+  // A variant is "<base>.<reason>" exactly.
   set.add(make_template(Channel::sms, "defaultprice", "{salutation}您好，{item}还未付款。"));
   set.add(make_template(Channel::sms, "default.pricey", "{salutation}您好，{item}还未付款。"));
   set.add(make_template(Channel::sms, "def.price", "{salutation}您好，{item}还未付款。"));
@@ -240,6 +240,18 @@ TEST(Templates, FindPrefersTheReasonVariantAndFallsBackToTheBase) {
   EXPECT_EQ(set.find(Channel::sms, "default", "rice"), set.find(Channel::sms, "default", ""));
   EXPECT_EQ(set.find(Channel::sms, "defaul", "t.price"), nullptr);
   EXPECT_EQ(set.find(Channel::im, "default", "price"), nullptr);
+}
+
+TEST(Templates, AddingATemplateAgainReplacesItOnItsChannelOnly) {
+  TemplateSet set;
+  set.add(make_template(Channel::sms, "default", "{salutation}您好，{item}还未付款。"));
+  set.add(make_template(Channel::im, "default", "{salutation}您好，{item}还未付款。"));
+  set.add(make_template(Channel::sms, "default", "{salutation}您好，{item}优惠价保留中。"));
+  ASSERT_EQ(set.all().size(), 2u);
+  EXPECT_EQ(set.find(Channel::sms, "default", "")->body.parts.back().text, "优惠价保留中。");
+  EXPECT_EQ(set.find(Channel::im, "default", "")->body.parts.back().text, "还未付款。");
+  EXPECT_EQ(set.find_exact(Channel::sms, "default"), &set.all().front());
+  EXPECT_EQ(set.find_exact(Channel::im, "default"), &set.all().back());
 }
 
 TEST(Templates, EveryDefaultTemplatePassesTheLint) {
