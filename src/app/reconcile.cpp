@@ -30,6 +30,10 @@ constexpr auto kWindow = std::chrono::hours{24};
 // Writes go in transactions of this many rows: few commits, and the daemon's loop (which
 // claims and records sends on its own connection) never waits long for the write lock.
 constexpr std::size_t kRowsPerBatch = 2000;
+// A large plan is made in parts of whole buyers of about this many orders (buyers are planned
+// apart: the same decisions), so that a daemon stopping does not wait for the whole of it, and
+// each part is written while the next is planned (Reconciler::prepare's `on_part`).
+constexpr std::size_t kOrdersPerPart = 5000;
 
 // A hash of the values fed to it, in order (each field delimited by its length).
 class Fingerprint {
@@ -269,6 +273,16 @@ void sort_by_order_id(std::vector<const Order*>& orders) {
 
 namespace {
 
+// What the store keeps of `orders` (SeenOrder: a copy of a million whole orders was seconds), in
+// the order of their ids, the key of the table's index.
+std::vector<SeenOrder> seen_orders(std::vector<const Order*> orders) {
+  sort_by_order_id(orders);
+  std::vector<SeenOrder> seen;
+  seen.reserve(orders.size());
+  for (const Order* o : orders) seen.emplace_back(*o);
+  return seen;
+}
+
 // What the store says of each buyer (by nickname) besides their orders: their contacts and call
 // outcomes (with or without a shop), their opt-outs (in every shop, in one shop). A buyer's
 // fingerprint changes when any of it does.
@@ -339,6 +353,30 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   };
   std::vector<Lap> laps{{"", Clock::now(), cpu()}};
   const auto lap = [&](const char* what) { laps.push_back({what, Clock::now(), cpu()}); };
+  // A full run plans every order, so the orders seen are known from the snapshot alone: when they
+  // go to `on_part` they are made on a thread of their own from the start and handed over as soon
+  // as they are ready, for the loop to write while the buyers are grouped and hashed here. (Made
+  // after those laps, at 1M, the loop's first row waited for 5 s of this thread: grouping 1.4 s,
+  // hashing 2.1 s, the orders seen 1.7 s.) Joined before the first part is handed over.
+  const bool seen_early = full && on_part && snapshot.orders.size() > std::max(stream_from_, kOrdersPerPart);
+  std::exception_ptr seen_error;
+  std::jthread seen_maker;
+  if (seen_early) {
+    seen_maker = std::jthread([&] {
+      try {
+        std::vector<const Order*> all;
+        all.reserve(snapshot.orders.size());
+        for (const auto& o : snapshot.orders) all.push_back(&o);
+        ReconcileChanges seen;
+        seen.now = now;
+        seen.last = false;
+        seen.orders_seen = seen_orders(std::move(all));
+        on_part(std::move(seen));
+      } catch (...) {
+        seen_error = std::current_exception();
+      }
+    });
+  }
   const ContactHistory history = store.history();
   lap("history");
 
@@ -527,10 +565,6 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   // Plan the buyers that need it, over twice the window.
   // (Incremental, `groups` holds only the candidates: never the whole snapshot.)
   const bool whole = full || (!incremental && dirty.size() == groups.size());
-  // A large set in parts of whole buyers (buyers are planned apart: the same decisions), so that
-  // a daemon stopping does not wait for the whole of it, and each part is written while the next
-  // is planned (`on_part`).
-  constexpr std::size_t kOrdersPerPart = 5000;
   // The parts are the snapshot's orders themselves (it outlives this call), not copies: copying a
   // million orders into parts was ~4 s of this thread's CPU, between the parts' planning.
   std::vector<const Order*> subset;  // not whole, or whole and small: what is planned
@@ -545,10 +579,12 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   const LocalTime window_end = now + kWindow;
   // What the daemon knows of the orders (for opt-out replies by phone, `cuifu state`): those of
   // the buyers planned again (their rows changed), every order on a full run.
-  // Only what the store keeps of them (a copy of whole orders was most of this lap at 1M), in
-  // the order of their ids, the key of the table's index. Known before the planning: handed to
-  // `on_part` first, written while the first parts are planned.
-  {
+  // Known before the planning: handed to `on_part` first, written while the first parts are
+  // planned (on a full run, made and handed over from the start: `seen_early`).
+  if (seen_early) {
+    seen_maker.join();
+    if (seen_error) std::rethrow_exception(seen_error);
+  } else {
     std::vector<const Order*> by_id;
     by_id.reserve(to_plan);
     if (whole) {
@@ -556,9 +592,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     } else {
       by_id = subset;
     }
-    sort_by_order_id(by_id);
-    changes.orders_seen.reserve(by_id.size());
-    for (const Order* o : by_id) changes.orders_seen.emplace_back(*o);
+    changes.orders_seen = seen_orders(std::move(by_id));
     if (streamed) {
       ReconcileChanges seen;
       seen.now = now;
@@ -671,6 +705,45 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
       on_part(std::move(part));
     }
   };
+  // What a buyer's plan was made from, kept once it is planned (with every other buyer of its part):
+  // the next run plans them again only when it changed, or their moment came. Kept part by part
+  // while the loop writes (the reconcile thread mostly waits for it then), not all after the last
+  // part, with the loop's writing done and the outbox waiting (at 1M, ~2.6 s). Should this run not
+  // finish, the next one plans every buyer: some of those kept may not have their rows written.
+  struct InvalidateUnlessDone {
+    Reconciler& r;
+    bool done = false;
+    ~InvalidateUnlessDone() {
+      if (!done) r.invalidate();
+    }
+  } keeping{*this};
+  if (full) {
+    buyers_.clear();
+    moments_.clear();
+    shops_.clear();
+    buyers_.reserve(dirty.size());
+    moments_.at.reserve(dirty.size());
+  }
+  const auto remember = [&](const KeyView& key, const BuyerInputs& in) {
+    auto it = buyers_.find(key);
+    if (it == buyers_.end()) {
+      it = buyers_.emplace(BuyerKey{key.first, key.second}, BuyerState{}).first;
+      it->second.slot = moments_.add(in.moment, &it->first);
+      if (const auto shop = shops_.find(key.first); shop != shops_.end()) {
+        ++shop->second;
+      } else {
+        shops_.emplace(std::string(key.first), 1);
+      }
+    }
+    BuyerState& state = it->second;
+    state.hash = in.hash;
+    state.valid_until = in.moment;
+    moments_.at[state.slot].first = in.moment;
+    state.ids.clear();
+    for (auto o = groups.begin(in.group); o != groups.end(in.group); ++o) {
+      state.ids.push_back(std::hash<std::string_view>{}((*o)->id));
+    }
+  };
   const auto plan_part = [&](const std::vector<const Order*>& part) {
     if (stop_ && stop_->load()) {
       invalidate();
@@ -686,6 +759,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   };
   if (to_plan <= kOrdersPerPart) {
     plan_part(subset);
+    for (const auto& [key, in] : dirty) remember(key, in);
   } else {
     // Each part a run of buyers in the order of the outbox's (shop, buyer) index: a part's rows
     // then land on neighbouring pages of that index, not on pages all over it (in the hash map's
@@ -699,29 +773,32 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     struct InIndexOrder {
       std::size_t shop;  // its place in `shops`
       std::pair<std::uint64_t, std::uint64_t> prefix;
-      std::string_view buyer;
-      std::uint32_t group;
+      const std::pair<const KeyView, BuyerInputs>* buyer;  // its entry in `dirty`
       bool operator<(const InIndexOrder& o) const {
-        return std::tie(shop, prefix, buyer) < std::tie(o.shop, o.prefix, o.buyer);
+        return std::tie(shop, prefix, buyer->first.second) < std::tie(o.shop, o.prefix, o.buyer->first.second);
       }
     };
     std::vector<InIndexOrder> order;
     order.reserve(dirty.size());
-    for (const auto& [key, in] : dirty) {
+    for (const auto& entry : dirty) {
       const auto shop =
-          static_cast<std::size_t>(std::lower_bound(shops.begin(), shops.end(), key.first) - shops.begin());
-      order.push_back({shop, prefix_key(key.second), key.second, in.group});
+          static_cast<std::size_t>(std::lower_bound(shops.begin(), shops.end(), entry.first.first) - shops.begin());
+      order.push_back({shop, prefix_key(entry.first.second), &entry});
     }
     std::sort(order.begin(), order.end());
     std::vector<const Order*> part;
-    for (const auto& b : order) {
-      part.insert(part.end(), groups.begin(b.group), groups.end(b.group));
-      if (part.size() >= kOrdersPerPart) {
-        plan_part(part);
-        part.clear();
-      }
+    std::size_t part_from = 0;  // the part's first buyer in `order`
+    const auto plan_buyers = [&](std::size_t to) {
+      plan_part(part);
+      part.clear();
+      for (; part_from < to; ++part_from) remember(order[part_from].buyer->first, order[part_from].buyer->second);
+    };
+    for (std::size_t b = 0; b < order.size(); ++b) {
+      const std::uint32_t group = order[b].buyer->second.group;
+      part.insert(part.end(), groups.begin(group), groups.end(group));
+      if (part.size() >= kOrdersPerPart) plan_buyers(b + 1);
     }
-    if (!part.empty()) plan_part(part);
+    if (!part.empty()) plan_buyers(order.size());
   }
   if (stop_ && stop_->load()) {  // the last part may have waited for the writer (on_part)
     invalidate();
@@ -780,34 +857,8 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   std::sort(changes.cancels.begin(), changes.cancels.end(),
             [](const auto& a, const auto& b) { return a.first.id < b.first.id; });
 
-  if (full) {
-    buyers_.clear();
-    moments_.clear();
-    shops_.clear();
-    buyers_.reserve(dirty.size());
-    moments_.at.reserve(dirty.size());
-  }
-  for (const auto& [key, in] : dirty) {
-    auto it = buyers_.find(key);
-    if (it == buyers_.end()) {
-      it = buyers_.emplace(BuyerKey{key.first, key.second}, BuyerState{}).first;
-      it->second.slot = moments_.add(in.moment, &it->first);
-      if (const auto shop = shops_.find(key.first); shop != shops_.end()) {
-        ++shop->second;
-      } else {
-        shops_.emplace(std::string(key.first), 1);
-      }
-    }
-    BuyerState& state = it->second;
-    state.hash = in.hash;
-    state.valid_until = in.moment;
-    moments_.at[state.slot].first = in.moment;
-    state.ids.clear();
-    for (auto o = groups.begin(in.group); o != groups.end(in.group); ++o) {
-      state.ids.push_back(std::hash<std::string_view>{}((*o)->id));
-    }
-  }
   out.buyers = static_cast<int>(incremental ? buyers_.size() : groups.size());
+  keeping.done = true;
   full_ = false;
   generation_ = snapshot.generation;
   chat_ = chat;
@@ -917,8 +968,23 @@ ReconcileResult Reconciler::run(ReminderStore& store, const FeedSnapshot& snapsh
     }
     carry_written(c.result, written);
   };
-  ReconcileChanges c =
-      prepare(store, snapshot, rules, now, chat, touched, [&](ReconcileChanges&& part) { write(part); });
+  // The orders seen of a full run may come from a thread of prepare()'s own while it reads the
+  // store through the same connection: written with the next part, on prepare()'s thread.
+  const std::thread::id own = std::this_thread::get_id();
+  std::optional<ReconcileChanges> early;
+  const auto write_early = [&] {
+    if (early) write(*early);
+    early.reset();
+  };
+  ReconcileChanges c = prepare(store, snapshot, rules, now, chat, touched, [&](ReconcileChanges&& part) {
+    if (std::this_thread::get_id() != own) {
+      early = std::move(part);
+      return;
+    }
+    write_early();
+    write(part);
+  });
+  write_early();
   write(c);
   return c.result;
 }

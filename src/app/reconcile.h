@@ -103,6 +103,9 @@ void carry_written(const ReconcileResult& from, ReconcileResult& to);
 
 // Takes a part of a big plan (ReconcileChanges::last false) as soon as it is planned. May block:
 // the planning waits meanwhile (the daemon holds it back while the loop has much left to write).
+// The calls come one at a time, in order; the first of a full run (the orders seen) may come from
+// a thread of prepare()'s own while prepare() goes on reading its store: a sink that writes through
+// the same connection holds it until the next call (Reconciler::run does).
 using PartSink = std::function<void(ReconcileChanges&&)>;
 
 // Sorts the orders by their ids (as std::string compares them).
