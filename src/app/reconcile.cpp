@@ -621,6 +621,14 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   // moved into the changes. Gathered for the whole snapshot first, a new 1M export held every
   // part's reminders twice over (the plan's and the changes' vectors, 1.3M slots each) at the
   // reconcile's peak.
+  // fn(from, to) over [0, n) in slices: on every core when there are many (a message hashed, or
+  // its row's texts made, each), here otherwise.
+  const auto in_slices = [](std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn) {
+    const std::size_t threads = n >= 2048 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
+    run_in_parts(std::vector<std::size_t>(threads, 1), threads, [&](std::size_t from_part, std::size_t to_part, std::size_t) {
+      for (std::size_t t = from_part; t < to_part; ++t) fn(n * t / threads, n * (t + 1) / threads);
+    });
+  };
   const auto keep = [&](Plan& p) {
     ReconcileChanges part;
     ReconcileChanges& into = streamed ? part : changes;
@@ -676,17 +684,12 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
         // Hashed on every core when there are many (a message, its order ids as JSON, the slot in
         // the shop's zone each).
         std::vector<char> unchanged(into.upserts.size() - first, 0);
-        const std::size_t threads = found.size() >= 2048 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
-        run_in_parts(std::vector<std::size_t>(threads, 1), threads,
-                     [&](std::size_t from_part, std::size_t to_part, std::size_t) {
-                       for (std::size_t t = from_part; t < to_part; ++t) {
-                         const std::size_t from = found.size() * t / threads, to = found.size() * (t + 1) / threads;
-                         for (std::size_t j = from; j < to; ++j) {
-                           const auto h = store.content_hash(into.upserts[found[j].first]);
-                           if (h && *h == found[j].second) unchanged[found[j].first - first] = 1;
-                         }
-                       }
-                     });
+        in_slices(found.size(), [&](std::size_t from, std::size_t to) {
+          for (std::size_t j = from; j < to; ++j) {
+            const auto h = store.content_hash(into.upserts[found[j].first]);
+            if (h && *h == found[j].second) unchanged[found[j].first - first] = 1;
+          }
+        });
         // Marked, not taken out: a copy of the others would hold them all twice at the peak, and
         // freeing these here held the writing back by seconds (freed with the rest, off the loop).
         const auto n = static_cast<std::size_t>(std::count(unchanged.begin(), unchanged.end(), 1));
@@ -699,6 +702,17 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
       }
       if (!into.unchanged.empty()) into.unchanged.resize(into.upserts.size(), false);
     }
+    // What each row to write is written with (its key, its order ids and why lines as JSON), made
+    // here rather than on the loop that writes it; the why lines themselves are then freed (the
+    // JSON holds them in about half the memory).
+    into.texts.resize(into.upserts.size());
+    in_slices(into.upserts.size() - first, [&](std::size_t from, std::size_t to) {
+      for (std::size_t i = first + from; i < first + to; ++i) {
+        if (!into.unchanged.empty() && into.unchanged[i]) continue;
+        into.texts[i] = PlannedRowText::of(into.upserts[i]);
+        if (!into.texts[i].key.empty()) std::vector<std::string>().swap(into.upserts[i].why);
+      }
+    });
     if (streamed && !part.upserts.empty()) {
       part.now = now;
       part.last = false;
@@ -909,19 +923,21 @@ bool apply_some(ReminderStore& store, ReconcileChanges& c, std::size_t limit) {
       }
       --budget;
       const auto& r = c.upserts[c.next_upsert];
-      switch (store.upsert_planned(r, now)) {
+      const PlannedRowText* text = c.next_upsert < c.texts.size() ? &c.texts[c.next_upsert] : nullptr;
+      const auto key = [&] { return text && !text->key.empty() ? text->key : r.idempotency_key(); };
+      switch (text ? store.upsert_planned(r, *text, now) : store.upsert_planned(r, now)) {
         case UpsertResult::inserted:
           ++out.inserted;
           if (const auto level = row_line_level(out); spdlog::should_log(level)) {
             spdlog::log(level, "planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                        format_local_hm(r.send_at), r.idempotency_key());
+                        format_local_hm(r.send_at), key());
           }
           break;
         case UpsertResult::revived:
           ++out.revived;
           if (const auto level = row_line_level(out); spdlog::should_log(level)) {
             spdlog::log(level, "re-planned {} step {} for {} at {} ({})", to_string(r.channel), r.step, r.buyer,
-                        format_local_hm(r.send_at), r.idempotency_key());
+                        format_local_hm(r.send_at), key());
           }
           break;
         default: break;

@@ -76,6 +76,10 @@ struct ReconcileChanges {
   // is. Empty: none. unchanged_left: how many of them apply_some() has not passed yet.
   std::vector<bool> unchanged;
   std::size_t unchanged_left = 0;
+  // texts[i]: what upserts[i]'s row is written with, made while planning (PlannedRowText; a row not
+  // written has none), and then upserts[i].why is emptied (the text holds it). Shorter than
+  // upserts, or a text not made: apply_some() makes it.
+  std::vector<PlannedRowText> texts;
   std::vector<SeenOrder> orders_seen;                      // by id
   std::vector<std::pair<OutboxRow, std::string>> cancels;  // planned rows no longer wanted, and why
   ReconcileResult result;                                  // counts; inserted, revived, cancelled once applied

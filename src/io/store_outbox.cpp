@@ -146,13 +146,37 @@ std::optional<std::uint64_t> SqliteStore::content_hash(const PlannedReminder& r)
   }
 }
 
+PlannedRowText PlannedRowText::of(const PlannedReminder& r) {
+  PlannedRowText t;
+  try {
+    t.order_ids = ids_json(r.order_ids);
+    t.why = ids_json(r.why);  // the same bytes as nlohmann::json(r.why).dump()
+    t.key = r.idempotency_key();
+  } catch (const std::exception&) {
+    return {};  // not text: upsert_planned() fails on it as it always did
+  }
+  return t;
+}
+
 UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now) {
+  return upsert_planned(r, PlannedRowText{}, now);
+}
+
+UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, const PlannedRowText& text, LocalTime now) {
   settle();
   return guarded(path_, "upsert planned reminder", [&] {
-    const std::string key = r.idempotency_key();
+    PlannedRowText made;
+    if (text.key.empty()) {
+      made.key = r.idempotency_key();
+      made.order_ids = ids_json(r.order_ids);
+      made.why = ids_json(r.why);  // the same bytes as nlohmann::json(r.why).dump()
+    }
+    const PlannedRowText& row = text.key.empty() ? made : text;
+    const std::string& key = row.key;
+    const std::string& order_ids = row.order_ids;
+    const std::string& why = row.why;
     const std::int64_t send_at = epoch(zone_, r.send_at);
     const std::int64_t t = epoch(zone_, now);
-    const std::string why = ids_json(r.why);  // the same bytes as nlohmann::json(r.why).dump()
     // Inside batch() (a reconcile writes thousands in one transaction) no savepoint of its own:
     // the statements are prepared once (cached), and the look-up and the write share batch()'s
     // transaction. Alone, the pair is one transaction.
@@ -166,7 +190,6 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'planned',?,?,?) ON CONFLICT (idempotency_key) DO NOTHING");
     // Bound without a copy (the message is most of a row): every value outlives exec(), and the
     // bindings are cleared before they go out of scope.
-    const std::string order_ids = ids_json(r.order_ids);
     const std::string channel(to_string(r.channel));
     {
       int i = 0;
@@ -226,7 +249,7 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, LocalTime now
               "last_error=?, updated_at=?, why=?, attempts=CASE WHEN state='cancelled' THEN 0 ELSE "
               "attempts END, not_before=CASE WHEN state='cancelled' THEN NULL ELSE not_before END "
               "WHERE id=?");
-          SQLite::bind(*up, r.buyer, ids_json(r.order_ids), std::string(to_string(r.channel)), r.step, r.segment,
+          SQLite::bind(*up, r.buyer, order_ids, std::string(to_string(r.channel)), r.step, r.segment,
                        r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t, why,
                        id);
           if (up->exec() == 1) impl_->count_move(old_channel, old_state, channel, "planned");

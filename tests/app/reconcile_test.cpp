@@ -811,16 +811,22 @@ TEST(Reconcile, ASnapshotPlannedInPartsWritesTheWholePlansReminders) {
   std::map<std::string, std::string> expected;
   for (const auto& r : whole.reminders) {
     if (r.send_at >= request.bare_from) continue;
-    expected[r.idempotency_key()] = fmt::format("{}|{}|{}|{}|{}", format_local_time(r.send_at), to_string(r.channel),
-                                                r.message, fmt::join(r.order_ids, ","), fmt::join(r.why, "/"));
+    const PlannedRowText text = PlannedRowText::of(r);
+    expected[text.key] = fmt::format("{}|{}|{}|{}|{}", format_local_time(r.send_at), to_string(r.channel), r.message,
+                                     text.order_ids, text.why);
   }
   ASSERT_GT(expected.size(), 1000u);
   Reconciler reconciler;
   ReconcileChanges changes = reconciler.prepare(*store, snap, rules, now);
+  // Each row with its texts made while planning (its why lines then only there).
+  ASSERT_EQ(changes.texts.size(), changes.upserts.size());
   std::map<std::string, std::string> got;
-  for (const auto& r : changes.upserts) {
-    got[r.idempotency_key()] = fmt::format("{}|{}|{}|{}|{}", format_local_time(r.send_at), to_string(r.channel),
-                                           r.message, fmt::join(r.order_ids, ","), fmt::join(r.why, "/"));
+  for (std::size_t i = 0; i < changes.upserts.size(); ++i) {
+    const PlannedReminder& r = changes.upserts[i];
+    const PlannedRowText& text = changes.texts[i];
+    EXPECT_EQ(text.key, r.idempotency_key());
+    got[text.key] = fmt::format("{}|{}|{}|{}|{}", format_local_time(r.send_at), to_string(r.channel), r.message,
+                                text.order_ids, text.why);
   }
   EXPECT_EQ(got, expected);
   EXPECT_EQ(changes.result.planned, static_cast<int>(expected.size()));
