@@ -625,9 +625,10 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   // its row's texts made, each), here otherwise.
   const auto in_slices = [](std::size_t n, const std::function<void(std::size_t, std::size_t)>& fn) {
     const std::size_t threads = n >= 2048 ? std::max(1u, std::thread::hardware_concurrency()) : 1;
-    run_in_parts(std::vector<std::size_t>(threads, 1), threads, [&](std::size_t from_part, std::size_t to_part, std::size_t) {
-      for (std::size_t t = from_part; t < to_part; ++t) fn(n * t / threads, n * (t + 1) / threads);
-    });
+    run_in_parts(std::vector<std::size_t>(threads, 1), threads,
+                 [&](std::size_t from_part, std::size_t to_part, std::size_t) {
+                   for (std::size_t t = from_part; t < to_part; ++t) fn(n * t / threads, n * (t + 1) / threads);
+                 });
   };
   const auto keep = [&](Plan& p) {
     ReconcileChanges part;

@@ -249,9 +249,8 @@ UpsertResult SqliteStore::upsert_planned(const PlannedReminder& r, const Planned
               "last_error=?, updated_at=?, why=?, attempts=CASE WHEN state='cancelled' THEN 0 ELSE "
               "attempts END, not_before=CASE WHEN state='cancelled' THEN NULL ELSE not_before END "
               "WHERE id=?");
-          SQLite::bind(*up, r.buyer, order_ids, std::string(to_string(r.channel)), r.step, r.segment,
-                       r.template_name, r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t, why,
-                       id);
+          SQLite::bind(*up, r.buyer, order_ids, std::string(to_string(r.channel)), r.step, r.segment, r.template_name,
+                       r.message, r.subject, r.contact, r.receiver_name, slot, std::string{}, t, why, id);
           if (up->exec() == 1) impl_->count_move(old_channel, old_state, channel, "planned");
           result = state == OutboxState::cancelled ? UpsertResult::revived : UpsertResult::updated;
         }
