@@ -326,6 +326,13 @@ void Reconciler::Moments::remove(std::uint32_t slot) {
   free.push_back(slot);
 }
 
+void Reconciler::abandon_if_stopping() {
+  if (stop_ && stop_->load()) {
+    invalidate();
+    throw ReconcileStopped("reconcile abandoned: stopping");
+  }
+}
+
 void Reconciler::forget(std::unordered_map<BuyerKey, BuyerState, KeyHash, KeyEq>::iterator it) {
   moments_.remove(it->second.slot);
   if (const auto shop = shops_.find(it->first.first); shop != shops_.end() && --shop->second == 0) shops_.erase(shop);
@@ -379,6 +386,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   }
   const ContactHistory history = store.history();
   lap("history");
+  abandon_if_stopping();
 
   // Which buyers to plan again: changed, their moment come, touched by the send path, or with a
   // given-up row whose re-plan time came.
@@ -462,6 +470,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     }
   }
   lap("grouped");
+  abandon_if_stopping();
   // The caps of each group's shop (a shop's, looked up once).
   std::vector<const Caps*> caps_of(groups.size());
   {
@@ -532,6 +541,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   out.buyers_planned = static_cast<int>(dirty.size());
   out.buyers_looked_at = static_cast<int>(groups.size());
   lap("hashed");
+  abandon_if_stopping();
 
   // The planned rows of the buyers to plan again (of every buyer with a planned row on a full
   // run), read before the planning: each part's reminders are matched with them as soon as it is
@@ -546,7 +556,19 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     // SQLite's cache, not read again at random (7,000 buyers of a 1M outbox, in the hash map's
     // order, were ~185 ms).
     std::sort(look_at.begin(), look_at.end());
-    rows = store.planned_of(look_at);
+    // A few thousand buyers at a time, to stop in between: every buyer's rows may be read here
+    // (their moments came at once), and a daemon told to stop should not wait for it.
+    constexpr std::size_t kBuyersPerRead = 4096;
+    for (std::size_t from = 0; from < look_at.size(); from += kBuyersPerRead) {
+      abandon_if_stopping();
+      const auto to = look_at.begin() + static_cast<std::ptrdiff_t>(std::min(look_at.size(), from + kBuyersPerRead));
+      auto some = store.planned_of({look_at.begin() + static_cast<std::ptrdiff_t>(from), to});
+      if (rows.empty()) {
+        rows = std::move(some);
+      } else {
+        rows.insert(rows.end(), std::make_move_iterator(some.begin()), std::make_move_iterator(some.end()));
+      }
+    }
   }
   // The rows read planned, by key, with the hash of what upsert_planned() compares (the store's
   // content_hash), in the order of their keys' first 16 bytes held beside each (KeyEntry): 1.3M
@@ -561,6 +583,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     std::sort(as_read.begin(), as_read.end());
   }
   lap("read planned");
+  abandon_if_stopping();
 
   // Plan the buyers that need it, over twice the window.
   // (Incremental, `groups` holds only the candidates: never the whole snapshot.)
@@ -760,10 +783,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     }
   };
   const auto plan_part = [&](const std::vector<const Order*>& part) {
-    if (stop_ && stop_->load()) {
-      invalidate();
-      throw ReconcileStopped("reconcile abandoned: stopping");
-    }
+    abandon_if_stopping();
     PlanRequest request{now, now, window_end + kWindow, chat};
     request.bare_from = window_end;  // only the reminders before it are written: no texts for the others
     // On every core, even for a part of a few thousand orders (the planner alone would keep
@@ -815,10 +835,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     }
     if (!part.empty()) plan_buyers(order.size());
   }
-  if (stop_ && stop_->load()) {  // the last part may have waited for the writer (on_part)
-    invalidate();
-    throw ReconcileStopped("reconcile abandoned: stopping");
-  }
+  abandon_if_stopping();  // the last part may have waited for the writer (on_part)
   if (unchanged_total > 0) {
     spdlog::debug("reconcile: {} of {} planned reminders are unchanged rows: not written", unchanged_total,
                   out.planned);

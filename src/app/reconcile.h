@@ -150,7 +150,9 @@ class Reconciler {
   // poll's few thousand changed buyers are written in one go, in the store's roomy cache for
   // small scattered writes). Tests set it lower.
   void stream_from(std::size_t orders) { stream_from_ = orders; }
-  // prepare() throws ReconcileStopped between parts of a large plan once `*flag` is true.
+  // prepare() throws ReconcileStopped once `*flag` is true: between its steps (grouping, hashing,
+  // reading the planned rows, a few thousand buyers at a time) and between the parts of a large
+  // plan. The next run is a full one.
   void stop_when(const std::atomic<bool>* flag) { stop_ = flag; }
 
  private:
@@ -192,6 +194,8 @@ class Reconciler {
   // is looked for in each.
   std::map<std::string, std::size_t, std::less<>> shops_;
   void forget(std::unordered_map<BuyerKey, BuyerState, KeyHash, KeyEq>::iterator it);
+  // Throws ReconcileStopped (and invalidates) when stop_when()'s flag is set.
+  void abandon_if_stopping();
   bool full_ = true;
   bool skip_unchanged_ = true;
   // What the last run was made from, to tell what changed since: the snapshot's generation (0:

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -794,6 +795,43 @@ TEST(Reconcile, PartsWrittenAsTheyArePlannedLeaveTheOutboxOfTheWholePlanWrittenA
     EXPECT_EQ(streamed_ids, whole_ids) << "round " << round;
     if (::testing::Test::HasFailure()) return;
   }
+}
+
+// A daemon told to stop abandons a big plan where it is: here as soon as the orders seen are
+// handed over (while its store is read), before any reminder is planned or handed over. The
+// next run plans every buyer again, and leaves the outbox of a run never stopped.
+TEST(Reconcile, AStopAbandonsTheRunAndTheNextPlansEveryBuyer) {
+  testing::TempStore stopped_store("reconcile-stopped");
+  testing::TempStore whole_store("reconcile-never-stopped");
+  const RuleSet& rules = testing::default_rule_set();
+  const LocalTime now = at("2026-11-24 09:00");
+  FeedSnapshot snap;
+  snap.orders = varied_feed(now, 7000);
+  std::atomic<bool> stop{false};
+  Reconciler stopped;
+  stopped.stream_from(0);
+  stopped.stop_when(&stop);
+  std::size_t parts = 0, reminders_handed = 0;
+  const auto on_part = [&](ReconcileChanges&& part) {
+    ++parts;
+    reminders_handed += part.upserts.size();
+    stop = true;  // the first call: the orders seen, from a thread of prepare()'s own
+  };
+  EXPECT_THROW(stopped.prepare(*stopped_store, snap, rules, now, nullptr, {}, on_part), ReconcileStopped);
+  EXPECT_EQ(parts, 1u);
+  EXPECT_EQ(reminders_handed, 0u);
+  stop = false;
+  ReconcileChanges again = stopped.prepare(*stopped_store, snap, rules, now);
+  ReconcileChanges whole = Reconciler{}.prepare(*whole_store, snap, rules, now);
+  EXPECT_EQ(again.result.buyers_planned, whole.result.buyers_planned);
+  EXPECT_EQ(again.upserts.size(), whole.upserts.size());
+  EXPECT_GT(whole.upserts.size(), 1000u);
+  while (!apply_some(*stopped_store, again, 5000)) {
+  }
+  while (!apply_some(*whole_store, whole, 5000)) {
+  }
+  std::map<std::string, std::int64_t> stopped_ids, whole_ids;
+  EXPECT_EQ(raw_outbox(*stopped_store, stopped_ids), raw_outbox(*whole_store, whole_ids));
 }
 
 TEST(Reconcile, ASnapshotPlannedInPartsWritesTheWholePlansReminders) {
