@@ -240,6 +240,21 @@ bool same_order(const Order& a, const Order& b) {
          a.balance_starts == b.balance_starts && a.balance_ends == b.balance_ends;
 }
 
+// Makes the pages of [at, at + bytes) present and writable (MADV_POPULATE_WRITE, Linux 5.14),
+// for memory about to be filled: one call instead of a page fault per 4 KB, each ~5-10 µs on a
+// virtual machine (allocating and touching 290 MB: 1.0 s; populated: 0.06-0.1 s). Only for
+// 16 MB or more; without the kernel's support, the faults come as before.
+void make_present(void* at, std::size_t bytes) {
+#ifndef MADV_POPULATE_WRITE
+  constexpr int MADV_POPULATE_WRITE = 23;
+#endif
+  if (bytes < (std::size_t{16} << 20)) return;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto from = (reinterpret_cast<std::uintptr_t>(at) + page - 1) / page * page;
+  const auto to = (reinterpret_cast<std::uintptr_t>(at) + bytes) / page * page;
+  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE);
+}
+
 // Collects orders, rejections and rows superseded by a newer row of the same order.
 class SnapshotBuilder {
  public:
@@ -251,9 +266,16 @@ class SnapshotBuilder {
     orders_ = OrderList::Builder(&base);
     orders_.reserve(reserved);
   }
-  void reserve(std::size_t n) {
+  // `present`: the orders will all be built here (no base to share from), so the memory for
+  // them is made present in one go (make_present) rather than a page fault at a time as they
+  // are kept: 1M orders are ~420 MB, ~100,000 faults on the thread that keeps them.
+  void reserve(std::size_t n, bool present = false) {
     reserve_ = n;
     orders_.reserve(n);
+    if (present) {
+      const auto [at, bytes] = orders_.reserved();
+      make_present(at, bytes);
+    }
     if (used_ == 0) {  // the id table at its final size: not grown (rehashed) ten times on the way
       std::size_t capacity = slots_.size();
       while (capacity < n * 2) capacity *= 2;
@@ -1078,7 +1100,7 @@ FeedSnapshot parse_feed_bytes(std::string_view bytes, const FeedOptions& options
   FeedOptions resolved = options;
   resolved.format = resolve_format(bytes, options, source);
   SnapshotBuilder builder(snapshot);
-  builder.reserve(reserve);
+  builder.reserve(reserve, !(memo && memo->snapshot_));
   const std::string encoding =
       options.encoding.empty() ? detect_feed_encoding(bytes) : normalize_encoding(options.encoding);
   const char delimiter = resolved.format == FeedFormat::csv && resolved.mapping ? resolved.mapping->delimiter : ',';

@@ -123,6 +123,8 @@ class OrderList {
    public:
     explicit Builder(const OrderList* base = nullptr) : base_(base) {}
     void reserve(std::size_t n) { own_.reserve(n); }
+    // The memory reserved for own orders, to have its pages made present at once.
+    std::pair<void*, std::size_t> reserved() { return {own_.data(), own_.capacity() * sizeof(Order)}; }
     std::size_t size() const { return entries_.size(); }
     // The index of the new entry.
     std::uint32_t add(Order order) {
