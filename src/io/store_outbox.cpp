@@ -12,6 +12,7 @@
 #include <set>
 
 #include "io/fast_hash.h"
+#include "io/present_pages.h"
 #include "io/store.h"
 #include "io/store_internal.h"
 
@@ -311,8 +312,20 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
 
 std::vector<OutboxRow> SqliteStore::all_planned() const {
   return guarded(path_, "list planned reminders", [&] {
-    SQLite::Statement q(impl_->db, std::string(kPlannedHeadColumns) + " WHERE state = 'planned'");
+    // Allocated once, for as many rows as the counts say are planned (a hint: a few more), its
+    // pages made present at once: grown by doubling, the 1.3M rows (480 bytes each) of a 1M
+    // export were moved into new memory again and again, mostly page faults (a restart's read of
+    // them 12.4 -> 10.8 s on one pair of runs).
     std::vector<OutboxRow> out;
+    {
+      SQLite::Statement n(impl_->db, "SELECT COALESCE(SUM(n), 0) FROM outbox_counts WHERE state = 'planned'");
+      const std::int64_t planned = n.executeStep() ? n.getColumn(0).getInt64() : 0;
+      if (planned > 0) {
+        out.reserve(static_cast<std::size_t>(planned) + static_cast<std::size_t>(planned) / 64 + 16);
+        make_present(out.data(), out.capacity() * sizeof(OutboxRow));
+      }
+    }
+    SQLite::Statement q(impl_->db, std::string(kPlannedHeadColumns) + " WHERE state = 'planned'");
     while (q.executeStep()) read_planned_head(zone_, q, out.emplace_back());
     return out;
   });
