@@ -547,7 +547,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   // run), read before the planning: each part's reminders are matched with them as soon as it is
   // planned (and may be written at once, while the next part is planned), and those the planner
   // no longer wants are cancelled after the last part.
-  std::vector<OutboxRow> rows;
+  std::vector<PlannedHead> rows;
   if (full) {
     rows = store.all_planned();
   } else {
@@ -577,8 +577,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
   if (skip_unchanged_) {
     as_read.reserve(rows.size());
     for (const auto& row : rows) {
-      if (row.content_hash)
-        as_read.push_back({prefix_key(row.idempotency_key), row.idempotency_key, *row.content_hash});
+      as_read.push_back({prefix_key(row.idempotency_key), row.idempotency_key, row.content_hash});
     }
     std::sort(as_read.begin(), as_read.end());
   }
@@ -852,7 +851,7 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     for (const auto& s : skipped) skip_reason.emplace(s.order_id, s.reason);
   }
   std::unordered_map<std::string_view, const Order*> all_orders;  // built only when needed
-  const auto find_order = [&](const OutboxRow& row, const std::string& id) -> const Order* {
+  const auto find_order = [&](const PlannedHead& row, const std::string& id) -> const Order* {
     if (const auto g = groups.find(row.shop, row.buyer)) {
       for (auto o = groups.begin(*g); o != groups.end(*g); ++o) {
         if ((*o)->id == id) return *o;

@@ -80,9 +80,9 @@ struct ReconcileChanges {
   // written has none), and then upserts[i].why is emptied (the text holds it). Shorter than
   // upserts, or a text not made: apply_some() makes it.
   std::vector<PlannedRowText> texts;
-  std::vector<SeenOrder> orders_seen;                      // by id
-  std::vector<std::pair<OutboxRow, std::string>> cancels;  // planned rows no longer wanted, and why
-  ReconcileResult result;                                  // counts; inserted, revived, cancelled once applied
+  std::vector<SeenOrder> orders_seen;                        // by id
+  std::vector<std::pair<PlannedHead, std::string>> cancels;  // planned rows no longer wanted, and why
+  ReconcileResult result;                                    // counts; inserted, revived, cancelled once applied
   // How far apply_some() got.
   std::size_t next_upsert = 0, next_seen = 0, next_cancel = 0;
   std::size_t rows_left() const {

@@ -51,9 +51,24 @@ struct OutboxRow : Outgoing {
   LocalTime updated_at{};
   std::optional<LocalTime> sent_at;
   std::vector<std::string> why;
-  // planned_of() and all_planned() only: a hash of what upsert_planned() compares of the row
-  // (see ReminderStore::content_hash).
-  std::optional<std::uint64_t> content_hash;
+};
+
+// What a reconcile reads of a planned row (planned_of(), all_planned()): enough to tell whether
+// the planner still wants it as it is, and to cancel it. 184 bytes, not a whole OutboxRow's 464:
+// a restart reads every planned row, 1.3M at 1M orders, into memory written for the first time.
+struct PlannedHead {
+  std::int64_t id = 0;
+  std::string idempotency_key;
+  std::string buyer;
+  std::string shop;
+  std::vector<std::string> order_ids;
+  Channel channel = Channel::im;
+  int step = 1;
+  LocalTime send_at{};
+  std::optional<LocalTime> not_before;      // a retry waits until then
+  std::optional<LocalTime> in_doubt_since;  // an earlier request may have reached the buyer
+  // A hash of what upsert_planned() compares of the row (see ReminderStore::content_hash).
+  std::uint64_t content_hash = 0;
 };
 
 struct OptOut {
@@ -172,15 +187,14 @@ class ReminderStore {
   virtual std::vector<OutboxRow> rows(const OutboxFilter& filter) const = 0;
   virtual std::vector<OutboxRow> in_state(OutboxState s) const = 0;
   // The planned rows of these buyers (shop, buyer), through the (shop, buyer, state) index:
-  // what an incremental reconcile looks at instead of every planned row. Only what it reads of
-  // them is filled in: id, key, buyer, shop, order ids, channel, step, send_at, state, not_before,
-  // in_doubt_since and content_hash (not the message, why or the other texts: reading and parsing
-  // them was a third of this call for 13,000 rows; their bytes are hashed as read, not kept).
-  virtual std::vector<OutboxRow> planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const = 0;
-  // Every planned row, filled in as planned_of() fills them: what a full reconcile (the daemon's
+  // what an incremental reconcile looks at instead of every planned row. Their heads only (not
+  // the message, why or the other texts: reading and parsing them was a third of this call for
+  // 13,000 rows; their bytes are hashed as read, into content_hash, not kept).
+  virtual std::vector<PlannedHead> planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const = 0;
+  // Every planned row's head, as planned_of() reads them: what a full reconcile (the daemon's
   // first after it starts) looks at. in_state(planned) read their texts too: at 1M orders, a
   // restart held 1.3M messages and why lines at once (~2.5 GB) to cancel none of them.
-  virtual std::vector<OutboxRow> all_planned() const = 0;
+  virtual std::vector<PlannedHead> all_planned() const = 0;
   // The buyers (shop, buyer) of rows given up whose re-plan time has come (not_before <= now):
   // the planner looks at them again before close_replans().
   virtual std::vector<std::pair<std::string, std::string>> replans_due(LocalTime now) const = 0;
@@ -230,11 +244,11 @@ class ReminderStore {
   // The same for a row still planned only (a row claimed since is left alone): a reconcile's
   // cancellations, without reading each row first.
   virtual bool cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) = 0;
-  // cancel_planned(as_read.id, ...), the same result, for a row as planned_of(), all_planned() or in_state()
-  // read it (id, channel, state, in_doubt_since): a store may cancel such a row that is still
-  // as read (planned, of that channel, not in doubt) with one write, the check in the write
-  // itself, and take the general way for any other.
-  virtual bool cancel_planned_as_read(const OutboxRow& as_read, LocalTime now, const std::string& reason) {
+  // cancel_planned(as_read.id, ...), the same result, for a planned row as planned_of() or
+  // all_planned() read it (id, channel, in_doubt_since): a store may cancel such a row that is still as read (planned,
+  // of that channel, not in doubt) with one write, the check in the write itself, and take the general way for any
+  // other.
+  virtual bool cancel_planned_as_read(const PlannedHead& as_read, LocalTime now, const std::string& reason) {
     return cancel_planned(as_read.id, now, reason);
   }
   // sending -> planned, in doubt since its attempt: after a crash, to be resent with the same
@@ -293,8 +307,8 @@ class SqliteStore final : public ReminderStore {
   std::optional<std::uint64_t> content_hash(const PlannedReminder& r) const override;
   std::vector<OutboxRow> rows(const OutboxFilter& filter) const override;
   std::vector<OutboxRow> in_state(OutboxState s) const override;
-  std::vector<OutboxRow> planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const override;
-  std::vector<OutboxRow> all_planned() const override;
+  std::vector<PlannedHead> planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const override;
+  std::vector<PlannedHead> all_planned() const override;
   std::vector<std::pair<std::string, std::string>> replans_due(LocalTime now) const override;
   std::vector<OutboxRow> due(LocalTime now, std::optional<Channel> channel = std::nullopt,
                              int limit = 1 << 30) const override;
@@ -314,7 +328,7 @@ class SqliteStore final : public ReminderStore {
   void mark_planned(std::int64_t id, LocalTime now, const std::string& note) override;
   bool cancel(std::int64_t id, LocalTime now, const std::string& reason) override;
   bool cancel_planned(std::int64_t id, LocalTime now, const std::string& reason) override;
-  bool cancel_planned_as_read(const OutboxRow& as_read, LocalTime now, const std::string& reason) override;
+  bool cancel_planned_as_read(const PlannedHead& as_read, LocalTime now, const std::string& reason) override;
   void mark_in_doubt(std::int64_t id, LocalTime now, const std::string& note) override;
   void record_orders_seen(const std::vector<SeenOrder>& orders, LocalTime now) override;
   void add_opt_out(const OptOut& o) override;

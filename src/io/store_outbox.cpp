@@ -91,11 +91,15 @@ const char* const kPlannedHeadColumns =
     "contact, subject, receiver_name, segment, template FROM outbox";
 
 // A row of kPlannedHeadColumns.
-void read_planned_head(const ShopZone& z, SQLite::Statement& q, OutboxRow& r) {
-  read_row_head(q, r);
+void read_planned_head(const ShopZone& z, SQLite::Statement& q, PlannedHead& r) {
+  r.id = q.getColumn(0).getInt64();
+  r.idempotency_key = q.getColumn(1).getString();
+  r.buyer = q.getColumn(2).getString();
+  r.order_ids = ids_from_json(q.getColumn(3).getString());
+  r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
+  r.step = q.getColumn(5).getInt();
   const std::int64_t send_at = q.getColumn(6).getInt64();
   r.send_at = local(z, send_at);
-  r.state = OutboxState::planned;
   if (!q.getColumn(7).isNull()) r.not_before = local(z, q.getColumn(7).getInt64());
   if (!q.getColumn(8).isNull()) r.in_doubt_since = local(z, q.getColumn(8).getInt64());
   r.shop = q.getColumn(9).getString();
@@ -288,13 +292,13 @@ std::vector<OutboxRow> SqliteStore::in_state(OutboxState s) const {
   return rows({std::nullopt, s});
 }
 
-std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const {
+std::vector<PlannedHead> SqliteStore::planned_of(const std::vector<std::pair<std::string, std::string>>& buyers) const {
   return guarded(path_, "list planned reminders of buyers", [&] {
     // One statement, bound again per buyer. No ORDER BY: with one, SQLite walks the (state,
     // send_at) index over every planned row for each buyer instead of the (shop, buyer, state) one.
     SQLite::Statement q(impl_->db,
                         std::string(kPlannedHeadColumns) + " WHERE shop = ? AND buyer = ? AND state = 'planned'");
-    std::vector<OutboxRow> out;
+    std::vector<PlannedHead> out;
     // One read transaction for all of them, not one per buyer (7,000 buyers of a 1 % paid poll
     // at 1M: each began and ended a read of the WAL's index): ~20 ms less CPU of ~130.
     std::optional<SQLite::Transaction> tx;
@@ -310,19 +314,19 @@ std::vector<OutboxRow> SqliteStore::planned_of(const std::vector<std::pair<std::
   });
 }
 
-std::vector<OutboxRow> SqliteStore::all_planned() const {
+std::vector<PlannedHead> SqliteStore::all_planned() const {
   return guarded(path_, "list planned reminders", [&] {
     // Allocated once, for as many rows as the counts say are planned (a hint: a few more), its
-    // pages made present at once: grown by doubling, the 1.3M rows (480 bytes each) of a 1M
-    // export were moved into new memory again and again, mostly page faults (a restart's read of
-    // them 12.4 -> 10.8 s on one pair of runs).
-    std::vector<OutboxRow> out;
+    // pages made present at once: grown by doubling, the 1.3M rows of a 1M export were moved
+    // into new memory again and again, mostly page faults (a restart's read of them 12.4 ->
+    // 10.8 s on one pair of runs, when each was a whole OutboxRow).
+    std::vector<PlannedHead> out;
     {
       SQLite::Statement n(impl_->db, "SELECT COALESCE(SUM(n), 0) FROM outbox_counts WHERE state = 'planned'");
       const std::int64_t planned = n.executeStep() ? n.getColumn(0).getInt64() : 0;
       if (planned > 0) {
         out.reserve(static_cast<std::size_t>(planned) + static_cast<std::size_t>(planned) / 64 + 16);
-        make_present(out.data(), out.capacity() * sizeof(OutboxRow));
+        make_present(out.data(), out.capacity() * sizeof(PlannedHead));
       }
     }
     SQLite::Statement q(impl_->db, std::string(kPlannedHeadColumns) + " WHERE state = 'planned'");
@@ -549,8 +553,8 @@ bool SqliteStore::cancel_planned(std::int64_t id, LocalTime now, const std::stri
   return cancel_in(id, now, reason, false);
 }
 
-bool SqliteStore::cancel_planned_as_read(const OutboxRow& as_read, LocalTime now, const std::string& reason) {
-  if (as_read.state != OutboxState::planned || as_read.in_doubt_since) return cancel_planned(as_read.id, now, reason);
+bool SqliteStore::cancel_planned_as_read(const PlannedHead& as_read, LocalTime now, const std::string& reason) {
+  if (as_read.in_doubt_since) return cancel_planned(as_read.id, now, reason);
   settle();
   return guarded(path_, "cancel reminder", [&] {
     Impl::Write tx(*impl_);  // inside batch(), its transaction
