@@ -800,10 +800,13 @@ ReconcileChanges Reconciler::prepare(const ReminderStore& store, const FeedSnaps
     // order, each row read a page of it back and wrote it again: at 1M, writing the reminders
     // took 22.0 s of the loop's CPU against 15.9 s, 2.75 GB of WAL against 1.50). The buyers are
     // planned apart: the same reminders either way.
-    std::vector<std::string_view> shops;
-    for (const auto& [key, in] : dirty) shops.push_back(key.first);
+    // The distinct shops, found through a set of a few: a million buyers' shop names sorted (all
+    // but a few equal, each comparison reading the whole name) were 2.6 % of a restart's samples
+    // in a profile at 1M, ~5 % of the reconcile thread's.
+    std::unordered_set<std::string_view> distinct;
+    for (const auto& [key, in] : dirty) distinct.insert(key.first);
+    std::vector<std::string_view> shops(distinct.begin(), distinct.end());
     std::sort(shops.begin(), shops.end());
-    shops.erase(std::unique(shops.begin(), shops.end()), shops.end());
     struct InIndexOrder {
       std::size_t shop;  // its place in `shops`
       std::pair<std::uint64_t, std::uint64_t> prefix;
