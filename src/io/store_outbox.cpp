@@ -31,8 +31,9 @@ const char* const kOutboxColumns =
     "receiver_name, send_at, state, attempts, last_error, updated_at, sent_at, why, shop, not_before, doubt_at";
 
 // A row's first six columns, in the order both kOutboxColumns and kPlannedHeadColumns select them:
-// id, idempotency_key, buyer, order_ids, channel, step.
-void read_row_head(SQLite::Statement& q, OutboxRow& r) {
+// id, idempotency_key, buyer, order_ids, channel, step (into an OutboxRow or a PlannedHead).
+template <class Row>
+void read_row_head(SQLite::Statement& q, Row& r) {
   r.id = q.getColumn(0).getInt64();
   r.idempotency_key = q.getColumn(1).getString();
   r.buyer = q.getColumn(2).getString();
@@ -92,12 +93,7 @@ const char* const kPlannedHeadColumns =
 
 // A row of kPlannedHeadColumns.
 void read_planned_head(const ShopZone& z, SQLite::Statement& q, PlannedHead& r) {
-  r.id = q.getColumn(0).getInt64();
-  r.idempotency_key = q.getColumn(1).getString();
-  r.buyer = q.getColumn(2).getString();
-  r.order_ids = ids_from_json(q.getColumn(3).getString());
-  r.channel = parse_channel(q.getColumn(4).getString()).value_or(Channel::im);
-  r.step = q.getColumn(5).getInt();
+  read_row_head(q, r);
   const std::int64_t send_at = q.getColumn(6).getInt64();
   r.send_at = local(z, send_at);
   if (!q.getColumn(7).isNull()) r.not_before = local(z, q.getColumn(7).getInt64());
